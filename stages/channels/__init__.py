@@ -1,0 +1,115 @@
+"""Label image → channel encoders, registered by channel code.
+
+Each encoder is a pure function ``labels -> (k, [Z,] Y, X) float32`` with its
+options as keyword arguments; :class:`Encoder` holds its defaults, checks options
+in one place and says how the channel is learnt (binary or regression, output
+activation, masked loss).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from . import binary, distance
+
+
+@dataclass(frozen=True)
+class Encoder:
+    code: str
+    function: Callable[..., np.ndarray]
+    kind: str  # "binary" (BCE on logits) or "regression" (L1)
+    defaults: dict[str, Any] = field(default_factory=dict)
+    choices: dict[str, tuple] = field(default_factory=dict)
+    #: how seeds/surfaces use the channel in the watershed: above, below or gradient
+    polarity: str = "above"
+
+    def resolve_options(self, options: dict[str, Any], ndim: str | int = 2) -> dict[str, Any]:
+        """Defaults completed with ``options``; unknown names and bad values raise ValueError."""
+        unknown = sorted(set(options) - set(self.defaults))
+        if unknown:
+            raise ValueError(f"unknown option(s) {unknown} for channel {self.code}; valid: {sorted(self.defaults)}")
+        resolved = {**self.defaults, **options}
+        for name, allowed in self.choices.items():
+            if resolved[name] not in allowed:
+                raise ValueError(f"option {name!r} of channel {self.code} must be one of {list(allowed)}, got {resolved[name]!r}")
+        for name, default in self.defaults.items():
+            value = resolved[name]
+            if isinstance(default, bool) and not isinstance(value, bool):
+                raise ValueError(f"option {name!r} of channel {self.code} must be true or false, got {value!r}")
+            if isinstance(default, int) and not isinstance(default, bool) and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+                raise ValueError(f"option {name!r} of channel {self.code} must be a non-negative integer, got {value!r}")
+            if isinstance(default, float) and not isinstance(value, (int, float)):
+                raise ValueError(f"option {name!r} of channel {self.code} must be a number, got {value!r}")
+        return resolved
+
+    def activation(self, options: dict[str, Any]) -> str:
+        """Output activation the network applies for this channel (train and predict agree)."""
+        if self.kind == "binary":
+            return "sigmoid"
+        if self.code == "D":
+            return "tanh" if options["act"] == "tanh" else "linear"
+        if self.code in ("H", "V", "Z"):
+            return "tanh" if options["norm"] else "linear"
+        return "sigmoid" if options["norm"] else "softplus"
+
+    def masked(self, options: dict[str, Any]) -> bool:
+        """Whether the regression loss is computed on instance pixels only."""
+        return bool(options.get("mask_values", False))
+
+    def __call__(self, labels: np.ndarray, **options: Any) -> np.ndarray:
+        resolved = self.resolve_options(options, labels.ndim)
+        out = self.function(labels, **resolved)
+        return out.astype(np.float32, copy=False).reshape((-1,) + labels.shape)
+
+
+ENCODERS: dict[str, Encoder] = {
+    "F": Encoder("F", binary.encode_foreground, "binary", {"erosion": 0, "dilation": 0}),
+    "B": Encoder("B", binary.encode_background, "binary", {"erosion": 0, "dilation": 0}, polarity="below"),
+    "P": Encoder("P", binary.encode_center_points, "binary", {"type": "centroid", "dilation": 1, "erosion": 0}, {"type": ("centroid", "skeleton")}),
+    "C": Encoder("C", binary.encode_contour, "binary", {"mode": "thick"}, {"mode": ("thick", "inner", "outer")}, polarity="below"),
+    "T": Encoder("T", binary.encode_touching, "binary", {"thickness": 2}, polarity="below"),
+    "Db": Encoder("Db", distance.encode_distance_to_boundary, "regression", {"norm": True, "mask_values": True}),
+    "Dc": Encoder("Dc", distance.encode_distance_to_center, "regression", {"type": "centroid", "norm": True, "mask_values": True}, {"type": ("centroid", "skeleton")}, polarity="below"),
+    "D": Encoder("D", distance.encode_signed_distance, "regression", {"act": "tanh", "alpha": 1.0, "beta": 1.0, "norm": True}, {"act": ("tanh", "linear")}),
+    "H": Encoder("H", distance.encode_offset_x, "regression", {"norm": True, "mask_values": True}, polarity="gradient"),
+    "V": Encoder("V", distance.encode_offset_y, "regression", {"norm": True, "mask_values": True}, polarity="gradient"),
+    "Z": Encoder("Z", distance.encode_offset_z, "regression", {"norm": True, "mask_values": True}, polarity="gradient"),
+}
+
+
+def check_labels(labels: np.ndarray, name: str = "labels") -> np.ndarray:
+    """Instance labels as a non-negative integer array; raises ValueError naming ``name``."""
+    labels = np.asarray(labels)
+    if not np.issubdtype(labels.dtype, np.integer):
+        if np.issubdtype(labels.dtype, np.floating) and labels.size and np.all(np.mod(labels, 1) == 0):
+            labels = labels.astype(np.int64)
+        else:
+            raise ValueError(f"`{name}` must hold integer instance ids, got dtype {labels.dtype}")
+    if labels.ndim not in (2, 3):
+        raise ValueError(f"`{name}` must be 2D (Y,X) or 3D (Z,Y,X), got shape {labels.shape}")
+    if labels.size and labels.min() < 0:
+        raise ValueError(f"`{name}` must be non-negative, found {labels.min()}")
+    if labels.dtype.kind == "u" and labels.dtype.itemsize <= 4:
+        return labels
+    if labels.size and labels.max() > np.iinfo(np.uint32).max:
+        raise ValueError(f"`{name}` holds ids above 2**32-1")
+    return labels.astype(np.uint32)
+
+
+def encode_channels(labels: np.ndarray, codes: list[str], extra_options: dict[str, dict] | None = None) -> np.ndarray:
+    """Encode ``labels`` into the channels ``codes`` in order: (C, [Z,] Y, X) float32."""
+    labels = check_labels(labels)
+    if labels.ndim == 2 and "Z" in codes:
+        raise ValueError("channel Z needs 3D labels")
+    extra_options = extra_options or {}
+    unknown = [c for c in codes if c not in ENCODERS]
+    if unknown:
+        raise ValueError(f"unknown channel code(s) {unknown}; available: {', '.join(ENCODERS)}")
+    return np.concatenate([ENCODERS[c](labels, **extra_options.get(c, {})) for c in codes], axis=0)
+
+
+def channel_activations(codes: list[str], extra_options: dict[str, dict] | None = None) -> list[str]:
+    extra_options = extra_options or {}
+    return [ENCODERS[c].activation(ENCODERS[c].resolve_options(extra_options.get(c, {}))) for c in codes]

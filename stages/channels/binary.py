@@ -1,0 +1,62 @@
+"""Binary channels: foreground F, background B, centre parts P, contour C, touching areas T."""
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage as ndi
+from skimage.morphology import skeletonize
+from skimage.segmentation import find_boundaries
+
+from .morphology import ball, dilate_mask, erode_labels, erode_mask, inner_points
+
+
+def encode_foreground(labels: np.ndarray, *, erosion: int = 0, dilation: int = 0) -> np.ndarray:
+    """F: 1 inside any instance; erosion is per instance, so touching instances separate."""
+    foreground = erode_labels(labels, erosion) > 0
+    return dilate_mask(foreground, dilation)
+
+
+def encode_background(labels: np.ndarray, *, erosion: int = 0, dilation: int = 0) -> np.ndarray:
+    """B: 1 outside every instance; dilating B cuts thin bridges between instances."""
+    background = labels == 0
+    background = erode_mask(background, erosion)
+    background = dilate_mask(background, dilation)
+    return background
+
+
+def encode_center_points(labels: np.ndarray, *, type: str = "centroid", dilation: int = 1, erosion: int = 0) -> np.ndarray:
+    """P: one seed region per instance (its centre pixel or its skeleton), kept inside its instance."""
+    centers = np.zeros(labels.shape, dtype=labels.dtype)
+    if type == "centroid":
+        for label_id, point in inner_points(labels).items():
+            centers[point] = label_id
+    else:
+        for index, box in enumerate(ndi.find_objects(labels)):
+            if box is None:
+                continue
+            mask = labels[box] == index + 1
+            centers[box][skeletonize(mask) & mask] = index + 1
+    centers = erode_labels(centers, erosion)
+    if dilation > 0:
+        grown = ndi.grey_dilation(centers, footprint=ball(dilation, labels.ndim))
+        centers = np.where((grown == labels) & (labels > 0), grown, centers)
+    return centers > 0
+
+
+def encode_contour(labels: np.ndarray, *, mode: str = "thick") -> np.ndarray:
+    """C: instance boundaries (skimage.segmentation.find_boundaries modes thick, inner, outer)."""
+    return find_boundaries(labels, connectivity=1, mode=mode)
+
+
+def encode_touching(labels: np.ndarray, *, thickness: int = 2) -> np.ndarray:
+    """T: instance pixels within ``thickness`` (total width) of a contact with another instance."""
+    if thickness <= 0 or labels.max() == 0:
+        return np.zeros(labels.shape, dtype=bool)
+    radius = max(1, (thickness + 1) // 2)
+    footprint = ball(radius, labels.ndim)
+    sentinel = np.iinfo(labels.dtype).max
+    # background must not count as "another instance": hide it from min and max
+    lowest_other = ndi.minimum_filter(np.where(labels == 0, sentinel, labels), footprint=footprint, mode="nearest")
+    highest_other = ndi.maximum_filter(labels, footprint=footprint, mode="nearest")
+    inside = labels > 0
+    touching = inside & (((lowest_other != labels) & (lowest_other != sentinel)) | ((highest_other != labels) & (highest_other > 0)))
+    return touching

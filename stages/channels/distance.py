@@ -1,0 +1,100 @@
+"""Distance channels: Db (to boundary), Dc (to centre), D (signed), H/V/Z (offsets to centroid)."""
+from __future__ import annotations
+
+import edt
+import numpy as np
+from scipy import ndimage as ndi
+from skimage.morphology import skeletonize
+
+from .morphology import inner_points, label_ids, per_label_lookup, per_label_max
+
+
+def _inside_distance(labels: np.ndarray) -> np.ndarray:
+    """Distance of each instance pixel to the nearest pixel not of its instance (one multi-label pass)."""
+    # edt treats every label change as a boundary; the image border is not one
+    return edt.edt(np.ascontiguousarray(labels), black_border=False, parallel=1).astype(np.float32)
+
+
+def _normalise_per_instance(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    maxima = per_label_max(values, labels)
+    return np.divide(values, maxima, out=np.zeros_like(values), where=maxima > 0)
+
+
+def encode_distance_to_boundary(labels: np.ndarray, *, norm: bool = True, mask_values: bool = True) -> np.ndarray:
+    """Db: distance to the instance boundary inside instances, 0 outside; per instance in [0, 1] if ``norm``."""
+    distance = _inside_distance(labels)
+    return _normalise_per_instance(distance, labels) if norm else distance
+
+
+def encode_distance_to_center(labels: np.ndarray, *, type: str = "centroid", norm: bool = True, mask_values: bool = True) -> np.ndarray:
+    """Dc: distance to the instance centre (inner centroid pixel or skeleton) inside instances."""
+    out = np.zeros(labels.shape, dtype=np.float32)
+    points = inner_points(labels) if type == "centroid" else {}
+    for index, box in enumerate(ndi.find_objects(labels)):
+        if box is None:
+            continue
+        label_id = index + 1
+        mask = labels[box] == label_id
+        if type == "centroid":
+            center = np.zeros(mask.shape, dtype=bool)
+            center[tuple(p - s.start for p, s in zip(points[label_id], box))] = True
+        else:
+            center = skeletonize(mask) & mask
+        distance = ndi.distance_transform_edt(~center).astype(np.float32)
+        out[box][mask] = distance[mask]
+    if norm:
+        # + 1 so the centre itself is not confused with background by mask_values
+        out = _normalise_per_instance(out + (labels > 0), labels)
+    return out
+
+
+def encode_signed_distance(labels: np.ndarray, *, act: str = "tanh", alpha: float = 1.0, beta: float = 1.0, norm: bool = True) -> np.ndarray:
+    """D: positive distance to the boundary inside instances, negative distance to instances outside.
+
+    With ``norm`` the inside is scaled per instance and the outside by its maximum, so
+    D lies in [-1, 1]; ``beta`` scales the inside and ``alpha`` the outside, and with
+    ``act='tanh'`` both pass through tanh (the network head is tanh too).
+    """
+    inside = _inside_distance(labels)
+    outside = ndi.distance_transform_edt(labels == 0).astype(np.float32) if labels.max() > 0 else np.zeros(labels.shape, np.float32)
+    if norm:
+        inside = _normalise_per_instance(inside, labels)
+        top = outside.max()
+        outside = outside / top if top > 0 else outside
+    inside, outside = beta * inside, alpha * outside
+    if act == "tanh":
+        inside, outside = np.tanh(inside), np.tanh(outside)
+    return np.where(labels > 0, inside, -outside)
+
+
+def _offset_to_centroid(labels: np.ndarray, axis: int, norm: bool) -> np.ndarray:
+    ids = label_ids(labels)
+    out = np.zeros(labels.shape, dtype=np.float32)
+    if ids.size == 0:
+        return out
+    axis = axis % labels.ndim
+    centroids = np.asarray(ndi.center_of_mass(np.ones(labels.shape, np.uint8), labels, ids), dtype=np.float32).reshape(len(ids), labels.ndim)
+    center = per_label_lookup(centroids[:, axis], ids, labels)
+    shape = [1] * labels.ndim
+    shape[axis] = labels.shape[axis]
+    coordinate = np.arange(labels.shape[axis], dtype=np.float32).reshape(shape)
+    out = np.where(labels > 0, center - coordinate, 0).astype(np.float32)
+    if norm:
+        magnitude = per_label_max(np.abs(out), labels)
+        out = np.divide(out, magnitude, out=np.zeros_like(out), where=magnitude > 0)
+    return out
+
+
+def encode_offset_x(labels: np.ndarray, *, norm: bool = True, mask_values: bool = True) -> np.ndarray:
+    """H: signed offset from each instance pixel to its centroid along X, in [-1, 1] if ``norm``."""
+    return _offset_to_centroid(labels, -1, norm)
+
+
+def encode_offset_y(labels: np.ndarray, *, norm: bool = True, mask_values: bool = True) -> np.ndarray:
+    """V: the same along Y."""
+    return _offset_to_centroid(labels, -2, norm)
+
+
+def encode_offset_z(labels: np.ndarray, *, norm: bool = True, mask_values: bool = True) -> np.ndarray:
+    """Z: the same along Z (3D only)."""
+    return _offset_to_centroid(labels, -3, norm)

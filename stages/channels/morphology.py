@@ -1,0 +1,101 @@
+"""Label-aware morphology shared by encoders, the watershed and refinement."""
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage as ndi
+
+
+def ball(radius: int, ndim: int) -> np.ndarray:
+    """Boolean Euclidean ball footprint of ``radius`` in ``ndim`` dimensions (a point for 0)."""
+    axes = np.ogrid[tuple(slice(-radius, radius + 1) for _ in range(ndim))]
+    return sum(a.astype(np.int64) ** 2 for a in axes) <= radius * radius
+
+
+def erode_labels(labels: np.ndarray, radius: int) -> np.ndarray:
+    """Erode every instance by ``radius`` without any instance growing.
+
+    A pixel keeps its label only if every pixel within ``radius`` carries the same
+    label, so touching instances separate and ids are never truncated.
+    """
+    if radius <= 0:
+        return labels.copy()
+    footprint = ball(radius, labels.ndim)
+    low = ndi.minimum_filter(labels, footprint=footprint, mode="nearest")
+    high = ndi.maximum_filter(labels, footprint=footprint, mode="nearest")
+    return np.where((low == labels) & (high == labels), labels, 0).astype(labels.dtype, copy=False)
+
+
+def dilate_mask(mask: np.ndarray, radius: int) -> np.ndarray:
+    if radius <= 0:
+        return mask.copy()
+    return ndi.binary_dilation(mask, structure=ball(radius, mask.ndim))
+
+
+def erode_mask(mask: np.ndarray, radius: int, *, border_value: int = 1) -> np.ndarray:
+    if radius <= 0:
+        return mask.copy()
+    return ndi.binary_erosion(mask, structure=ball(radius, mask.ndim), border_value=border_value)
+
+
+def per_label_lookup(values_by_label: np.ndarray, ids: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Broadcast one value per label id back onto the label image (0 on background)."""
+    table = np.zeros(int(labels.max()) + 1, dtype=values_by_label.dtype)
+    table[ids] = values_by_label
+    return table[labels]
+
+
+def label_ids(labels: np.ndarray) -> np.ndarray:
+    ids = np.unique(labels)
+    return ids[ids > 0]
+
+
+def per_label_max(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per-pixel maximum of ``values`` over the pixel's own instance (0 on background)."""
+    ids = label_ids(labels)
+    if ids.size == 0:
+        return np.zeros(labels.shape, dtype=values.dtype)
+    maxima = np.asarray(ndi.maximum(values, labels, ids), dtype=values.dtype)
+    return per_label_lookup(maxima, ids, labels)
+
+
+def inner_points(labels: np.ndarray) -> dict[int, tuple[int, ...]]:
+    """One pixel per instance, inside it, nearest to its centroid.
+
+    The centroid of a non-convex object can fall outside it; then the object's
+    pixel closest to the centroid is taken (searched in its bounding box only).
+    """
+    ids = label_ids(labels)
+    if ids.size == 0:
+        return {}
+    centroids = np.asarray(ndi.center_of_mass(np.ones(labels.shape, np.uint8), labels, ids), dtype=np.float64).reshape(len(ids), labels.ndim)
+    rounded = np.clip(np.rint(centroids).astype(np.int64), 0, np.array(labels.shape) - 1)
+    inside = labels[tuple(rounded.T)] == ids
+    points = {int(i): tuple(int(c) for c in p) for i, p, ok in zip(ids, rounded, inside) if ok}
+    if not inside.all():
+        boxes = ndi.find_objects(labels)
+        for label_id, centroid in zip(ids[~inside], centroids[~inside]):
+            box = boxes[label_id - 1]
+            coords = np.argwhere(labels[box] == label_id) + [s.start for s in box]
+            nearest = coords[np.argmin(((coords - centroid) ** 2).sum(axis=1))]
+            points[int(label_id)] = tuple(int(c) for c in nearest)
+    return points
+
+
+def remove_small_labels(labels: np.ndarray, min_size: int) -> np.ndarray:
+    """Labels with instances of fewer than ``min_size`` pixels set to 0."""
+    if min_size <= 1 or labels.size == 0:
+        return labels
+    sizes = np.bincount(labels.ravel())
+    small = sizes < min_size
+    small[0] = False
+    return np.where(small[labels], 0, labels).astype(labels.dtype, copy=False)
+
+
+def remove_large_labels(labels: np.ndarray, max_size: int) -> np.ndarray:
+    """Labels with instances of more than ``max_size`` pixels set to 0."""
+    if labels.size == 0:
+        return labels
+    sizes = np.bincount(labels.ravel())
+    large = sizes > max_size
+    large[0] = False
+    return np.where(large[labels], 0, labels).astype(labels.dtype, copy=False)

@@ -1,0 +1,50 @@
+"""The `segpipe` command: one lazily imported subcommand per stage, so `--help` is instant."""
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+import click
+
+COMMANDS = {
+    "demo-data": "Write the stardist sample (2D or 3D) as train/test raw and label folders.",
+    "check": "Pair raw and label images and check counts, shapes, dtypes and dimensionality.",
+    "encode": "Encode an instance label image into the network's channels (F, B, P, C, T, Db, Dc, D, H/V/Z).",
+    "train": "Train a U-Net on raw images and their encoded channels.",
+    "predict": "Predict the patches of one image (or one shard of them) with a trained model.",
+    "reconstruct": "Blend predicted patches into the full channel map of one image.",
+    "decode": "Turn predicted channels into instances by marker-controlled watershed.",
+    "refine": "Apply per-instance refinement operations to a label image.",
+    "measure": "Measure every instance of a label image into a CSV.",
+    "evaluate": "Match predicted against ground-truth instances and write the metrics CSVs.",
+    "config": "Validate a config and print it resolved, or print the config reference.",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module = importlib.import_module(f"stages.commands.{name.replace('-', '_')}")
+        return module.command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl(list(COMMANDS.items()))
+
+
+@click.group(cls=LazyGroup)
+@click.version_option(package_name="segpipe")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+def cli(verbose: bool) -> None:
+    """segpipe: instance segmentation for microscopy, one stage per command."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s",
+                        datefmt="%H:%M:%S", stream=sys.stderr)
+
+
+def main() -> None:
+    cli(prog_name="segpipe")

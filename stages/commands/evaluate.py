@@ -1,0 +1,76 @@
+"""segpipe evaluate: match predicted and ground-truth instances; metrics per image and averaged."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .common import clear_errors, config_option
+
+
+def _thresholds(text: str | None, param: str) -> list[float] | None:
+    if text is None:
+        return None
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a comma-separated list of numbers", param_hint=param) from None
+    if not values or not all(0 <= v <= 1 for v in values):
+        raise click.BadParameter(f"thresholds must lie in [0, 1], got {text!r}", param_hint=param)
+    return values
+
+
+@click.command(name="evaluate")
+@click.option("--pred", "pred_dir", required=True, type=click.Path(file_okay=False), help="Folder of predicted label images.")
+@click.option("--gt", "gt_dir", required=True, type=click.Path(file_okay=False), help="Folder of ground-truth label images (paired in sorted order).")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Metrics CSV (test_results_metrics.csv).")
+@click.option("--thresholds", default=None, help="IoU thresholds, comma-separated [default: TEST.MATCHING_STATS_THS].")
+@click.option("--associations", "associations_dir", default=None, type=click.Path(file_okay=False),
+              help="Folder for <image>_th_<t>_gt_assoc.csv and _fp.csv [default: point_associations beside --out].")
+@click.option("--colored", default=None, help="Thresholds with an RGB association TIFF [default: TEST.MATCHING_STATS_THS_COLORED_IMG].")
+@click.option("--ndim", type=click.Choice(["2D", "3D"]), default=None, help="Dimensionality [default: PROBLEM.NDIM].")
+@config_option
+@clear_errors
+def command(pred_dir: str, gt_dir: str, out_path: str, thresholds: str | None, associations_dir: str | None, colored: str | None,
+            ndim: str | None, config_path: str | None) -> None:
+    """Precision, recall, accuracy, F1, panoptic quality, tp/fp/fn and mean matched IoU per image and threshold.
+
+    Columns follow BiaPy ('0.5 TH f1'); the last row, file 'average', is the mean over images.
+    """
+    import pandas as pd
+
+    from ..io import list_images, read_labels, write_csv, write_tiff
+    from ..metrics import association_image, associations, match_instances, metrics_row
+    from .common import stage_config
+
+    config = stage_config(config_path)
+    ths = _thresholds(thresholds, "--thresholds") or config["TEST"]["MATCHING_STATS_THS"]
+    colored_ths = _thresholds(colored, "--colored")
+    colored_ths = config["TEST"]["MATCHING_STATS_THS_COLORED_IMG"] if colored_ths is None else colored_ths
+    rank = 2 if (ndim or config["PROBLEM"]["NDIM"]) == "2D" else 3
+    preds = list_images(pred_dir, "prediction folder")
+    gts = list_images(gt_dir, "ground-truth folder")
+    if len(preds) != len(gts):
+        raise click.ClickException(f"{len(preds)} prediction(s) in {pred_dir} but {len(gts)} ground-truth image(s) in {gt_dir}")
+    folder = Path(associations_dir) if associations_dir else Path(out_path).parent / "point_associations"
+    rows = []
+    for pred_path, gt_path in zip(preds, gts):
+        pred, _ = read_labels(pred_path, rank)
+        gt, _ = read_labels(gt_path, rank)
+        if pred.shape != gt.shape:
+            raise click.ClickException(f"{pred_path} (shape {pred.shape}) and {gt_path} (shape {gt.shape}) differ in shape")
+        matchings = match_instances(gt, pred, ths)
+        rows.append(metrics_row(pred_path.stem, matchings))
+        for matching in matchings:
+            gt_table, fp_table = associations(matching)
+            write_csv(folder / f"{pred_path.stem}_th_{matching.threshold:g}_gt_assoc.csv", gt_table)
+            write_csv(folder / f"{pred_path.stem}_th_{matching.threshold:g}_fp.csv", fp_table)
+        for matching in match_instances(gt, pred, colored_ths) if colored_ths else []:
+            write_tiff(folder / f"{pred_path.stem}_th_{matching.threshold:g}_associations.tif", association_image(gt, pred, matching))
+    table = pd.DataFrame(rows)
+    average = table.drop(columns="file").mean(numeric_only=True).to_dict()
+    table = pd.concat([table, pd.DataFrame([{"file": "average", **average}])], ignore_index=True)
+    write_csv(out_path, table)
+    for th in ths:
+        click.echo(f"IoU {th:g}: F1 {average[f'{th:g} TH f1']:.4f}  precision {average[f'{th:g} TH precision']:.4f}  "
+                   f"recall {average[f'{th:g} TH recall']:.4f}  PQ {average[f'{th:g} TH panoptic_quality']:.4f}  (mean of {len(rows)} image(s))")

@@ -1,0 +1,212 @@
+"""Marker-controlled watershed from predicted channels (every channel set but E, R and A).
+
+Seeds are the AND of thresholded seed channels, the topographic surface is one
+channel turned so that instance centres are basins, and growth is restricted to
+the AND of thresholded growth-mask channels. F, P, Db and D select above their
+threshold; C, B, T, Dn and Dc below; H/V/Z through the magnitude of the Sobel
+gradient of each offset along its own axis (low near instance centres).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+from scipy import ndimage as ndi
+from skimage.filters import threshold_otsu
+from skimage.measure import label as connected_components
+from skimage.segmentation import relabel_sequential, watershed
+
+from ..channels.morphology import dilate_mask, erode_mask, remove_small_labels
+
+ABOVE = ("F", "P", "Db", "D")
+BELOW = ("C", "B", "T", "Dn", "Dc")
+GRADIENT = ("H", "V", "Z")
+_FOREGROUND_PREFERENCE = ("F", "D", "Db", "B", "Dc", "Dn", "P")
+
+
+@dataclass
+class WatershedResult:
+    labels: np.ndarray
+    seed_map: np.ndarray
+    surface: np.ndarray
+    growth_mask: np.ndarray
+    settings: dict = field(default_factory=dict)
+
+
+def infer_watershed_defaults(codes: Sequence[str]) -> tuple[list[str], str, list[str]]:
+    """Seed channels, topographic surface and growth-mask channels for a channel set.
+
+    Follows BiaPy's table (F,C -> seeds F,C, surface F, mask F; F,P -> seeds P; ...)
+    and extends it to the sets BiaPy rejects (any set with B; F with T): the
+    foreground-like channel gives surface and mask, every other channel sharpens seeds.
+    """
+    codes = [c for c in codes]
+    main = next((c for c in _FOREGROUND_PREFERENCE if c in codes), codes[0])
+    if "P" in codes:
+        seeds = ["P"]
+    else:
+        seeds = [main] + [c for c in codes if c != main]
+    return seeds, main, [main]
+
+
+def _gradient_magnitude(channels: np.ndarray, codes: Sequence[str], used: Sequence[str]) -> np.ndarray:
+    """Combined Sobel magnitude of the offset channels in ``used``, each along its own axis."""
+    ndim = channels.ndim - 1
+    total = np.zeros(channels.shape[1:], dtype=np.float32)
+    for code in used:
+        axis = {"H": -1, "V": -2, "Z": -3}[code] % ndim
+        total += ndi.sobel(channels[codes.index(code)], axis=axis) ** 2
+    return np.sqrt(total)
+
+
+def _auto_threshold(values: np.ndarray) -> float:
+    if values.size == 0 or values.min() == values.max():
+        return float(values.flat[0]) if values.size else 0.0
+    return float(threshold_otsu(values))
+
+
+def _select(values: np.ndarray, code: str, threshold: float | str, *, growth: bool) -> tuple[np.ndarray, float]:
+    """Binary selection of one channel (or the offset gradient) and the threshold used."""
+    polarity = "below" if code in BELOW or code in GRADIENT else "above"
+    if threshold == "auto":
+        otsu = _auto_threshold(values)
+        if growth:
+            # a growth mask should be permissive: BiaPy's Otsu / 2, mirrored for 'below' channels
+            threshold = otsu / 2 if polarity == "above" else (otsu + float(values.max())) / 2
+        else:
+            threshold = otsu
+    threshold = float(threshold)
+    return (values > threshold if polarity == "above" else values < threshold), threshold
+
+
+def _combine(channels: np.ndarray, codes: list[str], chosen: Sequence[str], thresholds: Sequence[float | str], *, growth: bool) -> tuple[np.ndarray, dict]:
+    thresholds = list(thresholds) or ["auto"] * len(chosen)
+    mask = np.ones(channels.shape[1:], dtype=bool)
+    used: dict[str, float] = {}
+    offsets = [c for c in chosen if c in GRADIENT]
+    offset_thresholds = [t for c, t in zip(chosen, thresholds) if c in GRADIENT]
+    for code, threshold in zip(chosen, thresholds):
+        if code in GRADIENT:
+            continue
+        selected, used[code] = _select(channels[codes.index(code)], code, threshold, growth=growth)
+        mask &= selected
+    if offsets:
+        magnitude = _gradient_magnitude(channels, codes, offsets)
+        selected, value = _select(magnitude, offsets[0], offset_thresholds[0], growth=growth)
+        used["+".join(offsets)] = value
+        mask &= selected
+    return mask, used
+
+
+def topographic_surface(channels: np.ndarray, codes: list[str], surface_channel: str, *, sigma: float = 1.0) -> np.ndarray:
+    """The surface seeds flood: basins at instance centres (negated for 'above' channels)."""
+    if surface_channel in GRADIENT:
+        offsets = [c for c in codes if c in GRADIENT]
+        return _gradient_magnitude(channels, codes, offsets)
+    smoothed = ndi.gaussian_filter(channels[codes.index(surface_channel)], sigma=sigma)
+    return -smoothed if surface_channel in ABOVE else smoothed
+
+
+def _watershed_once(channels: np.ndarray, codes: list[str], seed_channels, seed_thresholds, surface_channel, growth_channels,
+                    growth_thresholds, seed_morph_sequence, seed_morph_radius, erode_and_dilate_growth_mask,
+                    fore_erosion_radius, fore_dilation_radius, remove_small_before, remove_before):
+    seeds, seed_used = _combine(channels, codes, seed_channels, seed_thresholds, growth=False)
+    for operation, radius in zip(seed_morph_sequence, seed_morph_radius):
+        seeds = erode_mask(seeds, radius, border_value=0) if operation == "erode" else dilate_mask(seeds, radius)
+    markers = connected_components(seeds).astype(np.int64)
+    if remove_before and remove_small_before > 0:
+        markers = remove_small_labels(markers, remove_small_before)
+    growth, growth_used = _combine(channels, codes, growth_channels, growth_thresholds, growth=True)
+    if erode_and_dilate_growth_mask:
+        growth = dilate_mask(erode_mask(growth, fore_erosion_radius), fore_dilation_radius)
+    surface = topographic_surface(channels, codes, surface_channel)
+    labels = watershed(surface, markers=markers, mask=growth)
+    return labels, markers, surface, growth, {"seed_thresholds": seed_used, "growth_thresholds": growth_used}
+
+
+def watershed_from_channels(
+    channels: np.ndarray,
+    codes: Sequence[str],
+    *,
+    seed_channels: Sequence[str] = (),
+    seed_thresholds: Sequence[float | str] = (),
+    surface_channel: str = "",
+    growth_channels: Sequence[str] = (),
+    growth_thresholds: Sequence[float | str] = (),
+    seed_morph_sequence: Sequence[str] = (),
+    seed_morph_radius: Sequence[int] = (),
+    erode_and_dilate_growth_mask: bool = False,
+    fore_erosion_radius: int = 5,
+    fore_dilation_radius: int = 5,
+    remove_small_before: int = 10,
+    remove_before: bool = False,
+    by_2d_slices: bool = False,
+) -> WatershedResult:
+    """Instances from predicted channels by marker-controlled watershed.
+
+    Parameters
+    ----------
+    channels : (C, [Z,] Y, X) float array, one map per code in ``codes``.
+    codes : the channel codes, in order.
+    seed_channels, surface_channel, growth_channels : empty to infer them from ``codes``.
+    seed_thresholds, growth_thresholds : a number or 'auto' per channel; empty means all 'auto'.
+
+    Returns
+    -------
+    WatershedResult
+        ``labels`` (uint32, ids 1..n) and the seed map, surface and growth mask used.
+    """
+    codes = list(codes)
+    channels = np.asarray(channels, dtype=np.float32)
+    if channels.ndim not in (3, 4) or channels.shape[0] != len(codes):
+        raise ValueError(f"`channels` (shape {channels.shape}) must be (C, [Z,] Y, X) with C = {len(codes)} for codes {codes}")
+    inferred_seeds, inferred_surface, inferred_growth = infer_watershed_defaults(codes)
+    seed_channels = list(seed_channels) or inferred_seeds
+    surface_channel = surface_channel or inferred_surface
+    growth_channels = list(growth_channels) or inferred_growth
+    for name, chosen in (("seed_channels", seed_channels), ("growth_channels", growth_channels), ("surface_channel", [surface_channel])):
+        missing = [c for c in chosen if c not in codes]
+        if missing:
+            raise ValueError(f"`{name}` {missing} not among the predicted channels {codes}")
+    for name, chosen, thresholds in (("seed_thresholds", seed_channels, seed_thresholds), ("growth_thresholds", growth_channels, growth_thresholds)):
+        if thresholds and len(thresholds) != len(chosen):
+            raise ValueError(f"`{name}` has {len(thresholds)} value(s) for {len(chosen)} channel(s)")
+    arguments = (seed_channels, seed_thresholds, surface_channel, growth_channels, growth_thresholds, seed_morph_sequence,
+                 seed_morph_radius, erode_and_dilate_growth_mask, fore_erosion_radius, fore_dilation_radius,
+                 remove_small_before, remove_before)
+    if by_2d_slices and channels.ndim == 4:
+        parts = [_watershed_once(channels[:, z], codes, *arguments) for z in range(channels.shape[1])]
+        labels = np.zeros(channels.shape[1:], dtype=np.int64)
+        offset = 0
+        for z, (slice_labels, *_rest) in enumerate(parts):
+            labels[z] = np.where(slice_labels > 0, slice_labels + offset, 0)
+            offset = max(offset, int(labels[z].max()))
+        markers = np.stack([p[1] for p in parts])
+        surface = np.stack([p[2] for p in parts])
+        growth = np.stack([p[3] for p in parts])
+        used = parts[0][4] if parts else {}
+    else:
+        labels, markers, surface, growth, used = _watershed_once(channels, codes, *arguments)
+    labels = relabel_sequential(labels.astype(np.int64))[0].astype(np.uint32)
+    settings = {"seed_channels": seed_channels, "surface_channel": surface_channel, "growth_channels": growth_channels, **used}
+    return WatershedResult(labels=labels, seed_map=markers.astype(np.uint32), surface=surface.astype(np.float32), growth_mask=growth, settings=settings)
+
+
+def watershed_options(section: dict) -> dict:
+    """Keyword arguments of :func:`watershed_from_channels` from a PROBLEM.INSTANCE_SEG.WATERSHED section."""
+    return {
+        "seed_channels": section["SEED_CHANNELS"],
+        "seed_thresholds": section["SEED_CHANNELS_THRESH"],
+        "surface_channel": section["TOPOGRAPHIC_SURFACE_CHANNEL"],
+        "growth_channels": section["GROWTH_MASK_CHANNELS"],
+        "growth_thresholds": section["GROWTH_MASK_CHANNELS_THRESH"],
+        "seed_morph_sequence": section["SEED_MORPH_SEQUENCE"],
+        "seed_morph_radius": section["SEED_MORPH_RADIUS"],
+        "erode_and_dilate_growth_mask": section["ERODE_AND_DILATE_GROWTH_MASK"],
+        "fore_erosion_radius": section["FORE_EROSION_RADIUS"],
+        "fore_dilation_radius": section["FORE_DILATION_RADIUS"],
+        "remove_small_before": section["DATA_REMOVE_SMALL_OBJ_BEFORE"],
+        "remove_before": section["DATA_REMOVE_BEFORE_MW"],
+        "by_2d_slices": section["BY_2D_SLICES"],
+    }

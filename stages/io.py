@@ -1,0 +1,221 @@
+"""TIFF reading and atomic writing, channel-code metadata, raw/label pairing.
+
+Every writer goes through :func:`atomic_output`: data are written to a temporary
+name in the destination folder and renamed when complete, so a failed or killed
+stage leaves no partial file behind.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import tifffile
+
+IMAGE_SUFFIXES = (".tif", ".tiff")
+
+
+class InputError(ValueError):
+    """Bad input data; the message names the file."""
+
+
+@dataclass
+class ImageInfo:
+    """What a TIFF says besides its pixels."""
+
+    spacing: tuple[float, ...] | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+    os.close(handle)
+    temporary_path = Path(temporary)
+    try:
+        yield temporary_path
+        os.replace(temporary_path, path)
+    finally:
+        if temporary_path.exists():
+            temporary_path.unlink()
+
+
+def list_images(folder: str | Path, what: str = "image folder") -> list[Path]:
+    """Sorted TIFF files of ``folder``; an error names the folder when it is missing or empty."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"{what} {folder} does not exist")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+    if not files:
+        raise InputError(f"{what} {folder} holds no .tif/.tiff files")
+    return files
+
+
+def _spacing(tif: tifffile.TiffFile, ndim: int) -> tuple[float, ...] | None:
+    meta = tif.shaped_metadata[0] if tif.shaped_metadata else {}
+    if isinstance(meta, dict) and meta.get("spacing"):
+        return tuple(float(v) for v in meta["spacing"])
+    page = tif.pages[0]
+    tags = page.tags
+    if "XResolution" not in tags or "YResolution" not in tags:
+        return None
+    x_num, x_den = tags["XResolution"].value
+    y_num, y_den = tags["YResolution"].value
+    if not x_num or not y_num:
+        return None
+    x, y = x_den / x_num, y_den / y_num
+    if (x, y) == (1.0, 1.0) and not tif.imagej_metadata:
+        return None
+    z = float((tif.imagej_metadata or {}).get("spacing", 1.0))
+    return (z, y, x) if ndim == 3 else (y, x)
+
+
+def read_tiff(path: str | Path, ndim: int | None = None) -> tuple[np.ndarray, ImageInfo]:
+    """Pixels and metadata of a TIFF; an unreadable file is an InputError naming it."""
+    path = Path(path)
+    try:
+        with tifffile.TiffFile(path) as tif:
+            array = tif.asarray()
+            meta = tif.shaped_metadata[0] if tif.shaped_metadata else {}
+            spacing = _spacing(tif, ndim or min(array.ndim, 3))
+    except FileNotFoundError:
+        raise InputError(f"{path} does not exist") from None
+    except Exception as error:  # tifffile raises several types for corrupt files
+        raise InputError(f"{path} is not a readable TIFF ({type(error).__name__}: {error})") from None
+    return array, ImageInfo(spacing=spacing, metadata=dict(meta) if isinstance(meta, dict) else {})
+
+
+def raw_to_channel_last(image: np.ndarray, ndim: int, path: str | Path) -> np.ndarray:
+    """A raw image as ([Z,] Y, X, C), BiaPy's channel-last convention.
+
+    A channel-first image (first axis of at most 4 and last axis larger) is
+    accepted and moved; anything else of the wrong rank is an error naming the file.
+    """
+    if image.ndim == ndim:
+        return image[..., np.newaxis]
+    if image.ndim == ndim + 1:
+        if image.shape[0] <= 4 < image.shape[-1]:
+            return np.moveaxis(image, 0, -1)
+        return image
+    raise InputError(f"{path}: raw image of shape {image.shape} is not {ndim}D (expected {'(Y,X[,C])' if ndim == 2 else '(Z,Y,X[,C])'} for PROBLEM.NDIM {ndim}D)")
+
+
+def read_raw(path: str | Path, ndim: int) -> tuple[np.ndarray, ImageInfo]:
+    image, info = read_tiff(path, ndim)
+    image = raw_to_channel_last(image, ndim, path)
+    if image.size == 0:
+        raise InputError(f"{path}: raw image is empty (shape {image.shape})")
+    if not (np.issubdtype(image.dtype, np.number) or image.dtype == bool):
+        raise InputError(f"{path}: raw image has non-numeric dtype {image.dtype}")
+    return image, info
+
+
+def labels_from_array(labels: np.ndarray, ndim: int, path: str | Path) -> np.ndarray:
+    """Validate an instance label array: integer, non-negative, right rank (a trailing 1-channel is dropped)."""
+    if labels.ndim == ndim + 1 and labels.shape[-1] == 1:
+        labels = labels[..., 0]
+    if labels.ndim != ndim:
+        raise InputError(f"{path}: label image of shape {labels.shape} is not {ndim}D (PROBLEM.NDIM is {ndim}D)")
+    if labels.size == 0:
+        raise InputError(f"{path}: label image is empty (shape {labels.shape})")
+    if not np.issubdtype(labels.dtype, np.integer):
+        if np.issubdtype(labels.dtype, np.floating) and np.all(np.mod(labels, 1) == 0):
+            labels = labels.astype(np.int64)
+        else:
+            raise InputError(f"{path}: labels must be integers, got dtype {labels.dtype} with fractional values")
+    if labels.min() < 0:
+        raise InputError(f"{path}: labels must be non-negative, found {labels.min()}")
+    if labels.max() > np.iinfo(np.uint32).max:
+        raise InputError(f"{path}: label ids exceed 2**32-1")
+    return labels.astype(label_dtype(int(labels.max())), copy=False)
+
+
+def read_labels(path: str | Path, ndim: int) -> tuple[np.ndarray, ImageInfo]:
+    labels, info = read_tiff(path, ndim)
+    return labels_from_array(labels, ndim, path), info
+
+
+def label_dtype(max_label: int) -> np.dtype:
+    """uint16 when the ids fit, else uint32."""
+    return np.dtype(np.uint16) if max_label <= np.iinfo(np.uint16).max else np.dtype(np.uint32)
+
+
+def write_tiff(path: str | Path, array: np.ndarray, *, spacing: tuple[float, ...] | None = None, metadata: dict[str, Any] | None = None) -> None:
+    """Write ``array`` atomically with JSON metadata (channel codes, spacing, provenance)."""
+    metadata = dict(metadata or {})
+    kwargs: dict[str, Any] = {}
+    if spacing is not None:
+        metadata["spacing"] = [float(s) for s in spacing]
+        kwargs["resolution"] = (1.0 / spacing[-1], 1.0 / spacing[-2])
+    with atomic_output(path) as temporary:
+        tifffile.imwrite(temporary, array, metadata=metadata, **kwargs)
+
+
+def write_labels(path: str | Path, labels: np.ndarray, *, spacing: tuple[float, ...] | None = None, metadata: dict[str, Any] | None = None) -> None:
+    """Write an instance label image as uint16 when its ids fit, else uint32."""
+    dtype = label_dtype(int(labels.max()) if labels.size else 0)
+    write_tiff(path, labels.astype(dtype, copy=False), spacing=spacing, metadata=metadata)
+
+
+def read_channels(path: str | Path) -> tuple[np.ndarray, list[str], ImageInfo]:
+    """A (C, [Z,] Y, X) channel image and its channel codes from the metadata."""
+    array, info = read_tiff(path)
+    codes = info.metadata.get("channels")
+    if not codes:
+        raise InputError(f"{path}: no channel codes in its metadata; it was not written by `segpipe encode` or `segpipe reconstruct`")
+    codes = list(codes)
+    if array.ndim == 2 and len(codes) == 1:
+        array = array[np.newaxis]
+    if array.shape[0] != len(codes):
+        raise InputError(f"{path}: {array.shape[0]} channel(s) in the data but {len(codes)} code(s) {codes} in the metadata")
+    return array.astype(np.float32, copy=False), codes, info
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    with atomic_output(path) as temporary:
+        temporary.write_text(json.dumps(data, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (np.ndarray, tuple)):
+        return list(value)
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def write_csv(path: str | Path, frame: "pandas.DataFrame") -> None:  # noqa: F821
+    with atomic_output(path) as temporary:
+        frame.to_csv(temporary, index=False)
+
+
+def pair_images(raw_folder: str | Path, label_folder: str | Path) -> list[tuple[Path, Path]]:
+    """Raw and label files paired in sorted order; counts must agree."""
+    raws = list_images(raw_folder, "raw image folder")
+    labels = list_images(label_folder, "label folder")
+    if len(raws) != len(labels):
+        raise InputError(f"{len(raws)} raw image(s) in {raw_folder} but {len(labels)} label image(s) in {label_folder}")
+    return list(zip(raws, labels))
+
+
+def provenance() -> dict[str, str]:
+    """Versions of the packages that shape outputs, for sidecars."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in ("segpipe", "numpy", "scipy", "scikit-image", "tifffile", "torch"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return found

@@ -1,0 +1,241 @@
+"""Normalisation, validation split, random patch sampling and flips/rot90 (numpy only).
+
+Images are held channel first, (C, [Z,] Y, X), like the targets. Offsets H/V/Z are
+vectors: a flip or rotation of the patch also flips or rotates them.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+VECTOR_AXIS = {"H": -1, "V": -2, "Z": -3}
+
+
+# --------------------------------------------------------------------- normalisation
+def normalization_settings(section: dict) -> dict:
+    """Plain-dict normalisation settings from DATA.NORMALIZATION (saved with the model)."""
+    clip = section["PERC_CLIP"]
+    fixed = section["ZERO_MEAN_UNIT_VAR"]
+    return {
+        "type": section["TYPE"],
+        "perc_clip": bool(clip["ENABLE"]),
+        "lower_perc": float(clip["LOWER_PERC"]),
+        "upper_perc": float(clip["UPPER_PERC"]),
+        "mean": fixed["MEAN_VAL"],
+        "std": fixed["STD_VAL"],
+    }
+
+
+def normalize_image(image: np.ndarray, settings: dict) -> np.ndarray:
+    """Normalise a channel-last image per channel with its own statistics (or fixed ones)."""
+    image = image.astype(np.float32, copy=True)
+    spatial = tuple(range(image.ndim - 1))
+    if settings["perc_clip"]:
+        low = np.percentile(image, settings["lower_perc"], axis=spatial, keepdims=True)
+        high = np.percentile(image, settings["upper_perc"], axis=spatial, keepdims=True)
+        image = np.clip(image, low, high)
+    kind = settings["type"]
+    if kind == "zero_mean_unit_variance":
+        mean = settings["mean"] if settings["mean"] is not None else image.mean(axis=spatial, keepdims=True)
+        std = settings["std"] if settings["std"] is not None else image.std(axis=spatial, keepdims=True)
+        return (image - mean) / np.maximum(std, 1e-6)
+    if kind == "scale_range":
+        low = image.min(axis=spatial, keepdims=True)
+        high = image.max(axis=spatial, keepdims=True)
+        return (image - low) / np.maximum(high - low, 1e-6)
+    # div: by the range of the integer type the values fit in, as BiaPy does
+    top = float(image.max()) if image.size else 1.0
+    return image / (255.0 if top <= 255 else 65535.0 if top <= 65535 else max(top, 1.0))
+
+
+# --------------------------------------------------------------------- transforms
+def flip_and_rotate(array: np.ndarray, flips: Sequence[int], k: int, codes: Sequence[str] | None = None) -> np.ndarray:
+    """Flip the given spatial axes (negative indices), then rotate by k*90 degrees in Y-X.
+
+    ``array`` is (C, *spatial); when ``codes`` names its channels, H/V/Z are turned with it.
+    """
+    out = np.flip(array, axis=tuple(flips)) if flips else array
+    if codes is not None:
+        out = out.copy()
+        index = {c: i for i, c in enumerate(codes)}
+        for axis in flips:
+            for code, vector_axis in VECTOR_AXIS.items():
+                if code in index and vector_axis == axis:
+                    out[index[code]] *= -1
+    if k % 4:
+        out = np.rot90(out, k, axes=(-2, -1))
+        if codes is not None and "H" in codes and "V" in codes:
+            out = _rotate_offsets(out, codes, k)
+    return np.ascontiguousarray(out)
+
+
+def _rotate_offsets(array: np.ndarray, codes: Sequence[str], k: int) -> np.ndarray:
+    # np.rot90 on (Y, X) maps a displacement (dy, dx) to (-dx, dy) per quarter turn
+    out = array.copy()
+    h, v = codes.index("H"), codes.index("V")
+    for _ in range(k % 4):
+        dy, dx = out[v].copy(), out[h].copy()
+        out[v], out[h] = -dx, dy
+    return out
+
+
+def invert_flip_and_rotate(array: np.ndarray, flips: Sequence[int], k: int, codes: Sequence[str] | None = None) -> np.ndarray:
+    """Undo :func:`flip_and_rotate` (rotate back, then flip)."""
+    out = array
+    if k % 4:
+        out = np.rot90(out, -k, axes=(-2, -1))
+        if codes is not None and "H" in codes and "V" in codes:
+            out = _rotate_offsets(out, codes, -k % 4)
+    return flip_and_rotate(np.ascontiguousarray(out), flips, 0, codes)
+
+
+def tta_transforms(ndim: int, square: bool, codes: Sequence[str]) -> list[tuple[tuple[int, ...], int]]:
+    """8 flips/rotations in 2D, 16 in 3D (Z flipped, never swapped); flips only when Y != X."""
+    rotations = range(4) if square and not (("H" in codes) ^ ("V" in codes)) else (0, 2)
+    x_flips = ((), (-1,))
+    z_flips = ((), (-3,)) if ndim == 3 else ((),)
+    transforms = []
+    for k, fx, fz in itertools.product(rotations, x_flips, z_flips):
+        if k == 2 and not square:
+            transforms.append((fx + fz + (-2,), 0))
+        else:
+            transforms.append((fx + fz, k))
+    return transforms
+
+
+# --------------------------------------------------------------------- sampling
+def _box_sums(mask: np.ndarray, size: Sequence[int]) -> np.ndarray:
+    """Sum of ``mask`` in every window of ``size`` (valid positions only), by a summed-area table."""
+    table = np.pad(mask.astype(np.int64), [(1, 0)] * mask.ndim).cumsum(axis=0)
+    for axis in range(1, mask.ndim):
+        table = table.cumsum(axis=axis)
+    out_shape = tuple(s - w + 1 for s, w in zip(mask.shape, size))
+    total = np.zeros(out_shape, dtype=np.int64)
+    for corner in itertools.product((0, 1), repeat=mask.ndim):
+        sign = (-1) ** (mask.ndim - sum(corner))
+        box = tuple(slice(w if c else 0, (w if c else 0) + o) for c, w, o in zip(corner, size, out_shape))
+        total += sign * table[box]
+    return total
+
+
+def pad_to_patch(array: np.ndarray, patch: Sequence[int]) -> np.ndarray:
+    """Reflect-pad the trailing spatial axes of (C, *spatial) up to at least ``patch``."""
+    spatial = array.shape[-len(patch):]
+    widths = [(0, 0)] * (array.ndim - len(patch)) + [(0, max(0, p - s)) for s, p in zip(spatial, patch)]
+    if not any(w[1] for w in widths):
+        return array
+    return np.pad(array, widths, mode="symmetric")
+
+
+@dataclass
+class Sample:
+    image: np.ndarray  # (C_in, *spatial) normalised
+    targets: np.ndarray  # (K, *spatial)
+    foreground: np.ndarray  # (*spatial) bool
+
+
+def split_validation(shapes: Sequence[Sequence[int]], patch: Sequence[int], fraction: float, rng: np.random.Generator) -> list[list[tuple[int, ...]]]:
+    """Hold out ``fraction`` of the non-overlapping patch cells of all images (at least one).
+
+    Returns, per image, the start corners of its validation cells.
+    """
+    cells = []
+    for index, shape in enumerate(shapes):
+        counts = [max(1, s // p) for s, p in zip(shape, patch)]
+        for cell in itertools.product(*[range(c) for c in counts]):
+            cells.append((index, tuple(c * p for c, p in zip(cell, patch))))
+    if len(cells) < 2:
+        raise ValueError(f"the training images hold only {len(cells)} patch of DATA.PATCH_SIZE {tuple(patch)}: too few to hold out validation (DATA.VAL.FROM_TRAIN); use smaller patches or a validation folder")
+    count = min(len(cells) - 1, max(1, int(round(fraction * len(cells)))))
+    chosen = rng.choice(len(cells), size=count, replace=False)
+    held: list[list[tuple[int, ...]]] = [[] for _ in shapes]
+    for i in sorted(chosen):
+        image_index, start = cells[i]
+        held[image_index].append(start)
+    return held
+
+
+class PatchSampler:
+    """Random training patches that never overlap the held-out validation cells."""
+
+    def __init__(self, samples: Sequence[Sample], patch: Sequence[int], excluded: Sequence[Sequence[tuple[int, ...]]], rng: np.random.Generator):
+        self.samples, self.patch, self.rng = samples, tuple(patch), rng
+        self.positions = []
+        for sample, cells in zip(samples, excluded):
+            shape = sample.foreground.shape
+            blocked = np.zeros(shape, dtype=bool)
+            for start in cells:
+                blocked[tuple(slice(s, s + p) for s, p in zip(start, self.patch))] = True
+            valid = _box_sums(blocked, self.patch) == 0
+            self.positions.append(np.flatnonzero(valid))
+        self.valid_shapes = [tuple(s - p + 1 for s, p in zip(x.foreground.shape, self.patch)) for x in samples]
+        counts = np.array([len(p) for p in self.positions], dtype=np.float64)
+        if counts.sum() == 0:
+            raise ValueError("no training area is left outside the validation patches (DATA.VAL.SPLIT_TRAIN too large for these images)")
+        self.weights = counts / counts.sum()
+        free_volume = sum(float(np.prod(x.foreground.shape)) for x, c in zip(samples, counts) if c) - sum(len(e) for e in excluded) * float(np.prod(self.patch))
+        self.patches_per_pass = max(1, int(round(free_volume / float(np.prod(self.patch)))))
+
+    def draw(self) -> tuple[int, tuple[slice, ...]]:
+        index = int(self.rng.choice(len(self.samples), p=self.weights))
+        flat = int(self.positions[index][self.rng.integers(len(self.positions[index]))])
+        start = np.unravel_index(flat, self.valid_shapes[index])
+        return index, tuple(slice(int(s), int(s) + p) for s, p in zip(start, self.patch))
+
+    def batch(self, size: int, augment: dict | None, codes: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        images, targets, foregrounds = [], [], []
+        for _ in range(size):
+            index, box = self.draw()
+            sample = self.samples[index]
+            image = sample.image[(slice(None),) + box]
+            target = sample.targets[(slice(None),) + box]
+            foreground = sample.foreground[box][np.newaxis]
+            if augment:
+                # a lone H or V cannot be rotated into the other: rotate only with both or neither
+                rotatable = self.patch[-1] == self.patch[-2] and not (("H" in codes) ^ ("V" in codes))
+                flips, k = random_transform(self.rng, augment, len(self.patch), rotatable)
+                image = flip_and_rotate(image, flips, k)
+                target = flip_and_rotate(target, flips, k, codes)
+                foreground = flip_and_rotate(foreground, flips, k)
+            images.append(image)
+            targets.append(target)
+            foregrounds.append(foreground[0])
+        return np.stack(images), np.stack(targets), np.stack(foregrounds)
+
+
+def random_transform(rng: np.random.Generator, augment: dict, ndim: int, square: bool) -> tuple[tuple[int, ...], int]:
+    probability = augment["DA_PROB"]
+    flips = []
+    if augment["HFLIP"] and rng.random() < probability:
+        flips.append(-1)
+    if augment["VFLIP"] and rng.random() < probability:
+        flips.append(-2)
+    if ndim == 3 and augment["ZFLIP"] and rng.random() < probability:
+        flips.append(-3)
+    k = int(rng.integers(4)) if augment["ROT90"] and square else 0
+    return tuple(flips), k
+
+
+def fixed_patches(samples: Sequence[Sample], patch: Sequence[int], cells: Sequence[Sequence[tuple[int, ...]]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The validation patches at the given cells, stacked."""
+    images, targets, foregrounds = [], [], []
+    for sample, starts in zip(samples, cells):
+        for start in starts:
+            box = tuple(slice(s, s + p) for s, p in zip(start, patch))
+            images.append(sample.image[(slice(None),) + box])
+            targets.append(sample.targets[(slice(None),) + box])
+            foregrounds.append(sample.foreground[box])
+    return np.stack(images), np.stack(targets), np.stack(foregrounds)
+
+
+def all_cells(samples: Sequence[Sample], patch: Sequence[int]) -> list[list[tuple[int, ...]]]:
+    """Every non-overlapping patch cell of each image (used for a validation folder)."""
+    cells = []
+    for sample in samples:
+        shape = sample.foreground.shape
+        counts = [max(1, s // p) for s, p in zip(shape, patch)]
+        cells.append([tuple(c * p for c, p in zip(cell, patch)) for cell in itertools.product(*[range(c) for c in counts])])
+    return cells

@@ -1,0 +1,124 @@
+"""Cut an image into overlapping padded patches and blend patch predictions back.
+
+Each patch is a *core* (what the prediction keeps) plus ``padding`` of context on
+every side, read from a reflect-padded copy of the image. Cores tile the image
+with the requested overlap; the last core on each axis is aligned to the image
+end, so no pixel is left out. Blending weights each core by a separable window
+that ramps over the overlap and divides by the summed weights, accumulating in
+float64 so that identical patch values give back the input exactly.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class PatchGrid:
+    image_shape: tuple[int, ...]
+    patch_size: tuple[int, ...]
+    padding: tuple[int, ...]
+    starts: tuple[tuple[int, ...], ...]
+
+    @property
+    def core_size(self) -> tuple[int, ...]:
+        return tuple(p - 2 * q for p, q in zip(self.patch_size, self.padding))
+
+    @property
+    def covered_shape(self) -> tuple[int, ...]:
+        """Image shape grown to at least one core per axis."""
+        return tuple(max(s, c) for s, c in zip(self.image_shape, self.core_size))
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+
+def _axis_starts(size: int, core: int, overlap: float) -> list[int]:
+    length = max(size, core)
+    step = max(1, int(np.floor(core * (1.0 - overlap))))
+    starts = list(range(0, length - core + 1, step))
+    if starts[-1] != length - core:
+        starts.append(length - core)
+    return starts
+
+
+def patch_grid(image_shape: Sequence[int], patch_size: Sequence[int], padding: Sequence[int], overlap: Sequence[float]) -> PatchGrid:
+    """Core positions covering ``image_shape`` (spatial axes only)."""
+    image_shape, patch_size, padding = tuple(map(int, image_shape)), tuple(map(int, patch_size)), tuple(map(int, padding))
+    if not (len(image_shape) == len(patch_size) == len(padding) == len(overlap)):
+        raise ValueError(f"image shape {image_shape}, patch size {patch_size}, padding {padding} and overlap {tuple(overlap)} must have one entry per spatial axis")
+    for axis, (p, q) in enumerate(zip(patch_size, padding)):
+        if p - 2 * q < 1:
+            raise ValueError(f"padding {padding} leaves no core in patch {patch_size} on axis {axis}")
+    for o in overlap:
+        if not 0 <= o < 1:
+            raise ValueError(f"overlap {tuple(overlap)} must lie in [0, 1)")
+    per_axis = [_axis_starts(s, p - 2 * q, o) for s, p, q, o in zip(image_shape, patch_size, padding, overlap)]
+    starts = tuple(tuple(int(v) for v in combo) for combo in np.array(np.meshgrid(*per_axis, indexing="ij")).reshape(len(per_axis), -1).T)
+    return PatchGrid(image_shape, patch_size, padding, starts)
+
+
+def pad_for_grid(image: np.ndarray, grid: PatchGrid) -> np.ndarray:
+    """Reflect-pad a channel-last image so every patch of ``grid`` can be read from it."""
+    widths = [(q, q + c - s) for s, c, q in zip(grid.image_shape, grid.covered_shape, grid.padding)]
+    widths += [(0, 0)] * (image.ndim - len(widths))
+    mode = "reflect" if all(s > 1 for s in grid.image_shape) else "edge"
+    return np.pad(image, widths, mode=mode)
+
+
+def iter_patches(padded: np.ndarray, grid: PatchGrid, indices: Sequence[int]) -> Iterator[tuple[int, np.ndarray]]:
+    """(index, patch) for the requested patch indices, read from :func:`pad_for_grid`'s output."""
+    for index in indices:
+        start = grid.starts[index]
+        box = tuple(slice(s, s + p) for s, p in zip(start, grid.patch_size))
+        yield index, padded[box]
+
+
+def crop_core(prediction: np.ndarray, grid: PatchGrid) -> np.ndarray:
+    """Drop the padding from a (C, *patch_size) prediction."""
+    box = (slice(None),) + tuple(slice(q, q + c) for q, c in zip(grid.padding, grid.core_size))
+    return prediction[box]
+
+
+def _axis_window(core: int, overlap_pixels: int) -> np.ndarray:
+    window = np.ones(core, dtype=np.float64)
+    if overlap_pixels > 0:
+        ramp = np.arange(1, overlap_pixels + 1, dtype=np.float64) / (overlap_pixels + 1)
+        window[:overlap_pixels] = ramp
+        window[core - overlap_pixels:] = np.minimum(window[core - overlap_pixels:], ramp[::-1])
+    return window
+
+
+def blend_window(core_size: Sequence[int], overlap: Sequence[float]) -> np.ndarray:
+    """Separable weights that fall off over the overlap (never zero)."""
+    windows = [_axis_window(c, c - max(1, int(np.floor(c * (1.0 - o))))) for c, o in zip(core_size, overlap)]
+    weight = windows[0]
+    for w in windows[1:]:
+        weight = np.multiply.outer(weight, w)
+    return weight
+
+
+def blend_cores(cores: np.ndarray, starts: np.ndarray, image_shape: Sequence[int], core_size: Sequence[int], overlap: Sequence[float]) -> np.ndarray:
+    """Blend (N, C, *core) predictions at ``starts`` into a (C, *image_shape) float32 map."""
+    cores = np.asarray(cores)
+    covered = tuple(max(s, c) for s, c in zip(image_shape, core_size))
+    total = np.zeros((cores.shape[1],) + covered, dtype=np.float64)
+    weights = np.zeros(covered, dtype=np.float64)
+    window = blend_window(core_size, overlap)
+    for core, start in zip(cores, starts):
+        box = tuple(slice(int(s), int(s) + c) for s, c in zip(start, core_size))
+        total[(slice(None),) + box] += core * window
+        weights[box] += window
+    if np.any(weights == 0):
+        raise ValueError("the patches do not cover the whole image (a shard is missing?)")
+    crop = (slice(None),) + tuple(slice(0, s) for s in image_shape)
+    return (total / weights)[crop].astype(np.float32)
+
+
+def shard_indices(count: int, shard: int, shards: int) -> np.ndarray:
+    """Patch indices of shard ``shard`` (1-based) out of ``shards`` contiguous shares."""
+    if not 1 <= shard <= shards:
+        raise ValueError(f"shard {shard}/{shards}: k must lie in 1..n")
+    return np.array_split(np.arange(count), shards)[shard - 1]

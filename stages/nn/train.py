@@ -1,0 +1,302 @@
+"""The training loop: random patches, per-channel losses, validation, checkpoints, resume.
+
+A model is a folder: ``model.pt`` (best-on-validation weights and everything
+needed to rebuild and apply the network: channel codes, activations,
+normalisation, patch size), ``model_last.pt`` (the last epoch's weights),
+``normalization.json`` and ``train_config.yaml``. The resumable state (weights,
+optimizer, scheduler, RNG, log) lives in ``resume/`` and is written atomically
+after every epoch, so a killed run continues from its last finished epoch.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from ..channels import ENCODERS
+from ..io import atomic_output, provenance, write_json
+from .data import PatchSampler, Sample, all_cells, fixed_patches, split_validation
+from .losses import channel_losses
+from .unet import build_model
+
+log = logging.getLogger("segpipe.train")
+
+
+@dataclass
+class TrainResult:
+    epochs: int
+    best_epoch: int
+    best_val_loss: float
+    seconds: float
+    resumed_from: int
+
+
+def pick_device() -> torch.device:
+    """CUDA when usable (e.g. the GPU SLURM gave us), else the CPU, said in the log."""
+    if torch.cuda.is_available():
+        device = torch.device("cuda")
+        log.info("training on %s (%s)", device, torch.cuda.get_device_name(0))
+        return device
+    log.info("CUDA is not available: training on the CPU with %d thread(s)", torch.get_num_threads())
+    return torch.device("cpu")
+
+
+def model_spec(config: dict, in_channels: int) -> dict:
+    model = config["MODEL"]
+    codes = config["PROBLEM"]["INSTANCE_SEG"]["DATA_CHANNELS"]
+    return {
+        "ndim": 2 if config["PROBLEM"]["NDIM"] == "2D" else 3,
+        "in_channels": int(in_channels),
+        "out_channels": len(codes),
+        "feature_maps": list(model["FEATURE_MAPS"]),
+        "norm": model["NORMALIZATION"],
+        "activation": model["ACTIVATION"],
+        "dropout": list(model["DROPOUT_VALUES"]),
+        "upsample": model["UPSAMPLE_LAYER"],
+        "kernel": int(model["KERNEL_SIZE"]),
+        "z_down": list(model["Z_DOWN"]),
+    }
+
+
+def _optimizer(model: torch.nn.Module, train: dict) -> torch.optim.Optimizer:
+    name, lr, decay = train["OPTIMIZER"], train["LR"], train["W_DECAY"]
+    if name == "SGD":
+        return torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=decay)
+    if name == "ADAM":
+        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=decay)
+    return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=decay)
+
+
+def _scheduler(optimizer: torch.optim.Optimizer, train: dict, steps_per_epoch: int):
+    """(scheduler, steps per call): per-step schedules are called each step, plateau each epoch."""
+    settings = train["LR_SCHEDULER"]
+    name, epochs, base = settings["NAME"], train["EPOCHS"], train["LR"]
+    if name == "warmupcosine":
+        warmup = settings["WARMUP_COSINE_DECAY_EPOCHS"] * steps_per_epoch
+        total = max(epochs * steps_per_epoch, warmup + 1)
+        floor = settings["MIN_LR"] / base
+
+        def factor(step: int) -> float:
+            if step < warmup:
+                return (step + 1) / warmup
+            progress = (step - warmup) / max(1, total - warmup)
+            return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, factor), "step"
+    if name == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=base, total_steps=epochs * steps_per_epoch), "step"
+    if name == "reduceonplateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=settings["REDUCEONPLATEAU_FACTOR"],
+                                                          patience=settings["REDUCEONPLATEAU_PATIENCE"], min_lr=settings["MIN_LR"]), "epoch"
+    return None, ""
+
+
+def _fingerprint(config: dict, names: Sequence[str]) -> str:
+    text = json.dumps({"config": config, "inputs": list(names)}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _save_atomic(obj: dict, path: Path) -> None:
+    with atomic_output(path) as temporary:
+        torch.save(obj, temporary)
+
+
+def _loss_chart(rows: list[dict], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6, 4))
+    epochs = [r["epoch"] for r in rows]
+    axis.plot(epochs, [r["train_loss"] for r in rows], label="train")
+    axis.plot(epochs, [r["val_loss"] for r in rows], label="validation")
+    axis.set_xlabel("epoch")
+    axis.set_ylabel("loss")
+    axis.set_title(title)
+    axis.legend()
+    figure.tight_layout()
+    with atomic_output(path) as temporary:
+        figure.savefig(temporary, format="png", dpi=100)
+    plt.close(figure)
+
+
+def _to_tensor(array: np.ndarray, device: torch.device) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).to(device)
+
+
+def train_model(samples: Sequence[Sample], val_samples: Sequence[Sample] | None, config: dict, *, model_dir: Path,
+                log_csv: Path, chart_png: Path, names: Sequence[str], normalization: dict, seed: int = 0,
+                progress: bool = True) -> TrainResult:
+    """Train a U-Net on ``samples`` and write the model folder; resumes from ``model_dir/resume``.
+
+    Parameters
+    ----------
+    samples : training images with their encoded channels and foreground masks.
+    val_samples : a separate validation set, or None to hold out DATA.VAL.SPLIT_TRAIN of ``samples``.
+    names : input file names, part of the fingerprint that decides whether a resume state fits.
+    """
+    started = time.time()
+    seg = config["PROBLEM"]["INSTANCE_SEG"]
+    codes = list(seg["DATA_CHANNELS"])
+    options = {c: ENCODERS[c].resolve_options(seg["DATA_CHANNELS_EXTRA_OPTS"].get(c, {})) for c in codes}
+    kinds = [ENCODERS[c].kind for c in codes]
+    activations = [ENCODERS[c].activation(options[c]) for c in codes]
+    masked = [ENCODERS[c].masked(options[c]) for c in codes]
+    weights = torch.tensor(seg["DATA_CHANNEL_WEIGHTS"] or [1.0] * len(codes), dtype=torch.float32)
+    patch = tuple(config["DATA"]["PATCH_SIZE"][:-1])
+    train_settings = config["TRAIN"]
+    batch_size = train_settings["BATCH_SIZE"]
+
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    rng = np.random.default_rng(seed)
+    if val_samples is None:
+        held = split_validation([s.foreground.shape for s in samples], patch, config["DATA"]["VAL"]["SPLIT_TRAIN"], rng)
+        val_images, val_targets, val_foreground = fixed_patches(samples, patch, held)
+    else:
+        held = [[] for _ in samples]
+        val_images, val_targets, val_foreground = fixed_patches(val_samples, patch, all_cells(val_samples, patch))
+    sampler = PatchSampler(samples, patch, held, rng)
+    replicate = max(1, config["DATA"]["TRAIN"]["REPLICATE"])
+    steps_per_epoch = max(1, math.ceil(sampler.patches_per_pass * replicate / batch_size))
+    augment = config["AUGMENTOR"] if config["AUGMENTOR"]["ENABLE"] else None
+
+    device = pick_device()
+    spec = model_spec(config, samples[0].image.shape[0])
+    model = build_model(spec).to(device)
+    optimizer = _optimizer(model, train_settings)
+    scheduler, schedule_unit = _scheduler(optimizer, train_settings, steps_per_epoch)
+    weights = weights.to(device)
+
+    resume_dir = model_dir / "resume"
+    fingerprint = _fingerprint({k: config[k] for k in ("PROBLEM", "DATA", "MODEL", "TRAIN", "AUGMENTOR")} | {"seed": seed}, names)
+    rows: list[dict] = []
+    start_epoch, best_loss, best_epoch, stale = 0, math.inf, -1, 0
+    last_path = resume_dir / "last.pt"
+    if last_path.exists():
+        state = torch.load(last_path, map_location=device, weights_only=True)
+        if state.get("fingerprint") == fingerprint:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            if scheduler is not None and state.get("scheduler"):
+                scheduler.load_state_dict(state["scheduler"])
+            torch.set_rng_state(state["torch_rng"])
+            rng.bit_generator.state = json.loads(state["numpy_rng"])
+            start_epoch, best_loss, best_epoch, stale = state["epoch"] + 1, state["best_loss"], state["best_epoch"], state["stale"]
+            rows = json.loads(state["rows"])
+            log.info("resuming from %s after epoch %d (best validation loss %.4f at epoch %d)", last_path, state["epoch"] + 1, best_loss, best_epoch + 1)
+        else:
+            log.info("ignoring %s: it was written for another config or other inputs", last_path)
+    resumed_from = start_epoch
+    log.info("%d training patch(es) of %s per epoch in %d step(s) of %d; %d validation patch(es); channels %s",
+             steps_per_epoch * batch_size, patch, steps_per_epoch, batch_size, len(val_images), codes)
+
+    patience = train_settings["PATIENCE"]
+    from tqdm import tqdm
+
+    epoch = start_epoch - 1
+    for epoch in range(start_epoch, train_settings["EPOCHS"]):
+        epoch_started = time.time()
+        model.train()
+        totals = np.zeros(len(codes))
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{train_settings['EPOCHS']}", disable=not progress, file=sys.stderr, mininterval=2.0, leave=False)
+        for _ in bar:
+            images, targets, foreground = sampler.batch(batch_size, augment, codes)
+            per_channel = channel_losses(model(_to_tensor(images, device)), _to_tensor(targets, device), _to_tensor(foreground, device),
+                                         kinds=kinds, activations=activations, masked=masked,
+                                         rebalance=seg["CLASS_REBALANCE_WITHIN_CHANNELS"])
+            loss = (weights * per_channel).sum()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if schedule_unit == "step":
+                scheduler.step()
+            totals += per_channel.detach().cpu().numpy()
+            bar.set_postfix(loss=f"{loss.item():.4f}")
+        train_loss = float((weights.cpu().numpy() * totals).sum() / steps_per_epoch)
+
+        model.eval()
+        val_totals = np.zeros(len(codes))
+        with torch.no_grad():
+            for first in range(0, len(val_images), batch_size):
+                chunk = slice(first, first + batch_size)
+                per_channel = channel_losses(model(_to_tensor(val_images[chunk], device)), _to_tensor(val_targets[chunk], device),
+                                             _to_tensor(val_foreground[chunk], device), kinds=kinds, activations=activations, masked=masked)
+                val_totals += per_channel.cpu().numpy() * len(val_images[chunk])
+        val_per_channel = val_totals / len(val_images)
+        val_loss = float((weights.cpu().numpy() * val_per_channel).sum())
+        if schedule_unit == "epoch":
+            scheduler.step(val_loss)
+
+        row = {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss, "lr": optimizer.param_groups[0]["lr"],
+               **{f"val_loss_{c}": float(v) for c, v in zip(codes, val_per_channel)}, "seconds": time.time() - epoch_started}
+        rows.append(row)
+        improved = val_loss < best_loss
+        if improved:
+            best_loss, best_epoch, stale = val_loss, epoch, 0
+            _save_atomic({"model": model.state_dict()}, resume_dir / "best.pt")
+        else:
+            stale += 1
+        _save_atomic({
+            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict() if scheduler is not None else {},
+            "torch_rng": torch.get_rng_state(), "numpy_rng": json.dumps(rng.bit_generator.state),
+            "epoch": epoch, "best_loss": best_loss, "best_epoch": best_epoch, "stale": stale,
+            "rows": json.dumps(rows), "fingerprint": fingerprint,
+        }, last_path)
+        log.info("epoch %d/%d  train %.4f  val %.4f%s  lr %.2e  %.1fs", epoch + 1, train_settings["EPOCHS"], train_loss, val_loss,
+                 " (best)" if improved else "", row["lr"], row["seconds"])
+        if patience is not None and stale >= patience:
+            log.info("no better validation loss for %d epoch(s): stopping early (TRAIN.PATIENCE)", stale)
+            break
+
+    if best_epoch < 0:
+        raise RuntimeError(f"no epoch was trained (TRAIN.EPOCHS {train_settings['EPOCHS']}, resume state at epoch {start_epoch})")
+    best = torch.load(resume_dir / "best.pt", map_location="cpu", weights_only=True)["model"]
+    meta = {
+        "spec": spec, "channels": codes, "channel_options": options, "activations": activations,
+        "normalization": normalization, "patch_size": list(config["DATA"]["PATCH_SIZE"]), "ndim": spec["ndim"],
+        "epochs": epoch + 1, "best_epoch": best_epoch + 1, "best_val_loss": best_loss, "seed": seed,
+        "provenance": provenance(),
+    }
+    _save_atomic({"model": best, "meta": json.dumps(meta)}, model_dir / "model.pt")
+    _save_atomic({"model": {k: v.cpu() for k, v in model.state_dict().items()}, "meta": json.dumps(meta)}, model_dir / "model_last.pt")
+    write_json(model_dir / "normalization.json", normalization)
+    import pandas as pd
+
+    from ..io import write_csv
+
+    write_csv(log_csv, pd.DataFrame(rows))
+    _loss_chart(rows, chart_png, f"{model_dir.parent.name} loss")
+    return TrainResult(epochs=epoch + 1, best_epoch=best_epoch + 1, best_val_loss=best_loss, seconds=time.time() - started, resumed_from=resumed_from)
+
+
+def load_model(path: str | Path, device: torch.device | None = None) -> tuple[torch.nn.Module, dict]:
+    """A trained model and its metadata; weights are loaded with ``weights_only=True``."""
+    path = Path(path)
+    try:
+        checkpoint = torch.load(path, map_location=device or "cpu", weights_only=True)
+        meta = json.loads(checkpoint["meta"])
+        model = build_model(meta["spec"])
+        model.load_state_dict(checkpoint["model"])
+    except FileNotFoundError:
+        raise FileNotFoundError(f"model {path} does not exist; train first (segpipe train)") from None
+    except (KeyError, RuntimeError, json.JSONDecodeError, Exception) as error:
+        raise ValueError(f"{path} is not a segpipe model ({type(error).__name__}: {error})") from None
+    model.eval()
+    return model.to(device or "cpu"), meta
+
+
+def clear_resume_state(model_dir: Path) -> None:
+    shutil.rmtree(model_dir / "resume", ignore_errors=True)
