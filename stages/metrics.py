@@ -110,10 +110,10 @@ def association_image(gt: np.ndarray, pred: np.ndarray, matching: Matching) -> n
     return rgb
 
 
-def metrics_row(name: str, matchings: Sequence[Matching]) -> dict:
-    """One row of test_results_metrics.csv with BiaPy's column names ('0.5 TH f1', ...)."""
+def metrics_row(name: str, matchings: Sequence[Matching], tag: str = "") -> dict:
+    """One row of test_results_metrics.csv with BiaPy's column names ('0.5 TH f1', '0.5 TH (post)f1')."""
     row: dict = {"file": name}
     for matching in matchings:
         for metric in METRICS:
-            row[f"{matching.threshold:g} TH {metric}"] = matching.stats[metric]
+            row[f"{matching.threshold:g} TH {tag}{metric}"] = matching.stats[metric]
     return row

@@ -22,6 +22,8 @@ def _thresholds(text: str | None, param: str) -> list[float] | None:
 
 @click.command(name="evaluate")
 @click.option("--pred", "pred_dir", required=True, type=click.Path(file_okay=False), help="Folder of predicted label images.")
+@click.option("--post", "post_dir", default=None, type=click.Path(file_okay=False),
+              help="Folder of post-processed labels: adds BiaPy's '(post)' columns ('0.5 TH (post)f1').")
 @click.option("--gt", "gt_dir", required=True, type=click.Path(file_okay=False), help="Folder of ground-truth label images (paired in sorted order).")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Metrics CSV (test_results_metrics.csv).")
 @click.option("--thresholds", default=None, help="IoU thresholds, comma-separated [default: TEST.MATCHING_STATS_THS].")
@@ -31,7 +33,7 @@ def _thresholds(text: str | None, param: str) -> list[float] | None:
 @click.option("--ndim", type=click.Choice(["2D", "3D"]), default=None, help="Dimensionality [default: PROBLEM.NDIM].")
 @config_option
 @clear_errors
-def command(pred_dir: str, gt_dir: str, out_path: str, thresholds: str | None, associations_dir: str | None, colored: str | None,
+def command(pred_dir: str, post_dir: str | None, gt_dir: str, out_path: str, thresholds: str | None, associations_dir: str | None, colored: str | None,
             ndim: str | None, config_path: str | None) -> None:
     """Precision, recall, accuracy, F1, panoptic quality, tp/fp/fn and mean matched IoU per image and threshold.
 
@@ -48,29 +50,40 @@ def command(pred_dir: str, gt_dir: str, out_path: str, thresholds: str | None, a
     colored_ths = _thresholds(colored, "--colored")
     colored_ths = config["TEST"]["MATCHING_STATS_THS_COLORED_IMG"] if colored_ths is None else colored_ths
     rank = 2 if (ndim or config["PROBLEM"]["NDIM"]) == "2D" else 3
-    preds = list_images(pred_dir, "prediction folder")
     gts = list_images(gt_dir, "ground-truth folder")
-    if len(preds) != len(gts):
-        raise click.ClickException(f"{len(preds)} prediction(s) in {pred_dir} but {len(gts)} ground-truth image(s) in {gt_dir}")
+    sets = [("", list_images(pred_dir, "prediction folder"))]
+    if post_dir:
+        sets.append(("(post)", list_images(post_dir, "post-processed folder")))
+    for _, preds in sets:
+        if len(preds) != len(gts):
+            raise click.ClickException(f"{len(preds)} prediction(s) in {preds[0].parent} but {len(gts)} ground-truth image(s) in {gt_dir}")
     folder = Path(associations_dir) if associations_dir else Path(out_path).parent / "point_associations"
     rows = []
-    for pred_path, gt_path in zip(preds, gts):
-        pred, _ = read_labels(pred_path, rank)
+    for index, gt_path in enumerate(gts):
         gt, _ = read_labels(gt_path, rank)
-        if pred.shape != gt.shape:
-            raise click.ClickException(f"{pred_path} (shape {pred.shape}) and {gt_path} (shape {gt.shape}) differ in shape")
-        matchings = match_instances(gt, pred, ths)
-        rows.append(metrics_row(pred_path.stem, matchings))
-        for matching in matchings:
-            gt_table, fp_table = associations(matching)
-            write_csv(folder / f"{pred_path.stem}_th_{matching.threshold:g}_gt_assoc.csv", gt_table)
-            write_csv(folder / f"{pred_path.stem}_th_{matching.threshold:g}_fp.csv", fp_table)
-        for matching in match_instances(gt, pred, colored_ths) if colored_ths else []:
-            write_tiff(folder / f"{pred_path.stem}_th_{matching.threshold:g}_associations.tif", association_image(gt, pred, matching))
+        name = sets[0][1][index].stem
+        row: dict = {"file": name}
+        for tag, preds in sets:
+            pred_path = preds[index]
+            pred, _ = read_labels(pred_path, rank)
+            if pred.shape != gt.shape:
+                raise click.ClickException(f"{pred_path} (shape {pred.shape}) and {gt_path} (shape {gt.shape}) differ in shape")
+            matchings = match_instances(gt, pred, ths)
+            row.update(metrics_row(name, matchings, tag))
+            stem = name + ("_post" if tag else "")
+            for matching in matchings:
+                gt_table, fp_table = associations(matching)
+                write_csv(folder / f"{stem}_th_{matching.threshold:g}_gt_assoc.csv", gt_table)
+                write_csv(folder / f"{stem}_th_{matching.threshold:g}_fp.csv", fp_table)
+            for matching in match_instances(gt, pred, colored_ths) if colored_ths else []:
+                write_tiff(folder / f"{stem}_th_{matching.threshold:g}_associations.tif", association_image(gt, pred, matching))
+        rows.append(row)
     table = pd.DataFrame(rows)
     average = table.drop(columns="file").mean(numeric_only=True).to_dict()
     table = pd.concat([table, pd.DataFrame([{"file": "average", **average}])], ignore_index=True)
     write_csv(out_path, table)
-    for th in ths:
-        click.echo(f"IoU {th:g}: F1 {average[f'{th:g} TH f1']:.4f}  precision {average[f'{th:g} TH precision']:.4f}  "
-                   f"recall {average[f'{th:g} TH recall']:.4f}  PQ {average[f'{th:g} TH panoptic_quality']:.4f}  (mean of {len(rows)} image(s))")
+    for tag, _ in sets:
+        for th in ths:
+            key = f"{th:g} TH {tag}"
+            click.echo(f"{'post-processed ' if tag else ''}IoU {th:g}: F1 {average[key + 'f1']:.4f}  precision {average[key + 'precision']:.4f}  "
+                       f"recall {average[key + 'recall']:.4f}  PQ {average[key + 'panoptic_quality']:.4f}  (mean of {len(rows)} image(s))")

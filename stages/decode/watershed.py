@@ -22,6 +22,7 @@ from ..channels.morphology import dilate_mask, erode_mask, remove_small_labels
 ABOVE = ("F", "P", "Db", "D")
 BELOW = ("C", "B", "T", "Dn", "Dc")
 GRADIENT = ("H", "V", "Z")
+BINARY = ("F", "B", "P", "C", "T")
 _FOREGROUND_PREFERENCE = ("F", "D", "Db", "B", "Dc", "Dn", "P")
 
 
@@ -71,10 +72,13 @@ def _select(values: np.ndarray, code: str, threshold: float | str, *, growth: bo
     polarity = "below" if code in BELOW or code in GRADIENT else "above"
     if threshold == "auto":
         otsu = _auto_threshold(values)
-        if growth:
-            # a growth mask should be permissive: BiaPy's Otsu / 2, mirrored for 'below' channels
+        if growth and code not in BINARY:
+            # distance channels are small near instance rims, so the mask needs a lower cut:
+            # BiaPy's Otsu / 2, mirrored for 'below' channels
             threshold = otsu / 2 if polarity == "above" else (otsu + float(values.max())) / 2
         else:
+            # a binary channel learnt with BCE already puts the boundary at its Otsu cut
+            # (~0.5); BiaPy's Otsu / 2 grows every instance about a pixel too far
             threshold = otsu
     threshold = float(threshold)
     return (values > threshold if polarity == "above" else values < threshold), threshold

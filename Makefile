@@ -1,0 +1,38 @@
+# segpipe: `make demo` runs the whole pipeline on real nuclei; `make test` runs the tests.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CORES ?= 2
+# torch first, so that the project's `torch>=2.4` is already met and pip never pulls
+# the multi-GB CUDA wheels. These machines carry a local CPU wheel of 2.13.0; elsewhere
+# point pip at PyTorch's CPU index: make TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"
+TORCH ?= torch==2.13.0
+TORCH_PIP_ARGS ?=
+
+.PHONY: install demo demo3d test lint clean
+
+$(BIN)/segpipe: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet $(TORCH_PIP_ARGS) "$(TORCH)"
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(BIN)/segpipe
+
+demo: install
+	@start=$$(date +%s); \
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml && \
+	echo "demo finished in $$(( $$(date +%s) - start )) s"; \
+	$(BIN)/python -c "import pandas as pd; t = pd.read_csv('results/demo2d/results/demo2d_1/test_results_metrics.csv'); print(t.set_index('file')[['0.5 TH f1', '0.5 TH (post)f1', '0.5 TH precision', '0.5 TH recall']].to_string())"
+
+demo3d: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores $(CORES) --configfile config/examples/3d.yaml
+
+test: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q -p no:cacheprovider
+
+lint: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --lint --cores 1
+
+clean:
+	rm -rf results data .snakemake

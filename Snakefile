@@ -1,0 +1,23 @@
+# segpipe: instance segmentation for microscopy as a Snakemake workflow.
+# Every rule runs the same `segpipe <stage>` command a user runs by hand.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/train.smk"
+include: "rules/predict.smk"
+include: "rules/decode.smk"
+include: "rules/measure.smk"
+include: "rules/evaluate.smk"
+
+
+rule all:
+    input:
+        final_outputs(),
+    default_target: True

@@ -1,0 +1,151 @@
+# Config validation, result paths and the image lists every rule shares.
+import re
+import sys
+from pathlib import Path
+
+from stages.config import ConfigError, dump_yaml, resolve_config, stage_slice
+from stages.io import IMAGE_SUFFIXES, InputError, list_images
+
+try:
+    CFG, _config_warnings = resolve_config(config)
+except ConfigError as error:
+    sys.exit(f"segpipe: invalid config: {error}")
+for _warning in _config_warnings:
+    logger.warning(f"segpipe: {_warning}")
+
+RUN = CFG["RUN"]
+NAME = f"{RUN['NAME']}_{RUN['ID']}"
+EXPERIMENT = Path(RUN["RESULT_DIR"]) / RUN["NAME"]
+RESULTS = EXPERIMENT / "results" / NAME
+MODEL_DIR = EXPERIMENT / "checkpoints" / NAME
+STAGE_CONFIGS = EXPERIMENT / "config_files" / NAME
+LOGS = RESULTS / "logs"
+CONDA_ENV = "../envs/segpipe.yaml"
+NDIM = CFG["PROBLEM"]["NDIM"]
+DEMO = RUN["DEMO_DATA"]
+SHARDS = RUN["PREDICT_SHARDS"]
+TRAIN_DATA, VAL_DATA, TEST_DATA = CFG["DATA"]["TRAIN"], CFG["DATA"]["VAL"], CFG["DATA"]["TEST"]
+REFINE = CFG["TEST"]["POST_PROCESSING"]["INSTANCE_REFINEMENT"]["ENABLE"]
+MEASURE = CFG["TEST"]["POST_PROCESSING"]["MEASURE_PROPERTIES"]["ENABLE"]
+EVALUATE = CFG["TEST"]["ENABLE"] and TEST_DATA["LOAD_GT"] and CFG["TEST"]["MATCHING_STATS"]
+USE_VAL_FOLDER = not VAL_DATA["FROM_TRAIN"]
+
+
+def _write_if_changed(path, text):
+    """Stage configs are rewritten only when their content changes, so their mtime
+    tracks the keys a stage reads: a WATERSHED edit reruns decode, never training."""
+    path = Path(path)
+    if path.exists() and path.read_text() == text:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+for _stage in ("encode", "train", "predict", "decode", "refine", "measure", "evaluate"):
+    _write_if_changed(STAGE_CONFIGS / f"{_stage}.yaml", dump_yaml(stage_slice(CFG, _stage)))
+_write_if_changed(EXPERIMENT / "config_files" / f"{NAME}.yaml", dump_yaml(CFG))
+
+
+def stage_config(stage):
+    return str(STAGE_CONFIGS / f"{stage}.yaml")
+
+
+# ------------------------------------------------------------------ image lists
+DEMO_TRAIN = [f"tile-{i}" for i in range(3)]
+DEMO_TEST = ["tile-3"]
+
+if DEMO:
+    _root = Path(TRAIN_DATA["PATH"]).parent.parent
+    _expected = {
+        "DATA.TRAIN.PATH": _root / "train" / "raw", "DATA.TRAIN.GT_PATH": _root / "train" / "label",
+        "DATA.TEST.PATH": _root / "test" / "raw", "DATA.TEST.GT_PATH": _root / "test" / "label",
+    }
+    _given = {"DATA.TRAIN.PATH": TRAIN_DATA["PATH"], "DATA.TRAIN.GT_PATH": TRAIN_DATA["GT_PATH"],
+              "DATA.TEST.PATH": TEST_DATA["PATH"], "DATA.TEST.GT_PATH": TEST_DATA["GT_PATH"]}
+    for _key, _path in _expected.items():
+        if Path(_given[_key]) != _path:
+            sys.exit(f"segpipe: invalid config: {_key} must be {_path} with RUN.DEMO_DATA {DEMO!r} (the demo writes <root>/{{train,test}}/{{raw,label}})")
+    DEMO_ROOT = str(_root)
+
+
+def _folder_files(folder, what):
+    try:
+        return [str(p) for p in list_images(folder, what)]
+    except InputError as error:
+        sys.exit(f"segpipe: {error}")
+
+
+def _demo_files(folder, names):
+    return [str(Path(folder) / f"{n}.tif") for n in names]
+
+
+if DEMO:
+    TRAIN_RAW = _demo_files(TRAIN_DATA["PATH"], DEMO_TRAIN)
+    TRAIN_LABEL = _demo_files(TRAIN_DATA["GT_PATH"], DEMO_TRAIN)
+    TEST_RAW = _demo_files(TEST_DATA["PATH"], DEMO_TEST)
+    TEST_LABEL = _demo_files(TEST_DATA["GT_PATH"], DEMO_TEST)
+else:
+    TRAIN_RAW = _folder_files(TRAIN_DATA["PATH"], "DATA.TRAIN.PATH") if CFG["TRAIN"]["ENABLE"] else []
+    TRAIN_LABEL = _folder_files(TRAIN_DATA["GT_PATH"], "DATA.TRAIN.GT_PATH") if CFG["TRAIN"]["ENABLE"] else []
+    TEST_RAW = _folder_files(TEST_DATA["PATH"], "DATA.TEST.PATH") if CFG["TEST"]["ENABLE"] else []
+    TEST_LABEL = _folder_files(TEST_DATA["GT_PATH"], "DATA.TEST.GT_PATH") if EVALUATE else []
+VAL_RAW = _folder_files(VAL_DATA["PATH"], "DATA.VAL.PATH") if USE_VAL_FOLDER and CFG["TRAIN"]["ENABLE"] else []
+VAL_LABEL = _folder_files(VAL_DATA["GT_PATH"], "DATA.VAL.GT_PATH") if USE_VAL_FOLDER and CFG["TRAIN"]["ENABLE"] else []
+
+for _raws, _labels, _key in ((TRAIN_RAW, TRAIN_LABEL, "DATA.TRAIN"), (VAL_RAW, VAL_LABEL, "DATA.VAL"), (TEST_RAW, TEST_LABEL if EVALUATE else TEST_RAW, "DATA.TEST")):
+    if len(_raws) != len(_labels):
+        sys.exit(f"segpipe: {_key}.PATH holds {len(_raws)} image(s) but {_key}.GT_PATH holds {len(_labels)}")
+
+LABEL_FILES = {"train": {Path(p).stem: p for p in TRAIN_LABEL}, "val": {Path(p).stem: p for p in VAL_LABEL}}
+IMAGES = {Path(p).stem: p for p in TEST_RAW}
+if len(IMAGES) != len(TEST_RAW):
+    sys.exit(f"segpipe: two test images in {TEST_DATA['PATH']} share a name apart from the suffix")
+
+
+def _alternatives(names):
+    return "|".join(re.escape(n) for n in sorted(names)) or "^$"
+
+
+wildcard_constraints:
+    image=_alternatives(IMAGES),
+    split="train|val",
+    shard=r"\d+",
+
+
+def channel_files(split, labels):
+    """Encoded channels of each label file (named by the label's stem)."""
+    return [str(RESULTS / "channels" / split / f"{Path(p).stem}.tif") for p in labels]
+
+
+def folder_of(files):
+    """The folder of a declared file (or of the first of a list): commands take folders, rules declare files."""
+
+    def folder(wildcards, input, output):
+        found = files(input, output)
+        return str(Path(found if isinstance(found, str) else found[0]).parent)
+
+    return folder
+
+
+# ------------------------------------------------------------------ final labels per image
+def instances(image):
+    return str(RESULTS / "per_image_instances" / f"{image}.tif")
+
+
+def final_labels(image):
+    if REFINE:
+        return str(RESULTS / "per_image_post_processing" / f"{image}.tif")
+    return instances(image)
+
+
+def final_outputs():
+    outputs = []
+    if CFG["TRAIN"]["ENABLE"]:
+        outputs.append(str(MODEL_DIR / "model.pt"))
+    if CFG["TEST"]["ENABLE"]:
+        outputs += [final_labels(i) for i in IMAGES]
+        if MEASURE:
+            outputs += [str(Path(final_labels(i)).with_name(f"{i}_full_stats.csv")) for i in IMAGES]
+        if EVALUATE:
+            outputs.append(str(RESULTS / "test_results_metrics.csv"))
+    return outputs

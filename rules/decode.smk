@@ -1,0 +1,39 @@
+# Instances from channels (watershed) and their per-instance refinement.
+
+
+rule decode:
+    input:
+        channels=str(RESULTS / "per_image" / "{image}.tif"),
+        config=stage_config("decode"),
+    output:
+        str(RESULTS / "per_image_instances" / "{image}.tif"),
+    log:
+        str(LOGS / "decode" / "{image}.log"),
+    params:
+        debug=str(RESULTS / "watershed" / "{image}"),
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    shell:
+        "segpipe decode {input.channels} {output} --debug-dir {params.debug} --config {input.config} > {log} 2>&1"
+
+
+rule refine:
+    input:
+        labels=str(RESULTS / "per_image_instances" / "{image}.tif"),
+        config=stage_config("refine"),
+    output:
+        str(RESULTS / "per_image_post_processing" / "{image}.tif"),
+    log:
+        str(LOGS / "refine" / "{image}.log"),
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    shell:
+        "segpipe refine {input.labels} {output} --config {input.config} > {log} 2>&1"

@@ -1,0 +1,19 @@
+# Per-instance measurements of each image's final labels.
+
+
+rule measure:
+    input:
+        labels=lambda w: final_labels(w.image),
+        config=stage_config("measure"),
+    output:
+        str(RESULTS / ("per_image_post_processing" if REFINE else "per_image_instances") / "{image}_full_stats.csv"),
+    log:
+        str(LOGS / "measure" / "{image}.log"),
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    shell:
+        "segpipe measure {input.labels} {output} --config {input.config} > {log} 2>&1"

@@ -1,0 +1,42 @@
+# Prediction (GPU when available) and reconstruction (CPU), one job per test image and shard.
+
+
+rule predict:
+    input:
+        image=lambda w: IMAGES[w.image],
+        model=str(MODEL_DIR / "model.pt"),
+        check=str(RESULTS / "check" / "data_check.json"),
+        config=stage_config("predict"),
+    output:
+        temp(str(RESULTS / "patches" / f"{{image}}.shard{{shard}}of{SHARDS}.npz")),
+    log:
+        str(LOGS / "predict" / "{image}.shard{shard}.log"),
+    params:
+        shards=SHARDS,
+    conda:
+        CONDA_ENV
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=60,
+        gpu=1,
+    shell:
+        "segpipe predict {input.image} {output} --model {input.model} --shard {wildcards.shard}/{params.shards} "
+        "--threads {threads} --config {input.config} > {log} 2>&1"
+
+
+rule reconstruct:
+    input:
+        expand(str(RESULTS / "patches" / "{{image}}.shard{shard}of{shards}.npz"), shard=range(1, SHARDS + 1), shards=SHARDS),
+    output:
+        str(RESULTS / "per_image" / "{image}.tif"),
+    log:
+        str(LOGS / "reconstruct" / "{image}.log"),
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=30,
+    shell:
+        "segpipe reconstruct {input} --out {output} > {log} 2>&1"

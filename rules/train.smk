@@ -1,0 +1,43 @@
+# Training: one job for the whole training set (GPU when the scheduler gives one).
+
+
+if CFG["TRAIN"]["ENABLE"]:
+
+    rule train:
+        input:
+            raw=TRAIN_RAW,
+            labels=TRAIN_LABEL,
+            channels=channel_files("train", TRAIN_LABEL),
+            val_channels=channel_files("val", VAL_LABEL),
+            check=str(RESULTS / "check" / "data_check.json"),
+            config=stage_config("train"),
+        output:
+            model=str(MODEL_DIR / "model.pt"),
+            last=str(MODEL_DIR / "model_last.pt"),
+            normalization=str(MODEL_DIR / "normalization.json"),
+            settings=str(MODEL_DIR / "train_config.yaml"),
+            log_csv=str(RESULTS / "train_logs" / f"{NAME}_log.csv"),
+            chart=str(RESULTS / "charts" / f"{NAME}_loss.png"),
+        log:
+            str(LOGS / "train.log"),
+        params:
+            raw=folder_of(lambda i, o: i.raw),
+            labels=folder_of(lambda i, o: i.labels),
+            channels=folder_of(lambda i, o: i.channels),
+            validation=(
+                f"--val-raw {VAL_DATA['PATH']} --val-label {VAL_DATA['GT_PATH']} --val-channels {RESULTS / 'channels' / 'val'}"
+                if USE_VAL_FOLDER
+                else ""
+            ),
+            model_dir=folder_of(lambda i, o: o.model),
+        conda:
+            CONDA_ENV
+        threads: workflow.cores
+        resources:
+            mem_mb=16000,
+            runtime=24 * 60,
+            gpu=1,
+        shell:
+            "segpipe train --raw {params.raw} --label {params.labels} --channels {params.channels} {params.validation} "
+            "--out {params.model_dir} --log {output.log_csv} --chart {output.chart} --threads {threads} "
+            "--no-progress --config {input.config} > {log} 2>&1"

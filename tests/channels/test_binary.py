@@ -1,0 +1,105 @@
+import numpy as np
+import pytest
+from skimage.segmentation import find_boundaries
+
+from stages.channels import ENCODERS, check_labels, encode_channels
+from stages.channels.binary import encode_background, encode_center_points, encode_contour, encode_foreground, encode_touching
+
+from tests.helpers import touching_squares
+
+
+def test_foreground_is_every_instance_pixel(mask2d):
+    np.testing.assert_array_equal(encode_foreground(mask2d), mask2d > 0)
+
+
+def test_foreground_erosion_separates_touching_instances_and_keeps_large_ids():
+    labels = touching_squares(ids=(300, 301))  # ids above 255 must survive (BiaPy wraps them in uint8)
+    eroded = encode_foreground(labels, erosion=1)
+    assert eroded.sum() == 2 * 4 * 4
+    assert not eroded[:, 7:9].any()  # the contact columns are gone
+
+
+def test_foreground_dilation_grows_the_mask():
+    labels = np.zeros((7, 7), np.uint8)
+    labels[3, 3] = 1
+    assert encode_foreground(labels, dilation=1).sum() == 5  # a 4-neighbour cross
+
+
+def test_background_is_the_complement_and_its_dilation_cuts_contacts():
+    labels = touching_squares()
+    np.testing.assert_array_equal(encode_background(labels), labels == 0)
+    # dilating the background reaches one pixel into the 6x12 block: its 32 rim pixels
+    assert encode_background(labels, dilation=1).sum() == (labels == 0).sum() + 32
+
+
+def test_center_points_one_per_instance_inside_it(mask2d):
+    centers = encode_center_points(mask2d, dilation=0)
+    ids = np.unique(mask2d[centers])
+    assert centers.sum() == len(np.unique(mask2d)) - 1
+    assert 0 not in ids and len(ids) == centers.sum()
+
+
+def test_center_point_of_a_ring_lies_on_the_ring():
+    yy, xx = np.mgrid[:21, :21]
+    radius = np.hypot(yy - 10, xx - 10)
+    ring = ((radius > 6) & (radius < 9)).astype(np.uint8)
+    centers = encode_center_points(ring, dilation=0)
+    assert centers.sum() == 1 and ring[centers].all()
+
+
+def test_center_dilation_stays_inside_its_instance(mask2d):
+    centers = encode_center_points(mask2d, dilation=3)
+    assert (mask2d[centers] > 0).all()
+
+
+def test_skeleton_centers_lie_inside():
+    labels = np.zeros((9, 20), np.uint8)
+    labels[2:7, 2:18] = 1
+    centers = encode_center_points(labels, type="skeleton", dilation=0)
+    assert centers.sum() >= 10 and labels[centers].all()
+
+
+@pytest.mark.parametrize("mode", ["thick", "inner", "outer"])
+def test_contour_matches_find_boundaries(mask2d, mode):
+    np.testing.assert_array_equal(encode_contour(mask2d, mode=mode), find_boundaries(mask2d, mode=mode))
+
+
+def test_touching_marks_only_contacts_between_instances():
+    labels = touching_squares()
+    touching = encode_touching(labels, thickness=2)
+    assert touching[3:9, 7:9].all()
+    assert touching.sum() == 12  # one column on each side of the contact
+    alone = np.zeros_like(labels)
+    alone[3:9, 2:8] = 1
+    assert not encode_touching(alone).any()
+    assert encode_touching(labels, thickness=4).sum() == 24
+
+
+def test_encoders_work_in_3d(mask3d):
+    out = encode_channels(mask3d, ["F", "B", "P", "C", "T"])
+    assert out.shape == (5,) + mask3d.shape and out.dtype == np.float32
+    np.testing.assert_array_equal(out[0] + out[1], np.ones(mask3d.shape))
+
+
+def test_empty_image_and_one_pixel_object():
+    empty = np.zeros((8, 8), np.uint8)
+    assert encode_channels(empty, list(ENCODERS)[:-1]).sum() == pytest.approx(float((empty == 0).sum()))  # only B is set
+    dot = empty.copy()
+    dot[4, 4] = 7
+    out = encode_channels(dot, ["F", "P", "C", "Db"])
+    assert out[0, 4, 4] == 1 and out[1, 4, 4] == 1 and out[2, 4, 4] == 1 and out[3, 4, 4] == 1
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.int32, np.uint32, np.int64])
+def test_any_integer_dtype(mask2d, dtype):
+    labels = (mask2d % 100).astype(dtype)
+    np.testing.assert_array_equal(encode_channels(labels, ["F"])[0], labels > 0)
+
+
+def test_bad_labels_are_rejected():
+    with pytest.raises(ValueError, match="must be non-negative"):
+        check_labels(np.array([[-1, 0]]))
+    with pytest.raises(ValueError, match="integer instance ids"):
+        check_labels(np.array([[0.5, 0]]))
+    with pytest.raises(ValueError, match="unknown channel code"):
+        encode_channels(np.zeros((4, 4), np.uint8), ["Q"])

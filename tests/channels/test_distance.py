@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+
+from stages.channels import encode_channels
+from stages.channels.distance import encode_distance_to_boundary, encode_distance_to_center, encode_offset_x, encode_offset_y, encode_offset_z, encode_signed_distance
+
+from tests.helpers import touching_squares
+
+
+def test_distance_to_boundary_equals_per_instance_edt(mask2d):
+    raw = encode_distance_to_boundary(mask2d, norm=False)
+    # reference: one distance transform per instance (slow, obvious)
+    reference = np.zeros(mask2d.shape, np.float32)
+    for label_id in np.unique(mask2d)[1:]:
+        inside = mask2d == label_id
+        reference[inside] = ndi.distance_transform_edt(inside)[inside]
+    np.testing.assert_allclose(raw, reference, atol=1e-4)
+
+
+def test_normalised_distance_peaks_at_one_in_every_instance(mask2d):
+    db = encode_distance_to_boundary(mask2d)
+    maxima = ndi.maximum(db, mask2d, np.unique(mask2d)[1:])
+    np.testing.assert_allclose(maxima, 1.0)
+    assert db[mask2d == 0].max() == 0
+
+
+def test_touching_instances_get_their_own_boundary():
+    db = encode_distance_to_boundary(touching_squares(), norm=False)
+    assert db[5, 7] == 1 and db[5, 8] == 1  # the contact is a boundary for both
+
+
+def test_distance_to_center_is_zero_free_inside_and_highest_far_away(mask2d):
+    dc = encode_distance_to_center(mask2d)
+    inside = mask2d > 0
+    assert (dc[inside] > 0).all() and dc[~inside].max() == 0
+    assert dc.max() == pytest.approx(1.0)
+
+
+def test_signed_distance_sign_and_range(mask2d):
+    d = encode_signed_distance(mask2d, act="linear")
+    assert (d[mask2d > 0] > 0).all() and (d[mask2d == 0] <= 0).all()
+    assert d.min() >= -1 and d.max() <= 1
+    t = encode_signed_distance(mask2d, act="tanh", beta=2.0)
+    np.testing.assert_allclose(t[mask2d > 0], np.tanh(2.0 * d[mask2d > 0]), atol=1e-6)
+
+
+def test_offsets_point_to_the_centroid():
+    labels = np.zeros((9, 11), np.uint8)
+    labels[2:7, 3:8] = 1  # centroid (4, 5)
+    h = encode_offset_x(labels, norm=False)
+    v = encode_offset_y(labels, norm=False)
+    assert h[4, 3] == 2 and h[4, 7] == -2 and v[2, 5] == 2 and v[6, 5] == -2
+    assert encode_offset_x(labels)[4, 3] == 1.0
+
+
+def test_offsets_in_3d(mask3d):
+    out = encode_channels(mask3d, ["Z", "V", "H"])
+    assert np.abs(out).max() <= 1
+    z = encode_offset_z(mask3d, norm=False)
+    for label_id in np.unique(mask3d)[1:]:
+        # offsets to the centroid average to zero over each instance
+        np.testing.assert_allclose(z[mask3d == label_id].mean(), 0, atol=1e-4)
+
+
+def test_z_needs_3d():
+    with pytest.raises(ValueError, match="channel Z needs 3D"):
+        encode_channels(np.ones((4, 4), np.uint8), ["Z"])

@@ -1,0 +1,113 @@
+import pytest
+
+from stages.config import ConfigError, legacy_channels, load_config, reference_markdown, resolve_config, stage_slice
+
+
+def test_defaults_fill_every_section():
+    config, warnings = resolve_config({})
+    assert warnings == []
+    assert config["PROBLEM"]["INSTANCE_SEG"]["DATA_CHANNELS"] == ["F", "C"]
+    assert config["PROBLEM"]["INSTANCE_SEG"]["WATERSHED"]["FORE_EROSION_RADIUS"] == 5
+    assert config["TEST"]["MATCHING_STATS_THS"] == [0.3, 0.5, 0.75]
+    assert config["DATA"]["PATCH_SIZE"] == [256, 256, 1]
+    # empty padding/overlap are completed from the patch size
+    assert config["DATA"]["TEST"]["PADDING"] == [32, 32]
+    assert config["DATA"]["TEST"]["OVERLAP"] == [0.0, 0.0]
+
+
+def test_biapy_literal_strings_are_read_as_biapy_reads_them():
+    config, _ = resolve_config({"DATA": {"PATCH_SIZE": "(64, 64, 1)", "TEST": {"PADDING": "(8,8)"}},
+                                "TRAIN": {"LR": "1e-4", "PATIENCE": -1}, "AUGMENTOR": {"VFLIP": "True"}})
+    assert config["DATA"]["PATCH_SIZE"] == [64, 64, 1]
+    assert config["DATA"]["TEST"]["PADDING"] == [8, 8]
+    assert config["TRAIN"]["LR"] == pytest.approx(1e-4)
+    assert config["TRAIN"]["PATIENCE"] is None
+    assert config["AUGMENTOR"]["VFLIP"] is True
+
+
+@pytest.mark.parametrize("text, codes", [("BC", ["F", "C"]), ("BCD", ["F", "C", "Db"]), ("BCDv2", ["F", "C", "D"]), ("BP", ["F", "P"]), ("Dv2", ["D"])])
+def test_old_string_channels(text, codes):
+    assert legacy_channels(text) == codes
+    config, _ = resolve_config({"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": text}}})
+    assert config["PROBLEM"]["INSTANCE_SEG"]["DATA_CHANNELS"] == codes
+
+
+def test_list_written_as_string():
+    config, _ = resolve_config({"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": "['F', 'C', 'Db']"}}})
+    assert config["PROBLEM"]["INSTANCE_SEG"]["DATA_CHANNELS"] == ["F", "C", "Db"]
+
+
+def test_misspelt_key_names_the_key_and_the_closest_valid_one():
+    with pytest.raises(ConfigError, match=r"unknown key PROBLEM\.INSTANCE_SEG\.DATA_CHANELS; did you mean PROBLEM\.INSTANCE_SEG\.DATA_CHANNELS\?"):
+        resolve_config({"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANELS": ["F"]}}})
+
+
+def test_key_at_the_wrong_level_points_to_where_it_lives():
+    with pytest.raises(ConfigError, match=r"unknown key PROBLEM\.WATERSHED; did you mean PROBLEM\.INSTANCE_SEG\.WATERSHED\?"):
+        resolve_config({"PROBLEM": {"WATERSHED": {}}})
+
+
+def test_unimplemented_biapy_key_is_named_in_a_warning():
+    config, warnings = resolve_config({"TEST": {"POST_PROCESSING": {"VORONOI_ON_MASK": True}}, "SYSTEM": {"NUM_CPUS": -1}})
+    assert any("TEST.POST_PROCESSING.VORONOI_ON_MASK" in w for w in warnings)
+    assert any("SYSTEM.NUM_CPUS" in w for w in warnings)
+    assert config["TEST"]["POST_PROCESSING"]["VORONOI_ON_MASK"] is True  # kept, not dropped
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"PROBLEM": {"NDIM": "4D"}}, r"PROBLEM\.NDIM: '4D' is not one of"),
+    ({"TRAIN": {"EPOCHS": 0}}, r"TRAIN\.EPOCHS: 0 is below the minimum 1"),
+    ({"TRAIN": {"OPTIMIZER": "adam"}}, r"TRAIN\.OPTIMIZER"),
+    ({"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["F", "C"], "DATA_CHANNEL_WEIGHTS": [1]}}}, r"DATA_CHANNEL_WEIGHTS: 1 weight\(s\) for 2"),
+    ({"PROBLEM": {"INSTANCE_SEG": {"WATERSHED": {"SEED_CHANNELS": ["Db"]}}}}, r"SEED_CHANNELS: 'Db' is not in DATA_CHANNELS"),
+    ({"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS_EXTRA_OPTS": [{"C": {"mode": "fat"}}]}}}, r"DATA_CHANNELS_EXTRA_OPTS\.C: option 'mode'"),
+    ({"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS_EXTRA_OPTS": [{"F": {"erode": 1}}]}}}, r"unknown option\(s\) \['erode'\]"),
+    ({"PROBLEM": {"NDIM": "3D"}}, r"DATA\.PATCH_SIZE: \[256, 256, 1\] does not fit PROBLEM\.NDIM 3D"),
+    ({"DATA": {"PATCH_SIZE": [64, 64, 1], "TEST": {"PADDING": [32, 32]}}}, r"DATA\.TEST\.PADDING"),
+    ({"TEST": {"POST_PROCESSING": {"INSTANCE_REFINEMENT": {"OPERATIONS": ["dilation"], "VALUES": ["none"]}}}}, r"'dilation' takes an integer"),
+    ({"DATA": {"VAL": {"FROM_TRAIN": False}}}, r"DATA\.VAL\.PATH"),
+    ({"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["F", "R"]}}}, r"DATA_CHANNELS"),
+])
+def test_bad_values_name_their_key(raw, message):
+    with pytest.raises(ConfigError, match=message):
+        resolve_config(raw)
+
+
+def test_load_config_names_the_file(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("TRAIN:\n  EPOCH: 3\n")
+    with pytest.raises(ConfigError, match=r"bad\.yaml: unknown key TRAIN\.EPOCH; did you mean TRAIN\.EPOCHS\?"):
+        load_config(path)
+    with pytest.raises(ConfigError, match=r"does not exist"):
+        load_config(tmp_path / "missing.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("TRAIN: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"not valid YAML"):
+        load_config(broken)
+
+
+def test_stage_slices_hold_only_what_the_stage_reads():
+    config, _ = resolve_config({})
+    decode = stage_slice(config, "decode")
+    assert set(decode) == {"PROBLEM"}
+    assert set(decode["PROBLEM"]["INSTANCE_SEG"]) == {"WATERSHED"}
+    train = stage_slice(config, "train")
+    assert "WATERSHED" not in train["PROBLEM"]["INSTANCE_SEG"]
+    # a slice is itself a valid config
+    resolved, _ = resolve_config(train)
+    assert resolved["TRAIN"] == config["TRAIN"]
+
+
+def test_demo_config_and_examples_are_valid():
+    from pathlib import Path
+
+    root = Path(__file__).parents[1] / "config"
+    for path in [root / "config.yaml", *sorted((root / "examples").glob("*.yaml"))]:
+        config, warnings = load_config(path)
+        assert warnings == [], path
+
+
+def test_reference_lists_every_key():
+    text = reference_markdown()
+    assert "`PROBLEM.INSTANCE_SEG.WATERSHED.SEED_CHANNELS`" in text
+    assert "not implemented yet" in text

@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+
+from stages.io import InputError, atomic_output, label_dtype, labels_from_array, pair_images, raw_to_channel_last, read_channels, read_labels, read_tiff, write_labels, write_tiff
+
+
+def test_atomic_output_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "out.tif"
+    with pytest.raises(RuntimeError):
+        with atomic_output(target) as temporary:
+            temporary.write_text("partial")
+            raise RuntimeError("killed")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_channel_codes_and_spacing_round_trip(tmp_path):
+    data = np.random.default_rng(0).random((2, 5, 6), dtype=np.float32)
+    write_tiff(tmp_path / "c.tif", data, spacing=(0.5, 0.25), metadata={"channels": ["F", "C"]})
+    back, codes, info = read_channels(tmp_path / "c.tif")
+    assert codes == ["F", "C"]
+    np.testing.assert_array_equal(back, data)
+    assert info.spacing == (0.5, 0.25)
+
+
+def test_labels_are_uint16_when_they_fit_else_uint32(tmp_path):
+    small = np.array([[0, 1], [2, 65535]], dtype=np.int64)
+    large = np.array([[0, 1], [2, 70000]], dtype=np.int64)
+    write_labels(tmp_path / "s.tif", small)
+    write_labels(tmp_path / "l.tif", large)
+    assert read_tiff(tmp_path / "s.tif")[0].dtype == np.uint16
+    assert read_tiff(tmp_path / "l.tif")[0].dtype == np.uint32
+    assert label_dtype(70000) == np.uint32
+
+
+def test_raw_channel_axis():
+    assert raw_to_channel_last(np.zeros((10, 12)), 2, "x").shape == (10, 12, 1)
+    assert raw_to_channel_last(np.zeros((10, 12, 3)), 2, "x").shape == (10, 12, 3)
+    assert raw_to_channel_last(np.zeros((3, 10, 12)), 2, "x").shape == (10, 12, 3)
+    assert raw_to_channel_last(np.zeros((5, 10, 12)), 3, "x").shape == (5, 10, 12, 1)
+    with pytest.raises(InputError, match=r"img\.tif: raw image of shape \(2, 3, 4, 5\) is not 2D"):
+        raw_to_channel_last(np.zeros((2, 3, 4, 5)), 2, "img.tif")
+
+
+@pytest.mark.parametrize("array, message", [
+    (np.array([[0.5, 1.0]]), "fractional"),
+    (np.array([[-1, 2]]), "non-negative"),
+    (np.zeros((2, 2, 2)), "is not 2D"),
+    (np.zeros((0, 3), dtype=np.uint8), "empty"),
+])
+def test_bad_labels_name_the_file(array, message):
+    with pytest.raises(InputError, match=rf"lab\.tif: .*{message}"):
+        labels_from_array(array, 2, "lab.tif")
+
+
+def test_float_labels_with_integer_values_are_accepted():
+    out = labels_from_array(np.array([[0.0, 3.0]]), 2, "x")
+    assert out.dtype == np.uint16 and out.tolist() == [[0, 3]]
+
+
+def test_unreadable_tiff_names_the_file(tmp_path):
+    bad = tmp_path / "bad.tif"
+    bad.write_bytes(b"not a tiff")
+    with pytest.raises(InputError, match=r"bad\.tif is not a readable TIFF"):
+        read_labels(bad, 2)
+
+
+def test_pairing_counts_must_agree(tmp_path):
+    for folder, count in (("raw", 2), ("label", 1)):
+        (tmp_path / folder).mkdir()
+        for i in range(count):
+            write_tiff(tmp_path / folder / f"{i}.tif", np.zeros((4, 4), np.uint8))
+    with pytest.raises(InputError, match=r"2 raw image\(s\) in .*raw but 1 label image\(s\)"):
+        pair_images(tmp_path / "raw", tmp_path / "label")
+    with pytest.raises(InputError, match=r"does not exist"):
+        pair_images(tmp_path / "nope", tmp_path / "label")

@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+from stardist.matching import matching
+
+from stages.metrics import METRICS, association_image, associations, match_instances, metrics_row
+
+
+def _perturbed(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A plausible prediction: shifted, some instances dropped, some split, ids shuffled."""
+    pred = np.roll(labels, (2, -1), axis=(0, 1)).astype(np.int64)
+    ids = np.unique(pred)[1:]
+    pred[np.isin(pred, rng.choice(ids, size=len(ids) // 10, replace=False))] = 0
+    split = rng.choice(ids, size=5, replace=False)
+    for label_id in split:
+        ys, xs = np.nonzero(pred == label_id)
+        if len(ys):
+            pred[(pred == label_id) & (np.arange(pred.shape[1])[None, :] > np.median(xs))] = labels.max() + 1000 + label_id
+    permutation = np.concatenate([[0], rng.permutation(np.arange(1, pred.max() + 1))])
+    return permutation[pred]
+
+
+@pytest.mark.parametrize("threshold", [0.1, 0.3, 0.5, 0.75, 0.9])
+def test_equals_stardist_matching_on_real_masks(mask2d, rng, threshold):
+    pred = _perturbed(mask2d, rng)
+    ours = match_instances(mask2d, pred, [threshold])[0].stats
+    theirs = matching(mask2d, pred, thresh=threshold)._asdict()
+    for metric in METRICS:
+        assert ours[metric] == pytest.approx(theirs[metric], abs=1e-6), metric
+
+
+def test_equals_stardist_matching_in_3d(mask3d, rng):
+    pred = np.roll(mask3d, 1, axis=0)
+    for threshold in (0.3, 0.5, 0.75):
+        ours = match_instances(mask3d, pred, [threshold])[0].stats
+        theirs = matching(mask3d, pred, thresh=threshold)._asdict()
+        assert {m: pytest.approx(theirs[m], abs=1e-6) for m in METRICS} == ours
+
+
+def test_perfect_and_empty_predictions(mask2d):
+    perfect = match_instances(mask2d, mask2d, [0.5])[0].stats
+    assert perfect["f1"] == 1.0 and perfect["panoptic_quality"] == 1.0
+    empty = match_instances(mask2d, np.zeros_like(mask2d), [0.5])[0].stats
+    assert empty["tp"] == 0 and empty["fn"] == len(np.unique(mask2d)) - 1 and empty["f1"] == 0.0
+
+
+def test_associations_tag_every_instance(mask2d, rng):
+    pred = _perturbed(mask2d, rng)
+    result = match_instances(mask2d, pred, [0.5])[0]
+    gt_table, fp_table = associations(result)
+    assert len(gt_table) == result.stats["n_true"]
+    assert (gt_table["tag"] == "TP").sum() == result.stats["tp"]
+    assert len(fp_table) == result.stats["fp"]
+    assert set(gt_table.loc[gt_table.tag == "TP", "pred_id"]).isdisjoint(fp_table["pred_id"])
+    tp = gt_table[gt_table.tag == "TP"].iloc[0]
+    inter = np.sum((mask2d == tp.gt_id) & (pred == tp.pred_id))
+    union = np.sum((mask2d == tp.gt_id) | (pred == tp.pred_id))
+    assert tp.iou == pytest.approx(inter / union, rel=1e-6)
+    rgb = association_image(mask2d, pred, result)
+    assert rgb.shape == mask2d.shape + (3,) and rgb[..., 1].any()
+
+
+def test_metrics_row_uses_biapy_column_names():
+    labels = np.zeros((4, 4), np.uint8)
+    labels[1:3, 1:3] = 1
+    row = metrics_row("img", match_instances(labels, labels, [0.5]), "(post)")
+    assert row["file"] == "img" and row["0.5 TH (post)f1"] == 1.0
+
+
+def test_shape_mismatch_is_named():
+    with pytest.raises(ValueError, match=r"`gt` \(shape \(2, 2\)\) and `pred` \(shape \(3, 3\)\)"):
+        match_instances(np.zeros((2, 2), np.uint8), np.zeros((3, 3), np.uint8))
