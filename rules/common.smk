@@ -20,6 +20,7 @@ RESULTS = EXPERIMENT / "results" / NAME
 MODEL_DIR = EXPERIMENT / "checkpoints" / NAME
 STAGE_CONFIGS = EXPERIMENT / "config_files" / NAME
 LOGS = RESULTS / "logs"
+BENCHMARKS = RESULTS / "benchmarks"  # Snakemake's per-job wall time and peak memory
 CONDA_ENV = "../envs/segpipe.yaml"
 NDIM = CFG["PROBLEM"]["NDIM"]
 DEMO = RUN["DEMO_DATA"]

@@ -7,6 +7,8 @@ if DEMO:
             TRAIN_RAW + TRAIN_LABEL + TEST_RAW + TEST_LABEL,
         log:
             str(EXPERIMENT / "logs" / "demo_data.log"),
+        benchmark:
+            str(EXPERIMENT / "benchmarks" / "demo_data.tsv"),
         params:
             sample=DEMO,
             root=lambda w, output: str(Path(output[0]).parent.parent.parent),
@@ -27,6 +29,8 @@ rule check:
         str(RESULTS / "check" / "data_check.json"),
     log:
         str(LOGS / "check.log"),
+    benchmark:
+        str(BENCHMARKS / "check.tsv"),
     params:
         folders=" ".join(
             [f"--raw {TRAIN_DATA['PATH']} --label {TRAIN_DATA['GT_PATH']}"] * bool(TRAIN_RAW)
@@ -52,6 +56,8 @@ rule encode:
         str(RESULTS / "channels" / "{split}" / "{name}.tif"),
     log:
         str(LOGS / "encode" / "{split}" / "{name}.log"),
+    benchmark:
+        str(BENCHMARKS / "encode" / "{split}" / "{name}.tsv"),
     conda:
         CONDA_ENV
     threads: 1

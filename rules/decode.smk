@@ -9,6 +9,8 @@ rule decode:
         str(RESULTS / "per_image_instances" / "{image}.tif"),
     log:
         str(LOGS / "decode" / "{image}.log"),
+    benchmark:
+        str(BENCHMARKS / "decode" / "{image}.tsv"),
     params:
         debug=str(RESULTS / "watershed" / "{image}"),
     conda:
@@ -29,6 +31,8 @@ rule refine:
         str(RESULTS / "per_image_post_processing" / "{image}.tif"),
     log:
         str(LOGS / "refine" / "{image}.log"),
+    benchmark:
+        str(BENCHMARKS / "refine" / "{image}.tsv"),
     conda:
         CONDA_ENV
     threads: 1

@@ -11,6 +11,8 @@ rule evaluate:
         str(RESULTS / "test_results_metrics.csv"),
     log:
         str(LOGS / "evaluate.log"),
+    benchmark:
+        str(BENCHMARKS / "evaluate.tsv"),
     params:
         pred=folder_of(lambda i, o: i.instances),
         post=f"--post {RESULTS / 'per_image_post_processing'}" if REFINE else "",

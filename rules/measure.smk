@@ -9,6 +9,8 @@ rule measure:
         str(RESULTS / ("per_image_post_processing" if REFINE else "per_image_instances") / "{image}_full_stats.csv"),
     log:
         str(LOGS / "measure" / "{image}.log"),
+    benchmark:
+        str(BENCHMARKS / "measure" / "{image}.tsv"),
     conda:
         CONDA_ENV
     threads: 1

@@ -11,6 +11,8 @@ rule predict:
         temp(str(RESULTS / "patches" / f"{{image}}.shard{{shard}}of{SHARDS}.npz")),
     log:
         str(LOGS / "predict" / "{image}.shard{shard}.log"),
+    benchmark:
+        str(BENCHMARKS / "predict" / "{image}.shard{shard}.tsv"),
     params:
         shards=SHARDS,
     conda:
@@ -32,6 +34,8 @@ rule reconstruct:
         str(RESULTS / "per_image" / "{image}.tif"),
     log:
         str(LOGS / "reconstruct" / "{image}.log"),
+    benchmark:
+        str(BENCHMARKS / "reconstruct" / "{image}.tsv"),
     conda:
         CONDA_ENV
     threads: 1

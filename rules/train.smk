@@ -20,6 +20,8 @@ if CFG["TRAIN"]["ENABLE"]:
             chart=str(RESULTS / "charts" / f"{NAME}_loss.png"),
         log:
             str(LOGS / "train.log"),
+        benchmark:
+            str(BENCHMARKS / "train.tsv"),
         params:
             raw=folder_of(lambda i, o: i.raw),
             labels=folder_of(lambda i, o: i.labels),

@@ -235,8 +235,11 @@ def _set(config: dict, dotted: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
-def _cross_checks(cfg: dict) -> None:
-    """Checks that span several keys; each error names the key at fault."""
+def _cross_checks(cfg: dict) -> list[str]:
+    """Checks that span several keys; each error names the key at fault. Returns warnings."""
+    warnings = []
+    if cfg["MODEL"]["ARCHITECTURE"] != "unet":
+        warnings.append(f"MODEL.ARCHITECTURE {cfg['MODEL']['ARCHITECTURE']!r} is not implemented yet: a U-Net is trained instead")
     seg = cfg["PROBLEM"]["INSTANCE_SEG"]
     codes = seg["DATA_CHANNELS"]
     if len(set(codes)) != len(codes):
@@ -304,6 +307,7 @@ def _cross_checks(cfg: dict) -> None:
             raise ConfigError(f"TEST.POST_PROCESSING.INSTANCE_REFINEMENT.VALUES: {op!r} takes {'an integer' if needs_value else 'none'}, got {value!r}")
     if not cfg["DATA"]["VAL"]["FROM_TRAIN"] and not (cfg["DATA"]["VAL"]["PATH"] and cfg["DATA"]["VAL"]["GT_PATH"]):
         raise ConfigError("DATA.VAL.PATH: with DATA.VAL.FROM_TRAIN false, set DATA.VAL.PATH and DATA.VAL.GT_PATH")
+    return warnings
 
 
 def resolve_config(raw: dict | None) -> tuple[dict, list[str]]:
@@ -322,7 +326,7 @@ def resolve_config(raw: dict | None) -> tuple[dict, list[str]]:
         literal = _literal(channels, "PROBLEM.INSTANCE_SEG.DATA_CHANNELS")
         _set(raw, "PROBLEM.INSTANCE_SEG.DATA_CHANNELS", list(literal) if isinstance(literal, (list, tuple)) else legacy_channels(channels))
     config = _walk(schema, schema, raw, "", warnings)
-    _cross_checks(config)
+    warnings += _cross_checks(config)
     return config, warnings
 
 

@@ -148,10 +148,14 @@ def label_dtype(max_label: int) -> np.dtype:
     return np.dtype(np.uint16) if max_label <= np.iinfo(np.uint16).max else np.dtype(np.uint32)
 
 
-def write_tiff(path: str | Path, array: np.ndarray, *, spacing: tuple[float, ...] | None = None, metadata: dict[str, Any] | None = None) -> None:
-    """Write ``array`` atomically with JSON metadata (channel codes, spacing, provenance)."""
+def write_tiff(path: str | Path, array: np.ndarray, *, spacing: tuple[float, ...] | None = None, metadata: dict[str, Any] | None = None,
+               rgb: bool = False) -> None:
+    """Write ``array`` atomically with JSON metadata (channel codes, spacing, provenance).
+
+    Channels are grey planes unless ``rgb`` (a (..., 3) uint8 picture).
+    """
     metadata = dict(metadata or {})
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {"photometric": "rgb" if rgb else "minisblack"}
     if spacing is not None:
         metadata["spacing"] = [float(s) for s in spacing]
         kwargs["resolution"] = (1.0 / spacing[-1], 1.0 / spacing[-2])

@@ -76,7 +76,7 @@ def command(pred_dir: str, post_dir: str | None, gt_dir: str, out_path: str, thr
                 write_csv(folder / f"{stem}_th_{matching.threshold:g}_gt_assoc.csv", gt_table)
                 write_csv(folder / f"{stem}_th_{matching.threshold:g}_fp.csv", fp_table)
             for matching in match_instances(gt, pred, colored_ths) if colored_ths else []:
-                write_tiff(folder / f"{stem}_th_{matching.threshold:g}_associations.tif", association_image(gt, pred, matching))
+                write_tiff(folder / f"{stem}_th_{matching.threshold:g}_associations.tif", association_image(gt, pred, matching), rgb=True)
         rows.append(row)
     table = pd.DataFrame(rows)
     average = table.drop(columns="file").mean(numeric_only=True).to_dict()

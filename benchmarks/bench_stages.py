@@ -1,0 +1,135 @@
+"""segpipe's encode, decode and evaluate against BiaPy 3.7.1 and stardist, on the same inputs, in one run.
+
+Run inside the benchmark-only environment made by ``setup_biapy_env.sh``:
+
+    benchmarks/.venv-biapy/bin/python benchmarks/bench_stages.py [--repeats 3] [--json out.json]
+
+Inputs are the real stardist masks (2D 512x512 with 125 nuclei; 3D 31x61x57 with 51)
+and a larger 3D volume made of 2x4x4 relabelled copies of mask3d (62x244x228, ~800
+nuclei). Each figure is the best of ``--repeats`` wall times and the peak of Python-
+tracked memory (numpy allocations included) in one extra call. Ratios > 1 mean segpipe
+is faster or lighter.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import platform
+import sys
+import time
+import tracemalloc
+import types
+from datetime import date
+from typing import Callable
+
+import numpy as np
+import tifffile
+
+from stages.channels import encode_channels
+from stages.decode.watershed import watershed_from_channels
+from stages.demo import stardist_data_folder
+from stages.metrics import match_instances
+
+
+def load_biapy():
+    """BiaPy's functions without running its package __init__ (which needs its whole GUI/BMZ stack)."""
+    spec = importlib.util.find_spec("biapy")
+    if spec is None:
+        sys.exit("BiaPy is not installed here: run benchmarks/setup_biapy_env.sh and use its python")
+    package = types.ModuleType("biapy")
+    package.__path__ = list(spec.submodule_search_locations)
+    package.__version__ = "3.7.1"
+    sys.modules["biapy"] = package
+    # biapy.utils.util imports the training engine (timm, torchvision) for one metric the
+    # measured functions never call; an empty stand-in keeps those out of the environment.
+    engine = types.ModuleType("biapy.engine")
+    engine.__path__ = []
+    metrics = types.ModuleType("biapy.engine.metrics")
+    metrics.jaccard_index_numpy = None
+    sys.modules.update({"biapy.engine": engine, "biapy.engine.metrics": metrics})
+    from biapy.data.post_processing.post_processing import watershed_by_channels
+    from biapy.data.pre_processing import labels_into_channels
+    from biapy.utils.matching import matching as biapy_matching
+
+    return labels_into_channels, watershed_by_channels, biapy_matching
+
+
+def measure(function: Callable[[], object], repeats: int) -> tuple[float, float]:
+    """(best wall seconds, peak MiB) of ``function``."""
+    function()  # warm-up: imports, numba compilation
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        best = min(best, time.perf_counter() - started)
+    tracemalloc.start()
+    function()
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    return best, peak
+
+
+def tiled_volume(mask: np.ndarray, reps: tuple[int, int, int]) -> np.ndarray:
+    """Copies of ``mask`` side by side, each with its own ids."""
+    tiled = np.tile(mask.astype(np.uint32), reps)
+    copy_index = np.zeros(tiled.shape, dtype=np.uint32)
+    for axis, count in enumerate(reps):
+        shape = [1, 1, 1]
+        shape[axis] = tiled.shape[axis]
+        stride = int(np.prod(reps[axis + 1:]))
+        copy_index += (np.arange(tiled.shape[axis]) // mask.shape[axis] * stride).astype(np.uint32).reshape(shape)
+    return np.where(tiled > 0, tiled + copy_index * int(mask.max()), 0).astype(np.uint32)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json", default=None, help="Also write the rows as JSON here.")
+    args = parser.parse_args()
+    labels_into_channels, watershed_by_channels, biapy_matching = load_biapy()
+    from stardist.matching import matching as stardist_matching
+
+    folder = stardist_data_folder()
+    mask2d = tifffile.imread(folder / "mask2d.tif").astype(np.uint32)
+    mask3d = tifffile.imread(folder / "mask3d.tif").astype(np.uint32)
+    big3d = tiled_volume(mask3d, (2, 4, 4))
+    inputs = {"mask2d 512x512": mask2d, "mask3d 31x61x57": mask3d, f"3D {'x'.join(map(str, big3d.shape))}": big3d}
+
+    rows = []
+
+    def compare(task: str, data: str, ours: Callable, theirs: Callable, peer: str) -> None:
+        our_time, our_memory = measure(ours, args.repeats)
+        their_time, their_memory = measure(theirs, args.repeats)
+        rows.append({"task": task, "input": data, "peer": peer, "segpipe_s": our_time, "peer_s": their_time,
+                     "speedup": their_time / our_time, "segpipe_mib": our_memory, "peer_mib": their_memory,
+                     "memory_ratio": their_memory / max(our_memory, 1e-9)})
+        print(f"{task:28s} {data:22s} segpipe {our_time * 1000:9.1f} ms  {peer} {their_time * 1000:9.1f} ms  "
+              f"x{their_time / our_time:6.1f}   peak {our_memory:7.1f} / {their_memory:7.1f} MiB", flush=True)
+
+    for name, labels in inputs.items():
+        with_channel = labels[..., np.newaxis]
+        for codes in (["F", "C"], ["F", "C", "Db"], ["F", "P"]):
+            compare(f"encode {'+'.join(codes)}", name, lambda: encode_channels(labels, codes),
+                    lambda: labels_into_channels(with_channel, mode=codes, channel_extra_opts={}), "BiaPy")
+        channels = encode_channels(labels, ["F", "C"])
+        channel_last = np.ascontiguousarray(np.moveaxis(channels, 0, -1))
+        compare("decode F+C watershed", name,
+                lambda: watershed_from_channels(channels, ["F", "C"], seed_thresholds=[0.5, 0.5], growth_thresholds=[0.5]),
+                lambda: watershed_by_channels(channel_last, ["F", "C"], ["F", "C"], [0.5, 0.5], "F", ["F"], [0.5], verbose=False), "BiaPy")
+        prediction = np.roll(labels, 2, axis=-1)
+        compare("evaluate (3 thresholds)", name, lambda: match_instances(labels, prediction, [0.3, 0.5, 0.75]),
+                lambda: [stardist_matching(labels, prediction, thresh=t) for t in (0.3, 0.5, 0.75)], "stardist")
+        compare("evaluate (3 thresholds)", name, lambda: match_instances(labels, prediction, [0.3, 0.5, 0.75]),
+                lambda: [biapy_matching(labels, prediction, thresh=t) for t in (0.3, 0.5, 0.75)], "BiaPy")
+
+    header = {"date": date.today().isoformat(), "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, "
+              f"{__import__('os').cpu_count()} cores, Python {platform.python_version()}", "repeats": args.repeats}
+    print(json.dumps(header))
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump({**header, "rows": rows}, handle, indent=2)
+
+
+if __name__ == "__main__":
+    main()
