@@ -32,7 +32,7 @@ STAGE_KEYS: dict[str, tuple[str, ...]] = {
         "DATA.VAL.SPLIT_TRAIN", "AUGMENTOR", "MODEL", "TRAIN",
     ),
     "predict": ("PROBLEM.NDIM", "DATA.PATCH_SIZE", "DATA.TEST.PADDING", "DATA.TEST.OVERLAP", "TEST.AUGMENTATION", "TRAIN.BATCH_SIZE"),
-    "decode": ("PROBLEM.NDIM", "PROBLEM.INSTANCE_SEG.WATERSHED"),
+    "decode": ("PROBLEM.NDIM", "PROBLEM.INSTANCE_SEG.DATA_CHANNELS", "PROBLEM.INSTANCE_SEG.WATERSHED"),
     "refine": ("PROBLEM.NDIM", "TEST.POST_PROCESSING.INSTANCE_REFINEMENT"),
     "measure": ("PROBLEM.NDIM", "DATA.TEST.RESOLUTION", "TEST.POST_PROCESSING.MEASURE_PROPERTIES"),
     "evaluate": ("TEST.MATCHING_STATS_THS", "TEST.MATCHING_STATS_THS_COLORED_IMG"),
@@ -276,6 +276,8 @@ def _cross_checks(cfg: dict) -> list[str]:
         raise ConfigError("PROBLEM.INSTANCE_SEG.WATERSHED.SEED_MORPH_RADIUS: needs one radius per SEED_MORPH_SEQUENCE entry")
 
     ndim = 2 if cfg["PROBLEM"]["NDIM"] == "2D" else 3
+    if not cfg["DATA"]["PATCH_SIZE"]:
+        cfg["DATA"]["PATCH_SIZE"] = [256, 256, 1] if ndim == 2 else [20, 128, 128, 1]
     patch = cfg["DATA"]["PATCH_SIZE"]
     if len(patch) != ndim + 1:
         raise ConfigError(f"DATA.PATCH_SIZE: {patch} does not fit PROBLEM.NDIM {cfg['PROBLEM']['NDIM']} (expected {ndim} spatial sizes and the channel count)")

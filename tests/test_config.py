@@ -62,7 +62,7 @@ def test_unimplemented_biapy_key_is_named_in_a_warning():
     ({"PROBLEM": {"INSTANCE_SEG": {"WATERSHED": {"SEED_CHANNELS": ["Db"]}}}}, r"SEED_CHANNELS: 'Db' is not in DATA_CHANNELS"),
     ({"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS_EXTRA_OPTS": [{"C": {"mode": "fat"}}]}}}, r"DATA_CHANNELS_EXTRA_OPTS\.C: option 'mode'"),
     ({"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS_EXTRA_OPTS": [{"F": {"erode": 1}}]}}}, r"unknown option\(s\) \['erode'\]"),
-    ({"PROBLEM": {"NDIM": "3D"}}, r"DATA\.PATCH_SIZE: \[256, 256, 1\] does not fit PROBLEM\.NDIM 3D"),
+    ({"PROBLEM": {"NDIM": "3D"}, "DATA": {"PATCH_SIZE": "(256, 256, 1)"}}, r"DATA\.PATCH_SIZE: \[256, 256, 1\] does not fit PROBLEM\.NDIM 3D"),
     ({"DATA": {"PATCH_SIZE": [64, 64, 1], "TEST": {"PADDING": [32, 32]}}}, r"DATA\.TEST\.PADDING"),
     ({"TEST": {"POST_PROCESSING": {"INSTANCE_REFINEMENT": {"OPERATIONS": ["dilation"], "VALUES": ["none"]}}}}, r"'dilation' takes an integer"),
     ({"DATA": {"VAL": {"FROM_TRAIN": False}}}, r"DATA\.VAL\.PATH"),
@@ -86,11 +86,25 @@ def test_load_config_names_the_file(tmp_path):
         load_config(broken)
 
 
+def test_patch_size_default_follows_ndim():
+    assert resolve_config({"PROBLEM": {"NDIM": "3D"}})[0]["DATA"]["PATCH_SIZE"] == [20, 128, 128, 1]
+
+
+@pytest.mark.parametrize("raw", [
+    {"PROBLEM": {"NDIM": "3D"}, "DATA": {"PATCH_SIZE": [16, 32, 32, 1]}},
+    {"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["F", "C", "Db"], "WATERSHED": {"SEED_CHANNELS": ["Db"]}}}},
+])
+def test_every_stage_slice_is_a_valid_config(raw):
+    config, _ = resolve_config(raw)
+    for stage in ("encode", "train", "predict", "decode", "refine", "measure", "evaluate"):
+        resolve_config(stage_slice(config, stage))
+
+
 def test_stage_slices_hold_only_what_the_stage_reads():
     config, _ = resolve_config({})
     decode = stage_slice(config, "decode")
     assert set(decode) == {"PROBLEM"}
-    assert set(decode["PROBLEM"]["INSTANCE_SEG"]) == {"WATERSHED"}
+    assert set(decode["PROBLEM"]["INSTANCE_SEG"]) == {"DATA_CHANNELS", "WATERSHED"}
     train = stage_slice(config, "train")
     assert "WATERSHED" not in train["PROBLEM"]["INSTANCE_SEG"]
     # a slice is itself a valid config

@@ -27,8 +27,12 @@ def planned_jobs(result: subprocess.CompletedProcess) -> set[str]:
     lines = result.stdout.splitlines()
     if "Job stats:" not in lines:
         return set()
-    table = lines[lines.index("Job stats:") + 3:]
-    return {line.split()[0] for line in table if line.strip() and not line.startswith("total")} - {"all"} if table else set()
+    jobs = set()
+    for line in lines[lines.index("Job stats:") + 3:]:  # after the header and the dashes
+        if not line.strip() or line.startswith("total"):
+            break
+        jobs.add(line.split()[0])
+    return jobs - {"all"}
 
 
 def _write(path: Path, config: dict) -> Path:
