@@ -40,7 +40,7 @@ def command(channels_path: str, out_path: str, debug_dir: str | None, config_pat
         raise click.ClickException(f"{channels_path}: {error}") from None
     if section["DATA_CHECK_MW"]:
         folder = Path(debug_dir) if debug_dir else Path(out_path).parent.parent / "watershed" / Path(out_path).stem
-        write_tiff(folder / "seed_map.tif", result.seed_map, spacing=info.spacing)
+        write_tiff(folder / "seed_map.tif", result.seed_map.astype("uint32"), spacing=info.spacing)
         write_tiff(folder / "semantic.tif", result.surface, spacing=info.spacing)
         write_tiff(folder / "foreground.tif", result.growth_mask.astype("uint8"), spacing=info.spacing)
         write_json(folder / "settings.json", result.settings)

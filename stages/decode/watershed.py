@@ -15,7 +15,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.filters import threshold_otsu
 from skimage.measure import label as connected_components
-from skimage.segmentation import relabel_sequential, watershed
+from skimage.segmentation import watershed
 
 from ..channels.morphology import dilate_mask, erode_mask, remove_small_labels
 
@@ -184,7 +184,7 @@ def watershed_from_channels(
                  remove_small_before, remove_before)
     if by_2d_slices and channels.ndim == 4:
         parts = [_watershed_once(channels[:, z], codes, *arguments) for z in range(channels.shape[1])]
-        labels = np.zeros(channels.shape[1:], dtype=np.int64)
+        labels = np.zeros(channels.shape[1:], dtype=np.int64)  # per-slice ids are offset to stay unique
         offset = 0
         for z, (slice_labels, *_rest) in enumerate(parts):
             labels[z] = np.where(slice_labels > 0, slice_labels + offset, 0)
@@ -195,9 +195,26 @@ def watershed_from_channels(
         used = parts[0][4] if parts else {}
     else:
         labels, markers, surface, growth, used = _watershed_once(channels, codes, *arguments)
-    labels = relabel_sequential(labels.astype(np.int64))[0].astype(np.uint32)
+    labels = relabel_consecutive(labels)
     settings = {"seed_channels": seed_channels, "surface_channel": surface_channel, "growth_channels": growth_channels, **used}
-    return WatershedResult(labels=labels, seed_map=markers.astype(np.uint32), surface=surface.astype(np.float32), growth_mask=growth, settings=settings)
+    return WatershedResult(labels=labels, seed_map=markers, surface=surface, growth_mask=growth, settings=settings)
+
+
+def relabel_consecutive(labels: np.ndarray) -> np.ndarray:
+    """uint32 labels with ids 1..n, renumbered only if some ids are missing.
+
+    One bincount instead of relabel_sequential's sort of every pixel: seeds whose
+    growth was masked away leave gaps, most images have none.
+    """
+    if labels.size == 0 or labels.max() == 0:
+        return labels.astype(np.uint32)
+    ids = np.flatnonzero(np.bincount(labels.ravel()))
+    ids = ids[ids > 0]
+    if ids[-1] == len(ids):
+        return labels.astype(np.uint32, copy=False)
+    table = np.zeros(int(ids[-1]) + 1, dtype=np.uint32)
+    table[ids] = np.arange(1, len(ids) + 1, dtype=np.uint32)
+    return table[labels]
 
 
 def watershed_options(section: dict) -> dict:

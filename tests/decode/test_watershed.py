@@ -3,7 +3,7 @@ import pytest
 from stardist.matching import matching
 
 from stages.channels import encode_channels
-from stages.decode.watershed import infer_watershed_defaults, topographic_surface, watershed_from_channels
+from stages.decode.watershed import infer_watershed_defaults, relabel_consecutive, topographic_surface, watershed_from_channels
 
 from tests.helpers import touching_squares
 
@@ -124,3 +124,11 @@ def test_bad_arguments_are_named():
         watershed_from_channels(channels, ["F", "C"], seed_channels=["Db"])
     with pytest.raises(ValueError, match=r"`seed_thresholds` has 1 value"):
         watershed_from_channels(channels, ["F", "C"], seed_channels=["F", "C"], seed_thresholds=[0.5])
+
+
+def test_relabel_consecutive_closes_gaps_only_when_there_are_some():
+    labels = np.array([[0, 3, 3], [7, 0, 9]], dtype=np.int64)
+    np.testing.assert_array_equal(relabel_consecutive(labels), [[0, 1, 1], [2, 0, 3]])
+    full = np.array([[1, 2], [2, 1]])
+    assert relabel_consecutive(full).dtype == np.uint32 and relabel_consecutive(full).tolist() == [[1, 2], [2, 1]]
+    assert relabel_consecutive(np.zeros((2, 2), np.int64)).max() == 0
