@@ -2,6 +2,8 @@
 
 
 rule decode:
+    group:
+        "per_image"
     input:
         channels=str(RESULTS / "per_image" / "{image}.tif"),
         config=stage_config("decode"),
@@ -24,6 +26,8 @@ rule decode:
 
 
 rule refine:
+    group:
+        "per_image"
     input:
         labels=str(RESULTS / "per_image_instances" / "{image}.tif"),
         config=stage_config("refine"),

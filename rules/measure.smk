@@ -2,6 +2,8 @@
 
 
 rule measure:
+    group:
+        "per_image"
     input:
         labels=lambda w: final_labels(w.image),
         config=stage_config("measure"),

@@ -5,7 +5,6 @@ rule predict:
     input:
         image=lambda w: IMAGES[w.image],
         model=str(MODEL_DIR / "model.pt"),
-        check=str(RESULTS / "check" / "data_check.json"),
         config=stage_config("predict"),
     output:
         temp(str(RESULTS / "patches" / f"{{image}}.shard{{shard}}of{SHARDS}.npz")),
@@ -28,6 +27,8 @@ rule predict:
 
 
 rule reconstruct:
+    group:
+        "per_image"
     input:
         expand(str(RESULTS / "patches" / "{{image}}.shard{shard}of{shards}.npz"), shard=range(1, SHARDS + 1), shards=SHARDS),
     output:

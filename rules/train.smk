@@ -32,14 +32,20 @@ if CFG["TRAIN"]["ENABLE"]:
                 else ""
             ),
             model_dir=folder_of(lambda i, o: o.model),
+            # one process per GPU when there are several (one is segpipe itself)
+            launcher=(
+                f"python -m torch.distributed.run --standalone --nproc_per_node {TRAIN_GPUS} -m stages"
+                if TRAIN_GPUS > 1
+                else "segpipe"
+            ),
         conda:
             CONDA_ENV
-        threads: workflow.cores
+        threads: 8  # capped at --cores locally; profiles/slurm sets the cluster value
         resources:
             mem_mb=16000,
             runtime=24 * 60,
-            gpu=1,
+            gpu=TRAIN_GPUS,
         shell:
-            "segpipe train --raw {params.raw} --label {params.labels} --channels {params.channels} {params.validation} "
+            "{params.launcher} train --raw {params.raw} --label {params.labels} --channels {params.channels} {params.validation} "
             "--out {params.model_dir} --log {output.log_csv} --chart {output.chart} --threads {threads} "
             "--no-progress --config {input.config} > {log} 2>&1"

@@ -71,6 +71,8 @@ def command(raw_dir: str, label_dir: str, channels_dir: str | None, val_raw: str
     """Train on RAW/LABEL pairs (sorted order) with the TRAIN, MODEL, DATA and AUGMENTOR settings of --config.
 
     A killed run started again with the same arguments resumes after its last finished epoch.
+    For several GPUs, launch it with `python -m torch.distributed.run --nproc_per_node N -m stages train ...`
+    (the workflow does this when RUN.TRAIN_GPUS > 1).
     """
     if (val_raw is None) != (val_label is None):
         raise click.UsageError("give --val-raw and --val-label together")
@@ -99,6 +101,8 @@ def command(raw_dir: str, label_dir: str, channels_dir: str | None, val_raw: str
                          chart_png=Path(chart_png or folder / "loss.png"), names=names,
                          normalization=normalization_settings(config["DATA"]["NORMALIZATION"]),
                          seed=config["SYSTEM"]["SEED"] if seed is None else seed, progress=progress)
+    if not result.main:
+        return  # the other processes of a distributed run leave the writing to the first
     with atomic_output(folder / "train_config.yaml") as temporary:
         temporary.write_text(dump_yaml(stage_slice(config, "train")))
     click.echo(f"{folder / 'model.pt'}: best validation loss {result.best_val_loss:.4f} at epoch {result.best_epoch} of {result.epochs} "

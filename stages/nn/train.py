@@ -39,15 +39,51 @@ class TrainResult:
     best_val_loss: float
     seconds: float
     resumed_from: int
+    main: bool = True  # False in the other processes of a distributed run, which write nothing
 
 
-def pick_device() -> torch.device:
-    """CUDA when usable (e.g. the GPU SLURM gave us), else the CPU, said in the log."""
+@dataclass(frozen=True)
+class Distributed:
+    """Where this process stands in a `torch.distributed.run` launch (world 1 when run alone)."""
+
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def start_distributed() -> Distributed:
+    """Join the process group that torch.distributed.run set up (NCCL on GPUs, gloo on CPUs)."""
+    import os
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return Distributed()
+    backend = "nccl" if torch.cuda.is_available() else "gloo"
+    torch.distributed.init_process_group(backend)
+    where = Distributed(rank=torch.distributed.get_rank(), world=world, local_rank=int(os.environ.get("LOCAL_RANK", "0")))
+    if where.main:
+        log.info("distributed training: %d processes, backend %s", world, backend)
+    return where
+
+
+def pick_device(where: Distributed = Distributed()) -> torch.device:
+    """CUDA when usable (the GPUs SLURM gave us, via CUDA_VISIBLE_DEVICES), else the CPU, said in the log."""
+    import os
+
     if torch.cuda.is_available():
-        device = torch.device("cuda")
-        log.info("training on %s (%s)", device, torch.cuda.get_device_name(0))
+        device = torch.device("cuda", where.local_rank % torch.cuda.device_count())
+        log.info("training on %s (%s; CUDA_VISIBLE_DEVICES=%s)", device, torch.cuda.get_device_name(device),
+                 os.environ.get("CUDA_VISIBLE_DEVICES", "unset"))
         return device
-    log.info("CUDA is not available: training on the CPU with %d thread(s)", torch.get_num_threads())
+    if os.environ.get("CUDA_VISIBLE_DEVICES") not in (None, ""):
+        log.info("CUDA_VISIBLE_DEVICES=%s but torch sees no usable CUDA device: training on the CPU with %d thread(s)",
+                 os.environ["CUDA_VISIBLE_DEVICES"], torch.get_num_threads())
+    else:
+        log.info("CUDA is not available: training on the CPU with %d thread(s)", torch.get_num_threads())
     return torch.device("cpu")
 
 
@@ -158,9 +194,10 @@ def train_model(samples: Sequence[Sample], val_samples: Sequence[Sample] | None,
     train_settings = config["TRAIN"]
     batch_size = train_settings["BATCH_SIZE"]
 
+    where = start_distributed()
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed)  # the validation split must be the same in every process
     if val_samples is None:
         held = split_validation([s.foreground.shape for s in samples], patch, config["DATA"]["VAL"]["SPLIT_TRAIN"], rng)
         val_images, val_targets, val_foreground = fixed_patches(samples, patch, held)
@@ -169,12 +206,16 @@ def train_model(samples: Sequence[Sample], val_samples: Sequence[Sample] | None,
         val_images, val_targets, val_foreground = fixed_patches(val_samples, patch, all_cells(val_samples, patch))
     sampler = PatchSampler(samples, patch, held, rng)
     replicate = max(1, config["DATA"]["TRAIN"]["REPLICATE"])
-    steps_per_epoch = max(1, math.ceil(sampler.patches_per_pass * replicate / batch_size))
+    # an epoch draws the same number of patches however many processes share it
+    steps_per_epoch = max(1, math.ceil(sampler.patches_per_pass * replicate / (batch_size * where.world)))
     augment = config["AUGMENTOR"] if config["AUGMENTOR"]["ENABLE"] else None
 
-    device = pick_device()
+    device = pick_device(where)
     spec = model_spec(config, samples[0].image.shape[0])
-    model = build_model(spec).to(device)
+    network = build_model(spec).to(device)
+    model = network
+    if where.world > 1:
+        model = torch.nn.parallel.DistributedDataParallel(network, device_ids=[device.index] if device.type == "cuda" else None)
     optimizer = _optimizer(model, train_settings)
     scheduler, schedule_unit = _scheduler(optimizer, train_settings, steps_per_epoch)
     weights = weights.to(device)
@@ -187,7 +228,7 @@ def train_model(samples: Sequence[Sample], val_samples: Sequence[Sample] | None,
     if last_path.exists():
         state = torch.load(last_path, map_location=device, weights_only=True)
         if state.get("fingerprint") == fingerprint:
-            model.load_state_dict(state["model"])
+            network.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
             if scheduler is not None and state.get("scheduler"):
                 scheduler.load_state_dict(state["scheduler"])
@@ -208,9 +249,13 @@ def train_model(samples: Sequence[Sample], val_samples: Sequence[Sample] | None,
     epoch = start_epoch - 1
     for epoch in range(start_epoch, train_settings["EPOCHS"]):
         epoch_started = time.time()
+        if not where.main:
+            # other processes draw their own patches, reproducibly per epoch (resume included)
+            sampler.rng = np.random.default_rng([seed, where.rank, epoch])
         model.train()
         totals = np.zeros(len(codes))
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{train_settings['EPOCHS']}", disable=not progress, file=sys.stderr, mininterval=2.0, leave=False)
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{train_settings['EPOCHS']}", disable=not (progress and where.main),
+                   file=sys.stderr, mininterval=2.0, leave=False)
         for _ in bar:
             images, targets, foreground = sampler.batch(batch_size, augment, codes)
             per_channel = channel_losses(model(_to_tensor(images, device)), _to_tensor(targets, device), _to_tensor(foreground, device),
@@ -224,6 +269,10 @@ def train_model(samples: Sequence[Sample], val_samples: Sequence[Sample] | None,
                 scheduler.step()
             totals += per_channel.detach().cpu().numpy()
             bar.set_postfix(loss=f"{loss.item():.4f}")
+        if where.world > 1:
+            shared = torch.tensor(totals, dtype=torch.float64)
+            torch.distributed.all_reduce(shared)
+            totals = shared.numpy() / where.world
         train_loss = float((weights.cpu().numpy() * totals).sum() / steps_per_epoch)
 
         model.eval()
@@ -231,7 +280,9 @@ def train_model(samples: Sequence[Sample], val_samples: Sequence[Sample] | None,
         with torch.no_grad():
             for first in range(0, len(val_images), batch_size):
                 chunk = slice(first, first + batch_size)
-                per_channel = channel_losses(model(_to_tensor(val_images[chunk], device)), _to_tensor(val_targets[chunk], device),
+                # every process scores the same validation patches with the same weights,
+                # so all of them agree on the best epoch and on early stopping
+                per_channel = channel_losses(network(_to_tensor(val_images[chunk], device)), _to_tensor(val_targets[chunk], device),
                                              _to_tensor(val_foreground[chunk], device), kinds=kinds, activations=activations, masked=masked)
                 val_totals += per_channel.cpu().numpy() * len(val_images[chunk])
         val_per_channel = val_totals / len(val_images)
@@ -245,17 +296,21 @@ def train_model(samples: Sequence[Sample], val_samples: Sequence[Sample] | None,
         improved = val_loss < best_loss
         if improved:
             best_loss, best_epoch, stale = val_loss, epoch, 0
-            _save_atomic({"model": model.state_dict()}, resume_dir / "best.pt")
         else:
             stale += 1
-        _save_atomic({
-            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict() if scheduler is not None else {},
-            "torch_rng": torch.get_rng_state(), "numpy_rng": json.dumps(rng.bit_generator.state),
-            "epoch": epoch, "best_loss": best_loss, "best_epoch": best_epoch, "stale": stale,
-            "rows": json.dumps(rows), "fingerprint": fingerprint,
-        }, last_path)
-        log.info("epoch %d/%d  train %.4f  val %.4f%s  lr %.2e  %.1fs", epoch + 1, train_settings["EPOCHS"], train_loss, val_loss,
+        if where.main:
+            if improved:
+                _save_atomic({"model": network.state_dict()}, resume_dir / "best.pt")
+            _save_atomic({
+                "model": network.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict() if scheduler is not None else {},
+                "torch_rng": torch.get_rng_state(), "numpy_rng": json.dumps(rng.bit_generator.state),
+                "epoch": epoch, "best_loss": best_loss, "best_epoch": best_epoch, "stale": stale,
+                "rows": json.dumps(rows), "fingerprint": fingerprint,
+            }, last_path)
+        if where.world > 1:
+            torch.distributed.barrier()
+        (log.info if where.main else log.debug)("epoch %d/%d  train %.4f  val %.4f%s  lr %.2e  %.1fs", epoch + 1, train_settings["EPOCHS"], train_loss, val_loss,
                  " (best)" if improved else "", row["lr"], row["seconds"])
         if patience is not None and stale >= patience:
             log.info("no better validation loss for %d epoch(s): stopping early (TRAIN.PATIENCE)", stale)
@@ -263,15 +318,21 @@ def train_model(samples: Sequence[Sample], val_samples: Sequence[Sample] | None,
 
     if best_epoch < 0:
         raise RuntimeError(f"no epoch was trained (TRAIN.EPOCHS {train_settings['EPOCHS']}, resume state at epoch {start_epoch})")
+    result = TrainResult(epochs=epoch + 1, best_epoch=best_epoch + 1, best_val_loss=best_loss, seconds=time.time() - started,
+                         resumed_from=resumed_from, main=where.main)
+    if where.world > 1:
+        torch.distributed.destroy_process_group()
+    if not where.main:
+        return result
     best = torch.load(resume_dir / "best.pt", map_location="cpu", weights_only=True)["model"]
     meta = {
         "spec": spec, "channels": codes, "channel_options": options, "activations": activations,
         "normalization": normalization, "patch_size": list(config["DATA"]["PATCH_SIZE"]), "ndim": spec["ndim"],
         "epochs": epoch + 1, "best_epoch": best_epoch + 1, "best_val_loss": best_loss, "seed": seed,
-        "provenance": provenance(),
+        "processes": where.world, "provenance": provenance(),
     }
     _save_atomic({"model": best, "meta": json.dumps(meta)}, model_dir / "model.pt")
-    _save_atomic({"model": {k: v.cpu() for k, v in model.state_dict().items()}, "meta": json.dumps(meta)}, model_dir / "model_last.pt")
+    _save_atomic({"model": {k: v.cpu() for k, v in network.state_dict().items()}, "meta": json.dumps(meta)}, model_dir / "model_last.pt")
     write_json(model_dir / "normalization.json", normalization)
     import pandas as pd
 
@@ -279,7 +340,7 @@ def train_model(samples: Sequence[Sample], val_samples: Sequence[Sample] | None,
 
     write_csv(log_csv, pd.DataFrame(rows))
     _loss_chart(rows, chart_png, f"{model_dir.parent.name} loss")
-    return TrainResult(epochs=epoch + 1, best_epoch=best_epoch + 1, best_val_loss=best_loss, seconds=time.time() - started, resumed_from=resumed_from)
+    return result
 
 
 def load_model(path: str | Path, device: torch.device | None = None) -> tuple[torch.nn.Module, dict]:

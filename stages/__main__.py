@@ -1,0 +1,4 @@
+"""`python -m stages` runs the segpipe command (what torch.distributed.run launches for multi-GPU training)."""
+from .cli import main
+
+main()
