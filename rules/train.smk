@@ -47,5 +47,5 @@ if CFG["TRAIN"]["ENABLE"]:
             gpu=TRAIN_GPUS,
         shell:
             "{params.launcher} train --raw {params.raw} --label {params.labels} --channels {params.channels} {params.validation} "
-            "--out {params.model_dir} --log {output.log_csv} --chart {output.chart} --threads {threads} "
+            "--out {params.model_dir} --log-csv {output.log_csv} --chart {output.chart} --threads {threads} "
             "--no-progress --config {input.config} > {log} 2>&1"

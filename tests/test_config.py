@@ -135,3 +135,10 @@ def test_reference_lists_every_key():
     text = reference_markdown()
     assert "`PROBLEM.INSTANCE_SEG.WATERSHED.SEED_CHANNELS`" in text
     assert "not implemented yet" in text
+
+
+def test_readme_holds_the_current_config_reference():
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    assert reference_markdown() in readme, "README's config reference is stale: paste `segpipe config --reference`"

@@ -57,7 +57,7 @@ def _load_set(raw_dir: str, label_dir: str, channels_dir: str | None, config: di
 @click.option("--val-label", default=None, type=click.Path(file_okay=False), help="Validation labels.")
 @click.option("--val-channels", default=None, type=click.Path(file_okay=False), help="Encoded validation channels [default: encode in memory].")
 @click.option("--out", "model_dir", required=True, type=click.Path(file_okay=False), help="Model folder: model.pt, model_last.pt, normalization.json, train_config.yaml.")
-@click.option("--log", "log_csv", default=None, type=click.Path(dir_okay=False), help="Per-epoch CSV [default: <out>/train_log.csv].")
+@click.option("--log-csv", "log_csv", default=None, type=click.Path(dir_okay=False), help="Per-epoch CSV [default: <out>/train_log.csv].")
 @click.option("--chart", "chart_png", default=None, type=click.Path(dir_okay=False), help="Loss chart PNG [default: <out>/loss.png].")
 @click.option("--seed", type=int, default=None, help="Random seed [default: SYSTEM.SEED].")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="CPU threads for torch [default: torch's].")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -137,3 +138,22 @@ def test_lint_is_clean():
     result = subprocess.run([sys.executable, "-m", "snakemake", "--lint", "--snakefile", str(REPO / "Snakefile"), "--directory", str(REPO)],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+
+def test_sharded_prediction_and_two_process_training_through_the_workflow(run2d, tmp_path):
+    """RUN.TRAIN_GPUS 2 launches torch.distributed.run from the train rule (gloo on CPUs);
+    RUN.PREDICT_SHARDS 2 predicts each image in two jobs that reconstruct blends."""
+    workdir, _ = run2d
+    config = yaml.safe_load(yaml.safe_dump(TINY_2D))
+    config["RUN"].update({"PREDICT_SHARDS": 2, "TRAIN_GPUS": 2})
+    path = _write(tmp_path / "sharded.yaml", config)
+    shutil.copytree(workdir / "data", tmp_path / "data")
+    dry = snakemake(tmp_path, "--configfile", str(path), "-n", "-p")
+    assert "torch.distributed.run --standalone --nproc_per_node 2 -m stages train" in dry.stdout
+    assert dry.stdout.count("--shard 1/2") == 1 and dry.stdout.count("--shard 2/2") == 1
+    result = snakemake(tmp_path, "--configfile", str(path), "--resources", "gpu=2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = tmp_path / "results" / "tiny2d" / "results" / "tiny2d_1"
+    assert "distributed training: 2 processes, backend gloo" in (results / "logs" / "train.log").read_text()
+    channels = tifffile.imread(results / "per_image" / "tile-3.tif")
+    assert channels.shape == (2, 256, 256) and np.isfinite(channels).all()
