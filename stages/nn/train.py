@@ -171,6 +171,25 @@ def _to_tensor(array: np.ndarray, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).to(device)
 
 
+def _validation_losses(network: torch.nn.Module, patches: tuple[np.ndarray, np.ndarray, np.ndarray], batch_size: int,
+                       device: torch.device, **loss_options) -> np.ndarray:
+    """Mean loss per channel over the fixed validation patches.
+
+    Every process of a distributed run scores the same patches with the same weights,
+    so all of them agree on the best epoch and on early stopping.
+    """
+    images, targets, foreground = patches
+    network.eval()
+    totals = np.zeros(targets.shape[1])
+    with torch.no_grad():
+        for first in range(0, len(images), batch_size):
+            chunk = slice(first, first + batch_size)
+            per_channel = channel_losses(network(_to_tensor(images[chunk], device)), _to_tensor(targets[chunk], device),
+                                         _to_tensor(foreground[chunk], device), **loss_options)
+            totals += per_channel.cpu().numpy() * len(images[chunk])
+    return totals / len(images)
+
+
 def train_model(samples: Sequence[Sample], val_samples: Sequence[Sample] | None, config: dict, *, model_dir: Path,
                 log_csv: Path, chart_png: Path, names: Sequence[str], normalization: dict, seed: int = 0,
                 progress: bool = True) -> TrainResult:
@@ -275,17 +294,8 @@ def train_model(samples: Sequence[Sample], val_samples: Sequence[Sample] | None,
             totals = shared.numpy() / where.world
         train_loss = float((weights.cpu().numpy() * totals).sum() / steps_per_epoch)
 
-        model.eval()
-        val_totals = np.zeros(len(codes))
-        with torch.no_grad():
-            for first in range(0, len(val_images), batch_size):
-                chunk = slice(first, first + batch_size)
-                # every process scores the same validation patches with the same weights,
-                # so all of them agree on the best epoch and on early stopping
-                per_channel = channel_losses(network(_to_tensor(val_images[chunk], device)), _to_tensor(val_targets[chunk], device),
-                                             _to_tensor(val_foreground[chunk], device), kinds=kinds, activations=activations, masked=masked)
-                val_totals += per_channel.cpu().numpy() * len(val_images[chunk])
-        val_per_channel = val_totals / len(val_images)
+        val_per_channel = _validation_losses(network, (val_images, val_targets, val_foreground), batch_size, device,
+                                             kinds=kinds, activations=activations, masked=masked)
         val_loss = float((weights.cpu().numpy() * val_per_channel).sum())
         if schedule_unit == "epoch":
             scheduler.step(val_loss)
