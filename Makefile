@@ -9,7 +9,7 @@ CORES ?= 2
 TORCH ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
 
-.PHONY: install demo demo3d test lint clean
+.PHONY: install demo demo3d test lint reference clean
 
 $(BIN)/segpipe: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ test: install
 
 lint: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --lint --cores 1
+
+reference: install
+	$(BIN)/python -m stages.readme_reference README.md
 
 clean:
 	rm -rf results data .snakemake

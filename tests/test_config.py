@@ -141,4 +141,4 @@ def test_readme_holds_the_current_config_reference():
     from pathlib import Path
 
     readme = (Path(__file__).parents[1] / "README.md").read_text()
-    assert reference_markdown() in readme, "README's config reference is stale: paste `segpipe config --reference`"
+    assert reference_markdown() in readme, "README's config reference is stale: run `make reference`"

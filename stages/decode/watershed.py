@@ -64,13 +64,18 @@ def _gradient_magnitude(channels: np.ndarray, codes: Sequence[str], used: Sequen
 def _auto_threshold(values: np.ndarray) -> float:
     if values.size == 0 or values.min() == values.max():
         return float(values.flat[0]) if values.size else 0.0
-    return float(threshold_otsu(values))
+    return float(threshold_otsu(values.ravel()))  # flat: a small 3-channel volume is not an RGB picture
 
 
 def _select(values: np.ndarray, code: str, threshold: float | str, *, growth: bool) -> tuple[np.ndarray, float]:
     """Binary selection of one channel (or the offset gradient) and the threshold used."""
     polarity = "below" if code in BELOW or code in GRADIENT else "above"
-    if threshold == "auto":
+    if threshold == "auto" and code == "D":
+        # D is signed: its boundary is 0 whatever the balance of inside and outside
+        # (Otsu over a mostly-background image lands in the background)
+        inside = values[values > 0]
+        threshold = 0.0 if growth or inside.size == 0 else _auto_threshold(inside)
+    elif threshold == "auto":
         otsu = _auto_threshold(values)
         if growth and code not in BINARY:
             # distance channels are small near instance rims, so the mask needs a lower cut:
