@@ -109,7 +109,7 @@ def main() -> None:
 
     for name, labels in inputs.items():
         with_channel = labels[..., np.newaxis]
-        for codes in (["F", "C"], ["F", "C", "Db"], ["F", "P"]):
+        for codes in (["F", "C"], ["F", "C", "Db"], ["F", "P"], ["F", "Dn"]):
             compare(f"encode {'+'.join(codes)}", name, lambda: encode_channels(labels, codes),
                     lambda: labels_into_channels(with_channel, mode=codes, channel_extra_opts={}), "BiaPy")
         channels = encode_channels(labels, ["F", "C"])

@@ -103,3 +103,10 @@ def test_bad_labels_are_rejected():
         check_labels(np.array([[0.5, 0]]))
     with pytest.raises(ValueError, match="unknown channel code"):
         encode_channels(np.zeros((4, 4), np.uint8), ["Q"])
+
+
+def test_dense_contour_is_the_rim_outside_the_foreground():
+    labels = touching_squares()
+    dense = encode_contour(labels, mode="dense")
+    assert not dense[labels > 0].any()
+    assert dense.sum() == 2 * 12 + 2 * 6  # the face-neighbour rim of the 6x12 block

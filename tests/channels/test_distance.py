@@ -66,3 +66,40 @@ def test_offsets_in_3d(mask3d):
 def test_z_needs_3d():
     with pytest.raises(ValueError, match="channel Z needs 3D"):
         encode_channels(np.ones((4, 4), np.uint8), ["Z"])
+
+
+def _slow_distance_to_others(labels):
+    """Reference: one whole-image distance transform per instance (BiaPy's way)."""
+    out = np.zeros(labels.shape, np.float32)
+    ids = np.unique(labels)[1:]
+    for label_id in ids:
+        others = (labels > 0) & (labels != label_id)
+        if others.any():
+            distance = ndi.distance_transform_edt(~others)
+            out[labels == label_id] = distance[labels == label_id]
+    return out
+
+
+def test_windowed_distance_to_neighbours_is_exact(mask2d, mask3d):
+    from stages.channels.distance import _distance_to_other_instances
+
+    for labels in (mask2d, mask3d):
+        fast, has = _distance_to_other_instances(labels)
+        np.testing.assert_allclose(fast, _slow_distance_to_others(labels), rtol=1e-6)
+        assert has.sum() == (labels > 0).sum()
+
+
+def test_distance_to_neighbours_is_high_at_contacts_and_zero_when_alone():
+    from stages.channels.distance import encode_distance_to_neighbours
+
+    labels = touching_squares()
+    dn = encode_distance_to_neighbours(labels, closing_size=0, decline_power=1)
+    # the contact is 1 pixel from the neighbour, the far side 6: 1 - 1/6 and 1 - 6/6
+    assert dn[5, 7] == pytest.approx(5 / 6) and dn[5, 8] == pytest.approx(5 / 6)
+    assert dn[5, 2] == pytest.approx(0.0) and dn[5, 13] == pytest.approx(0.0)  # the far sides
+    assert dn.max() <= 1 and dn.min() >= 0
+    steep = encode_distance_to_neighbours(labels, closing_size=0, decline_power=3)
+    np.testing.assert_allclose(steep, dn**3, atol=1e-6)
+    alone = np.zeros((9, 9), np.uint8)
+    alone[2:7, 2:7] = 4
+    assert not encode_distance_to_neighbours(alone).any()

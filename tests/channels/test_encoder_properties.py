@@ -39,3 +39,12 @@ def test_encoding_commutes_with_flips_and_rotations(labels, flips, k):
     codes = ["F", "C", "Db", "H", "V"]
     moved = flip_and_rotate(labels[np.newaxis], flips, k)[0]
     np.testing.assert_allclose(flip_and_rotate(encode_channels(labels, codes), flips, k, codes), encode_channels(moved, codes), atol=1e-5)
+
+
+@given(label_images())
+def test_windowed_neighbour_distance_matches_the_whole_image_reference(labels):
+    from stages.channels.distance import _distance_to_other_instances
+    from tests.channels.test_distance import _slow_distance_to_others
+
+    fast, _ = _distance_to_other_instances(labels)
+    np.testing.assert_allclose(fast, _slow_distance_to_others(labels), rtol=1e-6)

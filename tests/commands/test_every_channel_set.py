@@ -5,7 +5,7 @@ import yaml
 
 from stages.io import read_channels, read_tiff, write_tiff
 
-SETS_2D = [["F", "B"], ["F", "P"], ["F", "C"], ["F", "T"], ["F", "Db"], ["F", "Dc"], ["D", "C"], ["F", "H", "V"], ["Db", "V", "H"]]
+SETS_2D = [["F", "B"], ["F", "P"], ["F", "C"], ["F", "T"], ["F", "Db"], ["F", "Dc"], ["F", "Dn"], ["D", "C"], ["F", "H", "V"], ["Db", "V", "H"]]
 
 
 def _run_chain(run, tmp_path, codes, ndim, raw, labels):

@@ -9,7 +9,7 @@ from stages.metrics import match_instances
 from tests.strategies import label_images, separated_blobs
 
 
-@given(label_images(), st.sampled_from([["F", "C"], ["F", "Db"], ["F", "P"], ["B", "C"], ["F", "T"], ["D", "C"]]))
+@given(label_images(), st.sampled_from([["F", "C"], ["F", "Db"], ["F", "P"], ["B", "C"], ["F", "T"], ["D", "C"], ["F", "Dn"]]))
 def test_instances_stay_in_the_foreground_with_consecutive_ids(labels, codes):
     result = watershed_from_channels(encode_channels(labels, codes), codes)
     assert result.labels.dtype == np.uint32 and result.labels.shape == labels.shape
