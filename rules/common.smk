@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 from stages.config import ConfigError, dump_yaml, resolve_config, stage_slice
-from stages.io import IMAGE_SUFFIXES, InputError, list_images
+from stages.io import InputError, list_images
 
 try:
     CFG, _config_warnings = resolve_config(config)

@@ -122,8 +122,6 @@ def _distance_to_other_instances(labels: np.ndarray) -> tuple[np.ndarray, np.nda
             local = labels[window]
             others = (local > 0) & (local != label_id)
             covers_all = all(w.start == 0 and w.stop == n for w, n in zip(window, labels.shape))
-            if not others.any() and covers_all:
-                break  # a lone instance: no neighbour anywhere
             if others.any():
                 distance = ndi.distance_transform_edt(~others)
                 mine = local == label_id
@@ -131,6 +129,8 @@ def _distance_to_other_instances(labels: np.ndarray) -> tuple[np.ndarray, np.nda
                     out[window][mine] = distance[mine]
                     has_neighbour[window][mine] = True
                     break
+            elif covers_all:
+                break  # a lone instance: no neighbour anywhere
             margin *= 2
     return out, has_neighbour
 

@@ -68,14 +68,17 @@ def command(pred_dir: str, post_dir: str | None, gt_dir: str, out_path: str, thr
             pred, _ = read_labels(pred_path, rank)
             if pred.shape != gt.shape:
                 raise click.ClickException(f"{pred_path} (shape {pred.shape}) and {gt_path} (shape {gt.shape}) differ in shape")
-            matchings = match_instances(gt, pred, ths)
+            # one IoU matrix serves the metric thresholds and the coloured ones
+            by_threshold = {m.threshold: m for m in match_instances(gt, pred, sorted({*ths, *colored_ths}))}
+            matchings = [by_threshold[float(th)] for th in ths]
             row.update(metrics_row(name, matchings, tag))
             stem = name + ("_post" if tag else "")
             for matching in matchings:
                 gt_table, fp_table = associations(matching)
                 write_csv(folder / f"{stem}_th_{matching.threshold:g}_gt_assoc.csv", gt_table)
                 write_csv(folder / f"{stem}_th_{matching.threshold:g}_fp.csv", fp_table)
-            for matching in match_instances(gt, pred, colored_ths) if colored_ths else []:
+            for th in colored_ths:
+                matching = by_threshold[float(th)]
                 write_tiff(folder / f"{stem}_th_{matching.threshold:g}_associations.tif", association_image(gt, pred, matching), rgb=True)
         rows.append(row)
     table = pd.DataFrame(rows)

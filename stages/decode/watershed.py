@@ -17,12 +17,18 @@ from skimage.filters import threshold_otsu
 from skimage.measure import label as connected_components
 from skimage.segmentation import watershed
 
+from ..channels import ENCODERS
 from ..channels.morphology import dilate_mask, erode_mask, remove_small_labels
 
-ABOVE = ("F", "P", "Db", "D")
-BELOW = ("C", "B", "T", "Dn", "Dc")
-GRADIENT = ("H", "V", "Z")
-BINARY = ("F", "B", "P", "C", "T")
+
+def _polarity(code: str) -> str:
+    """How a channel selects seeds, as its encoder records it: above, below or gradient."""
+    return ENCODERS[code].polarity
+
+
+def _is_offset(code: str) -> bool:
+    return _polarity(code) == "gradient"
+
 _FOREGROUND_PREFERENCE = ("F", "D", "Db", "B", "Dc", "Dn", "P")
 
 
@@ -69,7 +75,7 @@ def _auto_threshold(values: np.ndarray) -> float:
 
 def _select(values: np.ndarray, code: str, threshold: float | str, *, growth: bool) -> tuple[np.ndarray, float]:
     """Binary selection of one channel (or the offset gradient) and the threshold used."""
-    polarity = "below" if code in BELOW or code in GRADIENT else "above"
+    polarity = "below" if _polarity(code) in ("below", "gradient") else "above"
     if threshold == "auto" and code == "D":
         # D is signed: its boundary is 0 whatever the balance of inside and outside
         # (Otsu over a mostly-background image lands in the background)
@@ -77,7 +83,7 @@ def _select(values: np.ndarray, code: str, threshold: float | str, *, growth: bo
         threshold = 0.0 if growth or inside.size == 0 else _auto_threshold(inside)
     elif threshold == "auto":
         otsu = _auto_threshold(values)
-        if growth and code not in BINARY:
+        if growth and ENCODERS[code].kind != "binary":
             # distance channels are small near instance rims, so the mask needs a lower cut:
             # BiaPy's Otsu / 2, mirrored for 'below' channels
             threshold = otsu / 2 if polarity == "above" else (otsu + float(values.max())) / 2
@@ -93,10 +99,10 @@ def _combine(channels: np.ndarray, codes: list[str], chosen: Sequence[str], thre
     thresholds = list(thresholds) or ["auto"] * len(chosen)
     mask = np.ones(channels.shape[1:], dtype=bool)
     used: dict[str, float] = {}
-    offsets = [c for c in chosen if c in GRADIENT]
-    offset_thresholds = [t for c, t in zip(chosen, thresholds) if c in GRADIENT]
+    offsets = [c for c in chosen if _is_offset(c)]
+    offset_thresholds = [t for c, t in zip(chosen, thresholds) if _is_offset(c)]
     for code, threshold in zip(chosen, thresholds):
-        if code in GRADIENT:
+        if _is_offset(code):
             continue
         selected, used[code] = _select(channels[codes.index(code)], code, threshold, growth=growth)
         mask &= selected
@@ -110,13 +116,13 @@ def _combine(channels: np.ndarray, codes: list[str], chosen: Sequence[str], thre
 
 def topographic_surface(channels: np.ndarray, codes: list[str], surface_channel: str, *, sigma: float = 1.0) -> np.ndarray:
     """The surface seeds flood: basins at instance centres (negated for 'above' channels)."""
-    if surface_channel in GRADIENT:
-        offsets = [c for c in codes if c in GRADIENT]
+    if _is_offset(surface_channel):
+        offsets = [c for c in codes if _is_offset(c)]
         return _gradient_magnitude(channels, codes, offsets)
     # a 3-tap kernel (truncate=1) as BiaPy: the same smoothing at the scale that matters,
     # and fewer distinct levels make the watershed about 1.5x faster than the default 9 taps
     smoothed = ndi.gaussian_filter(channels[codes.index(surface_channel)], sigma=sigma, truncate=1.0)
-    return -smoothed if surface_channel in ABOVE else smoothed
+    return -smoothed if _polarity(surface_channel) == "above" else smoothed
 
 
 def _watershed_once(channels: np.ndarray, codes: list[str], seed_channels, seed_thresholds, surface_channel, growth_channels,
