@@ -32,7 +32,9 @@ STAGE_KEYS: dict[str, tuple[str, ...]] = {
         "DATA.VAL.SPLIT_TRAIN", "AUGMENTOR", "MODEL", "TRAIN",
     ),
     "predict": ("PROBLEM.NDIM", "DATA.PATCH_SIZE", "DATA.TEST.PADDING", "DATA.TEST.OVERLAP", "TEST.AUGMENTATION", "TRAIN.BATCH_SIZE"),
-    "decode": ("PROBLEM.NDIM", "PROBLEM.INSTANCE_SEG.DATA_CHANNELS", "PROBLEM.INSTANCE_SEG.WATERSHED"),
+    "decode": ("PROBLEM.NDIM", "PROBLEM.INSTANCE_SEG.DATA_CHANNELS", "PROBLEM.INSTANCE_SEG.DATA_CHANNELS_EXTRA_OPTS",
+               "PROBLEM.INSTANCE_SEG.INSTANCE_CREATION_PROCESS", "PROBLEM.INSTANCE_SEG.WATERSHED",
+               "PROBLEM.INSTANCE_SEG.STARDIST", "PROBLEM.INSTANCE_SEG.EMBEDSEG"),
     "refine": ("PROBLEM.NDIM", "TEST.POST_PROCESSING.INSTANCE_REFINEMENT"),
     "measure": ("PROBLEM.NDIM", "DATA.TEST.RESOLUTION", "TEST.POST_PROCESSING.MEASURE_PROPERTIES"),
     "evaluate": ("TEST.MATCHING_STATS_THS", "TEST.MATCHING_STATS_THS_COLORED_IMG"),
@@ -244,11 +246,21 @@ def _cross_checks(cfg: dict) -> list[str]:
     codes = seg["DATA_CHANNELS"]
     if len(set(codes)) != len(codes):
         raise ConfigError(f"PROBLEM.INSTANCE_SEG.DATA_CHANNELS: repeated code in {codes}")
-    from .channels import ENCODERS  # light import: numpy/scipy only
+    from .channels import ENCODERS, check_combination  # light import: numpy/scipy/numba only
 
     for code in codes:
         if code not in ENCODERS:
             raise ConfigError(f"PROBLEM.INSTANCE_SEG.DATA_CHANNELS: channel {code!r} is not implemented yet (available: {', '.join(ENCODERS)})")
+    try:
+        check_combination(codes)
+    except ValueError as error:
+        raise ConfigError(f"PROBLEM.INSTANCE_SEG.DATA_CHANNELS: {error}") from None
+    if "Z" in codes and cfg["PROBLEM"]["NDIM"] == "2D":
+        raise ConfigError("PROBLEM.INSTANCE_SEG.DATA_CHANNELS: channel Z needs PROBLEM.NDIM 3D")
+    process = seg["INSTANCE_CREATION_PROCESS"]
+    needed = "stardist" if "R" in codes else "embeddings" if "E" in codes else "watershed"
+    if process and process != needed:
+        raise ConfigError(f"PROBLEM.INSTANCE_SEG.INSTANCE_CREATION_PROCESS: {process!r} cannot decode the channels {codes} (they need {needed!r})")
     if seg["DATA_CHANNEL_WEIGHTS"] and len(seg["DATA_CHANNEL_WEIGHTS"]) != len(codes):
         raise ConfigError(f"PROBLEM.INSTANCE_SEG.DATA_CHANNEL_WEIGHTS: {len(seg['DATA_CHANNEL_WEIGHTS'])} weight(s) for {len(codes)} channel(s) {codes}")
     extra = seg["DATA_CHANNELS_EXTRA_OPTS"]

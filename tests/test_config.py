@@ -66,7 +66,13 @@ def test_unimplemented_biapy_key_is_named_in_a_warning():
     ({"DATA": {"PATCH_SIZE": [64, 64, 1], "TEST": {"PADDING": [32, 32]}}}, r"DATA\.TEST\.PADDING"),
     ({"TEST": {"POST_PROCESSING": {"INSTANCE_REFINEMENT": {"OPERATIONS": ["dilation"], "VALUES": ["none"]}}}}, r"'dilation' takes an integer"),
     ({"DATA": {"VAL": {"FROM_TRAIN": False}}}, r"DATA\.VAL\.PATH"),
-    ({"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["F", "R"]}}}, r"DATA_CHANNELS"),
+    ({"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["C", "R"]}}}, r"DATA_CHANNELS: channel R needs an object probability channel"),
+    ({"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["F", "E"]}}}, r"DATA_CHANNELS: channel E must be the only channel"),
+    ({"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["A", "C"]}}}, r"DATA_CHANNELS: channel A must be the only channel"),
+    ({"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["F", "C"], "INSTANCE_CREATION_PROCESS": "stardist"}}},
+     r"INSTANCE_CREATION_PROCESS: 'stardist' cannot decode the channels \['F', 'C'\]"),
+    ({"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["A"], "DATA_CHANNELS_EXTRA_OPTS": [{"A": {"neighborhood": "6-connectivity"}}]}}},
+     r"DATA_CHANNELS_EXTRA_OPTS\.A: A option 'neighborhood' in 2D must be one of"),
 ])
 def test_bad_values_name_their_key(raw, message):
     with pytest.raises(ConfigError, match=message):
@@ -104,7 +110,7 @@ def test_stage_slices_hold_only_what_the_stage_reads():
     config, _ = resolve_config({})
     decode = stage_slice(config, "decode")
     assert set(decode) == {"PROBLEM"}
-    assert set(decode["PROBLEM"]["INSTANCE_SEG"]) == {"DATA_CHANNELS", "WATERSHED"}
+    assert set(decode["PROBLEM"]["INSTANCE_SEG"]) == {"DATA_CHANNELS", "DATA_CHANNELS_EXTRA_OPTS", "INSTANCE_CREATION_PROCESS", "WATERSHED", "STARDIST", "EMBEDSEG"}
     train = stage_slice(config, "train")
     assert "WATERSHED" not in train["PROBLEM"]["INSTANCE_SEG"]
     # a slice is itself a valid config

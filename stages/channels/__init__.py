@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import binary, distance
+from . import affinity, binary, distance, embedding, rays
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,25 @@ class Encoder:
     choices: dict[str, tuple] = field(default_factory=dict)
     #: how seeds/surfaces use the channel in the watershed: above, below or gradient
     polarity: str = "above"
+    #: names of the output planes when the code has several (R rays, A offsets, E parts)
+    plane_names: Callable[[dict[str, Any], int], list[str]] | None = None
+    #: ndim-dependent defaults filled in by resolve_options (R nrays, A neighbourhood)
+    ndim_defaults: dict[str, dict[int, Any]] = field(default_factory=dict)
+    #: extra checks of resolved options that depend on ndim; raise ValueError
+    check: Callable[[dict[str, Any], int], Any] | None = None
+
+    def planes(self, options: dict[str, Any], ndim: int) -> list[str]:
+        """Names of this code's output planes, in order (the code itself when it has one plane)."""
+        return self.plane_names(options, ndim) if self.plane_names else [self.code]
+
+    def plane_activations(self, options: dict[str, Any], ndim: int) -> list[str]:
+        """Output activation of each plane (train and predict agree)."""
+        names = self.planes(options, ndim)
+        if self.code == "E":
+            return ["linear"] * ndim + ["softplus"] * ndim + ["sigmoid"]
+        if self.code == "R":
+            return ["softplus"] * len(names)
+        return [self.activation(options)] * len(names)
 
     def resolve_options(self, options: dict[str, Any], ndim: str | int = 2) -> dict[str, Any]:
         """Defaults completed with ``options``; unknown names and bad values raise ValueError."""
@@ -31,6 +50,10 @@ class Encoder:
         if unknown:
             raise ValueError(f"unknown option(s) {unknown} for channel {self.code}; valid: {sorted(self.defaults)}")
         resolved = {**self.defaults, **options}
+        dims = {"2D": 2, "3D": 3}.get(ndim, ndim) if isinstance(ndim, str) else int(ndim)
+        for name, by_ndim in self.ndim_defaults.items():
+            if resolved[name] is None:
+                resolved[name] = by_ndim[dims]
         for name, allowed in self.choices.items():
             if resolved[name] not in allowed:
                 raise ValueError(f"option {name!r} of channel {self.code} must be one of {list(allowed)}, got {resolved[name]!r}")
@@ -42,6 +65,8 @@ class Encoder:
                 raise ValueError(f"option {name!r} of channel {self.code} must be a non-negative integer, got {value!r}")
             if isinstance(default, float) and not isinstance(value, (int, float)):
                 raise ValueError(f"option {name!r} of channel {self.code} must be a number, got {value!r}")
+        if self.check is not None and dims in (2, 3):
+            self.check(resolved, dims)
         return resolved
 
     def activation(self, options: dict[str, Any]) -> str:
@@ -78,7 +103,49 @@ ENCODERS: dict[str, Encoder] = {
     "H": Encoder("H", distance.encode_offset_x, "regression", {"norm": True, "mask_values": True}, polarity="gradient"),
     "V": Encoder("V", distance.encode_offset_y, "regression", {"norm": True, "mask_values": True}, polarity="gradient"),
     "Z": Encoder("Z", distance.encode_offset_z, "regression", {"norm": True, "mask_values": True}, polarity="gradient"),
+    "R": Encoder("R", rays.encode_radial_distances, "regression", {"nrays": None, "anisotropy": None, "norm": False, "mask_values": True},
+                 plane_names=lambda o, ndim: [f"R{k}" for k in range(int(o["nrays"] or rays.DEFAULT_RAYS[ndim]))],
+                 ndim_defaults={"nrays": rays.DEFAULT_RAYS}, check=lambda o, ndim: rays.check_ray_options(o, ndim)),
+    "A": Encoder("A", affinity.encode_affinities, "binary", {"neighborhood": None},
+                 plane_names=lambda o, ndim: affinity.affinity_plane_names(o["neighborhood"], ndim),
+                 ndim_defaults={"neighborhood": affinity.DEFAULT_NEIGHBOURHOOD},
+                 check=lambda o, ndim: affinity.affinity_offsets(o["neighborhood"], ndim)),
+    "E": Encoder("E", embedding.encode_embedding, "embedding", {"center_mode": "centroid", "medoid_max_points": 10000},
+                 {"center_mode": ("centroid", "medoid")}, plane_names=lambda o, ndim: embedding.embedding_plane_names(ndim)),
 }
+
+#: codes decoded without the watershed, and the codes that must stand alone
+NON_WATERSHED = ("R", "E")
+ALONE = ("A", "E")
+
+
+def plane_code(name: str) -> str:
+    """The channel code a plane name belongs to ('R7' -> 'R', 'A[1,0]' -> 'A', 'E_sigma_x' -> 'E')."""
+    if name in ENCODERS:
+        return name
+    if name.startswith("E_"):
+        return "E"
+    if name.startswith("A["):
+        return "A"
+    if name[:1] == "R" and name[1:].isdigit():
+        return "R"
+    raise ValueError(f"unknown channel plane {name!r}")
+
+
+def channel_planes(codes: list[str], extra_options: dict[str, dict], ndim: int) -> list[str]:
+    """Plane names of ``codes`` in order (one per network output channel)."""
+    return [name for c in codes for name in ENCODERS[c].planes(ENCODERS[c].resolve_options(extra_options.get(c, {}), ndim), ndim)]
+
+
+def check_combination(codes: list[str]) -> None:
+    """Raise ValueError for channel sets no decoder can use."""
+    for code in ALONE:
+        if code in codes and len(codes) > 1:
+            raise ValueError(f"channel {code} must be the only channel (got {codes})")
+    if "R" in codes and not any(c in codes for c in ("Db", "F")):
+        raise ValueError(f"channel R needs an object probability channel, Db (as in StarDist) or F, among {codes}")
+    if len(set(codes)) != len(codes):
+        raise ValueError(f"channel codes repeat in {codes}")
 
 
 def check_labels(labels: np.ndarray, name: str = "labels") -> np.ndarray:

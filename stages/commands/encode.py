@@ -18,7 +18,7 @@ from .common import clear_errors, config_option
 @clear_errors
 def command(label_path: str, out_path: str, channels: str | None, extra_opts: str | None, ndim: str | None, config_path: str | None) -> None:
     """Encode the instance label image LABEL_PATH into OUT_PATH."""
-    from ..channels import ENCODERS, encode_channels
+    from ..channels import ENCODERS, channel_planes, encode_channels
     from ..config import ConfigError
     from ..io import provenance, read_labels, write_tiff
     from .common import stage_config
@@ -42,7 +42,7 @@ def command(label_path: str, out_path: str, channels: str | None, extra_opts: st
         if code not in codes:
             raise click.BadParameter(f"options for {code!r}, which is not among the channels {codes}", param_hint="--extra-opts")
         try:
-            options[code] = ENCODERS[code].resolve_options(value or {})
+            options[code] = ENCODERS[code].resolve_options(value or {}, 2 if (ndim or config['PROBLEM']['NDIM']) == '2D' else 3)
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--extra-opts") from None
     dims = ndim or config["PROBLEM"]["NDIM"]
@@ -51,6 +51,7 @@ def command(label_path: str, out_path: str, channels: str | None, extra_opts: st
         encoded = encode_channels(labels, codes, options)
     except ValueError as error:
         raise ConfigError(f"{label_path}: {error}") from None
+    resolved = {c: ENCODERS[c].resolve_options(options.get(c, {}), labels.ndim) for c in codes}
     write_tiff(out_path, encoded, spacing=info.spacing, metadata={
-        "channels": codes, "channel_options": {c: ENCODERS[c].resolve_options(options.get(c, {})) for c in codes},
+        "channels": channel_planes(codes, resolved, labels.ndim), "codes": codes, "channel_options": resolved,
         "axes": "C" + ("ZYX" if labels.ndim == 3 else "YX"), "source": str(label_path), "versions": provenance()})

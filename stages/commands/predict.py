@@ -60,7 +60,7 @@ def command(image_path: str, out_path: str, model_path: str, shard: str, batch_s
                           tta=config["TEST"]["AUGMENTATION"] if tta is None else tta, device=device)
     header = {"image": str(image_path), "image_shape": list(image.shape[:-1]), "core_size": list(grid.core_size),
               "overlap": list(test["OVERLAP"]), "patch_size": list(patch), "padding": list(test["PADDING"]),
-              "channels": meta["channels"], "shard": [k, n], "patches": len(grid), "spacing": list(info.spacing) if info.spacing else None}
+              "channels": meta["channels"], "channel_options": meta.get("channel_options", {}), "shard": [k, n], "patches": len(grid), "spacing": list(info.spacing) if info.spacing else None}
     with atomic_output(out_path) as temporary:
         with open(temporary, "wb") as handle:
             np.savez(handle, cores=cores, starts=np.asarray([grid.starts[i] for i in indices], dtype=np.int64).reshape(len(indices), len(patch)),

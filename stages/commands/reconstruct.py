@@ -44,6 +44,6 @@ def command(patch_paths: tuple[str, ...], out_path: str) -> None:
         raise InputError(f"the shards hold {len(seen)} of the {header['patches']} patches of {header['image']}: a shard is missing")
     blended = blend_cores(np.concatenate(cores), np.concatenate(starts), header["image_shape"], header["core_size"], header["overlap"])
     write_tiff(out_path, blended, spacing=tuple(header["spacing"]) if header["spacing"] else None, metadata={
-        "channels": header["channels"], "axes": "C" + ("ZYX" if blended.ndim == 4 else "YX"), "source": header["image"],
+        "channels": header["channels"], "channel_options": header.get("channel_options", {}), "axes": "C" + ("ZYX" if blended.ndim == 4 else "YX"), "source": header["image"],
         "versions": provenance()})
     click.echo(f"{out_path}: {blended.shape} from {len(patch_paths)} shard(s)")

@@ -12,14 +12,15 @@ def _load_set(raw_dir: str, label_dir: str, channels_dir: str | None, config: di
     """Samples (normalised image, channels, foreground) of one folder pair; channels are read or encoded."""
     import numpy as np
 
-    from ..channels import encode_channels
     from ..io import InputError, pair_images, read_channels, read_labels, read_raw
     from ..nn.data import Sample, normalization_settings, normalize_image, pad_to_patch
+    from ..nn.layout import channel_layout
 
     seg = config["PROBLEM"]["INSTANCE_SEG"]
     codes = list(seg["DATA_CHANNELS"])
     rank = 2 if config["PROBLEM"]["NDIM"] == "2D" else 3
     patch = tuple(config["DATA"]["PATCH_SIZE"][:-1])
+    layout = channel_layout(codes, seg["DATA_CHANNELS_EXTRA_OPTS"], rank)
     in_channels = config["DATA"]["PATCH_SIZE"][-1]
     settings = normalization_settings(config["DATA"]["NORMALIZATION"])
     samples, names = [], []
@@ -32,18 +33,20 @@ def _load_set(raw_dir: str, label_dir: str, channels_dir: str | None, config: di
             raise InputError(f"{raw_path}: {image.shape[-1]} channel(s), but DATA.PATCH_SIZE {config['DATA']['PATCH_SIZE']} says {in_channels}")
         if not config["DATA"]["REFLECT_TO_COMPLETE_SHAPE"] and any(s < p for s, p in zip(labels.shape, patch)):
             raise InputError(f"{raw_path}: shape {labels.shape} is smaller than DATA.PATCH_SIZE {patch} and DATA.REFLECT_TO_COMPLETE_SHAPE is false")
-        if channels_dir:
+        if channels_dir and not layout.reencode:
             channels_path = Path(channels_dir) / f"{label_path.stem}.tif"
             targets, found, _ = read_channels(channels_path)
-            if found != codes:
-                raise InputError(f"{channels_path}: channels {found}, but PROBLEM.INSTANCE_SEG.DATA_CHANNELS is {codes}; encode again")
+            if found != list(layout.planes):
+                raise InputError(f"{channels_path}: channels {found}, but PROBLEM.INSTANCE_SEG.DATA_CHANNELS makes {list(layout.planes)}; encode again")
             if targets.shape[1:] != labels.shape:
                 raise InputError(f"{channels_path}: shape {targets.shape[1:]} differs from its labels {label_path} {labels.shape}")
         else:
-            targets = encode_channels(labels, codes, seg["DATA_CHANNELS_EXTRA_OPTS"])
+            # R, A and E are encoded from the labels here and again from each augmented patch
+            targets = layout.training_targets(labels)
         normalized = np.moveaxis(normalize_image(image, settings), -1, 0)
+        padded_labels = pad_to_patch(labels[np.newaxis], patch)[0]
         samples.append(Sample(image=pad_to_patch(normalized, patch), targets=pad_to_patch(targets, patch),
-                              foreground=pad_to_patch((labels > 0)[np.newaxis], patch)[0]))
+                              foreground=padded_labels > 0, labels=padded_labels if layout.reencode else None))
         names.append(f"{what}:{raw_path.name}:{label_path.name}")
     return samples, names
 

@@ -1,10 +1,12 @@
-"""Marker-controlled watershed from predicted channels (every channel set but E, R and A).
+"""Marker-controlled watershed from predicted channels (every channel set but E and R).
 
 Seeds are the AND of thresholded seed channels, the topographic surface is one
 channel turned so that instance centres are basins, and growth is restricted to
 the AND of thresholded growth-mask channels. F, P, Db and D select above their
 threshold; C, B, T, Dn and Dc below; H/V/Z through the magnitude of the Sobel
-gradient of each offset along its own axis (low near instance centres).
+gradient of each offset along its own axis (low near instance centres). Affinity
+planes (A) are aggregated first: their minimum is the seed map and surface, their
+maximum on either side of each pixel the foreground (growth mask).
 """
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from skimage.filters import threshold_otsu
 from skimage.measure import label as connected_components
 from skimage.segmentation import watershed
 
-from ..channels import ENCODERS
+from ..channels import ENCODERS, plane_code
+from ..channels.affinity import aggregate_affinities, offsets_from_plane_names
 from ..channels.morphology import dilate_mask, erode_mask, remove_small_labels
 
 
@@ -49,6 +52,8 @@ def infer_watershed_defaults(codes: Sequence[str]) -> tuple[list[str], str, list
     foreground-like channel gives surface and mask, every other channel sharpens seeds.
     """
     codes = [c for c in codes]
+    if "A" in codes:
+        return ["A"], "A", ["F"]
     main = next((c for c in _FOREGROUND_PREFERENCE if c in codes), codes[0])
     if "P" in codes:
         seeds = ["P"]
@@ -179,6 +184,10 @@ def watershed_from_channels(
     channels = np.asarray(channels, dtype=np.float32)
     if channels.ndim not in (3, 4) or channels.shape[0] != len(codes):
         raise ValueError(f"`channels` (shape {channels.shape}) must be (C, [Z,] Y, X) with C = {len(codes)} for codes {codes}")
+    aggregated_from = None
+    if codes and all(c.startswith("A[") for c in codes):
+        aggregated, foreground = aggregate_affinities(channels, offsets_from_plane_names(codes))
+        channels, codes, aggregated_from = np.stack([aggregated, foreground]), ["A", "F"], len(codes)
     inferred_seeds, inferred_surface, inferred_growth = infer_watershed_defaults(codes)
     seed_channels = list(seed_channels) or inferred_seeds
     surface_channel = surface_channel or inferred_surface
@@ -208,6 +217,8 @@ def watershed_from_channels(
         labels, markers, surface, growth, used = _watershed_once(channels, codes, *arguments)
     labels = relabel_consecutive(labels)
     settings = {"seed_channels": seed_channels, "surface_channel": surface_channel, "growth_channels": growth_channels, **used}
+    if aggregated_from:
+        settings["affinities"] = f"A = minimum of {aggregated_from} affinity planes, F = maximum on either side of each pixel"
     return WatershedResult(labels=labels, seed_map=markers, surface=surface, growth_mask=growth, settings=settings)
 
 

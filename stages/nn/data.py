@@ -7,11 +7,17 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
-VECTOR_AXIS = {"H": -1, "V": -2, "Z": -3}
+from ..channels import plane_code
+
+VECTOR_AXIS = {"H": -1, "V": -2, "Z": -3, "E_offset_x": -1, "E_offset_y": -2, "E_offset_z": -3}
+#: plane pairs a quarter turn in Y-X exchanges: (Y plane, X plane, whether it is a vector)
+ROTATED_PAIRS = (("V", "H", True), ("E_offset_y", "E_offset_x", True), ("E_sigma_y", "E_sigma_x", False))
+#: codes a flip or rotation cannot transform plane by plane (ray directions, neighbour offsets)
+NOT_EQUIVARIANT = ("R", "A")
 
 
 # --------------------------------------------------------------------- normalisation
@@ -67,7 +73,7 @@ def flip_and_rotate(array: np.ndarray, flips: Sequence[int], k: int, codes: Sequ
                     out[index[code]] *= -1
     if k % 4:
         out = np.rot90(out, k, axes=(-2, -1))
-        if codes is not None and "H" in codes and "V" in codes:
+        if codes is not None:
             out = _rotate_offsets(out, codes, k)
     return np.ascontiguousarray(out)
 
@@ -75,10 +81,14 @@ def flip_and_rotate(array: np.ndarray, flips: Sequence[int], k: int, codes: Sequ
 def _rotate_offsets(array: np.ndarray, codes: Sequence[str], k: int) -> np.ndarray:
     # np.rot90 on (Y, X) maps a displacement (dy, dx) to (-dx, dy) per quarter turn
     out = array.copy()
-    h, v = codes.index("H"), codes.index("V")
-    for _ in range(k % 4):
-        dy, dx = out[v].copy(), out[h].copy()
-        out[v], out[h] = -dx, dy
+    codes = list(codes)
+    for y_name, x_name, vector in ROTATED_PAIRS:
+        if y_name not in codes or x_name not in codes:
+            continue
+        y, x = codes.index(y_name), codes.index(x_name)
+        for _ in range(k % 4):
+            dy, dx = out[y].copy(), out[x].copy()
+            out[y], out[x] = (-dx, dy) if vector else (dx, dy)
     return out
 
 
@@ -87,13 +97,18 @@ def invert_flip_and_rotate(array: np.ndarray, flips: Sequence[int], k: int, code
     out = array
     if k % 4:
         out = np.rot90(out, -k, axes=(-2, -1))
-        if codes is not None and "H" in codes and "V" in codes:
+        if codes is not None:
             out = _rotate_offsets(out, codes, -k % 4)
     return flip_and_rotate(np.ascontiguousarray(out), flips, 0, codes)
 
 
 def tta_transforms(ndim: int, square: bool, codes: Sequence[str]) -> list[tuple[tuple[int, ...], int]]:
-    """8 flips/rotations in 2D, 16 in 3D (Z flipped, never swapped); flips only when Y != X."""
+    """8 flips/rotations in 2D, 16 in 3D (Z flipped, never swapped); flips only when Y != X.
+
+    Rays (R) and affinities (A) do not transform plane by plane: only the identity then.
+    """
+    if any(plane_code(c) in NOT_EQUIVARIANT for c in codes):
+        return [((), 0)]
     rotations = range(4) if square and not (("H" in codes) ^ ("V" in codes)) else (0, 2)
     x_flips = ((), (-1,))
     z_flips = ((), (-3,)) if ndim == 3 else ((),)
@@ -135,6 +150,7 @@ class Sample:
     image: np.ndarray  # (C_in, *spatial) normalised
     targets: np.ndarray  # (K, *spatial)
     foreground: np.ndarray  # (*spatial) bool
+    labels: np.ndarray | None = None  # (*spatial) instance ids, for codes encoded again after augmentation
 
 
 def split_validation(shapes: Sequence[Sequence[int]], patch: Sequence[int], fraction: float, rng: np.random.Generator) -> list[list[tuple[int, ...]]]:
@@ -185,7 +201,10 @@ class PatchSampler:
         start = np.unravel_index(flat, self.valid_shapes[index])
         return index, tuple(slice(int(s), int(s) + p) for s, p in zip(start, self.patch))
 
-    def batch(self, size: int, augment: dict | None, codes: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def batch(self, size: int, augment: dict | None, codes: Sequence[str],
+              reencode: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``size`` random patches (image, targets, foreground); with ``reencode``, augmented
+        patches get their targets encoded from their flipped/rotated labels."""
         images, targets, foregrounds = [], [], []
         for _ in range(size):
             index, box = self.draw()
@@ -193,7 +212,13 @@ class PatchSampler:
             image = sample.image[(slice(None),) + box]
             target = sample.targets[(slice(None),) + box]
             foreground = sample.foreground[box][np.newaxis]
-            if augment:
+            if augment and reencode is not None:
+                flips, k = random_transform(self.rng, augment, len(self.patch), self.patch[-1] == self.patch[-2])
+                image = flip_and_rotate(image, flips, k)
+                labels = flip_and_rotate(sample.labels[box][np.newaxis], flips, k)[0]
+                target = reencode(labels)
+                foreground = (labels > 0)[np.newaxis]
+            elif augment:
                 # a lone H or V cannot be rotated into the other: rotate only with both or neither
                 rotatable = self.patch[-1] == self.patch[-2] and not (("H" in codes) ^ ("V" in codes))
                 flips, k = random_transform(self.rng, augment, len(self.patch), rotatable)

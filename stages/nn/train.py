@@ -26,7 +26,8 @@ import torch
 from ..channels import ENCODERS
 from ..io import atomic_output, provenance, write_json
 from .data import PatchSampler, Sample, all_cells, fixed_patches, split_validation
-from .losses import channel_losses
+from .layout import ChannelLayout, channel_layout
+from .losses import code_losses
 from .unet import build_model
 
 log = logging.getLogger("segpipe.train")
@@ -87,13 +88,12 @@ def pick_device(where: Distributed = Distributed()) -> torch.device:
     return torch.device("cpu")
 
 
-def model_spec(config: dict, in_channels: int) -> dict:
+def model_spec(config: dict, in_channels: int, out_channels: int) -> dict:
     model = config["MODEL"]
-    codes = config["PROBLEM"]["INSTANCE_SEG"]["DATA_CHANNELS"]
     return {
         "ndim": 2 if config["PROBLEM"]["NDIM"] == "2D" else 3,
         "in_channels": int(in_channels),
-        "out_channels": len(codes),
+        "out_channels": int(out_channels),
         "feature_maps": list(model["FEATURE_MAPS"]),
         "norm": model["NORMALIZATION"],
         "activation": model["ACTIVATION"],
@@ -180,12 +180,12 @@ def _validation_losses(network: torch.nn.Module, patches: tuple[np.ndarray, np.n
     """
     images, targets, foreground = patches
     network.eval()
-    totals = np.zeros(targets.shape[1])
+    totals = np.zeros(len(loss_options["layout"].parts))
     with torch.no_grad():
         for first in range(0, len(images), batch_size):
             chunk = slice(first, first + batch_size)
-            per_channel = channel_losses(network(_to_tensor(images[chunk], device)), _to_tensor(targets[chunk], device),
-                                         _to_tensor(foreground[chunk], device), **loss_options)
+            per_channel = code_losses(network(_to_tensor(images[chunk], device)), _to_tensor(targets[chunk], device),
+                                      _to_tensor(foreground[chunk], device), **loss_options)
             totals += per_channel.cpu().numpy() * len(images[chunk])
     return totals / len(images)
 
@@ -204,12 +204,10 @@ def train_model(samples: Sequence[Sample], val_samples: Sequence[Sample] | None,
     started = time.time()
     seg = config["PROBLEM"]["INSTANCE_SEG"]
     codes = list(seg["DATA_CHANNELS"])
-    options = {c: ENCODERS[c].resolve_options(seg["DATA_CHANNELS_EXTRA_OPTS"].get(c, {})) for c in codes}
-    kinds = [ENCODERS[c].kind for c in codes]
-    activations = [ENCODERS[c].activation(options[c]) for c in codes]
-    masked = [ENCODERS[c].masked(options[c]) for c in codes]
-    weights = torch.tensor(seg["DATA_CHANNEL_WEIGHTS"] or [1.0] * len(codes), dtype=torch.float32)
     patch = tuple(config["DATA"]["PATCH_SIZE"][:-1])
+    layout = channel_layout(codes, seg["DATA_CHANNELS_EXTRA_OPTS"], len(patch))
+    options = layout.options
+    weights = torch.tensor(seg["DATA_CHANNEL_WEIGHTS"] or [1.0] * len(codes), dtype=torch.float32)
     train_settings = config["TRAIN"]
     batch_size = train_settings["BATCH_SIZE"]
 
@@ -230,7 +228,7 @@ def train_model(samples: Sequence[Sample], val_samples: Sequence[Sample] | None,
     augment = config["AUGMENTOR"] if config["AUGMENTOR"]["ENABLE"] else None
 
     device = pick_device(where)
-    spec = model_spec(config, samples[0].image.shape[0])
+    spec = model_spec(config, samples[0].image.shape[0], len(layout.planes))
     network = build_model(spec).to(device)
     model = network
     if where.world > 1:
@@ -276,10 +274,10 @@ def train_model(samples: Sequence[Sample], val_samples: Sequence[Sample] | None,
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{train_settings['EPOCHS']}", disable=not (progress and where.main),
                    file=sys.stderr, mininterval=2.0, leave=False)
         for _ in bar:
-            images, targets, foreground = sampler.batch(batch_size, augment, codes)
-            per_channel = channel_losses(model(_to_tensor(images, device)), _to_tensor(targets, device), _to_tensor(foreground, device),
-                                         kinds=kinds, activations=activations, masked=masked,
-                                         rebalance=seg["CLASS_REBALANCE_WITHIN_CHANNELS"])
+            images, targets, foreground = sampler.batch(batch_size, augment, layout.planes,
+                                                        layout.training_targets if layout.reencode else None)
+            per_channel = code_losses(model(_to_tensor(images, device)), _to_tensor(targets, device), _to_tensor(foreground, device),
+                                      layout, rebalance=seg["CLASS_REBALANCE_WITHIN_CHANNELS"])
             loss = (weights * per_channel).sum()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -295,7 +293,7 @@ def train_model(samples: Sequence[Sample], val_samples: Sequence[Sample] | None,
         train_loss = float((weights.cpu().numpy() * totals).sum() / steps_per_epoch)
 
         val_per_channel = _validation_losses(network, (val_images, val_targets, val_foreground), batch_size, device,
-                                             kinds=kinds, activations=activations, masked=masked)
+                                             layout=layout)
         val_loss = float((weights.cpu().numpy() * val_per_channel).sum())
         if schedule_unit == "epoch":
             scheduler.step(val_loss)
@@ -336,7 +334,7 @@ def train_model(samples: Sequence[Sample], val_samples: Sequence[Sample] | None,
         return result
     best = torch.load(resume_dir / "best.pt", map_location="cpu", weights_only=True)["model"]
     meta = {
-        "spec": spec, "channels": codes, "channel_options": options, "activations": activations,
+        "spec": spec, "channels": list(layout.planes), "codes": codes, "channel_options": options, "activations": list(layout.activations),
         "normalization": normalization, "patch_size": list(config["DATA"]["PATCH_SIZE"]), "ndim": spec["ndim"],
         "epochs": epoch + 1, "best_epoch": best_epoch + 1, "best_val_loss": best_loss, "seed": seed,
         "processes": where.world, "provenance": provenance(),

@@ -83,7 +83,7 @@ def test_encoders_work_in_3d(mask3d):
 
 def test_empty_image_and_one_pixel_object():
     empty = np.zeros((8, 8), np.uint8)
-    assert encode_channels(empty, list(ENCODERS)[:-1]).sum() == pytest.approx(float((empty == 0).sum()))  # only B is set
+    assert encode_channels(empty, [c for c in ENCODERS if c != "Z"]).sum() == pytest.approx(float((empty == 0).sum()))  # only B is set
     dot = empty.copy()
     dot[4, 4] = 7
     out = encode_channels(dot, ["F", "P", "C", "Db"])
