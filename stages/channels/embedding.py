@@ -46,7 +46,7 @@ def instance_centres(labels: np.ndarray, center_mode: str = "centroid", medoid_m
 
 
 def encode_embedding(labels: np.ndarray, *, center_mode: str = "centroid", medoid_max_points: int = 10000) -> np.ndarray:
-    """(2 * ndim + 1, [Z,] Y, X) float32 EmbedSeg targets; sigma is half the instance's spread per axis (>= 1 px)."""
+    """(2 * ndim + 1, [Z,] Y, X) float32 EmbedSeg targets; sigma is half the instance's spread per axis (>= 0.5 px, so single-pixel neighbours stay apart)."""
     ndim = labels.ndim
     out = np.zeros((2 * ndim + 1,) + labels.shape, dtype=np.float32)
     ids, centres = instance_centres(labels, center_mode, medoid_max_points)
@@ -62,6 +62,6 @@ def encode_embedding(labels: np.ndarray, *, center_mode: str = "centroid", medoi
         out[axis] = np.where(inside, per_label_lookup(centres[:, axis], ids, labels) - coordinate, 0)
         mean = np.asarray(ndi.mean(coordinate, labels, ids))
         spread = np.sqrt(np.maximum(np.asarray(ndi.sum(coordinate**2, labels, ids)) / sizes - mean**2, 0))
-        out[ndim + axis] = np.where(inside, per_label_lookup(np.maximum(0.5 * spread, 1.0), ids, labels), 0)
+        out[ndim + axis] = np.where(inside, per_label_lookup(np.maximum(0.5 * spread, 0.5), ids, labels), 0)
     out[2 * ndim] = inside
     return out

@@ -1,11 +1,15 @@
-"""Every implemented channel set trains (one tiny epoch), predicts and decodes through the commands."""
+"""Every channel code trains (one tiny epoch, augmented), predicts and decodes through the commands."""
 import numpy as np
 import pytest
 import yaml
 
+from stages.channels import plane_code
 from stages.io import read_channels, read_tiff, write_tiff
 
-SETS_2D = [["F", "B"], ["F", "P"], ["F", "C"], ["F", "T"], ["F", "Db"], ["F", "Dc"], ["F", "Dn"], ["D", "C"], ["F", "H", "V"], ["Db", "V", "H"]]
+SETS_2D = [["F", "B"], ["F", "P"], ["F", "C"], ["F", "T"], ["F", "Db"], ["F", "Dc"], ["F", "Dn"], ["D", "C"], ["F", "H", "V"], ["Db", "V", "H"],
+           ["Db", "R"], ["F", "R"], ["A"], ["E"]]
+SETS_3D = [["F", "C", "Db"], ["F", "Z", "V", "H"], ["Db", "R"], ["A"], ["E"]]
+DECODER = {"R": "stardist", "E": "embeddings"}
 
 
 def _run_chain(run, tmp_path, codes, ndim, raw, labels):
@@ -27,9 +31,11 @@ def _run_chain(run, tmp_path, codes, ndim, raw, labels):
     assert run("predict", tmp_path / "test/raw/a.tif", tmp_path / "p.npz", "--model", tmp_path / "m/model.pt", "--config", config).exit_code == 0
     assert run("reconstruct", tmp_path / "p.npz", "--out", tmp_path / "c.tif").exit_code == 0
     channels, found, _ = read_channels(tmp_path / "c.tif")
-    assert found == codes and np.isfinite(channels).all()
+    assert list(dict.fromkeys(plane_code(p) for p in found)) == codes and np.isfinite(channels).all()
     result = run("decode", tmp_path / "c.tif", tmp_path / "l.tif", "--config", config)
     assert result.exit_code == 0, result.output
+    decoder = next((DECODER[c] for c in codes if c in DECODER), "watershed")
+    assert f"({decoder})" in result.output
     decoded, _ = read_tiff(tmp_path / "l.tif")
     assert decoded.shape == labels["test"].shape
 
@@ -41,7 +47,7 @@ def test_2d_channel_set(run, tmp_path, mask2d, img2d, codes):
     _run_chain(run, tmp_path, codes, 2, raw, labels)
 
 
-@pytest.mark.parametrize("codes", [["F", "C", "Db"], ["F", "Z", "V", "H"]], ids=["F+C+Db", "F+Z+V+H"])
+@pytest.mark.parametrize("codes", SETS_3D, ids=["+".join(c) for c in SETS_3D])
 def test_3d_channel_set(run, tmp_path, mask3d, codes):
     raw = {"train": (mask3d[:, :32, :32] > 0).astype(np.float32) + 0.1, "test": (mask3d[:, 29:, 25:] > 0).astype(np.float32) + 0.1}
     labels = {"train": mask3d[:, :32, :32], "test": mask3d[:, 29:, 25:]}

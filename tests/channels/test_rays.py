@@ -1,0 +1,40 @@
+import numpy as np
+import pytest
+from stardist.geometry import star_dist
+from stardist.rays3d import Rays_GoldenSpiral
+
+from stages.channels import ENCODERS, encode_channels
+from stages.channels.rays import encode_radial_distances, make_rays
+
+
+def test_2d_rays_equal_stardists_star_dist(mask2d):
+    ours = encode_radial_distances(mask2d, nrays=32)
+    np.testing.assert_allclose(np.moveaxis(ours, 0, -1), star_dist(mask2d, 32), atol=1e-3)
+
+
+@pytest.mark.parametrize("anisotropy", [None, (2.0, 1.0, 1.0)])
+def test_3d_rays_are_stardists_golden_spiral(anisotropy):
+    np.testing.assert_allclose(make_rays(96, 3, anisotropy).directions, Rays_GoldenSpiral(96, anisotropy=anisotropy).vertices, atol=1e-6)
+
+
+def test_ray_lengths_of_a_square_and_the_background():
+    labels = np.zeros((9, 9), np.uint16)
+    labels[2:7, 2:7] = 3
+    rays = encode_radial_distances(labels, nrays=4)  # angles 0, 90, 180, 270 degrees: +x, +y, -x, -y
+    # from the centre (4, 4) the boundary lies 2.5 pixels away along each axis
+    np.testing.assert_allclose(rays[:, 4, 4], [2.5, 2.5, 2.5, 2.5])
+    np.testing.assert_allclose(rays[:, 2, 2], [4.5, 4.5, 0.5, 0.5])
+    assert not rays[:, labels == 0].any()
+
+
+def test_3d_with_default_rays(mask3d):
+    out = encode_channels(mask3d, ["R"])
+    assert out.shape == (96,) + mask3d.shape and out.dtype == np.float32
+    assert (out[:, mask3d > 0] > 0).all() and not out[:, mask3d == 0].any()
+
+
+@pytest.mark.parametrize("options, message", [({"nrays": 2}, "'nrays' must be an integer >= 3"), ({"norm": True}, "'norm' must be false"),
+                                              ({"anisotropy": [1, 0]}, "'anisotropy' must hold 2 positive numbers")])
+def test_bad_ray_options(options, message):
+    with pytest.raises(ValueError, match=message):
+        ENCODERS["R"].resolve_options(options, 2)

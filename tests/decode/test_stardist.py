@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+from stardist.geometry import polygons_to_label, polyhedron_to_label
+from stardist.matching import matching
+from stardist.nms import non_maximum_suppression, non_maximum_suppression_3d
+from stardist.rays3d import Rays_GoldenSpiral
+
+from stages.channels import encode_channels
+from stages.channels.rays import make_rays
+from stages.decode.stardist import star_nms
+
+
+def _noisy_prediction(labels, nrays, seed=0):
+    """Ground-truth Db and R with noise, so that no two candidates tie (ties are ordered arbitrarily)."""
+    rng = np.random.default_rng(seed)
+    channels = encode_channels(labels, ["Db", "R"], {"R": {"nrays": nrays}})
+    inside = labels > 0
+    probability = (0.9 * channels[0] + rng.uniform(0, 0.05, labels.shape) * inside).astype(np.float32)
+    rays = np.maximum(channels[1:] + rng.normal(0, 0.5, channels[1:].shape) * inside, 0.01).astype(np.float32)
+    return probability, rays
+
+
+def test_2d_nms_keeps_what_stardist_keeps(mask2d):
+    probability, rays = _noisy_prediction(mask2d, 32)
+    ours = star_nms(probability, rays, make_rays(32, 2), prob_thresh=0.4, nms_thresh=0.3, overlap="union")
+    points, scores, distances = non_maximum_suppression(np.moveaxis(rays, 0, -1), probability, prob_thresh=0.4, nms_thresh=0.3, b=0)
+    assert {tuple(p) for p in ours.points} == {tuple(p) for p in points}
+    theirs = polygons_to_label(distances, points, mask2d.shape, prob=scores)
+    assert ((ours.labels > 0) != (theirs > 0)).sum() < 0.001 * mask2d.size  # rasterised alike up to boundary ties
+
+
+def test_3d_nms_keeps_what_stardist_keeps_and_paints_the_same(mask3d):
+    probability, rays = _noisy_prediction(mask3d, 96)
+    # a higher probability threshold than the default keeps stardist's (slow) 3D NMS short
+    ours = star_nms(probability, rays, make_rays(96, 3), prob_thresh=0.6, nms_thresh=0.3, overlap="smaller")
+    stardist_rays = Rays_GoldenSpiral(96)
+    points, scores, distances = non_maximum_suppression_3d(np.moveaxis(rays, 0, -1), probability, stardist_rays, prob_thresh=0.6, nms_thresh=0.3, b=0)
+    assert {tuple(p) for p in ours.points} == {tuple(p) for p in points}
+    theirs = polyhedron_to_label(distances, points, stardist_rays, mask3d.shape, prob=scores, verbose=False)
+    assert ((ours.labels > 0) != (theirs > 0)).sum() <= 1e-4 * mask3d.size  # the same voxels up to float ties on faces
+
+
+@pytest.mark.parametrize("overlap", ["union", "smaller"])
+def test_round_trip_on_real_2d_masks(mask2d, overlap):
+    channels = encode_channels(mask2d, ["Db", "R"])
+    result = star_nms(channels[0], channels[1:], make_rays(32, 2), overlap=overlap)
+    assert result.labels.dtype == np.uint32
+    # star-convex polygons of 32 rays: every nucleus found, shapes close but not exact
+    assert matching(mask2d, result.labels, 0.5).f1 >= 0.99
+    assert matching(mask2d, result.labels, 0.9).f1 >= 0.95
+
+
+def test_round_trip_on_real_3d_masks_with_anisotropy(mask3d):
+    channels = encode_channels(mask3d, ["Db", "R"], {"R": {"anisotropy": [2, 1, 1]}})
+    result = star_nms(channels[0], channels[1:], make_rays(96, 3, (2, 1, 1)))
+    assert matching(mask3d, result.labels, 0.5).f1 == 1.0
+    assert matching(mask3d, result.labels, 0.75).f1 >= 0.95
+
+
+def test_higher_scores_win_and_nothing_below_the_threshold():
+    labels = np.zeros((20, 20), np.uint8)
+    labels[2:9, 2:9] = 1
+    labels[10:18, 10:18] = 2
+    channels = encode_channels(labels, ["Db", "R"], {"R": {"nrays": 16}})
+    result = star_nms(channels[0], channels[1:], make_rays(16, 2), prob_thresh=0.5, nms_thresh=0.3)
+    assert result.labels.max() == 2 and matching(labels, result.labels, 0.7).f1 == 1.0
+    assert star_nms(channels[0] * 0.1, channels[1:], make_rays(16, 2), prob_thresh=0.5).labels.max() == 0
+    with pytest.raises(ValueError, match="overlap must be one of"):
+        star_nms(channels[0], channels[1:], make_rays(16, 2), overlap="max")
+    with pytest.raises(ValueError, match="do not fit"):
+        star_nms(channels[0], channels[1:], make_rays(32, 2))

@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+import torch
+
+from stages.channels import encode_channels
+from stages.nn.layout import channel_layout
+from stages.nn.losses import code_losses, embedseg_loss, lovasz_hinge
+
+
+def test_layout_of_multi_plane_codes():
+    layout = channel_layout(["Db", "R"], {"R": {"nrays": 8}}, 2)
+    assert layout.planes == ("Db",) + tuple(f"R{k}" for k in range(8))
+    assert layout.activations == ("sigmoid",) + ("softplus",) * 8
+    assert [p.outputs for p in layout.parts] == [slice(0, 1), slice(1, 9)] and layout.reencode
+    embedding = channel_layout(["E"], {}, 3)
+    assert len(embedding.planes) == 7 and embedding.parts[0].targets == slice(0, 8)
+    assert not channel_layout(["F", "C"], {}, 2).reencode
+
+
+def test_training_targets_put_ids_before_the_embedding(mask2d):
+    layout = channel_layout(["E"], {}, 2)
+    targets = layout.training_targets(mask2d[:64, :64])
+    np.testing.assert_array_equal(targets[0], mask2d[:64, :64])
+    np.testing.assert_array_equal(targets[1:], encode_channels(mask2d[:64, :64], ["E"]))
+
+
+def test_lovasz_hinge_is_zero_for_a_confident_right_answer():
+    truth = torch.tensor([1.0, 1.0, 0.0, 0.0])
+    assert lovasz_hinge(torch.tensor([1.0, 1.0, -1.0, -1.0]), truth).item() == pytest.approx(0.0)
+    assert lovasz_hinge(torch.tensor([-1.0, -1.0, 1.0, 1.0]), truth).item() > 1.0
+
+
+def test_embedseg_loss_prefers_the_true_embedding(mask2d):
+    labels = mask2d[:64, :64]
+    layout = channel_layout(["E"], {}, 2)
+    targets = torch.from_numpy(layout.training_targets(labels))[None]
+    perfect = targets[:, 1:].clone()
+    perfect[:, 2:4] = 3.0  # a bandwidth that holds each instance, not its neighbours
+    wrong = perfect.clone()
+    wrong[:, :2] = 0.0  # every pixel embeds where it is: instances are not gathered
+    assert embedseg_loss(perfect, targets).item() < 0.5 * embedseg_loss(wrong, targets).item()
+    perfect.requires_grad_(True)
+    embedseg_loss(perfect, targets).backward()
+    assert torch.isfinite(perfect.grad).all()
+
+
+def test_code_losses_one_per_code(mask2d):
+    labels = mask2d[256:288, 256:288]
+    assert labels.max() > 0
+    layout = channel_layout(["Db", "R"], {"R": {"nrays": 8}}, 2)
+    targets = torch.from_numpy(layout.training_targets(labels))[None]
+    logits = torch.zeros((1, len(layout.planes), 32, 32))
+    losses = code_losses(logits, targets, torch.from_numpy(labels > 0)[None], layout)
+    assert losses.shape == (2,) and (losses > 0).all()
