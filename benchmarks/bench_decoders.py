@@ -1,0 +1,111 @@
+"""R, A and E encoders and the StarDist/EmbedSeg decoders against BiaPy 3.7.1 and stardist, in one run.
+
+    benchmarks/.venv-biapy/bin/python benchmarks/bench_decoders.py [--repeats 1] [--json out.json]
+
+Inputs: mask2d (512x512, 125 nuclei), mask3d (31x61x57, 51) and a 128x256x256 volume cut
+from 5x5x5 relabelled copies of mask3d (~3,900 nuclei). The StarDist predictions are the
+ground truth's Db and R with noise (so no two candidates tie), the same arrays for every
+peer. Times are the best of ``--repeats`` after a warm-up; memory is the peak of
+Python-tracked allocations (numba kernels allocate through numpy, so they are counted).
+Ratios > 1 mean segpipe is faster or lighter.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+from datetime import date
+
+import numpy as np
+import tifffile
+
+from bench_stages import load_biapy, measure, tiled_volume
+from stages.channels import encode_channels
+from stages.channels.rays import make_rays
+from stages.decode.stardist import star_nms
+from stages.demo import stardist_data_folder
+
+
+def noisy_prediction(labels: np.ndarray, nrays: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    channels = encode_channels(labels, ["Db", "R"], {"R": {"nrays": nrays}})
+    inside = labels > 0
+    probability = (0.9 * channels[0] + rng.uniform(0, 0.05, labels.shape) * inside).astype(np.float32)
+    rays = np.maximum(channels[1:] + rng.normal(0, 0.5, channels[1:].shape) * inside, 0.01).astype(np.float32)
+    return probability, rays
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--json", default=None)
+    parser.add_argument("--skip-big-stardist", action="store_true", help="Leave out stardist/BiaPy NMS on the big volume (minutes).")
+    args = parser.parse_args()
+    labels_into_channels, _, _ = load_biapy()
+    from biapy.data.post_processing.polygon_nms import stardist_instances_from_prediction
+    from stardist.geometry import polygons_to_label, polyhedron_to_label
+    from stardist.nms import non_maximum_suppression, non_maximum_suppression_3d
+    from stardist.rays3d import Rays_GoldenSpiral
+
+    folder = stardist_data_folder()
+    mask2d = tifffile.imread(folder / "mask2d.tif").astype(np.uint32)
+    mask3d = tifffile.imread(folder / "mask3d.tif").astype(np.uint32)
+    big = tiled_volume(mask3d, (5, 5, 5))[:128, :256, :256]
+    big = np.unique(big, return_inverse=True)[1].reshape(big.shape).astype(np.uint32)
+    inputs = {"mask2d 512x512": mask2d, "mask3d 31x61x57": mask3d, f"3D 128x256x256 ({int(big.max())} nuclei)": big}
+    rows = []
+
+    def compare(task, data, ours, theirs, peer):
+        our_time, our_memory = measure(ours, args.repeats)
+        their_time, their_memory = measure(theirs, args.repeats)
+        rows.append({"task": task, "input": data, "peer": peer, "segpipe_s": our_time, "peer_s": their_time, "speedup": their_time / our_time,
+                     "segpipe_mib": our_memory, "peer_mib": their_memory, "memory_ratio": their_memory / max(our_memory, 1e-9)})
+        print(f"{task:30s} {data:34s} segpipe {our_time:8.3f} s  {peer} {their_time:8.3f} s  x{their_time / our_time:6.1f}   "
+              f"peak {our_memory:7.1f} / {their_memory:7.1f} MiB", flush=True)
+
+    for name, labels in inputs.items():
+        ndim = labels.ndim
+        nrays = 32 if ndim == 2 else 96
+        channel_last = labels[..., np.newaxis] if ndim == 3 else labels[np.newaxis, ..., np.newaxis]
+        compare("encode R", name, lambda: encode_channels(labels, ["R"], {"R": {"nrays": nrays}}),
+                lambda: labels_into_channels(channel_last, mode=["R"], channel_extra_opts={"R": {"nrays": nrays}}), "BiaPy")
+        affinities = {"z_affinities": [1], "y_affinities": [1], "x_affinities": [1], "widen_borders": 0}
+        if ndim == 3:  # BiaPy's affinities need a Z axis longer than one
+            compare("encode A (face neighbours)", name, lambda: encode_channels(labels, ["A"], {"A": {"neighborhood": "4-connectivity" if ndim == 2 else "6-connectivity"}}),
+                    lambda: labels_into_channels(channel_last, mode=["A"], channel_extra_opts={"A": affinities}), "BiaPy")
+        probability, rays = noisy_prediction(labels, nrays)
+        threshold = 0.4 if labels.size < 1e6 else 0.7  # fewer candidates on the big volume keep the peers within minutes
+        ours = lambda: star_nms(probability, rays, make_rays(nrays, ndim), prob_thresh=threshold, nms_thresh=0.3,
+                                overlap="union" if ndim == 2 else "smaller")
+        last = np.ascontiguousarray(np.moveaxis(rays, 0, -1))
+        if ndim == 2:
+            theirs = lambda: _stardist_2d(non_maximum_suppression, polygons_to_label, last, probability, threshold, labels.shape)
+        else:
+            if args.skip_big_stardist and labels.size > 1e6:
+                continue
+            sd_rays = Rays_GoldenSpiral(nrays)
+            theirs = lambda: _stardist_3d(non_maximum_suppression_3d, polyhedron_to_label, last, probability, sd_rays, threshold, labels.shape)
+        compare("StarDist NMS + paint", name, ours, theirs, "stardist")
+        compare("StarDist NMS + paint", name, ours,
+                lambda: stardist_instances_from_prediction(probability, last, prob_thresh=threshold, nms_iou_thresh=0.3, anisotropy=(1.0,) * ndim, grid=(1,) * ndim), "BiaPy")
+
+    header = {"date": date.today().isoformat(), "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, "
+              f"{__import__('os').cpu_count()} cores, Python {platform.python_version()}", "repeats": args.repeats}
+    print(json.dumps(header))
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump({**header, "rows": rows}, handle, indent=2)
+
+
+def _stardist_2d(nms, paint, distances, probability, threshold, shape):
+    points, scores, kept = nms(distances, probability, prob_thresh=threshold, nms_thresh=0.3, b=0)
+    return paint(kept, points, shape, prob=scores)
+
+
+def _stardist_3d(nms, paint, distances, probability, rays, threshold, shape):
+    points, scores, kept = nms(distances, probability, rays, prob_thresh=threshold, nms_thresh=0.3, b=0)
+    return paint(kept, points, rays, shape, prob=scores, verbose=False)
+
+
+if __name__ == "__main__":
+    main()
