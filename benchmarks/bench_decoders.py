@@ -12,14 +12,11 @@ Ratios > 1 mean segpipe is faster or lighter.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
-from datetime import date
 
 import numpy as np
 import tifffile
 
-from bench_stages import load_biapy, measure, tiled_volume
+from bench_stages import Comparisons, load_biapy, tiled_volume
 from stages.channels import encode_channels
 from stages.channels.rays import make_rays
 from stages.decode.stardist import star_nms
@@ -53,15 +50,8 @@ def main() -> None:
     big = tiled_volume(mask3d, (5, 5, 5))[:128, :256, :256]
     big = np.unique(big, return_inverse=True)[1].reshape(big.shape).astype(np.uint32)
     inputs = {"mask2d 512x512": mask2d, "mask3d 31x61x57": mask3d, f"3D 128x256x256 ({int(big.max())} nuclei)": big}
-    rows = []
-
-    def compare(task, data, ours, theirs, peer):
-        our_time, our_memory = measure(ours, args.repeats)
-        their_time, their_memory = measure(theirs, args.repeats)
-        rows.append({"task": task, "input": data, "peer": peer, "segpipe_s": our_time, "peer_s": their_time, "speedup": their_time / our_time,
-                     "segpipe_mib": our_memory, "peer_mib": their_memory, "memory_ratio": their_memory / max(our_memory, 1e-9)})
-        print(f"{task:30s} {data:34s} segpipe {our_time:8.3f} s  {peer} {their_time:8.3f} s  x{their_time / our_time:6.1f}   "
-              f"peak {our_memory:7.1f} / {their_memory:7.1f} MiB", flush=True)
+    comparisons = Comparisons(args.repeats)
+    compare = comparisons.compare
 
     for name, labels in inputs.items():
         ndim = labels.ndim
@@ -71,7 +61,7 @@ def main() -> None:
                 lambda: labels_into_channels(channel_last, mode=["R"], channel_extra_opts={"R": {"nrays": nrays}}), "BiaPy")
         affinities = {"z_affinities": [1], "y_affinities": [1], "x_affinities": [1], "widen_borders": 0}
         if ndim == 3:  # BiaPy's affinities need a Z axis longer than one
-            compare("encode A (face neighbours)", name, lambda: encode_channels(labels, ["A"], {"A": {"neighborhood": "4-connectivity" if ndim == 2 else "6-connectivity"}}),
+            compare("encode A (face neighbours)", name, lambda: encode_channels(labels, ["A"], {"A": {"neighborhood": "6-connectivity"}}),
                     lambda: labels_into_channels(channel_last, mode=["A"], channel_extra_opts={"A": affinities}), "BiaPy")
         probability, rays = noisy_prediction(labels, nrays)
         threshold = 0.4 if labels.size < 1e6 else 0.7  # fewer candidates on the big volume keep the peers within minutes
@@ -89,13 +79,7 @@ def main() -> None:
         compare("StarDist NMS + paint", name, ours,
                 lambda: stardist_instances_from_prediction(probability, last, prob_thresh=threshold, nms_iou_thresh=0.3, anisotropy=(1.0,) * ndim, grid=(1,) * ndim), "BiaPy")
 
-    header = {"date": date.today().isoformat(), "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, "
-              f"{__import__('os').cpu_count()} cores, Python {platform.python_version()}", "repeats": args.repeats}
-    print(json.dumps(header))
-    if args.json:
-        with open(args.json, "w") as handle:
-            json.dump({**header, "rows": rows}, handle, indent=2)
-
+    comparisons.finish(args.json)
 
 def _stardist_2d(nms, paint, distances, probability, threshold, shape):
     points, scores, kept = nms(distances, probability, prob_thresh=threshold, nms_thresh=0.3, b=0)

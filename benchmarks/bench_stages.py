@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import platform
 import sys
 import time
@@ -70,6 +71,30 @@ def measure(function: Callable[[], object], repeats: int) -> tuple[float, float]
     return best, peak
 
 
+class Comparisons:
+    """segpipe-vs-peer rows, printed as they are measured and written as JSON at the end."""
+
+    def __init__(self, repeats: int) -> None:
+        self.repeats, self.rows = repeats, []
+
+    def compare(self, task: str, data: str, ours: Callable, theirs: Callable, peer: str) -> None:
+        our_time, our_memory = measure(ours, self.repeats)
+        their_time, their_memory = measure(theirs, self.repeats)
+        self.rows.append({"task": task, "input": data, "peer": peer, "segpipe_s": our_time, "peer_s": their_time,
+                          "speedup": their_time / our_time, "segpipe_mib": our_memory, "peer_mib": their_memory,
+                          "memory_ratio": their_memory / max(our_memory, 1e-9)})
+        print(f"{task:28s} {data:34s} segpipe {our_time * 1000:9.1f} ms  {peer} {their_time * 1000:9.1f} ms  "
+              f"x{their_time / our_time:6.1f}   peak {our_memory:7.1f} / {their_memory:7.1f} MiB", flush=True)
+
+    def finish(self, json_path: str | None) -> None:
+        header = {"date": date.today().isoformat(), "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, "
+                  f"{os.cpu_count()} cores, Python {platform.python_version()}", "repeats": self.repeats}
+        print(json.dumps(header))
+        if json_path:
+            with open(json_path, "w") as handle:
+                json.dump({**header, "rows": self.rows}, handle, indent=2)
+
+
 def tiled_volume(mask: np.ndarray, reps: tuple[int, int, int]) -> np.ndarray:
     """Copies of ``mask`` side by side, each with its own ids."""
     tiled = np.tile(mask.astype(np.uint32), reps)
@@ -96,16 +121,8 @@ def main() -> None:
     big3d = tiled_volume(mask3d, (2, 4, 4))
     inputs = {"mask2d 512x512": mask2d, "mask3d 31x61x57": mask3d, f"3D {'x'.join(map(str, big3d.shape))}": big3d}
 
-    rows = []
-
-    def compare(task: str, data: str, ours: Callable, theirs: Callable, peer: str) -> None:
-        our_time, our_memory = measure(ours, args.repeats)
-        their_time, their_memory = measure(theirs, args.repeats)
-        rows.append({"task": task, "input": data, "peer": peer, "segpipe_s": our_time, "peer_s": their_time,
-                     "speedup": their_time / our_time, "segpipe_mib": our_memory, "peer_mib": their_memory,
-                     "memory_ratio": their_memory / max(our_memory, 1e-9)})
-        print(f"{task:28s} {data:22s} segpipe {our_time * 1000:9.1f} ms  {peer} {their_time * 1000:9.1f} ms  "
-              f"x{their_time / our_time:6.1f}   peak {our_memory:7.1f} / {their_memory:7.1f} MiB", flush=True)
+    comparisons = Comparisons(args.repeats)
+    compare = comparisons.compare
 
     for name, labels in inputs.items():
         with_channel = labels[..., np.newaxis]
@@ -123,13 +140,7 @@ def main() -> None:
         compare("evaluate (3 thresholds)", name, lambda: match_instances(labels, prediction, [0.3, 0.5, 0.75]),
                 lambda: [biapy_matching(labels, prediction, thresh=t) for t in (0.3, 0.5, 0.75)], "BiaPy")
 
-    header = {"date": date.today().isoformat(), "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, "
-              f"{__import__('os').cpu_count()} cores, Python {platform.python_version()}", "repeats": args.repeats}
-    print(json.dumps(header))
-    if args.json:
-        with open(args.json, "w") as handle:
-            json.dump({**header, "rows": rows}, handle, indent=2)
-
+    comparisons.finish(args.json)
 
 if __name__ == "__main__":
     main()

@@ -178,7 +178,3 @@ def encode_channels(labels: np.ndarray, codes: list[str], extra_options: dict[st
         raise ValueError(f"unknown channel code(s) {unknown}; available: {', '.join(ENCODERS)}")
     return np.concatenate([ENCODERS[c](labels, **extra_options.get(c, {})) for c in codes], axis=0)
 
-
-def channel_activations(codes: list[str], extra_options: dict[str, dict] | None = None) -> list[str]:
-    extra_options = extra_options or {}
-    return [ENCODERS[c].activation(ENCODERS[c].resolve_options(extra_options.get(c, {}))) for c in codes]

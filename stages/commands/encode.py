@@ -26,6 +26,7 @@ def command(label_path: str, out_path: str, channels: str | None, extra_opts: st
     config = stage_config(config_path)
     seg = config["PROBLEM"]["INSTANCE_SEG"]
     codes = [c.strip() for c in channels.split(",")] if channels else list(seg["DATA_CHANNELS"])
+    rank = 2 if (ndim or config["PROBLEM"]["NDIM"]) == "2D" else 3
     unknown = [c for c in codes if c not in ENCODERS]
     if unknown or not codes:
         raise click.BadParameter(f"unknown channel code(s) {unknown}; available: {', '.join(ENCODERS)}", param_hint="--channels")
@@ -42,16 +43,15 @@ def command(label_path: str, out_path: str, channels: str | None, extra_opts: st
         if code not in codes:
             raise click.BadParameter(f"options for {code!r}, which is not among the channels {codes}", param_hint="--extra-opts")
         try:
-            options[code] = ENCODERS[code].resolve_options(value or {}, 2 if (ndim or config['PROBLEM']['NDIM']) == '2D' else 3)
+            options[code] = ENCODERS[code].resolve_options(value or {}, rank)
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--extra-opts") from None
-    dims = ndim or config["PROBLEM"]["NDIM"]
-    labels, info = read_labels(label_path, 2 if dims == "2D" else 3)
+    resolved = {c: options.get(c) or ENCODERS[c].resolve_options({}, rank) for c in codes}
+    labels, info = read_labels(label_path, rank)
     try:
-        encoded = encode_channels(labels, codes, options)
+        encoded = encode_channels(labels, codes, resolved)
     except ValueError as error:
         raise ConfigError(f"{label_path}: {error}") from None
-    resolved = {c: ENCODERS[c].resolve_options(options.get(c, {}), labels.ndim) for c in codes}
     write_tiff(out_path, encoded, spacing=info.spacing, metadata={
-        "channels": channel_planes(codes, resolved, labels.ndim), "codes": codes, "channel_options": resolved,
+        "channels": channel_planes(codes, resolved, rank), "codes": codes, "channel_options": resolved,
         "axes": "C" + ("ZYX" if labels.ndim == 3 else "YX"), "source": str(label_path), "versions": provenance()})

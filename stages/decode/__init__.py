@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..channels import plane_code
+from ..channels import ENCODERS, plane_code
 
 DECODERS = ("watershed", "stardist", "embeddings")
 
@@ -37,7 +37,6 @@ def decode_channels(channels: np.ndarray, planes: list[str], seg: dict, channel_
     codes = list(dict.fromkeys(plane_code(p) for p in planes))
     decoder = decoder_for(codes, seg.get("INSTANCE_CREATION_PROCESS", ""))
     if decoder == "stardist":
-        from ..channels import ENCODERS
         from ..channels.rays import make_rays
         from .stardist import star_nms
 

@@ -5,9 +5,10 @@ its centre lies inside the star-convex shape spanned by the candidate's rays. Th
 overlap of two candidates is therefore exact on the grid and covers both whole shapes
 (BiaPy only counts voxels inside the intersection of the two bounding boxes).
 
-Inside test: the direction from the centre picks one face (2 rays in 2D, a triangle of
-3 rays in 3D) from a table that depends only on the integer offset; the voxel is inside
-when it lies on the centre's side of the plane through that face's vertices.
+2D polygons are filled row by row (even-odd rule on pixel centres, as skimage.draw.polygon).
+3D inside test: the direction from the centre picks one triangle of 3 rays from a table
+that depends only on the integer offset; the voxel is inside when it lies on the centre's
+side of the plane through that triangle's vertices.
 """
 from __future__ import annotations
 
@@ -59,46 +60,29 @@ def face_table(rays: Rays, radius: np.ndarray) -> np.ndarray:
 
 @numba.njit(cache=True, nogil=True)
 def _geometry(distances, directions, faces, normals, heights):
-    """Plane of every face of one candidate: inside <=> normal . offset <= height."""
-    ndim = directions.shape[1]
+    """Plane of every triangular face of one 3D candidate: inside <=> normal . offset <= height."""
+    p = np.empty((3, 3))
     for f in range(faces.shape[0]):
-        if ndim == 2:
-            a = faces[f, 0]
-            b = faces[f, 1]
-            ay = distances[a] * directions[a, 0]
-            ax = distances[a] * directions[a, 1]
-            by = distances[b] * directions[b, 0]
-            bx = distances[b] * directions[b, 1]
-            ny = -(bx - ax)
-            nx = by - ay
-            h = ny * ay + nx * ax
-            if h < 0:
-                ny, nx, h = -ny, -nx, -h
-            normals[f, 0] = ny
-            normals[f, 1] = nx
-            heights[f] = h
-        else:
-            p = np.empty((3, 3))
-            for v in range(3):
-                r = faces[f, v]
-                for c in range(3):
-                    p[v, c] = distances[r] * directions[r, c]
-            u0 = p[1, 0] - p[0, 0]
-            u1 = p[1, 1] - p[0, 1]
-            u2 = p[1, 2] - p[0, 2]
-            v0 = p[2, 0] - p[0, 0]
-            v1 = p[2, 1] - p[0, 1]
-            v2 = p[2, 2] - p[0, 2]
-            n0 = u1 * v2 - u2 * v1
-            n1 = u2 * v0 - u0 * v2
-            n2 = u0 * v1 - u1 * v0
-            h = n0 * p[0, 0] + n1 * p[0, 1] + n2 * p[0, 2]
-            if h < 0:
-                n0, n1, n2, h = -n0, -n1, -n2, -h
-            normals[f, 0] = n0
-            normals[f, 1] = n1
-            normals[f, 2] = n2
-            heights[f] = h
+        for v in range(3):
+            r = faces[f, v]
+            for c in range(3):
+                p[v, c] = distances[r] * directions[r, c]
+        u0 = p[1, 0] - p[0, 0]
+        u1 = p[1, 1] - p[0, 1]
+        u2 = p[1, 2] - p[0, 2]
+        v0 = p[2, 0] - p[0, 0]
+        v1 = p[2, 1] - p[0, 1]
+        v2 = p[2, 2] - p[0, 2]
+        n0 = u1 * v2 - u2 * v1
+        n1 = u2 * v0 - u0 * v2
+        n2 = u0 * v1 - u1 * v0
+        h = n0 * p[0, 0] + n1 * p[0, 1] + n2 * p[0, 2]
+        if h < 0:
+            n0, n1, n2, h = -n0, -n1, -n2, -h
+        normals[f, 0] = n0
+        normals[f, 1] = n1
+        normals[f, 2] = n2
+        heights[f] = h
 
 
 @numba.njit(cache=True, nogil=True)
@@ -176,6 +160,15 @@ def _span_intersection(low_a, counts_a, starts_a, ends_a, low_b, high_b, counts_
 
 
 # ------------------------------------------------------------------ 3D: voxel tests against the face planes
+@numba.njit(cache=True, nogil=True, inline="always")
+def _inside_3d(table, base, oz, oy, ox, normals, heights):
+    """Whether offset (oz, oy, ox) lies inside; ``base`` is the face-table index of (oz, oy, 0)."""
+    if oz == 0 and oy == 0 and ox == 0:
+        return True
+    f = table[base + ox]
+    return heights[f] > 1e-12 and normals[f, 0] * oz + normals[f, 1] * oy + normals[f, 2] * ox <= heights[f] * (1.0 + 1e-6)
+
+
 @numba.njit(cache=True, nogil=True)
 def _count_3d(point, low, high, table, table_shape, radius, normals, heights, other_point, other_normals, other_heights, both):
     """Voxels in the box inside the shape (and, with ``both``, inside the other shape too)."""
@@ -189,25 +182,29 @@ def _count_3d(point, low, high, table, table_shape, radius, normals, heights, ot
             base = ((oz + radius[0]) * table_shape[1] + oy + radius[1]) * table_shape[2] + radius[2]
             other_base = ((qz + radius[0]) * table_shape[1] + qy + radius[1]) * table_shape[2] + radius[2]
             for x in range(low[2], high[2]):
-                ox = x - point[2]
-                if oz == 0 and oy == 0 and ox == 0:
-                    inside = True
-                else:
-                    f = table[base + ox]
-                    inside = heights[f] > 1e-12 and normals[f, 0] * oz + normals[f, 1] * oy + normals[f, 2] * ox <= heights[f] * (1.0 + 1e-6)
-                if not inside:
+                if not _inside_3d(table, base, oz, oy, x - point[2], normals, heights):
                     continue
                 if both:
                     qx = x - other_point[2]
-                    if not (qz == 0 and qy == 0 and qx == 0):
-                        if (abs(qz) > radius[0] or abs(qy) > radius[1] or abs(qx) > radius[2]):
-                            continue
-                        g = table[other_base + qx]
-                        if not (other_heights[g] > 1e-12 and other_normals[g, 0] * qz + other_normals[g, 1] * qy
-                                + other_normals[g, 2] * qx <= other_heights[g] * (1.0 + 1e-6)):
-                            continue
+                    if abs(qz) > radius[0] or abs(qy) > radius[1] or abs(qx) > radius[2]:
+                        continue
+                    if not _inside_3d(table, other_base, qz, qy, qx, other_normals, other_heights):
+                        continue
                 total += 1
     return total
+
+
+@numba.njit(cache=True, nogil=True)
+def _prepare(n, points, distances, directions, faces, lows, highs, table, table_shape, radius, areas, starts, ends, counts, normals, heights):
+    """Candidate ``n``'s shape in the scratch arrays (row spans in 2D, face planes in 3D) and its area, once."""
+    if points.shape[1] == 2:
+        _spans_2d(points[n], distances[n], directions, lows[n], highs[n], starts, ends, counts)
+        if areas[n] < 0:
+            areas[n] = _span_area(counts[: highs[n, 0] - lows[n, 0]], starts, ends)
+    else:
+        _geometry(distances[n], directions, faces, normals, heights)
+        if areas[n] < 0:
+            areas[n] = _count_3d(points[n], lows[n], highs[n], table, table_shape, radius, normals, heights, points[n], normals, heights, False)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -240,14 +237,8 @@ def _suppress(points, distances, directions, faces, table, table_shape, radius, 
         if suppressed[i]:
             continue
         kept[i] = True
-        if ndim == 2:
-            _spans_2d(points[i], distances[i], directions, lows[i], highs[i], starts_i, ends_i, counts_i)
-            areas[i] = _span_area(counts_i[: highs[i, 0] - lows[i, 0]], starts_i, ends_i)
-        else:
-            _geometry(distances[i], directions, faces, normals_i, heights_i)
-            if areas[i] < 0:
-                areas[i] = _count_3d(points[i], lows[i], highs[i], table, table_shape, radius, normals_i, heights_i,
-                                     points[i], normals_i, heights_i, False)
+        _prepare(i, points, distances, directions, faces, lows, highs, table, table_shape, radius, areas, starts_i, ends_i, counts_i,
+                 normals_i, heights_i)
         if areas[i] == 0:
             continue
         for a in range(ndim):
@@ -279,15 +270,8 @@ def _suppress(points, distances, directions, faces, table, table_shape, radius, 
                     box_volume *= max(0, min(highs[i, a], highs[j, a]) - max(lows[i, a], lows[j, a]))
                 if box_volume == 0:
                     continue
-                if ndim == 2:
-                    _spans_2d(points[j], distances[j], directions, lows[j], highs[j], starts_j, ends_j, counts_j)
-                    if areas[j] < 0:
-                        areas[j] = _span_area(counts_j[: highs[j, 0] - lows[j, 0]], starts_j, ends_j)
-                else:
-                    _geometry(distances[j], directions, faces, normals_j, heights_j)
-                    if areas[j] < 0:
-                        areas[j] = _count_3d(points[j], lows[j], highs[j], table, table_shape, radius, normals_j, heights_j,
-                                             points[j], normals_j, heights_j, False)
+                _prepare(j, points, distances, directions, faces, lows, highs, table, table_shape, radius, areas, starts_j, ends_j, counts_j,
+                         normals_j, heights_j)
                 if areas[j] == 0:
                     suppressed[j] = True
                     continue
@@ -343,12 +327,7 @@ def _paint(points, distances, directions, faces, table, table_shape, radius, fla
                     oy = y - points[n, 1]
                     base = ((oz + radius[0]) * table_shape[1] + oy + radius[1]) * table_shape[2] + radius[2]
                     for x in range(low[2], high[2]):
-                        ox = x - points[n, 2]
-                        if oz == 0 and oy == 0 and ox == 0:
-                            flat_out[(z * shape[1] + y) * shape[2] + x] = ids[n]
-                            continue
-                        f = table[base + ox]
-                        if heights[f] > 1e-12 and normals[f, 0] * oz + normals[f, 1] * oy + normals[f, 2] * ox <= heights[f] * (1.0 + 1e-6):
+                        if _inside_3d(table, base, oz, oy, x - points[n, 2], normals, heights):
                             flat_out[(z * shape[1] + y) * shape[2] + x] = ids[n]
 
 

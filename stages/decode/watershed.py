@@ -19,7 +19,7 @@ from skimage.filters import threshold_otsu
 from skimage.measure import label as connected_components
 from skimage.segmentation import watershed
 
-from ..channels import ENCODERS, plane_code
+from ..channels import ENCODERS
 from ..channels.affinity import aggregate_affinities, offsets_from_plane_names
 from ..channels.morphology import dilate_mask, erode_mask, remove_small_labels
 

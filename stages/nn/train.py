@@ -23,10 +23,9 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..channels import ENCODERS
 from ..io import atomic_output, provenance, write_json
 from .data import PatchSampler, Sample, all_cells, fixed_patches, split_validation
-from .layout import ChannelLayout, channel_layout
+from .layout import channel_layout
 from .losses import code_losses
 from .unet import build_model
 

@@ -1,5 +1,4 @@
 """R, A and E on random label images, 2D and 3D (hypothesis)."""
-import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
