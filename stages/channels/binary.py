@@ -6,13 +6,13 @@ from scipy import ndimage as ndi
 from skimage.morphology import skeletonize
 from skimage.segmentation import find_boundaries
 
-from .morphology import ball, dilate_mask, erode_labels, erode_mask, inner_points
+from .morphology import ball, dilate_mask, erode_labels, erode_mask, face_boundaries, inner_points
 
 
 def encode_foreground(labels: np.ndarray, *, erosion: int = 0, dilation: int = 0) -> np.ndarray:
     """F: 1 inside any instance; erosion is per instance, so touching instances separate."""
-    foreground = erode_labels(labels, erosion) > 0
-    return dilate_mask(foreground, dilation)
+    foreground = (erode_labels(labels, erosion) if erosion > 0 else labels) > 0
+    return dilate_mask(foreground, dilation) if dilation > 0 else foreground
 
 
 def encode_background(labels: np.ndarray, *, erosion: int = 0, dilation: int = 0) -> np.ndarray:
@@ -26,6 +26,8 @@ def encode_background(labels: np.ndarray, *, erosion: int = 0, dilation: int = 0
 def encode_center_points(labels: np.ndarray, *, type: str = "centroid", dilation: int = 1, erosion: int = 0) -> np.ndarray:
     """P: one seed region per instance (its centre pixel or its skeleton), kept inside its instance."""
     centers = np.zeros(labels.shape, dtype=labels.dtype)
+    if type == "centroid" and erosion == 0:
+        return _dilated_points(labels, inner_points(labels), dilation)
     if type == "centroid":
         for label_id, point in inner_points(labels).items():
             centers[point] = label_id
@@ -42,12 +44,35 @@ def encode_center_points(labels: np.ndarray, *, type: str = "centroid", dilation
     return centers > 0
 
 
+def _dilated_points(labels: np.ndarray, points: dict[int, tuple[int, ...]], radius: int) -> np.ndarray:
+    """Each instance's point grown by a ball of ``radius``, kept inside its own instance.
+
+    The points are few: scatter the ball's offsets around each instead of dilating the image.
+    """
+    out = np.zeros(labels.shape, dtype=bool)
+    if not points:
+        return out
+    ids = np.fromiter(points.keys(), dtype=np.int64, count=len(points))
+    coordinates = np.array(list(points.values()), dtype=np.int64).reshape(len(points), labels.ndim)
+    offsets = np.argwhere(ball(max(radius, 0), labels.ndim)) - max(radius, 0)
+    reached = (coordinates[:, None, :] + offsets[None, :, :]).reshape(-1, labels.ndim)
+    owner = np.repeat(ids, len(offsets))
+    inside = np.all((reached >= 0) & (reached < np.array(labels.shape)), axis=1)
+    reached, owner = reached[inside], owner[inside]
+    own = labels[tuple(reached.T)] == owner
+    out[tuple(reached[own].T)] = True
+    return out
+
+
 def encode_contour(labels: np.ndarray, *, mode: str = "thick") -> np.ndarray:
     """C: instance boundaries (skimage.segmentation.find_boundaries modes thick, inner, outer),
     or 'dense': the one-pixel rim just outside the foreground as a whole (face neighbours)."""
     if mode == "dense":
         foreground = labels > 0
         return ndi.binary_dilation(foreground) & ~foreground
+    if mode in ("thick", "inner"):
+        # one compiled pass over face neighbours; equal to find_boundaries (tested)
+        return face_boundaries(labels, foreground_only=mode == "inner")
     return find_boundaries(labels, connectivity=1, mode=mode)
 
 

@@ -6,7 +6,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.morphology import skeletonize
 
-from .morphology import inner_points, label_ids, per_label_lookup, per_label_max
+from .morphology import inner_points, label_sizes_and_centroids, per_label_max
 
 
 def _inside_distance(labels: np.ndarray) -> np.ndarray:
@@ -29,17 +29,24 @@ def encode_distance_to_boundary(labels: np.ndarray, *, norm: bool = True, mask_v
 def encode_distance_to_center(labels: np.ndarray, *, type: str = "centroid", norm: bool = True, mask_values: bool = True) -> np.ndarray:
     """Dc: distance to the instance centre (inner centroid pixel or skeleton) inside instances."""
     out = np.zeros(labels.shape, dtype=np.float32)
-    points = inner_points(labels) if type == "centroid" else {}
-    for index, box in enumerate(ndi.find_objects(labels)):
+    if type == "centroid":
+        # the distance to one pixel is the Euclidean norm of the difference: no transform needed
+        points = inner_points(labels)
+        table = np.zeros((int(labels.max(initial=0)) + 1, labels.ndim), dtype=np.float32)
+        for label_id, point in points.items():
+            table[label_id] = point
+        squared = np.zeros(labels.shape, dtype=np.float32)
+        for axis in range(labels.ndim):
+            shape = [1] * labels.ndim
+            shape[axis] = labels.shape[axis]
+            coordinate = np.arange(labels.shape[axis], dtype=np.float32).reshape(shape)
+            squared += (coordinate - table[labels, axis]) ** 2
+        out = np.where(labels > 0, np.sqrt(squared), 0).astype(np.float32)
+    for index, box in enumerate(ndi.find_objects(labels) if type != "centroid" else ()):
         if box is None:
             continue
-        label_id = index + 1
-        mask = labels[box] == label_id
-        if type == "centroid":
-            center = np.zeros(mask.shape, dtype=bool)
-            center[tuple(p - s.start for p, s in zip(points[label_id], box))] = True
-        else:
-            center = skeletonize(mask) & mask
+        mask = labels[box] == index + 1
+        center = skeletonize(mask) & mask
         distance = ndi.distance_transform_edt(~center).astype(np.float32)
         out[box][mask] = distance[mask]
     if norm:
@@ -56,7 +63,9 @@ def encode_signed_distance(labels: np.ndarray, *, act: str = "tanh", alpha: floa
     ``act='tanh'`` both pass through tanh (the network head is tanh too).
     """
     inside = _inside_distance(labels)
-    outside = ndi.distance_transform_edt(labels == 0).astype(np.float32) if labels.max() > 0 else np.zeros(labels.shape, np.float32)
+    # edt's binary transform equals scipy's exact one at a fraction of the time
+    outside = (edt.edt(np.ascontiguousarray(labels == 0), black_border=False, parallel=1).astype(np.float32)
+               if labels.max() > 0 else np.zeros(labels.shape, np.float32))
     if norm:
         inside = _normalise_per_instance(inside, labels)
         top = outside.max()
@@ -68,13 +77,12 @@ def encode_signed_distance(labels: np.ndarray, *, act: str = "tanh", alpha: floa
 
 
 def _offset_to_centroid(labels: np.ndarray, axis: int, norm: bool) -> np.ndarray:
-    ids = label_ids(labels)
     out = np.zeros(labels.shape, dtype=np.float32)
-    if ids.size == 0:
+    if labels.max(initial=0) == 0:
         return out
     axis = axis % labels.ndim
-    centroids = np.asarray(ndi.center_of_mass(np.ones(labels.shape, np.uint8), labels, ids), dtype=np.float32).reshape(len(ids), labels.ndim)
-    center = per_label_lookup(centroids[:, axis], ids, labels)
+    _, centroids = label_sizes_and_centroids(labels)
+    center = centroids[:, axis].astype(np.float32)[labels]
     shape = [1] * labels.ndim
     shape[axis] = labels.shape[axis]
     coordinate = np.arange(labels.shape[axis], dtype=np.float32).reshape(shape)

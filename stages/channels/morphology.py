@@ -37,6 +37,32 @@ def erode_mask(mask: np.ndarray, radius: int, *, border_value: int = 1) -> np.nd
     return ndi.binary_erosion(mask, structure=ball(radius, mask.ndim), border_value=border_value)
 
 
+def _volume_view(labels: np.ndarray) -> np.ndarray:
+    """(Z, Y, X) view of a 2D or 3D label image, contiguous, for the compiled kernels."""
+    labels = np.ascontiguousarray(labels)
+    return labels[np.newaxis] if labels.ndim == 2 else labels
+
+
+def label_sizes_and_centroids(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Voxel count (n+1,) and centroid (n+1, ndim) of every id 0..max, in one compiled pass.
+
+    Ids that are absent have size 0 and centroid 0; row 0 (background) is not computed.
+    """
+    from ._label_kernels import coordinate_sums
+
+    count = int(labels.max(initial=0)) + 1
+    sizes, sums = coordinate_sums(_volume_view(labels), count)
+    centroids = sums / np.maximum(sizes, 1)[:, None]
+    return sizes, centroids[:, 3 - labels.ndim:]
+
+
+def face_boundaries(labels: np.ndarray, *, foreground_only: bool = False) -> np.ndarray:
+    """Pixels with a face neighbour of another label (find_boundaries 'thick', or 'inner')."""
+    from ._label_kernels import face_boundaries as kernel
+
+    return kernel(_volume_view(labels), foreground_only).reshape(labels.shape)
+
+
 def per_label_lookup(values_by_label: np.ndarray, ids: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Broadcast one value per label id back onto the label image (0 on background)."""
     table = np.zeros(int(labels.max()) + 1, dtype=values_by_label.dtype)
@@ -45,17 +71,23 @@ def per_label_lookup(values_by_label: np.ndarray, ids: np.ndarray, labels: np.nd
 
 
 def label_ids(labels: np.ndarray) -> np.ndarray:
+    """The non-zero ids present, ascending."""
+    top = int(labels.max(initial=0))
+    if top <= 4 * labels.size:  # a count per id costs less than sorting the image
+        return np.flatnonzero(np.bincount(labels.ravel(), minlength=top + 1)[1:]) + 1
     ids = np.unique(labels)
     return ids[ids > 0]
 
 
 def per_label_max(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Per-pixel maximum of ``values`` over the pixel's own instance (0 on background)."""
-    ids = label_ids(labels)
-    if ids.size == 0:
+    top = int(labels.max(initial=0))
+    if top == 0:
         return np.zeros(labels.shape, dtype=values.dtype)
-    maxima = np.asarray(ndi.maximum(values, labels, ids), dtype=values.dtype)
-    return per_label_lookup(maxima, ids, labels)
+    from ._label_kernels import label_maximum
+
+    maxima = label_maximum(np.ascontiguousarray(labels).ravel(), np.ascontiguousarray(values).ravel(), top + 1)
+    return maxima.astype(values.dtype)[labels]
 
 
 def inner_points(labels: np.ndarray) -> dict[int, tuple[int, ...]]:
@@ -64,10 +96,11 @@ def inner_points(labels: np.ndarray) -> dict[int, tuple[int, ...]]:
     The centroid of a non-convex object can fall outside it; then the object's
     pixel closest to the centroid is taken (searched in its bounding box only).
     """
-    ids = label_ids(labels)
+    sizes, all_centroids = label_sizes_and_centroids(labels)
+    ids = np.flatnonzero(sizes)
     if ids.size == 0:
         return {}
-    centroids = np.asarray(ndi.center_of_mass(np.ones(labels.shape, np.uint8), labels, ids), dtype=np.float64).reshape(len(ids), labels.ndim)
+    centroids = all_centroids[ids]
     rounded = np.clip(np.rint(centroids).astype(np.int64), 0, np.array(labels.shape) - 1)
     inside = labels[tuple(rounded.T)] == ids
     points = {int(i): tuple(int(c) for c in p) for i, p, ok in zip(ids, rounded, inside) if ok}

@@ -23,11 +23,11 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.filters import threshold_otsu
 from skimage.measure import label as connected_components
-from skimage.segmentation import watershed
 
 from ..channels import ENCODERS
 from ..channels.affinity import aggregate_affinities, offsets_from_plane_names
 from ..channels.morphology import dilate_mask, erode_mask, remove_small_labels
+from .flood import flood_from_markers
 from .fragments import label_unseeded_components, median_instance_size, merge_fragments
 
 
@@ -168,7 +168,7 @@ def _watershed_once(channels: np.ndarray, codes: list[str], seed_channels, seed_
     if erode_and_dilate_growth_mask:
         growth = dilate_mask(erode_mask(growth, fore_erosion_radius), fore_dilation_radius)
     surface = topographic_surface(channels, codes, surface_channel)
-    labels = watershed(surface, markers=markers, mask=growth)
+    labels = flood_from_markers(surface, markers, growth)
     labels = merge_fragments(labels, fragment_fraction)
     if label_unseeded:
         labels = label_unseeded_components(labels, growth, fragment_fraction * median_instance_size(labels))

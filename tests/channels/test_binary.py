@@ -60,8 +60,9 @@ def test_skeleton_centers_lie_inside():
 
 
 @pytest.mark.parametrize("mode", ["thick", "inner", "outer"])
-def test_contour_matches_find_boundaries(mask2d, mode):
-    np.testing.assert_array_equal(encode_contour(mask2d, mode=mode), find_boundaries(mask2d, mode=mode))
+def test_contour_matches_find_boundaries(mask2d, mask3d, mode):
+    for labels in (mask2d, mask3d, mask3d[:, :1], mask2d[:1, :7].astype(np.int64)):
+        np.testing.assert_array_equal(encode_contour(labels, mode=mode), find_boundaries(labels, mode=mode))
 
 
 def test_touching_marks_only_contacts_between_instances():
@@ -110,3 +111,18 @@ def test_dense_contour_is_the_rim_outside_the_foreground():
     dense = encode_contour(labels, mode="dense")
     assert not dense[labels > 0].any()
     assert dense.sum() == 2 * 12 + 2 * 6  # the face-neighbour rim of the 6x12 block
+
+
+def test_scattered_centre_points_equal_a_dilation_of_the_centre_image(mask2d, mask3d):
+    # reference: paint each centre pixel, grey-dilate by the ball, keep what stays in its instance
+    from scipy import ndimage as ndi
+
+    from stages.channels.morphology import ball, inner_points
+    for labels in (mask2d, mask3d):
+        for radius in (0, 1, 3):
+            centers = np.zeros(labels.shape, labels.dtype)
+            for label_id, point in inner_points(labels).items():
+                centers[point] = label_id
+            grown = ndi.grey_dilation(centers, footprint=ball(radius, labels.ndim)) if radius else centers
+            expected = np.where((grown == labels) & (labels > 0), grown, centers) > 0
+            np.testing.assert_array_equal(encode_center_points(labels, dilation=radius), expected)

@@ -103,3 +103,24 @@ def test_distance_to_neighbours_is_high_at_contacts_and_zero_when_alone():
     alone = np.zeros((9, 9), np.uint8)
     alone[2:7, 2:7] = 4
     assert not encode_distance_to_neighbours(alone).any()
+
+
+def test_distance_to_centroid_equals_a_transform_from_the_centre_pixel(mask2d, mask3d):
+    from stages.channels.morphology import inner_points
+    for labels in (mask2d, mask3d):
+        expected = np.zeros(labels.shape, np.float32)
+        points = inner_points(labels)
+        for index, box in enumerate(ndi.find_objects(labels)):
+            if box is None:
+                continue
+            mask = labels[box] == index + 1
+            center = np.zeros(mask.shape, bool)
+            center[tuple(p - s.start for p, s in zip(points[index + 1], box))] = True
+            expected[box][mask] = ndi.distance_transform_edt(~center)[mask]
+        np.testing.assert_allclose(encode_distance_to_center(labels, norm=False), expected, atol=1e-5)
+
+
+def test_signed_distance_outside_is_scipys_exact_transform(mask2d):
+    out = encode_signed_distance(mask2d, act="linear", norm=False)
+    expected = ndi.distance_transform_edt(mask2d == 0)
+    np.testing.assert_allclose(-out[mask2d == 0], expected[mask2d == 0], rtol=1e-6)

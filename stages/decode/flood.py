@@ -1,0 +1,45 @@
+"""Marker-controlled watershed by a bucket-queue flood (faces connectivity), 2D and 3D.
+
+The surface is quantised to 65,536 levels between its minimum and maximum inside the
+mask; voxels are taken level by level, first in first out within a level, as
+skimage's heap takes equal values by age. Where skimage pays a heap operation per
+voxel, a bucket queue pays a constant, hence several times faster on large volumes.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def quantise(surface: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """uint16 levels of ``surface``, 0 at its minimum inside ``mask`` and 65535 at its maximum."""
+    inside = surface[mask] if mask is not None else surface
+    if inside.size == 0:
+        return np.zeros(surface.shape, np.uint16)
+    low, high = float(inside.min()), float(inside.max())
+    if high <= low:
+        return np.zeros(surface.shape, np.uint16)
+    scaled = (surface - np.float32(low)) * np.float32(65535.0 / (high - low))
+    return np.clip(np.rint(scaled), 0, 65535).astype(np.uint16)
+
+
+def flood_from_markers(surface: np.ndarray, markers: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """Watershed of ``surface`` from ``markers`` (int, 0 = none) restricted to ``mask``; int32 labels.
+
+    Equals ``skimage.segmentation.watershed(surface, markers, mask=mask)`` up to the order
+    of voxels whose surface values fall in the same of 65,536 levels.
+    """
+    from ._flood_kernel import flood_buckets
+
+    if mask is None:
+        mask = np.ones(surface.shape, dtype=bool)
+    if markers.max(initial=0) > np.iinfo(np.int32).max:
+        raise ValueError("flood_from_markers: more than 2**31 markers")
+    # one voxel of padding outside the mask keeps every neighbour offset inside the arrays
+    padded_mask = np.pad(mask, 1)
+    labels = np.pad(np.where(mask, markers, 0).astype(np.int32), 1)
+    levels = np.pad(quantise(surface, mask), 1)
+    strides = np.array(padded_mask.strides) // padded_mask.itemsize
+    offsets = np.concatenate([strides, -strides]).astype(np.int64)
+    flooded = flood_buckets(levels.ravel(), labels.ravel(), padded_mask.ravel(), offsets)
+    inner = tuple(slice(1, -1) for _ in range(surface.ndim))
+    return flooded.reshape(padded_mask.shape)[inner]
