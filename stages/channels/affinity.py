@@ -52,9 +52,13 @@ def _shifted(array: np.ndarray, offset: tuple[int, ...], fill) -> np.ndarray:
 def encode_affinities(labels: np.ndarray, *, neighborhood: str | None = None) -> np.ndarray:
     """(n_offsets, [Z,] Y, X) 0/1 affinities of ``labels``."""
     offsets = affinity_offsets(neighborhood, labels.ndim)
-    out = np.empty((len(offsets),) + labels.shape, dtype=np.float32)
+    out = np.zeros((len(offsets),) + labels.shape, dtype=np.float32)
     for index, offset in enumerate(offsets):
-        out[index] = (labels > 0) & (labels == _shifted(labels, offset, 0))
+        # compare the overlapping slices only: no shifted copy of the image
+        target = tuple(slice(max(o, 0), labels.shape[a] + min(o, 0)) for a, o in enumerate(offset))
+        source = tuple(slice(max(-o, 0), labels.shape[a] + min(-o, 0)) for a, o in enumerate(offset))
+        here = labels[target]
+        out[index][target] = (here > 0) & (here == labels[source])
     return out
 
 

@@ -28,7 +28,7 @@ def flood_from_markers(surface: np.ndarray, markers: np.ndarray, mask: np.ndarra
     Equals ``skimage.segmentation.watershed(surface, markers, mask=mask)`` up to the order
     of voxels whose surface values fall in the same of 65,536 levels.
     """
-    from ._flood_kernel import flood_buckets
+    from ._kernels import flood_buckets
 
     if mask is None:
         mask = np.ones(surface.shape, dtype=bool)
@@ -40,6 +40,8 @@ def flood_from_markers(surface: np.ndarray, markers: np.ndarray, mask: np.ndarra
     levels = np.pad(quantise(surface, mask), 1)
     strides = np.array(padded_mask.strides) // padded_mask.itemsize
     offsets = np.concatenate([strides, -strides]).astype(np.int64)
-    flooded = flood_buckets(levels.ravel(), labels.ravel(), padded_mask.ravel(), offsets)
+    # int32 queue links halve the largest allocation up to 2**31 voxels
+    following = np.full(levels.size, -1, dtype=np.int32 if levels.size < 2**31 else np.int64)
+    flooded = flood_buckets(levels.ravel(), labels.ravel(), padded_mask.ravel(), offsets, following)
     inner = tuple(slice(1, -1) for _ in range(surface.ndim))
     return flooded.reshape(padded_mask.shape)[inner]

@@ -14,10 +14,10 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 
-def median_instance_size(labels: np.ndarray) -> float:
-    """Median voxel count of the non-zero labels (0 when there are none)."""
-    sizes = np.bincount(labels.ravel())[1:]
-    sizes = sizes[sizes > 0]
+def median_instance_size(labels: np.ndarray, sizes: np.ndarray | None = None) -> float:
+    """Median voxel count of the non-zero labels (0 when there are none); ``sizes``: their bincount, if known."""
+    sizes = np.bincount(labels.ravel()) if sizes is None else sizes
+    sizes = sizes[1:][sizes[1:] > 0]
     return float(np.median(sizes)) if sizes.size else 0.0
 
 
@@ -67,7 +67,7 @@ def _best_neighbours(labels: np.ndarray, fragment: np.ndarray) -> tuple[np.ndarr
     return np.asarray(sources, dtype=np.int64), np.asarray(targets, dtype=np.int64)
 
 
-def merge_fragments(labels: np.ndarray, fraction: float) -> np.ndarray:
+def merge_fragments(labels: np.ndarray, fraction: float, sizes: np.ndarray | None = None) -> np.ndarray:
     """Merge instances smaller than ``fraction`` x the median instance size into a neighbour.
 
     A fragment joins the touching instance it has most voxels next to (faces, edges or
@@ -80,11 +80,12 @@ def merge_fragments(labels: np.ndarray, fraction: float) -> np.ndarray:
     ----------
     labels : integer label image, (Y, X) or (Z, Y, X).
     fraction : 0 turns the merging off.
+    sizes : ``np.bincount(labels.ravel())`` when the caller has it.
     """
     if fraction <= 0 or labels.max() == 0:
         return labels
-    sizes = np.bincount(labels.ravel())
-    fragment = (sizes > 0) & (sizes < fraction * median_instance_size(labels))
+    sizes = np.bincount(labels.ravel()) if sizes is None else sizes
+    fragment = (sizes > 0) & (sizes < fraction * median_instance_size(labels, sizes))
     fragment[0] = False
     if not fragment.any():
         return labels

@@ -21,7 +21,6 @@ from typing import Sequence
 
 import numpy as np
 from scipy import ndimage as ndi
-from skimage.filters import threshold_otsu
 from skimage.measure import label as connected_components
 
 from ..channels import ENCODERS
@@ -80,26 +79,50 @@ def offset_slope(channels: np.ndarray, codes: Sequence[str], used: Sequence[str]
     touching instance whose centre lies elsewhere on this axis). A gradient magnitude
     would mix the two: a small instance's inside is steeper than a large one's rim.
     """
+    from ._kernels import sobel_all_axes
+
     ndim = channels.ndim - 1
     score = np.full(channels.shape[1:], -np.inf, dtype=np.float32)
     for code in used:
         own = {"H": -1, "V": -2, "Z": -3}[code] % ndim
-        offset = channels[codes.index(code)]
+        offset = np.ascontiguousarray(channels[codes.index(code)], dtype=np.float32)
+        # all axes' Sobel derivatives in one compiled pass; a 2D image rides as one slice,
+        # whose smoothing over the missing axis multiplies by 4
+        derivatives = sobel_all_axes(offset[np.newaxis] if ndim == 2 else offset)[3 - ndim:]
+        derivatives = derivatives[:, 0] / 4 if ndim == 2 else derivatives
         across = np.zeros(offset.shape, dtype=np.float32)
         for axis in range(ndim):
             if axis != own:
-                np.maximum(across, np.abs(ndi.sobel(offset, axis=axis)), out=across)
-        np.maximum(score, ndi.sobel(offset, axis=own) + across, out=score)
+                np.maximum(across, np.abs(derivatives[axis]), out=across)
+        np.maximum(score, derivatives[own] + across, out=score)
     return score
 
 
+def otsu_threshold(values: np.ndarray) -> float:
+    """Otsu's threshold over 256 bins, as skimage.filters.threshold_otsu, in one compiled pass."""
+    from ._kernels import histogram_256
+
+    counts, low, high = histogram_256(np.ascontiguousarray(values).ravel())
+    if not high > low:
+        return float(low)
+    edges = np.linspace(float(low), float(high), 257)
+    centres = (edges[:-1] + edges[1:]) / 2
+    weight_low = np.cumsum(counts)
+    weight_high = np.cumsum(counts[::-1])[::-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_low = np.cumsum(counts * centres) / weight_low
+        mean_high = (np.cumsum((counts * centres)[::-1]) / weight_high[::-1])[::-1]
+    between = weight_low[:-1] * weight_high[1:] * (mean_low[:-1] - mean_high[1:]) ** 2
+    return float(centres[np.nanargmax(between)])
+
+
 def _auto_threshold(values: np.ndarray) -> float:
-    if values.size == 0 or values.min() == values.max():
-        return float(values.flat[0]) if values.size else 0.0
-    return float(threshold_otsu(values.ravel()))  # flat: a small 3-channel volume is not an RGB picture
+    if values.size == 0:
+        return 0.0
+    return otsu_threshold(values)  # flat: a small 3-channel volume is not an RGB picture
 
 
-def _select(values: np.ndarray, code: str, threshold: float | str, *, growth: bool) -> tuple[np.ndarray, float]:
+def _select(values: np.ndarray, code: str, threshold: float | str, *, growth: bool, otsu_cache: dict | None = None) -> tuple[np.ndarray, float]:
     """Binary selection of one channel (or the offset gradient) and the threshold used."""
     polarity = "below" if _polarity(code) in ("below", "gradient") else "above"
     if threshold == "auto" and _is_offset(code):
@@ -110,7 +133,11 @@ def _select(values: np.ndarray, code: str, threshold: float | str, *, growth: bo
         inside = values[values > 0]
         threshold = 0.0 if growth or inside.size == 0 else _auto_threshold(inside)
     elif threshold == "auto":
-        otsu = _auto_threshold(values)
+        # seeds and growth mask often threshold the same channel: one histogram for both
+        otsu_cache = {} if otsu_cache is None else otsu_cache
+        if code not in otsu_cache:
+            otsu_cache[code] = _auto_threshold(values)
+        otsu = otsu_cache[code]
         if growth and ENCODERS[code].kind != "binary":
             # distance channels are small near instance rims, so the mask needs a lower cut:
             # BiaPy's Otsu / 2, mirrored for 'below' channels
@@ -123,7 +150,8 @@ def _select(values: np.ndarray, code: str, threshold: float | str, *, growth: bo
     return (values > threshold if polarity == "above" else values < threshold), threshold
 
 
-def _combine(channels: np.ndarray, codes: list[str], chosen: Sequence[str], thresholds: Sequence[float | str], *, growth: bool) -> tuple[np.ndarray, dict]:
+def _combine(channels: np.ndarray, codes: list[str], chosen: Sequence[str], thresholds: Sequence[float | str], *, growth: bool,
+             otsu_cache: dict | None = None) -> tuple[np.ndarray, dict]:
     thresholds = list(thresholds) or ["auto"] * len(chosen)
     mask = np.ones(channels.shape[1:], dtype=bool)
     used: dict[str, float] = {}
@@ -132,7 +160,7 @@ def _combine(channels: np.ndarray, codes: list[str], chosen: Sequence[str], thre
     for code, threshold in zip(chosen, thresholds):
         if _is_offset(code):
             continue
-        selected, used[code] = _select(channels[codes.index(code)], code, threshold, growth=growth)
+        selected, used[code] = _select(channels[codes.index(code)], code, threshold, growth=growth, otsu_cache=otsu_cache)
         mask &= selected
     if offsets:
         slope = offset_slope(channels, codes, offsets)
@@ -142,6 +170,21 @@ def _combine(channels: np.ndarray, codes: list[str], chosen: Sequence[str], thre
     return mask, used
 
 
+def gaussian_3_taps(values: np.ndarray, sigma: float = 1.0) -> np.ndarray:
+    """ndi.gaussian_filter(values, sigma, truncate=1.0) for sigma < 1.5 (a 3-tap kernel), compiled."""
+    from ._kernels import smooth_axis
+
+    if not 0 < sigma < 1.5:
+        return ndi.gaussian_filter(values, sigma=sigma, truncate=1.0)
+    taps = np.exp(-0.5 / sigma**2 * np.array([1.0, 0.0]))
+    side, middle = taps / (2 * taps[0] + taps[1])
+    volume = np.ascontiguousarray(values, dtype=np.float32)
+    volume = volume[np.newaxis] if values.ndim == 2 else volume
+    for axis in range(3 - values.ndim, 3):
+        volume = smooth_axis(volume, axis, side, middle)
+    return volume.reshape(values.shape)
+
+
 def topographic_surface(channels: np.ndarray, codes: list[str], surface_channel: str, *, sigma: float = 1.0) -> np.ndarray:
     """The surface seeds flood: basins at instance centres (negated for 'above' channels)."""
     if _is_offset(surface_channel):
@@ -149,7 +192,7 @@ def topographic_surface(channels: np.ndarray, codes: list[str], surface_channel:
         return offset_slope(channels, codes, offsets)
     # a 3-tap kernel (truncate=1) as BiaPy: the same smoothing at the scale that matters,
     # and fewer distinct levels make the watershed about 1.5x faster than the default 9 taps
-    smoothed = ndi.gaussian_filter(channels[codes.index(surface_channel)], sigma=sigma, truncate=1.0)
+    smoothed = gaussian_3_taps(channels[codes.index(surface_channel)], sigma)
     return -smoothed if _polarity(surface_channel) == "above" else smoothed
 
 
@@ -157,21 +200,23 @@ def _watershed_once(channels: np.ndarray, codes: list[str], seed_channels, seed_
                     growth_thresholds, seed_morph_sequence, seed_morph_radius, erode_and_dilate_growth_mask,
                     fore_erosion_radius, fore_dilation_radius, remove_small_before, remove_before,
                     fragment_fraction, label_unseeded):
-    seeds, seed_used = _combine(channels, codes, seed_channels, seed_thresholds, growth=False)
+    otsu_cache: dict[str, float] = {}
+    seeds, seed_used = _combine(channels, codes, seed_channels, seed_thresholds, growth=False, otsu_cache=otsu_cache)
     for operation, radius in zip(seed_morph_sequence, seed_morph_radius):
         seeds = erode_mask(seeds, radius, border_value=0) if operation == "erode" else dilate_mask(seeds, radius)
     # face connectivity, as BiaPy: seeds that touch only diagonally stay apart
     markers = connected_components(seeds, connectivity=1).astype(np.int64)
     if remove_before and remove_small_before > 0:
         markers = remove_small_labels(markers, remove_small_before)
-    growth, growth_used = _combine(channels, codes, growth_channels, growth_thresholds, growth=True)
+    growth, growth_used = _combine(channels, codes, growth_channels, growth_thresholds, growth=True, otsu_cache=otsu_cache)
     if erode_and_dilate_growth_mask:
         growth = dilate_mask(erode_mask(growth, fore_erosion_radius), fore_dilation_radius)
     surface = topographic_surface(channels, codes, surface_channel)
     labels = flood_from_markers(surface, markers, growth)
-    labels = merge_fragments(labels, fragment_fraction)
+    sizes = np.bincount(labels.ravel())
+    labels = merge_fragments(labels, fragment_fraction, sizes)
     if label_unseeded:
-        labels = label_unseeded_components(labels, growth, fragment_fraction * median_instance_size(labels))
+        labels = label_unseeded_components(labels, growth, fragment_fraction * median_instance_size(labels, sizes))
     return labels, markers, surface, growth, {"seed_thresholds": seed_used, "growth_thresholds": growth_used}
 
 

@@ -188,3 +188,30 @@ def test_relabel_consecutive_closes_gaps_only_when_there_are_some():
     full = np.array([[1, 2], [2, 1]])
     assert relabel_consecutive(full).dtype == np.uint32 and relabel_consecutive(full).tolist() == [[1, 2], [2, 1]]
     assert relabel_consecutive(np.zeros((2, 2), np.int64)).max() == 0
+
+
+def test_compiled_otsu_and_smoothing_equal_skimage_and_scipy(mask2d, mask3d, rng):
+    from scipy import ndimage as ndi
+    from skimage.filters import threshold_otsu
+
+    from stages.decode.watershed import gaussian_3_taps, otsu_threshold
+    for labels in (mask2d, mask3d):
+        values = encode_channels(labels, ["Db"])[0] + rng.normal(0, 0.05, labels.shape).astype(np.float32)
+        assert otsu_threshold(values) == pytest.approx(threshold_otsu(values.ravel()), abs=1e-6)
+        np.testing.assert_allclose(gaussian_3_taps(values), ndi.gaussian_filter(values, 1.0, truncate=1.0), atol=1e-5)
+    assert otsu_threshold(np.full((3, 3), 0.25, np.float32)) == 0.25
+
+
+def test_offset_slope_is_built_on_scipys_sobel(mask2d, mask3d):
+    from scipy import ndimage as ndi
+
+    from stages.decode.watershed import offset_slope
+    for labels, codes in ((mask2d, ["V", "H"]), (mask3d, ["Z", "V", "H"])):
+        channels = encode_channels(labels, codes)
+        expected = np.full(labels.shape, -np.inf, np.float32)
+        for index, code in enumerate(codes):
+            own = codes.index(code)
+            derivatives = [ndi.sobel(channels[index], axis=axis) for axis in range(labels.ndim)]
+            across = np.max([np.abs(d) for axis, d in enumerate(derivatives) if axis != own], axis=0)
+            expected = np.maximum(expected, derivatives[own] + across)
+        np.testing.assert_allclose(offset_slope(channels, codes, codes), expected, atol=1e-5)

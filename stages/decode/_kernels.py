@@ -1,0 +1,126 @@
+"""Compiled kernels of the watershed decoder (imported lazily: numba compiles on first use)."""
+import numba
+import numpy as np
+
+LEVELS = 65536
+
+
+@numba.njit(cache=True, nogil=True)
+def flood_buckets(levels, labels, mask, offsets, following):
+    """Grow ``labels`` (flat, 0 = unlabelled) over ``mask`` in order of ``levels``, first come first served.
+
+    Every array is flat and padded so that no offset leaves it from a voxel inside the
+    mask. A voxel is labelled when it is first reached and queued at the higher of its
+    own level and the level being flooded: one pass, no heap. ``following`` (one slot
+    per voxel, -1) links the queue of each level.
+    """
+    size = levels.size
+    head = np.full(LEVELS, -1, np.int64)
+    tail = np.full(LEVELS, -1, np.int64)
+    for index in range(size):
+        if labels[index] > 0:
+            level = levels[index]
+            if tail[level] == -1:
+                head[level] = index
+            else:
+                following[tail[level]] = index
+            tail[level] = index
+    current = 0
+    while current < LEVELS:
+        index = head[current]
+        if index == -1:
+            current += 1
+            continue
+        head[current] = following[index]
+        if head[current] == -1:
+            tail[current] = -1
+        label = labels[index]
+        for offset in offsets:
+            neighbour = index + offset
+            if mask[neighbour] and labels[neighbour] == 0:
+                labels[neighbour] = label
+                level = max(levels[neighbour], current)
+                following[neighbour] = -1
+                if tail[level] == -1:
+                    head[level] = neighbour
+                else:
+                    following[tail[level]] = neighbour
+                tail[level] = neighbour
+    return labels
+
+
+@numba.njit(cache=True, nogil=True)
+def histogram_256(values):
+    """256-bin histogram over [min, max] (np.histogram's uniform bins) and the range."""
+    low = np.inf
+    high = -np.inf
+    for value in values:
+        if value < low:
+            low = value
+        if value > high:
+            high = value
+    counts = np.zeros(256, np.int64)
+    if not high > low:
+        counts[0] = values.size
+        return counts, low, high
+    scale = 256.0 / (high - low)
+    for value in values:
+        index = int((np.float64(value) - np.float64(low)) * scale)
+        if index > 255:
+            index = 255
+        counts[index] += 1
+    return counts, low, high
+
+
+@numba.njit(cache=True, nogil=True)
+def smooth_axis(values, axis, side, middle):
+    """3-tap filter (side, middle, side) along ``axis`` of a (Z, Y, X) array, edges reflected."""
+    depth, height, width = values.shape
+    out = np.empty_like(values)
+    for z in range(depth):
+        for y in range(height):
+            for x in range(width):
+                if axis == 0:
+                    before = values[z - 1, y, x] if z > 0 else values[z, y, x]
+                    after = values[z + 1, y, x] if z + 1 < depth else values[z, y, x]
+                elif axis == 1:
+                    before = values[z, y - 1, x] if y > 0 else values[z, y, x]
+                    after = values[z, y + 1, x] if y + 1 < height else values[z, y, x]
+                else:
+                    before = values[z, y, x - 1] if x > 0 else values[z, y, x]
+                    after = values[z, y, x + 1] if x + 1 < width else values[z, y, x]
+                out[z, y, x] = side * (before + after) + middle * values[z, y, x]
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def sobel_all_axes(values):
+    """ndi.sobel along z, y and x of a (Z, Y, X) array in one pass (edges reflected), stacked (3, Z, Y, X).
+
+    Each derivative is the central difference along its axis smoothed by (1, 2, 1) along
+    the two others; a 2D image passed as (1, Y, X) comes out 4x ndi's 2D sobel.
+    """
+    depth, height, width = values.shape
+    out = np.empty((3, depth, height, width), np.float32)
+    weights = np.array([1.0, 2.0, 1.0])
+    for z in range(depth):
+        zs = (max(z - 1, 0), z, min(z + 1, depth - 1))
+        for y in range(height):
+            ys = (max(y - 1, 0), y, min(y + 1, height - 1))
+            for x in range(width):
+                xs = (max(x - 1, 0), x, min(x + 1, width - 1))
+                dz = 0.0
+                dy = 0.0
+                dx = 0.0
+                for a in range(3):
+                    for b in range(3):
+                        # dz: difference over z, smoothing over (y, x) = (a, b)
+                        dz += weights[a] * weights[b] * (values[zs[2], ys[a], xs[b]] - values[zs[0], ys[a], xs[b]])
+                        # dy: difference over y, smoothing over (z, x) = (a, b)
+                        dy += weights[a] * weights[b] * (values[zs[a], ys[2], xs[b]] - values[zs[a], ys[0], xs[b]])
+                        # dx: difference over x, smoothing over (z, y) = (a, b)
+                        dx += weights[a] * weights[b] * (values[zs[a], ys[b], xs[2]] - values[zs[a], ys[b], xs[0]])
+                out[0, z, y, x] = dz
+                out[1, z, y, x] = dy
+                out[2, z, y, x] = dx
+    return out
