@@ -93,7 +93,7 @@ ENCODERS: dict[str, Encoder] = {
     "F": Encoder("F", binary.encode_foreground, "binary", {"erosion": 0, "dilation": 0}),
     "B": Encoder("B", binary.encode_background, "binary", {"erosion": 0, "dilation": 0}, polarity="below"),
     "P": Encoder("P", binary.encode_center_points, "binary", {"type": "centroid", "dilation": 1, "erosion": 0}, {"type": ("centroid", "skeleton")}),
-    "C": Encoder("C", binary.encode_contour, "binary", {"mode": "thick"}, {"mode": ("thick", "inner", "outer", "dense")}, polarity="below"),
+    "C": Encoder("C", binary.encode_contour, "binary", {"mode": "thick"}, {"mode": ("thick", "inner", "outer", "subpixel", "dense")}, polarity="below"),
     "T": Encoder("T", binary.encode_touching, "binary", {"thickness": 2}, polarity="below"),
     "Db": Encoder("Db", distance.encode_distance_to_boundary, "regression", {"norm": True, "mask_values": True}),
     "Dc": Encoder("Dc", distance.encode_distance_to_center, "regression", {"type": "centroid", "norm": True, "mask_values": True}, {"type": ("centroid", "skeleton")}, polarity="below"),

@@ -66,7 +66,18 @@ def _dilated_points(labels: np.ndarray, points: dict[int, tuple[int, ...]], radi
 
 def encode_contour(labels: np.ndarray, *, mode: str = "thick") -> np.ndarray:
     """C: instance boundaries (skimage.segmentation.find_boundaries modes thick, inner, outer),
-    or 'dense': the one-pixel rim just outside the foreground as a whole (face neighbours)."""
+    'subpixel' brought back onto the pixel grid, or 'dense': the one-pixel rim just outside
+    the foreground as a whole (face neighbours).
+
+    find_boundaries' 'subpixel' marks the cracks between pixels on a doubled grid (2n-1
+    per axis), which no network output of the image's size can hold (BiaPy crashes on
+    it). Here a pixel is contour when any crack around it (across a face, an edge or a
+    corner) is a boundary, i.e. the doubled grid max-pooled over 3 per axis at the
+    pixels, which is 'thick' with full connectivity (computed so, without the doubled
+    grid: equality tested).
+    """
+    if mode == "subpixel":
+        return find_boundaries(labels, connectivity=labels.ndim, mode="thick")
     if mode == "dense":
         foreground = labels > 0
         return ndi.binary_dilation(foreground) & ~foreground

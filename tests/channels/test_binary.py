@@ -126,3 +126,20 @@ def test_scattered_centre_points_equal_a_dilation_of_the_centre_image(mask2d, ma
             grown = ndi.grey_dilation(centers, footprint=ball(radius, labels.ndim)) if radius else centers
             expected = np.where((grown == labels) & (labels > 0), grown, centers) > 0
             np.testing.assert_array_equal(encode_center_points(labels, dilation=radius), expected)
+
+
+def test_subpixel_contour_is_the_crack_grid_pooled_onto_the_pixels(mask2d, mask3d):
+    from scipy import ndimage as ndi
+
+    labels = np.zeros((8, 8), np.int32)
+    labels[2:6, 2:6] = 1
+    contour = encode_contour(labels, mode="subpixel")
+    # a pixel is contour when a boundary crack touches it across a face, an edge or a corner
+    assert contour[1, 1] and contour[2, 2] and not contour[3, 3] and not contour[0, 0]
+    for real in (mask2d, mask3d):
+        contour = encode_contour(real, mode="subpixel")
+        assert contour.shape == real.shape
+        cracks = find_boundaries(real, mode="subpixel")  # the doubled grid, 2n-1 per axis
+        pooled = ndi.maximum_filter(cracks, size=3, mode="constant", cval=False)[tuple(slice(0, None, 2) for _ in real.shape)]
+        np.testing.assert_array_equal(contour, pooled)
+        assert (contour >= encode_contour(real, mode="thick")).all()
