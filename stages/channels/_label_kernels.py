@@ -55,3 +55,20 @@ def label_maximum(labels, values, count):
         if maxima[value] == -np.inf:
             maxima[value] = 0.0
     return maxima
+
+
+@numba.njit(cache=True, nogil=True)
+def distance_to_points(labels, points):
+    """Euclidean distance of every voxel to the point (z, y, x) of its own id; 0 on background."""
+    depth, height, width = labels.shape
+    out = np.zeros(labels.shape, np.float32)
+    for z in range(depth):
+        for y in range(height):
+            for x in range(width):
+                value = labels[z, y, x]
+                if value > 0:
+                    dz = z - points[value, 0]
+                    dy = y - points[value, 1]
+                    dx = x - points[value, 2]
+                    out[z, y, x] = np.sqrt(dz * dz + dy * dy + dx * dx)
+    return out

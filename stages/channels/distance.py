@@ -31,17 +31,13 @@ def encode_distance_to_center(labels: np.ndarray, *, type: str = "centroid", nor
     out = np.zeros(labels.shape, dtype=np.float32)
     if type == "centroid":
         # the distance to one pixel is the Euclidean norm of the difference: no transform needed
-        points = inner_points(labels)
-        table = np.zeros((int(labels.max(initial=0)) + 1, labels.ndim), dtype=np.float32)
-        for label_id, point in points.items():
-            table[label_id] = point
-        squared = np.zeros(labels.shape, dtype=np.float32)
-        for axis in range(labels.ndim):
-            shape = [1] * labels.ndim
-            shape[axis] = labels.shape[axis]
-            coordinate = np.arange(labels.shape[axis], dtype=np.float32).reshape(shape)
-            squared += (coordinate - table[labels, axis]) ** 2
-        out = np.where(labels > 0, np.sqrt(squared), 0).astype(np.float32)
+        from ._label_kernels import distance_to_points
+
+        table = np.zeros((int(labels.max(initial=0)) + 1, 3), dtype=np.float64)
+        for label_id, point in inner_points(labels).items():
+            table[label_id, 3 - labels.ndim:] = point
+        volume = np.ascontiguousarray(labels)
+        out = distance_to_points(volume[np.newaxis] if labels.ndim == 2 else volume, table).reshape(labels.shape)
     for index, box in enumerate(ndi.find_objects(labels) if type != "centroid" else ()):
         if box is None:
             continue
