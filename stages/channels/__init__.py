@@ -84,9 +84,12 @@ class Encoder:
         return bool(options.get("mask_values", False))
 
     def __call__(self, labels: np.ndarray, **options: Any) -> np.ndarray:
+        return self.encode_planes(labels, **options).astype(np.float32, copy=False)
+
+    def encode_planes(self, labels: np.ndarray, **options: Any) -> np.ndarray:
+        """The planes (P, [Z,] Y, X) in the encoder's own dtype (bool for binary channels)."""
         resolved = self.resolve_options(options, labels.ndim)
-        out = self.function(labels, **resolved)
-        return out.astype(np.float32, copy=False).reshape((-1,) + labels.shape)
+        return self.function(labels, **resolved).reshape((-1,) + labels.shape)
 
 
 ENCODERS: dict[str, Encoder] = {
@@ -176,5 +179,7 @@ def encode_channels(labels: np.ndarray, codes: list[str], extra_options: dict[st
     unknown = [c for c in codes if c not in ENCODERS]
     if unknown:
         raise ValueError(f"unknown channel code(s) {unknown}; available: {', '.join(ENCODERS)}")
-    return np.concatenate([ENCODERS[c](labels, **extra_options.get(c, {})) for c in codes], axis=0)
+    # cast while concatenating: one pass over the output instead of a cast and a copy
+    planes = [ENCODERS[c].encode_planes(labels, **extra_options.get(c, {})) for c in codes]
+    return np.concatenate(planes, axis=0, dtype=np.float32, casting="unsafe")
 

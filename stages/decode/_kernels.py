@@ -50,26 +50,17 @@ def flood_buckets(levels, labels, mask, offsets, following):
 
 
 @numba.njit(cache=True, nogil=True)
-def histogram_256(values):
-    """256-bin histogram over [min, max] (np.histogram's uniform bins) and the range."""
-    low = np.inf
-    high = -np.inf
-    for value in values:
-        if value < low:
-            low = value
-        if value > high:
-            high = value
+def histogram_256(values, low, high):
+    """256-bin histogram of ``values`` over [low, high] (np.histogram's uniform bins); high > low."""
     counts = np.zeros(256, np.int64)
-    if not high > low:
-        counts[0] = values.size
-        return counts, low, high
-    scale = 256.0 / (high - low)
+    scale = 256.0 / (np.float64(high) - np.float64(low))
+    low = np.float64(low)
     for value in values:
-        index = int((np.float64(value) - np.float64(low)) * scale)
+        index = int((np.float64(value) - low) * scale)
         if index > 255:
             index = 255
         counts[index] += 1
-    return counts, low, high
+    return counts
 
 
 @numba.njit(cache=True, nogil=True)

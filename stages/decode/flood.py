@@ -35,13 +35,17 @@ def flood_from_markers(surface: np.ndarray, markers: np.ndarray, mask: np.ndarra
     if markers.max(initial=0) > np.iinfo(np.int32).max:
         raise ValueError("flood_from_markers: more than 2**31 markers")
     # one voxel of padding outside the mask keeps every neighbour offset inside the arrays
-    padded_mask = np.pad(mask, 1)
-    labels = np.pad(np.where(mask, markers, 0).astype(np.int32), 1)
-    levels = np.pad(quantise(surface, mask), 1)
+    padded_shape = tuple(n + 2 for n in surface.shape)
+    inner = tuple(slice(1, -1) for _ in range(surface.ndim))
+    padded_mask = np.zeros(padded_shape, dtype=bool)
+    padded_mask[inner] = mask
+    labels = np.zeros(padded_shape, dtype=np.int32)
+    labels[inner] = np.where(mask, markers, 0)
+    levels = np.zeros(padded_shape, dtype=np.uint16)
+    levels[inner] = quantise(surface, mask)
     strides = np.array(padded_mask.strides) // padded_mask.itemsize
     offsets = np.concatenate([strides, -strides]).astype(np.int64)
     # int32 queue links halve the largest allocation up to 2**31 voxels
     following = np.full(levels.size, -1, dtype=np.int32 if levels.size < 2**31 else np.int64)
     flooded = flood_buckets(levels.ravel(), labels.ravel(), padded_mask.ravel(), offsets, following)
-    inner = tuple(slice(1, -1) for _ in range(surface.ndim))
     return flooded.reshape(padded_mask.shape)[inner]

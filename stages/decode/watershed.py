@@ -102,9 +102,11 @@ def otsu_threshold(values: np.ndarray) -> float:
     """Otsu's threshold over 256 bins, as skimage.filters.threshold_otsu, in one compiled pass."""
     from ._kernels import histogram_256
 
-    counts, low, high = histogram_256(np.ascontiguousarray(values).ravel())
+    values = np.ascontiguousarray(values).ravel()
+    low, high = values.min(), values.max()  # numpy's vectorised reductions beat a compiled loop here
     if not high > low:
         return float(low)
+    counts = histogram_256(values, low, high)
     edges = np.linspace(float(low), float(high), 257)
     centres = (edges[:-1] + edges[1:]) / 2
     weight_low = np.cumsum(counts)
