@@ -94,7 +94,7 @@ def main() -> None:
         clusterer = Embedding_cluster(torch.device("cpu"), ndims=ndim, grid_size=GRID_SIZE)
         ours = cluster_embeddings(embedding, seed_thresh=0.9, fg_thresh=0.5, min_object_size=0).labels
         theirs = clusterer.create_instances(biapy_form, fg_thresh=0.5, seed_thresh=0.9)
-        print(f"  E objects: segpipe {int(ours.max())}, BiaPy {len(np.unique(theirs)) - 1}, ground truth {int(labels.max())}", flush=True)
+        print(f"  E objects: segpipe {int(ours.max())}, BiaPy {len(np.unique(theirs)) - 1}, ground truth {len(np.unique(labels)) - 1}", flush=True)
         compare("decode E (EmbedSeg clustering)", name,
                 lambda: cluster_embeddings(embedding, seed_thresh=0.9, fg_thresh=0.5, min_object_size=0),
                 lambda: clusterer.create_instances(biapy_form, fg_thresh=0.5, seed_thresh=0.9), "BiaPy")
