@@ -3,19 +3,34 @@
 The plane for offset o holds 1 at a pixel p when p and p - o lie in the same instance
 (and p is not background), else 0. Half the neighbourhood suffices: the affinity
 between p and p + o is stored at p + o.
+
+Offsets come from the spec's ``neighborhood`` or, as in BiaPy 3.7 configurations, from
+paired ``z_affinities``/``y_affinities``/``x_affinities`` distances (entry k gives the
+offsets (z_k,0,0), (0,y_k,0), (0,0,x_k); long-range affinities for k > 1), optionally
+after BiaPy's ``widen_borders`` (pixels whose in-slice window holds two instances
+become background).
 """
 from __future__ import annotations
 
 import itertools
 
 import numpy as np
+from scipy import ndimage as ndi
 
 NEIGHBOURHOODS = {2: ("4-connectivity", "8-connectivity"), 3: ("6-connectivity", "18-connectivity", "26-connectivity")}
 DEFAULT_NEIGHBOURHOOD = {2: "8-connectivity", 3: "26-connectivity"}
 
 
-def affinity_offsets(neighborhood: str | None, ndim: int) -> list[tuple[int, ...]]:
-    """Offsets of half the neighbourhood, first non-zero component positive; faces first."""
+AXIS_LISTS = ("z_affinities", "y_affinities", "x_affinities")
+
+
+def affinity_offsets(neighborhood: str | None, ndim: int, z_affinities: list[int] | None = None,
+                     y_affinities: list[int] | None = None, x_affinities: list[int] | None = None) -> list[tuple[int, ...]]:
+    """Offsets of half the neighbourhood (first non-zero component positive; faces first), or
+    the axis offsets of BiaPy's paired distance lists when any is given."""
+    lists = {"z_affinities": z_affinities, "y_affinities": y_affinities, "x_affinities": x_affinities}
+    if any(v is not None for v in lists.values()):
+        return _axis_list_offsets(lists, ndim)
     neighborhood = neighborhood or DEFAULT_NEIGHBOURHOOD[ndim]
     if neighborhood not in NEIGHBOURHOODS[ndim]:
         raise ValueError(f"A option 'neighborhood' in {ndim}D must be one of {list(NEIGHBOURHOODS[ndim])}, got {neighborhood!r}")
@@ -28,8 +43,40 @@ def affinity_offsets(neighborhood: str | None, ndim: int) -> list[tuple[int, ...
     return sorted(offsets, key=lambda o: (sum(map(abs, o)), [-c for c in o]))
 
 
-def affinity_plane_names(neighborhood: str | None, ndim: int) -> list[str]:
-    return ["A[" + ",".join(str(c) for c in offset) + "]" for offset in affinity_offsets(neighborhood, ndim)]
+def _axis_list_offsets(lists: dict[str, list[int] | None], ndim: int) -> list[tuple[int, ...]]:
+    names = AXIS_LISTS[3 - ndim:]
+    if ndim == 2 and lists["z_affinities"] is not None:
+        raise ValueError("A option 'z_affinities' needs 3D data")
+    given = {name: lists[name] if lists[name] is not None else [1] for name in names}
+    for name, distances in given.items():
+        if not isinstance(distances, list) or not distances or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in distances):
+            raise ValueError(f"A option {name!r} must be a non-empty list of positive integers, got {distances!r}")
+    if len({len(d) for d in given.values()}) != 1:
+        raise ValueError(f"A options {list(names)} are paired by index and must have equal lengths, got {[len(d) for d in given.values()]}")
+    offsets = []
+    for distances in zip(*given.values()):
+        for axis, distance in enumerate(distances):
+            offset = [0] * ndim
+            offset[axis] = distance
+            if tuple(offset) not in offsets:
+                offsets.append(tuple(offset))
+    return offsets
+
+
+def affinity_plane_names(neighborhood: str | None, ndim: int, **axis_lists: list[int] | None) -> list[str]:
+    return ["A[" + ",".join(str(c) for c in offset) + "]" for offset in affinity_offsets(neighborhood, ndim, **axis_lists)]
+
+
+def widen_instance_borders(labels: np.ndarray, radius: int) -> np.ndarray:
+    """Pixels whose in-slice (2r+1)^2 window holds more than one instance become background (BiaPy, PNI)."""
+    if radius <= 0 or labels.max(initial=0) == 0:
+        return labels
+    size = (1,) * (labels.ndim - 2) + (2 * radius + 1,) * 2
+    highest = ndi.maximum_filter(labels, size=size, mode="reflect")
+    # background must not count as an instance: hide it from the minimum
+    sentinel = np.iinfo(labels.dtype).max if labels.dtype.kind in "ui" else labels.max() + 1
+    lowest = ndi.minimum_filter(np.where(labels == 0, sentinel, labels), size=size, mode="reflect")
+    return np.where(highest == lowest, labels, 0).astype(labels.dtype, copy=False)
 
 
 def offsets_from_plane_names(names: list[str]) -> list[tuple[int, ...]]:
@@ -49,9 +96,11 @@ def _shifted(array: np.ndarray, offset: tuple[int, ...], fill) -> np.ndarray:
     return out
 
 
-def encode_affinities(labels: np.ndarray, *, neighborhood: str | None = None) -> np.ndarray:
+def encode_affinities(labels: np.ndarray, *, neighborhood: str | None = None, z_affinities: list[int] | None = None,
+                      y_affinities: list[int] | None = None, x_affinities: list[int] | None = None, widen_borders: int = 0) -> np.ndarray:
     """(n_offsets, [Z,] Y, X) 0/1 affinities of ``labels``."""
-    offsets = affinity_offsets(neighborhood, labels.ndim)
+    offsets = affinity_offsets(neighborhood, labels.ndim, z_affinities, y_affinities, x_affinities)
+    labels = widen_instance_borders(labels, widen_borders)
     out = np.zeros((len(offsets),) + labels.shape, dtype=np.float32)
     for index, offset in enumerate(offsets):
         # compare the overlapping slices only: no shifted copy of the image

@@ -36,3 +36,39 @@ def test_aggregated_map_and_foreground():
 def test_neighbourhood_must_fit_the_dimension():
     with pytest.raises(ValueError, match="in 3D must be one of"):
         ENCODERS["A"].resolve_options({"neighborhood": "8-connectivity"}, 3)
+
+
+def test_biapy_axis_lists_give_axis_offsets_long_range_included():
+    options = {"z_affinities": [1, 3], "y_affinities": [1, 3], "x_affinities": [1, 4]}
+    assert affinity_offsets(None, 3, **options) == [(1, 0, 0), (0, 1, 0), (0, 0, 1), (3, 0, 0), (0, 3, 0), (0, 0, 4)]
+    assert channel_planes(["A"], {"A": options}, 3)[-1] == "A[0,0,4]"
+    labels = np.zeros((6, 8, 10), np.uint16)
+    labels[:, :, :5] = 1
+    labels[:, :, 5:] = 2
+    planes = encode_channels(labels, ["A"], {"A": options})
+    x4 = planes[-1]
+    # p and p - (0,0,4) in the same instance: x in 4 (from 0) and 9 (from 5) only, per instance
+    np.testing.assert_array_equal(np.flatnonzero(x4[0, 0]), [4, 9])
+    # 2D takes y/x lists; a z list there, unequal lengths or non-positive distances are errors
+    assert affinity_offsets(None, 2, y_affinities=[2], x_affinities=[2]) == [(2, 0), (0, 2)]
+    for bad, message in (({"z_affinities": [1]}, "needs 3D"), ({"y_affinities": [1, 2], "x_affinities": [1]}, "equal lengths"),
+                         ({"y_affinities": [0], "x_affinities": [1]}, "positive integers")):
+        with pytest.raises(ValueError, match=message):
+            ENCODERS["A"].resolve_options(bad, 2)
+
+
+def test_widen_borders_clears_pixels_near_another_instance_in_their_slice(mask3d):
+    from stages.channels.affinity import widen_instance_borders
+
+    labels = np.zeros((2, 6, 8), np.uint16)
+    labels[:, 1:5, 1:4] = 1
+    labels[:, 1:5, 4:7] = 2
+    widened = widen_instance_borders(labels, 1)
+    assert (widened[:, 1:5, 3:5] == 0).all()  # the two columns along the contact
+    assert (widened[:, 1:5, 1:3] == 1).all() and (widened[:, 1:5, 5:7] == 2).all()
+    # an instance alone next to background keeps every pixel
+    alone = np.zeros((5, 5), np.uint16)
+    alone[1:4, 1:4] = 7
+    np.testing.assert_array_equal(widen_instance_borders(alone, 1), alone)
+    planes = encode_channels(mask3d, ["A"], {"A": {"z_affinities": [1], "y_affinities": [1], "x_affinities": [1], "widen_borders": 1}})
+    assert planes.shape[0] == 3 and planes.sum() < encode_channels(mask3d, ["A"], {"A": {"neighborhood": "6-connectivity"}}).sum()
