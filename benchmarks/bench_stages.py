@@ -111,9 +111,27 @@ class Comparisons:
         header = {"date": date.today().isoformat(), "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, "
                   f"{os.cpu_count()} cores, Python {platform.python_version()}", "repeats": self.repeats}
         print(json.dumps(header))
+        print(markdown_table(self.rows))
         if json_path:
             with open(json_path, "w") as handle:
                 json.dump({**header, "rows": self.rows}, handle, indent=2)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """The rows as the Markdown table RESULTS.md holds (a peer that failed says so)."""
+    lines = ["| task | input | segpipe | peer | x faster | peak MiB segpipe / peer |", "|---|---|---|---|---|---|"]
+    for row in rows:
+        if "peer_error" in row:
+            lines.append(f"| {row['task']} | {row['input']} | {_duration(row['segpipe_s'])} | {row['peer']} fails: "
+                         f"{row['peer_error'][:60]} | | |")
+            continue
+        lines.append(f"| {row['task']} | {row['input']} | {_duration(row['segpipe_s'])} | {row['peer']} {_duration(row['peer_s'])} "
+                     f"| {row['speedup']:.1f} | {row['segpipe_mib']:.1f} / {row['peer_mib']:.1f} |")
+    return "\n".join(lines)
 
 
 def tiled_volume(mask: np.ndarray, reps: tuple[int, int, int]) -> np.ndarray:
