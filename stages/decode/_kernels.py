@@ -6,13 +6,16 @@ LEVELS = 65536
 
 
 @numba.njit(cache=True, nogil=True)
-def flood_buckets(levels, labels, mask, offsets, following):
+def flood_buckets(levels, labels, mask, offsets, following, run):
     """Grow ``labels`` (flat, 0 = unlabelled) over ``mask`` in order of ``levels``, first come first served.
 
     Every array is flat and padded so that no offset leaves it from a voxel inside the
     mask. A voxel is labelled when it is first reached and queued at the higher of its
-    own level and the level being flooded: one pass, no heap. ``following`` (one slot
-    per voxel, -1) links the queue of each level.
+    own level and the level being flooded: one pass, no heap. Voxels queued for a
+    level above the current one wait in a linked list per level (``following``, one
+    slot per voxel); voxels reached at the current level, most of them on the plateaus
+    of a probability map, go to a plain array (``run``) read in order after that list,
+    which keeps the order first-in first-out and the memory traffic sequential.
     """
     size = levels.size
     head = np.full(LEVELS, -1, np.int64)
@@ -24,29 +27,64 @@ def flood_buckets(levels, labels, mask, offsets, following):
                 head[level] = index
             else:
                 following[tail[level]] = index
+            following[index] = -1
             tail[level] = index
-    current = 0
-    while current < LEVELS:
-        index = head[current]
-        if index == -1:
-            current += 1
+    for current in range(LEVELS):
+        waiting = head[current]
+        if waiting == -1:
             continue
-        head[current] = following[index]
-        if head[current] == -1:
-            tail[current] = -1
-        label = labels[index]
-        for offset in offsets:
-            neighbour = index + offset
-            if mask[neighbour] and labels[neighbour] == 0:
-                labels[neighbour] = label
-                level = max(levels[neighbour], current)
-                following[neighbour] = -1
-                if tail[level] == -1:
-                    head[level] = neighbour
-                else:
-                    following[tail[level]] = neighbour
-                tail[level] = neighbour
+        read = 0
+        write = 0
+        while True:
+            if waiting != -1:
+                index = waiting
+                waiting = following[index]
+            elif read < write:
+                index = run[read]
+                read += 1
+            else:
+                break
+            label = labels[index]
+            for offset in offsets:
+                neighbour = index + offset
+                if mask[neighbour] and labels[neighbour] == 0:
+                    labels[neighbour] = label
+                    level = levels[neighbour]
+                    if level <= current:
+                        run[write] = neighbour
+                        write += 1
+                    else:
+                        following[neighbour] = -1
+                        if tail[level] == -1:
+                            head[level] = neighbour
+                        else:
+                            following[tail[level]] = neighbour
+                        tail[level] = neighbour
     return labels
+
+
+@numba.njit(cache=True, nogil=True)
+def quantise_in_mask(surface, mask, levels_out):
+    """Write uint16 levels of ``surface`` (0 at its minimum inside ``mask``, 65535 at its maximum).
+
+    Arrays are flat; returns False (levels left 0) when the mask is empty or flat.
+    """
+    low = np.inf
+    high = -np.inf
+    for index in range(surface.size):
+        if mask[index]:
+            value = surface[index]
+            if value < low:
+                low = value
+            if value > high:
+                high = value
+    if not high > low:
+        return False
+    scale = 65535.0 / (np.float64(high) - np.float64(low))
+    for index in range(surface.size):
+        level = np.rint((np.float64(surface[index]) - low) * scale)
+        levels_out[index] = 0 if level < 0 else (65535 if level > 65535 else np.uint16(level))
+    return True
 
 
 @numba.njit(cache=True, nogil=True)

@@ -10,16 +10,14 @@ from __future__ import annotations
 import numpy as np
 
 
-def quantise(surface: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def quantise(surface: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     """uint16 levels of ``surface``, 0 at its minimum inside ``mask`` and 65535 at its maximum."""
-    inside = surface[mask] if mask is not None else surface
-    if inside.size == 0:
-        return np.zeros(surface.shape, np.uint16)
-    low, high = float(inside.min()), float(inside.max())
-    if high <= low:
-        return np.zeros(surface.shape, np.uint16)
-    scaled = (surface - np.float32(low)) * np.float32(65535.0 / (high - low))
-    return np.clip(np.rint(scaled), 0, 65535).astype(np.uint16)
+    from ._kernels import quantise_in_mask
+
+    mask = np.ones(surface.shape, dtype=bool) if mask is None else mask
+    levels = np.zeros(surface.shape, np.uint16)
+    quantise_in_mask(np.ascontiguousarray(surface, dtype=np.float32).ravel(), np.ascontiguousarray(mask).ravel(), levels.ravel())
+    return levels
 
 
 def flood_from_markers(surface: np.ndarray, markers: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
@@ -45,7 +43,9 @@ def flood_from_markers(surface: np.ndarray, markers: np.ndarray, mask: np.ndarra
     levels[inner] = quantise(surface, mask)
     strides = np.array(padded_mask.strides) // padded_mask.itemsize
     offsets = np.concatenate([strides, -strides]).astype(np.int64)
-    # int32 queue links halve the largest allocation up to 2**31 voxels
-    following = np.full(levels.size, -1, dtype=np.int32 if levels.size < 2**31 else np.int64)
-    flooded = flood_buckets(levels.ravel(), labels.ravel(), padded_mask.ravel(), offsets, following)
-    return flooded.reshape(padded_mask.shape)[inner]
+    # int32 queue slots halve the largest allocations up to 2**31 voxels
+    index_type = np.int32 if levels.size < 2**31 else np.int64
+    following = np.empty(levels.size, dtype=index_type)
+    run = np.empty(levels.size, dtype=index_type)
+    flooded = flood_buckets(levels.ravel(), labels.ravel(), padded_mask.ravel(), offsets, following, run)
+    return np.ascontiguousarray(flooded.reshape(padded_mask.shape)[inner])
