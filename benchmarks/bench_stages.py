@@ -123,14 +123,14 @@ def _duration(seconds: float) -> str:
 
 def markdown_table(rows: list[dict]) -> str:
     """The rows as the Markdown table RESULTS.md holds (a peer that failed says so)."""
-    lines = ["| task | input | segpipe | peer | x faster | peak MiB segpipe / peer |", "|---|---|---|---|---|---|"]
+    lines = ["| task | input | segpipe | peer | x faster | peak MiB segpipe / peer | x lighter |", "|---|---|---|---|---|---|---|"]
     for row in rows:
         if "peer_error" in row:
             lines.append(f"| {row['task']} | {row['input']} | {_duration(row['segpipe_s'])} | {row['peer']} fails: "
-                         f"{row['peer_error'][:60]} | | |")
+                         f"{row['peer_error'][:60]} | | | |")
             continue
         lines.append(f"| {row['task']} | {row['input']} | {_duration(row['segpipe_s'])} | {row['peer']} {_duration(row['peer_s'])} "
-                     f"| {row['speedup']:.1f} | {row['segpipe_mib']:.1f} / {row['peer_mib']:.1f} |")
+                     f"| {row['speedup']:.1f} | {row['segpipe_mib']:.1f} / {row['peer_mib']:.1f} | {row['memory_ratio']:.2f} |")
     return "\n".join(lines)
 
 
