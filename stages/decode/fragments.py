@@ -3,8 +3,8 @@
 A marker-controlled watershed leaves foreground without a seed unlabelled (an object
 whose seed channel never crossed its threshold, such as a sliver that is all contour)
 and turns every stray seed into an instance (a one-voxel pocket between a touching
-band and a rim). Both are decided here from the labels alone, vectorised: neighbour
-pairs come from face-adjacent voxel pairs, never from a loop over voxels.
+band and a rim). Both are decided here from the labels alone: whole-image work is
+vectorised, and the only loop runs over fragments, inside their find_objects boxes.
 """
 from __future__ import annotations
 
