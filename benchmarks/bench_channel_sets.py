@@ -20,7 +20,7 @@ import numpy as np
 import tifffile
 
 from bench_stages import Comparisons, load_biapy, tiled_volume
-from stages.channels import channel_planes, encode_channels
+from stages.channels import encode_channels
 from stages.decode.embedseg import cluster_embeddings
 from stages.decode.watershed import watershed_from_channels
 from stages.demo import stardist_data_folder
@@ -84,7 +84,6 @@ def main() -> None:
                     lambda: watershed_by_channels(channel_last, codes, seeds, ["auto"] * len(seeds), surface, growth,
                                                   ["auto"] * len(growth), verbose=False), "BiaPy")
         options = {"A": {"neighborhood": "4-connectivity" if ndim == 2 else "6-connectivity"}}
-        planes = channel_planes(["A"], options, ndim)
         if ndim == 3:  # BiaPy's affinities need a Z axis longer than one
             biapy_affinities = {"z_affinities": [1], "y_affinities": [1], "x_affinities": [1], "widen_borders": 0}
             compare("encode A (face neighbours)", name, lambda: encode_channels(labels, ["A"], options),

@@ -1,7 +1,6 @@
 """A tiny real dataset for CLI tests: two 64x64 crops of stardist's 2D sample per split."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
