@@ -25,9 +25,9 @@ def encode_background(labels: np.ndarray, *, erosion: int = 0, dilation: int = 0
 
 def encode_center_points(labels: np.ndarray, *, type: str = "centroid", dilation: int = 1, erosion: int = 0) -> np.ndarray:
     """P: one seed region per instance (its centre pixel or its skeleton), kept inside its instance."""
-    centers = np.zeros(labels.shape, dtype=labels.dtype)
     if type == "centroid" and erosion == 0:
         return _dilated_points(labels, inner_points(labels), dilation)
+    centers = np.zeros(labels.shape, dtype=labels.dtype)
     if type == "centroid":
         for label_id, point in inner_points(labels).items():
             centers[point] = label_id

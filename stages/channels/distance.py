@@ -6,7 +6,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.morphology import skeletonize
 
-from .morphology import inner_points, label_sizes_and_centroids, per_label_max
+from .morphology import as_volume, inner_points, label_sizes_and_centroids, per_label_max
 
 
 def _inside_distance(labels: np.ndarray) -> np.ndarray:
@@ -28,7 +28,6 @@ def encode_distance_to_boundary(labels: np.ndarray, *, norm: bool = True, mask_v
 
 def encode_distance_to_center(labels: np.ndarray, *, type: str = "centroid", norm: bool = True, mask_values: bool = True) -> np.ndarray:
     """Dc: distance to the instance centre (inner centroid pixel or skeleton) inside instances."""
-    out = np.zeros(labels.shape, dtype=np.float32)
     if type == "centroid":
         # the distance to one pixel is the Euclidean norm of the difference: no transform needed
         from ._label_kernels import distance_to_points
@@ -36,15 +35,15 @@ def encode_distance_to_center(labels: np.ndarray, *, type: str = "centroid", nor
         table = np.zeros((int(labels.max(initial=0)) + 1, 3), dtype=np.float64)
         for label_id, point in inner_points(labels).items():
             table[label_id, 3 - labels.ndim:] = point
-        volume = np.ascontiguousarray(labels)
-        out = distance_to_points(volume[np.newaxis] if labels.ndim == 2 else volume, table).reshape(labels.shape)
-    for index, box in enumerate(ndi.find_objects(labels) if type != "centroid" else ()):
-        if box is None:
-            continue
-        mask = labels[box] == index + 1
-        center = skeletonize(mask) & mask
-        distance = ndi.distance_transform_edt(~center).astype(np.float32)
-        out[box][mask] = distance[mask]
+        out = distance_to_points(as_volume(labels), table).reshape(labels.shape)
+    else:
+        out = np.zeros(labels.shape, dtype=np.float32)
+        for index, box in enumerate(ndi.find_objects(labels)):
+            if box is None:
+                continue
+            mask = labels[box] == index + 1
+            center = skeletonize(mask) & mask
+            out[box][mask] = ndi.distance_transform_edt(~center)[mask]
     if norm:
         # + 1 so the centre itself is not confused with background by mask_values
         out = _normalise_per_instance(out + (labels > 0), labels)

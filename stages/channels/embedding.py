@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
-from .morphology import label_ids, per_label_lookup
+from .morphology import label_sizes_and_centroids, per_label_lookup
 
 AXES = "ZYX"
 
@@ -26,12 +26,10 @@ def instance_centres(labels: np.ndarray, center_mode: str = "centroid", medoid_m
     The medoid is the instance pixel with the least summed distance to the others,
     searched among at most ``medoid_max_points`` evenly spaced pixels of the instance.
     """
-    ids = label_ids(labels)
-    if ids.size == 0:
-        return ids, np.zeros((0, labels.ndim))
-    if center_mode == "centroid":
-        centres = np.asarray(ndi.center_of_mass(np.ones(labels.shape, np.uint8), labels, ids), dtype=np.float64)
-        return ids, centres.reshape(len(ids), labels.ndim)
+    sizes, centroids = label_sizes_and_centroids(labels)
+    ids = np.flatnonzero(sizes)
+    if center_mode == "centroid" or ids.size == 0:
+        return ids, centroids[ids]
     centres = np.zeros((len(ids), labels.ndim))
     boxes = ndi.find_objects(labels)
     for row, label_id in enumerate(ids):
@@ -49,19 +47,20 @@ def encode_embedding(labels: np.ndarray, *, center_mode: str = "centroid", medoi
     """(2 * ndim + 1, [Z,] Y, X) float32 EmbedSeg targets; sigma is half the instance's spread per axis (>= 0.5 px, so single-pixel neighbours stay apart)."""
     ndim = labels.ndim
     out = np.zeros((2 * ndim + 1,) + labels.shape, dtype=np.float32)
-    ids, centres = instance_centres(labels, center_mode, medoid_max_points)
+    sizes, means = label_sizes_and_centroids(labels)
+    ids = np.flatnonzero(sizes)
     if ids.size == 0:
         return out
+    sizes, means = sizes[ids].astype(np.float64), means[ids]
+    centres = means if center_mode == "centroid" else instance_centres(labels, center_mode, medoid_max_points)[1]
     inside = labels > 0
-    sizes = np.bincount(labels.ravel())[ids].astype(np.float64)
     for axis in range(ndim):
         shape = [1] * ndim
         shape[axis] = labels.shape[axis]
         coordinate = np.arange(labels.shape[axis], dtype=np.float64).reshape(shape)
         coordinate = np.broadcast_to(coordinate, labels.shape)
         out[axis] = np.where(inside, per_label_lookup(centres[:, axis], ids, labels) - coordinate, 0)
-        mean = np.asarray(ndi.mean(coordinate, labels, ids))
-        spread = np.sqrt(np.maximum(np.asarray(ndi.sum(coordinate**2, labels, ids)) / sizes - mean**2, 0))
+        spread = np.sqrt(np.maximum(np.asarray(ndi.sum(coordinate**2, labels, ids)) / sizes - means[:, axis] ** 2, 0))
         out[ndim + axis] = np.where(inside, per_label_lookup(np.maximum(0.5 * spread, 0.5), ids, labels), 0)
     out[2 * ndim] = inside
     return out

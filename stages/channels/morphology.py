@@ -37,10 +37,10 @@ def erode_mask(mask: np.ndarray, radius: int, *, border_value: int = 1) -> np.nd
     return ndi.binary_erosion(mask, structure=ball(radius, mask.ndim), border_value=border_value)
 
 
-def _volume_view(labels: np.ndarray) -> np.ndarray:
-    """(Z, Y, X) view of a 2D or 3D label image, contiguous, for the compiled kernels."""
-    labels = np.ascontiguousarray(labels)
-    return labels[np.newaxis] if labels.ndim == 2 else labels
+def as_volume(array: np.ndarray, dtype=None) -> np.ndarray:
+    """(Z, Y, X) contiguous view of a 2D or 3D array (2D as one slice), for the compiled kernels."""
+    array = np.ascontiguousarray(array, dtype=dtype)
+    return array[np.newaxis] if array.ndim == 2 else array
 
 
 def label_sizes_and_centroids(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -51,7 +51,7 @@ def label_sizes_and_centroids(labels: np.ndarray) -> tuple[np.ndarray, np.ndarra
     from ._label_kernels import coordinate_sums
 
     count = int(labels.max(initial=0)) + 1
-    sizes, sums = coordinate_sums(_volume_view(labels), count)
+    sizes, sums = coordinate_sums(as_volume(labels), count)
     centroids = sums / np.maximum(sizes, 1)[:, None]
     return sizes, centroids[:, 3 - labels.ndim:]
 
@@ -60,7 +60,7 @@ def face_boundaries(labels: np.ndarray, *, foreground_only: bool = False) -> np.
     """Pixels with a face neighbour of another label (find_boundaries 'thick', or 'inner')."""
     from ._label_kernels import face_boundaries as kernel
 
-    return kernel(_volume_view(labels), foreground_only).reshape(labels.shape)
+    return kernel(as_volume(labels), foreground_only).reshape(labels.shape)
 
 
 def per_label_lookup(values_by_label: np.ndarray, ids: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -68,15 +68,6 @@ def per_label_lookup(values_by_label: np.ndarray, ids: np.ndarray, labels: np.nd
     table = np.zeros(int(labels.max()) + 1, dtype=values_by_label.dtype)
     table[ids] = values_by_label
     return table[labels]
-
-
-def label_ids(labels: np.ndarray) -> np.ndarray:
-    """The non-zero ids present, ascending."""
-    top = int(labels.max(initial=0))
-    if top <= 4 * labels.size:  # a count per id costs less than sorting the image
-        return np.flatnonzero(np.bincount(labels.ravel(), minlength=top + 1)[1:]) + 1
-    ids = np.unique(labels)
-    return ids[ids > 0]
 
 
 def per_label_max(values: np.ndarray, labels: np.ndarray) -> np.ndarray:

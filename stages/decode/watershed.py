@@ -10,9 +10,9 @@ Affinity planes (A) are aggregated first: their minimum is the seed map and
 surface, their maximum on either side of each pixel the foreground (growth mask).
 
 After the flood, two clean-ups make the decoding of a perfect encoding exact:
-foreground components that hold no seed become instances of their own, and
-fragments (regions under a fraction of the median instance size) are merged into
-the neighbour they share most faces with, or dropped when they touch none.
+foreground components that hold no seed become instances of their own (unless
+they are specks under the fragment size), and fragments (regions under a fraction
+of the median instance size) are merged into the instance they touch most.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from skimage.measure import label as connected_components
 
 from ..channels import ENCODERS
 from ..channels.affinity import aggregate_affinities, offsets_from_plane_names
-from ..channels.morphology import dilate_mask, erode_mask, remove_small_labels
+from ..channels.morphology import as_volume, dilate_mask, erode_mask, remove_small_labels
 from .flood import flood_from_markers
 from .fragments import label_unseeded_components, median_instance_size, merge_fragments
 
@@ -85,10 +85,10 @@ def offset_slope(channels: np.ndarray, codes: Sequence[str], used: Sequence[str]
     score = np.full(channels.shape[1:], -np.inf, dtype=np.float32)
     for code in used:
         own = {"H": -1, "V": -2, "Z": -3}[code] % ndim
-        offset = np.ascontiguousarray(channels[codes.index(code)], dtype=np.float32)
+        offset = channels[codes.index(code)]
         # all axes' Sobel derivatives in one compiled pass; a 2D image rides as one slice,
         # whose smoothing over the missing axis multiplies by 4
-        derivatives = sobel_all_axes(offset[np.newaxis] if ndim == 2 else offset)[3 - ndim:]
+        derivatives = sobel_all_axes(as_volume(offset, np.float32))[3 - ndim:]
         derivatives = derivatives[:, 0] / 4 if ndim == 2 else derivatives
         across = np.zeros(offset.shape, dtype=np.float32)
         for axis in range(ndim):
@@ -119,9 +119,7 @@ def otsu_threshold(values: np.ndarray) -> float:
 
 
 def _auto_threshold(values: np.ndarray) -> float:
-    if values.size == 0:
-        return 0.0
-    return otsu_threshold(values)  # flat: a small 3-channel volume is not an RGB picture
+    return otsu_threshold(values) if values.size else 0.0
 
 
 def _select(values: np.ndarray, code: str, threshold: float | str, *, growth: bool, otsu_cache: dict | None = None) -> tuple[np.ndarray, float]:
@@ -180,8 +178,7 @@ def gaussian_3_taps(values: np.ndarray, sigma: float = 1.0) -> np.ndarray:
         return ndi.gaussian_filter(values, sigma=sigma, truncate=1.0)
     taps = np.exp(-0.5 / sigma**2 * np.array([1.0, 0.0]))
     side, middle = taps / (2 * taps[0] + taps[1])
-    volume = np.ascontiguousarray(values, dtype=np.float32)
-    volume = volume[np.newaxis] if values.ndim == 2 else volume
+    volume = as_volume(values, np.float32)
     for axis in range(3 - values.ndim, 3):
         volume = smooth_axis(volume, axis, side, middle)
     return volume.reshape(values.shape)
