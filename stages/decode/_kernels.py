@@ -102,23 +102,48 @@ def histogram_256(values, low, high):
 
 
 @numba.njit(cache=True, nogil=True)
-def smooth_axis(values, axis, side, middle):
-    """3-tap filter (side, middle, side) along ``axis`` of a (Z, Y, X) array, edges reflected."""
+def smooth_3_taps(values, side, middle, scale):
+    """``scale`` x the 3-tap filter (side, middle, side) along z, y and x of a (Z, Y, X) array, edges reflected.
+
+    Plane by plane: x then y through a plane buffer that stays in cache, z last with the
+    previous plane kept aside; the edges are peeled off so the inner loops vectorise.
+    """
     depth, height, width = values.shape
     out = np.empty_like(values)
+    along_x = np.empty((height, width), np.float32)
+    side_out = np.float32(side * scale)
+    middle_out = np.float32(middle * scale)
+    side = np.float32(side)
+    middle = np.float32(middle)
     for z in range(depth):
         for y in range(height):
+            row = values[z, y]
+            smoothed = along_x[y]
+            if width == 1:
+                smoothed[0] = row[0]
+                continue
+            smoothed[0] = side * (row[0] + row[1]) + middle * row[0]
+            for x in range(1, width - 1):
+                smoothed[x] = side * (row[x - 1] + row[x + 1]) + middle * row[x]
+            smoothed[width - 1] = side * (row[width - 2] + row[width - 1]) + middle * row[width - 1]
+        for y in range(height):
+            before = along_x[max(y - 1, 0)]
+            after = along_x[min(y + 1, height - 1)]
+            centre = along_x[y]
+            target = out[z, y]
             for x in range(width):
-                if axis == 0:
-                    before = values[z - 1, y, x] if z > 0 else values[z, y, x]
-                    after = values[z + 1, y, x] if z + 1 < depth else values[z, y, x]
-                elif axis == 1:
-                    before = values[z, y - 1, x] if y > 0 else values[z, y, x]
-                    after = values[z, y + 1, x] if y + 1 < height else values[z, y, x]
-                else:
-                    before = values[z, y, x - 1] if x > 0 else values[z, y, x]
-                    after = values[z, y, x + 1] if x + 1 < width else values[z, y, x]
-                out[z, y, x] = side * (before + after) + middle * values[z, y, x]
+                target[x] = side_out * (before[x] + after[x]) + middle_out * centre[x]
+    if depth > 1:
+        previous = out[0].copy()
+        current = np.empty((height, width), np.float32)
+        for z in range(depth):
+            current[:] = out[z]
+            following = out[min(z + 1, depth - 1)]
+            target = out[z]
+            for y in range(height):
+                for x in range(width):
+                    target[y, x] = side * (previous[y, x] + following[y, x]) + middle * current[y, x]
+            previous, current = current, previous
     return out
 
 

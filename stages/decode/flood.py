@@ -4,20 +4,72 @@ The surface is quantised to 65,536 levels between its minimum and maximum inside
 mask; voxels are taken level by level, first in first out within a level, as
 skimage's heap takes equal values by age. Where skimage pays a heap operation per
 voxel, a bucket queue pays a constant, hence several times faster on large volumes.
+
+:func:`flood_from_seeds` is the whole seeded watershed in compiled passes over one
+set of padded arrays: label the seed components, flood them, label the foreground
+they did not reach; the caller renumbers once, through a table, on the way out.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+
+from ..channels.morphology import as_volume
 
 
 def quantise(surface: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-    """uint16 levels of ``surface``, 0 at its minimum inside ``mask`` and 65535 at its maximum."""
-    from ._kernels import quantise_in_mask
+    """uint16 levels of ``surface``, 0 at its minimum inside ``mask`` and 65535 at its maximum (0 outside)."""
+    padded = _Padded(surface, np.zeros(surface.shape, bool), mask)
+    return np.ascontiguousarray(padded.levels[padded.inner].reshape(surface.shape))
 
-    mask = np.ones(surface.shape, dtype=bool) if mask is None else mask
-    levels = np.zeros(surface.shape, np.uint16)
-    quantise_in_mask(np.ascontiguousarray(surface, dtype=np.float32).ravel(), np.ascontiguousarray(mask).ravel(), levels.ravel())
-    return levels
+
+class _Padded:
+    """Levels, flags and labels of an image padded by one voxel along each of its axes."""
+
+    def __init__(self, surface: np.ndarray, seeds: np.ndarray, mask: np.ndarray | None):
+        from ._flood_kernels import pad_levels_and_flags
+
+        mask = np.ones(surface.shape, dtype=bool) if mask is None else mask
+        self.shape = surface.shape
+        volume = as_volume(surface, np.float32)
+        # a 2D image is one (1, Y, X) slice: padding its missing axis would triple the arrays
+        self.pad_z = 1 if surface.ndim == 3 else 0
+        padded_shape = (volume.shape[0] + 2 * self.pad_z, volume.shape[1] + 2, volume.shape[2] + 2)
+        self.inner = (slice(self.pad_z, padded_shape[0] - self.pad_z), slice(1, -1), slice(1, -1))
+        self.levels = np.zeros(padded_shape, np.uint16)
+        self.flags = np.zeros(padded_shape, np.uint8)
+        self.counts = np.zeros(65536, np.int64)
+        pad_levels_and_flags(volume, as_volume(seeds, bool), as_volume(mask, bool), self.pad_z, self.levels, self.flags, self.counts)
+        self.labels = np.zeros(padded_shape, np.int32)
+        strides = np.array(self.flags.strides)[3 - surface.ndim:]
+        self.offsets = np.concatenate([strides, -strides]).astype(np.int64)
+        # int32 queue slots halve the largest allocations up to 2**31 voxels
+        index_type = np.int32 if self.flags.size < 2**31 else np.int64
+        # one breadth-first queue, shared by the labelling passes and the flood (never at once)
+        self.queue = np.empty(self.flags.size, dtype=index_type)
+        self.buckets = np.empty(int(self.counts.sum()), dtype=index_type)
+
+    def flood(self, next_id: int) -> np.ndarray:
+        """Flood the labels in place; the voxel count of each id below ``next_id``."""
+        from ._flood_kernels import flood_buckets
+
+        sizes = np.zeros(next_id, np.int64)
+        flood_buckets(self.levels.ravel(), self.labels.ravel(), self.flags.ravel(), self.offsets, self.counts, self.buckets,
+                      self.queue, sizes)
+        return sizes
+
+    def unpadded(self, table: np.ndarray) -> np.ndarray:
+        """``table[labels]`` inside the padding, in the image's shape and the table's dtype."""
+        from ._flood_kernels import unpad_through_table
+
+        out = np.empty((self.labels.shape[0] - 2 * self.pad_z, *self.shape[-2:]), table.dtype)
+        unpad_through_table(self.labels, self.pad_z, table, out)
+        return out.reshape(self.shape)
+
+    def inner_labels(self) -> np.ndarray:
+        """A view of the labels inside the padding, in the image's shape."""
+        return self.labels[self.inner].reshape(self.shape)
 
 
 def flood_from_markers(surface: np.ndarray, markers: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
@@ -26,26 +78,63 @@ def flood_from_markers(surface: np.ndarray, markers: np.ndarray, mask: np.ndarra
     Equals ``skimage.segmentation.watershed(surface, markers, mask=mask)`` up to the order
     of voxels whose surface values fall in the same of 65,536 levels.
     """
-    from ._kernels import flood_buckets
+    from ._flood_kernels import LABELLED
 
-    if mask is None:
-        mask = np.ones(surface.shape, dtype=bool)
     if markers.max(initial=0) > np.iinfo(np.int32).max:
         raise ValueError("flood_from_markers: more than 2**31 markers")
-    # one voxel of padding outside the mask keeps every neighbour offset inside the arrays
-    padded_shape = tuple(n + 2 for n in surface.shape)
-    inner = tuple(slice(1, -1) for _ in range(surface.ndim))
-    padded_mask = np.zeros(padded_shape, dtype=bool)
-    padded_mask[inner] = mask
-    labels = np.zeros(padded_shape, dtype=np.int32)
-    labels[inner] = np.where(mask, markers, 0)
-    levels = np.zeros(padded_shape, dtype=np.uint16)
-    levels[inner] = quantise(surface, mask)
-    strides = np.array(padded_mask.strides) // padded_mask.itemsize
-    offsets = np.concatenate([strides, -strides]).astype(np.int64)
-    # int32 queue slots halve the largest allocations up to 2**31 voxels
-    index_type = np.int32 if levels.size < 2**31 else np.int64
-    following = np.empty(levels.size, dtype=index_type)
-    run = np.empty(levels.size, dtype=index_type)
-    flooded = flood_buckets(levels.ravel(), labels.ravel(), padded_mask.ravel(), offsets, following, run)
-    return np.ascontiguousarray(flooded.reshape(padded_mask.shape)[inner])
+    padded = _Padded(surface, np.zeros(surface.shape, bool), mask)
+    padded.labels[padded.inner] = as_volume(markers, np.int32)
+    padded.flags[padded.labels != 0] |= LABELLED
+    padded.flood(int(markers.max(initial=0)) + 1)
+    return np.ascontiguousarray(padded.inner_labels())
+
+
+@dataclass
+class Flood:
+    """The labels of a seeded flood, before renumbering.
+
+    ``labels`` (int32 view, image shape): seeded instances are 1..seeded, unseeded
+    foreground components seeded+1..; ``sizes`` their voxel counts (``sizes[0]`` = 0);
+    ``median_seeded_size`` the median size of the seeded instances (0 if none).
+    ``unpadded(table)`` writes ``table[labels]`` as a new contiguous array.
+    """
+
+    labels: np.ndarray
+    sizes: np.ndarray
+    seeded: int
+    median_seeded_size: float
+    padded: _Padded
+
+    def unpadded(self, table: np.ndarray) -> np.ndarray:
+        return self.padded.unpadded(table)
+
+
+def flood_from_seeds(surface: np.ndarray, seeds: np.ndarray, growth: np.ndarray, *, min_seed_size: int = 0,
+                     unseeded_fraction: float | None = 0.0) -> Flood:
+    """Seeded watershed: face-connected seed components flood ``surface`` inside ``growth``.
+
+    Parameters
+    ----------
+    surface : float (Y, X) or (Z, Y, X), basins at instance centres.
+    seeds, growth : bool masks of the same shape; seeds outside ``growth`` are dropped
+        after their components are formed (as skimage's watershed drops such markers).
+    min_seed_size : seed components of fewer voxels are no seeds (0: keep all).
+    unseeded_fraction : face-connected ``growth`` components that no seed reached become
+        instances of their own unless smaller than this fraction of the median seeded
+        instance size; None leaves them unlabelled.
+    """
+    from ._flood_kernels import SEED, SEED_VISITED, GROWTH, UNSEEDED_VISITED, label_components
+
+    padded = _Padded(surface, seeds, growth)
+    flat_flags, flat_labels = padded.flags.ravel(), padded.labels.ravel()
+    next_id, _ = label_components(flat_flags, SEED, SEED_VISITED, flat_labels, padded.offsets, padded.queue, 1, min_seed_size)
+    sizes = padded.flood(next_id)
+    seeded = next_id - 1
+    reached = sizes[1:][sizes[1:] > 0]
+    median = float(np.median(reached)) if reached.size else 0.0
+    if unseeded_fraction is not None:
+        min_size = max(unseeded_fraction * median, 1.0)
+        _, unseeded_sizes = label_components(flat_flags, GROWTH, UNSEEDED_VISITED, flat_labels, padded.offsets, padded.queue,
+                                             next_id, int(np.ceil(min_size)))
+        sizes = np.concatenate([sizes, unseeded_sizes])
+    return Flood(labels=padded.inner_labels(), sizes=sizes, seeded=seeded, median_seeded_size=median, padded=padded)

@@ -1,10 +1,10 @@
-"""Clean-ups after a seeded flood: unseeded foreground and fragments.
+"""Fragments after a seeded flood, merged into the instance they touch most.
 
-A marker-controlled watershed leaves foreground without a seed unlabelled (an object
-whose seed channel never crossed its threshold, such as a sliver that is all contour)
-and turns every stray seed into an instance (a one-voxel pocket between a touching
-band and a rim). Both are decided here from the labels alone: whole-image work is
-vectorised, and the only loop runs over fragments, inside their find_objects boxes.
+A marker-controlled watershed turns every stray seed into an instance (a one-voxel
+pocket between a touching band and a rim). Fragments are decided from the labels and
+their sizes alone: whole-image work is vectorised, and the only loop runs over
+fragments, inside their find_objects boxes. (The other clean-up, foreground that no
+seed reached, is labelled during the flood: :func:`.flood.flood_from_seeds`.)
 """
 from __future__ import annotations
 
@@ -19,27 +19,6 @@ def median_instance_size(labels: np.ndarray, sizes: np.ndarray | None = None) ->
     sizes = np.bincount(labels.ravel()) if sizes is None else sizes
     sizes = sizes[1:][sizes[1:] > 0]
     return float(np.median(sizes)) if sizes.size else 0.0
-
-
-def label_unseeded_components(labels: np.ndarray, foreground: np.ndarray, min_size: float = 0) -> np.ndarray:
-    """Give each face-connected foreground component that no label reached an id of its own.
-
-    The watershed floods every foreground component holding a seed, so what is left
-    unlabelled in ``foreground`` is exactly the components without one. Components
-    under ``min_size`` voxels are left out (specks of a noisy foreground).
-    """
-    unseeded = foreground & (labels == 0)
-    if not unseeded.any():
-        return labels
-    components, count = ndi.label(unseeded)
-    sizes = np.bincount(components.ravel())
-    keep = sizes >= max(min_size, 1)
-    keep[0] = False
-    table = np.zeros(count + 1, dtype=np.int64)
-    table[keep] = np.arange(1, int(keep.sum()) + 1) + int(labels.max())
-    out = labels.astype(np.int64, copy=True)
-    out[unseeded] = table[components[unseeded]]
-    return out
 
 
 def _best_neighbours(labels: np.ndarray, fragment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -67,31 +46,22 @@ def _best_neighbours(labels: np.ndarray, fragment: np.ndarray) -> tuple[np.ndarr
     return np.asarray(sources, dtype=np.int64), np.asarray(targets, dtype=np.int64)
 
 
-def merge_fragments(labels: np.ndarray, fraction: float, sizes: np.ndarray | None = None) -> np.ndarray:
-    """Merge instances smaller than ``fraction`` x the median instance size into a neighbour.
-
-    A fragment joins the touching instance it has most voxels next to (faces, edges or
-    corners: a part joined to its object only diagonally is a fragment too); one that
-    touches no instance stays as it is (a small object is not a fragment of anything).
-    Chains of fragments end in the instance their chain reaches, so the result does
-    not depend on the order of ids.
+def fragment_table(labels: np.ndarray, fragment_size: float, sizes: np.ndarray) -> np.ndarray | None:
+    """The id each id becomes when fragments merge (see :func:`merge_fragments`); None when none does.
 
     Parameters
     ----------
     labels : integer label image, (Y, X) or (Z, Y, X).
-    fraction : 0 turns the merging off.
-    sizes : ``np.bincount(labels.ravel())`` when the caller has it.
+    fragment_size : instances of fewer voxels are fragments.
+    sizes : voxel count of every id 0..max (``np.bincount(labels.ravel())``).
     """
-    if fraction <= 0 or labels.max() == 0:
-        return labels
-    sizes = np.bincount(labels.ravel()) if sizes is None else sizes
-    fragment = (sizes > 0) & (sizes < fraction * median_instance_size(labels, sizes))
+    fragment = (sizes > 0) & (sizes < fragment_size)
     fragment[0] = False
     if not fragment.any():
-        return labels
+        return None
     first, second = _best_neighbours(labels, fragment)
     if first.size == 0:
-        return labels
+        return None
     table = np.arange(sizes.size, dtype=np.int64)
     # fragments point to their best neighbour; each weakly connected group holds at most
     # one non-fragment (non-fragments point nowhere), which then names the group
@@ -109,4 +79,20 @@ def merge_fragments(labels: np.ndarray, fraction: float, sizes: np.ndarray | Non
     name[group[by_size]] = by_size
     name[group[owners]] = owners
     table[members] = name[group[members]]
-    return table[labels]
+    return table
+
+
+def merge_fragments(labels: np.ndarray, fraction: float, sizes: np.ndarray | None = None) -> np.ndarray:
+    """Merge instances smaller than ``fraction`` x the median instance size into a neighbour.
+
+    A fragment joins the touching instance it has most voxels next to (faces, edges or
+    corners: a part joined to its object only diagonally is a fragment too); one that
+    touches no instance stays as it is (a small object is not a fragment of anything).
+    Chains of fragments end in the instance their chain reaches, so the result does
+    not depend on the order of ids.
+    """
+    if fraction <= 0 or labels.size == 0:
+        return labels
+    sizes = np.bincount(labels.ravel()) if sizes is None else sizes
+    table = fragment_table(labels, fraction * median_instance_size(labels, sizes), sizes)
+    return labels if table is None else table[labels]

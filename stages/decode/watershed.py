@@ -26,8 +26,8 @@ from skimage.measure import label as connected_components
 from ..channels import ENCODERS
 from ..channels.affinity import aggregate_affinities, offsets_from_plane_names
 from ..channels.morphology import as_volume, dilate_mask, erode_mask, remove_small_labels
-from .flood import flood_from_markers
-from .fragments import label_unseeded_components, median_instance_size, merge_fragments
+from .flood import flood_from_seeds
+from .fragments import fragment_table
 
 
 def _polarity(code: str) -> str:
@@ -43,11 +43,27 @@ _FOREGROUND_PREFERENCE = ("F", "D", "Db", "B", "Dc", "Dn", "P")
 
 @dataclass
 class WatershedResult:
+    """``labels`` (uint32, ids 1..n) and what made them: seeds, surface and growth mask."""
+
     labels: np.ndarray
-    seed_map: np.ndarray
+    seeds: np.ndarray
     surface: np.ndarray
     growth_mask: np.ndarray
     settings: dict = field(default_factory=dict)
+    min_seed_size: int = 0
+    by_2d_slices: bool = False
+
+    @property
+    def seed_map(self) -> np.ndarray:
+        """The seeds as the markers of the flood: face-connected components, small ones removed (for inspection)."""
+        if self.by_2d_slices:
+            return np.stack([label_seeds(plane, self.min_seed_size) for plane in self.seeds])
+        return label_seeds(self.seeds, self.min_seed_size)
+
+
+def label_seeds(seeds: np.ndarray, min_size: int = 0) -> np.ndarray:
+    """Face-connected components of a seed mask, those under ``min_size`` voxels removed (int64)."""
+    return remove_small_labels(connected_components(seeds, connectivity=1).astype(np.int64), min_size)
 
 
 def infer_watershed_defaults(codes: Sequence[str]) -> tuple[list[str], str, list[str]]:
@@ -170,18 +186,16 @@ def _combine(channels: np.ndarray, codes: list[str], chosen: Sequence[str], thre
     return mask, used
 
 
-def gaussian_3_taps(values: np.ndarray, sigma: float = 1.0) -> np.ndarray:
-    """ndi.gaussian_filter(values, sigma, truncate=1.0) for sigma < 1.5 (a 3-tap kernel), compiled."""
-    from ._kernels import smooth_axis
+def gaussian_3_taps(values: np.ndarray, sigma: float = 1.0, *, negate: bool = False) -> np.ndarray:
+    """ndi.gaussian_filter(values, sigma, truncate=1.0) for sigma < 1.5 (a 3-tap kernel), compiled; negated on request."""
+    from ._kernels import smooth_3_taps
 
     if not 0 < sigma < 1.5:
-        return ndi.gaussian_filter(values, sigma=sigma, truncate=1.0)
+        smoothed = ndi.gaussian_filter(values.astype(np.float32), sigma=sigma, truncate=1.0)
+        return -smoothed if negate else smoothed
     taps = np.exp(-0.5 / sigma**2 * np.array([1.0, 0.0]))
     side, middle = taps / (2 * taps[0] + taps[1])
-    volume = as_volume(values, np.float32)
-    for axis in range(3 - values.ndim, 3):
-        volume = smooth_axis(volume, axis, side, middle)
-    return volume.reshape(values.shape)
+    return smooth_3_taps(as_volume(values, np.float32), side, middle, -1.0 if negate else 1.0).reshape(values.shape)
 
 
 def topographic_surface(channels: np.ndarray, codes: list[str], surface_channel: str, *, sigma: float = 1.0) -> np.ndarray:
@@ -191,32 +205,46 @@ def topographic_surface(channels: np.ndarray, codes: list[str], surface_channel:
         return offset_slope(channels, codes, offsets)
     # a 3-tap kernel (truncate=1) as BiaPy: the same smoothing at the scale that matters,
     # and fewer distinct levels make the watershed about 1.5x faster than the default 9 taps
-    smoothed = gaussian_3_taps(channels[codes.index(surface_channel)], sigma)
-    return -smoothed if _polarity(surface_channel) == "above" else smoothed
+    return gaussian_3_taps(channels[codes.index(surface_channel)], sigma, negate=_polarity(surface_channel) == "above")
 
 
 def _watershed_once(channels: np.ndarray, codes: list[str], seed_channels, seed_thresholds, surface_channel, growth_channels,
                     growth_thresholds, seed_morph_sequence, seed_morph_radius, erode_and_dilate_growth_mask,
                     fore_erosion_radius, fore_dilation_radius, remove_small_before, remove_before,
                     fragment_fraction, label_unseeded):
+    """Labels (int, ids 1..n with gaps), seeds, surface, growth mask and thresholds of one image."""
     otsu_cache: dict[str, float] = {}
     seeds, seed_used = _combine(channels, codes, seed_channels, seed_thresholds, growth=False, otsu_cache=otsu_cache)
     for operation, radius in zip(seed_morph_sequence, seed_morph_radius):
         seeds = erode_mask(seeds, radius, border_value=0) if operation == "erode" else dilate_mask(seeds, radius)
-    # face connectivity, as BiaPy: seeds that touch only diagonally stay apart
-    markers = connected_components(seeds, connectivity=1).astype(np.int64)
-    if remove_before and remove_small_before > 0:
-        markers = remove_small_labels(markers, remove_small_before)
     growth, growth_used = _combine(channels, codes, growth_channels, growth_thresholds, growth=True, otsu_cache=otsu_cache)
     if erode_and_dilate_growth_mask:
         growth = dilate_mask(erode_mask(growth, fore_erosion_radius), fore_dilation_radius)
     surface = topographic_surface(channels, codes, surface_channel)
-    labels = flood_from_markers(surface, markers, growth)
-    sizes = np.bincount(labels.ravel())
-    labels = merge_fragments(labels, fragment_fraction, sizes)
-    if label_unseeded:
-        labels = label_unseeded_components(labels, growth, fragment_fraction * median_instance_size(labels, sizes))
-    return labels, markers, surface, growth, {"seed_thresholds": seed_used, "growth_thresholds": growth_used}
+    # seed components are face-connected, as BiaPy's: seeds that touch only diagonally stay apart
+    flood = flood_from_seeds(surface, seeds, growth, min_seed_size=remove_small_before if remove_before else 0,
+                             unseeded_fraction=fragment_fraction if label_unseeded else None)
+    # fragments (seeded ids only: unseeded components are never under the fragment size)
+    # and gaps merge into one table, so the labels are written once, consecutive, uint32
+    table = fragment_table(flood.labels, fragment_fraction * flood.median_seeded_size, flood.sizes) if fragment_fraction > 0 else None
+    table = np.arange(flood.sizes.size) if table is None else table
+    labels = flood.unpadded(consecutive_ids(table, flood.sizes))
+    settings = {"seed_thresholds": seed_used, "growth_thresholds": growth_used}
+    return labels, seeds, surface, growth, settings
+
+
+def consecutive_ids(table: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """uint32 table that maps each id i to 1..n in the order of ``table[i]``, for the ids whose target is not empty.
+
+    ``table`` maps ids to ids (a merge), ``sizes`` counts the voxels of each id before it;
+    targets that end up with no voxel leave no gap.
+    """
+    merged = np.bincount(table, weights=sizes, minlength=sizes.size)
+    present = merged > 0
+    present[0] = False
+    renumber = np.zeros(sizes.size, dtype=np.uint32)
+    renumber[present] = np.arange(1, int(present.sum()) + 1, dtype=np.uint32)
+    return renumber[table]
 
 
 def watershed_from_channels(
@@ -281,39 +309,23 @@ def watershed_from_channels(
                  remove_small_before, remove_before, fragment_fraction, label_unseeded)
     if by_2d_slices and channels.ndim == 4:
         parts = [_watershed_once(channels[:, z], codes, *arguments) for z in range(channels.shape[1])]
-        labels = np.zeros(channels.shape[1:], dtype=np.int64)  # per-slice ids are offset to stay unique
+        labels = np.zeros(channels.shape[1:], dtype=np.uint32)
         offset = 0
         for z, (slice_labels, *_rest) in enumerate(parts):
+            # each slice's ids are 1..n: offset, they stay consecutive and unique
             labels[z] = np.where(slice_labels > 0, slice_labels + offset, 0)
             offset = max(offset, int(labels[z].max()))
-        markers = np.stack([p[1] for p in parts])
+        seeds = np.stack([p[1] for p in parts])
         surface = np.stack([p[2] for p in parts])
         growth = np.stack([p[3] for p in parts])
         used = parts[0][4] if parts else {}
     else:
-        labels, markers, surface, growth, used = _watershed_once(channels, codes, *arguments)
-    labels = relabel_consecutive(labels)
+        labels, seeds, surface, growth, used = _watershed_once(channels, codes, *arguments)
     settings = {"seed_channels": seed_channels, "surface_channel": surface_channel, "growth_channels": growth_channels, **used}
     if aggregated_from:
         settings["affinities"] = f"A = minimum of {aggregated_from} affinity planes, F = maximum on either side of each pixel"
-    return WatershedResult(labels=labels, seed_map=markers, surface=surface, growth_mask=growth, settings=settings)
-
-
-def relabel_consecutive(labels: np.ndarray) -> np.ndarray:
-    """uint32 labels with ids 1..n, renumbered only if some ids are missing.
-
-    One bincount instead of relabel_sequential's sort of every pixel: seeds whose
-    growth was masked away leave gaps, most images have none.
-    """
-    if labels.size == 0 or labels.max() == 0:
-        return labels.astype(np.uint32)
-    ids = np.flatnonzero(np.bincount(labels.ravel()))
-    ids = ids[ids > 0]
-    if ids[-1] == len(ids):
-        return labels.astype(np.uint32, copy=False)
-    table = np.zeros(int(ids[-1]) + 1, dtype=np.uint32)
-    table[ids] = np.arange(1, len(ids) + 1, dtype=np.uint32)
-    return table[labels]
+    return WatershedResult(labels=labels, seeds=seeds, surface=surface, growth_mask=growth, settings=settings,
+                           min_seed_size=remove_small_before if remove_before else 0, by_2d_slices=by_2d_slices and channels.ndim == 4)
 
 
 def watershed_options(section: dict) -> dict:

@@ -1,9 +1,10 @@
 import numpy as np
+from scipy import ndimage as ndi
 from skimage.segmentation import watershed
 
 from stages.channels import encode_channels
-from stages.decode.flood import flood_from_markers, quantise
-from stages.decode.watershed import watershed_from_channels
+from stages.decode.flood import flood_from_markers, flood_from_seeds, quantise
+from stages.decode.watershed import label_seeds, watershed_from_channels
 
 
 def test_two_basins_split_at_the_ridge():
@@ -47,3 +48,62 @@ def test_flat_and_empty_inputs():
     assert flood_from_markers(np.zeros((4, 4), np.float32), np.zeros((4, 4), np.int64)).max() == 0
     levels = quantise(np.array([[0.0, 0.5, 1.0]], np.float32), np.ones((1, 3), bool))
     np.testing.assert_array_equal(levels, [[0, 32768, 65535]])
+
+
+def _squares() -> np.ndarray:
+    labels = np.zeros((30, 30), np.int32)
+    labels[2:12, 2:12] = 1
+    labels[2:12, 14:24] = 2
+    labels[16:26, 2:12] = 3
+    return labels
+
+
+def test_foreground_no_seed_reached_gets_new_ids_unless_it_is_a_speck():
+    labels = _squares()
+    growth = labels > 0
+    growth[28, 28] = True  # a one-pixel speck
+    seeds = np.isin(labels, [1, 2]) & (ndi.distance_transform_cdt(labels > 0) > 2)  # instance 3 has no seed
+    surface = np.zeros(labels.shape, np.float32)
+    flood = flood_from_seeds(surface, seeds, growth, unseeded_fraction=0.05)
+    assert flood.seeded == 2 and flood.median_seeded_size == 100
+    np.testing.assert_array_equal(flood.labels[:14], labels[:14])
+    assert set(np.unique(flood.labels[16:26, 2:12])) == {3} and flood.labels[28, 28] == 0
+    np.testing.assert_array_equal(flood.sizes, [0, 100, 100, 100])
+    # kept when specks are welcome, left at 0 when unseeded foreground is not wanted
+    assert flood_from_seeds(surface, seeds, growth, unseeded_fraction=0).labels[28, 28] == 4
+    assert flood_from_seeds(surface, seeds, growth, unseeded_fraction=None).labels[16:26, 2:12].max() == 0
+
+
+def _unseeded_by_ndimage(labels: np.ndarray, foreground: np.ndarray, min_size: float) -> np.ndarray:
+    """The plain numpy statement of the unseeded clean-up: what no seed reached, labelled, specks dropped."""
+    unseeded = foreground & (labels == 0)
+    components, count = ndi.label(unseeded)
+    sizes = np.bincount(components.ravel())
+    keep = sizes >= max(min_size, 1)
+    keep[0] = False
+    table = np.zeros(count + 1, dtype=np.int64)
+    table[keep] = np.arange(1, int(keep.sum()) + 1) + int(labels.max())
+    out = labels.astype(np.int64, copy=True)
+    out[unseeded] = table[components[unseeded]]
+    return out
+
+
+def test_the_fused_passes_equal_labelling_flooding_and_relabelling_one_by_one(mask2d, mask3d, rng):
+    unseeded_found = []
+    for labels in (mask2d, mask3d):
+        channels = encode_channels(labels, ["F", "C"])
+        channels += rng.normal(0, 0.2, channels.shape).astype(np.float32)  # stray seeds and holes
+        result = watershed_from_channels(channels, ["F", "C"], fragment_fraction=0)
+        for min_seed_size in (0, 4):
+            markers = label_seeds(result.seeds, min_seed_size)
+            markers = np.unique(markers, return_inverse=True)[1].reshape(markers.shape)  # ids 1..n as the flood numbers them
+            expected = flood_from_markers(result.surface, markers, result.growth_mask)
+            sizes = np.bincount(expected.ravel())
+            median = np.median(sizes[1:][sizes[1:] > 0])
+            expected = _unseeded_by_ndimage(expected, result.growth_mask, 0.05 * median)
+            flood = flood_from_seeds(result.surface, result.seeds, result.growth_mask, min_seed_size=min_seed_size,
+                                     unseeded_fraction=0.05)
+            unseeded_found.append(flood.labels.max() > flood.seeded)
+            np.testing.assert_array_equal(flood.labels, expected)
+            np.testing.assert_array_equal(flood.sizes[1:], np.bincount(expected.ravel(), minlength=flood.sizes.size)[1:])
+    assert any(unseeded_found)  # the noise left some foreground that no seed reached

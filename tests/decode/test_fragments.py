@@ -1,6 +1,6 @@
 import numpy as np
 
-from stages.decode.fragments import label_unseeded_components, median_instance_size, merge_fragments
+from stages.decode.fragments import median_instance_size, merge_fragments
 
 
 def _big_squares() -> np.ndarray:
@@ -76,15 +76,3 @@ def test_merging_works_in_3d():
     merged = merge_fragments(labels, 0.05)
     assert merged[3, 6, 5] == 2  # 17 of its 26 neighbours are in 2, 9 in 1
     assert set(np.unique(merged)) == {0, 1, 2}
-
-
-def test_unseeded_components_get_new_ids_unless_they_are_specks():
-    labels = _big_squares()
-    foreground = labels > 0
-    labels[16:26, 2:12] = 0  # instance 3 lost its seed
-    foreground[28, 28] = True  # a one-pixel speck
-    out = label_unseeded_components(labels, foreground, min_size=5)
-    assert set(np.unique(out[16:26, 2:12])) == {3}
-    assert out[28, 28] == 0
-    np.testing.assert_array_equal(out[:14], labels[:14])
-    assert label_unseeded_components(labels, foreground)[28, 28] == 4

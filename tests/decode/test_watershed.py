@@ -3,7 +3,7 @@ import pytest
 from stardist.matching import matching
 
 from stages.channels import channel_planes, encode_channels
-from stages.decode.watershed import infer_watershed_defaults, relabel_consecutive, topographic_surface, watershed_from_channels
+from stages.decode.watershed import consecutive_ids, infer_watershed_defaults, topographic_surface, watershed_from_channels
 
 from tests.helpers import touching_squares
 
@@ -182,12 +182,14 @@ def test_bad_arguments_are_named():
         watershed_from_channels(channels, ["F", "C"], seed_channels=["F", "C"], seed_thresholds=[0.5])
 
 
-def test_relabel_consecutive_closes_gaps_only_when_there_are_some():
-    labels = np.array([[0, 3, 3], [7, 0, 9]], dtype=np.int64)
-    np.testing.assert_array_equal(relabel_consecutive(labels), [[0, 1, 1], [2, 0, 3]])
-    full = np.array([[1, 2], [2, 1]])
-    assert relabel_consecutive(full).dtype == np.uint32 and relabel_consecutive(full).tolist() == [[1, 2], [2, 1]]
-    assert relabel_consecutive(np.zeros((2, 2), np.int64)).max() == 0
+def test_consecutive_ids_close_the_gaps_left_by_merges_and_empty_ids():
+    # ids 0..5: 2 merges into 4, 3 has no voxel left
+    table = np.array([0, 1, 4, 3, 4, 5])
+    sizes = np.array([0, 10, 2, 0, 7, 3])
+    renumber = consecutive_ids(table, sizes)
+    assert renumber.dtype == np.uint32
+    np.testing.assert_array_equal(renumber, [0, 1, 2, 0, 2, 3])
+    np.testing.assert_array_equal(consecutive_ids(np.arange(3), np.array([5, 0, 0])), [0, 0, 0])
 
 
 def test_compiled_otsu_and_smoothing_equal_skimage_and_scipy(mask2d, mask3d, rng):
@@ -199,6 +201,10 @@ def test_compiled_otsu_and_smoothing_equal_skimage_and_scipy(mask2d, mask3d, rng
         values = encode_channels(labels, ["Db"])[0] + rng.normal(0, 0.05, labels.shape).astype(np.float32)
         assert otsu_threshold(values) == pytest.approx(threshold_otsu(values.ravel()), abs=1e-6)
         np.testing.assert_allclose(gaussian_3_taps(values), ndi.gaussian_filter(values, 1.0, truncate=1.0), atol=1e-5)
+        np.testing.assert_allclose(gaussian_3_taps(values, 0.7, negate=True), -ndi.gaussian_filter(values, 0.7, truncate=1.0), atol=1e-5)
+    for shape in ((1, 5), (5, 1), (2, 1, 3), (1, 1, 1)):  # edges where before, centre and after coincide
+        values = rng.random(shape).astype(np.float32)
+        np.testing.assert_allclose(gaussian_3_taps(values), ndi.gaussian_filter(values, 1.0, truncate=1.0), atol=1e-6)
     assert otsu_threshold(np.full((3, 3), 0.25, np.float32)) == 0.25
 
 

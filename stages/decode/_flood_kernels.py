@@ -1,0 +1,165 @@
+"""Compiled kernels of the seeded flood (imported lazily: numba compiles on first use).
+
+Every kernel but the first and last works on flat arrays padded by one voxel along
+each axis of the image, so that no neighbour offset leaves them from a voxel inside
+the image; ``flags`` holds, per voxel, the bits below (0 in the padding).
+"""
+import numba
+import numpy as np
+
+LEVELS = 65536
+GROWTH = np.uint8(1)  # inside the growth mask: may be flooded
+SEED = np.uint8(2)  # a seed voxel
+SEED_VISITED = np.uint8(4)  # reached by the labelling of seed components
+UNSEEDED_VISITED = np.uint8(8)  # reached by the labelling of unseeded components
+LABELLED = np.uint8(16)  # holds a label (mirrors labels != 0: one byte to read instead of four)
+FLOODABLE = GROWTH | LABELLED  # masked by this, a voxel the flood may take reads GROWTH
+
+
+@numba.njit(cache=True, nogil=True)
+def pad_levels_and_flags(surface, seeds, growth, pad_z, levels, flags, counts):
+    """Write the padded uint16 levels of ``surface``, the GROWTH/SEED flags and the count of each level.
+
+    ``surface``, ``seeds``, ``growth``: (Z, Y, X); ``levels`` and ``flags``: zeroed
+    (Z + 2 pad_z, Y + 2, X + 2); ``counts``: zeroed (65536,), counts GROWTH voxels per level.
+    Levels run from 0 at the minimum of ``surface`` inside ``growth`` to 65535 at its
+    maximum (all 0 where the mask is empty or flat).
+    """
+    depth, height, width = surface.shape
+    low = np.inf
+    high = -np.inf
+    for z in range(depth):
+        for y in range(height):
+            for x in range(width):
+                if growth[z, y, x]:
+                    value = surface[z, y, x]
+                    low = min(low, value)
+                    high = max(high, value)
+    scale = 65535.0 / (np.float64(high) - np.float64(low)) if high > low else 0.0
+    for z in range(depth):
+        for y in range(height):
+            for x in range(width):
+                inside = growth[z, y, x]
+                flags[z + pad_z, y + 1, x + 1] = (GROWTH if inside else 0) | (SEED if seeds[z, y, x] else 0)
+                if inside:
+                    level = 0
+                    if scale > 0:
+                        level = int(min(max(np.rint((np.float64(surface[z, y, x]) - low) * scale), 0.0), 65535.0))
+                    levels[z + pad_z, y + 1, x + 1] = level
+                    counts[level] += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def label_components(flags, member, visited, labels, offsets, queue, next_id, min_size):
+    """Give each face-connected component of ``member`` voxels that ``labels`` leaves at 0 a new id.
+
+    Breadth first from the first voxel of each component in raster order, so ids follow
+    raster order of first voxels, as skimage.measure.label. Components of fewer than
+    ``min_size`` voxels stay 0 (but ``visited``). Returns the next free id and the size
+    of each labelled component.
+    """
+    sizes = []
+    for start in range(flags.size):
+        if flags[start] & (member | visited | LABELLED) != member:
+            continue
+        flags[start] |= visited | LABELLED
+        labels[start] = next_id
+        queue[0] = start
+        read = 0
+        write = 1
+        while read < write:
+            index = queue[read]
+            read += 1
+            for offset in offsets:
+                neighbour = index + offset
+                if flags[neighbour] & (member | visited | LABELLED) == member:
+                    flags[neighbour] |= visited | LABELLED
+                    labels[neighbour] = next_id
+                    queue[write] = neighbour
+                    write += 1
+        if write < min_size:
+            for k in range(write):
+                labels[queue[k]] = 0
+                flags[queue[k]] &= ~LABELLED
+        else:
+            sizes.append(write)
+            next_id += 1
+    out = np.empty(len(sizes), np.int64)
+    for k in range(len(sizes)):
+        out[k] = sizes[k]
+    return next_id, out
+
+
+@numba.njit(cache=True, nogil=True)
+def flood_buckets(levels, labels, flags, offsets, counts, queued, run, sizes):
+    """Grow ``labels`` (0 = unlabelled) over GROWTH voxels in order of ``levels``, first come first served.
+
+    ``flags`` has LABELLED wherever ``labels`` is not 0; labels outside GROWTH are
+    cleared first. A voxel is labelled when it is first reached and queued at the
+    higher of its own level and the level being flooded: one pass, no heap. Only
+    labelled voxels with a floodable neighbour are queued (the inside of a seed has
+    none). A voxel queued for its own level, above the one being flooded, is appended
+    to that level's bucket: the buckets share ``queued``, each as long as its level's
+    count of GROWTH voxels (``counts``), so every append and every read is sequential.
+    Voxels reached at or below the current level, most of them on the plateaus of a
+    probability map, go to ``run``, read after the current bucket: first in, first
+    out. ``sizes[label]`` counts the voxels of each label.
+    """
+    start = np.zeros(LEVELS + 1, np.int64)
+    for level in range(LEVELS):
+        start[level + 1] = start[level] + counts[level]
+    end = start[:LEVELS].copy()
+    for index in range(levels.size):
+        if not flags[index] & LABELLED:
+            continue
+        if not flags[index] & GROWTH:
+            labels[index] = 0
+            flags[index] &= ~LABELLED
+            continue
+        sizes[labels[index]] += 1
+        for offset in offsets:
+            if flags[index + offset] & FLOODABLE == GROWTH:
+                level = levels[index]
+                queued[end[level]] = index
+                end[level] += 1
+                break
+    for current in range(LEVELS):
+        read = start[current]
+        if read == end[current]:
+            continue
+        bucket_end = end[current]
+        run_read = 0
+        run_write = 0
+        while True:
+            if read < bucket_end:
+                index = queued[read]
+                read += 1
+            elif run_read < run_write:
+                index = run[run_read]
+                run_read += 1
+            else:
+                break
+            label = labels[index]
+            for offset in offsets:
+                neighbour = index + offset
+                if flags[neighbour] & FLOODABLE == GROWTH:
+                    flags[neighbour] |= LABELLED
+                    labels[neighbour] = label
+                    sizes[label] += 1
+                    level = levels[neighbour]
+                    if level <= current:
+                        run[run_write] = neighbour
+                        run_write += 1
+                    else:
+                        queued[end[level]] = neighbour
+                        end[level] += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def unpad_through_table(labels, pad_z, table, out):
+    """``out`` = ``table[labels]`` over the inside of the padded (Z', Y', X') ``labels``."""
+    depth, height, width = out.shape
+    for z in range(depth):
+        for y in range(height):
+            for x in range(width):
+                out[z, y, x] = table[labels[z + pad_z, y + 1, x + 1]]
