@@ -89,16 +89,24 @@ def quantise_in_mask(surface, mask, levels_out):
 
 @numba.njit(cache=True, nogil=True)
 def histogram_256(values, low, high):
-    """256-bin histogram of ``values`` over [low, high] (np.histogram's uniform bins); high > low."""
-    counts = np.zeros(256, np.int64)
+    """256-bin histogram of ``values`` over [low, high] (np.histogram's uniform bins); high > low.
+
+    Four interleaved sub-histograms: a probability map puts long runs of values in one
+    bin, and four counters let consecutive increments of that bin proceed without
+    waiting on each other.
+    """
+    counts = np.zeros((4, 256), np.int64)
     scale = 256.0 / (np.float64(high) - np.float64(low))
     low = np.float64(low)
-    for value in values:
-        index = int((np.float64(value) - low) * scale)
-        if index > 255:
-            index = 255
-        counts[index] += 1
-    return counts
+    size = values.size
+    whole = size - size % 4
+    for start in range(0, whole, 4):
+        for lane in range(4):
+            index = min(int((np.float64(values[start + lane]) - low) * scale), 255)
+            counts[lane, index] += 1
+    for position in range(whole, size):
+        counts[0, min(int((np.float64(values[position]) - low) * scale), 255)] += 1
+    return counts.sum(axis=0)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -147,34 +155,116 @@ def smooth_3_taps(values, side, middle, scale):
     return out
 
 
-@numba.njit(cache=True, nogil=True)
-def sobel_all_axes(values):
-    """ndi.sobel along z, y and x of a (Z, Y, X) array in one pass (edges reflected), stacked (3, Z, Y, X).
+@numba.njit(cache=True, nogil=True, inline="always")
+def _smooth_x(source, target):
+    """target = (1, 2, 1) along x of a (Y, X) plane, edges reflected."""
+    height, width = source.shape
+    for y in range(height):
+        row = source[y]
+        out = target[y]
+        if width == 1:
+            out[0] = 4 * row[0]
+            continue
+        out[0] = 3 * row[0] + row[1]
+        for x in range(1, width - 1):
+            out[x] = row[x - 1] + 2 * row[x] + row[x + 1]
+        out[width - 1] = row[width - 2] + 3 * row[width - 1]
 
-    Each derivative is the central difference along its axis smoothed by (1, 2, 1) along
-    the two others; a 2D image passed as (1, Y, X) comes out 4x ndi's 2D sobel.
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _difference_x(source, target):
+    """target = central difference along x of a (Y, X) plane, edges reflected."""
+    height, width = source.shape
+    for y in range(height):
+        row = source[y]
+        out = target[y]
+        if width == 1:
+            out[0] = 0
+            continue
+        out[0] = row[1] - row[0]
+        for x in range(1, width - 1):
+            out[x] = row[x + 1] - row[x - 1]
+        out[width - 1] = row[width - 1] - row[width - 2]
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _smooth_y(source, target):
+    """target = (1, 2, 1) along y of a (Y, X) plane, edges reflected."""
+    height, width = source.shape
+    for y in range(height):
+        before = source[max(y - 1, 0)]
+        after = source[min(y + 1, height - 1)]
+        centre = source[y]
+        out = target[y]
+        for x in range(width):
+            out[x] = before[x] + 2 * centre[x] + after[x]
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _difference_y(source, target):
+    """target = central difference along y of a (Y, X) plane, edges reflected."""
+    height, width = source.shape
+    for y in range(height):
+        before = source[max(y - 1, 0)]
+        after = source[min(y + 1, height - 1)]
+        out = target[y]
+        for x in range(width):
+            out[x] = after[x] - before[x]
+
+
+@numba.njit(cache=True, nogil=True)
+def offset_slope_volume(offsets, own_axes, planar):
+    """Per voxel, the largest over offset channels of (Sobel along its own axis + largest |Sobel| across).
+
+    ``offsets``: (C, Z, Y, X); ``own_axes``: (C,), the axis (0 z, 1 y, 2 x) each offset
+    points along. Sobel as ndi.sobel (edges reflected): the central difference along
+    one axis smoothed by (1, 2, 1) along the others, built separably plane by plane
+    (z last, through a ring of three x-y smoothed planes). ``planar``: a 2D image as one
+    (1, Y, X) plane, with no z derivative and no smoothing along z.
     """
-    depth, height, width = values.shape
-    out = np.empty((3, depth, height, width), np.float32)
-    weights = np.array([1.0, 2.0, 1.0])
-    for z in range(depth):
-        zs = (max(z - 1, 0), z, min(z + 1, depth - 1))
-        for y in range(height):
-            ys = (max(y - 1, 0), y, min(y + 1, height - 1))
-            for x in range(width):
-                xs = (max(x - 1, 0), x, min(x + 1, width - 1))
-                dz = 0.0
-                dy = 0.0
-                dx = 0.0
-                for a in range(3):
-                    for b in range(3):
-                        # dz: difference over z, smoothing over (y, x) = (a, b)
-                        dz += weights[a] * weights[b] * (values[zs[2], ys[a], xs[b]] - values[zs[0], ys[a], xs[b]])
-                        # dy: difference over y, smoothing over (z, x) = (a, b)
-                        dy += weights[a] * weights[b] * (values[zs[a], ys[2], xs[b]] - values[zs[a], ys[0], xs[b]])
-                        # dx: difference over x, smoothing over (z, y) = (a, b)
-                        dx += weights[a] * weights[b] * (values[zs[a], ys[b], xs[2]] - values[zs[a], ys[b], xs[0]])
-                out[0, z, y, x] = dz
-                out[1, z, y, x] = dy
-                out[2, z, y, x] = dx
-    return out
+    channels, depth, height, width = offsets.shape
+    score = np.full((depth, height, width), -np.inf, np.float32)
+    along_z = np.empty((height, width), np.float32)
+    buffer = np.empty((height, width), np.float32)
+    derivative_y = np.empty((height, width), np.float32)
+    derivative_x = np.empty((height, width), np.float32)
+    ring = np.empty((3, height, width), np.float32)
+    for channel in range(channels):
+        values = offsets[channel]
+        own = own_axes[channel]
+        if not planar:
+            for plane in range(min(2, depth)):
+                _smooth_x(values[plane], buffer)
+                _smooth_y(buffer, ring[plane % 3])
+        for z in range(depth):
+            before = max(z - 1, 0)
+            after = min(z + 1, depth - 1)
+            if not planar:
+                if z + 1 < depth and z >= 1:
+                    _smooth_x(values[z + 1], buffer)
+                    _smooth_y(buffer, ring[(z + 1) % 3])
+                for y in range(height):
+                    for x in range(width):
+                        along_z[y, x] = values[before, y, x] + 2 * values[z, y, x] + values[after, y, x]
+            else:
+                along_z[:] = values[0]
+            _smooth_x(along_z, buffer)
+            _difference_y(buffer, derivative_y)
+            _smooth_y(along_z, buffer)
+            _difference_x(buffer, derivative_x)
+            target = score[z]
+            ring_before = ring[before % 3]
+            ring_after = ring[after % 3]
+            for y in range(height):
+                for x in range(width):
+                    slope_z = np.float32(0) if planar else ring_after[y, x] - ring_before[y, x]
+                    slope_y = derivative_y[y, x]
+                    slope_x = derivative_x[y, x]
+                    if own == 2:
+                        value = slope_x + max(abs(slope_y), abs(slope_z))
+                    elif own == 1:
+                        value = slope_y + max(abs(slope_x), abs(slope_z))
+                    else:
+                        value = slope_z + max(abs(slope_y), abs(slope_x))
+                    target[y, x] = max(target[y, x], value)
+    return score

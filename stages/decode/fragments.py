@@ -2,14 +2,15 @@
 
 A marker-controlled watershed turns every stray seed into an instance (a one-voxel
 pocket between a touching band and a rim). Fragments are decided from the labels and
-their sizes alone: whole-image work is vectorised, and the only loop runs over
-fragments, inside their find_objects boxes. (The other clean-up, foreground that no
+their sizes alone: whole-image work is vectorised or compiled, and the only loop runs over
+fragment voxels, in one compiled pass. (The other clean-up, foreground that no
 seed reached, is labelled during the flood: :func:`.flood.flood_from_seeds`.)
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
-from scipy import ndimage as ndi
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -21,45 +22,50 @@ def median_instance_size(labels: np.ndarray, sizes: np.ndarray | None = None) ->
     return float(np.median(sizes)) if sizes.size else 0.0
 
 
-def _best_neighbours(labels: np.ndarray, fragment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def padded_volume(labels: np.ndarray) -> np.ndarray:
+    """(Z, Y, X) copy of a 2D or 3D label image with one voxel of 0 on both sides of each image axis."""
+    volume = np.pad(labels, 1)
+    return volume[np.newaxis] if labels.ndim == 2 else volume
+
+
+def _best_neighbours(padded: np.ndarray, image_ndim: int, fragment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each fragment that touches another instance (faces, edges or corners), that instance.
 
     The neighbour with most voxels in the fragment's one-voxel shell wins; then one that
-    is not a fragment; then the lower id. Loops over fragments only, inside their boxes.
+    is not a fragment; then the lower id. The shells are found in one compiled pass.
     """
-    shell_structure = np.ones((3,) * labels.ndim, dtype=bool)
-    ids = np.flatnonzero(fragment)
-    boxes = ndi.find_objects(labels, max_label=int(ids[-1]))
-    sources, targets = [], []
-    for fragment_id in ids:
-        box = boxes[fragment_id - 1]
-        box = tuple(slice(max(s.start - 1, 0), s.stop + 1) for s in box)
-        crop = labels[box]
-        own = crop == fragment_id
-        shell = ndi.binary_dilation(own, shell_structure) & ~own & (crop > 0)
-        if not shell.any():
-            continue
-        neighbours, counts = np.unique(crop[shell], return_counts=True)
-        order = np.lexsort((neighbours, fragment[neighbours], -counts))
-        sources.append(fragment_id)
-        targets.append(neighbours[order[0]])
-    return np.asarray(sources, dtype=np.int64), np.asarray(targets, dtype=np.int64)
+    from ._fragment_kernels import fragment_contacts
+
+    steps = np.array(padded.strides[3 - image_ndim:]) // padded.itemsize
+    moves = np.array(list(itertools.product((-1, 0, 1), repeat=image_ndim)))
+    offsets = (moves[np.any(moves != 0, axis=1)] @ steps).astype(np.int64)
+    contacts = fragment_contacts(padded.ravel(), fragment, offsets)
+    if contacts.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    pairs, counts = np.unique(contacts, axis=0, return_counts=True)
+    sources, targets = pairs[:, 0], pairs[:, 1]
+    # per fragment: most contact first, then a non-fragment, then the lower id
+    order = np.lexsort((targets, fragment[targets], -counts, sources))
+    sources, targets = sources[order], targets[order]
+    first = np.r_[True, sources[1:] != sources[:-1]]
+    return sources[first], targets[first]
 
 
-def fragment_table(labels: np.ndarray, fragment_size: float, sizes: np.ndarray) -> np.ndarray | None:
+def fragment_table(padded: np.ndarray, image_ndim: int, fragment_size: float, sizes: np.ndarray) -> np.ndarray | None:
     """The id each id becomes when fragments merge (see :func:`merge_fragments`); None when none does.
 
     Parameters
     ----------
-    labels : integer label image, (Y, X) or (Z, Y, X).
+    padded : (Z, Y, X) labels with one voxel of 0 on both sides of each of their last
+        ``image_ndim`` axes (:func:`padded_volume`).
     fragment_size : instances of fewer voxels are fragments.
-    sizes : voxel count of every id 0..max (``np.bincount(labels.ravel())``).
+    sizes : voxel count of every id 0..max.
     """
     fragment = (sizes > 0) & (sizes < fragment_size)
     fragment[0] = False
     if not fragment.any():
         return None
-    first, second = _best_neighbours(labels, fragment)
+    first, second = _best_neighbours(padded, image_ndim, fragment)
     if first.size == 0:
         return None
     table = np.arange(sizes.size, dtype=np.int64)
@@ -94,5 +100,5 @@ def merge_fragments(labels: np.ndarray, fraction: float, sizes: np.ndarray | Non
     if fraction <= 0 or labels.size == 0:
         return labels
     sizes = np.bincount(labels.ravel()) if sizes is None else sizes
-    table = fragment_table(labels, fraction * median_instance_size(labels, sizes), sizes)
+    table = fragment_table(padded_volume(labels), labels.ndim, fraction * median_instance_size(labels, sizes), sizes)
     return labels if table is None else table[labels]

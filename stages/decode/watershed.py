@@ -95,23 +95,12 @@ def offset_slope(channels: np.ndarray, codes: Sequence[str], used: Sequence[str]
     touching instance whose centre lies elsewhere on this axis). A gradient magnitude
     would mix the two: a small instance's inside is steeper than a large one's rim.
     """
-    from ._kernels import sobel_all_axes
+    from ._kernels import offset_slope_volume
 
-    ndim = channels.ndim - 1
-    score = np.full(channels.shape[1:], -np.inf, dtype=np.float32)
-    for code in used:
-        own = {"H": -1, "V": -2, "Z": -3}[code] % ndim
-        offset = channels[codes.index(code)]
-        # all axes' Sobel derivatives in one compiled pass; a 2D image rides as one slice,
-        # whose smoothing over the missing axis multiplies by 4
-        derivatives = sobel_all_axes(as_volume(offset, np.float32))[3 - ndim:]
-        derivatives = derivatives[:, 0] / 4 if ndim == 2 else derivatives
-        across = np.zeros(offset.shape, dtype=np.float32)
-        for axis in range(ndim):
-            if axis != own:
-                np.maximum(across, np.abs(derivatives[axis]), out=across)
-        np.maximum(score, derivatives[own] + across, out=score)
-    return score
+    # a 2D image rides as one (1, Y, X) slice, which the kernel reads as 2D
+    volume = np.stack([as_volume(channels[codes.index(code)], np.float32) for code in used])
+    own_axes = np.array([{"H": 2, "V": 1, "Z": 0}[code] for code in used], dtype=np.int64)
+    return offset_slope_volume(volume, own_axes, channels.ndim == 3).reshape(channels.shape[1:])
 
 
 def otsu_threshold(values: np.ndarray) -> float:
@@ -226,7 +215,8 @@ def _watershed_once(channels: np.ndarray, codes: list[str], seed_channels, seed_
                              unseeded_fraction=fragment_fraction if label_unseeded else None)
     # fragments (seeded ids only: unseeded components are never under the fragment size)
     # and gaps merge into one table, so the labels are written once, consecutive, uint32
-    table = fragment_table(flood.labels, fragment_fraction * flood.median_seeded_size, flood.sizes) if fragment_fraction > 0 else None
+    table = (fragment_table(flood.padded.labels, surface.ndim, fragment_fraction * flood.median_seeded_size, flood.sizes)
+             if fragment_fraction > 0 else None)
     table = np.arange(flood.sizes.size) if table is None else table
     labels = flood.unpadded(consecutive_ids(table, flood.sizes))
     settings = {"seed_thresholds": seed_used, "growth_thresholds": growth_used}

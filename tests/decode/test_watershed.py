@@ -208,16 +208,20 @@ def test_compiled_otsu_and_smoothing_equal_skimage_and_scipy(mask2d, mask3d, rng
     assert otsu_threshold(np.full((3, 3), 0.25, np.float32)) == 0.25
 
 
-def test_offset_slope_is_built_on_scipys_sobel(mask2d, mask3d):
+def test_offset_slope_is_built_on_scipys_sobel(mask2d, mask3d, rng):
     from scipy import ndimage as ndi
 
     from stages.decode.watershed import offset_slope
-    for labels, codes in ((mask2d, ["V", "H"]), (mask3d, ["Z", "V", "H"])):
-        channels = encode_channels(labels, codes)
+    # real offsets, and random ones on shapes whose edges make before, centre and after coincide
+    cases = [(encode_channels(mask2d, ["V", "H"]), ["V", "H"]), (encode_channels(mask3d, ["Z", "V", "H"]), ["Z", "V", "H"])]
+    cases += [(rng.random((3, *shape)).astype(np.float32), ["Z", "V", "H"]) for shape in ((2, 1, 4), (3, 4, 1), (1, 3, 3))]
+    cases += [(rng.random((2, 1, 6)).astype(np.float32), ["V", "H"])]
+    for channels, codes in cases:
+        labels = channels[0]
         expected = np.full(labels.shape, -np.inf, np.float32)
         for index, code in enumerate(codes):
             own = codes.index(code)
             derivatives = [ndi.sobel(channels[index], axis=axis) for axis in range(labels.ndim)]
             across = np.max([np.abs(d) for axis, d in enumerate(derivatives) if axis != own], axis=0)
             expected = np.maximum(expected, derivatives[own] + across)
-        np.testing.assert_allclose(offset_slope(channels, codes, codes), expected, atol=1e-5)
+        np.testing.assert_allclose(offset_slope(channels, codes, codes), expected, atol=1e-5, err_msg=str(channels.shape))
