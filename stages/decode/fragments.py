@@ -69,6 +69,9 @@ def fragment_table(padded: np.ndarray, image_ndim: int, fragment_size: float, si
     if first.size == 0:
         return None
     table = np.arange(sizes.size, dtype=np.int64)
+    if not fragment[second].any():  # the usual case: every fragment touches a whole instance
+        table[first] = second
+        return table
     # fragments point to their best neighbour; each weakly connected group holds at most
     # one non-fragment (non-fragments point nowhere), which then names the group
     graph = coo_matrix((np.ones(first.size), (first, second)), shape=(sizes.size, sizes.size))
