@@ -12,6 +12,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from .morphology import as_volume
+
 DEFAULT_RAYS = {2: 32, 3: 96}
 
 
@@ -93,12 +95,13 @@ def encode_radial_distances(labels: np.ndarray, *, nrays: int | None = None, ani
     """
     if norm:
         raise ValueError("R option 'norm' must be false: ray lengths are regressed in voxels so that polygons keep their size")
-    from ._star_kernels import star_distances_2d, star_distances_3d  # numba: compiled on first use only
+    from ._star_kernels import star_distances  # numba: compiled on first use only
 
     rays = make_rays(nrays, labels.ndim, anisotropy)
     if labels.dtype.kind != "u" or labels.dtype.itemsize not in (4, 8):
         labels = labels.astype(np.uint32)
-    labels = np.ascontiguousarray(labels)
     if labels.ndim == 2:
-        return star_distances_2d(labels, rays.directions)
-    return star_distances_3d(labels, rays.directions)
+        # one plane, rays with no z component: the same kernel, the same arithmetic as in 2D
+        directions = np.concatenate([np.zeros((rays.directions.shape[0], 1)), rays.directions], axis=1)
+        return star_distances(as_volume(labels), directions)[:, 0]
+    return star_distances(np.ascontiguousarray(labels), np.ascontiguousarray(rays.directions))

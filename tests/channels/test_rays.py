@@ -12,6 +12,23 @@ def test_2d_rays_equal_stardists_star_dist(mask2d):
     np.testing.assert_allclose(np.moveaxis(ours, 0, -1), star_dist(mask2d, 32), atol=1e-3)
 
 
+@pytest.mark.parametrize("nrays, anisotropy", [(32, None), (12, None), (7, (1.0, 2.0)), (20, None), (6, (2.0, 1.0, 1.0))])
+def test_the_table_march_equals_stardists_float_march_to_the_bit(mask2d, mask3d, rng, nrays, anisotropy):
+    from stages.channels._star_kernels import _float_march
+
+    # 12 rays in 2D step on half-voxel ties (sin 30 degrees), which the tables leave to the float march
+    labels = mask2d if nrays in (32, 12, 7) else mask3d
+    ours = encode_radial_distances(labels, nrays=nrays, anisotropy=anisotropy)
+    rays = make_rays(nrays, labels.ndim, anisotropy).directions
+    volume = labels.astype(np.uint32)[np.newaxis] if labels.ndim == 2 else labels.astype(np.uint32)
+    directions = np.concatenate([np.zeros((nrays, 1)), rays], axis=1) if labels.ndim == 2 else rays
+    foreground = np.argwhere(volume > 0)
+    for h, i, j in foreground[rng.choice(len(foreground), 300, replace=False)]:
+        for k in range(nrays):
+            expected = np.float32(_float_march(volume, h, i, j, *directions[k]))
+            assert ours[(k, h, i, j) if labels.ndim == 3 else (k, i, j)] == expected
+
+
 @pytest.mark.parametrize("anisotropy", [None, (2.0, 1.0, 1.0)])
 def test_3d_rays_are_stardists_golden_spiral(anisotropy):
     np.testing.assert_allclose(make_rays(96, 3, anisotropy).directions, Rays_GoldenSpiral(96, anisotropy=anisotropy).vertices, atol=1e-6)
