@@ -180,7 +180,10 @@ def encode_channels(labels: np.ndarray, codes: list[str], extra_options: dict[st
     unknown = [c for c in codes if c not in ENCODERS]
     if unknown:
         raise ValueError(f"unknown channel code(s) {unknown}; available: {', '.join(ENCODERS)}")
-    # cast while concatenating: one pass over the output instead of a cast and a copy
     planes = [ENCODERS[c].encode_planes(labels, **extra_options.get(c, {})) for c in codes]
+    if len(planes) == 1:
+        # R, E and A come alone: R and E are float32 already, no copy of their many planes
+        return planes[0].astype(np.float32, copy=False)
+    # cast while concatenating: one pass over the output instead of a cast and a copy
     return np.concatenate(planes, axis=0, dtype=np.float32, casting="unsafe")
 

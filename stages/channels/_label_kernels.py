@@ -81,3 +81,77 @@ def distance_to_points(labels, points):
                     dx = x - points[value, 2]
                     out[z, y, x] = np.sqrt(dz * dz + dy * dy + dx * dx)
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def divide_by_label_maximum(values, labels, count, add_inside):
+    """In place: values + add_inside over the largest such value of the voxel's id; 0 on background.
+
+    Flat arrays; ids below ``count``. An id whose largest value is not positive gets 0.
+    """
+    maxima = np.zeros(count, np.float64)
+    for index in range(labels.size):
+        value = labels[index]
+        if value > 0:
+            maxima[value] = max(maxima[value], values[index] + add_inside)
+    for index in range(labels.size):
+        top = maxima[labels[index]]
+        values[index] = (values[index] + add_inside) / top if labels[index] > 0 and top > 0 else 0.0
+
+
+@numba.njit(cache=True, nogil=True)
+def assemble_signed_distance(labels, inside, outside, count, norm, squash, alpha, beta):
+    """In place in ``inside``: beta x inside distance on instances, -alpha x outside distance elsewhere.
+
+    Flat arrays. With ``norm`` the inside is divided by its maximum per id and the
+    outside by its overall maximum; with ``squash`` both pass through tanh. One tanh
+    per voxel, on the side the voxel is on.
+    """
+    maxima = np.zeros(count, np.float64)
+    top = 0.0
+    if norm:
+        for index in range(labels.size):
+            value = labels[index]
+            if value > 0:
+                maxima[value] = max(maxima[value], inside[index])
+            else:
+                top = max(top, outside[index])
+    for index in range(labels.size):
+        value = labels[index]
+        if value > 0:
+            distance = np.float64(inside[index])
+            if norm:
+                distance = distance / maxima[value] if maxima[value] > 0 else 0.0
+            distance = beta * distance
+        else:
+            distance = np.float64(outside[index])
+            if norm:
+                distance = distance / top if top > 0 else 0.0
+            distance = -alpha * distance
+        inside[index] = np.tanh(distance) if squash else distance
+
+
+@numba.njit(cache=True, nogil=True)
+def affinity_planes(labels, offsets):
+    """(n, Z, Y, X) uint8: 1 where voxel p and p - offsets[k] hold the same instance (0 where p - offset leaves the image).
+
+    Whole overlapping rows, compared as 0/1 bytes: the inner loop vectorises (written as
+    float32 it does not, and takes 6x longer than this plus a cast).
+    """
+    depth, height, width = labels.shape
+    out = np.zeros((offsets.shape[0], depth, height, width), np.uint8)
+    for k in range(offsets.shape[0]):
+        dz = offsets[k, 0]
+        dy = offsets[k, 1]
+        dx = offsets[k, 2]
+        first = max(dx, 0)
+        stop = width + min(dx, 0)
+        for z in range(max(dz, 0), depth + min(dz, 0)):
+            for y in range(max(dy, 0), height + min(dy, 0)):
+                here = labels[z, y, first:stop]
+                there = labels[z - dz, y - dy, first - dx:stop - dx]
+                target = out[k, z, y, first:stop]
+                for x in range(stop - first):
+                    value = here[x]
+                    target[x] = np.uint8(value == there[x]) & np.uint8(value != 0)
+    return out

@@ -17,6 +17,8 @@ import itertools
 import numpy as np
 from scipy import ndimage as ndi
 
+from .morphology import as_volume
+
 NEIGHBOURHOODS = {2: ("4-connectivity", "8-connectivity"), 3: ("6-connectivity", "18-connectivity", "26-connectivity")}
 DEFAULT_NEIGHBOURHOOD = {2: "8-connectivity", 3: "26-connectivity"}
 
@@ -98,17 +100,15 @@ def _shifted(array: np.ndarray, offset: tuple[int, ...], fill) -> np.ndarray:
 
 def encode_affinities(labels: np.ndarray, *, neighborhood: str | None = None, z_affinities: list[int] | None = None,
                       y_affinities: list[int] | None = None, x_affinities: list[int] | None = None, widen_borders: int = 0) -> np.ndarray:
-    """(n_offsets, [Z,] Y, X) 0/1 affinities of ``labels``."""
+    """(n_offsets, [Z,] Y, X) affinities of ``labels`` (bool: the same instance at p and p - offset)."""
+    from ._label_kernels import affinity_planes
+
     offsets = affinity_offsets(neighborhood, labels.ndim, z_affinities, y_affinities, x_affinities)
     labels = widen_instance_borders(labels, widen_borders)
-    out = np.zeros((len(offsets),) + labels.shape, dtype=np.float32)
-    for index, offset in enumerate(offsets):
-        # compare the overlapping slices only: no shifted copy of the image
-        target = tuple(slice(max(o, 0), labels.shape[a] + min(o, 0)) for a, o in enumerate(offset))
-        source = tuple(slice(max(-o, 0), labels.shape[a] + min(-o, 0)) for a, o in enumerate(offset))
-        here = labels[target]
-        out[index][target] = (here > 0) & (here == labels[source])
-    return out
+    # one compiled pass per plane over the overlapping rows: no shifted copy, no temporaries
+    steps = np.zeros((len(offsets), 3), dtype=np.int64)
+    steps[:, 3 - labels.ndim:] = np.asarray(offsets, dtype=np.int64).reshape(len(offsets), labels.ndim)
+    return affinity_planes(as_volume(labels), steps).view(bool).reshape((len(offsets),) + labels.shape)
 
 
 def aggregate_affinities(planes: np.ndarray, offsets: list[tuple[int, ...]]) -> tuple[np.ndarray, np.ndarray]:

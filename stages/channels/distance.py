@@ -15,9 +15,17 @@ def _inside_distance(labels: np.ndarray) -> np.ndarray:
     return edt.edt(np.ascontiguousarray(labels), black_border=False, parallel=1).astype(np.float32)
 
 
-def _normalise_per_instance(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    maxima = per_label_max(values, labels)
-    return np.divide(values, maxima, out=np.zeros_like(values), where=maxima > 0)
+def _normalise_per_instance(values: np.ndarray, labels: np.ndarray, add_inside: float = 0.0) -> np.ndarray:
+    """(values + add_inside) / their maximum over each instance, 0 on background (float32).
+
+    Overwrites ``values`` when it already is a contiguous float32 array: callers pass their own.
+    """
+    from ._label_kernels import divide_by_label_maximum
+
+    out = np.ascontiguousarray(values, dtype=np.float32)
+    flat_labels = np.ascontiguousarray(labels).ravel()
+    divide_by_label_maximum(out.ravel(), flat_labels, int(labels.max(initial=0)) + 1, add_inside)
+    return out
 
 
 def encode_distance_to_boundary(labels: np.ndarray, *, norm: bool = True, mask_values: bool = True) -> np.ndarray:
@@ -46,7 +54,7 @@ def encode_distance_to_center(labels: np.ndarray, *, type: str = "centroid", nor
             out[box][mask] = ndi.distance_transform_edt(~center)[mask]
     if norm:
         # + 1 so the centre itself is not confused with background by mask_values
-        out = _normalise_per_instance(out + (labels > 0), labels)
+        out = _normalise_per_instance(out, labels, add_inside=1.0)
     return out
 
 
@@ -57,18 +65,17 @@ def encode_signed_distance(labels: np.ndarray, *, act: str = "tanh", alpha: floa
     D lies in [-1, 1]; ``beta`` scales the inside and ``alpha`` the outside, and with
     ``act='tanh'`` both pass through tanh (the network head is tanh too).
     """
+    from ._label_kernels import assemble_signed_distance
+
+    labels = np.ascontiguousarray(labels)
     inside = _inside_distance(labels)
     # edt's binary transform equals scipy's exact one at a fraction of the time
-    outside = (edt.edt(np.ascontiguousarray(labels == 0), black_border=False, parallel=1).astype(np.float32)
-               if labels.max() > 0 else np.zeros(labels.shape, np.float32))
-    if norm:
-        inside = _normalise_per_instance(inside, labels)
-        top = outside.max()
-        outside = outside / top if top > 0 else outside
-    inside, outside = beta * inside, alpha * outside
-    if act == "tanh":
-        inside, outside = np.tanh(inside), np.tanh(outside)
-    return np.where(labels > 0, inside, -outside)
+    outside = (edt.edt(labels == 0, black_border=False, parallel=1) if labels.max() > 0
+               else np.zeros(labels.shape, np.float32))
+    # scaling, tanh and the choice of side in one pass (tanh only on the voxel's own side)
+    assemble_signed_distance(labels.ravel(), inside.ravel(), np.ascontiguousarray(outside, dtype=np.float32).ravel(),
+                             int(labels.max(initial=0)) + 1, norm, act == "tanh", alpha, beta)
+    return inside
 
 
 def _offset_to_centroid(labels: np.ndarray, axis: int, norm: bool) -> np.ndarray:
