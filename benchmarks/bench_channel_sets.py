@@ -51,6 +51,8 @@ def main() -> None:
     parser.add_argument("--slow", type=float, default=20.0, help="Calls slower than this many seconds run once.")
     parser.add_argument("--json", default=None)
     parser.add_argument("--only-2d", action="store_true")
+    parser.add_argument("--only", choices=("encode", "decode", "watershed"), default=None,
+                        help="Run only the encoding, decoding or watershed-decoding rows (to re-measure one side after a change).")
     args = parser.parse_args()
     labels_into_channels, watershed_by_channels, _ = load_biapy()
     import torch
@@ -66,7 +68,13 @@ def main() -> None:
     if not args.only_2d:
         inputs[f"3D 128x256x256 ({int(big.max())} nuclei)"] = big
     comparisons = Comparisons(args.repeats, slow=args.slow)
-    compare = comparisons.compare
+
+    def wanted(task: str) -> bool:
+        return args.only is None or task.startswith(args.only) or (args.only == "watershed" and "(watershed)" in task)
+
+    def compare(task: str, *rest) -> None:
+        if wanted(task):
+            comparisons.compare(task, *rest)
 
     for name, labels in inputs.items():
         ndim = labels.ndim
@@ -88,6 +96,8 @@ def main() -> None:
             biapy_affinities = {"z_affinities": [1], "y_affinities": [1], "x_affinities": [1], "widen_borders": 0}
             compare("encode A (face neighbours)", name, lambda: encode_channels(labels, ["A"], options),
                     lambda: labels_into_channels(with_channel, mode=["A"], channel_extra_opts={"A": biapy_affinities}), "BiaPy")
+        if not wanted("decode E (EmbedSeg clustering)"):
+            continue
         embedding = encode_channels(labels, ["E"])
         biapy_form = biapy_embeddings(embedding, ndim)
         clusterer = Embedding_cluster(torch.device("cpu"), ndims=ndim, grid_size=GRID_SIZE)

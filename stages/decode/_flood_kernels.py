@@ -55,8 +55,8 @@ def label_components(flags, member, visited, labels, offsets, queue, next_id, mi
 
     Breadth first from the first voxel of each component in raster order, so ids follow
     raster order of first voxels, as skimage.measure.label. Components of fewer than
-    ``min_size`` voxels stay 0 (but ``visited``). Returns the next free id and the size
-    of each labelled component.
+    ``min_size`` voxels stay 0 (but ``visited``). Returns the next free id and, per
+    labelled component, its voxel count inside GROWTH.
     """
     sizes = []
     for start in range(flags.size):
@@ -67,9 +67,11 @@ def label_components(flags, member, visited, labels, offsets, queue, next_id, mi
         queue[0] = start
         read = 0
         write = 1
+        growing = 0
         while read < write:
             index = queue[read]
             read += 1
+            growing += flags[index] & GROWTH
             for offset in offsets:
                 neighbour = index + offset
                 if flags[neighbour] & (member | visited | LABELLED) == member:
@@ -82,7 +84,7 @@ def label_components(flags, member, visited, labels, offsets, queue, next_id, mi
                 labels[queue[k]] = 0
                 flags[queue[k]] &= ~LABELLED
         else:
-            sizes.append(write)
+            sizes.append(growing)
             next_id += 1
     out = np.empty(len(sizes), np.int64)
     for k in range(len(sizes)):
@@ -103,11 +105,17 @@ def flood_buckets(levels, labels, flags, offsets, counts, queued, run, sizes):
     count of GROWTH voxels (``counts``), so every append and every read is sequential.
     Voxels reached at or below the current level, most of them on the plateaus of a
     probability map, go to ``run``, read after the current bucket: first in, first
-    out. ``sizes[label]`` counts the voxels of each label.
+    out. ``sizes[label]`` (holding the seed voxels inside GROWTH) counts the voxels the
+    flood adds.
     """
     start = np.zeros(LEVELS + 1, np.int64)
+    used = np.empty(LEVELS, np.int64)  # the levels some voxel has, in order: the only buckets to visit
+    used_count = 0
     for level in range(LEVELS):
         start[level + 1] = start[level] + counts[level]
+        if counts[level] > 0:
+            used[used_count] = level
+            used_count += 1
     end = start[:LEVELS].copy()
     for index in range(levels.size):
         if not flags[index] & LABELLED:
@@ -116,14 +124,14 @@ def flood_buckets(levels, labels, flags, offsets, counts, queued, run, sizes):
             labels[index] = 0
             flags[index] &= ~LABELLED
             continue
-        sizes[labels[index]] += 1
         for offset in offsets:
             if flags[index + offset] & FLOODABLE == GROWTH:
                 level = levels[index]
                 queued[end[level]] = index
                 end[level] += 1
                 break
-    for current in range(LEVELS):
+    for position in range(used_count):
+        current = used[position]
         read = start[current]
         if read == end[current]:
             continue

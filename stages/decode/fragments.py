@@ -38,7 +38,7 @@ def _best_neighbours(padded: np.ndarray, image_ndim: int, fragment: np.ndarray) 
 
     steps = np.array(padded.strides[3 - image_ndim:]) // padded.itemsize
     moves = np.array(list(itertools.product((-1, 0, 1), repeat=image_ndim)))
-    offsets = (moves[np.any(moves != 0, axis=1)] @ steps).astype(np.int64)
+    offsets = tuple(int(step) for step in moves[np.any(moves != 0, axis=1)] @ steps)  # a tuple unrolls in the kernel
     contacts = fragment_contacts(padded.ravel(), fragment, offsets)
     if contacts.size == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
