@@ -155,3 +155,30 @@ def affinity_planes(labels, offsets):
                     value = here[x]
                     target[x] = np.uint8(value == there[x]) & np.uint8(value != 0)
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def nearest_voxels(labels, wanted, points):
+    """For each id with ``wanted[id]``, its voxel nearest to ``points[id]`` (z, y, x); the first in raster order on ties.
+
+    One pass over the (Z, Y, X) labels; rows of absent ids stay -1.
+    """
+    count = wanted.size
+    best = np.full(count, np.inf)
+    nearest = np.full((count, 3), -1, np.int64)
+    depth, height, width = labels.shape
+    for z in range(depth):
+        for y in range(height):
+            for x in range(width):
+                value = labels[z, y, x]
+                if value > 0 and wanted[value]:
+                    dz = z - points[value, 0]
+                    dy = y - points[value, 1]
+                    dx = x - points[value, 2]
+                    distance = dz * dz + dy * dy + dx * dx
+                    if distance < best[value]:
+                        best[value] = distance
+                        nearest[value, 0] = z
+                        nearest[value, 1] = y
+                        nearest[value, 2] = x
+    return nearest

@@ -85,7 +85,7 @@ def inner_points(labels: np.ndarray) -> dict[int, tuple[int, ...]]:
     """One pixel per instance, inside it, nearest to its centroid.
 
     The centroid of a non-convex object can fall outside it; then the object's
-    pixel closest to the centroid is taken (searched in its bounding box only).
+    pixel closest to the centroid is taken (the first in raster order on ties).
     """
     sizes, all_centroids = label_sizes_and_centroids(labels)
     ids = np.flatnonzero(sizes)
@@ -96,12 +96,16 @@ def inner_points(labels: np.ndarray) -> dict[int, tuple[int, ...]]:
     inside = labels[tuple(rounded.T)] == ids
     points = {int(i): tuple(int(c) for c in p) for i, p, ok in zip(ids, rounded, inside) if ok}
     if not inside.all():
-        boxes = ndi.find_objects(labels)
-        for label_id, centroid in zip(ids[~inside], centroids[~inside]):
-            box = boxes[label_id - 1]
-            coords = np.argwhere(labels[box] == label_id) + [s.start for s in box]
-            nearest = coords[np.argmin(((coords - centroid) ** 2).sum(axis=1))]
-            points[int(label_id)] = tuple(int(c) for c in nearest)
+        # the object's voxel nearest to its centroid: one compiled pass over the image
+        from ._label_kernels import nearest_voxels
+
+        wanted = np.zeros(all_centroids.shape[0], dtype=bool)
+        wanted[ids[~inside]] = True
+        targets = np.zeros((all_centroids.shape[0], 3))
+        targets[:, 3 - labels.ndim:] = all_centroids
+        nearest = nearest_voxels(as_volume(labels), wanted, targets)[:, 3 - labels.ndim:]
+        for label_id in ids[~inside]:
+            points[int(label_id)] = tuple(int(c) for c in nearest[label_id])
     return points
 
 

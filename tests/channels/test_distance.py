@@ -124,3 +124,21 @@ def test_signed_distance_outside_is_scipys_exact_transform(mask2d):
     out = encode_signed_distance(mask2d, act="linear", norm=False)
     expected = ndi.distance_transform_edt(mask2d == 0)
     np.testing.assert_allclose(-out[mask2d == 0], expected[mask2d == 0], rtol=1e-6)
+
+
+def test_inner_points_fall_back_to_the_voxel_nearest_the_centroid(mask2d, mask3d):
+    from stages.channels.morphology import inner_points
+
+    fallbacks = 0
+    for labels in (mask2d, mask3d):
+        points = inner_points(labels)
+        for label_id in np.unique(labels)[1:]:
+            coords = np.argwhere(labels == label_id)  # raster order: argmin keeps the first on ties
+            centroid = coords.mean(axis=0)
+            rounded = tuple(np.rint(centroid).astype(int))
+            if labels[rounded] == label_id:
+                assert points[label_id] == rounded
+            else:
+                fallbacks += 1
+                assert points[label_id] == tuple(coords[np.argmin(((coords - centroid) ** 2).sum(axis=1))])
+    assert fallbacks > 0  # the real nuclei include some whose centroid lies outside them
