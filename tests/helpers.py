@@ -10,3 +10,12 @@ def touching_squares(ids: tuple[int, int] = (1, 2)) -> np.ndarray:
     labels[3:9, 2:8] = ids[0]
     labels[3:9, 8:14] = ids[1]
     return labels
+
+
+def three_squares() -> np.ndarray:
+    """Three 10x10 instances (1, 2 side by side, 3 below 1) in a 30x30 image, apart from each other."""
+    labels = np.zeros((30, 30), np.int32)
+    labels[2:12, 2:12] = 1
+    labels[2:12, 14:24] = 2
+    labels[16:26, 2:12] = 3
+    return labels

@@ -5,6 +5,7 @@ from skimage.segmentation import watershed
 from stages.channels import encode_channels
 from stages.decode.flood import flood_from_markers, flood_from_seeds, quantise
 from stages.decode.watershed import label_seeds, watershed_from_channels
+from tests.helpers import three_squares
 
 
 def test_two_basins_split_at_the_ridge():
@@ -50,16 +51,8 @@ def test_flat_and_empty_inputs():
     np.testing.assert_array_equal(levels, [[0, 32768, 65535]])
 
 
-def _squares() -> np.ndarray:
-    labels = np.zeros((30, 30), np.int32)
-    labels[2:12, 2:12] = 1
-    labels[2:12, 14:24] = 2
-    labels[16:26, 2:12] = 3
-    return labels
-
-
 def test_foreground_no_seed_reached_gets_new_ids_unless_it_is_a_speck():
-    labels = _squares()
+    labels = three_squares()
     growth = labels > 0
     growth[28, 28] = True  # a one-pixel speck
     seeds = np.isin(labels, [1, 2]) & (ndi.distance_transform_cdt(labels > 0) > 2)  # instance 3 has no seed

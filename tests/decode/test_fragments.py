@@ -1,18 +1,11 @@
 import numpy as np
 
 from stages.decode.fragments import median_instance_size, merge_fragments
-
-
-def _big_squares() -> np.ndarray:
-    labels = np.zeros((30, 30), np.int32)
-    labels[2:12, 2:12] = 1
-    labels[2:12, 14:24] = 2
-    labels[16:26, 2:12] = 3
-    return labels
+from tests.helpers import three_squares
 
 
 def test_a_stray_seed_region_joins_the_instance_it_touches():
-    labels = _big_squares()
+    labels = three_squares()
     labels[5, 11] = 7  # one pixel on the rim of instance 1
     merged = merge_fragments(labels, 0.05)
     assert merged[5, 11] == 1
@@ -20,19 +13,19 @@ def test_a_stray_seed_region_joins_the_instance_it_touches():
 
 
 def test_a_part_joined_only_diagonally_is_merged_too():
-    labels = _big_squares()
+    labels = three_squares()
     labels[12, 12] = 9  # touches instance 1 at a corner only
     assert merge_fragments(labels, 0.05)[12, 12] == 1
 
 
 def test_a_small_isolated_object_is_not_a_fragment_of_anything():
-    labels = _big_squares()
+    labels = three_squares()
     labels[20:22, 20:22] = 4
     np.testing.assert_array_equal(merge_fragments(labels, 0.05), labels)
 
 
 def test_the_neighbour_with_most_contact_wins_and_chains_end_in_an_instance():
-    labels = _big_squares()
+    labels = three_squares()
     labels[2:12, 12:14] = 0
     labels[4, 12] = 5  # three pixels of 1 around it, one of fragment 6
     labels[4, 13] = 6  # three pixels of 2 around it, one of fragment 5
@@ -43,7 +36,7 @@ def test_the_neighbour_with_most_contact_wins_and_chains_end_in_an_instance():
 
 
 def test_a_tie_goes_to_the_instance_rather_than_to_another_fragment():
-    labels = _big_squares()
+    labels = three_squares()
     labels[labels == 1] = 9
     labels[12, 12] = 6  # one pixel of 9 (its corner) and one of fragment 5 around it
     labels[13, 13] = 5  # only fragment 6 around it
@@ -52,7 +45,7 @@ def test_a_tie_goes_to_the_instance_rather_than_to_another_fragment():
 
 
 def test_fragments_touching_only_each_other_become_one_instance():
-    labels = _big_squares()
+    labels = three_squares()
     labels[28, 14:16] = 5
     labels[28, 16] = 6
     merged = merge_fragments(labels, 0.05)
@@ -60,7 +53,7 @@ def test_fragments_touching_only_each_other_become_one_instance():
 
 
 def test_fraction_zero_and_empty_images_are_left_alone():
-    labels = _big_squares()
+    labels = three_squares()
     labels[5, 11] = 7
     np.testing.assert_array_equal(merge_fragments(labels, 0), labels)
     empty = np.zeros((4, 4), np.int32)
