@@ -79,16 +79,16 @@ def star_distances(labels, directions):
         offsets, distances, tied = _ray_tables(directions[k], shape)
         steps = distances.size - 1
         flat = strides[0] * offsets[0] + strides[1] * offsets[1] + offsets[2]
-        # the first step that leaves the image from each coordinate (the rounded offsets
-        # move monotonically along every axis, so the first step out stays out)
+        # the first step that leaves the image from each coordinate: the rounded offsets
+        # move one way along each axis, so a binary search finds it (capped at the last step)
         exits = np.full((3, max(depth, max(height, width))), steps, np.int64)
         for axis in range(3):
-            for coordinate in range(shape[axis]):
-                for step in range(1, steps + 1):
-                    moved = coordinate + offsets[axis, step]
-                    if moved < 0 or moved >= shape[axis]:
-                        exits[axis, coordinate] = step
-                        break
+            coordinates = np.arange(shape[axis])
+            if directions[k, axis] >= 0:
+                first_out = np.searchsorted(offsets[axis, 1:], shape[axis] - coordinates) + 1
+            else:
+                first_out = np.searchsorted(-offsets[axis, 1:], coordinates + 1) + 1
+            exits[axis, :shape[axis]] = np.minimum(first_out, steps)
         for h in range(depth):
             for i in range(height):
                 exit_zy = min(exits[0, h], exits[1, i])
