@@ -74,14 +74,18 @@ def measure(function: Callable[[], object], repeats: int, slow: float = float("i
         peak = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
         return min(first, elapsed), peak
-    best = first
-    # calls of a few milliseconds are timed over about half a second, so that one
-    # scheduler hiccup does not decide a ratio (the same rule for segpipe and the peer)
-    repeats = max(repeats, min(200, int(0.5 / max(first, 1e-4))))
-    for _ in range(repeats):
+    def timed() -> float:
         started = time.perf_counter()
         function()
-        best = min(best, time.perf_counter() - started)
+        return time.perf_counter() - started
+
+    # calls of a few milliseconds are timed over about half a second, so that one
+    # scheduler hiccup does not decide a ratio (the same rule for segpipe and the peer);
+    # how many is decided from a warm call: the warm-up may have compiled kernels
+    best = min(first, timed())
+    repeats = max(repeats, min(200, int(0.5 / max(best, 1e-4))))
+    for _ in range(repeats - 1):
+        best = min(best, timed())
     tracemalloc.start()
     function()
     peak = tracemalloc.get_traced_memory()[1] / 2**20
