@@ -95,13 +95,29 @@ def encode_radial_distances(labels: np.ndarray, *, nrays: int | None = None, ani
     """
     if norm:
         raise ValueError("R option 'norm' must be false: ray lengths are regressed in voxels so that polygons keep their size")
+    import numba
+
     from ._star_kernels import star_distances  # numba: compiled on first use only
 
     rays = make_rays(nrays, labels.ndim, anisotropy)
     if labels.dtype.kind != "u" or labels.dtype.itemsize not in (4, 8):
         labels = labels.astype(np.uint32)
+    count = int(labels.max(initial=0)) + 1
+    if count > labels.size + 1:
+        # per-id tables are sized by the largest id: number sparse ids consecutively first
+        ids = np.unique(labels)
+        ids = ids[ids > 0]
+        labels = np.where(labels > 0, np.searchsorted(ids, labels) + 1, 0).astype(np.uint32)
+        count = ids.size + 1
+    directions = rays.directions
     if labels.ndim == 2:
         # one plane, rays with no z component: the same kernel, the same arithmetic as in 2D
-        directions = np.concatenate([np.zeros((rays.directions.shape[0], 1)), rays.directions], axis=1)
-        return star_distances(as_volume(labels), directions)[:, 0]
-    return star_distances(np.ascontiguousarray(labels), np.ascontiguousarray(rays.directions))
+        directions = np.concatenate([np.zeros((directions.shape[0], 1)), directions], axis=1)
+    # zeroed here by numpy (huge pages, one thread: the kernel's threads faulting pages in
+    # at once contend for them; numba's own zeros take 4x longer)
+    out = np.empty((directions.shape[0],) + labels.shape, np.float32)
+    out.fill(0)
+    volume = as_volume(np.ascontiguousarray(labels))
+    star_distances(volume, np.ascontiguousarray(directions), count, out.reshape((directions.shape[0],) + volume.shape),
+                   8 * numba.get_num_threads())
+    return out

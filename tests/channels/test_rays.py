@@ -55,3 +55,40 @@ def test_3d_with_default_rays(mask3d):
 def test_bad_ray_options(options, message):
     with pytest.raises(ValueError, match=message):
         ENCODERS["R"].resolve_options(options, 2)
+
+
+def _float_march_everywhere(labels, rays):
+    from stages.channels._star_kernels import _float_march
+
+    # ids in order from 1 (the march only compares them; the image has background)
+    volume = np.unique(labels, return_inverse=True)[1].reshape((-1,) + labels.shape[-2:]).astype(np.uint32)
+    directions = np.concatenate([np.zeros((len(rays), 1)), rays], axis=1) if labels.ndim == 2 else rays
+    expected = np.zeros((len(rays),) + volume.shape, np.float32)
+    for h, i, j in np.argwhere(volume > 0):
+        for k in range(len(rays)):
+            expected[k, h, i, j] = _float_march(volume, h, i, j, *directions[k])
+    return expected.reshape((len(rays),) + labels.shape)
+
+
+@pytest.mark.parametrize("ndim", [2, 3])
+def test_wide_runs_long_rays_and_sparse_ids_equal_the_float_march(ndim):
+    # runs wider than one 64-lane word, rays over 31 steps (the counter spills into the
+    # wide counts), a hole, objects cut by the image border, and ids far above the voxel count
+    if ndim == 2:
+        y, x = np.mgrid[:90, :160]
+        labels = np.zeros((90, 160), np.uint64)
+        labels[((y - 45) / 40) ** 2 + ((x - 70) / 75) ** 2 < 1] = 7
+        labels[((y - 45) / 8) ** 2 + ((x - 60) / 20) ** 2 < 1] = 0
+        labels[:12, 100:] = 2**40
+        labels[80:, :30] = 3
+        nrays, anisotropy = 16, None
+    else:
+        z, y, x = np.mgrid[:9, :40, :90]
+        labels = np.zeros((9, 40, 90), np.uint64)
+        labels[((z - 4) / 5) ** 2 + ((y - 20) / 17) ** 2 + ((x - 45) / 44) ** 2 < 1] = 2**40
+        labels[:, :5, :10] = 5
+        nrays, anisotropy = 14, (2.0, 1.0, 1.0)
+    ours = encode_radial_distances(labels, nrays=nrays, anisotropy=anisotropy)
+    expected = _float_march_everywhere(labels, make_rays(nrays, ndim, anisotropy).directions)
+    assert ours.max() > 31 and (np.diff(labels, axis=-1) == 0).sum(axis=-1).max() > 64
+    np.testing.assert_array_equal(ours, expected)
