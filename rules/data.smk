@@ -66,4 +66,4 @@ rule encode:
         mem_mb=2000,
         runtime=30,
     shell:
-        "segpipe encode {input.labels} {output} --config {input.config} > {log} 2>&1"
+        "segpipe encode {input.labels} {output} --threads {threads} --config {input.config} > {log} 2>&1"

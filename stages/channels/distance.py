@@ -6,13 +6,28 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.morphology import skeletonize
 
+from ..threads import kernel_threads
 from .morphology import as_volume, inner_points, label_sizes_and_centroids, per_label_max
 
 
+def _multi_label_distance(labels: np.ndarray) -> np.ndarray:
+    """Distance of each pixel to the nearest pixel of another label (float32, one multi-label pass).
+
+    edt treats every label change as a boundary and the image border as none; a label
+    that fills the image (a patch inside one big cell) has no boundary at all and gets
+    the distance to the image border instead of infinity.
+    """
+    labels = np.ascontiguousarray(labels)
+    distances = edt.edt(labels, black_border=False, parallel=kernel_threads()).astype(np.float32)
+    unbounded = np.isinf(distances)
+    if unbounded.any():
+        distances[unbounded] = edt.edt(labels, black_border=True, parallel=kernel_threads())[unbounded]
+    return distances
+
+
 def _inside_distance(labels: np.ndarray) -> np.ndarray:
-    """Distance of each instance pixel to the nearest pixel not of its instance (one multi-label pass)."""
-    # edt treats every label change as a boundary; the image border is not one
-    return edt.edt(np.ascontiguousarray(labels), black_border=False, parallel=1).astype(np.float32)
+    """Distance of each instance pixel to the nearest pixel not of its instance (0 on background)."""
+    return _multi_label_distance(labels) if labels.any() else np.zeros(labels.shape, np.float32)
 
 
 def _normalise_per_instance(values: np.ndarray, labels: np.ndarray, add_inside: float = 0.0) -> np.ndarray:
@@ -68,14 +83,17 @@ def encode_signed_distance(labels: np.ndarray, *, act: str = "tanh", alpha: floa
     from ._label_kernels import assemble_signed_distance
 
     labels = np.ascontiguousarray(labels)
-    inside = _inside_distance(labels)
-    # edt's binary transform equals scipy's exact one at a fraction of the time
-    outside = (edt.edt(labels == 0, black_border=False, parallel=1) if labels.max() > 0
-               else np.zeros(labels.shape, np.float32))
+    count = int(labels.max(initial=0)) + 1
+    if count == 1:
+        return np.zeros(labels.shape, np.float32)
+    # the background as one more label: one multi-label transform gives the distance to
+    # the boundary inside instances and to the nearest instance outside (equal to the
+    # two transforms, tested), where a binary one for the outside costs as much again
+    background = np.promote_types(labels.dtype, np.min_scalar_type(count)).type(count)
+    distances = _multi_label_distance(np.where(labels == 0, background, labels))
     # scaling, tanh and the choice of side in one pass (tanh only on the voxel's own side)
-    assemble_signed_distance(labels.ravel(), inside.ravel(), np.ascontiguousarray(outside, dtype=np.float32).ravel(),
-                             int(labels.max(initial=0)) + 1, norm, act == "tanh", alpha, beta)
-    return inside
+    assemble_signed_distance(labels.ravel(), distances.ravel(), distances.ravel(), count, norm, act == "tanh", alpha, beta)
+    return distances
 
 
 def _offset_to_centroid(labels: np.ndarray, axis: int, norm: bool) -> np.ndarray:

@@ -14,10 +14,15 @@ from .common import clear_errors, config_option
 @click.option("--channels", default=None, help="Comma-separated channel codes, e.g. F,C,Db [default: PROBLEM.INSTANCE_SEG.DATA_CHANNELS].")
 @click.option("--extra-opts", default=None, help='JSON options per code, e.g. \'{"C": {"mode": "inner"}}\' [default: DATA_CHANNELS_EXTRA_OPTS].')
 @click.option("--ndim", type=click.Choice(["2D", "3D"]), default=None, help="Dimensionality of the labels [default: PROBLEM.NDIM].")
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="CPU threads for the compiled kernels and distance transforms [default: all cores].")
 @config_option
 @clear_errors
-def command(label_path: str, out_path: str, channels: str | None, extra_opts: str | None, ndim: str | None, config_path: str | None) -> None:
+def command(label_path: str, out_path: str, channels: str | None, extra_opts: str | None, ndim: str | None, threads: int | None,
+            config_path: str | None) -> None:
     """Encode the instance label image LABEL_PATH into OUT_PATH."""
+    from ..threads import limit_threads
+
+    limit_threads(threads)
     from ..channels import ENCODERS, channel_planes, encode_channels
     from ..config import ConfigError
     from ..io import provenance, read_labels, write_tiff

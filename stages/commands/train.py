@@ -85,11 +85,13 @@ def command(raw_dir: str, label_dir: str, channels_dir: str | None, val_raw: str
     from ..io import atomic_output
     from ..nn.data import normalization_settings
     from ..nn.train import clear_resume_state, train_model
+    from ..threads import limit_threads
     from .common import stage_config
 
     config = stage_config(config_path)
     if threads:
         torch.set_num_threads(threads)
+    limit_threads(threads)  # the encoders re-encoding augmented patches (R, A, E) and edt
     folder = Path(model_dir)
     if fresh:
         clear_resume_state(folder)

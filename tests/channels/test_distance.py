@@ -120,10 +120,24 @@ def test_distance_to_centroid_equals_a_transform_from_the_centre_pixel(mask2d, m
         np.testing.assert_allclose(encode_distance_to_center(labels, norm=False), expected, atol=1e-5)
 
 
-def test_signed_distance_outside_is_scipys_exact_transform(mask2d):
-    out = encode_signed_distance(mask2d, act="linear", norm=False)
-    expected = ndi.distance_transform_edt(mask2d == 0)
-    np.testing.assert_allclose(-out[mask2d == 0], expected[mask2d == 0], rtol=1e-6)
+@pytest.mark.parametrize("name", ["mask2d", "mask3d"])
+def test_signed_distance_sides_are_scipys_exact_transforms(name, request):
+    # D takes both sides from one multi-label transform with the background as a label
+    labels = request.getfixturevalue(name)
+    out = encode_signed_distance(labels, act="linear", norm=False)
+    outside = ndi.distance_transform_edt(labels == 0)
+    np.testing.assert_allclose(-out[labels == 0], outside[labels == 0], rtol=1e-6)
+    np.testing.assert_allclose(out[labels > 0], encode_distance_to_boundary(labels, norm=False)[labels > 0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(5, 6), (3, 4, 5)])
+def test_an_instance_filling_the_image_is_measured_to_the_image_border(shape):
+    # a training patch inside one big cell: no boundary in view, yet finite targets
+    labels = np.full(shape, 65535, np.uint16)
+    to_border = ndi.distance_transform_edt(np.pad(np.ones(shape), 1))[(slice(1, -1),) * len(shape)]
+    np.testing.assert_allclose(encode_distance_to_boundary(labels, norm=False), to_border, rtol=1e-6)
+    np.testing.assert_allclose(encode_signed_distance(labels, act="linear", norm=False), to_border, rtol=1e-6)
+    assert np.isfinite(encode_channels(labels, ["F", "Db", "D"])).all()
 
 
 def test_inner_points_fall_back_to_the_voxel_nearest_the_centroid(mask2d, mask3d):

@@ -1,0 +1,29 @@
+"""How many threads segpipe's compiled kernels and distance transforms use.
+
+One number for both: numba's (NUMBA_NUM_THREADS, all cores unless set). A stage's
+``--threads`` sets it before any kernel is imported, so a Snakemake job uses the
+cores the scheduler gave it and no more.
+"""
+from __future__ import annotations
+
+import os
+
+
+def limit_threads(threads: int | None) -> None:
+    """Cap the kernels' threads at ``threads`` (None: leave numba's default)."""
+    if not threads:
+        return
+    os.environ["NUMBA_NUM_THREADS"] = str(threads)
+    import sys
+
+    if "numba" in sys.modules:  # already started: its pool may only shrink
+        import numba
+
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+
+
+def kernel_threads() -> int:
+    """Threads a kernel or an ``edt`` call may use now."""
+    import numba
+
+    return numba.get_num_threads()
