@@ -100,7 +100,7 @@ def _shifted(array: np.ndarray, offset: tuple[int, ...], fill) -> np.ndarray:
 
 def encode_affinities(labels: np.ndarray, *, neighborhood: str | None = None, z_affinities: list[int] | None = None,
                       y_affinities: list[int] | None = None, x_affinities: list[int] | None = None, widen_borders: int = 0) -> np.ndarray:
-    """(n_offsets, [Z,] Y, X) affinities of ``labels`` (bool: the same instance at p and p - offset)."""
+    """(n_offsets, [Z,] Y, X) float32 affinities of ``labels``: 1 where p and p - offset hold the same instance."""
     from ._label_kernels import affinity_planes
 
     offsets = affinity_offsets(neighborhood, labels.ndim, z_affinities, y_affinities, x_affinities)
@@ -108,7 +108,11 @@ def encode_affinities(labels: np.ndarray, *, neighborhood: str | None = None, z_
     # one compiled pass per plane over the overlapping rows: no shifted copy, no temporaries
     steps = np.zeros((len(offsets), 3), dtype=np.int64)
     steps[:, 3 - labels.ndim:] = np.asarray(offsets, dtype=np.int64).reshape(len(offsets), labels.ndim)
-    return affinity_planes(as_volume(labels), steps).view(bool).reshape((len(offsets),) + labels.shape)
+    # float32 written straight into numpy's zeroed (huge) pages: no byte planes and cast
+    out = np.zeros((len(offsets),) + labels.shape, np.float32)
+    volume = as_volume(labels)
+    affinity_planes(volume, steps, out.reshape((len(offsets),) + volume.shape))
+    return out
 
 
 def aggregate_affinities(planes: np.ndarray, offsets: list[tuple[int, ...]]) -> tuple[np.ndarray, np.ndarray]:
