@@ -53,6 +53,8 @@ def main() -> None:
     parser.add_argument("--only-2d", action="store_true")
     parser.add_argument("--only", choices=("encode", "decode", "watershed"), default=None,
                         help="Run only the encoding, decoding or watershed-decoding rows (to re-measure one side after a change).")
+    parser.add_argument("--task", action="append", default=None,
+                        help="Run only the rows whose task contains this text (repeatable), e.g. 'encode D+C'.")
     args = parser.parse_args()
     labels_into_channels, watershed_by_channels, _ = load_biapy()
     import torch
@@ -70,7 +72,8 @@ def main() -> None:
     comparisons = Comparisons(args.repeats, slow=args.slow)
 
     def wanted(task: str) -> bool:
-        return args.only is None or task.startswith(args.only) or (args.only == "watershed" and "(watershed)" in task)
+        kind = args.only is None or task.startswith(args.only) or (args.only == "watershed" and "(watershed)" in task)
+        return kind and (args.task is None or any(text in task for text in args.task))
 
     def compare(task: str, *rest) -> None:
         if wanted(task):

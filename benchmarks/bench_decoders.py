@@ -32,6 +32,17 @@ def noisy_prediction(labels: np.ndarray, nrays: int, seed: int = 0) -> tuple[np.
     return probability, rays
 
 
+def _on_one_thread(function, *args):
+    import numba
+
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        return function(*args)
+    finally:
+        numba.set_num_threads(threads)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=1)
@@ -58,6 +69,10 @@ def main() -> None:
         nrays = 32 if ndim == 2 else 96
         channel_last = labels[..., np.newaxis] if ndim == 3 else labels[np.newaxis, ..., np.newaxis]
         compare("encode R", name, lambda: encode_channels(labels, ["R"], {"R": {"nrays": nrays}}),
+                lambda: labels_into_channels(channel_last, mode=["R"], channel_extra_opts={"R": {"nrays": nrays}}), "BiaPy")
+        # the same on one thread (segpipe's kernels use numba's threads, all cores by default;
+        # BiaPy's ray march runs on one)
+        compare("encode R (segpipe on 1 thread)", name, lambda: _on_one_thread(encode_channels, labels, ["R"], {"R": {"nrays": nrays}}),
                 lambda: labels_into_channels(channel_last, mode=["R"], channel_extra_opts={"R": {"nrays": nrays}}), "BiaPy")
         affinities = {"z_affinities": [1], "y_affinities": [1], "x_affinities": [1], "widen_borders": 0}
         if ndim == 3:  # BiaPy's affinities need a Z axis longer than one
