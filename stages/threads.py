@@ -13,13 +13,16 @@ def limit_threads(threads: int | None) -> None:
     """Cap the kernels' threads at ``threads`` (None: leave numba's default)."""
     if not threads:
         return
-    os.environ["NUMBA_NUM_THREADS"] = str(threads)
     import sys
 
-    if "numba" in sys.modules:  # already started: its pool may only shrink
-        import numba
+    if "numba" not in sys.modules:
+        os.environ["NUMBA_NUM_THREADS"] = str(threads)
+        return
+    # numba is loaded: its pool may only be used partly (changing NUMBA_NUM_THREADS now
+    # would make numba refuse to run once its threads have started)
+    import numba
 
-        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
 
 
 def kernel_threads() -> int:
