@@ -7,14 +7,13 @@ cores the scheduler gave it and no more.
 from __future__ import annotations
 
 import os
+import sys
 
 
 def limit_threads(threads: int | None) -> None:
     """Cap the kernels' threads at ``threads`` (None: leave numba's default)."""
     if not threads:
         return
-    import sys
-
     if "numba" not in sys.modules:
         os.environ["NUMBA_NUM_THREADS"] = str(threads)
         return

@@ -107,31 +107,27 @@ def row_runs(labels):
 
 
 @numba.njit(cache=True, nogil=True)
-def instance_bits(labels, count, margin_z, margin_x):
+def instance_bits(labels, runs, count, margin_z, margin_x):
     """One bit image per label id (1 on the id's voxels) in a pool of words, and where each starts.
 
-    Each image is the id's bounding box grown by ``margin_z`` planes, one row and
-    ``margin_x`` columns on both sides (all 0 there), so that every sample a run's lanes
-    take while one of them is still inside falls in it. ``geometry[id]`` = first bit,
-    bits per plane, bits per row, and the (Z, Y, X) voxel at bit 0 of the image.
+    Built from the row ``runs`` (no pass over the background). Each image is the id's
+    bounding box grown by ``margin_z`` planes, one row and ``margin_x`` columns on both
+    sides (all 0 there), so that every sample a run's lanes take while one of them is
+    still inside falls in it. ``geometry[id]`` = first bit, bits per plane, bits per row,
+    and the (Z, Y, X) voxel at bit 0 of the image.
     """
-    depth, height, width = labels.shape
     boxes = np.empty((count, 6), np.int64)
     boxes[:, 0::2] = np.iinfo(np.int64).max
     boxes[:, 1::2] = -1
-    for h in range(depth):
-        for i in range(height):
-            for j in range(width):
-                value = labels[h, i, j]
-                if value == 0:
-                    continue
-                box = boxes[value]
-                box[0] = min(box[0], h)
-                box[1] = max(box[1], h)
-                box[2] = min(box[2], i)
-                box[3] = max(box[3], i)
-                box[4] = min(box[4], j)
-                box[5] = max(box[5], j)
+    for r in range(runs.shape[0]):
+        h, i, start, stop = runs[r, 0], runs[r, 1], runs[r, 2], runs[r, 3]
+        box = boxes[labels[h, i, start]]
+        box[0] = min(box[0], h)
+        box[1] = max(box[1], h)
+        box[2] = min(box[2], i)
+        box[3] = max(box[3], i)
+        box[4] = min(box[4], start)
+        box[5] = max(box[5], stop - 1)
     geometry = np.zeros((count, 6), np.int64)
     words = 0
     for value in range(1, count):
@@ -150,15 +146,12 @@ def instance_bits(labels, count, margin_z, margin_x):
         # one word more: the funnel shift reads the word after the last bit
         words += (planes * rows * columns + 63) // 64 + 1
     pool = np.zeros(words, np.uint64)
-    for h in range(depth):
-        for i in range(height):
-            for j in range(width):
-                value = labels[h, i, j]
-                if value == 0:
-                    continue
-                g = geometry[value]
-                bit = g[0] + (h - g[3]) * g[1] + (i - g[4]) * g[2] + j - g[5]
-                pool[bit >> 6] |= _ONE << np.uint64(bit & 63)
+    for r in range(runs.shape[0]):
+        h, i, start, stop = runs[r, 0], runs[r, 1], runs[r, 2], runs[r, 3]
+        g = geometry[labels[h, i, start]]
+        row_bit = g[0] + (h - g[3]) * g[1] + (i - g[4]) * g[2] - g[5]
+        for bit in range(row_bit + start, row_bit + stop):
+            pool[bit >> 6] |= _ONE << np.uint64(bit & 63)
     return pool, geometry
 
 
@@ -185,10 +178,16 @@ def _ray_steps(directions, shape):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _count_of_lane(c0, c1, c2, c3, c4, lane):
-    shift = np.uint64(lane)
-    return (((c0 >> shift) & _ONE) | (((c1 >> shift) & _ONE) << _ONE) | (((c2 >> shift) & _ONE) << np.uint64(2))
-            | (((c3 >> shift) & _ONE) << np.uint64(3)) | (((c4 >> shift) & _ONE) << np.uint64(4)))
+def _add_counts(c0, c1, c2, c3, c4, lanes, spread, wide):
+    """Add the 5-bit counts held bit-sliced in c0..c4 to ``wide[:lanes]``, eight lanes per table lookup."""
+    for group in range(0, lanes, 8):
+        shift = np.uint64(group)
+        counts = (spread[(c0 >> shift) & np.uint64(255)] | (spread[(c1 >> shift) & np.uint64(255)] << np.uint64(1))
+                  | (spread[(c2 >> shift) & np.uint64(255)] << np.uint64(2))
+                  | (spread[(c3 >> shift) & np.uint64(255)] << np.uint64(3))
+                  | (spread[(c4 >> shift) & np.uint64(255)] << np.uint64(4)))
+        for lane in range(group, min(group + 8, lanes)):
+            wide[lane] += np.int64((counts >> np.uint64(8 * (lane - group))) & np.uint64(255))
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
@@ -210,7 +209,7 @@ def star_distances(labels, directions, count, out, blocks):
     for k in range(nrays):
         if directions[k, 0] != 0.0:
             margin_z = 1
-    pool, geometry = instance_bits(labels, count, margin_z, min(LANES, longest_run))
+    pool, geometry = instance_bits(labels, runs, count, margin_z, min(LANES, longest_run))
     # byte t of spread[x] is bit t of x: eight lanes of a counter slice side by side
     spread = np.zeros(256, np.uint64)
     for x in range(256):
@@ -272,24 +271,14 @@ def star_distances(labels, directions, count, out, blocks):
                         shift = np.uint64(bit) & np.uint64(63)
                         alive &= (pool[word] >> shift) | ((pool[word + one] << one) << (np.uint64(63) - shift))
                         if since_flush == 31:
-                            # the counter is full: add it to the lanes' wide counts
+                            # the counter is full: move it to the lanes' wide counts
                             since_flush = 0
-                            for lane in range(n):
-                                wide[lane] += np.int64(_count_of_lane(c0, c1, c2, c3, c4, lane))
+                            _add_counts(c0, c1, c2, c3, c4, n, spread, wide)
                             c0 = c1 = c2 = c3 = c4 = np.uint64(0)
-                    overflowed = s >= 31
+                    _add_counts(c0, c1, c2, c3, c4, n, spread, wide)
                     at = k * volume + row_out + first
-                    for group in range(0, n, 8):
-                        shift = np.uint64(group)
-                        counts = (spread[(c0 >> shift) & np.uint64(255)] | (spread[(c1 >> shift) & np.uint64(255)] << one)
-                                  | (spread[(c2 >> shift) & np.uint64(255)] << np.uint64(2))
-                                  | (spread[(c3 >> shift) & np.uint64(255)] << np.uint64(3))
-                                  | (spread[(c4 >> shift) & np.uint64(255)] << np.uint64(4)))
-                        for lane in range(group, min(group + 8, n)):
-                            steps = np.int64((counts >> np.uint64(8 * (lane - group))) & np.uint64(255))
-                            if overflowed:
-                                steps += wide[lane]
-                                wide[lane] = 0
-                            flat_out[at + lane] = lengths[k, steps]
+                    for lane in range(n):
+                        flat_out[at + lane] = lengths[k, wide[lane]]
+                        wide[lane] = 0
     return out
 

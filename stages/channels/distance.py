@@ -25,11 +25,6 @@ def _multi_label_distance(labels: np.ndarray) -> np.ndarray:
     return distances
 
 
-def _inside_distance(labels: np.ndarray) -> np.ndarray:
-    """Distance of each instance pixel to the nearest pixel not of its instance (0 on background)."""
-    return _multi_label_distance(labels) if labels.any() else np.zeros(labels.shape, np.float32)
-
-
 def _normalise_per_instance(values: np.ndarray, labels: np.ndarray, add_inside: float = 0.0) -> np.ndarray:
     """(values + add_inside) / their maximum over each instance, 0 on background (float32).
 
@@ -45,7 +40,7 @@ def _normalise_per_instance(values: np.ndarray, labels: np.ndarray, add_inside: 
 
 def encode_distance_to_boundary(labels: np.ndarray, *, norm: bool = True, mask_values: bool = True) -> np.ndarray:
     """Db: distance to the instance boundary inside instances, 0 outside; per instance in [0, 1] if ``norm``."""
-    distance = _inside_distance(labels)
+    distance = _multi_label_distance(labels)
     return _normalise_per_instance(distance, labels) if norm else distance
 
 

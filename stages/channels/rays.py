@@ -95,8 +95,7 @@ def encode_radial_distances(labels: np.ndarray, *, nrays: int | None = None, ani
     """
     if norm:
         raise ValueError("R option 'norm' must be false: ray lengths are regressed in voxels so that polygons keep their size")
-    import numba
-
+    from ..threads import kernel_threads
     from ._star_kernels import star_distances  # numba: compiled on first use only
 
     rays = make_rays(nrays, labels.ndim, anisotropy)
@@ -119,5 +118,5 @@ def encode_radial_distances(labels: np.ndarray, *, nrays: int | None = None, ani
     out.fill(0)
     volume = as_volume(np.ascontiguousarray(labels))
     star_distances(volume, np.ascontiguousarray(directions), count, out.reshape((directions.shape[0],) + volume.shape),
-                   8 * numba.get_num_threads())
+                   8 * kernel_threads())
     return out
