@@ -182,7 +182,7 @@ def encode_channels(labels: np.ndarray, codes: list[str], extra_options: dict[st
         raise ValueError(f"unknown channel code(s) {unknown}; available: {', '.join(ENCODERS)}")
     planes = [ENCODERS[c].encode_planes(labels, **extra_options.get(c, {})) for c in codes]
     if len(planes) == 1:
-        # R, E and A come alone: R and E are float32 already, no copy of their many planes
+        # R, E and A come alone and are float32 already: no copy of their many planes
         return planes[0].astype(np.float32, copy=False)
     # cast while concatenating: one pass over the output instead of a cast and a copy
     return np.concatenate(planes, axis=0, dtype=np.float32, casting="unsafe")
