@@ -38,6 +38,22 @@ def test_encode_writes_channels_with_their_codes(run, dataset, tmp_path):
     assert no_partial_files(tmp_path)
 
 
+def test_encode_on_one_thread_gives_the_same_channels(run, dataset, tmp_path):
+    import numba
+
+    label = dataset / "train/label/img-0.tif"
+    outputs = []
+    before = numba.get_num_threads()
+    try:
+        for threads in ([], ["--threads", "1"]):
+            outputs.append(tmp_path / f"enc{len(threads)}.tif")
+            result = run("encode", label, outputs[-1], "--channels", "Db,R", *threads)
+            assert result.exit_code == 0, result.output
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(read_channels(outputs[0])[0], read_channels(outputs[1])[0])
+
+
 def test_encode_bad_arguments(run, dataset, tmp_path):
     label = dataset / "train/label/img-0.tif"
     for args, message in [
@@ -45,6 +61,7 @@ def test_encode_bad_arguments(run, dataset, tmp_path):
         (["--channels", "F", "--extra-opts", "{bad"], "not valid JSON"),
         (["--channels", "F", "--extra-opts", '{"C": {}}'], "options for 'C', which is not among the channels"),
         (["--channels", "C", "--extra-opts", '{"C": {"mode": "fat"}}'], "option 'mode' of channel C must be one of"),
+        (["--channels", "F", "--threads", "0"], "Invalid value for '--threads'"),
     ]:
         result = run("encode", label, tmp_path / "x.tif", *args)
         assert result.exit_code == 2 and message in result.output, result.output
