@@ -9,6 +9,10 @@ overlap of two candidates is therefore exact on the grid and covers both whole s
 3D inside test: the direction from the centre picks one triangle of 3 rays from a table
 that depends only on the integer offset; the voxel is inside when it lies on the centre's
 side of the plane through that triangle's vertices.
+
+Every candidate is rasterised once, as runs of voxels along X row by row of its box (on
+numba's threads); overlaps are counted by merging two candidates' runs, and the kept
+shapes are painted from their runs.
 """
 from __future__ import annotations
 
@@ -16,29 +20,50 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from ..channels.rays import Rays
+from ..threads import kernel_threads
 
+_ONE = np.uint64(1)
 OVERLAPS = ("smaller", "union")
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _lowest_weight(inverses, f, offsets, n):
+    """The smallest barycentric weight of offset ``n``'s direction in the cone of face ``f`` (>= 0 inside it)."""
+    ndim = offsets.shape[1]
+    lowest = np.inf
+    for a in range(ndim):
+        weight = 0.0
+        for b in range(ndim):
+            weight += inverses[f, a, b] * offsets[n, b]
+        lowest = min(lowest, weight)
+    return lowest
 
 
 @numba.njit(cache=True, nogil=True)
 def _assign_faces(offsets, inverses):
+    """For each offset the first face whose cone holds its direction (within 1e-9), else the nearest cone."""
     count = offsets.shape[0]
     ndim = offsets.shape[1]
     nfaces = inverses.shape[0]
     out = np.zeros(count, np.int32)
+    previous = -1
     for n in range(count):
+        if previous >= 0:
+            # neighbouring offsets mostly share a face: one well inside the previous cone can be
+            # in no other (cones meet only at their edges), so the search below would find it too
+            size = 0.0
+            for b in range(ndim):
+                size += abs(offsets[n, b])
+            if _lowest_weight(inverses, previous, offsets, n) > 1e-6 * size:
+                out[n] = previous
+                continue
         best = 0
         best_score = -np.inf
         for f in range(nfaces):
-            # barycentric weights of the direction in the cone of face f; all >= 0 inside it
-            lowest = np.inf
-            for a in range(ndim):
-                weight = 0.0
-                for b in range(ndim):
-                    weight += inverses[f, a, b] * offsets[n, b]
-                lowest = min(lowest, weight)
+            lowest = _lowest_weight(inverses, f, offsets, n)
             if lowest >= -1e-9:
                 best = f
                 break
@@ -46,6 +71,7 @@ def _assign_faces(offsets, inverses):
                 best_score = lowest
                 best = f
         out[n] = best
+        previous = best
     return out
 
 
@@ -100,145 +126,257 @@ def _box(point, distances, directions, shape, low, high):
         high[a] = min(shape[a], int(np.floor(point[a] + hi + 1e-6)) + 1)
 
 
-# ------------------------------------------------------------------ 2D: scanline spans
 @numba.njit(cache=True, nogil=True)
-def _spans_2d(point, distances, directions, low, high, starts, ends, counts):
-    """Pixel runs of a polygon per row (even-odd rule on pixel centres, as skimage.draw.polygon)."""
-    nrays = directions.shape[0]
-    crossings = np.empty(nrays)
-    for row in range(high[0] - low[0]):
-        y = float(low[0] + row)
-        found = 0
-        for k in range(nrays):
-            m = (k + 1) % nrays
-            ya = point[0] + distances[k] * directions[k, 0]
-            xa = point[1] + distances[k] * directions[k, 1]
-            yb = point[0] + distances[m] * directions[m, 0]
-            xb = point[1] + distances[m] * directions[m, 1]
-            if (ya <= y < yb) or (yb <= y < ya):
-                crossings[found] = xa + (y - ya) * (xb - xa) / (yb - ya)
-                found += 1
-        crossings[:found].sort()
-        runs = 0
-        for c in range(0, found - 1, 2):
-            first = max(low[1], int(np.ceil(crossings[c] - 1e-9)))
-            last = min(high[1] - 1, int(np.floor(crossings[c + 1] + 1e-9)))
-            if last >= first:
-                starts[row, runs] = first
-                ends[row, runs] = last + 1
-                runs += 1
-        counts[row] = runs
-
-
-@numba.njit(cache=True, nogil=True)
-def _span_area(counts, starts, ends):
-    total = 0
-    for row in range(counts.shape[0]):
-        for r in range(counts[row]):
-            total += ends[row, r] - starts[row, r]
-    return total
-
-
-@numba.njit(cache=True, nogil=True)
-def _span_intersection(low_a, counts_a, starts_a, ends_a, low_b, high_b, counts_b, starts_b, ends_b, row_from, row_to):
-    total = 0
-    for y in range(row_from, row_to):
-        ra = y - low_a[0]
-        rb = y - low_b[0]
-        p = 0
-        q = 0
-        while p < counts_a[ra] and q < counts_b[rb]:
-            first = max(starts_a[ra, p], starts_b[rb, q])
-            last = min(ends_a[ra, p], ends_b[rb, q])
-            if last > first:
-                total += last - first
-            if ends_a[ra, p] < ends_b[rb, q]:
-                p += 1
-            else:
-                q += 1
-    return total
-
-
-# ------------------------------------------------------------------ 3D: voxel tests against the face planes
-@numba.njit(cache=True, nogil=True, inline="always")
-def _inside_3d(table, base, oz, oy, ox, normals, heights):
-    """Whether offset (oz, oy, ox) lies inside; ``base`` is the face-table index of (oz, oy, 0)."""
-    if oz == 0 and oy == 0 and ox == 0:
-        return True
-    f = table[base + ox]
-    return heights[f] > 1e-12 and normals[f, 0] * oz + normals[f, 1] * oy + normals[f, 2] * ox <= heights[f] * (1.0 + 1e-6)
-
-
-@numba.njit(cache=True, nogil=True)
-def _count_3d(point, low, high, table, table_shape, radius, normals, heights, other_point, other_normals, other_heights, both):
-    """Voxels in the box inside the shape (and, with ``both``, inside the other shape too)."""
-    total = 0
-    for z in range(low[0], high[0]):
-        oz = z - point[0]
-        qz = z - other_point[0]
-        for y in range(low[1], high[1]):
-            oy = y - point[1]
-            qy = y - other_point[1]
-            base = ((oz + radius[0]) * table_shape[1] + oy + radius[1]) * table_shape[2] + radius[2]
-            other_base = ((qz + radius[0]) * table_shape[1] + qy + radius[1]) * table_shape[2] + radius[2]
-            for x in range(low[2], high[2]):
-                if not _inside_3d(table, base, oz, oy, x - point[2], normals, heights):
-                    continue
-                if both:
-                    qx = x - other_point[2]
-                    if abs(qz) > radius[0] or abs(qy) > radius[1] or abs(qx) > radius[2]:
-                        continue
-                    if not _inside_3d(table, other_base, qz, qy, qx, other_normals, other_heights):
-                        continue
-                total += 1
-    return total
-
-
-@numba.njit(cache=True, nogil=True)
-def _prepare(n, points, distances, directions, faces, lows, highs, table, table_shape, radius, areas, starts, ends, counts, normals, heights):
-    """Candidate ``n``'s shape in the scratch arrays (row spans in 2D, face planes in 3D) and its area, once."""
-    if points.shape[1] == 2:
-        _spans_2d(points[n], distances[n], directions, lows[n], highs[n], starts, ends, counts)
-        if areas[n] < 0:
-            areas[n] = _span_area(counts[: highs[n, 0] - lows[n, 0]], starts, ends)
-    else:
-        _geometry(distances[n], directions, faces, normals, heights)
-        if areas[n] < 0:
-            areas[n] = _count_3d(points[n], lows[n], highs[n], table, table_shape, radius, normals, heights, points[n], normals, heights, False)
-
-
-@numba.njit(cache=True, nogil=True)
-def _suppress(points, distances, directions, faces, table, table_shape, radius, shape, threshold, union,
-              cell_size, cell_start, cell_members, cells_per_axis):
+def _boxes(points, distances, directions, shape):
     count = points.shape[0]
     ndim = points.shape[1]
-    nfaces = faces.shape[0]
-    nrays = directions.shape[0]
     lows = np.empty((count, ndim), np.int64)
     highs = np.empty((count, ndim), np.int64)
     for n in range(count):
         _box(points[n], distances[n], directions, shape, lows[n], highs[n])
+    return lows, highs
+
+
+# ------------------------------------------------------------------ every candidate's voxels, once, as runs
+@numba.njit(cache=True, nogil=True)
+def _polygon_crossings(point, distances, directions, low, high, crossings, found):
+    """Where the polygon's edges cross each row of the box (``found[row]`` of them, unsorted).
+
+    An edge crosses the rows ``y`` with ``ya <= y < yb`` (or the reverse), so each edge
+    visits only its own rows: about two crossings per row in all, where testing every
+    edge against every row costs ``nrays`` tests per row.
+    """
+    nrays = directions.shape[0]
+    found[: high[0] - low[0]] = 0
+    for k in range(nrays):
+        m = (k + 1) % nrays
+        ya = point[0] + distances[k] * directions[k, 0]
+        xa = point[1] + distances[k] * directions[k, 1]
+        yb = point[0] + distances[m] * directions[m, 0]
+        xb = point[1] + distances[m] * directions[m, 1]
+        # a row more on either side: the exact test below decides, as for every row before
+        first = max(low[0], int(np.floor(min(ya, yb))))
+        last = min(high[0], int(np.ceil(max(ya, yb))) + 1)
+        for yi in range(first, last):
+            y = float(yi)
+            if (ya <= y < yb) or (yb <= y < ya):
+                row = yi - low[0]
+                crossings[row, found[row]] = xa + (y - ya) * (xb - xa) / (yb - ya)
+                found[row] += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _append_run(runs, used, limit, first, stop):
+    """Store run [first, stop) at ``used``; -1 when the room up to ``limit`` is full."""
+    if used >= limit:
+        return -1
+    runs[used, 0] = first
+    runs[used, 1] = stop
+    return used + 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _rasterise(first_candidate, last_candidate, points, distances, directions, faces, lows, highs, table, table_shape,
+               radius, row_base, row_ptr, runs, used, limit, areas):
+    """Runs of candidates first..last-1 into ``runs[used:limit]``; the next free index, or -1 when it ran out of room.
+
+    A 2D polygon is filled by the even-odd rule on pixel centres (as skimage.draw.polygon);
+    a 3D voxel is inside when it passes its face's plane test (64 voxels of a row at a
+    time, as bits, then the runs of set bits).
+    """
+    ndim = points.shape[1]
+    nrays = directions.shape[0]
+    tallest = 1
+    for n in range(first_candidate, last_candidate):
+        tallest = max(tallest, highs[n, 0] - lows[n, 0])
+    crossings = np.empty((tallest if ndim == 2 else 1, nrays))
+    found = np.zeros(tallest, np.int64)
+    normals = np.empty((faces.shape[0], ndim))
+    heights = np.empty(faces.shape[0])
+    limits = np.empty(faces.shape[0])
+    for n in range(first_candidate, last_candidate):
+        g = row_base[n]
+        low = lows[n]
+        high = highs[n]
+        area = 0
+        if ndim == 2:
+            _polygon_crossings(points[n], distances[n], directions, low, high, crossings, found)
+            for row in range(high[0] - low[0]):
+                row_ptr[g + row] = used
+                line = crossings[row]
+                k = found[row]
+                for a in range(1, k):  # insertion sort: a row has two crossings but for rare concave rows
+                    value = line[a]
+                    b = a - 1
+                    while b >= 0 and line[b] > value:
+                        line[b + 1] = line[b]
+                        b -= 1
+                    line[b + 1] = value
+                for c in range(0, k - 1, 2):
+                    first = max(low[1], int(np.ceil(line[c] - 1e-9)))
+                    last = min(high[1] - 1, int(np.floor(line[c + 1] + 1e-9)))
+                    if last >= first:
+                        used = _append_run(runs, used, limit, first, last + 1)
+                        if used < 0:
+                            return -1
+                        area += last + 1 - first
+        else:
+            _geometry(distances[n], directions, faces, normals, heights)
+            for f in range(faces.shape[0]):
+                # the inside test of a voxel is one comparison against its face's plane
+                limits[f] = heights[f] * (1.0 + 1e-6) if heights[f] > 1e-12 else -np.inf
+            for z in range(low[0], high[0]):
+                oz = z - points[n, 0]
+                for y in range(low[1], high[1]):
+                    row_ptr[g] = used
+                    g += 1
+                    oy = y - points[n, 1]
+                    base = ((oz + radius[0]) * table_shape[1] + oy + radius[1]) * table_shape[2] + radius[2] - points[n, 2]
+                    first_run = used
+                    for chunk in range(low[2], high[2], 64):
+                        bits = np.uint64(0)
+                        for x in range(chunk, min(chunk + 64, high[2])):
+                            f = table[base + x]
+                            inside = normals[f, 0] * oz + normals[f, 1] * oy + normals[f, 2] * (x - points[n, 2]) <= limits[f]
+                            bits |= np.uint64(inside) << np.uint64(x - chunk)
+                        if oz == 0 and oy == 0 and chunk <= points[n, 2] < chunk + 64:
+                            bits |= _ONE << np.uint64(points[n, 2] - chunk)  # the centre is always inside
+                        while bits:
+                            start = trailing_zeros(bits)
+                            rest = ~(bits >> np.uint64(start))
+                            stop = 64 if rest == 0 else start + trailing_zeros(rest)
+                            bits = np.uint64(0) if stop == 64 else bits & ~((_ONE << np.uint64(stop)) - _ONE)
+                            if used > first_run and runs[used - 1, 1] == chunk + start:
+                                runs[used - 1, 1] = chunk + stop  # a run across two chunks
+                            else:
+                                used = _append_run(runs, used, limit, chunk + start, chunk + stop)
+                                if used < 0:
+                                    return -1
+                            area += stop - start
+        areas[n] = area
+    return used
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _candidate_runs(points, distances, directions, faces, lows, highs, table, table_shape, radius, blocks):
+    """Every candidate's pixels (voxels) as runs along X, row by row of its box, and its area.
+
+    Each shape is rasterised once (in ``blocks`` of candidates shared by numba's threads),
+    and overlaps are then counted by merging runs.
+
+    Returns
+    -------
+    row_base : (count + 1,) candidate n's rows are row_base[n] .. row_base[n + 1] - 1,
+        in C order over its box (Y; or Z then Y).
+    row_ptr : (rows + 1,) the runs of row g are runs[row_ptr[g]:row_ptr[g + 1]].
+    runs : (n, 2) int32 first and last + 1 column of each run.
+    areas : (count,) voxels of each shape.
+    """
+    count = points.shape[0]
+    ndim = points.shape[1]
+    row_base = np.zeros(count + 1, np.int64)
+    for n in range(count):
+        rows = highs[n, 0] - lows[n, 0]
+        if ndim == 3:
+            rows *= highs[n, 1] - lows[n, 1]
+        row_base[n + 1] = row_base[n] + rows
+    rows = row_base[count]
+    row_ptr = np.zeros(rows + 1, np.int64)
+    areas = np.zeros(count, np.int64)
+    blocks = max(1, min(blocks, count))
+    # each block gets room for 1.25 runs per row of its boxes (a row of a 2D polygon holds
+    # one run but for concave rows, a 3D box's corner rows none); a block that needs more
+    # makes the whole pass serial
+    starts = np.empty(blocks + 1, np.int64)
+    firsts = np.empty(blocks + 1, np.int64)
+    for b in range(blocks + 1):
+        firsts[b] = b * count // blocks
+        starts[b] = row_base[firsts[b]] + row_base[firsts[b]] // 4 + 64 * b
+    runs = np.empty((starts[blocks], 2), np.int32)
+    ends = np.empty(blocks, np.int64)
+    for b in numba.prange(blocks):
+        ends[b] = _rasterise(firsts[b], firsts[b + 1], points, distances, directions, faces, lows, highs, table, table_shape,
+                             radius, row_base, row_ptr, runs, starts[b], starts[b + 1], areas)
+    if ends.min() < 0:
+        room = 2 * runs.shape[0]
+        while True:
+            runs = np.empty((room, 2), np.int32)
+            end = _rasterise(0, count, points, distances, directions, faces, lows, highs, table, table_shape, radius,
+                             row_base, row_ptr, runs, 0, room, areas)
+            if end >= 0:
+                row_ptr[rows] = end
+                return row_base, row_ptr, runs[:end], areas
+            room *= 2
+    # close the gaps between the blocks' runs (each block moves left: no overlap with what is unread)
+    used = 0
+    for b in range(blocks):
+        shift = starts[b] - used
+        count_b = ends[b] - starts[b]
+        if shift:
+            for r in range(count_b):
+                runs[used + r, 0] = runs[starts[b] + r, 0]
+                runs[used + r, 1] = runs[starts[b] + r, 1]
+            for g in range(row_base[firsts[b]], row_base[firsts[b + 1]]):
+                row_ptr[g] -= shift
+        used += count_b
+    row_ptr[rows] = used
+    return row_base, row_ptr, runs[:used], areas
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _common_in_rows(row_ptr, runs, a, b):
+    """Columns shared by the runs of rows ``a`` and ``b`` (both sorted, disjoint)."""
+    p = row_ptr[a]
+    p_end = row_ptr[a + 1]
+    q = row_ptr[b]
+    q_end = row_ptr[b + 1]
+    total = 0
+    while p < p_end and q < q_end:
+        first = max(runs[p, 0], runs[q, 0])
+        last = min(runs[p, 1], runs[q, 1])
+        if last > first:
+            total += last - first
+        if runs[p, 1] < runs[q, 1]:
+            p += 1
+        else:
+            q += 1
+    return total
+
+
+@numba.njit(cache=True, nogil=True)
+def _overlap_exceeds(i, j, needed, lows, highs, row_base, row_ptr, runs):
+    """Whether more than ``needed`` voxels lie inside both shape ``i`` and shape ``j`` (counted row by row, until they do)."""
+    total = 0
+    if lows.shape[1] == 2:
+        for y in range(max(lows[i, 0], lows[j, 0]), min(highs[i, 0], highs[j, 0])):
+            total += _common_in_rows(row_ptr, runs, row_base[i] + y - lows[i, 0], row_base[j] + y - lows[j, 0])
+            if total > needed:
+                return True
+        return False
+    height_i = highs[i, 1] - lows[i, 1]
+    height_j = highs[j, 1] - lows[j, 1]
+    for z in range(max(lows[i, 0], lows[j, 0]), min(highs[i, 0], highs[j, 0])):
+        plane_i = row_base[i] + (z - lows[i, 0]) * height_i - lows[i, 1]
+        plane_j = row_base[j] + (z - lows[j, 0]) * height_j - lows[j, 1]
+        for y in range(max(lows[i, 1], lows[j, 1]), min(highs[i, 1], highs[j, 1])):
+            total += _common_in_rows(row_ptr, runs, plane_i + y, plane_j + y)
+        if total > needed:
+            return True
+    return False
+
+
+@numba.njit(cache=True, nogil=True)
+def _suppress(points, distances, lows, highs, areas, row_base, row_ptr, runs, threshold, union,
+              cell_size, cell_start, cell_members, cells_per_axis):
+    count = points.shape[0]
+    ndim = points.shape[1]
     suppressed = np.zeros(count, np.bool_)
     kept = np.zeros(count, np.bool_)
-    areas = np.full(count, -1, np.int64)
-    normals_i = np.empty((nfaces, ndim))
-    heights_i = np.empty(nfaces)
-    normals_j = np.empty((nfaces, ndim))
-    heights_j = np.empty(nfaces)
-    rows = int(shape[0]) if ndim == 2 else 1
-    starts_i = np.empty((rows, nrays), np.int64)
-    ends_i = np.empty((rows, nrays), np.int64)
-    counts_i = np.zeros(rows, np.int64)
-    starts_j = np.empty((rows, nrays), np.int64)
-    ends_j = np.empty((rows, nrays), np.int64)
-    counts_j = np.zeros(rows, np.int64)
     cell = np.empty(ndim, np.int64)
     for i in range(count):
         if suppressed[i]:
             continue
         kept[i] = True
-        _prepare(i, points, distances, directions, faces, lows, highs, table, table_shape, radius, areas, starts_i, ends_i, counts_i,
-                 normals_i, heights_i)
         if areas[i] == 0:
             continue
         for a in range(ndim):
@@ -270,8 +408,6 @@ def _suppress(points, distances, directions, faces, table, table_shape, radius, 
                     box_volume *= max(0, min(highs[i, a], highs[j, a]) - max(lows[i, a], lows[j, a]))
                 if box_volume == 0:
                     continue
-                _prepare(j, points, distances, directions, faces, lows, highs, table, table_shape, radius, areas, starts_j, ends_j, counts_j,
-                         normals_j, heights_j)
                 if areas[j] == 0:
                     suppressed[j] = True
                     continue
@@ -282,53 +418,31 @@ def _suppress(points, distances, directions, faces, table, table_shape, radius, 
                     needed = threshold * min(areas[i], areas[j])
                 if box_volume <= needed:
                     continue
-                if ndim == 2:
-                    row_from = max(lows[i, 0], lows[j, 0])
-                    row_to = min(highs[i, 0], highs[j, 0])
-                    inter = _span_intersection(lows[i], counts_i, starts_i, ends_i, lows[j], highs[j], counts_j, starts_j, ends_j,
-                                               row_from, row_to)
-                else:
-                    low = np.maximum(lows[i], lows[j])
-                    high = np.minimum(highs[i], highs[j])
-                    inter = _count_3d(points[i], low, high, table, table_shape, radius, normals_i, heights_i,
-                                      points[j], normals_j, heights_j, True)
-                if inter > needed:
+                if _overlap_exceeds(i, j, needed, lows, highs, row_base, row_ptr, runs):
                     suppressed[j] = True
     return kept
 
 
 @numba.njit(cache=True, nogil=True)
-def _paint(points, distances, directions, faces, table, table_shape, radius, flat_out, shape, ids):
-    """Paint shapes in the given order (later ones overwrite earlier ones)."""
-    ndim = points.shape[1]
-    nfaces = faces.shape[0]
-    nrays = directions.shape[0]
-    normals = np.empty((nfaces, ndim))
-    heights = np.empty(nfaces)
-    low = np.empty(ndim, np.int64)
-    high = np.empty(ndim, np.int64)
-    rows = int(shape[0]) if ndim == 2 else 1
-    starts = np.empty((rows, nrays), np.int64)
-    ends = np.empty((rows, nrays), np.int64)
-    counts = np.zeros(rows, np.int64)
-    for n in range(points.shape[0]):
-        _box(points[n], distances[n], directions, shape, low, high)
+def _paint(order, ids, lows, highs, row_base, row_ptr, runs, flat_out, shape):
+    """Paint the shapes ``order`` with ``ids`` in that order (later ones overwrite earlier ones)."""
+    ndim = lows.shape[1]
+    width = shape[ndim - 1]
+    for o in range(order.shape[0]):
+        n = order[o]
+        g = row_base[n]
         if ndim == 2:
-            _spans_2d(points[n], distances[n], directions, low, high, starts, ends, counts)
-            for row in range(high[0] - low[0]):
-                for r in range(counts[row]):
-                    for x in range(starts[row, r], ends[row, r]):
-                        flat_out[(low[0] + row) * shape[1] + x] = ids[n]
+            for y in range(lows[n, 0], highs[n, 0]):
+                for r in range(row_ptr[g], row_ptr[g + 1]):
+                    flat_out[y * width + runs[r, 0]: y * width + runs[r, 1]] = ids[o]
+                g += 1
         else:
-            _geometry(distances[n], directions, faces, normals, heights)
-            for z in range(low[0], high[0]):
-                oz = z - points[n, 0]
-                for y in range(low[1], high[1]):
-                    oy = y - points[n, 1]
-                    base = ((oz + radius[0]) * table_shape[1] + oy + radius[1]) * table_shape[2] + radius[2]
-                    for x in range(low[2], high[2]):
-                        if _inside_3d(table, base, oz, oy, x - points[n, 2], normals, heights):
-                            flat_out[(z * shape[1] + y) * shape[2] + x] = ids[n]
+            for z in range(lows[n, 0], highs[n, 0]):
+                for y in range(lows[n, 1], highs[n, 1]):
+                    row = (z * shape[1] + y) * width
+                    for r in range(row_ptr[g], row_ptr[g + 1]):
+                        flat_out[row + runs[r, 0]: row + runs[r, 1]] = ids[o]
+                    g += 1
 
 
 @dataclass
@@ -339,6 +453,23 @@ class StarDistResult:
     distances: np.ndarray  # (n, nrays)
     candidates: int
     settings: dict
+
+
+@numba.njit(cache=True, nogil=True)
+def _gather_rays(distances, candidates):
+    """(n, nrays) float32 ray lengths of the ``candidates`` (flat voxel indices), negative ones as 0.
+
+    ``distances`` is (nrays, voxels); a NaN or infinite length raises ValueError.
+    """
+    nrays = distances.shape[0]
+    out = np.empty((candidates.size, nrays), np.float32)
+    for n in range(candidates.size):
+        for k in range(nrays):
+            value = distances[k, candidates[n]]
+            if not np.isfinite(value):
+                raise ValueError("R channels hold NaN or infinite ray lengths")
+            out[n, k] = max(value, 0.0)
+    return out
 
 
 def _grid_buckets(points: np.ndarray, shape: tuple[int, ...], cell_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -367,23 +498,32 @@ def star_nms(probability: np.ndarray, distances: np.ndarray, rays: Rays, *, prob
     -------
     StarDistResult with labels (uint32), 1 for the highest-scoring kept shape; where kept
     shapes still overlap, the higher score wins.
+
+    Raises
+    ------
+    ValueError
+        for an unknown ``overlap``, channels that do not fit the rays, or a candidate with a
+        NaN or infinite ray length.
     """
     if overlap not in OVERLAPS:
         raise ValueError(f"overlap must be one of {OVERLAPS}, got {overlap!r}")
     if probability.ndim != rays.ndim or distances.shape[1:] != probability.shape or distances.shape[0] != len(rays.directions):
         raise ValueError(f"R channels {distances.shape} do not fit the probability {probability.shape} and {len(rays.directions)} {rays.ndim}D rays")
     shape = probability.shape
-    mask = probability >= prob_thresh
-    points = np.argwhere(mask)
-    scores = probability[mask].astype(np.float64)
-    ray_lengths = np.moveaxis(distances, 0, -1)[mask].astype(np.float64)
-    order = np.argsort(-scores, kind="stable")
-    points, scores, ray_lengths = points[order].astype(np.int64), scores[order], np.ascontiguousarray(np.maximum(ray_lengths[order], 0.0))
+    flat_probability = probability.ravel()
+    candidates = np.flatnonzero(flat_probability >= prob_thresh)
+    scores = flat_probability[candidates].astype(np.float64)
+    order = np.argsort(-scores, kind="stable")  # raster order among equal scores
+    candidates, scores = candidates[order], scores[order]
+    points = np.stack(np.unravel_index(candidates, shape), axis=1).astype(np.int64)
+    # the candidates' rays gathered in score order, one row each, float32 (the kernels compute in
+    # float64 from these exact values)
+    ray_lengths = _gather_rays(distances.reshape(distances.shape[0], -1), candidates)
     settings = {"decoder": "stardist", "prob_thresh": float(prob_thresh), "nms_thresh": float(nms_thresh), "overlap": overlap,
                 "nrays": int(len(rays.directions))}
     labels = np.zeros(shape, dtype=np.uint32)
     if len(points) == 0:
-        return StarDistResult(labels, points, scores, ray_lengths, 0, settings)
+        return StarDistResult(labels, points, scores, ray_lengths.astype(np.float64), 0, settings)
     reach = int(np.ceil(ray_lengths.max()))
     if rays.ndim == 3:
         radius = np.full(3, reach + 1, dtype=np.int64)
@@ -392,13 +532,15 @@ def star_nms(probability: np.ndarray, distances: np.ndarray, rays: Rays, *, prob
         radius = np.zeros(2, dtype=np.int64)
         table = np.zeros(1, dtype=np.int32)
     table_shape = 2 * radius + 1
+    lows, highs = _boxes(points, ray_lengths, rays.directions, np.array(shape, dtype=np.int64))
+    row_base, row_ptr, runs, areas = _candidate_runs(points, ray_lengths, rays.directions, rays.faces, lows, highs, table,
+                                                     table_shape, radius, 8 * kernel_threads())
     cell_size = max(1, reach)
     cell_start, cell_members, cells_per_axis = _grid_buckets(points, shape, cell_size)
-    kept = _suppress(points, ray_lengths, rays.directions, rays.faces, table, table_shape, radius, np.array(shape, dtype=np.int64),
-                     float(nms_thresh), overlap == "union", cell_size, cell_start, cell_members, cells_per_axis)
-    points, scores, ray_lengths = points[kept], scores[kept], ray_lengths[kept]
-    ids = np.arange(len(points), 0, -1, dtype=np.uint32)
-    reverse = slice(None, None, -1)
-    _paint(points[reverse], ray_lengths[reverse], rays.directions, rays.faces, table, table_shape, radius, labels.reshape(-1),
-           np.array(shape, dtype=np.int64), ids)
-    return StarDistResult(labels, points, scores, ray_lengths, int(mask.sum()), settings)
+    kept = _suppress(points, ray_lengths, lows, highs, areas, row_base, row_ptr, runs, float(nms_thresh), overlap == "union",
+                     cell_size, cell_start, cell_members, cells_per_axis)
+    # lowest score first, so that where kept shapes overlap the higher score is painted last
+    order = np.flatnonzero(kept)[::-1].astype(np.int64)
+    _paint(order, np.arange(len(order), 0, -1, dtype=np.uint32), lows, highs, row_base, row_ptr, runs, labels.reshape(-1),
+           np.array(shape, dtype=np.int64))
+    return StarDistResult(labels, points[kept], scores[kept], ray_lengths[kept].astype(np.float64), len(candidates), settings)

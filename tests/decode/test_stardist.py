@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from skimage.draw import polygon as draw_polygon
 from stardist.geometry import polygons_to_label, polyhedron_to_label
 from stardist.matching import matching
 from stardist.nms import non_maximum_suppression, non_maximum_suppression_3d
@@ -69,3 +70,60 @@ def test_higher_scores_win_and_nothing_below_the_threshold():
         star_nms(channels[0], channels[1:], make_rays(16, 2), overlap="max")
     with pytest.raises(ValueError, match="do not fit"):
         star_nms(channels[0], channels[1:], make_rays(32, 2))
+
+
+def _star_polygons(rng, count, nrays, spiky):
+    """Ray lengths of random star polygons; ``spiky`` ones alternate long and short rays (many runs per row)."""
+    if spiky:
+        return np.where(np.arange(nrays) % 2, rng.uniform(1, 5, (count, nrays)), rng.uniform(10, 30, (count, nrays)))
+    return rng.uniform(1, 25, (count, nrays))
+
+
+@pytest.mark.parametrize("spiky", [False, True])
+def test_polygons_are_painted_as_skimage_draws_them(spiky):
+    rng = np.random.default_rng(3)
+    rays = make_rays(32, 2)
+    shape = (70, 80)
+    for lengths in _star_polygons(rng, 20, 32, spiky).astype(np.float32):
+        point = rng.integers(0, 70, 2)
+        probability = np.zeros(shape, np.float32)
+        probability[tuple(point)] = 1
+        distances = np.broadcast_to(lengths[:, None, None], (32,) + shape)
+        painted = star_nms(probability, distances, rays, prob_thresh=0.5).labels > 0
+        expected = np.zeros(shape, bool)
+        expected[draw_polygon(point[0] + lengths * rays.directions[:, 0], point[1] + lengths * rays.directions[:, 1], shape)] = True
+        np.testing.assert_array_equal(painted, expected)
+
+
+@pytest.mark.parametrize("ndim", [2, 3])
+def test_shapes_rasterised_in_blocks_equal_one_pass(ndim):
+    """Threads share the candidates in blocks; blocks of spiky shapes run out of room and the pass starts again serially."""
+    from stages.decode.stardist import _boxes, _candidate_runs, face_table
+
+    rng = np.random.default_rng(4)
+    nrays = 32 if ndim == 2 else 48
+    rays = make_rays(nrays, ndim)
+    shape = np.array((90, 100) if ndim == 2 else (30, 40, 40))
+    points = rng.integers(0, shape, (300, ndim)).astype(np.int64)
+    for spiky in (False, True):
+        lengths = np.ascontiguousarray(_star_polygons(rng, len(points), nrays, spiky).astype(np.float32) / (1 if ndim == 2 else 3))
+        lows, highs = _boxes(points, lengths, rays.directions, shape)
+        radius = np.full(ndim, int(np.ceil(lengths.max())) + 1, np.int64) if ndim == 3 else np.zeros(2, np.int64)
+        table = face_table(rays, radius) if ndim == 3 else np.zeros(1, np.int32)
+        one, blocks = (_candidate_runs(points, lengths, rays.directions, rays.faces, lows, highs, table, 2 * radius + 1, radius, b)
+                       for b in (1, 16))
+        for a, b in zip(one, blocks):
+            np.testing.assert_array_equal(a, b)
+        row_base, _, runs, areas = one
+        assert areas.sum() == (runs[:, 1] - runs[:, 0]).sum() > 0
+        if spiky and ndim == 2:
+            assert len(runs) > 1.25 * row_base[-1]  # more runs than the blocks have room for: the serial pass ran
+
+
+def test_non_finite_rays_are_refused():
+    probability = np.zeros((10, 10), np.float32)
+    probability[5, 5] = 1
+    distances = np.full((8, 10, 10), 3.0, np.float32)
+    distances[2, 5, 5] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        star_nms(probability, distances, make_rays(8, 2), prob_thresh=0.5)
