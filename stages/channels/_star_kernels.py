@@ -3,17 +3,21 @@
 StarDist steps along a ray by adding the direction to a float position and rounding
 it at every step. That position is the same for every voxel (it starts at 0), so the
 rounded steps and the distance at each step are computed once per ray, and every
-voxel of a row run (the voxels of one instance next to each other along X) takes the
-same steps. A run is marched as one word of up to 64 lanes: each instance has a bit
-image (1 where the instance is), a step moves the run's bit index by the same amount
-for every lane, one funnel shift reads the 64 bits, and the lanes still inside are
-counted by a 5-bit vertical counter. The march is integer work with no branch per
-voxel, and gives StarDist's lengths to the bit. A ray whose position comes within 1e-9
-of a half-voxel tie (where rounding i + y differs from i + rounding y) is marched in
-floats, voxel by voxel, as StarDist does.
+voxel of an instance takes the same steps. Each instance has a bit image (1 where the
+instance is, its box and a margin of 0s around it) and is marched 64 bits of that image
+at a time: a step moves every lane by the same number of bits, one funnel shift reads
+the 64 bits there, and the lanes still inside are counted by a 5-bit vertical counter.
+The march is integer work with no branch per voxel, and gives StarDist's lengths to the
+bit. A ray whose position comes within 1e-9 of a half-voxel tie (where rounding i + y
+differs from i + rounding y) is marched in floats, voxel by voxel, as StarDist does.
+
+The lengths are first written, instance after instance, into a dense buffer of the
+foreground voxels (one row per ray), then copied plane by plane into the output with
+the zeros between them: every output byte is written once, in order.
 """
 import numba
 import numpy as np
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 _TIE = 1e-9
 
@@ -69,7 +73,6 @@ def _float_march(labels, h, i, j, dz, dy, dx):
             return np.sqrt(z * z + y * y + x * x)
 
 
-LANES = 64
 _ONE = np.uint64(1)
 
 
@@ -107,52 +110,80 @@ def row_runs(labels):
 
 
 @numba.njit(cache=True, nogil=True)
-def instance_bits(labels, runs, count, margin_z, margin_x):
-    """One bit image per label id (1 on the id's voxels) in a pool of words, and where each starts.
+def _popcount(x):
+    x = x - ((x >> _ONE) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return (x * np.uint64(0x0101010101010101)) >> np.uint64(56)
 
-    Built from the row ``runs`` (no pass over the background). Each image is the id's
-    bounding box grown by ``margin_z`` planes, one row and ``margin_x`` columns on both
-    sides (all 0 there), so that every sample a run's lanes take while one of them is
-    still inside falls in it. ``geometry[id]`` = first bit, bits per plane, bits per row,
-    and the (Z, Y, X) voxel at bit 0 of the image.
+
+@numba.njit(cache=True, nogil=True)
+def instance_images(labels, runs, count, margin_z):
+    """One bit image per label id (1 on the id's voxels) in a pool of words, where each voxel's value goes, and the geometry.
+
+    Built from the row ``runs`` (no pass over the background). An image covers the id's
+    bounding box grown by ``margin_z`` planes and one row and column on each side (all 0
+    there, so a voxel one step from the instance falls in it), row-major, from a word
+    boundary. The foreground voxels are numbered instance by instance, in raster order
+    within each: ``word_rank[w]`` is the number of the first voxel at or after word w of
+    its image, ``run_rank[r]`` that of run r's first voxel. ``geometry[id]`` = first bit
+    of the image, planes, rows, columns, and the (Z, Y, X) voxel of its corner.
     """
     boxes = np.empty((count, 6), np.int64)
     boxes[:, 0::2] = np.iinfo(np.int64).max
     boxes[:, 1::2] = -1
+    sizes = np.zeros(count + 1, np.int64)
     for r in range(runs.shape[0]):
         h, i, start, stop = runs[r, 0], runs[r, 1], runs[r, 2], runs[r, 3]
-        box = boxes[labels[h, i, start]]
+        value = labels[h, i, start]
+        box = boxes[value]
         box[0] = min(box[0], h)
         box[1] = max(box[1], h)
         box[2] = min(box[2], i)
         box[3] = max(box[3], i)
         box[4] = min(box[4], start)
         box[5] = max(box[5], stop - 1)
-    geometry = np.zeros((count, 6), np.int64)
-    words = 0
+        sizes[value + 1] += stop - start
+    for value in range(count):
+        sizes[value + 1] += sizes[value]  # now the number of each id's first voxel
+    geometry = np.zeros((count, 7), np.int64)
+    words = 1  # one word before the first image: a march's dead lanes may read a little before it
     for value in range(1, count):
         box = boxes[value]
         if box[1] < 0:
             continue
         planes = box[1] - box[0] + 1 + 2 * margin_z
         rows = box[3] - box[2] + 3
-        columns = box[5] - box[4] + 1 + 2 * margin_x
+        columns = box[5] - box[4] + 3
         geometry[value, 0] = words * 64
-        geometry[value, 1] = rows * columns
-        geometry[value, 2] = columns
-        geometry[value, 3] = box[0] - margin_z
-        geometry[value, 4] = box[2] - 1
-        geometry[value, 5] = box[4] - margin_x
-        # one word more: the funnel shift reads the word after the last bit
-        words += (planes * rows * columns + 63) // 64 + 1
-    pool = np.zeros(words, np.uint64)
+        geometry[value, 1] = planes
+        geometry[value, 2] = rows
+        geometry[value, 3] = columns
+        geometry[value, 4] = box[0] - margin_z
+        geometry[value, 5] = box[2] - 1
+        geometry[value, 6] = box[4] - 1
+        words += (planes * rows * columns + 63) // 64
+    pool = np.zeros(words + 2, np.uint64)  # and two after the last: the funnel shift reads one word ahead
+    run_rank = np.empty(runs.shape[0], np.int64)
+    next_rank = sizes[:count].copy()
     for r in range(runs.shape[0]):
         h, i, start, stop = runs[r, 0], runs[r, 1], runs[r, 2], runs[r, 3]
-        g = geometry[labels[h, i, start]]
-        row_bit = g[0] + (h - g[3]) * g[1] + (i - g[4]) * g[2] - g[5]
+        value = labels[h, i, start]
+        g = geometry[value]
+        row_bit = g[0] + ((h - g[4]) * g[2] + i - g[5]) * g[3] - g[6]
         for bit in range(row_bit + start, row_bit + stop):
             pool[bit >> 6] |= _ONE << np.uint64(bit & 63)
-    return pool, geometry
+        # runs come in raster order, which is each image's bit order
+        run_rank[r] = next_rank[value]
+        next_rank[value] += stop - start
+    word_rank = np.zeros(pool.size, np.int64)
+    for value in range(1, count):
+        g = geometry[value]
+        rank = sizes[value]
+        for w in range(g[0] >> 6, (g[0] + g[1] * g[2] * g[3] + 63) >> 6):
+            word_rank[w] = rank
+            rank += np.int64(_popcount(pool[w]))
+    return pool, geometry, word_rank, run_rank
 
 
 @numba.njit(cache=True, nogil=True)
@@ -178,107 +209,160 @@ def _ray_steps(directions, shape):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _add_counts(c0, c1, c2, c3, c4, lanes, spread, wide):
-    """Add the 5-bit counts held bit-sliced in c0..c4 to ``wide[:lanes]``, eight lanes per table lookup."""
-    for group in range(0, lanes, 8):
+def _add_counts(c0, c1, c2, c3, c4, spread, wide):
+    """Add the 5-bit counts held bit-sliced in c0..c4 to ``wide`` (64 lanes), eight lanes per table lookup."""
+    for group in range(0, 64, 8):
         shift = np.uint64(group)
         counts = (spread[(c0 >> shift) & np.uint64(255)] | (spread[(c1 >> shift) & np.uint64(255)] << np.uint64(1))
                   | (spread[(c2 >> shift) & np.uint64(255)] << np.uint64(2))
                   | (spread[(c3 >> shift) & np.uint64(255)] << np.uint64(3))
                   | (spread[(c4 >> shift) & np.uint64(255)] << np.uint64(4)))
-        for lane in range(group, min(group + 8, lanes)):
-            wide[lane] += np.int64((counts >> np.uint64(8 * (lane - group))) & np.uint64(255))
+        for lane in range(8):
+            wide[group + lane] += np.int64((counts >> np.uint64(8 * lane)) & np.uint64(255))
+
+
+@numba.njit(cache=True, nogil=True)
+def _march_instance(value, k, pool, geometry, word_rank, codes, lengths, dense, reach, wide, spread):
+    """Ray ``k``'s lengths for every voxel of instance ``value`` into ``dense`` (its voxels' numbers), 64 image bits at a time."""
+    g = geometry[value]
+    rows = g[2]
+    columns = g[3]
+    first = g[0]
+    # the bits one step moves by, per step code (dz+1)*9 + (dy+1)*3 + dx+1
+    delta = np.empty(27, np.int64)
+    for code in range(27):
+        delta[code] = (code // 9 - 1) * rows * columns + ((code // 3) % 3 - 1) * columns + code % 3 - 1
+    filled = 1
+    for w in range(first >> 6, (first + g[1] * rows * columns + 63) >> 6):
+        start = pool[w]
+        if start == 0:
+            continue
+        alive = start
+        c0 = c1 = c2 = c3 = c4 = np.uint64(0)
+        s = 0
+        since_flush = 0
+        spilled = False
+        while alive:
+            s += 1
+            if s == filled:
+                # the bits moved after s steps, the same for every word of the image: computed once
+                reach[s] = reach[s - 1] + delta[codes[k, s]]
+                filled += 1
+            # one more step for every lane still inside: a 5-bit counter, bit-sliced
+            carry = alive
+            t = c0 & carry
+            c0 ^= carry
+            carry = t
+            t = c1 & carry
+            c1 ^= carry
+            carry = t
+            t = c2 & carry
+            c2 ^= carry
+            carry = t
+            t = c3 & carry
+            c3 ^= carry
+            c4 ^= t
+            bit = w * 64 + reach[s]
+            word = np.uint64(bit) >> np.uint64(6)
+            shift = np.uint64(bit) & np.uint64(63)
+            alive &= (pool[word] >> shift) | ((pool[word + _ONE] << _ONE) << (np.uint64(63) - shift))
+            since_flush += 1
+            if since_flush == 31:
+                # the counter is full: move it to the lanes' wide counts
+                since_flush = 0
+                spilled = True
+                _add_counts(c0, c1, c2, c3, c4, spread, wide)
+                c0 = c1 = c2 = c3 = c4 = np.uint64(0)
+        # the word's voxels are consecutive in the dense numbering
+        at = word_rank[w]
+        if spilled:
+            _add_counts(c0, c1, c2, c3, c4, spread, wide)
+            lanes = start
+            while lanes:
+                lane = trailing_zeros(lanes)
+                dense[at] = lengths[k, wide[lane]]
+                at += 1
+                lanes &= lanes - _ONE
+            wide[:] = 0
+            continue
+        # the counts of the runs of set lanes only (a row of the instance each), eight lanes per lookup
+        lanes = start
+        while lanes:
+            first = np.int64(trailing_zeros(lanes))
+            rest = ~(lanes >> np.uint64(first))
+            stop = 64 if rest == 0 else first + np.int64(trailing_zeros(rest))
+            lanes = np.uint64(0) if stop == 64 else lanes & ~((_ONE << np.uint64(stop)) - _ONE)
+            for group in range(first, stop, 8):
+                shift = np.uint64(group)
+                counts = (spread[(c0 >> shift) & np.uint64(255)] | (spread[(c1 >> shift) & np.uint64(255)] << _ONE)
+                          | (spread[(c2 >> shift) & np.uint64(255)] << np.uint64(2))
+                          | (spread[(c3 >> shift) & np.uint64(255)] << np.uint64(3))
+                          | (spread[(c4 >> shift) & np.uint64(255)] << np.uint64(4)))
+                for lane in range(min(8, stop - group)):
+                    dense[at + lane] = lengths[k, (counts >> np.uint64(8 * lane)) & np.uint64(255)]
+                at += min(8, stop - group)
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def star_distances(labels, directions, count, out, blocks):
-    """StarDist's ray lengths of a (Z, Y, X) label volume into ``out`` (nrays, Z, Y, X), zeros outside instances.
+def star_distances(labels, directions, count, out, dense, blocks):
+    """StarDist's ray lengths of a (Z, Y, X) label volume into the zeroed ``out`` (nrays, Z, Y, X).
 
-    ``count`` is the largest label id + 1; a 2D image is one plane with dz = 0. The runs
-    are cut into ``blocks`` that numba's threads share (each run writes only its own voxels).
+    ``count`` is the largest label id + 1; a 2D image is one plane with dz = 0. ``dense``
+    (chunk, foreground voxels) float32 holds ``chunk`` rays' lengths at a time. The ids
+    are cut into ``blocks`` that numba's threads share (each id writes only its own voxels);
+    the output planes are copied from ``dense`` on the threads too.
     """
     depth, height, width = labels.shape
-    one = np.uint64(1)
     nrays = directions.shape[0]
     codes, lengths, tied = _ray_steps(directions, np.array([depth, height, width], np.int64))
     runs = row_runs(labels)
-    longest_run = 0
-    for r in range(runs.shape[0]):
-        longest_run = max(longest_run, runs[r, 3] - runs[r, 2])
     margin_z = 0
     for k in range(nrays):
         if directions[k, 0] != 0.0:
             margin_z = 1
-    pool, geometry = instance_bits(labels, runs, count, margin_z, min(LANES, longest_run))
+    pool, geometry, word_rank, run_rank = instance_images(labels, runs, count, margin_z)
     # byte t of spread[x] is bit t of x: eight lanes of a counter slice side by side
     spread = np.zeros(256, np.uint64)
     for x in range(256):
         for t in range(8):
-            spread[x] |= ((np.uint64(x) >> np.uint64(t)) & one) << np.uint64(8 * t)
-    flat_out = out.reshape(-1)
-    volume = depth * height * width
-    nruns = runs.shape[0]
-    blocks = max(1, min(nruns, blocks))
-    for block in numba.prange(blocks):
-        wide = np.zeros(LANES, np.int64)
-        delta = np.empty(27, np.int64)
-        for r in range(block * nruns // blocks, (block + 1) * nruns // blocks):
-            h = runs[r, 0]
-            i = runs[r, 1]
-            start = runs[r, 2]
-            stop = runs[r, 3]
-            g = geometry[labels[h, i, start]]
-            for code in range(27):
-                delta[code] = (code // 9 - 1) * g[1] + ((code // 3) % 3 - 1) * g[2] + code % 3 - 1
-            row_bit = g[0] + (h - g[3]) * g[1] + (i - g[4]) * g[2] - g[5]
-            row_out = (h * height + i) * width
-            for k in range(nrays):
-                if tied[k]:
-                    for j in range(start, stop):
-                        flat_out[k * volume + row_out + j] = _float_march(labels, h, i, j, directions[k, 0],
-                                                                          directions[k, 1], directions[k, 2])
+            spread[x] |= ((np.uint64(x) >> np.uint64(t)) & _ONE) << np.uint64(8 * t)
+    # the runs of each id, for the rays that meet a tie (marched in floats, voxel by voxel)
+    run_order = np.arange(0)
+    run_start = np.zeros(count + 1, np.int64)
+    if tied.any():
+        run_order = np.argsort(labels.ravel()[(runs[:, 0] * height + runs[:, 1]) * width + runs[:, 2]], kind="mergesort")
+        for r in range(runs.shape[0]):
+            run_start[labels[runs[r, 0], runs[r, 1], runs[r, 2]] + 1] += 1
+        for value in range(count):
+            run_start[value + 1] += run_start[value]
+    flat_out = out.reshape((nrays, -1))
+    chunk = dense.shape[0]
+    blocks = max(1, min(count - 1, blocks))
+    for first_ray in range(0, nrays, chunk):
+        rays_here = min(chunk, nrays - first_ray)
+        for block in numba.prange(blocks):
+            reach = np.zeros(codes.shape[1], np.int64)
+            wide = np.zeros(64, np.int64)
+            for value in range(1 + block * (count - 1) // blocks, 1 + (block + 1) * (count - 1) // blocks):
+                if geometry[value, 1] == 0:
                     continue
-                for first in range(start, stop, LANES):
-                    n = min(LANES, stop - first)
-                    alive = (one << np.uint64(n)) - one if n < 64 else ~np.uint64(0)
-                    bit = row_bit + first
-                    c0 = np.uint64(0)
-                    c1 = np.uint64(0)
-                    c2 = np.uint64(0)
-                    c3 = np.uint64(0)
-                    c4 = np.uint64(0)
-                    s = 0
-                    since_flush = 0
-                    while alive:
-                        s += 1
-                        since_flush += 1
-                        # one more step for every lane still inside: a 5-bit counter, bit-sliced
-                        carry = alive
-                        t = c0 & carry
-                        c0 ^= carry
-                        carry = t
-                        t = c1 & carry
-                        c1 ^= carry
-                        carry = t
-                        t = c2 & carry
-                        c2 ^= carry
-                        carry = t
-                        t = c3 & carry
-                        c3 ^= carry
-                        c4 ^= t
-                        bit += delta[codes[k, s]]
-                        word = np.uint64(bit) >> np.uint64(6)
-                        shift = np.uint64(bit) & np.uint64(63)
-                        alive &= (pool[word] >> shift) | ((pool[word + one] << one) << (np.uint64(63) - shift))
-                        if since_flush == 31:
-                            # the counter is full: move it to the lanes' wide counts
-                            since_flush = 0
-                            _add_counts(c0, c1, c2, c3, c4, n, spread, wide)
-                            c0 = c1 = c2 = c3 = c4 = np.uint64(0)
-                    _add_counts(c0, c1, c2, c3, c4, n, spread, wide)
-                    at = k * volume + row_out + first
-                    for lane in range(n):
-                        flat_out[at + lane] = lengths[k, wide[lane]]
-                        wide[lane] = 0
+                for c in range(rays_here):
+                    k = first_ray + c
+                    if not tied[k]:
+                        _march_instance(value, k, pool, geometry, word_rank, codes, lengths, dense[c], reach, wide, spread)
+                        continue
+                    for m in range(run_start[value], run_start[value + 1]):
+                        r = run_order[m]
+                        h = runs[r, 0]
+                        i = runs[r, 1]
+                        for j in range(runs[r, 2], runs[r, 3]):
+                            dense[c, run_rank[r] + j - runs[r, 2]] = _float_march(labels, h, i, j, directions[k, 0],
+                                                                                  directions[k, 1], directions[k, 2])
+        for c in numba.prange(rays_here):
+            # into zeroed pages, in raster order: only the foreground is written
+            plane = flat_out[first_ray + c]
+            for r in range(runs.shape[0]):
+                at = (runs[r, 0] * height + runs[r, 1]) * width + runs[r, 2]
+                length = runs[r, 3] - runs[r, 2]
+                plane[at:at + length] = dense[c, run_rank[r]:run_rank[r] + length]
     return out
-

@@ -15,6 +15,8 @@ import numpy as np
 from .morphology import as_volume
 
 DEFAULT_RAYS = {2: 32, 3: 96}
+#: float32 values of the buffer R's lengths pass through (64 MiB)
+DENSE_VALUES = 2**24
 
 
 @dataclass(frozen=True)
@@ -112,11 +114,14 @@ def encode_radial_distances(labels: np.ndarray, *, nrays: int | None = None, ani
     if labels.ndim == 2:
         # one plane, rays with no z component: the same kernel, the same arithmetic as in 2D
         directions = np.concatenate([np.zeros((directions.shape[0], 1)), directions], axis=1)
-    # zeroed here by numpy (huge pages, one thread: the kernel's threads faulting pages in
-    # at once contend for them; numba's own zeros take 4x longer)
-    out = np.empty((directions.shape[0],) + labels.shape, np.float32)
-    out.fill(0)
+    # zeroed by the system as the kernel first writes each page (numpy asks for huge pages):
+    # the kernel writes the foreground only
+    out = np.zeros((directions.shape[0],) + labels.shape, np.float32)
     volume = as_volume(np.ascontiguousarray(labels))
-    star_distances(volume, np.ascontiguousarray(directions), count, out.reshape((directions.shape[0],) + volume.shape),
+    foreground = max(1, int(np.count_nonzero(volume)))
+    # the lengths of a few rays at a time pass through a dense buffer of the foreground voxels
+    chunk = max(1, min(directions.shape[0], DENSE_VALUES // foreground))
+    dense = np.empty((chunk, foreground), np.float32)
+    star_distances(volume, np.ascontiguousarray(directions), count, out.reshape((directions.shape[0],) + volume.shape), dense,
                    8 * kernel_threads())
     return out

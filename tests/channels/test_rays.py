@@ -72,7 +72,7 @@ def _float_march_everywhere(labels, rays):
 
 @pytest.mark.parametrize("ndim", [2, 3])
 def test_wide_runs_long_rays_and_sparse_ids_equal_the_float_march(ndim):
-    # runs wider than one 64-lane word, rays over 31 steps (the counter spills into the
+    # rows wider than one 64-bit word, rays over 31 steps (the counter spills into the
     # wide counts), a hole, objects cut by the image border, and ids far above the voxel count
     if ndim == 2:
         y, x = np.mgrid[:90, :160]
@@ -92,3 +92,11 @@ def test_wide_runs_long_rays_and_sparse_ids_equal_the_float_march(ndim):
     expected = _float_march_everywhere(labels, make_rays(nrays, ndim, anisotropy).directions)
     assert ours.max() > 31 and (np.diff(labels, axis=-1) == 0).sum(axis=-1).max() > 64
     np.testing.assert_array_equal(ours, expected)
+
+
+def test_rays_a_few_at_a_time_through_a_small_buffer(mask2d, monkeypatch):
+    from stages.channels import rays
+
+    whole = encode_radial_distances(mask2d, nrays=12)  # 12 rays: 8 meet ties and are marched in floats
+    monkeypatch.setattr(rays, "DENSE_VALUES", 5 * int((mask2d > 0).sum()))  # five rays per pass
+    np.testing.assert_array_equal(encode_radial_distances(mask2d, nrays=12), whole)
