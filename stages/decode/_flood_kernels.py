@@ -106,17 +106,24 @@ def flood_buckets(levels, labels, flags, offsets, counts, queued, run, sizes):
     Voxels reached at or below the current level, most of them on the plateaus of a
     probability map, go to ``run``, read after the current bucket: first in, first
     out. ``sizes[label]`` (holding the seed voxels inside GROWTH) counts the voxels the
-    flood adds.
+    flood adds. ``counts`` is used up (it holds the buckets' ends afterwards).
     """
-    start = np.zeros(LEVELS + 1, np.int64)
-    used = np.empty(LEVELS, np.int64)  # the levels some voxel has, in order: the only buckets to visit
     used_count = 0
     for level in range(LEVELS):
-        start[level + 1] = start[level] + counts[level]
+        used_count += counts[level] > 0
+    used = np.empty(used_count, np.int64)  # the levels some voxel has, in order: the only buckets to visit
+    start = np.empty(LEVELS, np.int64)
+    used_count = 0
+    total = 0
+    for level in range(LEVELS):
+        start[level] = total
+        total += counts[level]
         if counts[level] > 0:
             used[used_count] = level
             used_count += 1
-    end = start[:LEVELS].copy()
+    # counts becomes each bucket's write position (few, small arrays: less memory to touch per call)
+    end = counts
+    end[:] = start
     for index in range(levels.size):
         if not flags[index] & LABELLED:
             continue

@@ -25,35 +25,40 @@ def histogram_256(values, low, high):
     return counts.sum(axis=0)
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _smooth_row(row, smoothed, side, middle):
+    width = row.size
+    if width == 1:
+        smoothed[0] = row[0]
+        return
+    smoothed[0] = side * (row[0] + row[1]) + middle * row[0]
+    for x in range(1, width - 1):
+        smoothed[x] = side * (row[x - 1] + row[x + 1]) + middle * row[x]
+    smoothed[width - 1] = side * (row[width - 2] + row[width - 1]) + middle * row[width - 1]
+
+
 @numba.njit(cache=True, nogil=True)
 def smooth_3_taps(values, side, middle, scale):
     """``scale`` x the 3-tap filter (side, middle, side) along z, y and x of a (Z, Y, X) array, edges reflected.
 
-    Plane by plane: x then y through a plane buffer that stays in cache, z last with the
-    previous plane kept aside; the edges are peeled off so the inner loops vectorise.
+    Plane by plane: x into a ring of three rows, y from the ring, z last with the previous
+    plane kept aside; the edges are peeled off so the inner loops vectorise.
     """
     depth, height, width = values.shape
     out = np.empty_like(values)
-    along_x = np.empty((height, width), np.float32)
+    ring = np.empty((3, width), np.float32)  # rows y - 1, y and y + 1, smoothed along x
     side_out = np.float32(side * scale)
     middle_out = np.float32(middle * scale)
     side = np.float32(side)
     middle = np.float32(middle)
     for z in range(depth):
+        _smooth_row(values[z, 0], ring[0], side, middle)
         for y in range(height):
-            row = values[z, y]
-            smoothed = along_x[y]
-            if width == 1:
-                smoothed[0] = row[0]
-                continue
-            smoothed[0] = side * (row[0] + row[1]) + middle * row[0]
-            for x in range(1, width - 1):
-                smoothed[x] = side * (row[x - 1] + row[x + 1]) + middle * row[x]
-            smoothed[width - 1] = side * (row[width - 2] + row[width - 1]) + middle * row[width - 1]
-        for y in range(height):
-            before = along_x[max(y - 1, 0)]
-            after = along_x[min(y + 1, height - 1)]
-            centre = along_x[y]
+            if y + 1 < height:
+                _smooth_row(values[z, y + 1], ring[(y + 1) % 3], side, middle)
+            before = ring[max(y - 1, 0) % 3]
+            after = ring[min(y + 1, height - 1) % 3]
+            centre = ring[y % 3]
             target = out[z, y]
             for x in range(width):
                 target[x] = side_out * (before[x] + after[x]) + middle_out * centre[x]
