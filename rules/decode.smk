@@ -22,7 +22,7 @@ rule decode:
         mem_mb=4000,
         runtime=30,
     shell:
-        "segpipe decode {input.channels} {output} --debug-dir {params.debug} --config {input.config} > {log} 2>&1"
+        "segpipe decode {input.channels} {output} --debug-dir {params.debug} --threads {threads} --config {input.config} > {log} 2>&1"
 
 
 rule refine:

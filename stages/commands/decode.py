@@ -13,9 +13,10 @@ from .common import clear_errors, config_option
 @click.argument("out_path", type=click.Path(dir_okay=False))
 @click.option("--debug-dir", type=click.Path(file_okay=False), default=None,
               help="Where WATERSHED.DATA_CHECK_MW writes seed_map.tif, semantic.tif and foreground.tif [default: beside OUT_PATH in watershed/<name>/].")
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="CPU threads for the compiled kernels (StarDist's NMS) [default: all cores].")
 @config_option
 @clear_errors
-def command(channels_path: str, out_path: str, debug_dir: str | None, config_path: str | None) -> None:
+def command(channels_path: str, out_path: str, debug_dir: str | None, threads: int | None, config_path: str | None) -> None:
     """Decode CHANNELS_PATH (written by `segpipe reconstruct` or `segpipe encode`) into the label image OUT_PATH.
 
     The channel planes come from the file's metadata and pick the decoder (R: StarDist
@@ -23,6 +24,9 @@ def command(channels_path: str, out_path: str, debug_dir: str | None, config_pat
     PROBLEM.INSTANCE_SEG.INSTANCE_CREATION_PROCESS names one; its WATERSHED, STARDIST
     and EMBEDSEG sections set the decoder (empty watershed lists are inferred).
     """
+    from ..threads import limit_threads
+
+    limit_threads(threads)
     from ..decode import decode_channels
     from ..io import provenance, read_channels, write_json, write_labels, write_tiff
     from .common import stage_config

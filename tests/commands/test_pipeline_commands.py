@@ -65,6 +65,24 @@ def test_decode_debug_images_and_errors(run, dataset, tmp_path):
     assert not (tmp_path / "y.tif").exists()
 
 
+def test_decode_on_one_thread_gives_the_same_stardist_labels(run, dataset, tmp_path):
+    import numba
+
+    assert run("encode", dataset / "train/label/img-0.tif", tmp_path / "c.tif", "--channels", "Db,R").exit_code == 0
+    before = numba.get_num_threads()
+    try:
+        for threads in ([], ["--threads", "1"]):
+            result = run("decode", tmp_path / "c.tif", tmp_path / f"inst{len(threads)}.tif", *threads)
+            assert result.exit_code == 0 and "(stardist)" in result.output, result.output
+    finally:
+        numba.set_num_threads(before)
+    labels = [read_tiff(tmp_path / f"inst{n}.tif")[0] for n in (0, 2)]
+    assert labels[0].max() > 0
+    np.testing.assert_array_equal(labels[0], labels[1])
+    result = run("decode", tmp_path / "c.tif", tmp_path / "y.tif", "--threads", "0")
+    assert result.exit_code == 2 and "Invalid value for '--threads'" in result.output
+
+
 def test_predict_and_reconstruct_errors(run, dataset, tiny_config, trained, tmp_path):
     image = dataset / "test/raw/img-0.tif"
     result = run("predict", image, tmp_path / "p.npz", "--model", trained, "--shard", "3/2", "--config", tiny_config)
