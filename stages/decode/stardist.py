@@ -242,9 +242,9 @@ def _rasterise(first_candidate, last_candidate, points, distances, directions, f
                         if oz == 0 and oy == 0 and chunk <= points[n, 2] < chunk + 64:
                             bits |= _ONE << np.uint64(points[n, 2] - chunk)  # the centre is always inside
                         while bits:
-                            start = trailing_zeros(bits)
+                            start = np.int64(trailing_zeros(bits))
                             rest = ~(bits >> np.uint64(start))
-                            stop = 64 if rest == 0 else start + trailing_zeros(rest)
+                            stop = 64 if rest == 0 else start + np.int64(trailing_zeros(rest))
                             bits = np.uint64(0) if stop == 64 else bits & ~((_ONE << np.uint64(stop)) - _ONE)
                             if used > first_run and runs[used - 1, 1] == chunk + start:
                                 runs[used - 1, 1] = chunk + stop  # a run across two chunks
@@ -258,30 +258,21 @@ def _rasterise(first_candidate, last_candidate, points, distances, directions, f
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _candidate_runs(points, distances, directions, faces, lows, highs, table, table_shape, radius, blocks):
+def _candidate_runs(points, distances, directions, faces, lows, highs, table, table_shape, radius, row_base, row_ptr, blocks):
     """Every candidate's pixels (voxels) as runs along X, row by row of its box, and its area.
 
     Each shape is rasterised once (in ``blocks`` of candidates shared by numba's threads),
-    and overlaps are then counted by merging runs.
+    and overlaps are then counted by merging runs. ``row_base`` (count + 1): candidate n's
+    rows are row_base[n] .. row_base[n + 1] - 1, in C order over its box (Y; or Z then Y);
+    ``row_ptr`` (rows + 1) is filled: the runs of row g are runs[row_ptr[g]:row_ptr[g + 1]].
 
     Returns
     -------
-    row_base : (count + 1,) candidate n's rows are row_base[n] .. row_base[n + 1] - 1,
-        in C order over its box (Y; or Z then Y).
-    row_ptr : (rows + 1,) the runs of row g are runs[row_ptr[g]:row_ptr[g + 1]].
     runs : (n, 2) int32 first and last + 1 column of each run.
     areas : (count,) voxels of each shape.
     """
     count = points.shape[0]
-    ndim = points.shape[1]
-    row_base = np.zeros(count + 1, np.int64)
-    for n in range(count):
-        rows = highs[n, 0] - lows[n, 0]
-        if ndim == 3:
-            rows *= highs[n, 1] - lows[n, 1]
-        row_base[n + 1] = row_base[n] + rows
     rows = row_base[count]
-    row_ptr = np.zeros(rows + 1, np.int64)
     areas = np.zeros(count, np.int64)
     blocks = max(1, min(blocks, count))
     # each block gets room for 1.25 runs per row of its boxes (a row of a 2D polygon holds
@@ -305,7 +296,7 @@ def _candidate_runs(points, distances, directions, faces, lows, highs, table, ta
                              row_base, row_ptr, runs, 0, room, areas)
             if end >= 0:
                 row_ptr[rows] = end
-                return row_base, row_ptr, runs[:end], areas
+                return runs[:end], areas
             room *= 2
     # close the gaps between the blocks' runs (each block moves left: no overlap with what is unread)
     used = 0
@@ -320,7 +311,7 @@ def _candidate_runs(points, distances, directions, faces, lows, highs, table, ta
                 row_ptr[g] -= shift
         used += count_b
     row_ptr[rows] = used
-    return row_base, row_ptr, runs[:used], areas
+    return runs[:used], areas
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -533,8 +524,14 @@ def star_nms(probability: np.ndarray, distances: np.ndarray, rays: Rays, *, prob
         table = np.zeros(1, dtype=np.int32)
     table_shape = 2 * radius + 1
     lows, highs = _boxes(points, ray_lengths, rays.directions, np.array(shape, dtype=np.int64))
-    row_base, row_ptr, runs, areas = _candidate_runs(points, ray_lengths, rays.directions, rays.faces, lows, highs, table,
-                                                     table_shape, radius, 8 * kernel_threads())
+    extents = highs - lows
+    row_base = np.concatenate([[0], np.cumsum(extents[:, 0] * (extents[:, 1] if rays.ndim == 3 else 1))]).astype(np.int64)
+    blocks = 8 * kernel_threads()
+    # int32 row pointers unless the runs could number 2**31 (half the memory of the largest array)
+    small = row_base[-1] * 1.25 + 64 * (blocks + 1) < 2**31
+    row_ptr = np.zeros(int(row_base[-1]) + 1, np.int32 if small else np.int64)
+    runs, areas = _candidate_runs(points, ray_lengths, rays.directions, rays.faces, lows, highs, table, table_shape, radius,
+                                  row_base, row_ptr, blocks)
     cell_size = max(1, reach)
     cell_start, cell_members, cells_per_axis = _grid_buckets(points, shape, cell_size)
     kept = _suppress(points, ray_lengths, lows, highs, areas, row_base, row_ptr, runs, float(nms_thresh), overlap == "union",

@@ -110,12 +110,18 @@ def test_shapes_rasterised_in_blocks_equal_one_pass(ndim):
         lows, highs = _boxes(points, lengths, rays.directions, shape)
         radius = np.full(ndim, int(np.ceil(lengths.max())) + 1, np.int64) if ndim == 3 else np.zeros(2, np.int64)
         table = face_table(rays, radius) if ndim == 3 else np.zeros(1, np.int32)
-        one, blocks = (_candidate_runs(points, lengths, rays.directions, rays.faces, lows, highs, table, 2 * radius + 1, radius, b)
-                       for b in (1, 16))
-        for a, b in zip(one, blocks):
+        extents = highs - lows
+        row_base = np.concatenate([[0], np.cumsum(extents[:, 0] * (extents[:, 1] if ndim == 3 else 1))])
+        results = []
+        for blocks in (1, 16):
+            row_ptr = np.zeros(row_base[-1] + 1, np.int32)
+            runs, areas = _candidate_runs(points, lengths, rays.directions, rays.faces, lows, highs, table, 2 * radius + 1, radius,
+                                          row_base, row_ptr, blocks)
+            results.append((row_ptr, runs, areas))
+        for a, b in zip(*results):
             np.testing.assert_array_equal(a, b)
-        row_base, _, runs, areas = one
-        assert areas.sum() == (runs[:, 1] - runs[:, 0]).sum() > 0
+        row_ptr, runs, areas = results[0]
+        assert areas.sum() == (runs[:, 1] - runs[:, 0]).sum() > 0 and row_ptr[-1] == len(runs)
         if spiky and ndim == 2:
             assert len(runs) > 1.25 * row_base[-1]  # more runs than the blocks have room for: the serial pass ran
 
