@@ -162,7 +162,7 @@ def check_labels(labels: np.ndarray, name: str = "labels") -> np.ndarray:
             raise ValueError(f"`{name}` must hold integer instance ids, got dtype {labels.dtype}")
     if labels.ndim not in (2, 3):
         raise ValueError(f"`{name}` must be 2D (Y,X) or 3D (Z,Y,X), got shape {labels.shape}")
-    if labels.size and labels.min() < 0:
+    if labels.dtype.kind != "u" and labels.size and labels.min() < 0:
         raise ValueError(f"`{name}` must be non-negative, found {labels.min()}")
     if labels.dtype.kind == "u" and labels.dtype.itemsize <= 4:
         return labels

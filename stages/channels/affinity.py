@@ -12,6 +12,7 @@ become background).
 """
 from __future__ import annotations
 
+import functools
 import itertools
 
 import numpy as np
@@ -36,13 +37,19 @@ def affinity_offsets(neighborhood: str | None, ndim: int, z_affinities: list[int
     neighborhood = neighborhood or DEFAULT_NEIGHBOURHOOD[ndim]
     if neighborhood not in NEIGHBOURHOODS[ndim]:
         raise ValueError(f"A option 'neighborhood' in {ndim}D must be one of {list(NEIGHBOURHOODS[ndim])}, got {neighborhood!r}")
+    return list(_neighbourhood_offsets(neighborhood, ndim))
+
+
+@functools.lru_cache(maxsize=None)
+def _neighbourhood_offsets(neighborhood: str, ndim: int) -> tuple[tuple[int, ...], ...]:
+    # five neighbourhoods in all, asked for by the option check and by every encoding
     reach = {"4": 1, "6": 1, "8": 2, "18": 2, "26": 3}[neighborhood.split("-")[0]]
     offsets = []
     for offset in itertools.product((-1, 0, 1), repeat=ndim):
         nonzero = [c for c in offset if c]
         if nonzero and nonzero[0] > 0 and len(nonzero) <= reach:
             offsets.append(offset)
-    return sorted(offsets, key=lambda o: (sum(map(abs, o)), [-c for c in o]))
+    return tuple(sorted(offsets, key=lambda o: (sum(map(abs, o)), [-c for c in o])))
 
 
 def _axis_list_offsets(lists: dict[str, list[int] | None], ndim: int) -> list[tuple[int, ...]]:
