@@ -50,6 +50,8 @@ def main() -> None:
     parser.add_argument("--skip-big-stardist", action="store_true", help="Leave out stardist/BiaPy NMS on the big volume (minutes).")
     parser.add_argument("--skip-big-biapy-nms", action="store_true",
                         help="Leave out BiaPy's NMS on the big volume only (its first call had not ended after 19 minutes).")
+    parser.add_argument("--task", action="append", default=None,
+                        help="Run only the rows whose task contains this text (repeatable), e.g. 'encode A'.")
     args = parser.parse_args()
     labels_into_channels, _, _ = load_biapy()
     from biapy.data.post_processing.polygon_nms import stardist_instances_from_prediction
@@ -64,7 +66,10 @@ def main() -> None:
     big = np.unique(big, return_inverse=True)[1].reshape(big.shape).astype(np.uint32)
     inputs = {"mask2d 512x512": mask2d, "mask3d 31x61x57": mask3d, f"3D 128x256x256 ({int(big.max())} nuclei)": big}
     comparisons = Comparisons(args.repeats, slow=20.0)
-    compare = comparisons.compare
+
+    def compare(task: str, *rest) -> None:
+        if args.task is None or any(text in task for text in args.task):
+            comparisons.compare(task, *rest)
 
     for name, labels in inputs.items():
         ndim = labels.ndim
