@@ -134,7 +134,8 @@ def flood_from_seeds(surface: np.ndarray, seeds: np.ndarray, growth: np.ndarray,
     seeded = next_id - 1
     reached = sizes[1:][sizes[1:] > 0]
     median = float(np.median(reached)) if reached.size else 0.0
-    if unseeded_fraction is not None:
+    # every GROWTH voxel labelled (the usual case): no unseeded component to look for
+    if unseeded_fraction is not None and sizes.sum() < padded.buckets.size:
         min_size = max(unseeded_fraction * median, 1.0)
         _, unseeded_sizes = label_components(flat_flags, GROWTH, UNSEEDED_VISITED, flat_labels, padded.offsets, padded.queue,
                                              next_id, int(np.ceil(min_size)))

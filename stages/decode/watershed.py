@@ -158,19 +158,23 @@ def _select(values: np.ndarray, code: str, threshold: float | str, *, growth: bo
 def _combine(channels: np.ndarray, codes: list[str], chosen: Sequence[str], thresholds: Sequence[float | str], *, growth: bool,
              otsu_cache: dict | None = None) -> tuple[np.ndarray, dict]:
     thresholds = list(thresholds) or ["auto"] * len(chosen)
-    mask = np.ones(channels.shape[1:], dtype=bool)
     used: dict[str, float] = {}
     offsets = [c for c in chosen if _is_offset(c)]
     offset_thresholds = [t for c, t in zip(chosen, thresholds) if _is_offset(c)]
+    selections = []
     for code, threshold in zip(chosen, thresholds):
         if _is_offset(code):
             continue
         selected, used[code] = _select(channels[codes.index(code)], code, threshold, growth=growth, otsu_cache=otsu_cache)
-        mask &= selected
+        selections.append(selected)
     if offsets:
         slope = offset_slope(channels, codes, offsets)
         selected, value = _select(slope, offsets[0], offset_thresholds[0], growth=growth)
         used["+".join(offsets)] = value
+        selections.append(selected)
+    # the AND of the selections, in the first one's array (each is a fresh mask)
+    mask = selections[0] if selections else np.ones(channels.shape[1:], dtype=bool)
+    for selected in selections[1:]:
         mask &= selected
     return mask, used
 
