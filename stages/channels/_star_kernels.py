@@ -17,7 +17,8 @@ the zeros between them: every output byte is written once, in order.
 """
 import numba
 import numpy as np
-from numba.cpython.unsafe.numbers import trailing_zeros
+
+from .._bits import lowest_set, next_run
 
 _TIE = 1e-9
 
@@ -209,14 +210,20 @@ def _ray_steps(directions, shape):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
+def _eight_counts(c0, c1, c2, c3, c4, spread, group):
+    """The 5-bit counts of lanes group..group+7, held bit-sliced in c0..c4, one per byte."""
+    shift = np.uint64(group)
+    return (spread[(c0 >> shift) & np.uint64(255)] | (spread[(c1 >> shift) & np.uint64(255)] << _ONE)
+            | (spread[(c2 >> shift) & np.uint64(255)] << np.uint64(2))
+            | (spread[(c3 >> shift) & np.uint64(255)] << np.uint64(3))
+            | (spread[(c4 >> shift) & np.uint64(255)] << np.uint64(4)))
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
 def _add_counts(c0, c1, c2, c3, c4, spread, wide):
-    """Add the 5-bit counts held bit-sliced in c0..c4 to ``wide`` (64 lanes), eight lanes per table lookup."""
+    """Add the 5-bit counts held bit-sliced in c0..c4 to ``wide`` (64 lanes)."""
     for group in range(0, 64, 8):
-        shift = np.uint64(group)
-        counts = (spread[(c0 >> shift) & np.uint64(255)] | (spread[(c1 >> shift) & np.uint64(255)] << np.uint64(1))
-                  | (spread[(c2 >> shift) & np.uint64(255)] << np.uint64(2))
-                  | (spread[(c3 >> shift) & np.uint64(255)] << np.uint64(3))
-                  | (spread[(c4 >> shift) & np.uint64(255)] << np.uint64(4)))
+        counts = _eight_counts(c0, c1, c2, c3, c4, spread, group)
         for lane in range(8):
             wide[group + lane] += np.int64((counts >> np.uint64(8 * lane)) & np.uint64(255))
 
@@ -279,7 +286,7 @@ def _march_instance(value, k, pool, geometry, word_rank, codes, lengths, dense, 
             _add_counts(c0, c1, c2, c3, c4, spread, wide)
             lanes = start
             while lanes:
-                lane = trailing_zeros(lanes)
+                lane = lowest_set(lanes)
                 dense[at] = lengths[k, wide[lane]]
                 at += 1
                 lanes &= lanes - _ONE
@@ -288,16 +295,9 @@ def _march_instance(value, k, pool, geometry, word_rank, codes, lengths, dense, 
         # the counts of the runs of set lanes only (a row of the instance each), eight lanes per lookup
         lanes = start
         while lanes:
-            first = np.int64(trailing_zeros(lanes))
-            rest = ~(lanes >> np.uint64(first))
-            stop = 64 if rest == 0 else first + np.int64(trailing_zeros(rest))
-            lanes = np.uint64(0) if stop == 64 else lanes & ~((_ONE << np.uint64(stop)) - _ONE)
-            for group in range(first, stop, 8):
-                shift = np.uint64(group)
-                counts = (spread[(c0 >> shift) & np.uint64(255)] | (spread[(c1 >> shift) & np.uint64(255)] << _ONE)
-                          | (spread[(c2 >> shift) & np.uint64(255)] << np.uint64(2))
-                          | (spread[(c3 >> shift) & np.uint64(255)] << np.uint64(3))
-                          | (spread[(c4 >> shift) & np.uint64(255)] << np.uint64(4)))
+            run_first, stop, lanes = next_run(lanes)
+            for group in range(run_first, stop, 8):
+                counts = _eight_counts(c0, c1, c2, c3, c4, spread, group)
                 for lane in range(min(8, stop - group)):
                     dense[at + lane] = lengths[k, (counts >> np.uint64(8 * lane)) & np.uint64(255)]
                 at += min(8, stop - group)

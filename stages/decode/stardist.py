@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
-from numba.cpython.unsafe.numbers import trailing_zeros
 
+from .._bits import next_run
 from ..channels.rays import Rays
 from ..threads import kernel_threads
 
@@ -242,10 +242,7 @@ def _rasterise(first_candidate, last_candidate, points, distances, directions, f
                         if oz == 0 and oy == 0 and chunk <= points[n, 2] < chunk + 64:
                             bits |= _ONE << np.uint64(points[n, 2] - chunk)  # the centre is always inside
                         while bits:
-                            start = np.int64(trailing_zeros(bits))
-                            rest = ~(bits >> np.uint64(start))
-                            stop = 64 if rest == 0 else start + np.int64(trailing_zeros(rest))
-                            bits = np.uint64(0) if stop == 64 else bits & ~((_ONE << np.uint64(stop)) - _ONE)
+                            start, stop, bits = next_run(bits)
                             if used > first_run and runs[used - 1, 1] == chunk + start:
                                 runs[used - 1, 1] = chunk + stop  # a run across two chunks
                             else:
