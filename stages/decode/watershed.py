@@ -104,23 +104,14 @@ def offset_slope(channels: np.ndarray, codes: Sequence[str], used: Sequence[str]
 
 
 def otsu_threshold(values: np.ndarray) -> float:
-    """Otsu's threshold over 256 bins, as skimage.filters.threshold_otsu, in one compiled pass."""
-    from ._kernels import histogram_256
+    """Otsu's threshold over 256 bins, as skimage.filters.threshold_otsu, compiled."""
+    from ._kernels import otsu_256
 
     values = np.ascontiguousarray(values).ravel()
     low, high = values.min(), values.max()  # numpy's vectorised reductions beat a compiled loop here
     if not high > low:
         return float(low)
-    counts = histogram_256(values, low, high)
-    edges = np.linspace(float(low), float(high), 257)
-    centres = (edges[:-1] + edges[1:]) / 2
-    weight_low = np.cumsum(counts)
-    weight_high = np.cumsum(counts[::-1])[::-1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean_low = np.cumsum(counts * centres) / weight_low
-        mean_high = (np.cumsum((counts * centres)[::-1]) / weight_high[::-1])[::-1]
-    between = weight_low[:-1] * weight_high[1:] * (mean_low[:-1] - mean_high[1:]) ** 2
-    return float(centres[np.nanargmax(between)])
+    return float(otsu_256(values, low, high))
 
 
 def _auto_threshold(values: np.ndarray) -> float:

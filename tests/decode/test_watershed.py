@@ -208,6 +208,33 @@ def test_compiled_otsu_and_smoothing_equal_skimage_and_scipy(mask2d, mask3d, rng
     assert otsu_threshold(np.full((3, 3), 0.25, np.float32)) == 0.25
 
 
+def _otsu_by_numpy(values):
+    """Otsu's threshold of a histogram_256 histogram with numpy's array arithmetic (the reference of the compiled one)."""
+    from stages.decode._kernels import histogram_256
+
+    values = values.ravel()
+    low, high = values.min(), values.max()
+    counts = histogram_256(values, low, high)
+    edges = np.linspace(float(low), float(high), 257)
+    centres = (edges[:-1] + edges[1:]) / 2
+    weight_low, weight_high = np.cumsum(counts), np.cumsum(counts[::-1])[::-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_low = np.cumsum(counts * centres) / weight_low
+        mean_high = (np.cumsum((counts * centres)[::-1]) / weight_high[::-1])[::-1]
+    between = weight_low[:-1] * weight_high[1:] * (mean_low[:-1] - mean_high[1:]) ** 2
+    return float(centres[np.nanargmax(between)])
+
+
+def test_compiled_otsu_equals_numpys_arithmetic_to_the_bit(mask2d, rng):
+    from stages.decode.watershed import otsu_threshold
+
+    cases = [encode_channels(mask2d, [code])[0] for code in ("F", "C", "Db", "D", "Dn")]
+    cases += [rng.random(n) for n in (2, 17, 1000)] + [rng.normal(3, 10, 5000).astype(np.float32),
+                                                       rng.integers(0, 3, 999).astype(np.float32), np.array([0, 0, 0, 1e-7])]
+    for values in cases:
+        assert otsu_threshold(values) == _otsu_by_numpy(values)
+
+
 def test_offset_slope_is_built_on_scipys_sobel(mask2d, mask3d, rng):
     from scipy import ndimage as ndi
 
