@@ -39,14 +39,15 @@ class _Padded:
         self.inner = (slice(self.pad_z, padded_shape[0] - self.pad_z), slice(1, -1), slice(1, -1))
         self.levels = np.zeros(padded_shape, np.uint16)
         self.flags = np.zeros(padded_shape, np.uint8)
-        self.counts = np.zeros(65536, np.int64)
+        # int32 queue slots and level counts up to 2**31 voxels: half the memory, and the flood's
+        # per-level bucket ends (the counts, reused) stay in cache
+        index_type = np.int32 if np.prod(padded_shape) < 2**31 else np.int64
+        self.counts = np.zeros(65536, index_type)
         pad_levels_and_flags(volume, as_volume(seeds, bool), as_volume(mask, bool), self.pad_z, self.levels, self.flags, self.counts)
         self.labels = np.zeros(padded_shape, np.int32)
         strides = np.array(self.flags.strides)[3 - surface.ndim:]
         # a tuple: the compiled loops over neighbours unroll (iterating an array is ~3x slower)
         self.offsets = tuple(int(step) for step in np.concatenate([strides, -strides]))
-        # int32 queue slots halve the largest allocations up to 2**31 voxels
-        index_type = np.int32 if self.flags.size < 2**31 else np.int64
         # one breadth-first queue, shared by the labelling passes and the flood (never at once)
         self.queue = np.empty(self.flags.size, dtype=index_type)
         self.buckets = np.empty(int(self.counts.sum()), dtype=index_type)
