@@ -112,7 +112,7 @@ def flood_buckets(levels, labels, flags, offsets, counts, queued, run, sizes):
     for level in range(LEVELS):
         used_count += counts[level] > 0
     used = np.empty(used_count, np.int64)  # the levels some voxel has, in order: the only buckets to visit
-    start = np.empty(LEVELS, np.int64)
+    start = np.empty(LEVELS, counts.dtype)
     used_count = 0
     total = 0
     for level in range(LEVELS):
