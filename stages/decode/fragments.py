@@ -42,8 +42,11 @@ def _best_neighbours(padded: np.ndarray, image_ndim: int, fragment: np.ndarray) 
     contacts = fragment_contacts(padded.ravel(), fragment, offsets)
     if contacts.size == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    pairs, counts = np.unique(contacts, axis=0, return_counts=True)
-    sources, targets = pairs[:, 0], pairs[:, 1]
+    # each (fragment, neighbour) pair as one number: a 1D unique (np.unique along axis 0
+    # sorts rows as structured values, ~0.1 ms even for one contact)
+    span = int(fragment.size)
+    keys, counts = np.unique(contacts[:, 0] * span + contacts[:, 1], return_counts=True)
+    sources, targets = keys // span, keys % span
     # per fragment: most contact first, then a non-fragment, then the lower id
     order = np.lexsort((targets, fragment[targets], -counts, sources))
     sources, targets = sources[order], targets[order]
