@@ -6,8 +6,8 @@ skimage's heap takes equal values by age. Where skimage pays a heap operation pe
 voxel, a bucket queue pays a constant, hence several times faster on large volumes.
 
 :func:`flood_from_seeds` is the whole seeded watershed in compiled passes over one
-set of padded arrays: label the seed components, flood them, label the foreground
-they did not reach; the caller renumbers once, through a table, on the way out.
+set of padded arrays: label the seed components (by runs), flood them, label the
+foreground they did not reach; the caller renumbers once, through a table, on the way out.
 """
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ class _Padded:
         strides = np.array(self.flags.strides)[3 - surface.ndim:]
         # a tuple: the compiled loops over neighbours unroll (iterating an array is ~3x slower)
         self.offsets = tuple(int(step) for step in np.concatenate([strides, -strides]))
-        # one breadth-first queue, shared by the labelling passes and the flood (never at once)
+        # scratch shared by the labelling passes (runs' ends) and the flood (its first-in first-out queue)
         self.queue = np.empty(self.flags.size, dtype=index_type)
         self.buckets = np.empty(int(self.counts.sum()), dtype=index_type)
 
@@ -125,20 +125,18 @@ def flood_from_seeds(surface: np.ndarray, seeds: np.ndarray, growth: np.ndarray,
         instances of their own unless smaller than this fraction of the median seeded
         instance size; None leaves them unlabelled.
     """
-    from ._flood_kernels import SEED, SEED_VISITED, GROWTH, UNSEEDED_VISITED, label_components
+    from ._flood_kernels import SEED, SEED_VISITED, GROWTH, UNSEEDED_VISITED, label_components_by_runs
 
     padded = _Padded(surface, seeds, growth)
-    flat_flags, flat_labels = padded.flags.ravel(), padded.labels.ravel()
-    next_id, seed_sizes = label_components(flat_flags, SEED, SEED_VISITED, flat_labels, padded.offsets, padded.queue, 1,
-                                           min_seed_size)
+    next_id, seed_sizes = label_components_by_runs(padded.flags, SEED, SEED_VISITED, padded.labels, padded.queue, 1, min_seed_size)
     sizes = padded.flood(np.concatenate([[0], seed_sizes]))
     seeded = next_id - 1
     reached = sizes[1:][sizes[1:] > 0]
     median = float(np.median(reached)) if reached.size else 0.0
-    # every GROWTH voxel labelled (the usual case): no unseeded component to look for
+    # every GROWTH voxel labelled (often so): no unseeded component to look for
     if unseeded_fraction is not None and sizes.sum() < padded.buckets.size:
         min_size = max(unseeded_fraction * median, 1.0)
-        _, unseeded_sizes = label_components(flat_flags, GROWTH, UNSEEDED_VISITED, flat_labels, padded.offsets, padded.queue,
-                                             next_id, int(np.ceil(min_size)))
+        _, unseeded_sizes = label_components_by_runs(padded.flags, GROWTH, UNSEEDED_VISITED, padded.labels, padded.queue,
+                                                     next_id, int(np.ceil(min_size)))
         sizes = np.concatenate([sizes, unseeded_sizes])
     return Flood(labels=padded.inner_labels(), sizes=sizes, seeded=seeded, median_seeded_size=median, padded=padded)

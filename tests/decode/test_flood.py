@@ -100,3 +100,31 @@ def test_the_fused_passes_equal_labelling_flooding_and_relabelling_one_by_one(ma
             np.testing.assert_array_equal(flood.labels, expected)
             np.testing.assert_array_equal(flood.sizes[1:], np.bincount(expected.ravel(), minlength=flood.sizes.size)[1:])
     assert any(unseeded_found)  # the noise left some foreground that no seed reached
+
+
+def test_labelling_by_runs_equals_the_breadth_first_search(rng):
+    from stages.decode._flood_kernels import (GROWTH, LABELLED, SEED, SEED_VISITED, UNSEEDED_VISITED, label_components,
+                                              label_components_by_runs)
+
+    for trial in range(120):
+        three_d = trial % 2 == 0
+        shape = tuple(rng.integers(1, 12, 3)) if three_d else (1, *rng.integers(1, 40, 2))
+        pad = 1 if three_d else 0
+        flags = np.zeros((shape[0] + 2 * pad, shape[1] + 2, shape[2] + 2), np.uint8)
+        inside = (slice(pad, flags.shape[0] - pad), slice(1, -1), slice(1, -1))
+        flags[inside] = (rng.random(shape) < 0.8) * GROWTH | (rng.random(shape) < rng.uniform(0.2, 0.9)) * SEED
+        labels = np.zeros(flags.shape, np.int32)
+        taken = (rng.random(flags.shape) < 0.1) & (flags > 0)  # voxels a flood already labelled
+        labels[taken], flags[taken] = 99, flags[taken] | LABELLED
+        strides = np.array(flags.strides)[0 if three_d else 1:]
+        offsets = tuple(int(s) for s in np.concatenate([strides, -strides]))
+        for member, visited in ((SEED, SEED_VISITED), (GROWTH, UNSEEDED_VISITED)):
+            min_size = int(rng.integers(0, 6))
+            flags_a, labels_a, flags_b, labels_b = flags.copy(), labels.copy(), flags.copy(), labels.copy()
+            next_a, sizes_a = label_components(flags_a.ravel(), member, visited, labels_a.ravel(), offsets,
+                                               np.empty(flags.size, np.int32), 5, min_size)
+            next_b, sizes_b = label_components_by_runs(flags_b, member, visited, labels_b, np.empty(flags.size, np.int32), 5, min_size)
+            assert next_a == next_b
+            np.testing.assert_array_equal(sizes_a, sizes_b)
+            np.testing.assert_array_equal(labels_a, labels_b)
+            np.testing.assert_array_equal(flags_a, flags_b)
