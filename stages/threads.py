@@ -1,6 +1,6 @@
-"""How many threads segpipe's compiled kernels and distance transforms use.
+"""How many threads segpipe's compiled kernels use.
 
-One number for both: numba's (NUMBA_NUM_THREADS, all cores unless set). A stage's
+One number: numba's (NUMBA_NUM_THREADS, all cores unless set). A stage's
 ``--threads`` sets it before any kernel is imported, so a Snakemake job uses the
 cores the scheduler gave it and no more.
 """
@@ -25,7 +25,7 @@ def limit_threads(threads: int | None) -> None:
 
 
 def kernel_threads() -> int:
-    """Threads a kernel or an ``edt`` call may use now."""
+    """Threads a compiled kernel may use now."""
     import numba
 
     return numba.get_num_threads()

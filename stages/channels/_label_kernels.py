@@ -100,35 +100,41 @@ def divide_by_label_maximum(values, labels, count, add_inside):
 
 
 @numba.njit(cache=True, nogil=True)
-def assemble_signed_distance(labels, inside, outside, count, norm, squash, alpha, beta):
-    """In place in ``inside``: beta x inside distance on instances, -alpha x outside distance elsewhere.
+def assemble_signed_distance(labels, squared, count, norm, squash, alpha, beta):
+    """In place in ``squared`` (flat): beta x distance to the boundary on instances, -alpha x
+    distance to the nearest instance on the background (id 0).
 
-    Flat arrays. With ``norm`` the inside is divided by its maximum per id and the
-    outside by its overall maximum; with ``squash`` both pass through tanh. One tanh
-    per voxel, on the side the voxel is on.
+    ``squared`` holds squared distances (integers). With ``norm`` the inside is divided by
+    its maximum per id and the outside by its overall maximum; with ``squash`` both pass
+    through tanh. A voxel's value depends only on its id and its squared distance, so it is
+    looked up in a table of every (id, squared distance) up to the id's largest: a tanh per
+    entry instead of one per voxel. An id's largest squared distance is about the area (2D)
+    or less (3D) of the ball it holds, so the table is never much larger than the image.
     """
-    maxima = np.zeros(count, np.float64)
-    top = 0.0
-    if norm:
-        for index in range(labels.size):
-            value = labels[index]
-            if value > 0:
-                maxima[value] = max(maxima[value], inside[index])
-            else:
-                top = max(top, outside[index])
+    largest = np.zeros(count, np.int64)
     for index in range(labels.size):
         value = labels[index]
-        if value > 0:
-            distance = np.float64(inside[index])
-            if norm:
-                distance = distance / maxima[value] if maxima[value] > 0 else 0.0
-            distance = beta * distance
-        else:
-            distance = np.float64(outside[index])
+        k = np.int64(squared[index] + 0.5)
+        if k > largest[value]:
+            largest[value] = k
+    start = np.zeros(count + 1, np.int64)
+    for value in range(count):
+        start[value + 1] = start[value] + largest[value] + 1
+    table = np.empty(start[count], np.float32)
+    for value in range(count):
+        # the distances as the transform gives them (float32 roots), so the table holds
+        # what scaling each voxel's own root would give
+        top = np.float64(np.float32(np.sqrt(largest[value])))
+        scale = beta if value > 0 else -alpha
+        for k in range(largest[value] + 1):
+            distance = np.float64(np.float32(np.sqrt(k)))
             if norm:
                 distance = distance / top if top > 0 else 0.0
-            distance = -alpha * distance
-        inside[index] = np.tanh(distance) if squash else distance
+            distance = scale * distance
+            table[start[value] + k] = np.tanh(distance) if squash else distance
+    for index in range(labels.size):
+        value = labels[index]
+        squared[index] = table[start[value] + np.int64(squared[index] + 0.5)]
 
 
 @numba.njit(cache=True, nogil=True)

@@ -1,7 +1,6 @@
 """Distance channels: Db (to boundary), Dc (to centre), D (signed), H/V/Z (offsets to centroid)."""
 from __future__ import annotations
 
-import edt
 import numpy as np
 from scipy import ndimage as ndi
 from skimage.morphology import skeletonize
@@ -10,19 +9,24 @@ from ..threads import kernel_threads
 from .morphology import as_volume, inner_points, label_sizes_and_centroids, per_label_max
 
 
-def _multi_label_distance(labels: np.ndarray) -> np.ndarray:
+def _multi_label_distance(labels: np.ndarray, *, background_zero: bool = True, squared: bool = False) -> np.ndarray:
     """Distance of each pixel to the nearest pixel of another label (float32, one multi-label pass).
 
-    edt treats every label change as a boundary and the image border as none; a label
-    that fills the image (a patch inside one big cell) has no boundary at all and gets
-    the distance to the image border instead of infinity.
+    Every label change is a boundary and the image border none; label 0 pixels get 0 when
+    ``background_zero``, else the background is one more label (its pixels get the distance
+    to the nearest instance). A label that fills the image (a patch inside one big cell) has
+    no boundary at all and gets the distance to the image border instead of infinity.
+    ``squared``: the squared distances (integers, exact in float32 below 2**24).
     """
-    labels = np.ascontiguousarray(labels)
-    distances = edt.edt(labels, black_border=False, parallel=kernel_threads()).astype(np.float32)
-    unbounded = np.isinf(distances)
-    if unbounded.any():
-        distances[unbounded] = edt.edt(labels, black_border=True, parallel=kernel_threads())[unbounded]
-    return distances
+    from ._distance_kernels import distance_to_other_labels
+
+    volume = as_volume(labels)
+    planar = labels.ndim == 2
+    distances = distance_to_other_labels(volume, planar, False, background_zero, squared, kernel_threads())
+    if np.isinf(distances).any():
+        # only an image of one label has no label change at all: every pixel is unbounded
+        distances = distance_to_other_labels(volume, planar, True, background_zero, squared, kernel_threads())
+    return distances.reshape(labels.shape)
 
 
 def _normalise_per_instance(values: np.ndarray, labels: np.ndarray, add_inside: float = 0.0) -> np.ndarray:
@@ -84,10 +88,9 @@ def encode_signed_distance(labels: np.ndarray, *, act: str = "tanh", alpha: floa
     # the background as one more label: one multi-label transform gives the distance to
     # the boundary inside instances and to the nearest instance outside (equal to the
     # two transforms, tested), where a binary one for the outside costs as much again
-    background = np.promote_types(labels.dtype, np.min_scalar_type(count)).type(count)
-    distances = _multi_label_distance(np.where(labels == 0, background, labels))
-    # scaling, tanh and the choice of side in one pass (tanh only on the voxel's own side)
-    assemble_signed_distance(labels.ravel(), distances.ravel(), distances.ravel(), count, norm, act == "tanh", alpha, beta)
+    distances = _multi_label_distance(labels, background_zero=False, squared=True)
+    # scaling, tanh and the choice of side through a table of (id, squared distance)
+    assemble_signed_distance(labels.ravel(), distances.ravel(), count, norm, act == "tanh", alpha, beta)
     return distances
 
 

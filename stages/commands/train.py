@@ -91,7 +91,7 @@ def command(raw_dir: str, label_dir: str, channels_dir: str | None, val_raw: str
     config = stage_config(config_path)
     if threads:
         torch.set_num_threads(threads)
-    limit_threads(threads)  # the encoders re-encoding augmented patches (R, A, E) and edt
+    limit_threads(threads)  # the encoders re-encoding augmented patches (R, A, E, the distance transform)
     folder = Path(model_dir)
     if fresh:
         clear_resume_state(folder)

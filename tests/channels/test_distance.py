@@ -130,6 +130,23 @@ def test_signed_distance_sides_are_scipys_exact_transforms(name, request):
     np.testing.assert_allclose(out[labels > 0], encode_distance_to_boundary(labels, norm=False)[labels > 0], rtol=1e-6)
 
 
+@pytest.mark.parametrize("name", ["mask2d", "mask3d"])
+def test_scaled_signed_distance_equals_the_formula_voxel_by_voxel(name, request):
+    # D's values come from a table of (id, squared distance): compare with scaling each voxel
+    labels = request.getfixturevalue(name)
+    inside = encode_distance_to_boundary(labels, norm=False).astype(np.float64)
+    outside = ndi.distance_transform_edt(labels == 0).astype(np.float32).astype(np.float64)
+    ids = np.unique(labels)[1:]
+    top_inside = np.zeros(labels.max() + 1)
+    top_inside[ids] = ndi.maximum(inside, labels, ids)
+    expected = np.where(labels > 0, 0.7 * inside / np.maximum(top_inside[labels], 1e-30),
+                        -1.6 * outside / outside.max())
+    out = encode_signed_distance(labels, act="tanh", alpha=1.6, beta=0.7)
+    np.testing.assert_array_equal(out, np.tanh(expected).astype(np.float32))
+    raw = encode_signed_distance(labels, act="linear", alpha=1.6, beta=0.7, norm=False)
+    np.testing.assert_array_equal(raw, np.where(labels > 0, 0.7 * inside, -1.6 * outside).astype(np.float32))
+
+
 @pytest.mark.parametrize("shape", [(5, 6), (3, 4, 5)])
 def test_an_instance_filling_the_image_is_measured_to_the_image_border(shape):
     # a training patch inside one big cell: no boundary in view, yet finite targets
