@@ -121,18 +121,16 @@ def _join_rows(parent, starts, stops, first_a, end_a, first_b, end_b):
 
 
 @numba.njit(cache=True, nogil=True)
-def label_components_by_runs(flags, member, visited, labels, scratch, next_id, min_size):
-    """:func:`label_components` on (Z, Y, X) padded arrays, by runs along X instead of a breadth-first search.
+def _joined_runs(flags, test, member, scratch):
+    """The runs along X of voxels whose ``flags & test == member``, joined into face-connected components.
 
-    The runs of eligible voxels are joined with the overlapping runs of the row above and
-    of the same row in the plane before (union-find, the earliest run as root), so a
-    component's root is its first run in raster order and ids come out in the same order,
-    with the same sizes, as from the breadth-first search. A component is mostly a few
-    long runs: the work is a pass over the flags and one over the component's voxels.
-    ``scratch`` (flags.size or more entries) holds the runs' ends while they are found.
+    Each run is joined with the overlapping runs of the row above and of the same row in
+    the plane before (union-find, the earliest run as root), so a component's root is its
+    first run in raster order. Returns each run's start and stop (X), the first run of
+    every row (and the count at the end) and the parent array. ``scratch`` (flags.size or
+    more entries) holds the runs' ends while they are found.
     """
     depth, height, width = flags.shape
-    test = member | visited | LABELLED
     row_first = np.zeros(depth * height + 1, np.int64)
     count = 0
     for z in range(depth):
@@ -165,6 +163,21 @@ def label_components_by_runs(flags, member, visited, labels, scratch, next_id, m
             if z > 0:
                 before = row - height
                 _join_rows(parent, starts, stops, row_first[before], row_first[before + 1], row_first[row], row_first[row + 1])
+    return starts, stops, row_first, parent
+
+
+@numba.njit(cache=True, nogil=True)
+def label_components_by_runs(flags, member, visited, labels, scratch, next_id, min_size):
+    """:func:`label_components` on (Z, Y, X) padded arrays, by runs along X instead of a breadth-first search.
+
+    A component's root is its first run in raster order (:func:`_joined_runs`), so ids
+    come out in the same order, with the same sizes, as from the breadth-first search. A
+    component is mostly a few long runs: the work is a pass over the flags and one over
+    the component's voxels.
+    """
+    depth, height, width = flags.shape
+    starts, stops, row_first, parent = _joined_runs(flags, member | visited | LABELLED, member, scratch)
+    count = starts.size
     voxels = np.zeros(count, np.int64)
     growing = np.zeros(count, np.int64)
     for z in range(depth):
@@ -183,15 +196,96 @@ def label_components_by_runs(flags, member, visited, labels, scratch, next_id, m
                 ids[r] = next_id
                 next_id += 1
                 sizes.append(growing[r])
+    _write_ids(flags, labels, starts, stops, row_first, parent, ids, visited | LABELLED, visited)
+    out = np.empty(len(sizes), np.int64)
+    for k in range(len(sizes)):
+        out[k] = sizes[k]
+    return next_id, out
+
+
+@numba.njit(cache=True, nogil=True)
+def _write_ids(flags, labels, starts, stops, row_first, parent, ids, mark_labelled, mark_other):
+    """Write ``ids[root]`` over every run whose root has a non-zero id, flagging it ``mark_labelled``; other runs get ``mark_other``."""
+    depth, height, width = flags.shape
     for z in range(depth):
         for y in range(height):
             row = z * height + y
             for r in range(row_first[row], row_first[row + 1]):
                 label = ids[_root(parent, r)]
-                mark = visited | LABELLED if label else visited
+                if label:
+                    for x in range(starts[r], stops[r]):
+                        flags[z, y, x] |= mark_labelled
+                        labels[z, y, x] = label
+                elif mark_other:
+                    for x in range(starts[r], stops[r]):
+                        flags[z, y, x] |= mark_other
+
+
+@numba.njit(cache=True, nogil=True)
+def fill_lone_seed_components(flags, labels, scratch, sizes):
+    """Label every growth component that holds seeds of one id only with that id, before the flood.
+
+    The flood reaches every voxel of a growth component that holds a seed, and one
+    component never meets another, so where a component's seed voxels (inside GROWTH)
+    all carry one id the flood's result there is that id, whatever the order: only the
+    components with several ids need the flood. Seed voxels must be labelled (and
+    LABELLED) already; ``sizes[id]`` (the seed voxels inside GROWTH) grows by the voxels
+    filled. Returns the growth components' runs (:func:`_joined_runs`) and, per root run,
+    its component's voxel count and owner (0: no seed, -1: several ids, else the id), for
+    :func:`label_unseeded_components` after the flood.
+    """
+    depth, height, width = flags.shape
+    starts, stops, row_first, parent = _joined_runs(flags, GROWTH, GROWTH, scratch)
+    count = starts.size
+    owner = np.zeros(count, np.int64)
+    voxels = np.zeros(count, np.int64)
+    for z in range(depth):
+        for y in range(height):
+            row = z * height + y
+            for r in range(row_first[row], row_first[row + 1]):
+                root = _root(parent, r)
+                voxels[root] += stops[r] - starts[r]
+                if owner[root] < 0:
+                    continue
                 for x in range(starts[r], stops[r]):
-                    flags[z, y, x] |= mark
-                    labels[z, y, x] = label
+                    label = labels[z, y, x]
+                    if label != 0 and label != owner[root]:
+                        if owner[root] == 0:
+                            owner[root] = label
+                        else:
+                            owner[root] = -1
+                            break
+    for z in range(depth):
+        for y in range(height):
+            row = z * height + y
+            for r in range(row_first[row], row_first[row + 1]):
+                label = owner[_root(parent, r)]
+                if label > 0:
+                    for x in range(starts[r], stops[r]):
+                        if labels[z, y, x] == 0:
+                            labels[z, y, x] = label
+                            flags[z, y, x] |= LABELLED
+                            sizes[label] += 1
+    return starts, stops, row_first, parent, owner, voxels
+
+
+@numba.njit(cache=True, nogil=True)
+def label_unseeded_components(flags, labels, starts, stops, row_first, parent, owner, voxels, next_id, min_size):
+    """After the flood: the growth components without a seed (owner 0) of ``min_size`` voxels or more get new ids.
+
+    The same ids, in the same order (raster order of first voxels), and sizes as
+    :func:`label_components_by_runs` over the GROWTH voxels the flood left: those are
+    exactly the voxels of the components without a seed.
+    """
+    count = starts.size
+    ids = np.zeros(count, np.int64)
+    sizes = []
+    for r in range(count):
+        if parent[r] == r and owner[r] == 0 and voxels[r] >= min_size:
+            ids[r] = next_id
+            next_id += 1
+            sizes.append(voxels[r])
+    _write_ids(flags, labels, starts, stops, row_first, parent, ids, UNSEEDED_VISITED | LABELLED, np.uint8(0))
     out = np.empty(len(sizes), np.int64)
     for k in range(len(sizes)):
         out[k] = sizes[k]

@@ -6,8 +6,9 @@ skimage's heap takes equal values by age. Where skimage pays a heap operation pe
 voxel, a bucket queue pays a constant, hence several times faster on large volumes.
 
 :func:`flood_from_seeds` is the whole seeded watershed in compiled passes over one
-set of padded arrays: label the seed components (by runs), flood them, label the
-foreground they did not reach; the caller renumbers once, through a table, on the way out.
+set of padded arrays: label the seed components (by runs), fill the growth components
+that hold one seed id (when most of the growth is left to flood), flood the rest, label
+the foreground no seed reached; the caller renumbers once, through a table, on the way out.
 """
 from __future__ import annotations
 
@@ -125,18 +126,29 @@ def flood_from_seeds(surface: np.ndarray, seeds: np.ndarray, growth: np.ndarray,
         instances of their own unless smaller than this fraction of the median seeded
         instance size; None leaves them unlabelled.
     """
-    from ._flood_kernels import SEED, SEED_VISITED, GROWTH, UNSEEDED_VISITED, label_components_by_runs
+    from ._flood_kernels import (SEED, SEED_VISITED, GROWTH, UNSEEDED_VISITED, fill_lone_seed_components, label_components_by_runs,
+                                 label_unseeded_components)
 
     padded = _Padded(surface, seeds, growth)
     next_id, seed_sizes = label_components_by_runs(padded.flags, SEED, SEED_VISITED, padded.labels, padded.queue, 1, min_seed_size)
-    sizes = padded.flood(np.concatenate([[0], seed_sizes]))
+    sizes = np.concatenate([[0], seed_sizes])
+    growth_voxels = padded.buckets.size
+    components = None
+    if 2 * int(seed_sizes.sum()) < growth_voxels:
+        # most of the growth is left to flood (seeds that are points, as P's): a component
+        # holding one seed id is that id's whatever the order, so only the others are flooded
+        components = fill_lone_seed_components(padded.flags, padded.labels, padded.queue, sizes)
+    sizes = padded.flood(sizes)
     seeded = next_id - 1
     reached = sizes[1:][sizes[1:] > 0]
     median = float(np.median(reached)) if reached.size else 0.0
     # every GROWTH voxel labelled (often so): no unseeded component to look for
-    if unseeded_fraction is not None and sizes.sum() < padded.buckets.size:
-        min_size = max(unseeded_fraction * median, 1.0)
-        _, unseeded_sizes = label_components_by_runs(padded.flags, GROWTH, UNSEEDED_VISITED, padded.labels, padded.queue,
-                                                     next_id, int(np.ceil(min_size)))
+    if unseeded_fraction is not None and sizes.sum() < growth_voxels:
+        min_size = int(np.ceil(max(unseeded_fraction * median, 1.0)))
+        if components is not None:
+            _, unseeded_sizes = label_unseeded_components(padded.flags, padded.labels, *components, next_id, min_size)
+        else:
+            _, unseeded_sizes = label_components_by_runs(padded.flags, GROWTH, UNSEEDED_VISITED, padded.labels, padded.queue,
+                                                         next_id, min_size)
         sizes = np.concatenate([sizes, unseeded_sizes])
     return Flood(labels=padded.inner_labels(), sizes=sizes, seeded=seeded, median_seeded_size=median, padded=padded)

@@ -1,3 +1,4 @@
+import pytest
 import numpy as np
 from scipy import ndimage as ndi
 from skimage.segmentation import watershed
@@ -67,39 +68,83 @@ def test_foreground_no_seed_reached_gets_new_ids_unless_it_is_a_speck():
     assert flood_from_seeds(surface, seeds, growth, unseeded_fraction=None).labels[16:26, 2:12].max() == 0
 
 
-def _unseeded_by_ndimage(labels: np.ndarray, foreground: np.ndarray, min_size: float) -> np.ndarray:
-    """The plain numpy statement of the unseeded clean-up: what no seed reached, labelled, specks dropped."""
+def _unseeded_by_ndimage(labels: np.ndarray, foreground: np.ndarray, min_size: float, seed_ids: int) -> np.ndarray:
+    """The plain numpy statement of the unseeded clean-up: what no seed reached, labelled, specks dropped.
+
+    New ids follow the ``seed_ids`` seed components (some may have no voxel inside the foreground).
+    """
     unseeded = foreground & (labels == 0)
     components, count = ndi.label(unseeded)
     sizes = np.bincount(components.ravel())
     keep = sizes >= max(min_size, 1)
     keep[0] = False
     table = np.zeros(count + 1, dtype=np.int64)
-    table[keep] = np.arange(1, int(keep.sum()) + 1) + int(labels.max())
+    table[keep] = np.arange(1, int(keep.sum()) + 1) + seed_ids
     out = labels.astype(np.int64, copy=True)
     out[unseeded] = table[components[unseeded]]
     return out
 
 
-def test_the_fused_passes_equal_labelling_flooding_and_relabelling_one_by_one(mask2d, mask3d, rng):
+def _count_calls(monkeypatch, module, name: str) -> list:
+    calls = []
+    function = getattr(module, name)
+
+    def counted(*arguments):
+        calls.append(name)
+        return function(*arguments)
+
+    monkeypatch.setattr(module, name, counted)
+    return calls
+
+
+@pytest.mark.parametrize("codes", [["F", "C"], ["F", "P"]])
+def test_the_fused_passes_equal_labelling_flooding_and_relabelling_one_by_one(mask2d, mask3d, rng, codes, monkeypatch):
+    import stages.decode._flood_kernels as kernels
+
+    # F+P seeds are points: most growth is left to flood, so lone-seed components are filled first
+    filled = _count_calls(monkeypatch, kernels, "fill_lone_seed_components")
     unseeded_found = []
     for labels in (mask2d, mask3d):
-        channels = encode_channels(labels, ["F", "C"])
+        channels = encode_channels(labels, codes)
         channels += rng.normal(0, 0.2, channels.shape).astype(np.float32)  # stray seeds and holes
-        result = watershed_from_channels(channels, ["F", "C"], fragment_fraction=0)
+        result = watershed_from_channels(channels, codes, fragment_fraction=0)
         for min_seed_size in (0, 4):
             markers = label_seeds(result.seeds, min_seed_size)
             markers = np.unique(markers, return_inverse=True)[1].reshape(markers.shape)  # ids 1..n as the flood numbers them
             expected = flood_from_markers(result.surface, markers, result.growth_mask)
             sizes = np.bincount(expected.ravel())
             median = np.median(sizes[1:][sizes[1:] > 0])
-            expected = _unseeded_by_ndimage(expected, result.growth_mask, 0.05 * median)
+            expected = _unseeded_by_ndimage(expected, result.growth_mask, 0.05 * median, int(markers.max()))
             flood = flood_from_seeds(result.surface, result.seeds, result.growth_mask, min_seed_size=min_seed_size,
                                      unseeded_fraction=0.05)
             unseeded_found.append(flood.labels.max() > flood.seeded)
             np.testing.assert_array_equal(flood.labels, expected)
             np.testing.assert_array_equal(flood.sizes[1:], np.bincount(expected.ravel(), minlength=flood.sizes.size)[1:])
     assert any(unseeded_found)  # the noise left some foreground that no seed reached
+    assert bool(filled) == (codes == ["F", "P"])
+
+
+def test_filling_lone_seed_components_equals_the_flood_on_random_images(rng, monkeypatch):
+    import stages.decode._flood_kernels as kernels
+
+    filled = _count_calls(monkeypatch, kernels, "fill_lone_seed_components")
+    for trial in range(60):
+        shape = tuple(rng.integers(2, 14, 3)) if trial % 2 else tuple(rng.integers(2, 40, 2))
+        growth = ndi.binary_opening(rng.random(shape) < 0.7)  # components that touch and some that stand alone
+        seeds = rng.random(shape) < rng.uniform(0.005, 0.05)  # points, a few per component or none
+        # few levels: plateaus, where the order of the flood matters most
+        surface = rng.integers(0, 4, shape).astype(np.float32)
+        markers = label_seeds(seeds)
+        markers = np.unique(markers, return_inverse=True)[1].reshape(markers.shape)
+        expected = flood_from_markers(surface, markers, growth)
+        sizes = np.bincount(expected.ravel())
+        reached = sizes[1:][sizes[1:] > 0]
+        median = np.median(reached) if reached.size else 0.0
+        expected = _unseeded_by_ndimage(expected, growth, 0.3 * median, int(markers.max()))
+        flood = flood_from_seeds(surface, seeds, growth, unseeded_fraction=0.3)
+        np.testing.assert_array_equal(flood.labels, expected)
+        np.testing.assert_array_equal(flood.sizes[1:], np.bincount(expected.ravel(), minlength=flood.sizes.size)[1:])
+    assert len(filled) >= 40  # the others had seeds enough to flood as before
 
 
 def test_labelling_by_runs_equals_the_breadth_first_search(rng):
@@ -128,3 +173,15 @@ def test_labelling_by_runs_equals_the_breadth_first_search(rng):
             np.testing.assert_array_equal(sizes_a, sizes_b)
             np.testing.assert_array_equal(labels_a, labels_b)
             np.testing.assert_array_equal(flags_a, flags_b)
+
+
+def test_a_seed_that_bridges_two_growth_components_fills_both():
+    growth = np.zeros((7, 12), bool)
+    growth[1:6, 1:5] = growth[1:6, 7:11] = True
+    seeds = np.zeros_like(growth)
+    seeds[1, 10] = True  # id 1 (first in raster order), in the right square: that one is flooded
+    seeds[3, 2:10] = True  # id 2, through the gap outside the growth mask: the left square is its alone
+    flood = flood_from_seeds(np.zeros(growth.shape, np.float32), seeds, growth)
+    assert (flood.labels[1:6, 1:5] == 2).all() and flood.labels[3, 5:7].max() == 0
+    assert set(np.unique(flood.labels[1:6, 7:11])) == {1, 2}
+    np.testing.assert_array_equal(flood.sizes, [0, np.count_nonzero(flood.labels == 1), np.count_nonzero(flood.labels == 2)])
