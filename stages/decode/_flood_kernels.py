@@ -13,6 +13,9 @@ SEED = np.uint8(2)  # a seed voxel
 SEED_VISITED = np.uint8(4)  # reached by the labelling of seed components
 UNSEEDED_VISITED = np.uint8(8)  # reached by the labelling of unseeded components
 LABELLED = np.uint8(16)  # holds a label (mirrors labels != 0: one byte to read instead of four)
+FILLED = np.uint8(32)  # in a growth component filled whole before the flood: nothing there to queue
+_BYTES = np.uint64(0x0101010101010101)  # times a flag: that flag in each of a word's eight bytes
+_HIGH_BITS = np.uint64(0x8080808080808080)
 FLOODABLE = GROWTH | LABELLED  # masked by this, a voxel the flood may take reads GROWTH
 
 
@@ -121,9 +124,10 @@ def _join_rows(parent, starts, stops, first_a, end_a, first_b, end_b):
 
 
 @numba.njit(cache=True, nogil=True)
-def _joined_runs(flags, test, member, scratch):
+def _joined_runs(flags, words, test, member, scratch):
     """The runs along X of voxels whose ``flags & test == member``, joined into face-connected components.
 
+    ``words``: the flags' flat buffer read as uint64 (see ``flag_buffer``), to skip eight at a time.
     Each run is joined with the overlapping runs of the row above and of the same row in
     the plane before (union-find, the earliest run as root), so a component's root is its
     first run in raster order. Returns each run's start and stop (X), the first run of
@@ -133,11 +137,18 @@ def _joined_runs(flags, test, member, scratch):
     depth, height, width = flags.shape
     row_first = np.zeros(depth * height + 1, np.int64)
     count = 0
+    # eight flags at a time where none holds the member bit (most of an image is background)
+    member_bytes = np.uint64(member) * _BYTES
     for z in range(depth):
         for y in range(height):
             row_first[z * height + y] = count
+            base = (z * height + y) * width
             x = 0
             while x < width:
+                at = base + x
+                if at & 7 == 0 and x + 8 <= width and words[at >> 3] & member_bytes == 0:
+                    x += 8
+                    continue
                 if flags[z, y, x] & test != member:
                     x += 1
                     continue
@@ -167,7 +178,7 @@ def _joined_runs(flags, test, member, scratch):
 
 
 @numba.njit(cache=True, nogil=True)
-def label_components_by_runs(flags, member, visited, labels, scratch, next_id, min_size):
+def label_components_by_runs(flags, words, member, visited, labels, scratch, next_id, min_size):
     """:func:`label_components` on (Z, Y, X) padded arrays, by runs along X instead of a breadth-first search.
 
     A component's root is its first run in raster order (:func:`_joined_runs`), so ids
@@ -176,7 +187,7 @@ def label_components_by_runs(flags, member, visited, labels, scratch, next_id, m
     the component's voxels.
     """
     depth, height, width = flags.shape
-    starts, stops, row_first, parent = _joined_runs(flags, member | visited | LABELLED, member, scratch)
+    starts, stops, row_first, parent = _joined_runs(flags, words, member | visited | LABELLED, member, scratch)
     count = starts.size
     voxels = np.zeros(count, np.int64)
     growing = np.zeros(count, np.int64)
@@ -222,7 +233,7 @@ def _write_ids(flags, labels, starts, stops, row_first, parent, ids, mark_labell
 
 
 @numba.njit(cache=True, nogil=True)
-def fill_lone_seed_components(flags, labels, scratch, sizes):
+def fill_lone_seed_components(flags, words, labels, scratch, sizes):
     """Label every growth component that holds seeds of one id only with that id, before the flood.
 
     The flood reaches every voxel of a growth component that holds a seed, and one
@@ -230,12 +241,12 @@ def fill_lone_seed_components(flags, labels, scratch, sizes):
     all carry one id the flood's result there is that id, whatever the order: only the
     components with several ids need the flood. Seed voxels must be labelled (and
     LABELLED) already; ``sizes[id]`` (the seed voxels inside GROWTH) grows by the voxels
-    filled. Returns the growth components' runs (:func:`_joined_runs`) and, per root run,
+    filled, and a filled component is FILLED, so the flood does not look for its edges. Returns the growth components' runs (:func:`_joined_runs`) and, per root run,
     its component's voxel count and owner (0: no seed, -1: several ids, else the id), for
     :func:`label_unseeded_components` after the flood.
     """
     depth, height, width = flags.shape
-    starts, stops, row_first, parent = _joined_runs(flags, GROWTH, GROWTH, scratch)
+    starts, stops, row_first, parent = _joined_runs(flags, words, GROWTH, GROWTH, scratch)
     count = starts.size
     owner = np.zeros(count, np.int64)
     voxels = np.zeros(count, np.int64)
@@ -261,11 +272,12 @@ def fill_lone_seed_components(flags, labels, scratch, sizes):
             for r in range(row_first[row], row_first[row + 1]):
                 label = owner[_root(parent, r)]
                 if label > 0:
+                    added = 0
                     for x in range(starts[r], stops[r]):
-                        if labels[z, y, x] == 0:
-                            labels[z, y, x] = label
-                            flags[z, y, x] |= LABELLED
-                            sizes[label] += 1
+                        added += labels[z, y, x] == 0
+                        labels[z, y, x] = label  # its seed voxels hold it already
+                        flags[z, y, x] |= LABELLED | FILLED
+                    sizes[label] += added
     return starts, stops, row_first, parent, owner, voxels
 
 
@@ -293,7 +305,7 @@ def label_unseeded_components(flags, labels, starts, stops, row_first, parent, o
 
 
 @numba.njit(cache=True, nogil=True)
-def flood_buckets(levels, labels, flags, offsets, counts, queued, run, sizes):
+def flood_buckets(levels, labels, flags, words, offsets, counts, queued, run, sizes):
     """Grow ``labels`` (0 = unlabelled) over GROWTH voxels in order of ``levels``, first come first served.
 
     ``flags`` has LABELLED wherever ``labels`` is not 0; labels outside GROWTH are
@@ -306,7 +318,8 @@ def flood_buckets(levels, labels, flags, offsets, counts, queued, run, sizes):
     Voxels reached at or below the current level, most of them on the plateaus of a
     probability map, go to ``run``, read after the current bucket: first in, first
     out. ``sizes[label]`` (holding the seed voxels inside GROWTH) counts the voxels the
-    flood adds. ``counts`` is used up (it holds the buckets' ends afterwards).
+    flood adds. ``counts`` is used up (it holds the buckets' ends afterwards). ``words``:
+    the flags as uint64 (``flag_buffer``); FILLED voxels are never queued.
     """
     used_count = 0
     for level in range(LEVELS):
@@ -324,19 +337,30 @@ def flood_buckets(levels, labels, flags, offsets, counts, queued, run, sizes):
     # counts becomes each bucket's write position (few, small arrays: less memory to touch per call)
     end = counts
     end[:] = start
-    for index in range(levels.size):
-        if not flags[index] & LABELLED:
-            continue
-        if not flags[index] & GROWTH:
-            labels[index] = 0
-            flags[index] &= ~LABELLED
-            continue
-        for offset in offsets:
-            if flags[index + offset] & FLOODABLE == GROWTH:
-                level = levels[index]
-                queued[end[level]] = index
-                end[level] += 1
-                break
+    # eight flags at a time where none is LABELLED without FILLED: a byte of ``unlike`` is
+    # zero exactly at such a voxel, and the classic zero-byte test tells whether a word has one
+    marks = np.uint64(LABELLED | FILLED) * _BYTES
+    labelled = np.uint64(LABELLED) * _BYTES
+    size = levels.size
+    index = 0
+    while index < size:
+        if index & 7 == 0 and index + 8 <= size:
+            unlike = (words[index >> 3] & marks) ^ labelled
+            if (unlike - _BYTES) & ~unlike & _HIGH_BITS == 0:
+                index += 8
+                continue
+        if flags[index] & (LABELLED | FILLED) == LABELLED:
+            if not flags[index] & GROWTH:
+                labels[index] = 0
+                flags[index] &= ~LABELLED
+            else:
+                for offset in offsets:
+                    if flags[index + offset] & FLOODABLE == GROWTH:
+                        level = levels[index]
+                        queued[end[level]] = index
+                        end[level] += 1
+                        break
+        index += 1
     for position in range(used_count):
         current = used[position]
         read = start[current]

@@ -25,6 +25,13 @@ def quantise(surface: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     return np.ascontiguousarray(padded.levels[padded.inner].reshape(surface.shape))
 
 
+def flag_buffer(shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Zeroed uint8 flags of ``shape`` and the same memory as uint64 words (the scans skip eight flags at a time)."""
+    size = int(np.prod(shape))
+    buffer = np.zeros(-(-size // 8) * 8, np.uint8)
+    return buffer[:size].reshape(shape), buffer.view(np.uint64)
+
+
 class _Padded:
     """Levels, flags and labels of an image padded by one voxel along each of its axes."""
 
@@ -39,7 +46,7 @@ class _Padded:
         padded_shape = (volume.shape[0] + 2 * self.pad_z, volume.shape[1] + 2, volume.shape[2] + 2)
         self.inner = (slice(self.pad_z, padded_shape[0] - self.pad_z), slice(1, -1), slice(1, -1))
         self.levels = np.zeros(padded_shape, np.uint16)
-        self.flags = np.zeros(padded_shape, np.uint8)
+        self.flags, self.words = flag_buffer(padded_shape)
         # int32 queue slots and level counts up to 2**31 voxels: half the memory, and the flood's
         # per-level bucket ends (the counts, reused) stay in cache
         index_type = np.int32 if np.prod(padded_shape) < 2**31 else np.int64
@@ -57,7 +64,7 @@ class _Padded:
         """Flood the labels in place; ``sizes`` (each id's seed voxels inside the mask) grows to each id's voxel count."""
         from ._flood_kernels import flood_buckets
 
-        flood_buckets(self.levels.ravel(), self.labels.ravel(), self.flags.ravel(), self.offsets, self.counts, self.buckets,
+        flood_buckets(self.levels.ravel(), self.labels.ravel(), self.flags.ravel(), self.words, self.offsets, self.counts, self.buckets,
                       self.queue, sizes)
         return sizes
 
@@ -130,14 +137,14 @@ def flood_from_seeds(surface: np.ndarray, seeds: np.ndarray, growth: np.ndarray,
                                  label_unseeded_components)
 
     padded = _Padded(surface, seeds, growth)
-    next_id, seed_sizes = label_components_by_runs(padded.flags, SEED, SEED_VISITED, padded.labels, padded.queue, 1, min_seed_size)
+    next_id, seed_sizes = label_components_by_runs(padded.flags, padded.words, SEED, SEED_VISITED, padded.labels, padded.queue, 1, min_seed_size)
     sizes = np.concatenate([[0], seed_sizes])
     growth_voxels = padded.buckets.size
     components = None
     if 2 * int(seed_sizes.sum()) < growth_voxels:
         # most of the growth is left to flood (seeds that are points, as P's): a component
         # holding one seed id is that id's whatever the order, so only the others are flooded
-        components = fill_lone_seed_components(padded.flags, padded.labels, padded.queue, sizes)
+        components = fill_lone_seed_components(padded.flags, padded.words, padded.labels, padded.queue, sizes)
     sizes = padded.flood(sizes)
     seeded = next_id - 1
     reached = sizes[1:][sizes[1:] > 0]
@@ -148,7 +155,7 @@ def flood_from_seeds(surface: np.ndarray, seeds: np.ndarray, growth: np.ndarray,
         if components is not None:
             _, unseeded_sizes = label_unseeded_components(padded.flags, padded.labels, *components, next_id, min_size)
         else:
-            _, unseeded_sizes = label_components_by_runs(padded.flags, GROWTH, UNSEEDED_VISITED, padded.labels, padded.queue,
+            _, unseeded_sizes = label_components_by_runs(padded.flags, padded.words, GROWTH, UNSEEDED_VISITED, padded.labels, padded.queue,
                                                          next_id, min_size)
         sizes = np.concatenate([sizes, unseeded_sizes])
     return Flood(labels=padded.inner_labels(), sizes=sizes, seeded=seeded, median_seeded_size=median, padded=padded)
