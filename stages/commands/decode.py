@@ -45,7 +45,7 @@ def command(channels_path: str, out_path: str, debug_dir: str | None, threads: i
         raise click.ClickException(f"{channels_path}: {error}") from None
     if result.debug and seg["WATERSHED"]["DATA_CHECK_MW"]:
         folder = Path(debug_dir) if debug_dir else Path(out_path).parent.parent / "watershed" / Path(out_path).stem
-        for name, array in result.debug.items():
+        for name, array in result.debug().items():
             write_tiff(folder / f"{name}.tif", array, spacing=info.spacing)
         write_json(folder / "settings.json", result.settings)
     write_labels(out_path, result.labels, spacing=info.spacing, metadata={

@@ -6,7 +6,8 @@ decoder, but it must fit the channels.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -20,8 +21,9 @@ class Decoded:
     labels: np.ndarray
     decoder: str
     settings: dict
-    #: maps worth saving for inspection (the watershed's seed map, surface and mask)
-    debug: dict = field(default_factory=dict)
+    #: maps worth saving for inspection (the watershed's seed map, surface and mask), made on
+    #: request: the seed map costs a labelling of its own, wasted when nobody saves it
+    debug: Callable[[], dict] | None = None
 
 
 def decoder_for(codes: list[str], requested: str = "") -> str:
@@ -63,5 +65,8 @@ def decode_channels(channels: np.ndarray, planes: list[str], seg: dict, channel_
     from .watershed import watershed_from_channels, watershed_options
 
     result = watershed_from_channels(channels, planes, **watershed_options(seg["WATERSHED"]))
-    debug = {"seed_map": result.seed_map.astype(np.uint32), "semantic": result.surface, "foreground": result.growth_mask.astype(np.uint8)}
+    def debug() -> dict:
+        return {"seed_map": result.seed_map.astype(np.uint32), "semantic": result.surface,
+                "foreground": result.growth_mask.astype(np.uint8)}
+
     return Decoded(result.labels, decoder, {"decoder": decoder, **result.settings}, debug)

@@ -41,15 +41,29 @@ def pad_levels_and_flags(surface, seeds, growth, pad_z, levels, flags, counts):
     scale = 65535.0 / (np.float64(high) - np.float64(low)) if high > low else 0.0
     for z in range(depth):
         for y in range(height):
+            inside = growth[z, y]
+            row = surface[z, y]
+            row_flags = flags[z + pad_z, y + 1, 1:width + 1]
+            row_levels = levels[z + pad_z, y + 1, 1:width + 1]
+            seed_row = seeds[z, y]
+            # branch-free loops the compiler vectorises (an int32 conversion, not int64)
             for x in range(width):
-                inside = growth[z, y, x]
-                flags[z + pad_z, y + 1, x + 1] = (GROWTH if inside else 0) | (SEED if seeds[z, y, x] else 0)
-                if inside:
-                    level = 0
-                    if scale > 0:
-                        level = int(min(max(np.rint((np.float64(surface[z, y, x]) - low) * scale), 0.0), 65535.0))
-                    levels[z + pad_z, y + 1, x + 1] = level
-                    counts[level] += 1
+                row_flags[x] = (GROWTH if inside[x] else np.uint8(0)) | (SEED if seed_row[x] else np.uint8(0))
+            for x in range(width):
+                level = np.int32(min(max(np.rint((np.float64(row[x]) - low) * scale), 0.0), 65535.0))
+                row_levels[x] = np.uint16(level) if inside[x] else np.uint16(0)
+            # counted by runs of one level: a plateau's voxels do not wait on one counter each
+            previous = 0
+            run = 0
+            for x in range(width):
+                if inside[x]:
+                    level = row_levels[x]
+                    if level != previous:
+                        counts[previous] += run
+                        previous = level
+                        run = 0
+                    run += 1
+            counts[previous] += run
 
 
 @numba.njit(cache=True, nogil=True)
