@@ -192,6 +192,17 @@ def _joined_runs(flags, words, test, member, scratch):
 
 
 @numba.njit(cache=True, nogil=True)
+def _roots_and_voxels(starts, stops, parent):
+    """Each run's root and, at each root, its component's voxel count."""
+    roots = np.empty(starts.size, np.int64)
+    voxels = np.zeros(starts.size, np.int64)
+    for r in range(starts.size):
+        roots[r] = _root(parent, r)
+        voxels[roots[r]] += stops[r] - starts[r]
+    return roots, voxels
+
+
+@numba.njit(cache=True, nogil=True)
 def label_components_by_runs(flags, words, member, visited, labels, scratch, next_id, min_size):
     """:func:`label_components` on (Z, Y, X) padded arrays, by runs along X instead of a breadth-first search.
 
@@ -203,29 +214,38 @@ def label_components_by_runs(flags, words, member, visited, labels, scratch, nex
     depth, height, width = flags.shape
     starts, stops, row_first, parent = _joined_runs(flags, words, member | visited | LABELLED, member, scratch)
     count = starts.size
-    voxels = np.zeros(count, np.int64)
+    roots, voxels = _roots_and_voxels(starts, stops, parent)
     growing = np.zeros(count, np.int64)
     for z in range(depth):
         for y in range(height):
             row = z * height + y
             for r in range(row_first[row], row_first[row + 1]):
-                root = _root(parent, r)
-                voxels[root] += stops[r] - starts[r]
                 for x in range(starts[r], stops[r]):
-                    growing[root] += flags[z, y, x] & GROWTH
-    ids = np.zeros(count, np.int64)
-    sizes = []
-    for r in range(count):
-        if parent[r] == r:  # the component's first run: components come in raster order of their first voxel
-            if voxels[r] >= min_size:
-                ids[r] = next_id
-                next_id += 1
-                sizes.append(growing[r])
+                    growing[roots[r]] += flags[z, y, x] & GROWTH
+    ids, sizes, next_id = _number_roots(parent, voxels >= min_size, growing, next_id)
     _write_ids(flags, labels, starts, stops, row_first, parent, ids, visited | LABELLED, visited)
-    out = np.empty(len(sizes), np.int64)
-    for k in range(len(sizes)):
-        out[k] = sizes[k]
-    return next_id, out
+    return next_id, sizes
+
+
+@numba.njit(cache=True, nogil=True)
+def _number_roots(parent, keep, values, next_id):
+    """Ids from ``next_id`` for the components whose root run is ``keep``, and their ``values``, in raster order.
+
+    A component's root is its first run, so the order of roots is the raster order of the
+    components' first voxels. Returns the id of every root (0 where not kept), the kept
+    values and the next free id.
+    """
+    ids = np.zeros(parent.size, np.int64)
+    kept = 0
+    for r in range(parent.size):
+        if parent[r] == r and keep[r]:
+            ids[r] = next_id + kept
+            kept += 1
+    sizes = np.empty(kept, np.int64)
+    for r in range(parent.size):
+        if ids[r]:
+            sizes[ids[r] - next_id] = values[r]
+    return ids, sizes, next_id + kept
 
 
 @numba.njit(cache=True, nogil=True)
@@ -255,21 +275,21 @@ def fill_lone_seed_components(flags, words, labels, scratch, sizes):
     all carry one id the flood's result there is that id, whatever the order: only the
     components with several ids need the flood. Seed voxels must be labelled (and
     LABELLED) already; ``sizes[id]`` (the seed voxels inside GROWTH) grows by the voxels
-    filled, and a filled component is FILLED, so the flood does not look for its edges. Returns the growth components' runs (:func:`_joined_runs`) and, per root run,
-    its component's voxel count and owner (0: no seed, -1: several ids, else the id), for
+    filled, and a filled component is FILLED, so the flood does not look for its edges.
+    Returns the growth components' runs (:func:`_joined_runs`) and, per root run, its
+    component's voxel count and owner (0: no seed, -1: several ids, else the id), for
     :func:`label_unseeded_components` after the flood.
     """
     depth, height, width = flags.shape
     starts, stops, row_first, parent = _joined_runs(flags, words, GROWTH, GROWTH, scratch)
     count = starts.size
+    roots, voxels = _roots_and_voxels(starts, stops, parent)
     owner = np.zeros(count, np.int64)
-    voxels = np.zeros(count, np.int64)
     for z in range(depth):
         for y in range(height):
             row = z * height + y
             for r in range(row_first[row], row_first[row + 1]):
-                root = _root(parent, r)
-                voxels[root] += stops[r] - starts[r]
+                root = roots[r]
                 if owner[root] < 0:
                     continue
                 for x in range(starts[r], stops[r]):
@@ -284,7 +304,7 @@ def fill_lone_seed_components(flags, words, labels, scratch, sizes):
         for y in range(height):
             row = z * height + y
             for r in range(row_first[row], row_first[row + 1]):
-                label = owner[_root(parent, r)]
+                label = owner[roots[r]]
                 if label > 0:
                     added = 0
                     for x in range(starts[r], stops[r]):
@@ -303,19 +323,9 @@ def label_unseeded_components(flags, labels, starts, stops, row_first, parent, o
     :func:`label_components_by_runs` over the GROWTH voxels the flood left: those are
     exactly the voxels of the components without a seed.
     """
-    count = starts.size
-    ids = np.zeros(count, np.int64)
-    sizes = []
-    for r in range(count):
-        if parent[r] == r and owner[r] == 0 and voxels[r] >= min_size:
-            ids[r] = next_id
-            next_id += 1
-            sizes.append(voxels[r])
+    ids, sizes, next_id = _number_roots(parent, (owner == 0) & (voxels >= min_size), voxels, next_id)
     _write_ids(flags, labels, starts, stops, row_first, parent, ids, UNSEEDED_VISITED | LABELLED, np.uint8(0))
-    out = np.empty(len(sizes), np.int64)
-    for k in range(len(sizes)):
-        out[k] = sizes[k]
-    return next_id, out
+    return next_id, sizes
 
 
 @numba.njit(cache=True, nogil=True)
