@@ -64,8 +64,8 @@ class _Padded:
         """Flood the labels in place; ``sizes`` (each id's seed voxels inside the mask) grows to each id's voxel count."""
         from ._flood_kernels import flood_buckets
 
-        flood_buckets(self.levels.ravel(), self.labels.ravel(), self.flags.ravel(), self.words, self.offsets, self.counts, self.buckets,
-                      self.queue, sizes)
+        flood_buckets(self.levels.ravel(), self.labels.ravel(), self.flags.ravel(), self.words, self.offsets, self.counts,
+                      self.buckets, self.queue, sizes)
         return sizes
 
     def unpadded(self, table: np.ndarray) -> np.ndarray:
@@ -137,7 +137,8 @@ def flood_from_seeds(surface: np.ndarray, seeds: np.ndarray, growth: np.ndarray,
                                  label_unseeded_components)
 
     padded = _Padded(surface, seeds, growth)
-    next_id, seed_sizes = label_components_by_runs(padded.flags, padded.words, SEED, SEED_VISITED, padded.labels, padded.queue, 1, min_seed_size)
+    next_id, seed_sizes = label_components_by_runs(padded.flags, padded.words, SEED, SEED_VISITED, padded.labels, padded.queue,
+                                                   1, min_seed_size)
     sizes = np.concatenate([[0], seed_sizes])
     growth_voxels = padded.buckets.size
     components = None
@@ -155,7 +156,7 @@ def flood_from_seeds(surface: np.ndarray, seeds: np.ndarray, growth: np.ndarray,
         if components is not None:
             _, unseeded_sizes = label_unseeded_components(padded.flags, padded.labels, *components, next_id, min_size)
         else:
-            _, unseeded_sizes = label_components_by_runs(padded.flags, padded.words, GROWTH, UNSEEDED_VISITED, padded.labels, padded.queue,
-                                                         next_id, min_size)
+            _, unseeded_sizes = label_components_by_runs(padded.flags, padded.words, GROWTH, UNSEEDED_VISITED, padded.labels,
+                                                         padded.queue, next_id, min_size)
         sizes = np.concatenate([sizes, unseeded_sizes])
     return Flood(labels=padded.inner_labels(), sizes=sizes, seeded=seeded, median_seeded_size=median, padded=padded)
