@@ -155,6 +155,9 @@ def check_combination(codes: list[str]) -> None:
 def check_labels(labels: np.ndarray, name: str = "labels") -> np.ndarray:
     """Instance labels as a non-negative integer array; raises ValueError naming ``name``."""
     labels = np.asarray(labels)
+    if not labels.dtype.isnative:
+        # the compiled kernels read native byte order only (a big-endian array from a reader)
+        labels = labels.astype(labels.dtype.newbyteorder("="))
     if not np.issubdtype(labels.dtype, np.integer):
         if np.issubdtype(labels.dtype, np.floating) and labels.size and np.all(np.mod(labels, 1) == 0):
             labels = labels.astype(np.int64)

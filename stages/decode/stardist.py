@@ -497,6 +497,9 @@ def star_nms(probability: np.ndarray, distances: np.ndarray, rays: Rays, *, prob
         raise ValueError(f"overlap must be one of {OVERLAPS}, got {overlap!r}")
     if probability.ndim != rays.ndim or distances.shape[1:] != probability.shape or distances.shape[0] != len(rays.directions):
         raise ValueError(f"R channels {distances.shape} do not fit the probability {probability.shape} and {len(rays.directions)} {rays.ndim}D rays")
+    if not distances.dtype.isnative:
+        # the compiled gather reads native byte order only (a big-endian array from a reader)
+        distances = distances.astype(distances.dtype.newbyteorder("="))
     shape = probability.shape
     flat_probability = probability.ravel()
     candidates = np.flatnonzero(flat_probability >= prob_thresh)

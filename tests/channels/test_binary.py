@@ -97,6 +97,13 @@ def test_any_integer_dtype(mask2d, dtype):
     np.testing.assert_array_equal(encode_channels(labels, ["F"])[0], labels > 0)
 
 
+@pytest.mark.parametrize("dtype", [">u2", ">i4", ">u4"])
+def test_big_endian_labels_encode_as_native_ones(mask2d, dtype):
+    # the compiled kernels read native byte order: labels from a big-endian reader are converted
+    codes = ["F", "C", "Db", "D"]
+    np.testing.assert_array_equal(encode_channels(mask2d.astype(dtype), codes), encode_channels(mask2d, codes))
+
+
 def test_bad_labels_are_rejected():
     with pytest.raises(ValueError, match="must be non-negative"):
         check_labels(np.array([[-1, 0]]))

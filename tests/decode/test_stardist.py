@@ -133,3 +133,9 @@ def test_non_finite_rays_are_refused():
     distances[2, 5, 5] = np.nan
     with pytest.raises(ValueError, match="NaN or infinite"):
         star_nms(probability, distances, make_rays(8, 2), prob_thresh=0.5)
+
+
+def test_big_endian_predictions_decode_as_native_ones(mask2d):
+    probability, rays = _noisy_prediction(mask2d[:128, :128], 32)
+    expected = star_nms(probability, rays, make_rays(32, 2)).labels
+    np.testing.assert_array_equal(star_nms(probability.astype(">f4"), rays.astype(">f4"), make_rays(32, 2)).labels, expected)
