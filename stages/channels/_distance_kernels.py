@@ -108,33 +108,47 @@ def _run_ends_along_first_axis(labels, out, border, x0, x1):
             out[i, x] = nearest * nearest
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
 def distance_to_other_labels(labels, planar, border, background_zero, squared, threads):
     """Euclidean distance (float32) of every voxel of a (Z, Y, X) volume to the nearest voxel of another label.
 
-    ``border``: the outside of the image counts as another label, else
-    a volume of one label is infinite. ``background_zero``: label 0 voxels get 0 (they still
-    count as another label for the rest). ``planar``: the (1, Y, X) volume is a 2D image (no Z
-    axis, so no Z border). ``squared``: the squared distances (integers in float32), no root.
-    The passes are cut into ``threads`` blocks for numba's threads.
+    ``border``: the outside of the image counts as another label, else a volume of one
+    label is infinite. ``background_zero``: label 0 voxels get 0 (they still count as
+    another label for the rest). ``planar``: the (1, Y, X) volume is a 2D image (no Z axis,
+    so no Z border). ``squared``: the squared distances (integers in float32), no root. The
+    passes are cut into ``threads`` blocks for numba's threads. (2D and 3D are two kernels:
+    each parallel loop costs seconds to compile, and an image needs only one of them.)
     """
+    if planar:
+        return _distance_2d(labels, border, background_zero, squared, threads)
+    return _distance_3d(labels, border, background_zero, squared, threads)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _distance_2d(labels, border, background_zero, squared, threads):
+    """:func:`distance_to_other_labels` of a (1, Y, X) image: run ends along Y, then the envelope along X."""
     depth, height, width = labels.shape
     out = np.empty(labels.shape, np.float32)
-    if planar:
-        plane_labels = labels[0]
-        plane = out[0]
-        chunk = (width + threads - 1) // threads
-        for t in numba.prange(threads):
-            x0 = min(width, t * chunk)
-            _run_ends_along_first_axis(plane_labels, plane, border, x0, min(width, x0 + chunk))
-        rows = (height + threads - 1) // threads
-        for t in numba.prange(threads):
-            positions = np.empty(width + 2, np.int64)
-            heights = np.empty(width + 2, np.float64)
-            bounds = np.empty(width + 2, np.float64)
-            for y in range(t * rows, min(height, (t + 1) * rows)):
-                _envelope_of_line(plane_labels[y], plane[y], border, background_zero, not squared, positions, heights, bounds)
-        return out
+    plane_labels = labels[0]
+    plane = out[0]
+    chunk = (width + threads - 1) // threads
+    for t in numba.prange(threads):
+        x0 = min(width, t * chunk)
+        _run_ends_along_first_axis(plane_labels, plane, border, x0, min(width, x0 + chunk))
+    rows = (height + threads - 1) // threads
+    for t in numba.prange(threads):
+        positions = np.empty(width + 2, np.int64)
+        heights = np.empty(width + 2, np.float64)
+        bounds = np.empty(width + 2, np.float64)
+        for y in range(t * rows, min(height, (t + 1) * rows)):
+            _envelope_of_line(plane_labels[y], plane[y], border, background_zero, not squared, positions, heights, bounds)
+    return out
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _distance_3d(labels, border, background_zero, squared, threads):
+    """:func:`distance_to_other_labels` of a (Z, Y, X) volume: run ends along Z, then envelopes along Y and X per plane."""
+    depth, height, width = labels.shape
+    out = np.empty(labels.shape, np.float32)
     flat_labels = labels.reshape(depth, height * width)
     flat_out = out.reshape(depth, height * width)
     chunk = (height * width + threads - 1) // threads
