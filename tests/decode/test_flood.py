@@ -1,9 +1,11 @@
-import pytest
+import numba
 import numpy as np
+import pytest
 from scipy import ndimage as ndi
 from skimage.segmentation import watershed
 
 from stages.channels import encode_channels
+from stages.decode._flood_kernels import GROWTH, LABELLED
 from stages.decode.flood import flag_buffer, flood_from_markers, flood_from_seeds, quantise
 from stages.decode.watershed import label_seeds, watershed_from_channels
 from tests.helpers import three_squares
@@ -147,9 +149,45 @@ def test_filling_lone_seed_components_equals_the_flood_on_random_images(rng, mon
     assert len(filled) >= 40  # the others had seeds enough to flood as before
 
 
+@numba.njit(cache=True, nogil=True)
+def _label_components_breadth_first(flags, member, visited, labels, offsets, queue, next_id, min_size):
+    """The plain statement of label_components_by_runs: breadth first from each component's first voxel (flat arrays)."""
+    sizes = []
+    for start in range(flags.size):
+        if flags[start] & (member | visited | LABELLED) != member:
+            continue
+        flags[start] |= visited | LABELLED
+        labels[start] = next_id
+        queue[0] = start
+        read = 0
+        write = 1
+        growing = 0
+        while read < write:
+            index = queue[read]
+            read += 1
+            growing += flags[index] & GROWTH
+            for offset in offsets:
+                neighbour = index + offset
+                if flags[neighbour] & (member | visited | LABELLED) == member:
+                    flags[neighbour] |= visited | LABELLED
+                    labels[neighbour] = next_id
+                    queue[write] = neighbour
+                    write += 1
+        if write < min_size:
+            for k in range(write):
+                labels[queue[k]] = 0
+                flags[queue[k]] &= ~LABELLED
+        else:
+            sizes.append(growing)
+            next_id += 1
+    out = np.empty(len(sizes), np.int64)
+    for k in range(len(sizes)):
+        out[k] = sizes[k]
+    return next_id, out
+
+
 def test_labelling_by_runs_equals_the_breadth_first_search(rng):
-    from stages.decode._flood_kernels import (GROWTH, LABELLED, SEED, SEED_VISITED, UNSEEDED_VISITED, label_components,
-                                              label_components_by_runs)
+    from stages.decode._flood_kernels import SEED, SEED_VISITED, UNSEEDED_VISITED, label_components_by_runs
 
     for trial in range(120):
         three_d = trial % 2 == 0
@@ -169,7 +207,7 @@ def test_labelling_by_runs_equals_the_breadth_first_search(rng):
             flags_a, labels_a, labels_b = flags.copy(), labels.copy(), labels.copy()
             flags_b, words_b = flag_buffer(flags.shape)
             flags_b[:] = flags
-            next_a, sizes_a = label_components(flags_a.ravel(), member, visited, labels_a.ravel(), offsets,
+            next_a, sizes_a = _label_components_breadth_first(flags_a.ravel(), member, visited, labels_a.ravel(), offsets,
                                                np.empty(flags.size, np.int32), 5, min_size)
             next_b, sizes_b = label_components_by_runs(flags_b, words_b, member, visited, labels_b, np.empty(flags.size, np.int32), 5, min_size)
             assert next_a == next_b
