@@ -9,7 +9,7 @@ CORES ?= 2
 TORCH ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
 
-.PHONY: install demo demo3d test lint reference clean
+.PHONY: install demo demo3d test lint format reference clean
 
 $(BIN)/segpipe: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,19 @@ demo3d: install
 test: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q -p no:cacheprovider
 
+# ruff formats and lints the Python (pyproject: line length 100), snakefmt the workflow files,
+# and Snakemake's own linter reads the rules as it parses them
 lint: install
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/snakefmt --check Snakefile rules/
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --lint --cores 1
+
+# rewrite every file the way `make lint` wants it
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+	$(BIN)/snakefmt Snakefile rules/
 
 reference: install
 	$(BIN)/python -m stages.readme_reference README.md

@@ -1,4 +1,5 @@
-"""segpipe's encode, decode and evaluate against BiaPy 3.7.1 and stardist, on the same inputs, in one run.
+"""segpipe's encode, decode and evaluate against BiaPy 3.7.1 and stardist, on the same inputs, in
+one run.
 
 Run inside the benchmark-only environment made by ``setup_biapy_env.sh``:
 
@@ -10,6 +11,7 @@ nuclei). Each figure is the best of ``--repeats`` wall times and the peak of Pyt
 tracked memory (numpy allocations included) in one extra call. Ratios > 1 mean segpipe
 is faster or lighter.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,8 +23,8 @@ import sys
 import time
 import tracemalloc
 import types
+from collections.abc import Callable
 from datetime import date
-from typing import Callable
 
 import numpy as np
 import tifffile
@@ -34,10 +36,13 @@ from stages.metrics import match_instances
 
 
 def load_biapy():
-    """BiaPy's functions without running its package __init__ (which needs its whole GUI/BMZ stack)."""
+    """BiaPy's functions without running its package __init__ (which needs its whole GUI/BMZ
+    stack)."""
     spec = importlib.util.find_spec("biapy")
     if spec is None:
-        sys.exit("BiaPy is not installed here: run benchmarks/setup_biapy_env.sh and use its python")
+        sys.exit(
+            "BiaPy is not installed here: run benchmarks/setup_biapy_env.sh and use its python"
+        )
     package = types.ModuleType("biapy")
     package.__path__ = list(spec.submodule_search_locations)
     package.__version__ = "3.7.1"
@@ -56,7 +61,9 @@ def load_biapy():
     return labels_into_channels, watershed_by_channels, biapy_matching
 
 
-def measure(function: Callable[[], object], repeats: int, slow: float = float("inf")) -> tuple[float, float]:
+def measure(
+    function: Callable[[], object], repeats: int, slow: float = float("inf")
+) -> tuple[float, float]:
     """(best wall seconds, peak MiB) of ``function``: the best of ``repeats`` calls after a warm-up.
 
     A function whose first call takes longer than ``slow`` seconds is called once more,
@@ -74,6 +81,7 @@ def measure(function: Callable[[], object], repeats: int, slow: float = float("i
         peak = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
         return min(first, elapsed), peak
+
     def timed() -> float:
         started = time.perf_counter()
         function()
@@ -104,19 +112,49 @@ class Comparisons:
         try:
             their_time, their_memory = measure(theirs, self.repeats, self.slow)
         except Exception as error:  # a peer that rejects the input is a finding, not a crash
-            self.rows.append({"task": task, "input": data, "peer": peer, "segpipe_s": our_time, "segpipe_mib": our_memory,
-                              "peer_error": f"{type(error).__name__}: {error}"[:200]})
-            print(f"{task:28s} {data:34s} segpipe {our_time * 1000:9.1f} ms  {peer} fails: {type(error).__name__}: {str(error)[:120]}", flush=True)
+            self.rows.append(
+                {
+                    "task": task,
+                    "input": data,
+                    "peer": peer,
+                    "segpipe_s": our_time,
+                    "segpipe_mib": our_memory,
+                    "peer_error": f"{type(error).__name__}: {error}"[:200],
+                }
+            )
+            print(
+                f"{task:28s} {data:34s} segpipe {our_time * 1000:9.1f} ms  {peer} fails: "
+                f"{type(error).__name__}: {str(error)[:120]}",
+                flush=True,
+            )
             return
-        self.rows.append({"task": task, "input": data, "peer": peer, "segpipe_s": our_time, "peer_s": their_time,
-                          "speedup": their_time / our_time, "segpipe_mib": our_memory, "peer_mib": their_memory,
-                          "memory_ratio": their_memory / max(our_memory, 1e-9)})
-        print(f"{task:28s} {data:34s} segpipe {our_time * 1000:9.1f} ms  {peer} {their_time * 1000:9.1f} ms  "
-              f"x{their_time / our_time:6.1f}   peak {our_memory:7.1f} / {their_memory:7.1f} MiB", flush=True)
+        self.rows.append(
+            {
+                "task": task,
+                "input": data,
+                "peer": peer,
+                "segpipe_s": our_time,
+                "peer_s": their_time,
+                "speedup": their_time / our_time,
+                "segpipe_mib": our_memory,
+                "peer_mib": their_memory,
+                "memory_ratio": their_memory / max(our_memory, 1e-9),
+            }
+        )
+        print(
+            f"{task:28s} {data:34s} segpipe {our_time * 1000:9.1f} ms  {peer} "
+            f"{their_time * 1000:9.1f} ms  "
+            f"x{their_time / our_time:6.1f}   peak {our_memory:7.1f} / {their_memory:7.1f} MiB",
+            flush=True,
+        )
 
     def finish(self, json_path: str | None) -> None:
-        header = {"date": date.today().isoformat(), "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, "
-                  f"{os.cpu_count()} cores, Python {platform.python_version()}", "repeats": self.repeats}
+        header = {
+            "date": date.today().isoformat(),
+            "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, "
+            f"{os.cpu_count()} cores, Python {platform.python_version()}",
+            "repeats": self.repeats,
+        }
         print(json.dumps(header))
         print(markdown_table(self.rows))
         if json_path:
@@ -130,14 +168,24 @@ def _duration(seconds: float) -> str:
 
 def markdown_table(rows: list[dict]) -> str:
     """The rows as the Markdown table RESULTS.md holds (a peer that failed says so)."""
-    lines = ["| task | input | segpipe | peer | x faster | peak MiB segpipe / peer | x lighter |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| task | input | segpipe | peer | x faster | peak MiB segpipe / peer | x lighter |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for row in rows:
         if "peer_error" in row:
-            lines.append(f"| {row['task']} | {row['input']} | {_duration(row['segpipe_s'])} | {row['peer']} fails: "
-                         f"{row['peer_error'][:60]} | | | |")
+            lines.append(
+                f"| {row['task']} | {row['input']} | {_duration(row['segpipe_s'])} | "
+                f"{row['peer']} fails: "
+                f"{row['peer_error'][:60]} | | | |"
+            )
             continue
-        lines.append(f"| {row['task']} | {row['input']} | {_duration(row['segpipe_s'])} | {row['peer']} {_duration(row['peer_s'])} "
-                     f"| {row['speedup']:.1f} | {row['segpipe_mib']:.1f} / {row['peer_mib']:.1f} | {row['memory_ratio']:.2f} |")
+        lines.append(
+            f"| {row['task']} | {row['input']} | {_duration(row['segpipe_s'])} | {row['peer']} "
+            f"{_duration(row['peer_s'])} "
+            f"| {row['speedup']:.1f} | {row['segpipe_mib']:.1f} / {row['peer_mib']:.1f} | "
+            f"{row['memory_ratio']:.2f} |"
+        )
     return "\n".join(lines)
 
 
@@ -148,8 +196,12 @@ def tiled_volume(mask: np.ndarray, reps: tuple[int, int, int]) -> np.ndarray:
     for axis, count in enumerate(reps):
         shape = [1, 1, 1]
         shape[axis] = tiled.shape[axis]
-        stride = int(np.prod(reps[axis + 1:]))
-        copy_index += (np.arange(tiled.shape[axis]) // mask.shape[axis] * stride).astype(np.uint32).reshape(shape)
+        stride = int(np.prod(reps[axis + 1 :]))
+        copy_index += (
+            (np.arange(tiled.shape[axis]) // mask.shape[axis] * stride)
+            .astype(np.uint32)
+            .reshape(shape)
+        )
     return np.where(tiled > 0, tiled + copy_index * int(mask.max()), 0).astype(np.uint32)
 
 
@@ -165,7 +217,11 @@ def main() -> None:
     mask2d = tifffile.imread(folder / "mask2d.tif").astype(np.uint32)
     mask3d = tifffile.imread(folder / "mask3d.tif").astype(np.uint32)
     big3d = tiled_volume(mask3d, (2, 4, 4))
-    inputs = {"mask2d 512x512": mask2d, "mask3d 31x61x57": mask3d, f"3D {'x'.join(map(str, big3d.shape))}": big3d}
+    inputs = {
+        "mask2d 512x512": mask2d,
+        "mask3d 31x61x57": mask3d,
+        f"3D {'x'.join(map(str, big3d.shape))}": big3d,
+    }
 
     comparisons = Comparisons(args.repeats)
     compare = comparisons.compare
@@ -173,20 +229,44 @@ def main() -> None:
     for name, labels in inputs.items():
         with_channel = labels[..., np.newaxis]
         for codes in (["F", "C"], ["F", "C", "Db"], ["F", "P"], ["F", "Dn"]):
-            compare(f"encode {'+'.join(codes)}", name, lambda: encode_channels(labels, codes),
-                    lambda: labels_into_channels(with_channel, mode=codes, channel_extra_opts={}), "BiaPy")
+            compare(
+                f"encode {'+'.join(codes)}",
+                name,
+                lambda: encode_channels(labels, codes),
+                lambda: labels_into_channels(with_channel, mode=codes, channel_extra_opts={}),
+                "BiaPy",
+            )
         channels = encode_channels(labels, ["F", "C"])
         channel_last = np.ascontiguousarray(np.moveaxis(channels, 0, -1))
-        compare("decode F+C watershed", name,
-                lambda: watershed_from_channels(channels, ["F", "C"], seed_thresholds=[0.5, 0.5], growth_thresholds=[0.5]),
-                lambda: watershed_by_channels(channel_last, ["F", "C"], ["F", "C"], [0.5, 0.5], "F", ["F"], [0.5], verbose=False), "BiaPy")
+        compare(
+            "decode F+C watershed",
+            name,
+            lambda: watershed_from_channels(
+                channels, ["F", "C"], seed_thresholds=[0.5, 0.5], growth_thresholds=[0.5]
+            ),
+            lambda: watershed_by_channels(
+                channel_last, ["F", "C"], ["F", "C"], [0.5, 0.5], "F", ["F"], [0.5], verbose=False
+            ),
+            "BiaPy",
+        )
         prediction = np.roll(labels, 2, axis=-1)
-        compare("evaluate (3 thresholds)", name, lambda: match_instances(labels, prediction, [0.3, 0.5, 0.75]),
-                lambda: [stardist_matching(labels, prediction, thresh=t) for t in (0.3, 0.5, 0.75)], "stardist")
-        compare("evaluate (3 thresholds)", name, lambda: match_instances(labels, prediction, [0.3, 0.5, 0.75]),
-                lambda: [biapy_matching(labels, prediction, thresh=t) for t in (0.3, 0.5, 0.75)], "BiaPy")
+        compare(
+            "evaluate (3 thresholds)",
+            name,
+            lambda: match_instances(labels, prediction, [0.3, 0.5, 0.75]),
+            lambda: [stardist_matching(labels, prediction, thresh=t) for t in (0.3, 0.5, 0.75)],
+            "stardist",
+        )
+        compare(
+            "evaluate (3 thresholds)",
+            name,
+            lambda: match_instances(labels, prediction, [0.3, 0.5, 0.75]),
+            lambda: [biapy_matching(labels, prediction, thresh=t) for t in (0.3, 0.5, 0.75)],
+            "BiaPy",
+        )
 
     comparisons.finish(args.json)
+
 
 if __name__ == "__main__":
     main()

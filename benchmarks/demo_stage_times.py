@@ -5,6 +5,7 @@
 Prints a Markdown table: one row per rule (jobs of the same rule summed), seconds and
 the largest resident memory of any of its jobs.
 """
+
 from __future__ import annotations
 
 import sys
@@ -12,7 +13,18 @@ from pathlib import Path
 
 import pandas as pd
 
-ORDER = ["demo_data", "check", "encode", "train", "predict", "reconstruct", "decode", "refine", "measure", "evaluate"]
+ORDER = [
+    "demo_data",
+    "check",
+    "encode",
+    "train",
+    "predict",
+    "reconstruct",
+    "decode",
+    "refine",
+    "measure",
+    "evaluate",
+]
 
 
 def stage_table(results: Path) -> pd.DataFrame:
@@ -22,11 +34,25 @@ def stage_table(results: Path) -> pd.DataFrame:
         for path in sorted(folder.rglob("*.tsv")):
             stage = path.relative_to(folder).parts[0].removesuffix(".tsv")
             frame = pd.read_csv(path, sep="\t")
-            rows.append({"stage": stage, "seconds": float(frame["s"].iloc[0]), "max_rss_mib": float(frame["max_rss"].iloc[0])})
+            rows.append(
+                {
+                    "stage": stage,
+                    "seconds": float(frame["s"].iloc[0]),
+                    "max_rss_mib": float(frame["max_rss"].iloc[0]),
+                }
+            )
     if not rows:
         sys.exit(f"no benchmark files under {folders[0]}: run the workflow first")
-    table = pd.DataFrame(rows).groupby("stage").agg(jobs=("seconds", "size"), seconds=("seconds", "sum"), max_rss_mib=("max_rss_mib", "max"))
-    return table.reindex([s for s in ORDER if s in table.index] + [s for s in table.index if s not in ORDER])
+    table = (
+        pd.DataFrame(rows)
+        .groupby("stage")
+        .agg(
+            jobs=("seconds", "size"), seconds=("seconds", "sum"), max_rss_mib=("max_rss_mib", "max")
+        )
+    )
+    return table.reindex(
+        [s for s in ORDER if s in table.index] + [s for s in table.index if s not in ORDER]
+    )
 
 
 def main() -> None:

@@ -59,14 +59,23 @@ DEMO_TEST = ["tile-3"]
 if DEMO:
     _root = Path(TRAIN_DATA["PATH"]).parent.parent
     _expected = {
-        "DATA.TRAIN.PATH": _root / "train" / "raw", "DATA.TRAIN.GT_PATH": _root / "train" / "label",
-        "DATA.TEST.PATH": _root / "test" / "raw", "DATA.TEST.GT_PATH": _root / "test" / "label",
+        "DATA.TRAIN.PATH": _root / "train" / "raw",
+        "DATA.TRAIN.GT_PATH": _root / "train" / "label",
+        "DATA.TEST.PATH": _root / "test" / "raw",
+        "DATA.TEST.GT_PATH": _root / "test" / "label",
     }
-    _given = {"DATA.TRAIN.PATH": TRAIN_DATA["PATH"], "DATA.TRAIN.GT_PATH": TRAIN_DATA["GT_PATH"],
-              "DATA.TEST.PATH": TEST_DATA["PATH"], "DATA.TEST.GT_PATH": TEST_DATA["GT_PATH"]}
+    _given = {
+        "DATA.TRAIN.PATH": TRAIN_DATA["PATH"],
+        "DATA.TRAIN.GT_PATH": TRAIN_DATA["GT_PATH"],
+        "DATA.TEST.PATH": TEST_DATA["PATH"],
+        "DATA.TEST.GT_PATH": TEST_DATA["GT_PATH"],
+    }
     for _key, _path in _expected.items():
         if Path(_given[_key]) != _path:
-            sys.exit(f"segpipe: invalid config: {_key} must be {_path} with RUN.DEMO_DATA {DEMO!r} (the demo writes <root>/{{train,test}}/{{raw,label}})")
+            sys.exit(
+                f"segpipe: invalid config: {_key} must be {_path} with RUN.DEMO_DATA {DEMO!r} "
+                f"(the demo writes <root>/{{train,test}}/{{raw,label}})"
+            )
     DEMO_ROOT = str(_root)
 
 
@@ -87,18 +96,40 @@ if DEMO:
     TEST_RAW = _demo_files(TEST_DATA["PATH"], DEMO_TEST)
     TEST_LABEL = _demo_files(TEST_DATA["GT_PATH"], DEMO_TEST)
 else:
-    TRAIN_RAW = _folder_files(TRAIN_DATA["PATH"], "DATA.TRAIN.PATH") if CFG["TRAIN"]["ENABLE"] else []
-    TRAIN_LABEL = _folder_files(TRAIN_DATA["GT_PATH"], "DATA.TRAIN.GT_PATH") if CFG["TRAIN"]["ENABLE"] else []
+    TRAIN_RAW = (
+        _folder_files(TRAIN_DATA["PATH"], "DATA.TRAIN.PATH") if CFG["TRAIN"]["ENABLE"] else []
+    )
+    TRAIN_LABEL = (
+        _folder_files(TRAIN_DATA["GT_PATH"], "DATA.TRAIN.GT_PATH") if CFG["TRAIN"]["ENABLE"] else []
+    )
     TEST_RAW = _folder_files(TEST_DATA["PATH"], "DATA.TEST.PATH") if CFG["TEST"]["ENABLE"] else []
     TEST_LABEL = _folder_files(TEST_DATA["GT_PATH"], "DATA.TEST.GT_PATH") if EVALUATE else []
-VAL_RAW = _folder_files(VAL_DATA["PATH"], "DATA.VAL.PATH") if USE_VAL_FOLDER and CFG["TRAIN"]["ENABLE"] else []
-VAL_LABEL = _folder_files(VAL_DATA["GT_PATH"], "DATA.VAL.GT_PATH") if USE_VAL_FOLDER and CFG["TRAIN"]["ENABLE"] else []
+VAL_RAW = (
+    _folder_files(VAL_DATA["PATH"], "DATA.VAL.PATH")
+    if USE_VAL_FOLDER and CFG["TRAIN"]["ENABLE"]
+    else []
+)
+VAL_LABEL = (
+    _folder_files(VAL_DATA["GT_PATH"], "DATA.VAL.GT_PATH")
+    if USE_VAL_FOLDER and CFG["TRAIN"]["ENABLE"]
+    else []
+)
 
-for _raws, _labels, _key in ((TRAIN_RAW, TRAIN_LABEL, "DATA.TRAIN"), (VAL_RAW, VAL_LABEL, "DATA.VAL"), (TEST_RAW, TEST_LABEL if EVALUATE else TEST_RAW, "DATA.TEST")):
+for _raws, _labels, _key in (
+    (TRAIN_RAW, TRAIN_LABEL, "DATA.TRAIN"),
+    (VAL_RAW, VAL_LABEL, "DATA.VAL"),
+    (TEST_RAW, TEST_LABEL if EVALUATE else TEST_RAW, "DATA.TEST"),
+):
     if len(_raws) != len(_labels):
-        sys.exit(f"segpipe: {_key}.PATH holds {len(_raws)} image(s) but {_key}.GT_PATH holds {len(_labels)}")
+        sys.exit(
+            f"segpipe: {_key}.PATH holds {len(_raws)} image(s) but {_key}.GT_PATH holds "
+            f"{len(_labels)}"
+        )
 
-LABEL_FILES = {"train": {Path(p).stem: p for p in TRAIN_LABEL}, "val": {Path(p).stem: p for p in VAL_LABEL}}
+LABEL_FILES = {
+    "train": {Path(p).stem: p for p in TRAIN_LABEL},
+    "val": {Path(p).stem: p for p in VAL_LABEL},
+}
 IMAGES = {Path(p).stem: p for p in TEST_RAW}
 if len(IMAGES) != len(TEST_RAW):
     sys.exit(f"segpipe: two test images in {TEST_DATA['PATH']} share a name apart from the suffix")
@@ -120,7 +151,8 @@ def channel_files(split, labels):
 
 
 def folder_of(files):
-    """The folder of a declared file (or of the first of a list): commands take folders, rules declare files."""
+    """The folder of a declared file (or of the first of a list): commands take folders, rules
+    declare files."""
 
     def folder(wildcards, input, output):
         found = files(input, output)

@@ -8,16 +8,16 @@ if DEMO:
         log:
             str(EXPERIMENT / "logs" / "demo_data.log"),
         benchmark:
-            str(EXPERIMENT / "benchmarks" / "demo_data.tsv"),
-        params:
-            sample=DEMO,
-            root=lambda w, output: str(Path(output[0]).parent.parent.parent),
+            str(EXPERIMENT / "benchmarks" / "demo_data.tsv")
         conda:
             CONDA_ENV
         threads: 1
         resources:
             mem_mb=1000,
             runtime=10,
+        params:
+            sample=DEMO,
+            root=lambda w, output: str(Path(output[0]).parent.parent.parent),
         shell:
             "segpipe demo-data --sample {params.sample} --out {params.root} > {log} 2>&1"
 
@@ -32,19 +32,19 @@ rule check:
     log:
         str(LOGS / "check.log"),
     benchmark:
-        str(BENCHMARKS / "check.tsv"),
-    params:
-        folders=" ".join(
-            [f"--raw {TRAIN_DATA['PATH']} --label {TRAIN_DATA['GT_PATH']}"] * bool(TRAIN_RAW)
-            + [f"--raw {VAL_DATA['PATH']} --label {VAL_DATA['GT_PATH']}"] * bool(VAL_RAW)
-        ),
-        ndim=NDIM,
+        str(BENCHMARKS / "check.tsv")
     conda:
         CONDA_ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
+    params:
+        folders=" ".join(
+            [f"--raw {TRAIN_DATA['PATH']} --label {TRAIN_DATA['GT_PATH']}"] * bool(TRAIN_RAW)
+            + [f"--raw {VAL_DATA['PATH']} --label {VAL_DATA['GT_PATH']}"] * bool(VAL_RAW)
+        ),
+        ndim=NDIM,
     shell:
         "segpipe check {params.folders} --ndim {params.ndim} --out {output} > {log} 2>&1"
 
@@ -58,7 +58,7 @@ rule encode:
     log:
         str(LOGS / "encode" / "{split}" / "{name}.log"),
     benchmark:
-        str(BENCHMARKS / "encode" / "{split}" / "{name}.tsv"),
+        str(BENCHMARKS / "encode" / "{split}" / "{name}.tsv")
     conda:
         CONDA_ENV
     threads: 1
@@ -66,4 +66,5 @@ rule encode:
         mem_mb=2000,
         runtime=30,
     shell:
-        "segpipe encode {input.labels} {output} --threads {threads} --config {input.config} > {log} 2>&1"
+        "segpipe encode {input.labels} {output} --threads {threads} --config {input.config} > "
+        "{log} 2>&1"

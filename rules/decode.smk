@@ -2,8 +2,6 @@
 
 
 rule decode:
-    group:
-        "per_image"
     input:
         channels=str(RESULTS / "per_image" / "{image}.tif"),
         config=stage_config("decode"),
@@ -12,22 +10,23 @@ rule decode:
     log:
         str(LOGS / "decode" / "{image}.log"),
     benchmark:
-        str(BENCHMARKS / "decode" / "{image}.tsv"),
-    params:
-        debug=str(RESULTS / "watershed" / "{image}"),
+        str(BENCHMARKS / "decode" / "{image}.tsv")
+    group:
+        "per_image"
     conda:
         CONDA_ENV
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
+    params:
+        debug=str(RESULTS / "watershed" / "{image}"),
     shell:
-        "segpipe decode {input.channels} {output} --debug-dir {params.debug} --threads {threads} --config {input.config} > {log} 2>&1"
+        "segpipe decode {input.channels} {output} --debug-dir {params.debug} --threads {threads} "
+        "--config {input.config} > {log} 2>&1"
 
 
 rule refine:
-    group:
-        "per_image"
     input:
         labels=str(RESULTS / "per_image_instances" / "{image}.tif"),
         config=stage_config("refine"),
@@ -36,7 +35,9 @@ rule refine:
     log:
         str(LOGS / "refine" / "{image}.log"),
     benchmark:
-        str(BENCHMARKS / "refine" / "{image}.tsv"),
+        str(BENCHMARKS / "refine" / "{image}.tsv")
+    group:
+        "per_image"
     conda:
         CONDA_ENV
     threads: 1

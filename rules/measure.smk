@@ -2,17 +2,21 @@
 
 
 rule measure:
-    group:
-        "per_image"
     input:
         labels=lambda w: final_labels(w.image),
         config=stage_config("measure"),
     output:
-        str(RESULTS / ("per_image_post_processing" if REFINE else "per_image_instances") / "{image}_full_stats.csv"),
+        str(
+            RESULTS
+            / ("per_image_post_processing" if REFINE else "per_image_instances")
+            / "{image}_full_stats.csv"
+        ),
     log:
         str(LOGS / "measure" / "{image}.log"),
     benchmark:
-        str(BENCHMARKS / "measure" / "{image}.tsv"),
+        str(BENCHMARKS / "measure" / "{image}.tsv")
+    group:
+        "per_image"
     conda:
         CONDA_ENV
     threads: 1

@@ -11,9 +11,7 @@ rule predict:
     log:
         str(LOGS / "predict" / "{image}.shard{shard}.log"),
     benchmark:
-        str(BENCHMARKS / "predict" / "{image}.shard{shard}.tsv"),
-    params:
-        shards=SHARDS,
+        str(BENCHMARKS / "predict" / "{image}.shard{shard}.tsv")
     conda:
         CONDA_ENV
     threads: 2
@@ -21,22 +19,29 @@ rule predict:
         mem_mb=8000,
         runtime=60,
         gpu=1,
+    params:
+        shards=SHARDS,
     shell:
-        "segpipe predict {input.image} {output} --model {input.model} --shard {wildcards.shard}/{params.shards} "
+        "segpipe predict {input.image} {output} --model {input.model} --shard "
+        "{wildcards.shard}/{params.shards} "
         "--threads {threads} --config {input.config} > {log} 2>&1"
 
 
 rule reconstruct:
-    group:
-        "per_image"
     input:
-        expand(str(RESULTS / "patches" / "{{image}}.shard{shard}of{shards}.npz"), shard=range(1, SHARDS + 1), shards=SHARDS),
+        expand(
+            str(RESULTS / "patches" / "{{image}}.shard{shard}of{shards}.npz"),
+            shard=range(1, SHARDS + 1),
+            shards=SHARDS,
+        ),
     output:
         str(RESULTS / "per_image" / "{image}.tif"),
     log:
         str(LOGS / "reconstruct" / "{image}.log"),
     benchmark:
-        str(BENCHMARKS / "reconstruct" / "{image}.tsv"),
+        str(BENCHMARKS / "reconstruct" / "{image}.tsv")
+    group:
+        "per_image"
     conda:
         CONDA_ENV
     threads: 1

@@ -21,23 +21,7 @@ if CFG["TRAIN"]["ENABLE"]:
         log:
             str(LOGS / "train.log"),
         benchmark:
-            str(BENCHMARKS / "train.tsv"),
-        params:
-            raw=folder_of(lambda i, o: i.raw),
-            labels=folder_of(lambda i, o: i.labels),
-            channels=folder_of(lambda i, o: i.channels),
-            validation=(
-                f"--val-raw {VAL_DATA['PATH']} --val-label {VAL_DATA['GT_PATH']} --val-channels {RESULTS / 'channels' / 'val'}"
-                if USE_VAL_FOLDER
-                else ""
-            ),
-            model_dir=folder_of(lambda i, o: o.model),
-            # one process per GPU when there are several (one is segpipe itself)
-            launcher=(
-                f"python -m torch.distributed.run --standalone --nproc_per_node {TRAIN_GPUS} -m stages"
-                if TRAIN_GPUS > 1
-                else "segpipe"
-            ),
+            str(BENCHMARKS / "train.tsv")
         conda:
             CONDA_ENV
         threads: 8  # capped at --cores locally; profiles/slurm sets the cluster value
@@ -45,7 +29,27 @@ if CFG["TRAIN"]["ENABLE"]:
             mem_mb=16000,
             runtime=24 * 60,
             gpu=TRAIN_GPUS,
+        params:
+            raw=folder_of(lambda i, o: i.raw),
+            labels=folder_of(lambda i, o: i.labels),
+            channels=folder_of(lambda i, o: i.channels),
+            validation=(
+                f"--val-raw {VAL_DATA['PATH']} --val-label {VAL_DATA['GT_PATH']} --val-channels "
+                f"{RESULTS / 'channels' / 'val'}"
+                if USE_VAL_FOLDER
+                else ""
+            ),
+            model_dir=folder_of(lambda i, o: o.model),
+            # one process per GPU when there are several (one is segpipe itself)
+            launcher=(
+                f"python -m torch.distributed.run --standalone --nproc_per_node {TRAIN_GPUS} -m "
+                "stages"
+                if TRAIN_GPUS > 1
+                else "segpipe"
+            ),
         shell:
-            "{params.launcher} train --raw {params.raw} --label {params.labels} --channels {params.channels} {params.validation} "
-            "--out {params.model_dir} --log-csv {output.log_csv} --chart {output.chart} --threads {threads} "
+            "{params.launcher} train --raw {params.raw} --label {params.labels} --channels "
+            "{params.channels} {params.validation} "
+            "--out {params.model_dir} --log-csv {output.log_csv} --chart {output.chart} "
+            "--threads {threads} "
             "--no-progress --config {input.config} > {log} 2>&1"

@@ -1,4 +1,6 @@
-"""`python -m stages` runs the segpipe command (what torch.distributed.run launches for multi-GPU training)."""
+"""`python -m stages` runs the segpipe command (what torch.distributed.run launches for multi-GPU
+training)."""
+
 from .cli import main
 
 main()

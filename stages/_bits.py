@@ -1,4 +1,5 @@
 """Compiled helpers on 64-bit words used as sets of lanes (imported by the kernels only: numba)."""
+
 import numba
 import numpy as np
 from numba.cpython.unsafe.numbers import trailing_zeros
@@ -14,7 +15,8 @@ def lowest_set(bits):
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def next_run(bits):
-    """(first, stop, rest): the lowest run of set bits of a non-zero word, bits first..stop-1, and the word without it."""
+    """(first, stop, rest): the lowest run of set bits of a non-zero word, bits first..stop-1, and
+    the word without it."""
     first = np.int64(trailing_zeros(bits))
     above = ~(bits >> np.uint64(first))
     stop = 64 if above == 0 else first + np.int64(trailing_zeros(above))

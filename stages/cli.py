@@ -1,4 +1,5 @@
 """The `segpipe` command: one lazily imported subcommand per stage, so `--help` is instant."""
+
 from __future__ import annotations
 
 import importlib
@@ -10,7 +11,8 @@ import click
 COMMANDS = {
     "demo-data": "Write the stardist sample (2D or 3D) as train/test raw and label folders.",
     "check": "Pair raw and label images and check counts, shapes, dtypes and dimensionality.",
-    "encode": "Encode an instance label image into the network's channels (F, B, P, C, T, Db, Dc, D, H/V/Z).",
+    "encode": "Encode an instance label image into the network's channels (F, B, P, C, T, Db, "
+    "Dc, D, H/V/Z).",
     "train": "Train a U-Net on raw images and their encoded channels.",
     "predict": "Predict the patches of one image (or one shard of them) with a trained model.",
     "reconstruct": "Blend predicted patches into the full channel map of one image.",
@@ -42,8 +44,12 @@ class LazyGroup(click.Group):
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 def cli(verbose: bool) -> None:
     """segpipe: instance segmentation for microscopy, one stage per command."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s",
-                        datefmt="%H:%M:%S", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ reads (``PATCH_SIZE: (256, 256, 1)``, ``LR: 1e-4``), and old templates write
 naming the key and the closest valid one; a BiaPy key that segpipe does not act on
 yet is returned as a warning naming it.
 """
+
 from __future__ import annotations
 
 import ast
@@ -23,28 +24,74 @@ SCHEMA_PATH = Path(__file__).with_name("schema.yaml")
 #: Which top-level paths each stage reads: a stage's rule depends only on its slice,
 #: so changing a WATERSHED value reruns decode and what follows, never training.
 STAGE_KEYS: dict[str, tuple[str, ...]] = {
-    "encode": ("PROBLEM.NDIM", "PROBLEM.INSTANCE_SEG.DATA_CHANNELS", "PROBLEM.INSTANCE_SEG.DATA_CHANNELS_EXTRA_OPTS"),
-    "train": (
-        "SYSTEM.SEED", "PROBLEM.NDIM", "PROBLEM.INSTANCE_SEG.DATA_CHANNELS",
-        "PROBLEM.INSTANCE_SEG.DATA_CHANNEL_WEIGHTS", "PROBLEM.INSTANCE_SEG.DATA_CHANNELS_EXTRA_OPTS",
-        "PROBLEM.INSTANCE_SEG.CLASS_REBALANCE_WITHIN_CHANNELS", "DATA.PATCH_SIZE",
-        "DATA.REFLECT_TO_COMPLETE_SHAPE", "DATA.NORMALIZATION", "DATA.TRAIN.REPLICATE", "DATA.VAL.FROM_TRAIN",
-        "DATA.VAL.SPLIT_TRAIN", "AUGMENTOR", "MODEL", "TRAIN",
+    "encode": (
+        "PROBLEM.NDIM",
+        "PROBLEM.INSTANCE_SEG.DATA_CHANNELS",
+        "PROBLEM.INSTANCE_SEG.DATA_CHANNELS_EXTRA_OPTS",
     ),
-    "predict": ("PROBLEM.NDIM", "DATA.PATCH_SIZE", "DATA.TEST.PADDING", "DATA.TEST.OVERLAP", "TEST.AUGMENTATION", "TRAIN.BATCH_SIZE"),
-    "decode": ("PROBLEM.NDIM", "PROBLEM.INSTANCE_SEG.DATA_CHANNELS", "PROBLEM.INSTANCE_SEG.DATA_CHANNELS_EXTRA_OPTS",
-               "PROBLEM.INSTANCE_SEG.INSTANCE_CREATION_PROCESS", "PROBLEM.INSTANCE_SEG.WATERSHED",
-               "PROBLEM.INSTANCE_SEG.STARDIST", "PROBLEM.INSTANCE_SEG.EMBEDSEG"),
+    "train": (
+        "SYSTEM.SEED",
+        "PROBLEM.NDIM",
+        "PROBLEM.INSTANCE_SEG.DATA_CHANNELS",
+        "PROBLEM.INSTANCE_SEG.DATA_CHANNEL_WEIGHTS",
+        "PROBLEM.INSTANCE_SEG.DATA_CHANNELS_EXTRA_OPTS",
+        "PROBLEM.INSTANCE_SEG.CLASS_REBALANCE_WITHIN_CHANNELS",
+        "DATA.PATCH_SIZE",
+        "DATA.REFLECT_TO_COMPLETE_SHAPE",
+        "DATA.NORMALIZATION",
+        "DATA.TRAIN.REPLICATE",
+        "DATA.VAL.FROM_TRAIN",
+        "DATA.VAL.SPLIT_TRAIN",
+        "AUGMENTOR",
+        "MODEL",
+        "TRAIN",
+    ),
+    "predict": (
+        "PROBLEM.NDIM",
+        "DATA.PATCH_SIZE",
+        "DATA.TEST.PADDING",
+        "DATA.TEST.OVERLAP",
+        "TEST.AUGMENTATION",
+        "TRAIN.BATCH_SIZE",
+    ),
+    "decode": (
+        "PROBLEM.NDIM",
+        "PROBLEM.INSTANCE_SEG.DATA_CHANNELS",
+        "PROBLEM.INSTANCE_SEG.DATA_CHANNELS_EXTRA_OPTS",
+        "PROBLEM.INSTANCE_SEG.INSTANCE_CREATION_PROCESS",
+        "PROBLEM.INSTANCE_SEG.WATERSHED",
+        "PROBLEM.INSTANCE_SEG.STARDIST",
+        "PROBLEM.INSTANCE_SEG.EMBEDSEG",
+    ),
     "refine": ("PROBLEM.NDIM", "TEST.POST_PROCESSING.INSTANCE_REFINEMENT"),
     "measure": ("PROBLEM.NDIM", "DATA.TEST.RESOLUTION", "TEST.POST_PROCESSING.MEASURE_PROPERTIES"),
     "evaluate": ("TEST.MATCHING_STATS_THS", "TEST.MATCHING_STATS_THS_COLORED_IMG"),
 }
 
-# Old DATA_CHANNELS strings (BiaPy <= 3.5): B meant foreground, D distance to boundary, Dv2 today's D.
-_LEGACY_CODES = {"B": "F", "C": "C", "P": "P", "D": "Db", "Dv2": "D", "T": "T", "Db": "Db", "Dc": "Dc", "Dn": "Dn", "H": "H", "V": "V", "Z": "Z", "F": "F"}
+# Old DATA_CHANNELS strings (BiaPy <= 3.5): B meant foreground, D distance to boundary, Dv2 today's
+# D.
+_LEGACY_CODES = {
+    "B": "F",
+    "C": "C",
+    "P": "P",
+    "D": "Db",
+    "Dv2": "D",
+    "T": "T",
+    "Db": "Db",
+    "Dc": "Dc",
+    "Dn": "Dn",
+    "H": "H",
+    "V": "V",
+    "Z": "Z",
+    "F": "F",
+}
 _LEGACY_TOKEN = re.compile(r"Dv2|Db|Dc|Dn|[A-Z]")
 # BiaPy writes -1 for "unset" in a few numeric keys; we use null.
-_MINUS_ONE_MEANS_UNSET = {"TRAIN.PATIENCE", "DATA.NORMALIZATION.ZERO_MEAN_UNIT_VAR.MEAN_VAL", "DATA.NORMALIZATION.ZERO_MEAN_UNIT_VAR.STD_VAL"}
+_MINUS_ONE_MEANS_UNSET = {
+    "TRAIN.PATIENCE",
+    "DATA.NORMALIZATION.ZERO_MEAN_UNIT_VAR.MEAN_VAL",
+    "DATA.NORMALIZATION.ZERO_MEAN_UNIT_VAR.STD_VAL",
+}
 
 
 class ConfigError(ValueError):
@@ -100,10 +147,15 @@ def legacy_channels(value: str) -> list[str]:
     """Convert an old DATA_CHANNELS string ('BC', 'BCDv2', 'BP') into today's code list."""
     tokens = _LEGACY_TOKEN.findall(value)
     if "".join(tokens) != value or not tokens:
-        raise ConfigError(f"PROBLEM.INSTANCE_SEG.DATA_CHANNELS: cannot read the old-style string {value!r}")
+        raise ConfigError(
+            f"PROBLEM.INSTANCE_SEG.DATA_CHANNELS: cannot read the old-style string {value!r}"
+        )
     unknown = [t for t in tokens if t not in _LEGACY_CODES]
     if unknown:
-        raise ConfigError(f"PROBLEM.INSTANCE_SEG.DATA_CHANNELS: old-style code(s) {unknown} in {value!r} are not supported")
+        raise ConfigError(
+            f"PROBLEM.INSTANCE_SEG.DATA_CHANNELS: old-style code(s) {unknown} in {value!r} are "
+            "not supported"
+        )
     return [_LEGACY_CODES[t] for t in tokens]
 
 
@@ -134,7 +186,10 @@ def _walk(schema: dict, node: dict, value: Any, path: str, warnings: list[str]) 
     """Convert literals, fill defaults, check types; returns the resolved value."""
     node = _resolve(schema, node)
     if "x-unimplemented" in node:
-        warnings.append(f"{path} is a BiaPy key that segpipe does not implement yet ({node['x-unimplemented']}); it has no effect")
+        warnings.append(
+            f"{path} is a BiaPy key that segpipe does not implement yet "
+            f"({node['x-unimplemented']}); it has no effect"
+        )
         return value
     expected = _expected_types(node)
     if isinstance(value, str) and expected and "string" not in expected:
@@ -146,7 +201,10 @@ def _walk(schema: dict, node: dict, value: Any, path: str, warnings: list[str]) 
         if value is None:
             value = {}
         if not isinstance(value, dict):
-            raise ConfigError(f"{path or 'config'}: expected a mapping of keys, got {type(value).__name__} {value!r}")
+            raise ConfigError(
+                f"{path or 'config'}: expected a mapping of keys, got {type(value).__name__} "
+                f"{value!r}"
+            )
         properties = node.get("properties", {})
         resolved = {}
         for key, child_value in value.items():
@@ -154,13 +212,22 @@ def _walk(schema: dict, node: dict, value: Any, path: str, warnings: list[str]) 
             if key not in properties:
                 hint = _closest(str(key), child_path, list(properties), schema)
                 message = f"unknown key {child_path}"
-                raise ConfigError(message + (f"; did you mean {hint}?" if hint else f"; valid keys here: {', '.join(properties)}"))
+                raise ConfigError(
+                    message
+                    + (
+                        f"; did you mean {hint}?"
+                        if hint
+                        else f"; valid keys here: {', '.join(properties)}"
+                    )
+                )
             resolved[key] = _walk(schema, properties[key], child_value, child_path, warnings)
         for key, child in properties.items():
             child = _resolve(schema, child)
             if key not in resolved and "default" in child:
                 child_path = f"{path}.{key}" if path else key
-                resolved[key] = _walk(schema, child, copy.deepcopy(child["default"]), child_path, [])
+                resolved[key] = _walk(
+                    schema, child, copy.deepcopy(child["default"]), child_path, []
+                )
         return resolved
     _check_value(schema, node, value, path)
     return value
@@ -192,7 +259,9 @@ def _check_value(schema: dict, node: dict, value: Any, path: str) -> None:
     if types is not None:
         names = [types] if isinstance(types, str) else types
         if not any(_type_ok(value, n) for n in names):
-            raise ConfigError(f"{path}: expected {' or '.join(names)}, got {type(value).__name__} {value!r}")
+            raise ConfigError(
+                f"{path}: expected {' or '.join(names)}, got {type(value).__name__} {value!r}"
+            )
     if value is None:
         return
     if "enum" in node and value not in node["enum"]:
@@ -241,7 +310,10 @@ def _cross_checks(cfg: dict) -> list[str]:
     """Checks that span several keys; each error names the key at fault. Returns warnings."""
     warnings = []
     if cfg["MODEL"]["ARCHITECTURE"] != "unet":
-        warnings.append(f"MODEL.ARCHITECTURE {cfg['MODEL']['ARCHITECTURE']!r} is not implemented yet: a U-Net is trained instead")
+        warnings.append(
+            f"MODEL.ARCHITECTURE {cfg['MODEL']['ARCHITECTURE']!r} is not implemented yet: a "
+            "U-Net is trained instead"
+        )
     seg = cfg["PROBLEM"]["INSTANCE_SEG"]
     codes = seg["DATA_CHANNELS"]
     if len(set(codes)) != len(codes):
@@ -250,7 +322,10 @@ def _cross_checks(cfg: dict) -> list[str]:
 
     for code in codes:
         if code not in ENCODERS:
-            raise ConfigError(f"PROBLEM.INSTANCE_SEG.DATA_CHANNELS: channel {code!r} is not implemented yet (available: {', '.join(ENCODERS)})")
+            raise ConfigError(
+                f"PROBLEM.INSTANCE_SEG.DATA_CHANNELS: channel {code!r} is not implemented yet "
+                f"(available: {', '.join(ENCODERS)})"
+            )
     try:
         check_combination(codes)
     except ValueError as error:
@@ -260,39 +335,68 @@ def _cross_checks(cfg: dict) -> list[str]:
     process = seg["INSTANCE_CREATION_PROCESS"]
     needed = "stardist" if "R" in codes else "embeddings" if "E" in codes else "watershed"
     if process and process != needed:
-        raise ConfigError(f"PROBLEM.INSTANCE_SEG.INSTANCE_CREATION_PROCESS: {process!r} cannot decode the channels {codes} (they need {needed!r})")
+        raise ConfigError(
+            f"PROBLEM.INSTANCE_SEG.INSTANCE_CREATION_PROCESS: {process!r} cannot decode the "
+            f"channels {codes} (they need {needed!r})"
+        )
     if seg["DATA_CHANNEL_WEIGHTS"] and len(seg["DATA_CHANNEL_WEIGHTS"]) != len(codes):
-        raise ConfigError(f"PROBLEM.INSTANCE_SEG.DATA_CHANNEL_WEIGHTS: {len(seg['DATA_CHANNEL_WEIGHTS'])} weight(s) for {len(codes)} channel(s) {codes}")
+        raise ConfigError(
+            f"PROBLEM.INSTANCE_SEG.DATA_CHANNEL_WEIGHTS: {len(seg['DATA_CHANNEL_WEIGHTS'])} "
+            f"weight(s) for {len(codes)} channel(s) {codes}"
+        )
     extra = seg["DATA_CHANNELS_EXTRA_OPTS"]
     if isinstance(extra, list):
         extra = extra[0] if extra else {}
     for code, options in extra.items():
         if code not in codes:
-            raise ConfigError(f"PROBLEM.INSTANCE_SEG.DATA_CHANNELS_EXTRA_OPTS: options for {code!r}, which is not in DATA_CHANNELS {codes}")
+            raise ConfigError(
+                f"PROBLEM.INSTANCE_SEG.DATA_CHANNELS_EXTRA_OPTS: options for {code!r}, which is "
+                f"not in DATA_CHANNELS {codes}"
+            )
         try:
             ENCODERS[code].resolve_options(options or {}, cfg["PROBLEM"]["NDIM"])
         except ValueError as error:
-            raise ConfigError(f"PROBLEM.INSTANCE_SEG.DATA_CHANNELS_EXTRA_OPTS.{code}: {error}") from None
+            raise ConfigError(
+                f"PROBLEM.INSTANCE_SEG.DATA_CHANNELS_EXTRA_OPTS.{code}: {error}"
+            ) from None
     seg["DATA_CHANNELS_EXTRA_OPTS"] = {code: dict(extra.get(code) or {}) for code in codes}
 
     shed = seg["WATERSHED"]
-    for channels_key, thresh_key in (("SEED_CHANNELS", "SEED_CHANNELS_THRESH"), ("GROWTH_MASK_CHANNELS", "GROWTH_MASK_CHANNELS_THRESH")):
+    for channels_key, thresh_key in (
+        ("SEED_CHANNELS", "SEED_CHANNELS_THRESH"),
+        ("GROWTH_MASK_CHANNELS", "GROWTH_MASK_CHANNELS_THRESH"),
+    ):
         for code in shed[channels_key]:
             if code not in codes:
-                raise ConfigError(f"PROBLEM.INSTANCE_SEG.WATERSHED.{channels_key}: {code!r} is not in DATA_CHANNELS {codes}")
+                raise ConfigError(
+                    f"PROBLEM.INSTANCE_SEG.WATERSHED.{channels_key}: {code!r} is not in "
+                    f"DATA_CHANNELS {codes}"
+                )
         if shed[thresh_key] and len(shed[thresh_key]) != len(shed[channels_key]):
-            raise ConfigError(f"PROBLEM.INSTANCE_SEG.WATERSHED.{thresh_key}: {len(shed[thresh_key])} value(s) for {len(shed[channels_key])} channel(s) in {channels_key}")
+            raise ConfigError(
+                f"PROBLEM.INSTANCE_SEG.WATERSHED.{thresh_key}: {len(shed[thresh_key])} value(s) "
+                f"for {len(shed[channels_key])} channel(s) in {channels_key}"
+            )
     if shed["TOPOGRAPHIC_SURFACE_CHANNEL"] and shed["TOPOGRAPHIC_SURFACE_CHANNEL"] not in codes:
-        raise ConfigError(f"PROBLEM.INSTANCE_SEG.WATERSHED.TOPOGRAPHIC_SURFACE_CHANNEL: {shed['TOPOGRAPHIC_SURFACE_CHANNEL']!r} is not in DATA_CHANNELS {codes}")
+        raise ConfigError(
+            "PROBLEM.INSTANCE_SEG.WATERSHED.TOPOGRAPHIC_SURFACE_CHANNEL: "
+            f"{shed['TOPOGRAPHIC_SURFACE_CHANNEL']!r} is not in DATA_CHANNELS {codes}"
+        )
     if len(shed["SEED_MORPH_SEQUENCE"]) != len(shed["SEED_MORPH_RADIUS"]):
-        raise ConfigError("PROBLEM.INSTANCE_SEG.WATERSHED.SEED_MORPH_RADIUS: needs one radius per SEED_MORPH_SEQUENCE entry")
+        raise ConfigError(
+            "PROBLEM.INSTANCE_SEG.WATERSHED.SEED_MORPH_RADIUS: needs one radius per "
+            "SEED_MORPH_SEQUENCE entry"
+        )
 
     ndim = 2 if cfg["PROBLEM"]["NDIM"] == "2D" else 3
     if not cfg["DATA"]["PATCH_SIZE"]:
         cfg["DATA"]["PATCH_SIZE"] = [256, 256, 1] if ndim == 2 else [20, 128, 128, 1]
     patch = cfg["DATA"]["PATCH_SIZE"]
     if len(patch) != ndim + 1:
-        raise ConfigError(f"DATA.PATCH_SIZE: {patch} does not fit PROBLEM.NDIM {cfg['PROBLEM']['NDIM']} (expected {ndim} spatial sizes and the channel count)")
+        raise ConfigError(
+            f"DATA.PATCH_SIZE: {patch} does not fit PROBLEM.NDIM {cfg['PROBLEM']['NDIM']} "
+            f"(expected {ndim} spatial sizes and the channel count)"
+        )
     spatial = patch[:-1]
     test = cfg["DATA"]["TEST"]
     if not test["PADDING"]:
@@ -301,26 +405,47 @@ def _cross_checks(cfg: dict) -> list[str]:
         test["OVERLAP"] = [0.0] * ndim
     for key in ("PADDING", "OVERLAP", "RESOLUTION"):
         if test[key] and len(test[key]) != ndim:
-            raise ConfigError(f"DATA.TEST.{key}: {test[key]} needs {ndim} value(s), one per spatial axis")
+            raise ConfigError(
+                f"DATA.TEST.{key}: {test[key]} needs {ndim} value(s), one per spatial axis"
+            )
     for axis, (pad, size) in enumerate(zip(test["PADDING"], spatial)):
         if 2 * pad >= size:
-            raise ConfigError(f"DATA.TEST.PADDING: {test['PADDING']} leaves no patch core on axis {axis} of DATA.PATCH_SIZE {patch}")
+            raise ConfigError(
+                f"DATA.TEST.PADDING: {test['PADDING']} leaves no patch core on axis {axis} of "
+                f"DATA.PATCH_SIZE {patch}"
+            )
     model = cfg["MODEL"]
     levels = len(model["FEATURE_MAPS"])
     if model["DROPOUT_VALUES"] and len(model["DROPOUT_VALUES"]) != levels:
-        raise ConfigError(f"MODEL.DROPOUT_VALUES: {len(model['DROPOUT_VALUES'])} value(s) for {levels} levels of MODEL.FEATURE_MAPS")
+        raise ConfigError(
+            f"MODEL.DROPOUT_VALUES: {len(model['DROPOUT_VALUES'])} value(s) for {levels} levels "
+            "of MODEL.FEATURE_MAPS"
+        )
     if model["Z_DOWN"] and len(model["Z_DOWN"]) != levels - 1:
-        raise ConfigError(f"MODEL.Z_DOWN: needs {levels - 1} value(s) (one per pooling) for MODEL.FEATURE_MAPS {model['FEATURE_MAPS']}")
+        raise ConfigError(
+            f"MODEL.Z_DOWN: needs {levels - 1} value(s) (one per pooling) for MODEL.FEATURE_MAPS "
+            f"{model['FEATURE_MAPS']}"
+        )
     model["ACTIVATION"] = model["ACTIVATION"].lower()
     refinement = cfg["TEST"]["POST_PROCESSING"]["INSTANCE_REFINEMENT"]
     if len(refinement["OPERATIONS"]) != len(refinement["VALUES"]):
-        raise ConfigError("TEST.POST_PROCESSING.INSTANCE_REFINEMENT.VALUES: needs one value per OPERATIONS entry ('none' where none applies)")
+        raise ConfigError(
+            "TEST.POST_PROCESSING.INSTANCE_REFINEMENT.VALUES: needs one value per OPERATIONS "
+            "entry ('none' where none applies)"
+        )
     for op, value in zip(refinement["OPERATIONS"], refinement["VALUES"]):
         needs_value = op in ("dilation", "erosion", "remove_small_objects", "remove_large_objects")
         if needs_value != isinstance(value, int):
-            raise ConfigError(f"TEST.POST_PROCESSING.INSTANCE_REFINEMENT.VALUES: {op!r} takes {'an integer' if needs_value else 'none'}, got {value!r}")
-    if not cfg["DATA"]["VAL"]["FROM_TRAIN"] and not (cfg["DATA"]["VAL"]["PATH"] and cfg["DATA"]["VAL"]["GT_PATH"]):
-        raise ConfigError("DATA.VAL.PATH: with DATA.VAL.FROM_TRAIN false, set DATA.VAL.PATH and DATA.VAL.GT_PATH")
+            raise ConfigError(
+                f"TEST.POST_PROCESSING.INSTANCE_REFINEMENT.VALUES: {op!r} takes "
+                f"{'an integer' if needs_value else 'none'}, got {value!r}"
+            )
+    if not cfg["DATA"]["VAL"]["FROM_TRAIN"] and not (
+        cfg["DATA"]["VAL"]["PATH"] and cfg["DATA"]["VAL"]["GT_PATH"]
+    ):
+        raise ConfigError(
+            "DATA.VAL.PATH: with DATA.VAL.FROM_TRAIN false, set DATA.VAL.PATH and DATA.VAL.GT_PATH"
+        )
     return warnings
 
 
@@ -338,7 +463,11 @@ def resolve_config(raw: dict | None) -> tuple[dict, list[str]]:
     channels = get(raw, "PROBLEM.INSTANCE_SEG.DATA_CHANNELS")
     if isinstance(channels, str):
         literal = _literal(channels, "PROBLEM.INSTANCE_SEG.DATA_CHANNELS")
-        _set(raw, "PROBLEM.INSTANCE_SEG.DATA_CHANNELS", list(literal) if isinstance(literal, (list, tuple)) else legacy_channels(channels))
+        _set(
+            raw,
+            "PROBLEM.INSTANCE_SEG.DATA_CHANNELS",
+            list(literal) if isinstance(literal, (list, tuple)) else legacy_channels(channels),
+        )
     config = _walk(schema, schema, raw, "", warnings)
     warnings += _cross_checks(config)
     return config, warnings
@@ -357,7 +486,9 @@ def read_yaml(path: str | Path) -> dict:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"config file {path} must hold a mapping of keys, got {type(data).__name__}")
+        raise ConfigError(
+            f"config file {path} must hold a mapping of keys, got {type(data).__name__}"
+        )
     return data
 
 
@@ -395,7 +526,9 @@ def reference_markdown() -> str:
             child = _resolve(schema, child)
             path = f"{prefix}{name}"
             if "x-unimplemented" in child:
-                rows.append(f"| `{path}` | | not implemented yet: {child['x-unimplemented']} (warning) |")
+                rows.append(
+                    f"| `{path}` | | not implemented yet: {child['x-unimplemented']} (warning) |"
+                )
             elif child.get("type") == "object":
                 visit(child, path + ".")
             else:

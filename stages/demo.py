@@ -1,4 +1,5 @@
 """The real demo data: stardist's sample nuclei (BSD-3), read from the installed package's files."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -16,7 +17,10 @@ def stardist_data_folder() -> Path:
     """stardist/data/images of the installed package, found without importing it (no TensorFlow)."""
     spec = importlib.util.find_spec("stardist")
     if spec is None or not spec.submodule_search_locations:
-        raise InputError("the demo data come from the `stardist` package: pip install stardist (or segpipe[demo])")
+        raise InputError(
+            "the demo data come from the `stardist` package: pip install stardist (or "
+            "segpipe[demo])"
+        )
     folder = Path(list(spec.submodule_search_locations)[0]) / "data" / "images"
     if not folder.is_dir():
         raise InputError(f"{folder} does not exist: this stardist package ships no sample images")

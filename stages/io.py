@@ -4,15 +4,17 @@ Every writer goes through :func:`atomic_output`: data are written to a temporary
 name in the destination folder and renamed when complete, so a failed or killed
 stage leaves no partial file behind.
 """
+
 from __future__ import annotations
 
 import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import tifffile
@@ -37,7 +39,9 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent
+    )
     os.close(handle)
     temporary_path = Path(temporary)
     try:
@@ -53,7 +57,11 @@ def list_images(folder: str | Path, what: str = "image folder") -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"{what} {folder} does not exist")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+    files = sorted(
+        p
+        for p in folder.iterdir()
+        if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+    )
     if not files:
         raise InputError(f"{what} {folder} holds no .tif/.tiff files")
     return files
@@ -89,7 +97,9 @@ def read_tiff(path: str | Path, ndim: int | None = None) -> tuple[np.ndarray, Im
     except FileNotFoundError:
         raise InputError(f"{path} does not exist") from None
     except Exception as error:  # tifffile raises several types for corrupt files
-        raise InputError(f"{path} is not a readable TIFF ({type(error).__name__}: {error})") from None
+        raise InputError(
+            f"{path} is not a readable TIFF ({type(error).__name__}: {error})"
+        ) from None
     return array, ImageInfo(spacing=spacing, metadata=dict(meta) if isinstance(meta, dict) else {})
 
 
@@ -105,7 +115,10 @@ def raw_to_channel_last(image: np.ndarray, ndim: int, path: str | Path) -> np.nd
         if image.shape[0] <= 4 < image.shape[-1]:
             return np.moveaxis(image, 0, -1)
         return image
-    raise InputError(f"{path}: raw image of shape {image.shape} is not {ndim}D (expected {'(Y,X[,C])' if ndim == 2 else '(Z,Y,X[,C])'} for PROBLEM.NDIM {ndim}D)")
+    raise InputError(
+        f"{path}: raw image of shape {image.shape} is not {ndim}D (expected "
+        f"{'(Y,X[,C])' if ndim == 2 else '(Z,Y,X[,C])'} for PROBLEM.NDIM {ndim}D)"
+    )
 
 
 def read_raw(path: str | Path, ndim: int) -> tuple[np.ndarray, ImageInfo]:
@@ -119,18 +132,23 @@ def read_raw(path: str | Path, ndim: int) -> tuple[np.ndarray, ImageInfo]:
 
 
 def labels_from_array(labels: np.ndarray, ndim: int, path: str | Path) -> np.ndarray:
-    """Validate an instance label array: integer, non-negative, right rank (a trailing 1-channel is dropped)."""
+    """Validate an instance label array: integer, non-negative, right rank (a trailing 1-channel is
+    dropped)."""
     if labels.ndim == ndim + 1 and labels.shape[-1] == 1:
         labels = labels[..., 0]
     if labels.ndim != ndim:
-        raise InputError(f"{path}: label image of shape {labels.shape} is not {ndim}D (PROBLEM.NDIM is {ndim}D)")
+        raise InputError(
+            f"{path}: label image of shape {labels.shape} is not {ndim}D (PROBLEM.NDIM is {ndim}D)"
+        )
     if labels.size == 0:
         raise InputError(f"{path}: label image is empty (shape {labels.shape})")
     if not np.issubdtype(labels.dtype, np.integer):
         if np.issubdtype(labels.dtype, np.floating) and np.all(np.mod(labels, 1) == 0):
             labels = labels.astype(np.int64)
         else:
-            raise InputError(f"{path}: labels must be integers, got dtype {labels.dtype} with fractional values")
+            raise InputError(
+                f"{path}: labels must be integers, got dtype {labels.dtype} with fractional values"
+            )
     if labels.min() < 0:
         raise InputError(f"{path}: labels must be non-negative, found {labels.min()}")
     if labels.max() > np.iinfo(np.uint32).max:
@@ -148,8 +166,14 @@ def label_dtype(max_label: int) -> np.dtype:
     return np.dtype(np.uint16) if max_label <= np.iinfo(np.uint16).max else np.dtype(np.uint32)
 
 
-def write_tiff(path: str | Path, array: np.ndarray, *, spacing: tuple[float, ...] | None = None, metadata: dict[str, Any] | None = None,
-               rgb: bool = False) -> None:
+def write_tiff(
+    path: str | Path,
+    array: np.ndarray,
+    *,
+    spacing: tuple[float, ...] | None = None,
+    metadata: dict[str, Any] | None = None,
+    rgb: bool = False,
+) -> None:
     """Write ``array`` atomically with JSON metadata (channel codes, spacing, provenance).
 
     Channels are grey planes unless ``rgb`` (a (..., 3) uint8 picture).
@@ -163,7 +187,13 @@ def write_tiff(path: str | Path, array: np.ndarray, *, spacing: tuple[float, ...
         tifffile.imwrite(temporary, array, metadata=metadata, **kwargs)
 
 
-def write_labels(path: str | Path, labels: np.ndarray, *, spacing: tuple[float, ...] | None = None, metadata: dict[str, Any] | None = None) -> None:
+def write_labels(
+    path: str | Path,
+    labels: np.ndarray,
+    *,
+    spacing: tuple[float, ...] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> None:
     """Write an instance label image as uint16 when its ids fit, else uint32."""
     dtype = label_dtype(int(labels.max()) if labels.size else 0)
     write_tiff(path, labels.astype(dtype, copy=False), spacing=spacing, metadata=metadata)
@@ -174,12 +204,18 @@ def read_channels(path: str | Path) -> tuple[np.ndarray, list[str], ImageInfo]:
     array, info = read_tiff(path)
     codes = info.metadata.get("channels")
     if not codes:
-        raise InputError(f"{path}: no channel codes in its metadata; it was not written by `segpipe encode` or `segpipe reconstruct`")
+        raise InputError(
+            f"{path}: no channel codes in its metadata; it was not written by `segpipe encode` "
+            "or `segpipe reconstruct`"
+        )
     codes = list(codes)
     if array.ndim == 2 and len(codes) == 1:
         array = array[np.newaxis]
     if array.shape[0] != len(codes):
-        raise InputError(f"{path}: {array.shape[0]} channel(s) in the data but {len(codes)} code(s) {codes} in the metadata")
+        raise InputError(
+            f"{path}: {array.shape[0]} channel(s) in the data but {len(codes)} code(s) {codes} "
+            "in the metadata"
+        )
     return array.astype(np.float32, copy=False), codes, info
 
 
@@ -198,7 +234,7 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
 
 
-def write_csv(path: str | Path, frame: "pandas.DataFrame") -> None:  # noqa: F821
+def write_csv(path: str | Path, frame: pandas.DataFrame) -> None:  # noqa: F821
     with atomic_output(path) as temporary:
         frame.to_csv(temporary, index=False)
 
@@ -208,7 +244,10 @@ def pair_images(raw_folder: str | Path, label_folder: str | Path) -> list[tuple[
     raws = list_images(raw_folder, "raw image folder")
     labels = list_images(label_folder, "label folder")
     if len(raws) != len(labels):
-        raise InputError(f"{len(raws)} raw image(s) in {raw_folder} but {len(labels)} label image(s) in {label_folder}")
+        raise InputError(
+            f"{len(raws)} raw image(s) in {raw_folder} but {len(labels)} label image(s) in "
+            f"{label_folder}"
+        )
     return list(zip(raws, labels))
 
 

@@ -4,17 +4,17 @@ The 3D surface area follows MorphoLibJ (Crofton formula, 13 directions) rather
 than BiaPy's marching cubes on an unpadded crop, which gives area 0 to objects
 that fill their box and a ball's sphericity near 0.77.
 """
+
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import ndimage as ndi
 from skimage.measure import perimeter, regionprops_table
-
 
 # the 13 lattice directions of a 3x3x3 neighbourhood (one of each +/- pair)
 _DIRECTIONS = np.array([d for d in itertools.product((-1, 0, 1), repeat=3) if d > (0, 0, 0)])
@@ -31,7 +31,9 @@ def _crofton_weights(spacing: tuple[float, ...]) -> np.ndarray:
     index = np.arange(count) + 0.5
     polar = np.arccos(1 - 2 * index / count)
     azimuth = np.pi * (1 + 5**0.5) * index
-    points = np.stack([np.cos(polar), np.sin(polar) * np.sin(azimuth), np.sin(polar) * np.cos(azimuth)], axis=1)
+    points = np.stack(
+        [np.cos(polar), np.sin(polar) * np.sin(azimuth), np.sin(polar) * np.cos(azimuth)], axis=1
+    )
     directions = _DIRECTIONS * np.asarray(spacing)
     directions = directions / np.linalg.norm(directions, axis=1, keepdims=True)
     nearest = np.abs(points @ directions.T).argmax(axis=1)
@@ -53,15 +55,24 @@ def surface_area(mask: np.ndarray, spacing: Sequence[float] = (1.0, 1.0, 1.0)) -
     voxel_volume = float(np.prod(spacing))
     total = 0.0
     for direction, weight in zip(_DIRECTIONS, weights):
-        ahead = tuple(slice(max(d, 0), padded.shape[a] + min(d, 0)) for a, d in enumerate(direction))
-        behind = tuple(slice(max(-d, 0), padded.shape[a] + min(-d, 0)) for a, d in enumerate(direction))
+        ahead = tuple(
+            slice(max(d, 0), padded.shape[a] + min(d, 0)) for a, d in enumerate(direction)
+        )
+        behind = tuple(
+            slice(max(-d, 0), padded.shape[a] + min(-d, 0)) for a, d in enumerate(direction)
+        )
         transitions = np.count_nonzero(padded[ahead] != padded[behind])
         area_per_line = voxel_volume / float(np.linalg.norm(direction * np.asarray(spacing)))
         total += weight * transitions * area_per_line / 2
     return 4.0 * total
 
 
-def measure_instances(labels: np.ndarray, *, spacing: Sequence[float] | None = None, extra_properties: Sequence[str] = ()) -> pd.DataFrame:
+def measure_instances(
+    labels: np.ndarray,
+    *,
+    spacing: Sequence[float] | None = None,
+    extra_properties: Sequence[str] = (),
+) -> pd.DataFrame:
     """One row per instance: label, centre, npixels, area (volume in 3D), diameter, perimeter or
     surface_area, circularity and elongation (2D) or sphericity (3D), and any regionprops extras.
 
@@ -71,7 +82,9 @@ def measure_instances(labels: np.ndarray, *, spacing: Sequence[float] | None = N
     ndim = labels.ndim
     spacing = tuple(float(s) for s in (spacing or (1.0,) * ndim))
     if len(spacing) != ndim:
-        raise ValueError(f"`spacing` {spacing} must have one value per axis of labels (shape {labels.shape})")
+        raise ValueError(
+            f"`spacing` {spacing} must have one value per axis of labels (shape {labels.shape})"
+        )
     axes = ("z", "y", "x")[-ndim:]
     boxes = ndi.find_objects(labels)
     rows = []
@@ -90,7 +103,9 @@ def measure_instances(labels: np.ndarray, *, spacing: Sequence[float] | None = N
         row["diameter"] = int(max(s.stop - s.start for s in box))
         if ndim == 2:
             # 4-connected contour through border pixel centres; scaled when pixels are square
-            length = float(perimeter(np.pad(mask, 1), neighborhood=4)) * (spacing[0] if spacing[0] == spacing[1] else 1.0)
+            length = float(perimeter(np.pad(mask, 1), neighborhood=4)) * (
+                spacing[0] if spacing[0] == spacing[1] else 1.0
+            )
             row["area"] = size
             row["perimeter"] = length
             row["circularity"] = 4 * np.pi * size / length**2 if length > 0 else 0.0
@@ -102,11 +117,21 @@ def measure_instances(labels: np.ndarray, *, spacing: Sequence[float] | None = N
             row["surface_area"] = area
             row["sphericity"] = 36 * np.pi * size**2 / area**3 if area > 0 else 0.0
         rows.append(row)
-    columns = ["label"] + [f"center_{a}" for a in axes] + ["npixels"] + (
-        ["area", "diameter", "perimeter", "circularity", "elongation"] if ndim == 2 else ["volume", "area", "diameter", "surface_area", "sphericity"])
+    columns = (
+        ["label"]
+        + [f"center_{a}" for a in axes]
+        + ["npixels"]
+        + (
+            ["area", "diameter", "perimeter", "circularity", "elongation"]
+            if ndim == 2
+            else ["volume", "area", "diameter", "surface_area", "sphericity"]
+        )
+    )
     frame = pd.DataFrame(rows, columns=columns)
     if extra_properties and len(frame):
-        extra = pd.DataFrame(regionprops_table(labels, properties=["label", *extra_properties], spacing=spacing))
+        extra = pd.DataFrame(
+            regionprops_table(labels, properties=["label", *extra_properties], spacing=spacing)
+        )
         frame = frame.merge(extra, on="label", how="left")
     elif extra_properties:
         for name in extra_properties:

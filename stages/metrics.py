@@ -1,15 +1,30 @@
-"""Instance matching at IoU thresholds: precision, recall, accuracy, F1, panoptic quality (as stardist.matching)."""
+"""Instance matching at IoU thresholds: precision, recall, accuracy, F1, panoptic quality (as
+stardist.matching)."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 from skimage.segmentation import relabel_sequential
 
-METRICS = ("fp", "tp", "fn", "precision", "recall", "accuracy", "f1", "n_true", "n_pred", "mean_true_score", "mean_matched_score", "panoptic_quality")
+METRICS = (
+    "fp",
+    "tp",
+    "fn",
+    "precision",
+    "recall",
+    "accuracy",
+    "f1",
+    "n_true",
+    "n_pred",
+    "mean_true_score",
+    "mean_matched_score",
+    "panoptic_quality",
+)
 
 
 @dataclass
@@ -31,10 +46,14 @@ def iou_matrix(gt: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray
     Returns the float32 IoU matrix (background row/column dropped) and the original ids.
     """
     if gt.shape != pred.shape:
-        raise ValueError(f"`gt` (shape {gt.shape}) and `pred` (shape {pred.shape}) must have the same shape")
+        raise ValueError(
+            f"`gt` (shape {gt.shape}) and `pred` (shape {pred.shape}) must have the same shape"
+        )
     for name, array in (("gt", gt), ("pred", pred)):
         if not np.issubdtype(array.dtype, np.integer) or (array.size and array.min() < 0):
-            raise ValueError(f"`{name}` must hold non-negative integer labels, got dtype {array.dtype}")
+            raise ValueError(
+                f"`{name}` must hold non-negative integer labels, got dtype {array.dtype}"
+            )
     gt_seq, _, gt_map = relabel_sequential(gt)
     pred_seq, _, pred_map = relabel_sequential(pred)
     n_gt, n_pred = int(gt_seq.max()) + 1, int(pred_seq.max()) + 1
@@ -52,7 +71,9 @@ def _ratio(a: float, b: float) -> float:
     return float(a) / float(b) if b > 0 else 0.0
 
 
-def match_instances(gt: np.ndarray, pred: np.ndarray, thresholds: Sequence[float] = (0.5,)) -> list[Matching]:
+def match_instances(
+    gt: np.ndarray, pred: np.ndarray, thresholds: Sequence[float] = (0.5,)
+) -> list[Matching]:
     """Optimal one-to-one matching at each IoU threshold (pairs with IoU >= threshold count)."""
     scores, gt_ids, pred_ids = iou_matrix(gt, pred)
     n_true, n_pred = scores.shape
@@ -73,28 +94,57 @@ def match_instances(gt: np.ndarray, pred: np.ndarray, thresholds: Sequence[float
         fp, fn = n_pred - tp, n_true - tp
         total = float(matched.sum())
         stats = {
-            "fp": fp, "tp": tp, "fn": fn,
-            "precision": _ratio(tp, tp + fp), "recall": _ratio(tp, tp + fn), "accuracy": _ratio(tp, tp + fp + fn),
-            "f1": _ratio(2 * tp, 2 * tp + fp + fn), "n_true": n_true, "n_pred": n_pred,
-            "mean_true_score": _ratio(total, n_true), "mean_matched_score": _ratio(total, tp),
+            "fp": fp,
+            "tp": tp,
+            "fn": fn,
+            "precision": _ratio(tp, tp + fp),
+            "recall": _ratio(tp, tp + fn),
+            "accuracy": _ratio(tp, tp + fp + fn),
+            "f1": _ratio(2 * tp, 2 * tp + fp + fn),
+            "n_true": n_true,
+            "n_pred": n_pred,
+            "mean_true_score": _ratio(total, n_true),
+            "mean_matched_score": _ratio(total, tp),
             "panoptic_quality": _ratio(total, tp + fp / 2 + fn / 2),
         }
-        results.append(Matching(threshold, stats, gt_ids, pred_ids, rows, cols, matched,
-                                scores.max(axis=1) if n_pred else np.zeros(n_true, np.float32),
-                                scores.max(axis=0) if n_true else np.zeros(n_pred, np.float32)))
+        results.append(
+            Matching(
+                threshold,
+                stats,
+                gt_ids,
+                pred_ids,
+                rows,
+                cols,
+                matched,
+                scores.max(axis=1) if n_pred else np.zeros(n_true, np.float32),
+                scores.max(axis=0) if n_true else np.zeros(n_pred, np.float32),
+            )
+        )
     return results
 
 
 def associations(matching: Matching) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(gt associations, false positives) tables: every gt instance tagged TP or FN, every unmatched prediction."""
+    """(gt associations, false positives) tables: every gt instance tagged TP or FN, every unmatched
+    prediction."""
     pred_of_gt = np.full(len(matching.gt_ids), -1, dtype=np.int64)
     iou_of_gt = matching.best_iou_gt.astype(np.float64).copy()
     pred_of_gt[matching.matched_gt] = matching.pred_ids[matching.matched_pred]
     iou_of_gt[matching.matched_gt] = matching.matched_iou
-    gt_table = pd.DataFrame({"gt_id": matching.gt_ids.astype(np.int64), "pred_id": pred_of_gt, "iou": iou_of_gt,
-                             "tag": np.where(pred_of_gt >= 0, "TP", "FN")})
+    gt_table = pd.DataFrame(
+        {
+            "gt_id": matching.gt_ids.astype(np.int64),
+            "pred_id": pred_of_gt,
+            "iou": iou_of_gt,
+            "tag": np.where(pred_of_gt >= 0, "TP", "FN"),
+        }
+    )
     unmatched = np.setdiff1d(np.arange(len(matching.pred_ids)), matching.matched_pred)
-    fp_table = pd.DataFrame({"pred_id": matching.pred_ids[unmatched].astype(np.int64), "best_iou": matching.best_iou_pred[unmatched].astype(np.float64)})
+    fp_table = pd.DataFrame(
+        {
+            "pred_id": matching.pred_ids[unmatched].astype(np.int64),
+            "best_iou": matching.best_iou_pred[unmatched].astype(np.float64),
+        }
+    )
     return gt_table, fp_table
 
 
@@ -111,7 +161,8 @@ def association_image(gt: np.ndarray, pred: np.ndarray, matching: Matching) -> n
 
 
 def metrics_row(name: str, matchings: Sequence[Matching], tag: str = "") -> dict:
-    """One row of test_results_metrics.csv with BiaPy's column names ('0.5 TH f1', '0.5 TH (post)f1')."""
+    """One row of test_results_metrics.csv with BiaPy's column names ('0.5 TH f1', '0.5 TH
+    (post)f1')."""
     row: dict = {"file": name}
     for matching in matchings:
         for metric in METRICS:

@@ -1,4 +1,6 @@
-"""Rewrite the README's config reference from the schema: python -m stages.readme_reference README.md"""
+"""Rewrite the README's config reference from the schema: python -m stages.readme_reference
+README.md"""
+
 from __future__ import annotations
 
 import sys
@@ -14,7 +16,9 @@ def refresh(readme: Path) -> None:
     head, found, _ = text.partition(HEADING)
     if not found:
         sys.exit(f"{readme} has no '{HEADING}' section")
-    intro = "Every key, its default and what it does (`segpipe config --reference` prints this table)."
+    intro = (
+        "Every key, its default and what it does (`segpipe config --reference` prints this table)."
+    )
     readme.write_text(f"{head}{HEADING}\n\n{intro}\n\n{reference_markdown()}\n")
 
 

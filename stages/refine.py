@@ -1,7 +1,9 @@
-"""TEST.POST_PROCESSING.INSTANCE_REFINEMENT: per-instance operations that never let one instance grow into another."""
+"""TEST.POST_PROCESSING.INSTANCE_REFINEMENT: per-instance operations that never let one instance
+grow into another."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -9,7 +11,14 @@ from skimage.segmentation import clear_border, expand_labels
 
 from .channels.morphology import erode_labels, remove_large_labels, remove_small_labels
 
-OPERATIONS = ("dilation", "erosion", "fill_holes", "clear_border", "remove_small_objects", "remove_large_objects")
+OPERATIONS = (
+    "dilation",
+    "erosion",
+    "fill_holes",
+    "clear_border",
+    "remove_small_objects",
+    "remove_large_objects",
+)
 
 
 def fill_instance_holes(labels: np.ndarray) -> np.ndarray:
@@ -24,18 +33,25 @@ def fill_instance_holes(labels: np.ndarray) -> np.ndarray:
     return out
 
 
-def refine_instances(labels: np.ndarray, operations: Sequence[str], values: Sequence[int | str]) -> np.ndarray:
-    """Apply ``operations`` in order; ``values`` holds a radius or size per operation ('none' where none applies).
+def refine_instances(
+    labels: np.ndarray, operations: Sequence[str], values: Sequence[int | str]
+) -> np.ndarray:
+    """Apply ``operations`` in order; ``values`` holds a radius or size per operation ('none' where
+    none applies).
 
     Dilation grows instances into background only (nearest instance wins), erosion is
     per instance, so neighbours never bleed into each other.
     """
     if len(operations) != len(values):
-        raise ValueError(f"`values` ({len(values)}) must have one entry per operation ({len(operations)})")
+        raise ValueError(
+            f"`values` ({len(values)}) must have one entry per operation ({len(operations)})"
+        )
     out = np.asarray(labels)
     for operation, value in zip(operations, values):
         if operation not in OPERATIONS:
-            raise ValueError(f"unknown refinement operation {operation!r}; valid: {', '.join(OPERATIONS)}")
+            raise ValueError(
+                f"unknown refinement operation {operation!r}; valid: {', '.join(OPERATIONS)}"
+            )
         if operation == "dilation":
             out = expand_labels(out, distance=int(value))
         elif operation == "erosion":

@@ -4,6 +4,7 @@ One number: numba's (NUMBA_NUM_THREADS, all cores unless set). A stage's
 ``--threads`` sets it before any kernel is imported, so a Snakemake job uses the
 cores the scheduler gave it and no more.
 """
+
 from __future__ import annotations
 
 import os

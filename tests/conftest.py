@@ -1,4 +1,5 @@
 """Shared fixtures: the real stardist masks and small synthetic label images (seeded)."""
+
 from __future__ import annotations
 
 import numpy as np

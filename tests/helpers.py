@@ -1,4 +1,5 @@
 """Small synthetic label images for unit tests."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,7 +14,8 @@ def touching_squares(ids: tuple[int, int] = (1, 2)) -> np.ndarray:
 
 
 def three_squares() -> np.ndarray:
-    """Three 10x10 instances (1, 2 side by side, 3 below 1) in a 30x30 image, apart from each other."""
+    """Three 10x10 instances (1, 2 side by side, 3 below 1) in a 30x30 image, apart from each
+    other."""
     labels = np.zeros((30, 30), np.int32)
     labels[2:12, 2:12] = 1
     labels[2:12, 14:24] = 2

@@ -1,4 +1,6 @@
-"""Hypothesis strategies: random instance label images in 2D and 3D (any integer dtype, ids above 255)."""
+"""Hypothesis strategies: random instance label images in 2D and 3D (any integer dtype, ids above
+255)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,17 +8,23 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 # reproducible in CI and never writing an example database into the checkout
-settings.register_profile("segpipe", derandomize=True, database=None, deadline=None, max_examples=40)
+settings.register_profile(
+    "segpipe", derandomize=True, database=None, deadline=None, max_examples=40
+)
 settings.load_profile("segpipe")
 
 DTYPES = (np.uint8, np.uint16, np.int32, np.uint32, np.int64)
 
 
 @st.composite
-def label_images(draw, ndim: int | None = None, max_side: int = 24, max_objects: int = 8) -> np.ndarray:
+def label_images(
+    draw, ndim: int | None = None, max_side: int = 24, max_objects: int = 8
+) -> np.ndarray:
     """Overlapping random boxes (later ones on top), so instances touch, nest and get cut."""
     ndim = ndim or draw(st.sampled_from([2, 3]))
-    shape = tuple(draw(st.integers(3, max_side if ndim == 2 else max_side // 2)) for _ in range(ndim))
+    shape = tuple(
+        draw(st.integers(3, max_side if ndim == 2 else max_side // 2)) for _ in range(ndim)
+    )
     dtype = draw(st.sampled_from(DTYPES))
     top = 200 if dtype == np.uint8 else 70000 if np.iinfo(dtype).max > 70000 else 300
     labels = np.zeros(shape, dtype=dtype)
@@ -38,6 +46,10 @@ def separated_blobs(draw, ndim: int) -> np.ndarray:
         if draw(st.booleans()):
             sides = [draw(st.integers(4, cell - 2)) for _ in range(ndim)]
             offsets = [draw(st.integers(1, cell - 1 - s)) for s in sides]
-            labels[tuple(slice(i * cell + o, i * cell + o + s) for i, o, s in zip(index, offsets, sides))] = next_id
+            labels[
+                tuple(
+                    slice(i * cell + o, i * cell + o + s) for i, o, s in zip(index, offsets, sides)
+                )
+            ] = next_id
             next_id += draw(st.integers(1, 500))
     return labels

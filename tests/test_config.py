@@ -1,6 +1,13 @@
 import pytest
 
-from stages.config import ConfigError, legacy_channels, load_config, reference_markdown, resolve_config, stage_slice
+from stages.config import (
+    ConfigError,
+    legacy_channels,
+    load_config,
+    reference_markdown,
+    resolve_config,
+    stage_slice,
+)
 
 
 def test_defaults_fill_every_section():
@@ -16,8 +23,13 @@ def test_defaults_fill_every_section():
 
 
 def test_biapy_literal_strings_are_read_as_biapy_reads_them():
-    config, _ = resolve_config({"DATA": {"PATCH_SIZE": "(64, 64, 1)", "TEST": {"PADDING": "(8,8)"}},
-                                "TRAIN": {"LR": "1e-4", "PATIENCE": -1}, "AUGMENTOR": {"VFLIP": "True"}})
+    config, _ = resolve_config(
+        {
+            "DATA": {"PATCH_SIZE": "(64, 64, 1)", "TEST": {"PADDING": "(8,8)"}},
+            "TRAIN": {"LR": "1e-4", "PATIENCE": -1},
+            "AUGMENTOR": {"VFLIP": "True"},
+        }
+    )
     assert config["DATA"]["PATCH_SIZE"] == [64, 64, 1]
     assert config["DATA"]["TEST"]["PADDING"] == [8, 8]
     assert config["TRAIN"]["LR"] == pytest.approx(1e-4)
@@ -25,7 +37,16 @@ def test_biapy_literal_strings_are_read_as_biapy_reads_them():
     assert config["AUGMENTOR"]["VFLIP"] is True
 
 
-@pytest.mark.parametrize("text, codes", [("BC", ["F", "C"]), ("BCD", ["F", "C", "Db"]), ("BCDv2", ["F", "C", "D"]), ("BP", ["F", "P"]), ("Dv2", ["D"])])
+@pytest.mark.parametrize(
+    "text, codes",
+    [
+        ("BC", ["F", "C"]),
+        ("BCD", ["F", "C", "Db"]),
+        ("BCDv2", ["F", "C", "D"]),
+        ("BP", ["F", "P"]),
+        ("Dv2", ["D"]),
+    ],
+)
 def test_old_string_channels(text, codes):
     assert legacy_channels(text) == codes
     config, _ = resolve_config({"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": text}}})
@@ -38,42 +59,112 @@ def test_list_written_as_string():
 
 
 def test_misspelt_key_names_the_key_and_the_closest_valid_one():
-    with pytest.raises(ConfigError, match=r"unknown key PROBLEM\.INSTANCE_SEG\.DATA_CHANELS; did you mean PROBLEM\.INSTANCE_SEG\.DATA_CHANNELS\?"):
+    with pytest.raises(
+        ConfigError,
+        match=r"unknown key PROBLEM\.INSTANCE_SEG\.DATA_CHANELS; did you mean "
+        r"PROBLEM\.INSTANCE_SEG\.DATA_CHANNELS\?",
+    ):
         resolve_config({"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANELS": ["F"]}}})
 
 
 def test_key_at_the_wrong_level_points_to_where_it_lives():
-    with pytest.raises(ConfigError, match=r"unknown key PROBLEM\.WATERSHED; did you mean PROBLEM\.INSTANCE_SEG\.WATERSHED\?"):
+    with pytest.raises(
+        ConfigError,
+        match=r"unknown key PROBLEM\.WATERSHED; did you mean PROBLEM\.INSTANCE_SEG\.WATERSHED\?",
+    ):
         resolve_config({"PROBLEM": {"WATERSHED": {}}})
 
 
 def test_unimplemented_biapy_key_is_named_in_a_warning():
-    config, warnings = resolve_config({"TEST": {"POST_PROCESSING": {"VORONOI_ON_MASK": True}}, "SYSTEM": {"NUM_CPUS": -1}})
+    config, warnings = resolve_config(
+        {"TEST": {"POST_PROCESSING": {"VORONOI_ON_MASK": True}}, "SYSTEM": {"NUM_CPUS": -1}}
+    )
     assert any("TEST.POST_PROCESSING.VORONOI_ON_MASK" in w for w in warnings)
     assert any("SYSTEM.NUM_CPUS" in w for w in warnings)
     assert config["TEST"]["POST_PROCESSING"]["VORONOI_ON_MASK"] is True  # kept, not dropped
 
 
-@pytest.mark.parametrize("raw, message", [
-    ({"PROBLEM": {"NDIM": "4D"}}, r"PROBLEM\.NDIM: '4D' is not one of"),
-    ({"TRAIN": {"EPOCHS": 0}}, r"TRAIN\.EPOCHS: 0 is below the minimum 1"),
-    ({"TRAIN": {"OPTIMIZER": "adam"}}, r"TRAIN\.OPTIMIZER"),
-    ({"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["F", "C"], "DATA_CHANNEL_WEIGHTS": [1]}}}, r"DATA_CHANNEL_WEIGHTS: 1 weight\(s\) for 2"),
-    ({"PROBLEM": {"INSTANCE_SEG": {"WATERSHED": {"SEED_CHANNELS": ["Db"]}}}}, r"SEED_CHANNELS: 'Db' is not in DATA_CHANNELS"),
-    ({"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS_EXTRA_OPTS": [{"C": {"mode": "fat"}}]}}}, r"DATA_CHANNELS_EXTRA_OPTS\.C: option 'mode'"),
-    ({"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS_EXTRA_OPTS": [{"F": {"erode": 1}}]}}}, r"unknown option\(s\) \['erode'\]"),
-    ({"PROBLEM": {"NDIM": "3D"}, "DATA": {"PATCH_SIZE": "(256, 256, 1)"}}, r"DATA\.PATCH_SIZE: \[256, 256, 1\] does not fit PROBLEM\.NDIM 3D"),
-    ({"DATA": {"PATCH_SIZE": [64, 64, 1], "TEST": {"PADDING": [32, 32]}}}, r"DATA\.TEST\.PADDING"),
-    ({"TEST": {"POST_PROCESSING": {"INSTANCE_REFINEMENT": {"OPERATIONS": ["dilation"], "VALUES": ["none"]}}}}, r"'dilation' takes an integer"),
-    ({"DATA": {"VAL": {"FROM_TRAIN": False}}}, r"DATA\.VAL\.PATH"),
-    ({"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["C", "R"]}}}, r"DATA_CHANNELS: channel R needs an object probability channel"),
-    ({"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["F", "E"]}}}, r"DATA_CHANNELS: channel E must be the only channel"),
-    ({"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["A", "C"]}}}, r"DATA_CHANNELS: channel A must be the only channel"),
-    ({"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["F", "C"], "INSTANCE_CREATION_PROCESS": "stardist"}}},
-     r"INSTANCE_CREATION_PROCESS: 'stardist' cannot decode the channels \['F', 'C'\]"),
-    ({"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["A"], "DATA_CHANNELS_EXTRA_OPTS": [{"A": {"neighborhood": "6-connectivity"}}]}}},
-     r"DATA_CHANNELS_EXTRA_OPTS\.A: A option 'neighborhood' in 2D must be one of"),
-])
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ({"PROBLEM": {"NDIM": "4D"}}, r"PROBLEM\.NDIM: '4D' is not one of"),
+        ({"TRAIN": {"EPOCHS": 0}}, r"TRAIN\.EPOCHS: 0 is below the minimum 1"),
+        ({"TRAIN": {"OPTIMIZER": "adam"}}, r"TRAIN\.OPTIMIZER"),
+        (
+            {
+                "PROBLEM": {
+                    "INSTANCE_SEG": {"DATA_CHANNELS": ["F", "C"], "DATA_CHANNEL_WEIGHTS": [1]}
+                }
+            },
+            r"DATA_CHANNEL_WEIGHTS: 1 weight\(s\) for 2",
+        ),
+        (
+            {"PROBLEM": {"INSTANCE_SEG": {"WATERSHED": {"SEED_CHANNELS": ["Db"]}}}},
+            r"SEED_CHANNELS: 'Db' is not in DATA_CHANNELS",
+        ),
+        (
+            {"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS_EXTRA_OPTS": [{"C": {"mode": "fat"}}]}}},
+            r"DATA_CHANNELS_EXTRA_OPTS\.C: option 'mode'",
+        ),
+        (
+            {"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS_EXTRA_OPTS": [{"F": {"erode": 1}}]}}},
+            r"unknown option\(s\) \['erode'\]",
+        ),
+        (
+            {"PROBLEM": {"NDIM": "3D"}, "DATA": {"PATCH_SIZE": "(256, 256, 1)"}},
+            r"DATA\.PATCH_SIZE: \[256, 256, 1\] does not fit PROBLEM\.NDIM 3D",
+        ),
+        (
+            {"DATA": {"PATCH_SIZE": [64, 64, 1], "TEST": {"PADDING": [32, 32]}}},
+            r"DATA\.TEST\.PADDING",
+        ),
+        (
+            {
+                "TEST": {
+                    "POST_PROCESSING": {
+                        "INSTANCE_REFINEMENT": {"OPERATIONS": ["dilation"], "VALUES": ["none"]}
+                    }
+                }
+            },
+            r"'dilation' takes an integer",
+        ),
+        ({"DATA": {"VAL": {"FROM_TRAIN": False}}}, r"DATA\.VAL\.PATH"),
+        (
+            {"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["C", "R"]}}},
+            r"DATA_CHANNELS: channel R needs an object probability channel",
+        ),
+        (
+            {"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["F", "E"]}}},
+            r"DATA_CHANNELS: channel E must be the only channel",
+        ),
+        (
+            {"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["A", "C"]}}},
+            r"DATA_CHANNELS: channel A must be the only channel",
+        ),
+        (
+            {
+                "PROBLEM": {
+                    "INSTANCE_SEG": {
+                        "DATA_CHANNELS": ["F", "C"],
+                        "INSTANCE_CREATION_PROCESS": "stardist",
+                    }
+                }
+            },
+            r"INSTANCE_CREATION_PROCESS: 'stardist' cannot decode the channels \['F', 'C'\]",
+        ),
+        (
+            {
+                "PROBLEM": {
+                    "INSTANCE_SEG": {
+                        "DATA_CHANNELS": ["A"],
+                        "DATA_CHANNELS_EXTRA_OPTS": [{"A": {"neighborhood": "6-connectivity"}}],
+                    }
+                }
+            },
+            r"DATA_CHANNELS_EXTRA_OPTS\.A: A option 'neighborhood' in 2D must be one of",
+        ),
+    ],
+)
 def test_bad_values_name_their_key(raw, message):
     with pytest.raises(ConfigError, match=message):
         resolve_config(raw)
@@ -82,7 +173,9 @@ def test_bad_values_name_their_key(raw, message):
 def test_load_config_names_the_file(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("TRAIN:\n  EPOCH: 3\n")
-    with pytest.raises(ConfigError, match=r"bad\.yaml: unknown key TRAIN\.EPOCH; did you mean TRAIN\.EPOCHS\?"):
+    with pytest.raises(
+        ConfigError, match=r"bad\.yaml: unknown key TRAIN\.EPOCH; did you mean TRAIN\.EPOCHS\?"
+    ):
         load_config(path)
     with pytest.raises(ConfigError, match=r"does not exist"):
         load_config(tmp_path / "missing.yaml")
@@ -96,10 +189,20 @@ def test_patch_size_default_follows_ndim():
     assert resolve_config({"PROBLEM": {"NDIM": "3D"}})[0]["DATA"]["PATCH_SIZE"] == [20, 128, 128, 1]
 
 
-@pytest.mark.parametrize("raw", [
-    {"PROBLEM": {"NDIM": "3D"}, "DATA": {"PATCH_SIZE": [16, 32, 32, 1]}},
-    {"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["F", "C", "Db"], "WATERSHED": {"SEED_CHANNELS": ["Db"]}}}},
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"PROBLEM": {"NDIM": "3D"}, "DATA": {"PATCH_SIZE": [16, 32, 32, 1]}},
+        {
+            "PROBLEM": {
+                "INSTANCE_SEG": {
+                    "DATA_CHANNELS": ["F", "C", "Db"],
+                    "WATERSHED": {"SEED_CHANNELS": ["Db"]},
+                }
+            }
+        },
+    ],
+)
 def test_every_stage_slice_is_a_valid_config(raw):
     config, _ = resolve_config(raw)
     for stage in ("encode", "train", "predict", "decode", "refine", "measure", "evaluate"):
@@ -110,7 +213,14 @@ def test_stage_slices_hold_only_what_the_stage_reads():
     config, _ = resolve_config({})
     decode = stage_slice(config, "decode")
     assert set(decode) == {"PROBLEM"}
-    assert set(decode["PROBLEM"]["INSTANCE_SEG"]) == {"DATA_CHANNELS", "DATA_CHANNELS_EXTRA_OPTS", "INSTANCE_CREATION_PROCESS", "WATERSHED", "STARDIST", "EMBEDSEG"}
+    assert set(decode["PROBLEM"]["INSTANCE_SEG"]) == {
+        "DATA_CHANNELS",
+        "DATA_CHANNELS_EXTRA_OPTS",
+        "INSTANCE_CREATION_PROCESS",
+        "WATERSHED",
+        "STARDIST",
+        "EMBEDSEG",
+    }
     train = stage_slice(config, "train")
     assert "WATERSHED" not in train["PROBLEM"]["INSTANCE_SEG"]
     # a slice is itself a valid config
@@ -130,10 +240,21 @@ def test_demo_config_and_examples_are_valid():
 def test_biapy_template_runs_with_only_its_paths_changed():
     from pathlib import Path
 
-    config, warnings = load_config(Path(__file__).parents[1] / "config" / "examples" / "biapy_template_2d.yaml")
-    assert config["DATA"]["PATCH_SIZE"] == [256, 256, 1] and config["TRAIN"]["LR"] == pytest.approx(1e-4)
+    config, warnings = load_config(
+        Path(__file__).parents[1] / "config" / "examples" / "biapy_template_2d.yaml"
+    )
+    assert config["DATA"]["PATCH_SIZE"] == [256, 256, 1] and config["TRAIN"]["LR"] == pytest.approx(
+        1e-4
+    )
     named = " ".join(warnings)
-    for key in ("SYSTEM.NUM_WORKERS", "DATA.TRAIN.IN_MEMORY", "AUGMENTOR.AUG_SAMPLES", "AUGMENTOR.RANDOM_ROT", "TEST.FULL_IMG", "MODEL.ARCHITECTURE 'resunet'"):
+    for key in (
+        "SYSTEM.NUM_WORKERS",
+        "DATA.TRAIN.IN_MEMORY",
+        "AUGMENTOR.AUG_SAMPLES",
+        "AUGMENTOR.RANDOM_ROT",
+        "TEST.FULL_IMG",
+        "MODEL.ARCHITECTURE 'resunet'",
+    ):
         assert key in named, key
 
 
@@ -147,4 +268,6 @@ def test_readme_holds_the_current_config_reference():
     from pathlib import Path
 
     readme = (Path(__file__).parents[1] / "README.md").read_text()
-    assert reference_markdown() in readme, "README's config reference is stale: run `make reference`"
+    assert reference_markdown() in readme, (
+        "README's config reference is stale: run `make reference`"
+    )

@@ -1,7 +1,19 @@
 import numpy as np
 import pytest
 
-from stages.io import InputError, atomic_output, label_dtype, labels_from_array, pair_images, raw_to_channel_last, read_channels, read_labels, read_tiff, write_labels, write_tiff
+from stages.io import (
+    InputError,
+    atomic_output,
+    label_dtype,
+    labels_from_array,
+    pair_images,
+    raw_to_channel_last,
+    read_channels,
+    read_labels,
+    read_tiff,
+    write_labels,
+    write_tiff,
+)
 
 
 def test_atomic_output_leaves_nothing_on_failure(tmp_path):
@@ -41,12 +53,15 @@ def test_raw_channel_axis():
         raw_to_channel_last(np.zeros((2, 3, 4, 5)), 2, "img.tif")
 
 
-@pytest.mark.parametrize("array, message", [
-    (np.array([[0.5, 1.0]]), "fractional"),
-    (np.array([[-1, 2]]), "non-negative"),
-    (np.zeros((2, 2, 2)), "is not 2D"),
-    (np.zeros((0, 3), dtype=np.uint8), "empty"),
-])
+@pytest.mark.parametrize(
+    "array, message",
+    [
+        (np.array([[0.5, 1.0]]), "fractional"),
+        (np.array([[-1, 2]]), "non-negative"),
+        (np.zeros((2, 2, 2)), "is not 2D"),
+        (np.zeros((0, 3), dtype=np.uint8), "empty"),
+    ],
+)
 def test_bad_labels_name_the_file(array, message):
     with pytest.raises(InputError, match=rf"lab\.tif: .*{message}"):
         labels_from_array(array, 2, "lab.tif")

@@ -15,7 +15,9 @@ def test_sphericity_of_a_ball_is_one_within_5_percent(radius):
 
 def test_sphericity_with_anisotropic_spacing():
     z, y, x = np.ogrid[-8:9, -18:19, -18:19]
-    ellipsoid = ((2 * z) ** 2 + y**2 + x**2 <= 15**2).astype(np.uint8)  # a ball of radius 15 sampled with z spacing 2
+    ellipsoid = ((2 * z) ** 2 + y**2 + x**2 <= 15**2).astype(
+        np.uint8
+    )  # a ball of radius 15 sampled with z spacing 2
     table = measure_instances(ellipsoid, spacing=(2.0, 1.0, 1.0))
     assert table["sphericity"].iloc[0] == pytest.approx(1.0, rel=0.05)
     assert table["volume"].iloc[0] == pytest.approx(4 / 3 * np.pi * 15**3, rel=0.03)

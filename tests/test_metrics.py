@@ -14,7 +14,9 @@ def _perturbed(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     for label_id in split:
         ys, xs = np.nonzero(pred == label_id)
         if len(ys):
-            pred[(pred == label_id) & (np.arange(pred.shape[1])[None, :] > np.median(xs))] = labels.max() + 1000 + label_id
+            pred[(pred == label_id) & (np.arange(pred.shape[1])[None, :] > np.median(xs))] = (
+                labels.max() + 1000 + label_id
+            )
     permutation = np.concatenate([[0], rng.permutation(np.arange(1, pred.max() + 1))])
     return permutation[pred]
 

@@ -1,4 +1,5 @@
 """Matching on random label pairs equals stardist.matching (hypothesis)."""
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -8,8 +9,12 @@ from stages.metrics import METRICS, match_instances
 from tests.strategies import label_images
 
 
-@given(st.sampled_from([2, 3]).flatmap(lambda n: st.tuples(label_images(ndim=n, max_side=12), label_images(ndim=n, max_side=12))),
-       st.sampled_from([0.1, 0.3, 0.5, 0.75]))
+@given(
+    st.sampled_from([2, 3]).flatmap(
+        lambda n: st.tuples(label_images(ndim=n, max_side=12), label_images(ndim=n, max_side=12))
+    ),
+    st.sampled_from([0.1, 0.3, 0.5, 0.75]),
+)
 def test_equals_stardist_on_random_pairs(pair, threshold):
     gt, pred = pair
     shape = tuple(min(a, b) for a, b in zip(gt.shape, pred.shape))

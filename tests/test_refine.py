@@ -2,7 +2,6 @@ import numpy as np
 import pytest
 
 from stages.refine import fill_instance_holes, refine_instances
-
 from tests.helpers import touching_squares
 
 
@@ -31,7 +30,9 @@ def test_fill_holes_fills_background_holes_only():
 
 def test_clear_border_and_size_filters(mask2d):
     cleared = refine_instances(mask2d, ["clear_border"], ["none"])
-    border_ids = set(np.unique(np.concatenate([mask2d[0], mask2d[-1], mask2d[:, 0], mask2d[:, -1]]))) - {0}
+    border_ids = set(
+        np.unique(np.concatenate([mask2d[0], mask2d[-1], mask2d[:, 0], mask2d[:, -1]]))
+    ) - {0}
     assert not (set(np.unique(cleared)) & border_ids)
     sizes = np.bincount(mask2d.ravel())[1:]
     sizes = sizes[sizes > 0]

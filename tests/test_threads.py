@@ -14,8 +14,9 @@ def test_limit_threads_caps_the_kernels_and_leaves_the_default_alone():
         limit_threads(1)
         assert kernel_threads() == 1
         # numba's threads have started by now: a kernel still runs after the cap
-        from stages.channels import encode_channels
         import numpy as np
+
+        from stages.channels import encode_channels
 
         assert encode_channels(np.ones((4, 4), np.uint8), ["R"]).shape == (32, 4, 4)
     finally:
@@ -23,5 +24,13 @@ def test_limit_threads_caps_the_kernels_and_leaves_the_default_alone():
 
 
 def test_limit_threads_before_numba_starts_sets_its_pool():
-    code = "from stages.threads import limit_threads, kernel_threads; limit_threads(1); print(kernel_threads())"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "1"
+    code = (
+        "from stages.threads import limit_threads, kernel_threads; limit_threads(1); "
+        "print(kernel_threads())"
+    )
+    assert (
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        == "1"
+    )

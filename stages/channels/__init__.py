@@ -5,10 +5,12 @@ options as keyword arguments; :class:`Encoder` holds its defaults, checks option
 in one place and says how the channel is learnt (binary or regression, output
 activation, masked loss).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +50,10 @@ class Encoder:
         """Defaults completed with ``options``; unknown names and bad values raise ValueError."""
         unknown = sorted(set(options) - set(self.defaults))
         if unknown:
-            raise ValueError(f"unknown option(s) {unknown} for channel {self.code}; valid: {sorted(self.defaults)}")
+            raise ValueError(
+                f"unknown option(s) {unknown} for channel {self.code}; valid: "
+                f"{sorted(self.defaults)}"
+            )
         resolved = {**self.defaults, **options}
         dims = {"2D": 2, "3D": 3}.get(ndim, ndim) if isinstance(ndim, str) else int(ndim)
         for name, by_ndim in self.ndim_defaults.items():
@@ -56,15 +61,29 @@ class Encoder:
                 resolved[name] = by_ndim[dims]
         for name, allowed in self.choices.items():
             if resolved[name] not in allowed:
-                raise ValueError(f"option {name!r} of channel {self.code} must be one of {list(allowed)}, got {resolved[name]!r}")
+                raise ValueError(
+                    f"option {name!r} of channel {self.code} must be one of {list(allowed)}, got "
+                    f"{resolved[name]!r}"
+                )
         for name, default in self.defaults.items():
             value = resolved[name]
             if isinstance(default, bool) and not isinstance(value, bool):
-                raise ValueError(f"option {name!r} of channel {self.code} must be true or false, got {value!r}")
-            if isinstance(default, int) and not isinstance(default, bool) and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-                raise ValueError(f"option {name!r} of channel {self.code} must be a non-negative integer, got {value!r}")
+                raise ValueError(
+                    f"option {name!r} of channel {self.code} must be true or false, got {value!r}"
+                )
+            if (
+                isinstance(default, int)
+                and not isinstance(default, bool)
+                and (not isinstance(value, int) or isinstance(value, bool) or value < 0)
+            ):
+                raise ValueError(
+                    f"option {name!r} of channel {self.code} must be a non-negative integer, got "
+                    f"{value!r}"
+                )
             if isinstance(default, float) and not isinstance(value, (int, float)):
-                raise ValueError(f"option {name!r} of channel {self.code} must be a number, got {value!r}")
+                raise ValueError(
+                    f"option {name!r} of channel {self.code} must be a number, got {value!r}"
+                )
         if self.check is not None and dims in (2, 3):
             self.check(resolved, dims)
         return resolved
@@ -94,28 +113,112 @@ class Encoder:
 
 ENCODERS: dict[str, Encoder] = {
     "F": Encoder("F", binary.encode_foreground, "binary", {"erosion": 0, "dilation": 0}),
-    "B": Encoder("B", binary.encode_background, "binary", {"erosion": 0, "dilation": 0}, polarity="below"),
-    "P": Encoder("P", binary.encode_center_points, "binary", {"type": "centroid", "dilation": 1, "erosion": 0}, {"type": ("centroid", "skeleton")}),
-    "C": Encoder("C", binary.encode_contour, "binary", {"mode": "thick"}, {"mode": ("thick", "inner", "outer", "subpixel", "dense")}, polarity="below"),
+    "B": Encoder(
+        "B", binary.encode_background, "binary", {"erosion": 0, "dilation": 0}, polarity="below"
+    ),
+    "P": Encoder(
+        "P",
+        binary.encode_center_points,
+        "binary",
+        {"type": "centroid", "dilation": 1, "erosion": 0},
+        {"type": ("centroid", "skeleton")},
+    ),
+    "C": Encoder(
+        "C",
+        binary.encode_contour,
+        "binary",
+        {"mode": "thick"},
+        {"mode": ("thick", "inner", "outer", "subpixel", "dense")},
+        polarity="below",
+    ),
     "T": Encoder("T", binary.encode_touching, "binary", {"thickness": 2}, polarity="below"),
-    "Db": Encoder("Db", distance.encode_distance_to_boundary, "regression", {"norm": True, "mask_values": True}),
-    "Dc": Encoder("Dc", distance.encode_distance_to_center, "regression", {"type": "centroid", "norm": True, "mask_values": True}, {"type": ("centroid", "skeleton")}, polarity="below"),
-    "Dn": Encoder("Dn", distance.encode_distance_to_neighbours, "regression", {"closing_size": 3, "norm": True, "mask_values": True, "decline_power": 3},
-                  polarity="below"),
-    "D": Encoder("D", distance.encode_signed_distance, "regression", {"act": "tanh", "alpha": 1.0, "beta": 1.0, "norm": True}, {"act": ("tanh", "linear")}),
-    "H": Encoder("H", distance.encode_offset_x, "regression", {"norm": True, "mask_values": True}, polarity="gradient"),
-    "V": Encoder("V", distance.encode_offset_y, "regression", {"norm": True, "mask_values": True}, polarity="gradient"),
-    "Z": Encoder("Z", distance.encode_offset_z, "regression", {"norm": True, "mask_values": True}, polarity="gradient"),
-    "R": Encoder("R", rays.encode_radial_distances, "regression", {"nrays": None, "anisotropy": None, "norm": False, "mask_values": True},
-                 plane_names=lambda o, ndim: [f"R{k}" for k in range(int(o["nrays"] or rays.DEFAULT_RAYS[ndim]))],
-                 ndim_defaults={"nrays": rays.DEFAULT_RAYS}, check=lambda o, ndim: rays.check_ray_options(o, ndim)),
-    "A": Encoder("A", affinity.encode_affinities, "binary",
-                 {"neighborhood": None, "z_affinities": None, "y_affinities": None, "x_affinities": None, "widen_borders": 0},
-                 plane_names=lambda o, ndim: affinity.affinity_plane_names(o["neighborhood"], ndim, **{k: o[k] for k in affinity.AXIS_LISTS}),
-                 ndim_defaults={"neighborhood": affinity.DEFAULT_NEIGHBOURHOOD},
-                 check=lambda o, ndim: affinity.affinity_offsets(o["neighborhood"], ndim, **{k: o[k] for k in affinity.AXIS_LISTS})),
-    "E": Encoder("E", embedding.encode_embedding, "embedding", {"center_mode": "centroid", "medoid_max_points": 10000},
-                 {"center_mode": ("centroid", "medoid")}, plane_names=lambda o, ndim: embedding.embedding_plane_names(ndim)),
+    "Db": Encoder(
+        "Db",
+        distance.encode_distance_to_boundary,
+        "regression",
+        {"norm": True, "mask_values": True},
+    ),
+    "Dc": Encoder(
+        "Dc",
+        distance.encode_distance_to_center,
+        "regression",
+        {"type": "centroid", "norm": True, "mask_values": True},
+        {"type": ("centroid", "skeleton")},
+        polarity="below",
+    ),
+    "Dn": Encoder(
+        "Dn",
+        distance.encode_distance_to_neighbours,
+        "regression",
+        {"closing_size": 3, "norm": True, "mask_values": True, "decline_power": 3},
+        polarity="below",
+    ),
+    "D": Encoder(
+        "D",
+        distance.encode_signed_distance,
+        "regression",
+        {"act": "tanh", "alpha": 1.0, "beta": 1.0, "norm": True},
+        {"act": ("tanh", "linear")},
+    ),
+    "H": Encoder(
+        "H",
+        distance.encode_offset_x,
+        "regression",
+        {"norm": True, "mask_values": True},
+        polarity="gradient",
+    ),
+    "V": Encoder(
+        "V",
+        distance.encode_offset_y,
+        "regression",
+        {"norm": True, "mask_values": True},
+        polarity="gradient",
+    ),
+    "Z": Encoder(
+        "Z",
+        distance.encode_offset_z,
+        "regression",
+        {"norm": True, "mask_values": True},
+        polarity="gradient",
+    ),
+    "R": Encoder(
+        "R",
+        rays.encode_radial_distances,
+        "regression",
+        {"nrays": None, "anisotropy": None, "norm": False, "mask_values": True},
+        plane_names=lambda o, ndim: [
+            f"R{k}" for k in range(int(o["nrays"] or rays.DEFAULT_RAYS[ndim]))
+        ],
+        ndim_defaults={"nrays": rays.DEFAULT_RAYS},
+        check=lambda o, ndim: rays.check_ray_options(o, ndim),
+    ),
+    "A": Encoder(
+        "A",
+        affinity.encode_affinities,
+        "binary",
+        {
+            "neighborhood": None,
+            "z_affinities": None,
+            "y_affinities": None,
+            "x_affinities": None,
+            "widen_borders": 0,
+        },
+        plane_names=lambda o, ndim: affinity.affinity_plane_names(
+            o["neighborhood"], ndim, **{k: o[k] for k in affinity.AXIS_LISTS}
+        ),
+        ndim_defaults={"neighborhood": affinity.DEFAULT_NEIGHBOURHOOD},
+        check=lambda o, ndim: affinity.affinity_offsets(
+            o["neighborhood"], ndim, **{k: o[k] for k in affinity.AXIS_LISTS}
+        ),
+    ),
+    "E": Encoder(
+        "E",
+        embedding.encode_embedding,
+        "embedding",
+        {"center_mode": "centroid", "medoid_max_points": 10000},
+        {"center_mode": ("centroid", "medoid")},
+        plane_names=lambda o, ndim: embedding.embedding_plane_names(ndim),
+    ),
 }
 
 #: codes decoded without the watershed, and the codes that must stand alone
@@ -124,7 +227,8 @@ ALONE = ("A", "E")
 
 
 def plane_code(name: str) -> str:
-    """The channel code a plane name belongs to ('R7' -> 'R', 'A[1,0]' -> 'A', 'E_sigma_x' -> 'E')."""
+    """The channel code a plane name belongs to ('R7' -> 'R', 'A[1,0]' -> 'A', 'E_sigma_x' ->
+    'E')."""
     if name in ENCODERS:
         return name
     if name.startswith("E_"):
@@ -138,7 +242,13 @@ def plane_code(name: str) -> str:
 
 def channel_planes(codes: list[str], extra_options: dict[str, dict], ndim: int) -> list[str]:
     """Plane names of ``codes`` in order (one per network output channel)."""
-    return [name for c in codes for name in ENCODERS[c].planes(ENCODERS[c].resolve_options(extra_options.get(c, {}), ndim), ndim)]
+    return [
+        name
+        for c in codes
+        for name in ENCODERS[c].planes(
+            ENCODERS[c].resolve_options(extra_options.get(c, {}), ndim), ndim
+        )
+    ]
 
 
 def check_combination(codes: list[str]) -> None:
@@ -147,7 +257,10 @@ def check_combination(codes: list[str]) -> None:
         if code in codes and len(codes) > 1:
             raise ValueError(f"channel {code} must be the only channel (got {codes})")
     if "R" in codes and not any(c in codes for c in ("Db", "F")):
-        raise ValueError(f"channel R needs an object probability channel, Db (as in StarDist) or F, among {codes}")
+        raise ValueError(
+            "channel R needs an object probability channel, Db (as in StarDist) or F, among "
+            f"{codes}"
+        )
     if len(set(codes)) != len(codes):
         raise ValueError(f"channel codes repeat in {codes}")
 
@@ -159,7 +272,11 @@ def check_labels(labels: np.ndarray, name: str = "labels") -> np.ndarray:
         # the compiled kernels read native byte order only (a big-endian array from a reader)
         labels = labels.astype(labels.dtype.newbyteorder("="))
     if not np.issubdtype(labels.dtype, np.integer):
-        if np.issubdtype(labels.dtype, np.floating) and labels.size and np.all(np.mod(labels, 1) == 0):
+        if (
+            np.issubdtype(labels.dtype, np.floating)
+            and labels.size
+            and np.all(np.mod(labels, 1) == 0)
+        ):
             labels = labels.astype(np.int64)
         else:
             raise ValueError(f"`{name}` must hold integer instance ids, got dtype {labels.dtype}")
@@ -174,7 +291,9 @@ def check_labels(labels: np.ndarray, name: str = "labels") -> np.ndarray:
     return labels.astype(np.uint32)
 
 
-def encode_channels(labels: np.ndarray, codes: list[str], extra_options: dict[str, dict] | None = None) -> np.ndarray:
+def encode_channels(
+    labels: np.ndarray, codes: list[str], extra_options: dict[str, dict] | None = None
+) -> np.ndarray:
     """Encode ``labels`` into the channels ``codes`` in order: (C, [Z,] Y, X) float32."""
     labels = check_labels(labels)
     if labels.ndim == 2 and "Z" in codes:
@@ -189,4 +308,3 @@ def encode_channels(labels: np.ndarray, codes: list[str], extra_options: dict[st
         return planes[0].astype(np.float32, copy=False)
     # cast while concatenating: one pass over the output instead of a cast and a copy
     return np.concatenate(planes, axis=0, dtype=np.float32, casting="unsafe")
-

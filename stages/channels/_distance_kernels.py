@@ -9,6 +9,7 @@ axis needs no envelope (its distances are the run ends' alone); every later axis
 envelope of the previous pass's squared distances over each run plus the two run ends.
 Squared distances are integers, exact in float32 below 2**24.
 """
+
 import numba
 import numpy as np
 
@@ -66,8 +67,11 @@ def _envelope_of_run(values, lo, hi, left_wall, right_wall, positions, heights, 
 
 
 @numba.njit(cache=True, nogil=True)
-def _envelope_of_line(line_labels, values, border, background_zero, finish, positions, heights, bounds):
-    """Every run of one label along a line, through ``_envelope_of_run``; square roots if ``finish``."""
+def _envelope_of_line(
+    line_labels, values, border, background_zero, finish, positions, heights, bounds
+):
+    """Every run of one label along a line, through ``_envelope_of_run``; square roots if
+    ``finish``."""
     n = line_labels.shape[0]
     lo = 0
     while lo < n:
@@ -79,7 +83,9 @@ def _envelope_of_line(line_labels, values, border, background_zero, finish, posi
             for x in range(lo, hi):
                 values[x] = 0.0
         else:
-            _envelope_of_run(values, lo, hi, lo > 0 or border, hi < n or border, positions, heights, bounds)
+            _envelope_of_run(
+                values, lo, hi, lo > 0 or border, hi < n or border, positions, heights, bounds
+            )
             if finish:
                 for x in range(lo, hi):
                     values[x] = np.sqrt(values[x])
@@ -88,7 +94,8 @@ def _envelope_of_line(line_labels, values, border, background_zero, finish, posi
 
 @numba.njit(cache=True, nogil=True)
 def _run_ends_along_first_axis(labels, out, border, x0, x1):
-    """Squared distance along axis 0 to the nearest voxel of another label, for columns x0:x1 of (N, M).
+    """Squared distance along axis 0 to the nearest voxel of another label, for columns x0:x1 of (N,
+    M).
 
     Rows whole, forward then backward, so the inner loop runs over contiguous voxels.
     """
@@ -98,18 +105,27 @@ def _run_ends_along_first_axis(labels, out, border, x0, x1):
         out[0, x] = start
     for i in range(1, n):
         for x in range(x0, x1):
-            out[i, x] = np.float32(1.0) if labels[i, x] != labels[i - 1, x] else out[i - 1, x] + np.float32(1.0)
+            out[i, x] = (
+                np.float32(1.0)
+                if labels[i, x] != labels[i - 1, x]
+                else out[i - 1, x] + np.float32(1.0)
+            )
     after = np.full(x1 - x0, start, np.float32)
     for i in range(n - 1, -1, -1):
         for x in range(x0, x1):
             if i + 1 < n:
-                after[x - x0] = np.float32(1.0) if labels[i, x] != labels[i + 1, x] else after[x - x0] + np.float32(1.0)
+                after[x - x0] = (
+                    np.float32(1.0)
+                    if labels[i, x] != labels[i + 1, x]
+                    else after[x - x0] + np.float32(1.0)
+                )
             nearest = min(out[i, x], after[x - x0])
             out[i, x] = nearest * nearest
 
 
 def distance_to_other_labels(labels, planar, border, background_zero, squared, threads):
-    """Euclidean distance (float32) of every voxel of a (Z, Y, X) volume to the nearest voxel of another label.
+    """Euclidean distance (float32) of every voxel of a (Z, Y, X) volume to the nearest voxel of
+    another label.
 
     ``border``: the outside of the image counts as another label, else a volume of one
     label is infinite. ``background_zero``: label 0 voxels get 0 (they still count as
@@ -125,7 +141,8 @@ def distance_to_other_labels(labels, planar, border, background_zero, squared, t
 
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _distance_2d(labels, border, background_zero, squared, threads):
-    """:func:`distance_to_other_labels` of a (1, Y, X) image: run ends along Y, then the envelope along X."""
+    """:func:`distance_to_other_labels` of a (1, Y, X) image: run ends along Y, then the envelope
+    along X."""
     depth, height, width = labels.shape
     out = np.empty(labels.shape, np.float32)
     plane_labels = labels[0]
@@ -140,13 +157,23 @@ def _distance_2d(labels, border, background_zero, squared, threads):
         heights = np.empty(width + 2, np.float64)
         bounds = np.empty(width + 2, np.float64)
         for y in range(t * rows, min(height, (t + 1) * rows)):
-            _envelope_of_line(plane_labels[y], plane[y], border, background_zero, not squared, positions, heights, bounds)
+            _envelope_of_line(
+                plane_labels[y],
+                plane[y],
+                border,
+                background_zero,
+                not squared,
+                positions,
+                heights,
+                bounds,
+            )
     return out
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _distance_3d(labels, border, background_zero, squared, threads):
-    """:func:`distance_to_other_labels` of a (Z, Y, X) volume: run ends along Z, then envelopes along Y and X per plane."""
+    """:func:`distance_to_other_labels` of a (Z, Y, X) volume: run ends along Z, then envelopes
+    along Y and X per plane."""
     depth, height, width = labels.shape
     out = np.empty(labels.shape, np.float32)
     flat_labels = labels.reshape(depth, height * width)
@@ -154,7 +181,9 @@ def _distance_3d(labels, border, background_zero, squared, threads):
     chunk = (height * width + threads - 1) // threads
     for t in numba.prange(threads):
         x0 = min(height * width, t * chunk)
-        _run_ends_along_first_axis(flat_labels, flat_out, border, x0, min(height * width, x0 + chunk))
+        _run_ends_along_first_axis(
+            flat_labels, flat_out, border, x0, min(height * width, x0 + chunk)
+        )
     longest = max(height, width) + 2
     for z in numba.prange(depth):
         positions = np.empty(longest, np.int64)
@@ -166,9 +195,20 @@ def _distance_3d(labels, border, background_zero, squared, threads):
             for y in range(height):
                 column_labels[y] = labels[z, y, x]
                 column[y] = out[z, y, x]
-            _envelope_of_line(column_labels, column, border, background_zero, False, positions, heights, bounds)
+            _envelope_of_line(
+                column_labels, column, border, background_zero, False, positions, heights, bounds
+            )
             for y in range(height):
                 out[z, y, x] = column[y]
         for y in range(height):
-            _envelope_of_line(labels[z, y], out[z, y], border, background_zero, not squared, positions, heights, bounds)
+            _envelope_of_line(
+                labels[z, y],
+                out[z, y],
+                border,
+                background_zero,
+                not squared,
+                positions,
+                heights,
+                bounds,
+            )
     return out

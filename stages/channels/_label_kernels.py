@@ -2,6 +2,7 @@
 
 Every kernel takes a (Z, Y, X) view; 2D callers pass a (1, Y, X) view.
 """
+
 import numba
 import numpy as np
 
@@ -26,7 +27,8 @@ def coordinate_sums(labels, count):
 
 @numba.njit(cache=True, nogil=True)
 def face_boundaries(labels, foreground_only):
-    """Voxels with a face neighbour of another value (skimage's 'thick'; 'inner' when ``foreground_only``).
+    """Voxels with a face neighbour of another value (skimage's 'thick'; 'inner' when
+    ``foreground_only``).
 
     Rows are compared whole, a missing neighbour at an edge replaced by the row itself
     (equal, so never a boundary): no branch in the inner loop, which the compiler vectorises.
@@ -45,8 +47,14 @@ def face_boundaries(labels, foreground_only):
                 value = row[x]
                 left = row[x - 1] if x > 0 else value
                 right = row[x + 1] if x + 1 < width else value
-                edge = ((before_z[x] != value) | (after_z[x] != value) | (before_y[x] != value) | (after_y[x] != value)
-                        | (left != value) | (right != value))
+                edge = (
+                    (before_z[x] != value)
+                    | (after_z[x] != value)
+                    | (before_y[x] != value)
+                    | (after_y[x] != value)
+                    | (left != value)
+                    | (right != value)
+                )
                 target[x] = edge & ((not foreground_only) | (value != 0))
     return out
 
@@ -155,7 +163,7 @@ def affinity_planes(labels, offsets, out):
         for z in range(max(dz, 0), depth + min(dz, 0)):
             for y in range(max(dy, 0), height + min(dy, 0)):
                 here = labels[z, y, first:stop]
-                there = labels[z - dz, y - dy, first - dx:stop - dx]
+                there = labels[z - dz, y - dy, first - dx : stop - dx]
                 target = out[k, z, y, first:stop]
                 for x in range(stop - first):
                     value = here[x]
@@ -165,7 +173,8 @@ def affinity_planes(labels, offsets, out):
 
 @numba.njit(cache=True, nogil=True)
 def nearest_voxels(labels, wanted, points):
-    """For each id with ``wanted[id]``, its voxel nearest to ``points[id]`` (z, y, x); the first in raster order on ties.
+    """For each id with ``wanted[id]``, its voxel nearest to ``points[id]`` (z, y, x); the first in
+    raster order on ties.
 
     One pass over the (Z, Y, X) labels; rows of absent ids stay -1.
     """

@@ -1,4 +1,5 @@
-"""Compiled ray marching for the R channel (as StarDist's c_star_dist, with its half-voxel correction in 3D too).
+"""Compiled ray marching for the R channel (as StarDist's c_star_dist, with its half-voxel
+correction in 3D too).
 
 StarDist steps along a ray by adding the direction to a float position and rounding
 it at every step. That position is the same for every voxel (it starts at 0), so the
@@ -15,6 +16,7 @@ The lengths are first written, instance after instance, into a dense buffer of t
 foreground voxels (one row per ray), then copied plane by plane into the output with
 the zeros between them: every output byte is written once, in order.
 """
+
 import numba
 import numpy as np
 
@@ -25,7 +27,8 @@ _TIE = 1e-9
 
 @numba.njit(cache=True, nogil=True)
 def _ray_tables(direction, shape):
-    """Rounded offsets (3, steps + 1) of each step, distance at each step, and whether the ray meets a tie.
+    """Rounded offsets (3, steps + 1) of each step, distance at each step, and whether the ray meets
+    a tie.
 
     ``distances[k]`` is the length StarDist assigns when step k is the first outside the
     instance (the position stepped back to half a voxel past the last inside one).
@@ -65,8 +68,17 @@ def _float_march(labels, h, i, j, dz, dy, dx):
         hh = int(np.rint(h + z))
         ii = int(np.rint(i + y))
         jj = int(np.rint(j + x))
-        if hh < 0 or hh >= depth or ii < 0 or ii >= height or jj < 0 or jj >= width or labels[hh, ii, jj] != value:
-            # the last step overshot the boundary: step back to half a voxel past the last inside one
+        if (
+            hh < 0
+            or hh >= depth
+            or ii < 0
+            or ii >= height
+            or jj < 0
+            or jj >= width
+            or labels[hh, ii, jj] != value
+        ):
+            # the last step overshot the boundary: step back to half a voxel past the last inside
+            # one
             correction = 0.5 / max(abs(dz), max(abs(dy), abs(dx))) - 1.0
             z += correction * dz
             y += correction * dy
@@ -120,7 +132,8 @@ def _popcount(x):
 
 @numba.njit(cache=True, nogil=True)
 def instance_images(labels, runs, count, margin_z):
-    """One bit image per label id (1 on the id's voxels) in a pool of words, where each voxel's value goes, and the geometry.
+    """One bit image per label id (1 on the id's voxels) in a pool of words, where each voxel's
+    value goes, and the geometry.
 
     Built from the row ``runs`` (no pass over the background). An image covers the id's
     bounding box grown by ``margin_z`` planes and one row and column on each side (all 0
@@ -164,7 +177,9 @@ def instance_images(labels, runs, count, margin_z):
         geometry[value, 5] = box[2] - 1
         geometry[value, 6] = box[4] - 1
         words += (planes * rows * columns + 63) // 64
-    pool = np.zeros(words + 2, np.uint64)  # and two after the last: the funnel shift reads one word ahead
+    pool = np.zeros(
+        words + 2, np.uint64
+    )  # and two after the last: the funnel shift reads one word ahead
     run_rank = np.empty(runs.shape[0], np.int64)
     next_rank = sizes[:count].copy()
     for r in range(runs.shape[0]):
@@ -203,8 +218,13 @@ def _ray_steps(directions, shape):
         offsets, distances, tie = tables[k]
         tied[k] = tie
         for s in range(1, distances.size):
-            codes[k, s] = ((offsets[0, s] - offsets[0, s - 1] + 1) * 9 + (offsets[1, s] - offsets[1, s - 1] + 1) * 3
-                           + offsets[2, s] - offsets[2, s - 1] + 1)
+            codes[k, s] = (
+                (offsets[0, s] - offsets[0, s - 1] + 1) * 9
+                + (offsets[1, s] - offsets[1, s - 1] + 1) * 3
+                + offsets[2, s]
+                - offsets[2, s - 1]
+                + 1
+            )
             lengths[k, s] = distances[s]
     return codes, lengths, tied
 
@@ -213,10 +233,13 @@ def _ray_steps(directions, shape):
 def _eight_counts(c0, c1, c2, c3, c4, spread, group):
     """The 5-bit counts of lanes group..group+7, held bit-sliced in c0..c4, one per byte."""
     shift = np.uint64(group)
-    return (spread[(c0 >> shift) & np.uint64(255)] | (spread[(c1 >> shift) & np.uint64(255)] << _ONE)
-            | (spread[(c2 >> shift) & np.uint64(255)] << np.uint64(2))
-            | (spread[(c3 >> shift) & np.uint64(255)] << np.uint64(3))
-            | (spread[(c4 >> shift) & np.uint64(255)] << np.uint64(4)))
+    return (
+        spread[(c0 >> shift) & np.uint64(255)]
+        | (spread[(c1 >> shift) & np.uint64(255)] << _ONE)
+        | (spread[(c2 >> shift) & np.uint64(255)] << np.uint64(2))
+        | (spread[(c3 >> shift) & np.uint64(255)] << np.uint64(3))
+        | (spread[(c4 >> shift) & np.uint64(255)] << np.uint64(4))
+    )
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -229,8 +252,11 @@ def _add_counts(c0, c1, c2, c3, c4, spread, wide):
 
 
 @numba.njit(cache=True, nogil=True)
-def _march_instance(value, k, pool, geometry, word_rank, codes, lengths, dense, reach, wide, spread):
-    """Ray ``k``'s lengths for every voxel of instance ``value`` into ``dense`` (its voxels' numbers), 64 image bits at a time."""
+def _march_instance(
+    value, k, pool, geometry, word_rank, codes, lengths, dense, reach, wide, spread
+):
+    """Ray ``k``'s lengths for every voxel of instance ``value`` into ``dense`` (its voxels'
+    numbers), 64 image bits at a time."""
     g = geometry[value]
     rows = g[2]
     columns = g[3]
@@ -238,7 +264,9 @@ def _march_instance(value, k, pool, geometry, word_rank, codes, lengths, dense, 
     # the bits one step moves by, per step code (dz+1)*9 + (dy+1)*3 + dx+1
     delta = np.empty(27, np.int64)
     for code in range(27):
-        delta[code] = (code // 9 - 1) * rows * columns + ((code // 3) % 3 - 1) * columns + code % 3 - 1
+        delta[code] = (
+            (code // 9 - 1) * rows * columns + ((code // 3) % 3 - 1) * columns + code % 3 - 1
+        )
     filled = 1
     for w in range(first >> 6, (first + g[1] * rows * columns + 63) >> 6):
         start = pool[w]
@@ -272,7 +300,9 @@ def _march_instance(value, k, pool, geometry, word_rank, codes, lengths, dense, 
             bit = w * 64 + reach[s]
             word = np.uint64(bit) >> np.uint64(6)
             shift = np.uint64(bit) & np.uint64(63)
-            alive &= (pool[word] >> shift) | ((pool[word + _ONE] << _ONE) << (np.uint64(63) - shift))
+            alive &= (pool[word] >> shift) | (
+                (pool[word + _ONE] << _ONE) << (np.uint64(63) - shift)
+            )
             since_flush += 1
             if since_flush == 31:
                 # the counter is full: move it to the lanes' wide counts
@@ -292,7 +322,8 @@ def _march_instance(value, k, pool, geometry, word_rank, codes, lengths, dense, 
                 lanes &= lanes - _ONE
             wide[:] = 0
             continue
-        # the counts of the runs of set lanes only (a row of the instance each), eight lanes per lookup
+        # the counts of the runs of set lanes only (a row of the instance each), eight lanes per
+        # lookup
         lanes = start
         while lanes:
             run_first, stop, lanes = next_run(lanes)
@@ -330,7 +361,10 @@ def star_distances(labels, directions, count, out, dense, blocks):
     run_order = np.arange(0)
     run_start = np.zeros(count + 1, np.int64)
     if tied.any():
-        run_order = np.argsort(labels.ravel()[(runs[:, 0] * height + runs[:, 1]) * width + runs[:, 2]], kind="mergesort")
+        run_order = np.argsort(
+            labels.ravel()[(runs[:, 0] * height + runs[:, 1]) * width + runs[:, 2]],
+            kind="mergesort",
+        )
         for r in range(runs.shape[0]):
             run_start[labels[runs[r, 0], runs[r, 1], runs[r, 2]] + 1] += 1
         for value in range(count):
@@ -343,26 +377,47 @@ def star_distances(labels, directions, count, out, dense, blocks):
         for block in numba.prange(blocks):
             reach = np.zeros(codes.shape[1], np.int64)
             wide = np.zeros(64, np.int64)
-            for value in range(1 + block * (count - 1) // blocks, 1 + (block + 1) * (count - 1) // blocks):
+            for value in range(
+                1 + block * (count - 1) // blocks, 1 + (block + 1) * (count - 1) // blocks
+            ):
                 if geometry[value, 1] == 0:
                     continue
                 for c in range(rays_here):
                     k = first_ray + c
                     if not tied[k]:
-                        _march_instance(value, k, pool, geometry, word_rank, codes, lengths, dense[c], reach, wide, spread)
+                        _march_instance(
+                            value,
+                            k,
+                            pool,
+                            geometry,
+                            word_rank,
+                            codes,
+                            lengths,
+                            dense[c],
+                            reach,
+                            wide,
+                            spread,
+                        )
                         continue
                     for m in range(run_start[value], run_start[value + 1]):
                         r = run_order[m]
                         h = runs[r, 0]
                         i = runs[r, 1]
                         for j in range(runs[r, 2], runs[r, 3]):
-                            dense[c, run_rank[r] + j - runs[r, 2]] = _float_march(labels, h, i, j, directions[k, 0],
-                                                                                  directions[k, 1], directions[k, 2])
+                            dense[c, run_rank[r] + j - runs[r, 2]] = _float_march(
+                                labels,
+                                h,
+                                i,
+                                j,
+                                directions[k, 0],
+                                directions[k, 1],
+                                directions[k, 2],
+                            )
         for c in numba.prange(rays_here):
             # into zeroed pages, in raster order: only the foreground is written
             plane = flat_out[first_ray + c]
             for r in range(runs.shape[0]):
                 at = (runs[r, 0] * height + runs[r, 1]) * width + runs[r, 2]
                 length = runs[r, 3] - runs[r, 2]
-                plane[at:at + length] = dense[c, run_rank[r]:run_rank[r] + length]
+                plane[at : at + length] = dense[c, run_rank[r] : run_rank[r] + length]
     return out

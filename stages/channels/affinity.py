@@ -10,6 +10,7 @@ offsets (z_k,0,0), (0,y_k,0), (0,0,x_k); long-range affinities for k > 1), optio
 after BiaPy's ``widen_borders`` (pixels whose in-slice window holds two instances
 become background).
 """
+
 from __future__ import annotations
 
 import functools
@@ -20,27 +21,42 @@ from scipy import ndimage as ndi
 
 from .morphology import as_volume
 
-NEIGHBOURHOODS = {2: ("4-connectivity", "8-connectivity"), 3: ("6-connectivity", "18-connectivity", "26-connectivity")}
+NEIGHBOURHOODS = {
+    2: ("4-connectivity", "8-connectivity"),
+    3: ("6-connectivity", "18-connectivity", "26-connectivity"),
+}
 DEFAULT_NEIGHBOURHOOD = {2: "8-connectivity", 3: "26-connectivity"}
 
 
 AXIS_LISTS = ("z_affinities", "y_affinities", "x_affinities")
 
 
-def affinity_offsets(neighborhood: str | None, ndim: int, z_affinities: list[int] | None = None,
-                     y_affinities: list[int] | None = None, x_affinities: list[int] | None = None) -> list[tuple[int, ...]]:
+def affinity_offsets(
+    neighborhood: str | None,
+    ndim: int,
+    z_affinities: list[int] | None = None,
+    y_affinities: list[int] | None = None,
+    x_affinities: list[int] | None = None,
+) -> list[tuple[int, ...]]:
     """Offsets of half the neighbourhood (first non-zero component positive; faces first), or
     the axis offsets of BiaPy's paired distance lists when any is given."""
-    lists = {"z_affinities": z_affinities, "y_affinities": y_affinities, "x_affinities": x_affinities}
+    lists = {
+        "z_affinities": z_affinities,
+        "y_affinities": y_affinities,
+        "x_affinities": x_affinities,
+    }
     if any(v is not None for v in lists.values()):
         return _axis_list_offsets(lists, ndim)
     neighborhood = neighborhood or DEFAULT_NEIGHBOURHOOD[ndim]
     if neighborhood not in NEIGHBOURHOODS[ndim]:
-        raise ValueError(f"A option 'neighborhood' in {ndim}D must be one of {list(NEIGHBOURHOODS[ndim])}, got {neighborhood!r}")
+        raise ValueError(
+            f"A option 'neighborhood' in {ndim}D must be one of {list(NEIGHBOURHOODS[ndim])}, "
+            f"got {neighborhood!r}"
+        )
     return list(_neighbourhood_offsets(neighborhood, ndim))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _neighbourhood_offsets(neighborhood: str, ndim: int) -> tuple[tuple[int, ...], ...]:
     # five neighbourhoods in all, asked for by the option check and by every encoding
     reach = {"4": 1, "6": 1, "8": 2, "18": 2, "26": 3}[neighborhood.split("-")[0]]
@@ -53,15 +69,25 @@ def _neighbourhood_offsets(neighborhood: str, ndim: int) -> tuple[tuple[int, ...
 
 
 def _axis_list_offsets(lists: dict[str, list[int] | None], ndim: int) -> list[tuple[int, ...]]:
-    names = AXIS_LISTS[3 - ndim:]
+    names = AXIS_LISTS[3 - ndim :]
     if ndim == 2 and lists["z_affinities"] is not None:
         raise ValueError("A option 'z_affinities' needs 3D data")
     given = {name: lists[name] if lists[name] is not None else [1] for name in names}
     for name, distances in given.items():
-        if not isinstance(distances, list) or not distances or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in distances):
-            raise ValueError(f"A option {name!r} must be a non-empty list of positive integers, got {distances!r}")
+        if (
+            not isinstance(distances, list)
+            or not distances
+            or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in distances)
+        ):
+            raise ValueError(
+                f"A option {name!r} must be a non-empty list of positive integers, got "
+                f"{distances!r}"
+            )
     if len({len(d) for d in given.values()}) != 1:
-        raise ValueError(f"A options {list(names)} are paired by index and must have equal lengths, got {[len(d) for d in given.values()]}")
+        raise ValueError(
+            f"A options {list(names)} are paired by index and must have equal lengths, got "
+            f"{[len(d) for d in given.values()]}"
+        )
     offsets = []
     for distances in zip(*given.values()):
         for axis, distance in enumerate(distances):
@@ -72,12 +98,18 @@ def _axis_list_offsets(lists: dict[str, list[int] | None], ndim: int) -> list[tu
     return offsets
 
 
-def affinity_plane_names(neighborhood: str | None, ndim: int, **axis_lists: list[int] | None) -> list[str]:
-    return ["A[" + ",".join(str(c) for c in offset) + "]" for offset in affinity_offsets(neighborhood, ndim, **axis_lists)]
+def affinity_plane_names(
+    neighborhood: str | None, ndim: int, **axis_lists: list[int] | None
+) -> list[str]:
+    return [
+        "A[" + ",".join(str(c) for c in offset) + "]"
+        for offset in affinity_offsets(neighborhood, ndim, **axis_lists)
+    ]
 
 
 def widen_instance_borders(labels: np.ndarray, radius: int) -> np.ndarray:
-    """Pixels whose in-slice (2r+1)^2 window holds more than one instance become background (BiaPy, PNI)."""
+    """Pixels whose in-slice (2r+1)^2 window holds more than one instance become background (BiaPy,
+    PNI)."""
     if radius <= 0 or labels.max(initial=0) == 0:
         return labels
     size = (1,) * (labels.ndim - 2) + (2 * radius + 1,) * 2
@@ -105,16 +137,26 @@ def _shifted(array: np.ndarray, offset: tuple[int, ...], fill) -> np.ndarray:
     return out
 
 
-def encode_affinities(labels: np.ndarray, *, neighborhood: str | None = None, z_affinities: list[int] | None = None,
-                      y_affinities: list[int] | None = None, x_affinities: list[int] | None = None, widen_borders: int = 0) -> np.ndarray:
-    """(n_offsets, [Z,] Y, X) float32 affinities of ``labels``: 1 where p and p - offset hold the same instance."""
+def encode_affinities(
+    labels: np.ndarray,
+    *,
+    neighborhood: str | None = None,
+    z_affinities: list[int] | None = None,
+    y_affinities: list[int] | None = None,
+    x_affinities: list[int] | None = None,
+    widen_borders: int = 0,
+) -> np.ndarray:
+    """(n_offsets, [Z,] Y, X) float32 affinities of ``labels``: 1 where p and p - offset hold the
+    same instance."""
     from ._label_kernels import affinity_planes
 
     offsets = affinity_offsets(neighborhood, labels.ndim, z_affinities, y_affinities, x_affinities)
     labels = widen_instance_borders(labels, widen_borders)
     # one compiled pass per plane over the overlapping rows: no shifted copy, no temporaries
     steps = np.zeros((len(offsets), 3), dtype=np.int64)
-    steps[:, 3 - labels.ndim:] = np.asarray(offsets, dtype=np.int64).reshape(len(offsets), labels.ndim)
+    steps[:, 3 - labels.ndim :] = np.asarray(offsets, dtype=np.int64).reshape(
+        len(offsets), labels.ndim
+    )
     # float32 written straight into numpy's zeroed (huge) pages: no byte planes and cast
     out = np.zeros((len(offsets),) + labels.shape, np.float32)
     volume = as_volume(labels)
@@ -122,7 +164,9 @@ def encode_affinities(labels: np.ndarray, *, neighborhood: str | None = None, z_
     return out
 
 
-def aggregate_affinities(planes: np.ndarray, offsets: list[tuple[int, ...]]) -> tuple[np.ndarray, np.ndarray]:
+def aggregate_affinities(
+    planes: np.ndarray, offsets: list[tuple[int, ...]]
+) -> tuple[np.ndarray, np.ndarray]:
     """The spec's aggregated map (minimum over planes) and a foreground map.
 
     The foreground of a pixel is its strongest affinity to any neighbour, on either side:

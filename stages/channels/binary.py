@@ -1,4 +1,5 @@
 """Binary channels: foreground F, background B, centre parts P, contour C, touching areas T."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,8 +24,11 @@ def encode_background(labels: np.ndarray, *, erosion: int = 0, dilation: int = 0
     return background
 
 
-def encode_center_points(labels: np.ndarray, *, type: str = "centroid", dilation: int = 1, erosion: int = 0) -> np.ndarray:
-    """P: one seed region per instance (its centre pixel or its skeleton), kept inside its instance."""
+def encode_center_points(
+    labels: np.ndarray, *, type: str = "centroid", dilation: int = 1, erosion: int = 0
+) -> np.ndarray:
+    """P: one seed region per instance (its centre pixel or its skeleton), kept inside its
+    instance."""
     if type == "centroid" and erosion == 0:
         return _dilated_points(labels, inner_points(labels), dilation)
     centers = np.zeros(labels.shape, dtype=labels.dtype)
@@ -44,7 +48,9 @@ def encode_center_points(labels: np.ndarray, *, type: str = "centroid", dilation
     return centers > 0
 
 
-def _dilated_points(labels: np.ndarray, points: dict[int, tuple[int, ...]], radius: int) -> np.ndarray:
+def _dilated_points(
+    labels: np.ndarray, points: dict[int, tuple[int, ...]], radius: int
+) -> np.ndarray:
     """Each instance's point grown by a ball of ``radius``, kept inside its own instance.
 
     The points are few: scatter the ball's offsets around each instead of dilating the image.
@@ -95,8 +101,13 @@ def encode_touching(labels: np.ndarray, *, thickness: int = 2) -> np.ndarray:
     footprint = ball(radius, labels.ndim)
     sentinel = np.iinfo(labels.dtype).max
     # background must not count as "another instance": hide it from min and max
-    lowest_other = ndi.minimum_filter(np.where(labels == 0, sentinel, labels), footprint=footprint, mode="nearest")
+    lowest_other = ndi.minimum_filter(
+        np.where(labels == 0, sentinel, labels), footprint=footprint, mode="nearest"
+    )
     highest_other = ndi.maximum_filter(labels, footprint=footprint, mode="nearest")
     inside = labels > 0
-    touching = inside & (((lowest_other != labels) & (lowest_other != sentinel)) | ((highest_other != labels) & (highest_other > 0)))
+    touching = inside & (
+        ((lowest_other != labels) & (lowest_other != sentinel))
+        | ((highest_other != labels) & (highest_other > 0))
+    )
     return touching

@@ -1,4 +1,5 @@
 """Distance channels: Db (to boundary), Dc (to centre), D (signed), H/V/Z (offsets to centroid)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +10,9 @@ from ..threads import kernel_threads
 from .morphology import as_volume, inner_points, label_sizes_and_centroids, per_label_max
 
 
-def _multi_label_distance(labels: np.ndarray, *, background_zero: bool = True, squared: bool = False) -> np.ndarray:
+def _multi_label_distance(
+    labels: np.ndarray, *, background_zero: bool = True, squared: bool = False
+) -> np.ndarray:
     """Distance of each pixel to the nearest pixel of another label (float32, one multi-label pass).
 
     Every label change is a boundary and the image border none; label 0 pixels get 0 when
@@ -22,14 +25,20 @@ def _multi_label_distance(labels: np.ndarray, *, background_zero: bool = True, s
 
     volume = as_volume(labels)
     planar = labels.ndim == 2
-    distances = distance_to_other_labels(volume, planar, False, background_zero, squared, kernel_threads())
+    distances = distance_to_other_labels(
+        volume, planar, False, background_zero, squared, kernel_threads()
+    )
     if np.isinf(distances).any():
         # only an image of one label has no label change at all: every pixel is unbounded
-        distances = distance_to_other_labels(volume, planar, True, background_zero, squared, kernel_threads())
+        distances = distance_to_other_labels(
+            volume, planar, True, background_zero, squared, kernel_threads()
+        )
     return distances.reshape(labels.shape)
 
 
-def _normalise_per_instance(values: np.ndarray, labels: np.ndarray, add_inside: float = 0.0) -> np.ndarray:
+def _normalise_per_instance(
+    values: np.ndarray, labels: np.ndarray, add_inside: float = 0.0
+) -> np.ndarray:
     """(values + add_inside) / their maximum over each instance, 0 on background (float32).
 
     Overwrites ``values`` when it already is a contiguous float32 array: callers pass their own.
@@ -42,13 +51,18 @@ def _normalise_per_instance(values: np.ndarray, labels: np.ndarray, add_inside: 
     return out
 
 
-def encode_distance_to_boundary(labels: np.ndarray, *, norm: bool = True, mask_values: bool = True) -> np.ndarray:
-    """Db: distance to the instance boundary inside instances, 0 outside; per instance in [0, 1] if ``norm``."""
+def encode_distance_to_boundary(
+    labels: np.ndarray, *, norm: bool = True, mask_values: bool = True
+) -> np.ndarray:
+    """Db: distance to the instance boundary inside instances, 0 outside; per instance in [0, 1] if
+    ``norm``."""
     distance = _multi_label_distance(labels)
     return _normalise_per_instance(distance, labels) if norm else distance
 
 
-def encode_distance_to_center(labels: np.ndarray, *, type: str = "centroid", norm: bool = True, mask_values: bool = True) -> np.ndarray:
+def encode_distance_to_center(
+    labels: np.ndarray, *, type: str = "centroid", norm: bool = True, mask_values: bool = True
+) -> np.ndarray:
     """Dc: distance to the instance centre (inner centroid pixel or skeleton) inside instances."""
     if type == "centroid":
         # the distance to one pixel is the Euclidean norm of the difference: no transform needed
@@ -56,7 +70,7 @@ def encode_distance_to_center(labels: np.ndarray, *, type: str = "centroid", nor
 
         table = np.zeros((int(labels.max(initial=0)) + 1, 3), dtype=np.float64)
         for label_id, point in inner_points(labels).items():
-            table[label_id, 3 - labels.ndim:] = point
+            table[label_id, 3 - labels.ndim :] = point
         out = distance_to_points(as_volume(labels), table).reshape(labels.shape)
     else:
         out = np.zeros(labels.shape, dtype=np.float32)
@@ -72,8 +86,16 @@ def encode_distance_to_center(labels: np.ndarray, *, type: str = "centroid", nor
     return out
 
 
-def encode_signed_distance(labels: np.ndarray, *, act: str = "tanh", alpha: float = 1.0, beta: float = 1.0, norm: bool = True) -> np.ndarray:
-    """D: positive distance to the boundary inside instances, negative distance to instances outside.
+def encode_signed_distance(
+    labels: np.ndarray,
+    *,
+    act: str = "tanh",
+    alpha: float = 1.0,
+    beta: float = 1.0,
+    norm: bool = True,
+) -> np.ndarray:
+    """D: positive distance to the boundary inside instances, negative distance to instances
+    outside.
 
     With ``norm`` the inside is scaled per instance and the outside by its maximum, so
     D lies in [-1, 1]; ``beta`` scales the inside and ``alpha`` the outside, and with
@@ -90,7 +112,9 @@ def encode_signed_distance(labels: np.ndarray, *, act: str = "tanh", alpha: floa
     # two transforms, tested), where a binary one for the outside costs as much again
     distances = _multi_label_distance(labels, background_zero=False, squared=True)
     # scaling, tanh and the choice of side through a table of (id, squared distance)
-    assemble_signed_distance(labels.ravel(), distances.ravel(), count, norm, act == "tanh", alpha, beta)
+    assemble_signed_distance(
+        labels.ravel(), distances.ravel(), count, norm, act == "tanh", alpha, beta
+    )
     return distances
 
 
@@ -111,17 +135,23 @@ def _offset_to_centroid(labels: np.ndarray, axis: int, norm: bool) -> np.ndarray
     return out
 
 
-def encode_offset_x(labels: np.ndarray, *, norm: bool = True, mask_values: bool = True) -> np.ndarray:
+def encode_offset_x(
+    labels: np.ndarray, *, norm: bool = True, mask_values: bool = True
+) -> np.ndarray:
     """H: signed offset from each instance pixel to its centroid along X, in [-1, 1] if ``norm``."""
     return _offset_to_centroid(labels, -1, norm)
 
 
-def encode_offset_y(labels: np.ndarray, *, norm: bool = True, mask_values: bool = True) -> np.ndarray:
+def encode_offset_y(
+    labels: np.ndarray, *, norm: bool = True, mask_values: bool = True
+) -> np.ndarray:
     """V: the same along Y."""
     return _offset_to_centroid(labels, -2, norm)
 
 
-def encode_offset_z(labels: np.ndarray, *, norm: bool = True, mask_values: bool = True) -> np.ndarray:
+def encode_offset_z(
+    labels: np.ndarray, *, norm: bool = True, mask_values: bool = True
+) -> np.ndarray:
     """Z: the same along Z (3D only)."""
     return _offset_to_centroid(labels, -3, norm)
 
@@ -144,7 +174,10 @@ def _distance_to_other_instances(labels: np.ndarray) -> tuple[np.ndarray, np.nda
         box = boxes[label_id - 1]
         margin = max(s.stop - s.start for s in box)
         while True:
-            window = tuple(slice(max(0, s.start - margin), min(n, s.stop + margin)) for s, n in zip(box, labels.shape))
+            window = tuple(
+                slice(max(0, s.start - margin), min(n, s.stop + margin))
+                for s, n in zip(box, labels.shape)
+            )
             local = labels[window]
             others = (local > 0) & (local != label_id)
             covers_all = all(w.start == 0 and w.stop == n for w, n in zip(window, labels.shape))
@@ -161,9 +194,16 @@ def _distance_to_other_instances(labels: np.ndarray) -> tuple[np.ndarray, np.nda
     return out, has_neighbour
 
 
-def encode_distance_to_neighbours(labels: np.ndarray, *, closing_size: int = 3, norm: bool = True, mask_values: bool = True,
-                                  decline_power: int = 3) -> np.ndarray:
-    """Dn: closeness of each instance pixel to the neighbouring instances (high in crowded contacts).
+def encode_distance_to_neighbours(
+    labels: np.ndarray,
+    *,
+    closing_size: int = 3,
+    norm: bool = True,
+    mask_values: bool = True,
+    decline_power: int = 3,
+) -> np.ndarray:
+    """Dn: closeness of each instance pixel to the neighbouring instances (high in crowded
+    contacts).
 
     The distance to the nearest other instance is scaled per instance to [0, 1] and
     inverted (or, without ``norm``, subtracted from its maximum), grey-closed with a

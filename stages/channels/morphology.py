@@ -1,4 +1,5 @@
 """Label-aware morphology shared by encoders, the watershed and refinement."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -53,7 +54,7 @@ def label_sizes_and_centroids(labels: np.ndarray) -> tuple[np.ndarray, np.ndarra
     count = int(labels.max(initial=0)) + 1
     sizes, sums = coordinate_sums(as_volume(labels), count)
     centroids = sums / np.maximum(sizes, 1)[:, None]
-    return sizes, centroids[:, 3 - labels.ndim:]
+    return sizes, centroids[:, 3 - labels.ndim :]
 
 
 def face_boundaries(labels: np.ndarray, *, foreground_only: bool = False) -> np.ndarray:
@@ -63,7 +64,9 @@ def face_boundaries(labels: np.ndarray, *, foreground_only: bool = False) -> np.
     return kernel(as_volume(labels), foreground_only).reshape(labels.shape)
 
 
-def per_label_lookup(values_by_label: np.ndarray, ids: np.ndarray, labels: np.ndarray) -> np.ndarray:
+def per_label_lookup(
+    values_by_label: np.ndarray, ids: np.ndarray, labels: np.ndarray
+) -> np.ndarray:
     """Broadcast one value per label id back onto the label image (0 on background)."""
     table = np.zeros(int(labels.max()) + 1, dtype=values_by_label.dtype)
     table[ids] = values_by_label
@@ -77,7 +80,9 @@ def per_label_max(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
         return np.zeros(labels.shape, dtype=values.dtype)
     from ._label_kernels import label_maximum
 
-    maxima = label_maximum(np.ascontiguousarray(labels).ravel(), np.ascontiguousarray(values).ravel(), top + 1)
+    maxima = label_maximum(
+        np.ascontiguousarray(labels).ravel(), np.ascontiguousarray(values).ravel(), top + 1
+    )
     return maxima.astype(values.dtype)[labels]
 
 
@@ -102,8 +107,8 @@ def inner_points(labels: np.ndarray) -> dict[int, tuple[int, ...]]:
         wanted = np.zeros(all_centroids.shape[0], dtype=bool)
         wanted[ids[~inside]] = True
         targets = np.zeros((all_centroids.shape[0], 3))
-        targets[:, 3 - labels.ndim:] = all_centroids
-        nearest = nearest_voxels(as_volume(labels), wanted, targets)[:, 3 - labels.ndim:]
+        targets[:, 3 - labels.ndim :] = all_centroids
+        nearest = nearest_voxels(as_volume(labels), wanted, targets)[:, 3 - labels.ndim :]
         for label_id in ids[~inside]:
             points[int(label_id)] = tuple(int(c) for c in nearest[label_id])
     return points

@@ -5,6 +5,7 @@ vector there, a distance is a number of voxels along it. Anisotropy only changes
 which directions the rays point in (denser along the coarse axis), as in StarDist,
 so encoding and decoding agree whatever the voxel size.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,7 +22,8 @@ DENSE_VALUES = 2**24
 
 @dataclass(frozen=True)
 class Rays:
-    """Ray directions (n, ndim) in index order and the faces (simplices) between neighbouring rays."""
+    """Ray directions (n, ndim) in index order and the faces (simplices) between neighbouring
+    rays."""
 
     directions: np.ndarray
     faces: np.ndarray
@@ -64,13 +66,23 @@ def check_ray_options(options: dict, ndim: int) -> None:
     """ValueError for R options no rays can be made from."""
     nrays = options["nrays"]
     if not isinstance(nrays, int) or isinstance(nrays, bool) or nrays < (3 if ndim == 2 else 4):
-        raise ValueError(f"R option 'nrays' must be an integer >= {3 if ndim == 2 else 4}, got {nrays!r}")
+        raise ValueError(
+            f"R option 'nrays' must be an integer >= {3 if ndim == 2 else 4}, got {nrays!r}"
+        )
     if options["norm"]:
-        raise ValueError("R option 'norm' must be false: ray lengths are regressed in voxels so that polygons keep their size")
+        raise ValueError(
+            "R option 'norm' must be false: ray lengths are regressed in voxels so that polygons "
+            "keep their size"
+        )
     anisotropy = options["anisotropy"]
-    if anisotropy is not None and (not isinstance(anisotropy, (list, tuple)) or len(anisotropy) != ndim
-                                   or not all(isinstance(a, (int, float)) and a > 0 for a in anisotropy)):
-        raise ValueError(f"R option 'anisotropy' must hold {ndim} positive numbers, got {anisotropy!r}")
+    if anisotropy is not None and (
+        not isinstance(anisotropy, (list, tuple))
+        or len(anisotropy) != ndim
+        or not all(isinstance(a, (int, float)) and a > 0 for a in anisotropy)
+    ):
+        raise ValueError(
+            f"R option 'anisotropy' must hold {ndim} positive numbers, got {anisotropy!r}"
+        )
 
 
 def make_rays(nrays: int | None, ndim: int, anisotropy=None) -> Rays:
@@ -85,18 +97,30 @@ def make_rays(nrays: int | None, ndim: int, anisotropy=None) -> Rays:
     if anisotropy is not None:
         anisotropy = tuple(float(a) for a in anisotropy)
         if len(anisotropy) != ndim or min(anisotropy) <= 0:
-            raise ValueError(f"R option 'anisotropy' must hold {ndim} positive numbers, got {list(anisotropy)}")
+            raise ValueError(
+                f"R option 'anisotropy' must hold {ndim} positive numbers, got {list(anisotropy)}"
+            )
     return _make_rays(nrays, ndim, anisotropy)
 
 
-def encode_radial_distances(labels: np.ndarray, *, nrays: int | None = None, anisotropy=None, norm: bool = False,
-                            mask_values: bool = True) -> np.ndarray:
-    """R: for every instance pixel, the distance to its instance's boundary along each ray (0 outside).
+def encode_radial_distances(
+    labels: np.ndarray,
+    *,
+    nrays: int | None = None,
+    anisotropy=None,
+    norm: bool = False,
+    mask_values: bool = True,
+) -> np.ndarray:
+    """R: for every instance pixel, the distance to its instance's boundary along each ray (0
+    outside).
 
     Returns (nrays, [Z,] Y, X) float32 in voxels along each (unit, index-space) ray.
     """
     if norm:
-        raise ValueError("R option 'norm' must be false: ray lengths are regressed in voxels so that polygons keep their size")
+        raise ValueError(
+            "R option 'norm' must be false: ray lengths are regressed in voxels so that polygons "
+            "keep their size"
+        )
     from ..threads import kernel_threads
     from ._star_kernels import star_distances  # numba: compiled on first use only
 
@@ -122,6 +146,12 @@ def encode_radial_distances(labels: np.ndarray, *, nrays: int | None = None, ani
     # the lengths of a few rays at a time pass through a dense buffer of the foreground voxels
     chunk = max(1, min(directions.shape[0], DENSE_VALUES // foreground))
     dense = np.empty((chunk, foreground), np.float32)
-    star_distances(volume, np.ascontiguousarray(directions), count, out.reshape((directions.shape[0],) + volume.shape), dense,
-                   8 * kernel_threads())
+    star_distances(
+        volume,
+        np.ascontiguousarray(directions),
+        count,
+        out.reshape((directions.shape[0],) + volume.shape),
+        dense,
+        8 * kernel_threads(),
+    )
     return out

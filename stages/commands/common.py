@@ -1,10 +1,13 @@
-"""What every stage command shares: config loading and turning input errors into one clear message."""
+"""What every stage command shares: config loading and turning input errors into one clear
+message."""
+
 from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -38,5 +41,10 @@ def clear_errors(function: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-config_option = click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
-                             help="BiaPy-style YAML config; defaults are used for keys it leaves out.")
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="BiaPy-style YAML config; defaults are used for keys it leaves out.",
+)

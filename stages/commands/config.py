@@ -1,4 +1,5 @@
 """segpipe config: validate a config file, print it resolved, or print the reference table."""
+
 from __future__ import annotations
 
 import click
@@ -9,8 +10,12 @@ from .common import clear_errors
 @click.command(name="config")
 @click.argument("config_path", required=False, type=click.Path(dir_okay=False))
 @click.option("--reference", is_flag=True, help="Print the Markdown table of every key instead.")
-@click.option("--stage", type=click.Choice(["encode", "train", "predict", "decode", "refine", "measure", "evaluate"]), default=None,
-              help="Print only the keys this stage reads.")
+@click.option(
+    "--stage",
+    type=click.Choice(["encode", "train", "predict", "decode", "refine", "measure", "evaluate"]),
+    default=None,
+    help="Print only the keys this stage reads.",
+)
 @clear_errors
 def command(config_path: str | None, reference: bool, stage: str | None) -> None:
     """Validate CONFIG_PATH and print it with every default filled in."""

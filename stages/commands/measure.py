@@ -1,4 +1,5 @@
 """segpipe measure: per-instance measurements of a label image into a CSV."""
+
 from __future__ import annotations
 
 import click
@@ -9,11 +10,26 @@ from .common import clear_errors, config_option
 @click.command(name="measure")
 @click.argument("labels_path", type=click.Path(dir_okay=False))
 @click.argument("out_path", type=click.Path(dir_okay=False))
-@click.option("--resolution", default=None, help="Pixel size per axis, comma-separated ([Z,]Y,X) [default: DATA.TEST.RESOLUTION, else the TIFF's, else 1].")
-@click.option("--extra-props", default=None, help="Comma-separated extra regionprops properties [default: MEASURE_PROPERTIES.EXTRA_PROPS].")
+@click.option(
+    "--resolution",
+    default=None,
+    help="Pixel size per axis, comma-separated ([Z,]Y,X) [default: DATA.TEST.RESOLUTION, else "
+    "the TIFF's, else 1].",
+)
+@click.option(
+    "--extra-props",
+    default=None,
+    help="Comma-separated extra regionprops properties [default: MEASURE_PROPERTIES.EXTRA_PROPS].",
+)
 @config_option
 @clear_errors
-def command(labels_path: str, out_path: str, resolution: str | None, extra_props: str | None, config_path: str | None) -> None:
+def command(
+    labels_path: str,
+    out_path: str,
+    resolution: str | None,
+    extra_props: str | None,
+    config_path: str | None,
+) -> None:
     """Measure each instance of LABELS_PATH: centre, npixels, area/volume, diameter, perimeter or
     surface area, circularity/elongation (2D) or sphericity (3D)."""
     from ..io import read_labels, write_csv
@@ -27,12 +43,21 @@ def command(labels_path: str, out_path: str, resolution: str | None, extra_props
         try:
             spacing = tuple(float(v) for v in resolution.split(","))
         except ValueError:
-            raise click.BadParameter(f"{resolution!r} is not a comma-separated list of numbers", param_hint="--resolution") from None
+            raise click.BadParameter(
+                f"{resolution!r} is not a comma-separated list of numbers",
+                param_hint="--resolution",
+            ) from None
         if len(spacing) != ndim or min(spacing) <= 0:
-            raise click.BadParameter(f"needs {ndim} positive value(s), got {resolution!r}", param_hint="--resolution")
+            raise click.BadParameter(
+                f"needs {ndim} positive value(s), got {resolution!r}", param_hint="--resolution"
+            )
     else:
         spacing = tuple(config["DATA"]["TEST"]["RESOLUTION"]) or info.spacing
-    extras = [p.strip() for p in extra_props.split(",") if p.strip()] if extra_props is not None else config["TEST"]["POST_PROCESSING"]["MEASURE_PROPERTIES"]["EXTRA_PROPS"]
+    extras = (
+        [p.strip() for p in extra_props.split(",") if p.strip()]
+        if extra_props is not None
+        else config["TEST"]["POST_PROCESSING"]["MEASURE_PROPERTIES"]["EXTRA_PROPS"]
+    )
     try:
         table = measure_instances(labels, spacing=spacing, extra_properties=extras)
     except (AttributeError, ValueError) as error:

@@ -1,4 +1,5 @@
 """segpipe predict: one image -> predicted patch cores and their positions (a .npz per shard)."""
+
 from __future__ import annotations
 
 import click
@@ -19,16 +20,48 @@ def _shard(text: str) -> tuple[int, int]:
 @click.command(name="predict")
 @click.argument("image_path", type=click.Path(dir_okay=False))
 @click.argument("out_path", type=click.Path(dir_okay=False))
-@click.option("--model", "model_path", required=True, type=click.Path(dir_okay=False), help="model.pt written by `segpipe train`.")
-@click.option("--shard", default="1/1", show_default=True, help="Predict only share k of n of the patches (k/n).")
-@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Patches per forward pass [default: TRAIN.BATCH_SIZE].")
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="CPU threads for torch [default: torch's].")
-@click.option("--tta/--no-tta", default=None, help="Test-time augmentation [default: TEST.AUGMENTATION].")
+@click.option(
+    "--model",
+    "model_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="model.pt written by `segpipe train`.",
+)
+@click.option(
+    "--shard",
+    default="1/1",
+    show_default=True,
+    help="Predict only share k of n of the patches (k/n).",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Patches per forward pass [default: TRAIN.BATCH_SIZE].",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="CPU threads for torch [default: torch's].",
+)
+@click.option(
+    "--tta/--no-tta", default=None, help="Test-time augmentation [default: TEST.AUGMENTATION]."
+)
 @config_option
 @clear_errors
-def command(image_path: str, out_path: str, model_path: str, shard: str, batch_size: int | None, threads: int | None,
-            tta: bool | None, config_path: str | None) -> None:
-    """Predict the patches of IMAGE_PATH (DATA.PATCH_SIZE, DATA.TEST.PADDING/OVERLAP) into OUT_PATH (.npz)."""
+def command(
+    image_path: str,
+    out_path: str,
+    model_path: str,
+    shard: str,
+    batch_size: int | None,
+    threads: int | None,
+    tta: bool | None,
+    config_path: str | None,
+) -> None:
+    """Predict the patches of IMAGE_PATH (DATA.PATCH_SIZE, DATA.TEST.PADDING/OVERLAP) into OUT_PATH
+    (.npz)."""
     k, n = _shard(shard)
     import json
 
@@ -46,23 +79,53 @@ def command(image_path: str, out_path: str, model_path: str, shard: str, batch_s
         torch.set_num_threads(threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.type == "cpu":
-        log.info("CUDA is not available: predicting on the CPU with %d thread(s)", torch.get_num_threads())
+        log.info(
+            "CUDA is not available: predicting on the CPU with %d thread(s)",
+            torch.get_num_threads(),
+        )
     model, meta = load_model(model_path, device)
     rank = meta["ndim"]
     if config["PROBLEM"]["NDIM"] != f"{rank}D":
-        raise click.ClickException(f"{model_path} is a {rank}D model but PROBLEM.NDIM is {config['PROBLEM']['NDIM']}")
+        raise click.ClickException(
+            f"{model_path} is a {rank}D model but PROBLEM.NDIM is {config['PROBLEM']['NDIM']}"
+        )
     image, info = read_raw(image_path, rank)
     test = config["DATA"]["TEST"]
     patch = tuple(config["DATA"]["PATCH_SIZE"][:-1])
     grid = patch_grid(image.shape[:-1], patch, test["PADDING"], test["OVERLAP"])
     indices = shard_indices(len(grid), k, n)
-    cores = predict_cores(model, meta, image, grid, indices, batch_size=batch_size or config["TRAIN"]["BATCH_SIZE"],
-                          tta=config["TEST"]["AUGMENTATION"] if tta is None else tta, device=device)
-    header = {"image": str(image_path), "image_shape": list(image.shape[:-1]), "core_size": list(grid.core_size),
-              "overlap": list(test["OVERLAP"]), "patch_size": list(patch), "padding": list(test["PADDING"]),
-              "channels": meta["channels"], "channel_options": meta.get("channel_options", {}), "shard": [k, n], "patches": len(grid), "spacing": list(info.spacing) if info.spacing else None}
+    cores = predict_cores(
+        model,
+        meta,
+        image,
+        grid,
+        indices,
+        batch_size=batch_size or config["TRAIN"]["BATCH_SIZE"],
+        tta=config["TEST"]["AUGMENTATION"] if tta is None else tta,
+        device=device,
+    )
+    header = {
+        "image": str(image_path),
+        "image_shape": list(image.shape[:-1]),
+        "core_size": list(grid.core_size),
+        "overlap": list(test["OVERLAP"]),
+        "patch_size": list(patch),
+        "padding": list(test["PADDING"]),
+        "channels": meta["channels"],
+        "channel_options": meta.get("channel_options", {}),
+        "shard": [k, n],
+        "patches": len(grid),
+        "spacing": list(info.spacing) if info.spacing else None,
+    }
     with atomic_output(out_path) as temporary:
         with open(temporary, "wb") as handle:
-            np.savez(handle, cores=cores, starts=np.asarray([grid.starts[i] for i in indices], dtype=np.int64).reshape(len(indices), len(patch)),
-                     indices=np.asarray(indices, dtype=np.int64), header=np.asarray(json.dumps(header)))
+            np.savez(
+                handle,
+                cores=cores,
+                starts=np.asarray([grid.starts[i] for i in indices], dtype=np.int64).reshape(
+                    len(indices), len(patch)
+                ),
+                indices=np.asarray(indices, dtype=np.int64),
+                header=np.asarray(json.dumps(header)),
+            )
     click.echo(f"{out_path}: {len(indices)} of {len(grid)} patch(es) of {image_path}")

@@ -1,4 +1,6 @@
-"""segpipe reconstruct: blend the predicted patches of one image into its (C, [Z,] Y, X) channel map."""
+"""segpipe reconstruct: blend the predicted patches of one image into its (C, [Z,] Y, X) channel
+map."""
+
 from __future__ import annotations
 
 import click
@@ -8,7 +10,13 @@ from .common import clear_errors
 
 @click.command(name="reconstruct")
 @click.argument("patch_paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Channel map TIFF (per_image/<image>.tif).")
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Channel map TIFF (per_image/<image>.tif).",
+)
 @clear_errors
 def command(patch_paths: tuple[str, ...], out_path: str) -> None:
     """Blend PATCH_PATHS (every shard of one image, from `segpipe predict`) into OUT_PATH.
@@ -32,18 +40,42 @@ def command(patch_paths: tuple[str, ...], out_path: str) -> None:
                 starts.append(data["starts"])
                 indices = set(data["indices"].tolist())
         except (OSError, KeyError, ValueError) as error:
-            raise InputError(f"{path} is not a patch file written by `segpipe predict` ({error})") from None
+            raise InputError(
+                f"{path} is not a patch file written by `segpipe predict` ({error})"
+            ) from None
         if header is None:
             header = this
-        elif {k: v for k, v in this.items() if k != "shard"} != {k: v for k, v in header.items() if k != "shard"}:
-            raise InputError(f"{path} belongs to another image or prediction setting than {patch_paths[0]}")
+        elif {k: v for k, v in this.items() if k != "shard"} != {
+            k: v for k, v in header.items() if k != "shard"
+        }:
+            raise InputError(
+                f"{path} belongs to another image or prediction setting than {patch_paths[0]}"
+            )
         if seen & indices:
             raise InputError(f"{path} repeats patches already given by another shard")
         seen |= indices
     if len(seen) != header["patches"]:
-        raise InputError(f"the shards hold {len(seen)} of the {header['patches']} patches of {header['image']}: a shard is missing")
-    blended = blend_cores(np.concatenate(cores), np.concatenate(starts), header["image_shape"], header["core_size"], header["overlap"])
-    write_tiff(out_path, blended, spacing=tuple(header["spacing"]) if header["spacing"] else None, metadata={
-        "channels": header["channels"], "channel_options": header.get("channel_options", {}), "axes": "C" + ("ZYX" if blended.ndim == 4 else "YX"), "source": header["image"],
-        "versions": provenance()})
+        raise InputError(
+            f"the shards hold {len(seen)} of the {header['patches']} patches of "
+            f"{header['image']}: a shard is missing"
+        )
+    blended = blend_cores(
+        np.concatenate(cores),
+        np.concatenate(starts),
+        header["image_shape"],
+        header["core_size"],
+        header["overlap"],
+    )
+    write_tiff(
+        out_path,
+        blended,
+        spacing=tuple(header["spacing"]) if header["spacing"] else None,
+        metadata={
+            "channels": header["channels"],
+            "channel_options": header.get("channel_options", {}),
+            "axes": "C" + ("ZYX" if blended.ndim == 4 else "YX"),
+            "source": header["image"],
+            "versions": provenance(),
+        },
+    )
     click.echo(f"{out_path}: {blended.shape} from {len(patch_paths)} shard(s)")

@@ -1,4 +1,5 @@
 """segpipe refine: TEST.POST_PROCESSING.INSTANCE_REFINEMENT operations on a label image."""
+
 from __future__ import annotations
 
 import click
@@ -9,11 +10,27 @@ from .common import clear_errors, config_option
 @click.command(name="refine")
 @click.argument("labels_path", type=click.Path(dir_okay=False))
 @click.argument("out_path", type=click.Path(dir_okay=False))
-@click.option("--operations", default=None, help="Comma-separated operations, e.g. fill_holes,remove_small_objects [default: INSTANCE_REFINEMENT.OPERATIONS].")
-@click.option("--values", "values_text", default=None, help="Comma-separated values, one per operation ('none' where none applies).")
+@click.option(
+    "--operations",
+    default=None,
+    help="Comma-separated operations, e.g. fill_holes,remove_small_objects [default: "
+    "INSTANCE_REFINEMENT.OPERATIONS].",
+)
+@click.option(
+    "--values",
+    "values_text",
+    default=None,
+    help="Comma-separated values, one per operation ('none' where none applies).",
+)
 @config_option
 @clear_errors
-def command(labels_path: str, out_path: str, operations: str | None, values_text: str | None, config_path: str | None) -> None:
+def command(
+    labels_path: str,
+    out_path: str,
+    operations: str | None,
+    values_text: str | None,
+    config_path: str | None,
+) -> None:
     """Refine every instance of LABELS_PATH and write OUT_PATH (ids renumbered 1..n)."""
     from skimage.segmentation import relabel_sequential
 
@@ -29,7 +46,10 @@ def command(labels_path: str, out_path: str, operations: str | None, values_text
         ops = [o.strip() for o in operations.split(",") if o.strip()]
         bad = [o for o in ops if o not in OPERATIONS]
         if bad:
-            raise click.BadParameter(f"unknown operation(s) {bad}; valid: {', '.join(OPERATIONS)}", param_hint="--operations")
+            raise click.BadParameter(
+                f"unknown operation(s) {bad}; valid: {', '.join(OPERATIONS)}",
+                param_hint="--operations",
+            )
         values: list[int | str] = []
         for text in values_text.split(","):
             text = text.strip()
@@ -38,10 +58,24 @@ def command(labels_path: str, out_path: str, operations: str | None, values_text
             elif text.isdigit():
                 values.append(int(text))
             else:
-                raise click.BadParameter(f"{text!r} is neither a non-negative integer nor 'none'", param_hint="--values")
+                raise click.BadParameter(
+                    f"{text!r} is neither a non-negative integer nor 'none'", param_hint="--values"
+                )
     else:
         ops, values = section["OPERATIONS"], section["VALUES"]
     labels, info = read_labels(labels_path, 2 if config["PROBLEM"]["NDIM"] == "2D" else 3)
     refined = relabel_sequential(refine_instances(labels, ops, values))[0]
-    write_labels(out_path, refined, spacing=info.spacing, metadata={"source": str(labels_path), "operations": ops, "values": values, "versions": provenance()})
-    click.echo(f"{out_path}: {int(refined.max())} instance(s) after {', '.join(ops) or 'no operation'}")
+    write_labels(
+        out_path,
+        refined,
+        spacing=info.spacing,
+        metadata={
+            "source": str(labels_path),
+            "operations": ops,
+            "values": values,
+            "versions": provenance(),
+        },
+    )
+    click.echo(
+        f"{out_path}: {int(refined.max())} instance(s) after {', '.join(ops) or 'no operation'}"
+    )

@@ -1,11 +1,14 @@
-"""Compiled EmbedSeg clustering: the seed loop with a grid over the embeddings instead of a k-d tree."""
+"""Compiled EmbedSeg clustering: the seed loop with a grid over the embeddings instead of a k-d
+tree."""
+
 import numba
 import numpy as np
 
 
 @numba.njit(cache=True, nogil=True)
 def _embedding_grid(embeddings, cell):
-    """Points bucketed by grid cell: (origin, cells per axis, strides, first member of each cell, members)."""
+    """Points bucketed by grid cell: (origin, cells per axis, strides, first member of each cell,
+    members)."""
     count, ndim = embeddings.shape
     origin = np.empty(ndim)
     extent = np.empty(ndim, np.int64)
@@ -40,8 +43,18 @@ def _embedding_grid(embeddings, cell):
 
 
 @numba.njit(cache=True, nogil=True)
-def cluster_seeds(embeddings, sigma, seediness, order, seed_thresh, min_unclustered_sum, min_object_size, reach, cell,
-                  kernel_threshold):
+def cluster_seeds(
+    embeddings,
+    sigma,
+    seediness,
+    order,
+    seed_thresh,
+    min_unclustered_sum,
+    min_object_size,
+    reach,
+    cell,
+    kernel_threshold,
+):
     """Instance id (0: none) of every foreground point, as the EmbedSeg seed loop assigns them.
 
     Seeds are taken in ``order`` (seediness, highest first) among the unclustered points;
@@ -74,7 +87,9 @@ def cluster_seeds(embeddings, sigma, seediness, order, seed_thresh, min_uncluste
         radius *= reach
         for axis in range(ndim):
             low[axis] = max(0, int((embeddings[seed, axis] - radius - origin[axis]) / cell))
-            high[axis] = min(extent[axis] - 1, int((embeddings[seed, axis] + radius - origin[axis]) / cell))
+            high[axis] = min(
+                extent[axis] - 1, int((embeddings[seed, axis] + radius - origin[axis]) / cell)
+            )
             position[axis] = low[axis]
         found = 0
         fresh = 0

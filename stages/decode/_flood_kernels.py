@@ -4,6 +4,7 @@ Every kernel but the first and last works on flat arrays padded by one voxel alo
 each axis of the image, so that no neighbour offset leaves them from a voxel inside
 the image; ``flags`` holds, per voxel, the bits below (0 in the padding).
 """
+
 import numba
 import numpy as np
 
@@ -21,7 +22,8 @@ FLOODABLE = GROWTH | LABELLED  # masked by this, a voxel the flood may take read
 
 @numba.njit(cache=True, nogil=True)
 def pad_levels_and_flags(surface, seeds, growth, pad_z, levels, flags, counts):
-    """Write the padded uint16 levels of ``surface``, the GROWTH/SEED flags and the count of each level.
+    """Write the padded uint16 levels of ``surface``, the GROWTH/SEED flags and the count of each
+    level.
 
     ``surface``, ``seeds``, ``growth``: (Z, Y, X); ``levels`` and ``flags``: zeroed
     (Z + 2 pad_z, Y + 2, X + 2); ``counts``: zeroed (65536,), counts GROWTH voxels per level.
@@ -43,14 +45,18 @@ def pad_levels_and_flags(surface, seeds, growth, pad_z, levels, flags, counts):
         for y in range(height):
             inside = growth[z, y]
             row = surface[z, y]
-            row_flags = flags[z + pad_z, y + 1, 1:width + 1]
-            row_levels = levels[z + pad_z, y + 1, 1:width + 1]
+            row_flags = flags[z + pad_z, y + 1, 1 : width + 1]
+            row_levels = levels[z + pad_z, y + 1, 1 : width + 1]
             seed_row = seeds[z, y]
             # branch-free loops the compiler vectorises (an int32 conversion, not int64)
             for x in range(width):
-                row_flags[x] = (GROWTH if inside[x] else np.uint8(0)) | (SEED if seed_row[x] else np.uint8(0))
+                row_flags[x] = (GROWTH if inside[x] else np.uint8(0)) | (
+                    SEED if seed_row[x] else np.uint8(0)
+                )
             for x in range(width):
-                level = np.int32(min(max(np.rint((np.float64(row[x]) - low) * scale), 0.0), 65535.0))
+                level = np.int32(
+                    min(max(np.rint((np.float64(row[x]) - low) * scale), 0.0), 65535.0)
+                )
                 row_levels[x] = np.uint16(level) if inside[x] else np.uint16(0)
             # counted by runs of one level: a plateau's voxels do not wait on one counter each
             previous = 0
@@ -76,7 +82,8 @@ def _root(parent, run):
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _join_rows(parent, starts, stops, first_a, end_a, first_b, end_b):
-    """Union every pair of runs of two rows that overlap along X (face neighbours); the lower run index is the root."""
+    """Union every pair of runs of two rows that overlap along X (face neighbours); the lower run
+    index is the root."""
     a = first_a
     b = first_b
     while a < end_a and b < end_b:
@@ -95,7 +102,8 @@ def _join_rows(parent, starts, stops, first_a, end_a, first_b, end_b):
 
 @numba.njit(cache=True, nogil=True)
 def _joined_runs(flags, words, test, member, scratch):
-    """The runs along X of voxels whose ``flags & test == member``, joined into face-connected components.
+    """The runs along X of voxels whose ``flags & test == member``, joined into face-connected
+    components.
 
     ``words``: the flags' flat buffer read as uint64 (see ``flag_buffer``), to skip eight at a time.
     Each run is joined with the overlapping runs of the row above and of the same row in
@@ -140,10 +148,26 @@ def _joined_runs(flags, words, test, member, scratch):
             if row_first[row] == row_first[row + 1]:
                 continue
             if y > 0:
-                _join_rows(parent, starts, stops, row_first[row - 1], row_first[row], row_first[row], row_first[row + 1])
+                _join_rows(
+                    parent,
+                    starts,
+                    stops,
+                    row_first[row - 1],
+                    row_first[row],
+                    row_first[row],
+                    row_first[row + 1],
+                )
             if z > 0:
                 before = row - height
-                _join_rows(parent, starts, stops, row_first[before], row_first[before + 1], row_first[row], row_first[row + 1])
+                _join_rows(
+                    parent,
+                    starts,
+                    stops,
+                    row_first[before],
+                    row_first[before + 1],
+                    row_first[row],
+                    row_first[row + 1],
+                )
     return starts, stops, row_first, parent
 
 
@@ -170,7 +194,9 @@ def label_components_by_runs(flags, words, member, visited, labels, scratch, nex
     (Equal to a breadth-first search from each first voxel: tested.)
     """
     depth, height, width = flags.shape
-    starts, stops, row_first, parent = _joined_runs(flags, words, member | visited | LABELLED, member, scratch)
+    starts, stops, row_first, parent = _joined_runs(
+        flags, words, member | visited | LABELLED, member, scratch
+    )
     count = starts.size
     roots, voxels = _roots_and_voxels(starts, stops, parent)
     growing = np.zeros(count, np.int64)
@@ -187,7 +213,8 @@ def label_components_by_runs(flags, words, member, visited, labels, scratch, nex
 
 @numba.njit(cache=True, nogil=True)
 def _number_roots(parent, keep, values, next_id):
-    """Ids from ``next_id`` for the components whose root run is ``keep``, and their ``values``, in raster order.
+    """Ids from ``next_id`` for the components whose root run is ``keep``, and their ``values``, in
+    raster order.
 
     A component's root is its first run, so the order of roots is the raster order of the
     components' first voxels. Returns the id of every root (0 where not kept), the kept
@@ -208,7 +235,8 @@ def _number_roots(parent, keep, values, next_id):
 
 @numba.njit(cache=True, nogil=True)
 def _write_ids(flags, labels, starts, stops, row_first, parent, ids, mark_labelled, mark_other):
-    """Write ``ids[root]`` over every run whose root has a non-zero id, flagging it ``mark_labelled``; other runs get ``mark_other``."""
+    """Write ``ids[root]`` over every run whose root has a non-zero id, flagging it
+    ``mark_labelled``; other runs get ``mark_other``."""
     depth, height, width = flags.shape
     for z in range(depth):
         for y in range(height):
@@ -274,21 +302,37 @@ def fill_lone_seed_components(flags, words, labels, scratch, sizes):
 
 
 @numba.njit(cache=True, nogil=True)
-def label_unseeded_components(flags, labels, starts, stops, row_first, parent, owner, voxels, next_id, min_size):
-    """After the flood: the growth components without a seed (owner 0) of ``min_size`` voxels or more get new ids.
+def label_unseeded_components(
+    flags, labels, starts, stops, row_first, parent, owner, voxels, next_id, min_size
+):
+    """After the flood: the growth components without a seed (owner 0) of ``min_size`` voxels or
+    more get new ids.
 
     The same ids, in the same order (raster order of first voxels), and sizes as
     :func:`label_components_by_runs` over the GROWTH voxels the flood left: those are
     exactly the voxels of the components without a seed.
     """
-    ids, sizes, next_id = _number_roots(parent, (owner == 0) & (voxels >= min_size), voxels, next_id)
-    _write_ids(flags, labels, starts, stops, row_first, parent, ids, UNSEEDED_VISITED | LABELLED, np.uint8(0))
+    ids, sizes, next_id = _number_roots(
+        parent, (owner == 0) & (voxels >= min_size), voxels, next_id
+    )
+    _write_ids(
+        flags,
+        labels,
+        starts,
+        stops,
+        row_first,
+        parent,
+        ids,
+        UNSEEDED_VISITED | LABELLED,
+        np.uint8(0),
+    )
     return next_id, sizes
 
 
 @numba.njit(cache=True, nogil=True)
 def flood_buckets(levels, labels, flags, words, offsets, counts, queued, run, sizes):
-    """Grow ``labels`` (0 = unlabelled) over GROWTH voxels in order of ``levels``, first come first served.
+    """Grow ``labels`` (0 = unlabelled) over GROWTH voxels in order of ``levels``, first come first
+    served.
 
     ``flags`` has LABELLED wherever ``labels`` is not 0; labels outside GROWTH are
     cleared first. A voxel is labelled when it is first reached and queued at the
@@ -306,7 +350,9 @@ def flood_buckets(levels, labels, flags, words, offsets, counts, queued, run, si
     used_count = 0
     for level in range(LEVELS):
         used_count += counts[level] > 0
-    used = np.empty(used_count, np.int64)  # the levels some voxel has, in order: the only buckets to visit
+    used = np.empty(
+        used_count, np.int64
+    )  # the levels some voxel has, in order: the only buckets to visit
     start = np.empty(LEVELS, counts.dtype)
     used_count = 0
     total = 0

@@ -1,4 +1,5 @@
 """Compiled search for the contacts of fragments (imported lazily: numba compiles on first use)."""
+
 import numba
 import numpy as np
 

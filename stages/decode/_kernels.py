@@ -1,4 +1,5 @@
 """Compiled kernels of the watershed decoder (imported lazily: numba compiles on first use)."""
+
 import numba
 import numpy as np
 
@@ -27,7 +28,8 @@ def histogram_256(values, low, high):
 
 @numba.njit(cache=True, nogil=True)
 def otsu_256(values, low, high):
-    """Otsu's threshold of ``values`` over 256 bins on [low, high] (high > low), as skimage computes it.
+    """Otsu's threshold of ``values`` over 256 bins on [low, high] (high > low), as skimage computes
+    it.
 
     The histogram, then numpy's arithmetic of bin centres (np.linspace), class weights and
     means (running sums) and the first maximum of the between-class variance, in one call
@@ -86,7 +88,8 @@ def _smooth_row(row, smoothed, side, middle):
 
 @numba.njit(cache=True, nogil=True)
 def smooth_3_taps(values, side, middle, scale):
-    """``scale`` x the 3-tap filter (side, middle, side) along z, y and x of a (Z, Y, X) array, edges reflected.
+    """``scale`` x the 3-tap filter (side, middle, side) along z, y and x of a (Z, Y, X) array,
+    edges reflected.
 
     Plane by plane: x into a ring of three rows, y from the ring, z last with the previous
     plane kept aside; the edges are peeled off so the inner loops vectorise.
@@ -118,7 +121,9 @@ def smooth_3_taps(values, side, middle, scale):
             target = out[z]
             for y in range(height):
                 for x in range(width):
-                    target[y, x] = side * (previous[y, x] + following[y, x]) + middle * current[y, x]
+                    target[y, x] = (
+                        side * (previous[y, x] + following[y, x]) + middle * current[y, x]
+                    )
             previous, current = current, previous
     return out
 
@@ -182,7 +187,8 @@ def _difference_y(source, target):
 
 @numba.njit(cache=True, nogil=True)
 def offset_slope_volume(offsets, own_axes, planar):
-    """Per voxel, the largest over offset channels of (Sobel along its own axis + largest |Sobel| across).
+    """Per voxel, the largest over offset channels of (Sobel along its own axis + largest |Sobel|
+    across).
 
     ``offsets``: (C, Z, Y, X); ``own_axes``: (C,), the axis (0 z, 1 y, 2 x) each offset
     points along. Sobel as ndi.sobel (edges reflected): the central difference along
@@ -213,7 +219,9 @@ def offset_slope_volume(offsets, own_axes, planar):
                     _smooth_y(buffer, ring[(z + 1) % 3])
                 for y in range(height):
                     for x in range(width):
-                        along_z[y, x] = values[before, y, x] + 2 * values[z, y, x] + values[after, y, x]
+                        along_z[y, x] = (
+                            values[before, y, x] + 2 * values[z, y, x] + values[after, y, x]
+                        )
             else:
                 along_z[:] = values[0]
             _smooth_x(along_z, buffer)

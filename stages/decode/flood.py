@@ -10,6 +10,7 @@ set of padded arrays: label the seed components (by runs), fill the growth compo
 that hold one seed id (when most of the growth is left to flood), flood the rest, label
 the foreground no seed reached; the caller renumbers once, through a table, on the way out.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,13 +21,15 @@ from ..channels.morphology import as_volume
 
 
 def quantise(surface: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-    """uint16 levels of ``surface``, 0 at its minimum inside ``mask`` and 65535 at its maximum (0 outside)."""
+    """uint16 levels of ``surface``, 0 at its minimum inside ``mask`` and 65535 at its maximum (0
+    outside)."""
     padded = _Padded(surface, np.zeros(surface.shape, bool), mask)
     return np.ascontiguousarray(padded.levels[padded.inner].reshape(surface.shape))
 
 
 def flag_buffer(shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Zeroed uint8 flags of ``shape`` and the same memory as uint64 words (the scans skip eight flags at a time)."""
+    """Zeroed uint8 flags of ``shape`` and the same memory as uint64 words (the scans skip eight
+    flags at a time)."""
     size = int(np.prod(shape))
     buffer = np.zeros(-(-size // 8) * 8, np.uint8)
     return buffer[:size].reshape(shape), buffer.view(np.uint64)
@@ -51,21 +54,40 @@ class _Padded:
         # per-level bucket ends (the counts, reused) stay in cache
         index_type = np.int32 if np.prod(padded_shape) < 2**31 else np.int64
         self.counts = np.zeros(65536, index_type)
-        pad_levels_and_flags(volume, as_volume(seeds, bool), as_volume(mask, bool), self.pad_z, self.levels, self.flags, self.counts)
+        pad_levels_and_flags(
+            volume,
+            as_volume(seeds, bool),
+            as_volume(mask, bool),
+            self.pad_z,
+            self.levels,
+            self.flags,
+            self.counts,
+        )
         self.labels = np.zeros(padded_shape, np.int32)
-        strides = np.array(self.flags.strides)[3 - surface.ndim:]
+        strides = np.array(self.flags.strides)[3 - surface.ndim :]
         # a tuple: the compiled loops over neighbours unroll (iterating an array is ~3x slower)
         self.offsets = tuple(int(step) for step in np.concatenate([strides, -strides]))
-        # scratch shared by the labelling passes (runs' ends) and the flood (its first-in first-out queue)
+        # scratch shared by the labelling passes (runs' ends) and the flood (its first-in first-out
+        # queue)
         self.queue = np.empty(self.flags.size, dtype=index_type)
         self.buckets = np.empty(int(self.counts.sum()), dtype=index_type)
 
     def flood(self, sizes: np.ndarray) -> np.ndarray:
-        """Flood the labels in place; ``sizes`` (each id's seed voxels inside the mask) grows to each id's voxel count."""
+        """Flood the labels in place; ``sizes`` (each id's seed voxels inside the mask) grows to
+        each id's voxel count."""
         from ._flood_kernels import flood_buckets
 
-        flood_buckets(self.levels.ravel(), self.labels.ravel(), self.flags.ravel(), self.words, self.offsets, self.counts,
-                      self.buckets, self.queue, sizes)
+        flood_buckets(
+            self.levels.ravel(),
+            self.labels.ravel(),
+            self.flags.ravel(),
+            self.words,
+            self.offsets,
+            self.counts,
+            self.buckets,
+            self.queue,
+            sizes,
+        )
         return sizes
 
     def unpadded(self, table: np.ndarray) -> np.ndarray:
@@ -81,8 +103,11 @@ class _Padded:
         return self.labels[self.inner].reshape(self.shape)
 
 
-def flood_from_markers(surface: np.ndarray, markers: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
-    """Watershed of ``surface`` from ``markers`` (int, 0 = none) restricted to ``mask``; int32 labels.
+def flood_from_markers(
+    surface: np.ndarray, markers: np.ndarray, mask: np.ndarray | None = None
+) -> np.ndarray:
+    """Watershed of ``surface`` from ``markers`` (int, 0 = none) restricted to ``mask``; int32
+    labels.
 
     Equals ``skimage.segmentation.watershed(surface, markers, mask=mask)`` up to the order
     of voxels whose surface values fall in the same of 65,536 levels.
@@ -119,8 +144,14 @@ class Flood:
         return self.padded.unpadded(table)
 
 
-def flood_from_seeds(surface: np.ndarray, seeds: np.ndarray, growth: np.ndarray, *, min_seed_size: int = 0,
-                     unseeded_fraction: float | None = 0.0) -> Flood:
+def flood_from_seeds(
+    surface: np.ndarray,
+    seeds: np.ndarray,
+    growth: np.ndarray,
+    *,
+    min_seed_size: int = 0,
+    unseeded_fraction: float | None = 0.0,
+) -> Flood:
     """Seeded watershed: face-connected seed components flood ``surface`` inside ``growth``.
 
     Parameters
@@ -133,19 +164,36 @@ def flood_from_seeds(surface: np.ndarray, seeds: np.ndarray, growth: np.ndarray,
         instances of their own unless smaller than this fraction of the median seeded
         instance size; None leaves them unlabelled.
     """
-    from ._flood_kernels import (SEED, SEED_VISITED, GROWTH, UNSEEDED_VISITED, fill_lone_seed_components, label_components_by_runs,
-                                 label_unseeded_components)
+    from ._flood_kernels import (
+        GROWTH,
+        SEED,
+        SEED_VISITED,
+        UNSEEDED_VISITED,
+        fill_lone_seed_components,
+        label_components_by_runs,
+        label_unseeded_components,
+    )
 
     padded = _Padded(surface, seeds, growth)
-    next_id, seed_sizes = label_components_by_runs(padded.flags, padded.words, SEED, SEED_VISITED, padded.labels, padded.queue,
-                                                   1, min_seed_size)
+    next_id, seed_sizes = label_components_by_runs(
+        padded.flags,
+        padded.words,
+        SEED,
+        SEED_VISITED,
+        padded.labels,
+        padded.queue,
+        1,
+        min_seed_size,
+    )
     sizes = np.concatenate([[0], seed_sizes])
     growth_voxels = padded.buckets.size
     components = None
     if 2 * int(seed_sizes.sum()) < growth_voxels:
         # most of the growth is left to flood (seeds that are points, as P's): a component
         # holding one seed id is that id's whatever the order, so only the others are flooded
-        components = fill_lone_seed_components(padded.flags, padded.words, padded.labels, padded.queue, sizes)
+        components = fill_lone_seed_components(
+            padded.flags, padded.words, padded.labels, padded.queue, sizes
+        )
     sizes = padded.flood(sizes)
     seeded = next_id - 1
     reached = sizes[1:][sizes[1:] > 0]
@@ -154,9 +202,25 @@ def flood_from_seeds(surface: np.ndarray, seeds: np.ndarray, growth: np.ndarray,
     if unseeded_fraction is not None and sizes.sum() < growth_voxels:
         min_size = int(np.ceil(max(unseeded_fraction * median, 1.0)))
         if components is not None:
-            _, unseeded_sizes = label_unseeded_components(padded.flags, padded.labels, *components, next_id, min_size)
+            _, unseeded_sizes = label_unseeded_components(
+                padded.flags, padded.labels, *components, next_id, min_size
+            )
         else:
-            _, unseeded_sizes = label_components_by_runs(padded.flags, padded.words, GROWTH, UNSEEDED_VISITED, padded.labels,
-                                                         padded.queue, next_id, min_size)
+            _, unseeded_sizes = label_components_by_runs(
+                padded.flags,
+                padded.words,
+                GROWTH,
+                UNSEEDED_VISITED,
+                padded.labels,
+                padded.queue,
+                next_id,
+                min_size,
+            )
         sizes = np.concatenate([sizes, unseeded_sizes])
-    return Flood(labels=padded.inner_labels(), sizes=sizes, seeded=seeded, median_seeded_size=median, padded=padded)
+    return Flood(
+        labels=padded.inner_labels(),
+        sizes=sizes,
+        seeded=seeded,
+        median_seeded_size=median,
+        padded=padded,
+    )

@@ -6,6 +6,7 @@ their sizes alone: whole-image work is vectorised or compiled, and the only loop
 fragment voxels, in one compiled pass. (The other clean-up, foreground that no
 seed reached, is labelled during the flood: :func:`.flood.flood_from_seeds`.)
 """
+
 from __future__ import annotations
 
 import itertools
@@ -16,19 +17,23 @@ from scipy.sparse.csgraph import connected_components
 
 
 def median_instance_size(labels: np.ndarray, sizes: np.ndarray | None = None) -> float:
-    """Median voxel count of the non-zero labels (0 when there are none); ``sizes``: their bincount, if known."""
+    """Median voxel count of the non-zero labels (0 when there are none); ``sizes``: their bincount,
+    if known."""
     sizes = np.bincount(labels.ravel()) if sizes is None else sizes
     sizes = sizes[1:][sizes[1:] > 0]
     return float(np.median(sizes)) if sizes.size else 0.0
 
 
 def padded_volume(labels: np.ndarray) -> np.ndarray:
-    """(Z, Y, X) copy of a 2D or 3D label image with one voxel of 0 on both sides of each image axis."""
+    """(Z, Y, X) copy of a 2D or 3D label image with one voxel of 0 on both sides of each image
+    axis."""
     volume = np.pad(labels, 1)
     return volume[np.newaxis] if labels.ndim == 2 else volume
 
 
-def _best_neighbours(padded: np.ndarray, image_ndim: int, fragment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _best_neighbours(
+    padded: np.ndarray, image_ndim: int, fragment: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """For each fragment that touches another instance (faces, edges or corners), that instance.
 
     The neighbour with most voxels in the fragment's one-voxel shell wins; then one that
@@ -36,9 +41,11 @@ def _best_neighbours(padded: np.ndarray, image_ndim: int, fragment: np.ndarray) 
     """
     from ._fragment_kernels import fragment_contacts
 
-    steps = np.array(padded.strides[3 - image_ndim:]) // padded.itemsize
+    steps = np.array(padded.strides[3 - image_ndim :]) // padded.itemsize
     moves = np.array(list(itertools.product((-1, 0, 1), repeat=image_ndim)))
-    offsets = tuple(int(step) for step in moves[np.any(moves != 0, axis=1)] @ steps)  # a tuple unrolls in the kernel
+    offsets = tuple(
+        int(step) for step in moves[np.any(moves != 0, axis=1)] @ steps
+    )  # a tuple unrolls in the kernel
     contacts = fragment_contacts(padded.ravel(), fragment, offsets)
     if contacts.size == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -54,8 +61,11 @@ def _best_neighbours(padded: np.ndarray, image_ndim: int, fragment: np.ndarray) 
     return sources[first], targets[first]
 
 
-def fragment_table(padded: np.ndarray, image_ndim: int, fragment_size: float, sizes: np.ndarray) -> np.ndarray | None:
-    """The id each id becomes when fragments merge (see :func:`merge_fragments`); None when none does.
+def fragment_table(
+    padded: np.ndarray, image_ndim: int, fragment_size: float, sizes: np.ndarray
+) -> np.ndarray | None:
+    """The id each id becomes when fragments merge (see :func:`merge_fragments`); None when none
+    does.
 
     Parameters
     ----------
@@ -94,7 +104,9 @@ def fragment_table(padded: np.ndarray, image_ndim: int, fragment_size: float, si
     return table
 
 
-def merge_fragments(labels: np.ndarray, fraction: float, sizes: np.ndarray | None = None) -> np.ndarray:
+def merge_fragments(
+    labels: np.ndarray, fraction: float, sizes: np.ndarray | None = None
+) -> np.ndarray:
     """Merge instances smaller than ``fraction`` x the median instance size into a neighbour.
 
     A fragment joins the touching instance it has most voxels next to (faces, edges or
@@ -106,5 +118,7 @@ def merge_fragments(labels: np.ndarray, fraction: float, sizes: np.ndarray | Non
     if fraction <= 0 or labels.size == 0:
         return labels
     sizes = np.bincount(labels.ravel()) if sizes is None else sizes
-    table = fragment_table(padded_volume(labels), labels.ndim, fraction * median_instance_size(labels, sizes), sizes)
+    table = fragment_table(
+        padded_volume(labels), labels.ndim, fraction * median_instance_size(labels, sizes), sizes
+    )
     return labels if table is None else table[labels]

@@ -14,6 +14,7 @@ Every candidate is rasterised once, as runs of voxels along X row by row of its 
 numba's threads); overlaps are counted by merging two candidates' runs, and the kept
 shapes are painted from their runs.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,7 +32,8 @@ OVERLAPS = ("smaller", "union")
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _lowest_weight(inverses, f, offsets, n):
-    """The smallest barycentric weight of offset ``n``'s direction in the cone of face ``f`` (>= 0 inside it)."""
+    """The smallest barycentric weight of offset ``n``'s direction in the cone of face ``f`` (>= 0
+    inside it)."""
     ndim = offsets.shape[1]
     lowest = np.inf
     for a in range(ndim):
@@ -44,7 +46,8 @@ def _lowest_weight(inverses, f, offsets, n):
 
 @numba.njit(cache=True, nogil=True)
 def _assign_faces(offsets, inverses):
-    """For each offset the first face whose cone holds its direction (within 1e-9), else the nearest cone."""
+    """For each offset the first face whose cone holds its direction (within 1e-9), else the nearest
+    cone."""
     count = offsets.shape[0]
     ndim = offsets.shape[1]
     nfaces = inverses.shape[0]
@@ -137,7 +140,8 @@ def _boxes(points, distances, directions, shape):
     return lows, highs
 
 
-# ------------------------------------------------------------------ every candidate's voxels, once, as runs
+# ------------------------------------------------------------------ every candidate's voxels, once,
+# as runs
 @numba.njit(cache=True, nogil=True)
 def _polygon_crossings(point, distances, directions, low, high, crossings, found):
     """Where the polygon's edges cross each row of the box (``found[row]`` of them, unsorted).
@@ -176,9 +180,27 @@ def _append_run(runs, used, limit, first, stop):
 
 
 @numba.njit(cache=True, nogil=True)
-def _rasterise(first_candidate, last_candidate, points, distances, directions, faces, lows, highs, table, table_shape,
-               radius, row_base, row_ptr, runs, used, limit, areas):
-    """Runs of candidates first..last-1 into ``runs[used:limit]``; the next free index, or -1 when it ran out of room.
+def _rasterise(
+    first_candidate,
+    last_candidate,
+    points,
+    distances,
+    directions,
+    faces,
+    lows,
+    highs,
+    table,
+    table_shape,
+    radius,
+    row_base,
+    row_ptr,
+    runs,
+    used,
+    limit,
+    areas,
+):
+    """Runs of candidates first..last-1 into ``runs[used:limit]``; the next free index, or -1 when
+    it ran out of room.
 
     A 2D polygon is filled by the even-odd rule on pixel centres (as skimage.draw.polygon);
     a 3D voxel is inside when it passes its face's plane test (64 voxels of a row at a
@@ -205,7 +227,9 @@ def _rasterise(first_candidate, last_candidate, points, distances, directions, f
                 row_ptr[g + row] = used
                 line = crossings[row]
                 k = found[row]
-                for a in range(1, k):  # insertion sort: a row has two crossings but for rare concave rows
+                for a in range(
+                    1, k
+                ):  # insertion sort: a row has two crossings but for rare concave rows
                     value = line[a]
                     b = a - 1
                     while b >= 0 and line[b] > value:
@@ -231,16 +255,27 @@ def _rasterise(first_candidate, last_candidate, points, distances, directions, f
                     row_ptr[g] = used
                     g += 1
                     oy = y - points[n, 1]
-                    base = ((oz + radius[0]) * table_shape[1] + oy + radius[1]) * table_shape[2] + radius[2] - points[n, 2]
+                    base = (
+                        ((oz + radius[0]) * table_shape[1] + oy + radius[1]) * table_shape[2]
+                        + radius[2]
+                        - points[n, 2]
+                    )
                     first_run = used
                     for chunk in range(low[2], high[2], 64):
                         bits = np.uint64(0)
                         for x in range(chunk, min(chunk + 64, high[2])):
                             f = table[base + x]
-                            inside = normals[f, 0] * oz + normals[f, 1] * oy + normals[f, 2] * (x - points[n, 2]) <= limits[f]
+                            inside = (
+                                normals[f, 0] * oz
+                                + normals[f, 1] * oy
+                                + normals[f, 2] * (x - points[n, 2])
+                                <= limits[f]
+                            )
                             bits |= np.uint64(inside) << np.uint64(x - chunk)
                         if oz == 0 and oy == 0 and chunk <= points[n, 2] < chunk + 64:
-                            bits |= _ONE << np.uint64(points[n, 2] - chunk)  # the centre is always inside
+                            bits |= _ONE << np.uint64(
+                                points[n, 2] - chunk
+                            )  # the centre is always inside
                         while bits:
                             start, stop, bits = next_run(bits)
                             if used > first_run and runs[used - 1, 1] == chunk + start:
@@ -255,7 +290,20 @@ def _rasterise(first_candidate, last_candidate, points, distances, directions, f
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _candidate_runs(points, distances, directions, faces, lows, highs, table, table_shape, radius, row_base, row_ptr, blocks):
+def _candidate_runs(
+    points,
+    distances,
+    directions,
+    faces,
+    lows,
+    highs,
+    table,
+    table_shape,
+    radius,
+    row_base,
+    row_ptr,
+    blocks,
+):
     """Every candidate's pixels (voxels) as runs along X, row by row of its box, and its area.
 
     Each shape is rasterised once (in ``blocks`` of candidates shared by numba's threads),
@@ -283,19 +331,54 @@ def _candidate_runs(points, distances, directions, faces, lows, highs, table, ta
     runs = np.empty((starts[blocks], 2), np.int32)
     ends = np.empty(blocks, np.int64)
     for b in numba.prange(blocks):
-        ends[b] = _rasterise(firsts[b], firsts[b + 1], points, distances, directions, faces, lows, highs, table, table_shape,
-                             radius, row_base, row_ptr, runs, starts[b], starts[b + 1], areas)
+        ends[b] = _rasterise(
+            firsts[b],
+            firsts[b + 1],
+            points,
+            distances,
+            directions,
+            faces,
+            lows,
+            highs,
+            table,
+            table_shape,
+            radius,
+            row_base,
+            row_ptr,
+            runs,
+            starts[b],
+            starts[b + 1],
+            areas,
+        )
     if ends.min() < 0:
         room = 2 * runs.shape[0]
         while True:
             runs = np.empty((room, 2), np.int32)
-            end = _rasterise(0, count, points, distances, directions, faces, lows, highs, table, table_shape, radius,
-                             row_base, row_ptr, runs, 0, room, areas)
+            end = _rasterise(
+                0,
+                count,
+                points,
+                distances,
+                directions,
+                faces,
+                lows,
+                highs,
+                table,
+                table_shape,
+                radius,
+                row_base,
+                row_ptr,
+                runs,
+                0,
+                room,
+                areas,
+            )
             if end >= 0:
                 row_ptr[rows] = end
                 return runs[:end], areas
             room *= 2
-    # close the gaps between the blocks' runs (each block moves left: no overlap with what is unread)
+    # close the gaps between the blocks' runs (each block moves left: no overlap with what is
+    # unread)
     used = 0
     for b in range(blocks):
         shift = starts[b] - used
@@ -333,11 +416,14 @@ def _common_in_rows(row_ptr, runs, a, b):
 
 @numba.njit(cache=True, nogil=True)
 def _overlap_exceeds(i, j, needed, lows, highs, row_base, row_ptr, runs):
-    """Whether more than ``needed`` voxels lie inside both shape ``i`` and shape ``j`` (counted row by row, until they do)."""
+    """Whether more than ``needed`` voxels lie inside both shape ``i`` and shape ``j`` (counted row
+    by row, until they do)."""
     total = 0
     if lows.shape[1] == 2:
         for y in range(max(lows[i, 0], lows[j, 0]), min(highs[i, 0], highs[j, 0])):
-            total += _common_in_rows(row_ptr, runs, row_base[i] + y - lows[i, 0], row_base[j] + y - lows[j, 0])
+            total += _common_in_rows(
+                row_ptr, runs, row_base[i] + y - lows[i, 0], row_base[j] + y - lows[j, 0]
+            )
             if total > needed:
                 return True
         return False
@@ -354,8 +440,22 @@ def _overlap_exceeds(i, j, needed, lows, highs, row_base, row_ptr, runs):
 
 
 @numba.njit(cache=True, nogil=True)
-def _suppress(points, distances, lows, highs, areas, row_base, row_ptr, runs, threshold, union,
-              cell_size, cell_start, cell_members, cells_per_axis):
+def _suppress(
+    points,
+    distances,
+    lows,
+    highs,
+    areas,
+    row_base,
+    row_ptr,
+    runs,
+    threshold,
+    union,
+    cell_size,
+    cell_start,
+    cell_members,
+    cells_per_axis,
+):
     count = points.shape[0]
     ndim = points.shape[1]
     suppressed = np.zeros(count, np.bool_)
@@ -371,7 +471,7 @@ def _suppress(points, distances, lows, highs, areas, row_base, row_ptr, runs, th
             cell[a] = points[i, a] // cell_size
         span = 1 + (int(np.ceil(distances[i].max())) + cell_size) // cell_size
         side = 2 * span + 1
-        neighbours = side ** ndim
+        neighbours = side**ndim
         for q in range(neighbours):
             rest = q
             flat = 0
@@ -393,13 +493,16 @@ def _suppress(points, distances, lows, highs, areas, row_base, row_ptr, runs, th
                     continue
                 box_volume = 1
                 for a in range(ndim):
-                    box_volume *= max(0, min(highs[i, a], highs[j, a]) - max(lows[i, a], lows[j, a]))
+                    box_volume *= max(
+                        0, min(highs[i, a], highs[j, a]) - max(lows[i, a], lows[j, a])
+                    )
                 if box_volume == 0:
                     continue
                 if areas[j] == 0:
                     suppressed[j] = True
                     continue
-                # the overlap can be no larger than the common box: skip pairs that cannot pass the threshold
+                # the overlap can be no larger than the common box: skip pairs that cannot pass the
+                # threshold
                 if union:
                     needed = threshold * (areas[i] + areas[j]) / (1.0 + threshold)
                 else:
@@ -422,14 +525,14 @@ def _paint(order, ids, lows, highs, row_base, row_ptr, runs, flat_out, shape):
         if ndim == 2:
             for y in range(lows[n, 0], highs[n, 0]):
                 for r in range(row_ptr[g], row_ptr[g + 1]):
-                    flat_out[y * width + runs[r, 0]: y * width + runs[r, 1]] = ids[o]
+                    flat_out[y * width + runs[r, 0] : y * width + runs[r, 1]] = ids[o]
                 g += 1
         else:
             for z in range(lows[n, 0], highs[n, 0]):
                 for y in range(lows[n, 1], highs[n, 1]):
                     row = (z * shape[1] + y) * width
                     for r in range(row_ptr[g], row_ptr[g + 1]):
-                        flat_out[row + runs[r, 0]: row + runs[r, 1]] = ids[o]
+                        flat_out[row + runs[r, 0] : row + runs[r, 1]] = ids[o]
                     g += 1
 
 
@@ -445,7 +548,8 @@ class StarDistResult:
 
 @numba.njit(cache=True, nogil=True)
 def _gather_rays(distances, candidates):
-    """(n, nrays) float32 ray lengths of the ``candidates`` (flat voxel indices), negative ones as 0.
+    """(n, nrays) float32 ray lengths of the ``candidates`` (flat voxel indices), negative ones as
+    0.
 
     ``distances`` is (nrays, voxels); a NaN or infinite length raises ValueError.
     """
@@ -460,17 +564,30 @@ def _gather_rays(distances, candidates):
     return out
 
 
-def _grid_buckets(points: np.ndarray, shape: tuple[int, ...], cell_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _grid_buckets(
+    points: np.ndarray, shape: tuple[int, ...], cell_size: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     cells_per_axis = np.array([max(1, -(-s // cell_size)) for s in shape], dtype=np.int64)
-    cells = np.ravel_multi_index(tuple((points // cell_size).T), tuple(cells_per_axis)) if len(points) else np.zeros(0, np.int64)
+    cells = (
+        np.ravel_multi_index(tuple((points // cell_size).T), tuple(cells_per_axis))
+        if len(points)
+        else np.zeros(0, np.int64)
+    )
     order = np.argsort(cells, kind="stable")
     start = np.zeros(int(np.prod(cells_per_axis)) + 1, dtype=np.int64)
     np.add.at(start, cells + 1, 1)
     return np.cumsum(start), order.astype(np.int64), cells_per_axis
 
 
-def star_nms(probability: np.ndarray, distances: np.ndarray, rays: Rays, *, prob_thresh: float = 0.4, nms_thresh: float = 0.3,
-             overlap: str = "smaller") -> StarDistResult:
+def star_nms(
+    probability: np.ndarray,
+    distances: np.ndarray,
+    rays: Rays,
+    *,
+    prob_thresh: float = 0.4,
+    nms_thresh: float = 0.3,
+    overlap: str = "smaller",
+) -> StarDistResult:
     """Candidates where ``probability >= prob_thresh``, greedy NMS by score, kept shapes painted.
 
     Parameters
@@ -480,7 +597,8 @@ def star_nms(probability: np.ndarray, distances: np.ndarray, rays: Rays, *, prob
     rays : the rays the distances were measured along.
     prob_thresh, nms_thresh : STARDIST.PROB_THRESH and NMS_IOU_THRESH.
     overlap : 'smaller' (intersection over the smaller shape, StarDist's measure) or 'union' (IoU).
-        A candidate is dropped when its overlap with a kept, higher-scoring one exceeds ``nms_thresh``.
+        A candidate is dropped when its overlap with a kept, higher-scoring one exceeds
+        ``nms_thresh``.
 
     Returns
     -------
@@ -495,8 +613,15 @@ def star_nms(probability: np.ndarray, distances: np.ndarray, rays: Rays, *, prob
     """
     if overlap not in OVERLAPS:
         raise ValueError(f"overlap must be one of {OVERLAPS}, got {overlap!r}")
-    if probability.ndim != rays.ndim or distances.shape[1:] != probability.shape or distances.shape[0] != len(rays.directions):
-        raise ValueError(f"R channels {distances.shape} do not fit the probability {probability.shape} and {len(rays.directions)} {rays.ndim}D rays")
+    if (
+        probability.ndim != rays.ndim
+        or distances.shape[1:] != probability.shape
+        or distances.shape[0] != len(rays.directions)
+    ):
+        raise ValueError(
+            f"R channels {distances.shape} do not fit the probability {probability.shape} and "
+            f"{len(rays.directions)} {rays.ndim}D rays"
+        )
     if not distances.dtype.isnative:
         # the compiled gather reads native byte order only (a big-endian array from a reader)
         distances = distances.astype(distances.dtype.newbyteorder("="))
@@ -510,8 +635,13 @@ def star_nms(probability: np.ndarray, distances: np.ndarray, rays: Rays, *, prob
     # the candidates' rays gathered in score order, one row each, float32 (the kernels compute in
     # float64 from these exact values)
     ray_lengths = _gather_rays(distances.reshape(distances.shape[0], -1), candidates)
-    settings = {"decoder": "stardist", "prob_thresh": float(prob_thresh), "nms_thresh": float(nms_thresh), "overlap": overlap,
-                "nrays": int(len(rays.directions))}
+    settings = {
+        "decoder": "stardist",
+        "prob_thresh": float(prob_thresh),
+        "nms_thresh": float(nms_thresh),
+        "overlap": overlap,
+        "nrays": int(len(rays.directions)),
+    }
     labels = np.zeros(shape, dtype=np.uint32)
     if len(points) == 0:
         return StarDistResult(labels, points, scores, ray_lengths.astype(np.float64), 0, settings)
@@ -525,19 +655,63 @@ def star_nms(probability: np.ndarray, distances: np.ndarray, rays: Rays, *, prob
     table_shape = 2 * radius + 1
     lows, highs = _boxes(points, ray_lengths, rays.directions, np.array(shape, dtype=np.int64))
     extents = highs - lows
-    row_base = np.concatenate([[0], np.cumsum(extents[:, 0] * (extents[:, 1] if rays.ndim == 3 else 1))]).astype(np.int64)
+    row_base = np.concatenate(
+        [[0], np.cumsum(extents[:, 0] * (extents[:, 1] if rays.ndim == 3 else 1))]
+    ).astype(np.int64)
     blocks = 8 * kernel_threads()
     # int32 row pointers unless the runs could number 2**31 (half the memory of the largest array)
     small = row_base[-1] * 1.25 + 64 * (blocks + 1) < 2**31
     row_ptr = np.zeros(int(row_base[-1]) + 1, np.int32 if small else np.int64)
-    runs, areas = _candidate_runs(points, ray_lengths, rays.directions, rays.faces, lows, highs, table, table_shape, radius,
-                                  row_base, row_ptr, blocks)
+    runs, areas = _candidate_runs(
+        points,
+        ray_lengths,
+        rays.directions,
+        rays.faces,
+        lows,
+        highs,
+        table,
+        table_shape,
+        radius,
+        row_base,
+        row_ptr,
+        blocks,
+    )
     cell_size = max(1, reach)
     cell_start, cell_members, cells_per_axis = _grid_buckets(points, shape, cell_size)
-    kept = _suppress(points, ray_lengths, lows, highs, areas, row_base, row_ptr, runs, float(nms_thresh), overlap == "union",
-                     cell_size, cell_start, cell_members, cells_per_axis)
+    kept = _suppress(
+        points,
+        ray_lengths,
+        lows,
+        highs,
+        areas,
+        row_base,
+        row_ptr,
+        runs,
+        float(nms_thresh),
+        overlap == "union",
+        cell_size,
+        cell_start,
+        cell_members,
+        cells_per_axis,
+    )
     # lowest score first, so that where kept shapes overlap the higher score is painted last
     order = np.flatnonzero(kept)[::-1].astype(np.int64)
-    _paint(order, np.arange(len(order), 0, -1, dtype=np.uint32), lows, highs, row_base, row_ptr, runs, labels.reshape(-1),
-           np.array(shape, dtype=np.int64))
-    return StarDistResult(labels, points[kept], scores[kept], ray_lengths[kept].astype(np.float64), len(candidates), settings)
+    _paint(
+        order,
+        np.arange(len(order), 0, -1, dtype=np.uint32),
+        lows,
+        highs,
+        row_base,
+        row_ptr,
+        runs,
+        labels.reshape(-1),
+        np.array(shape, dtype=np.int64),
+    )
+    return StarDistResult(
+        labels,
+        points[kept],
+        scores[kept],
+        ray_lengths[kept].astype(np.float64),
+        len(candidates),
+        settings,
+    )

@@ -14,10 +14,11 @@ foreground components that hold no seed become instances of their own (unless
 they are specks under the fragment size), and fragments (regions under a fraction
 of the median instance size) are merged into the instance they touch most.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -38,6 +39,7 @@ def _polarity(code: str) -> str:
 def _is_offset(code: str) -> bool:
     return _polarity(code) == "gradient"
 
+
 _FOREGROUND_PREFERENCE = ("F", "D", "Db", "B", "Dc", "Dn", "P")
 
 
@@ -55,7 +57,8 @@ class WatershedResult:
 
     @property
     def seed_map(self) -> np.ndarray:
-        """The seeds as the markers of the flood: face-connected components, small ones removed (for inspection)."""
+        """The seeds as the markers of the flood: face-connected components, small ones removed (for
+        inspection)."""
         if self.by_2d_slices:
             return np.stack([label_seeds(plane, self.min_seed_size) for plane in self.seeds])
         return label_seeds(self.seeds, self.min_seed_size)
@@ -63,7 +66,9 @@ class WatershedResult:
 
 def label_seeds(seeds: np.ndarray, min_size: int = 0) -> np.ndarray:
     """Face-connected components of a seed mask, those under ``min_size`` voxels removed (int64)."""
-    return remove_small_labels(connected_components(seeds, connectivity=1).astype(np.int64), min_size)
+    return remove_small_labels(
+        connected_components(seeds, connectivity=1).astype(np.int64), min_size
+    )
 
 
 def infer_watershed_defaults(codes: Sequence[str]) -> tuple[list[str], str, list[str]]:
@@ -85,7 +90,8 @@ def infer_watershed_defaults(codes: Sequence[str]) -> tuple[list[str], str, list
 
 
 def offset_slope(channels: np.ndarray, codes: Sequence[str], used: Sequence[str]) -> np.ndarray:
-    """Where the offset channels in ``used`` stop looking like one instance's: < 0 inside, > 0 at rims.
+    """Where the offset channels in ``used`` stop looking like one instance's: < 0 inside, > 0 at
+    rims.
 
     An offset to the centre (centre - coordinate along its axis) falls at a steady rate
     along its own axis inside an instance and does not change across the other axes.
@@ -108,7 +114,10 @@ def otsu_threshold(values: np.ndarray) -> float:
     from ._kernels import otsu_256
 
     values = np.ascontiguousarray(values).ravel()
-    low, high = values.min(), values.max()  # numpy's vectorised reductions beat a compiled loop here
+    low, high = (
+        values.min(),
+        values.max(),
+    )  # numpy's vectorised reductions beat a compiled loop here
     if not high > low:
         return float(low)
     return float(otsu_256(values, low, high))
@@ -118,7 +127,14 @@ def _auto_threshold(values: np.ndarray) -> float:
     return otsu_threshold(values) if values.size else 0.0
 
 
-def _select(values: np.ndarray, code: str, threshold: float | str, *, growth: bool, otsu_cache: dict | None = None) -> tuple[np.ndarray, float]:
+def _select(
+    values: np.ndarray,
+    code: str,
+    threshold: float | str,
+    *,
+    growth: bool,
+    otsu_cache: dict | None = None,
+) -> tuple[np.ndarray, float]:
     """Binary selection of one channel (or the offset gradient) and the threshold used."""
     polarity = "below" if _polarity(code) in ("below", "gradient") else "above"
     if threshold == "auto" and _is_offset(code):
@@ -146,8 +162,15 @@ def _select(values: np.ndarray, code: str, threshold: float | str, *, growth: bo
     return (values > threshold if polarity == "above" else values < threshold), threshold
 
 
-def _combine(channels: np.ndarray, codes: list[str], chosen: Sequence[str], thresholds: Sequence[float | str], *, growth: bool,
-             otsu_cache: dict | None = None) -> tuple[np.ndarray, dict]:
+def _combine(
+    channels: np.ndarray,
+    codes: list[str],
+    chosen: Sequence[str],
+    thresholds: Sequence[float | str],
+    *,
+    growth: bool,
+    otsu_cache: dict | None = None,
+) -> tuple[np.ndarray, dict]:
     thresholds = list(thresholds) or ["auto"] * len(chosen)
     used: dict[str, float] = {}
     offsets = [c for c in chosen if _is_offset(c)]
@@ -156,7 +179,9 @@ def _combine(channels: np.ndarray, codes: list[str], chosen: Sequence[str], thre
     for code, threshold in zip(chosen, thresholds):
         if _is_offset(code):
             continue
-        selected, used[code] = _select(channels[codes.index(code)], code, threshold, growth=growth, otsu_cache=otsu_cache)
+        selected, used[code] = _select(
+            channels[codes.index(code)], code, threshold, growth=growth, otsu_cache=otsu_cache
+        )
         selections.append(selected)
     if offsets:
         slope = offset_slope(channels, codes, offsets)
@@ -171,7 +196,8 @@ def _combine(channels: np.ndarray, codes: list[str], chosen: Sequence[str], thre
 
 
 def gaussian_3_taps(values: np.ndarray, sigma: float = 1.0, *, negate: bool = False) -> np.ndarray:
-    """ndi.gaussian_filter(values, sigma, truncate=1.0) for sigma < 1.5 (a 3-tap kernel), compiled; negated on request."""
+    """ndi.gaussian_filter(values, sigma, truncate=1.0) for sigma < 1.5 (a 3-tap kernel), compiled;
+    negated on request."""
     from ._kernels import smooth_3_taps
 
     if not 0 < sigma < 1.5:
@@ -179,39 +205,80 @@ def gaussian_3_taps(values: np.ndarray, sigma: float = 1.0, *, negate: bool = Fa
         return -smoothed if negate else smoothed
     taps = np.exp(-0.5 / sigma**2 * np.array([1.0, 0.0]))
     side, middle = taps / (2 * taps[0] + taps[1])
-    return smooth_3_taps(as_volume(values, np.float32), side, middle, -1.0 if negate else 1.0).reshape(values.shape)
+    return smooth_3_taps(
+        as_volume(values, np.float32), side, middle, -1.0 if negate else 1.0
+    ).reshape(values.shape)
 
 
-def topographic_surface(channels: np.ndarray, codes: list[str], surface_channel: str, *, sigma: float = 1.0) -> np.ndarray:
+def topographic_surface(
+    channels: np.ndarray, codes: list[str], surface_channel: str, *, sigma: float = 1.0
+) -> np.ndarray:
     """The surface seeds flood: basins at instance centres (negated for 'above' channels)."""
     if _is_offset(surface_channel):
         offsets = [c for c in codes if _is_offset(c)]
         return offset_slope(channels, codes, offsets)
     # a 3-tap kernel (truncate=1) as BiaPy: the same smoothing at the scale that matters,
     # and fewer distinct levels make the watershed about 1.5x faster than the default 9 taps
-    return gaussian_3_taps(channels[codes.index(surface_channel)], sigma, negate=_polarity(surface_channel) == "above")
+    return gaussian_3_taps(
+        channels[codes.index(surface_channel)], sigma, negate=_polarity(surface_channel) == "above"
+    )
 
 
-def _watershed_once(channels: np.ndarray, codes: list[str], seed_channels, seed_thresholds, surface_channel, growth_channels,
-                    growth_thresholds, seed_morph_sequence, seed_morph_radius, erode_and_dilate_growth_mask,
-                    fore_erosion_radius, fore_dilation_radius, remove_small_before, remove_before,
-                    fragment_fraction, label_unseeded):
+def _watershed_once(
+    channels: np.ndarray,
+    codes: list[str],
+    seed_channels,
+    seed_thresholds,
+    surface_channel,
+    growth_channels,
+    growth_thresholds,
+    seed_morph_sequence,
+    seed_morph_radius,
+    erode_and_dilate_growth_mask,
+    fore_erosion_radius,
+    fore_dilation_radius,
+    remove_small_before,
+    remove_before,
+    fragment_fraction,
+    label_unseeded,
+):
     """Labels (int, ids 1..n with gaps), seeds, surface, growth mask and thresholds of one image."""
     otsu_cache: dict[str, float] = {}
-    seeds, seed_used = _combine(channels, codes, seed_channels, seed_thresholds, growth=False, otsu_cache=otsu_cache)
+    seeds, seed_used = _combine(
+        channels, codes, seed_channels, seed_thresholds, growth=False, otsu_cache=otsu_cache
+    )
     for operation, radius in zip(seed_morph_sequence, seed_morph_radius):
-        seeds = erode_mask(seeds, radius, border_value=0) if operation == "erode" else dilate_mask(seeds, radius)
-    growth, growth_used = _combine(channels, codes, growth_channels, growth_thresholds, growth=True, otsu_cache=otsu_cache)
+        seeds = (
+            erode_mask(seeds, radius, border_value=0)
+            if operation == "erode"
+            else dilate_mask(seeds, radius)
+        )
+    growth, growth_used = _combine(
+        channels, codes, growth_channels, growth_thresholds, growth=True, otsu_cache=otsu_cache
+    )
     if erode_and_dilate_growth_mask:
         growth = dilate_mask(erode_mask(growth, fore_erosion_radius), fore_dilation_radius)
     surface = topographic_surface(channels, codes, surface_channel)
     # seed components are face-connected, as BiaPy's: seeds that touch only diagonally stay apart
-    flood = flood_from_seeds(surface, seeds, growth, min_seed_size=remove_small_before if remove_before else 0,
-                             unseeded_fraction=fragment_fraction if label_unseeded else None)
+    flood = flood_from_seeds(
+        surface,
+        seeds,
+        growth,
+        min_seed_size=remove_small_before if remove_before else 0,
+        unseeded_fraction=fragment_fraction if label_unseeded else None,
+    )
     # fragments (seeded ids only: unseeded components are never under the fragment size)
     # and gaps merge into one table, so the labels are written once, consecutive, uint32
-    table = (fragment_table(flood.padded.labels, surface.ndim, fragment_fraction * flood.median_seeded_size, flood.sizes)
-             if fragment_fraction > 0 else None)
+    table = (
+        fragment_table(
+            flood.padded.labels,
+            surface.ndim,
+            fragment_fraction * flood.median_seeded_size,
+            flood.sizes,
+        )
+        if fragment_fraction > 0
+        else None
+    )
     table = np.arange(flood.sizes.size) if table is None else table
     labels = flood.unpadded(consecutive_ids(table, flood.sizes))
     settings = {"seed_thresholds": seed_used, "growth_thresholds": growth_used}
@@ -219,7 +286,8 @@ def _watershed_once(channels: np.ndarray, codes: list[str], seed_channels, seed_
 
 
 def consecutive_ids(table: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """uint32 table that maps each id i to 1..n in the order of ``table[i]``, for the ids whose target is not empty.
+    """uint32 table that maps each id i to 1..n in the order of ``table[i]``, for the ids whose
+    target is not empty.
 
     ``table`` maps ids to ids (a merge), ``sizes`` counts the voxels of each id before it;
     targets that end up with no voxel leave no gap.
@@ -273,27 +341,58 @@ def watershed_from_channels(
     codes = list(codes)
     channels = np.asarray(channels, dtype=np.float32)
     if channels.ndim not in (3, 4) or channels.shape[0] != len(codes):
-        raise ValueError(f"`channels` (shape {channels.shape}) must be (C, [Z,] Y, X) with C = {len(codes)} for codes {codes}")
+        raise ValueError(
+            f"`channels` (shape {channels.shape}) must be (C, [Z,] Y, X) with C = {len(codes)} "
+            f"for codes {codes}"
+        )
     aggregated_from = None
     if codes and all(c.startswith("A[") for c in codes):
         aggregated, foreground = aggregate_affinities(channels, offsets_from_plane_names(codes))
-        channels, codes, aggregated_from = np.stack([aggregated, foreground]), ["A", "F"], len(codes)
+        channels, codes, aggregated_from = (
+            np.stack([aggregated, foreground]),
+            ["A", "F"],
+            len(codes),
+        )
     inferred_seeds, inferred_surface, inferred_growth = infer_watershed_defaults(codes)
     seed_channels = list(seed_channels) or inferred_seeds
     surface_channel = surface_channel or inferred_surface
     growth_channels = list(growth_channels) or inferred_growth
-    for name, chosen in (("seed_channels", seed_channels), ("growth_channels", growth_channels), ("surface_channel", [surface_channel])):
+    for name, chosen in (
+        ("seed_channels", seed_channels),
+        ("growth_channels", growth_channels),
+        ("surface_channel", [surface_channel]),
+    ):
         missing = [c for c in chosen if c not in codes]
         if missing:
             raise ValueError(f"`{name}` {missing} not among the predicted channels {codes}")
-    for name, chosen, thresholds in (("seed_thresholds", seed_channels, seed_thresholds), ("growth_thresholds", growth_channels, growth_thresholds)):
+    for name, chosen, thresholds in (
+        ("seed_thresholds", seed_channels, seed_thresholds),
+        ("growth_thresholds", growth_channels, growth_thresholds),
+    ):
         if thresholds and len(thresholds) != len(chosen):
-            raise ValueError(f"`{name}` has {len(thresholds)} value(s) for {len(chosen)} channel(s)")
-    arguments = (seed_channels, seed_thresholds, surface_channel, growth_channels, growth_thresholds, seed_morph_sequence,
-                 seed_morph_radius, erode_and_dilate_growth_mask, fore_erosion_radius, fore_dilation_radius,
-                 remove_small_before, remove_before, fragment_fraction, label_unseeded)
+            raise ValueError(
+                f"`{name}` has {len(thresholds)} value(s) for {len(chosen)} channel(s)"
+            )
+    arguments = (
+        seed_channels,
+        seed_thresholds,
+        surface_channel,
+        growth_channels,
+        growth_thresholds,
+        seed_morph_sequence,
+        seed_morph_radius,
+        erode_and_dilate_growth_mask,
+        fore_erosion_radius,
+        fore_dilation_radius,
+        remove_small_before,
+        remove_before,
+        fragment_fraction,
+        label_unseeded,
+    )
     if by_2d_slices and channels.ndim == 4:
-        parts = [_watershed_once(channels[:, z], codes, *arguments) for z in range(channels.shape[1])]
+        parts = [
+            _watershed_once(channels[:, z], codes, *arguments) for z in range(channels.shape[1])
+        ]
         labels = np.zeros(channels.shape[1:], dtype=np.uint32)
         offset = 0
         for z, (slice_labels, *_rest) in enumerate(parts):
@@ -306,15 +405,31 @@ def watershed_from_channels(
         used = parts[0][4] if parts else {}
     else:
         labels, seeds, surface, growth, used = _watershed_once(channels, codes, *arguments)
-    settings = {"seed_channels": seed_channels, "surface_channel": surface_channel, "growth_channels": growth_channels, **used}
+    settings = {
+        "seed_channels": seed_channels,
+        "surface_channel": surface_channel,
+        "growth_channels": growth_channels,
+        **used,
+    }
     if aggregated_from:
-        settings["affinities"] = f"A = minimum of {aggregated_from} affinity planes, F = maximum on either side of each pixel"
-    return WatershedResult(labels=labels, seeds=seeds, surface=surface, growth_mask=growth, settings=settings,
-                           min_seed_size=remove_small_before if remove_before else 0, by_2d_slices=by_2d_slices and channels.ndim == 4)
+        settings["affinities"] = (
+            f"A = minimum of {aggregated_from} affinity planes, F = maximum on either side of "
+            "each pixel"
+        )
+    return WatershedResult(
+        labels=labels,
+        seeds=seeds,
+        surface=surface,
+        growth_mask=growth,
+        settings=settings,
+        min_seed_size=remove_small_before if remove_before else 0,
+        by_2d_slices=by_2d_slices and channels.ndim == 4,
+    )
 
 
 def watershed_options(section: dict) -> dict:
-    """Keyword arguments of :func:`watershed_from_channels` from a PROBLEM.INSTANCE_SEG.WATERSHED section."""
+    """Keyword arguments of :func:`watershed_from_channels` from a PROBLEM.INSTANCE_SEG.WATERSHED
+    section."""
     return {
         "seed_channels": section["SEED_CHANNELS"],
         "seed_thresholds": section["SEED_CHANNELS_THRESH"],

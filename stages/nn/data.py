@@ -3,11 +3,12 @@
 Images are held channel first, (C, [Z,] Y, X), like the targets. Offsets H/V/Z are
 vectors: a flip or rotation of the patch also flips or rotates them.
 """
+
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -15,7 +16,11 @@ from ..channels import plane_code
 
 VECTOR_AXIS = {"H": -1, "V": -2, "Z": -3, "E_offset_x": -1, "E_offset_y": -2, "E_offset_z": -3}
 #: plane pairs a quarter turn in Y-X exchanges: (Y plane, X plane, whether it is a vector)
-ROTATED_PAIRS = (("V", "H", True), ("E_offset_y", "E_offset_x", True), ("E_sigma_y", "E_sigma_x", False))
+ROTATED_PAIRS = (
+    ("V", "H", True),
+    ("E_offset_y", "E_offset_x", True),
+    ("E_sigma_y", "E_sigma_x", False),
+)
 #: codes a flip or rotation cannot transform plane by plane (ray directions, neighbour offsets)
 NOT_EQUIVARIANT = ("R", "A")
 
@@ -45,8 +50,16 @@ def normalize_image(image: np.ndarray, settings: dict) -> np.ndarray:
         image = np.clip(image, low, high)
     kind = settings["type"]
     if kind == "zero_mean_unit_variance":
-        mean = settings["mean"] if settings["mean"] is not None else image.mean(axis=spatial, keepdims=True)
-        std = settings["std"] if settings["std"] is not None else image.std(axis=spatial, keepdims=True)
+        mean = (
+            settings["mean"]
+            if settings["mean"] is not None
+            else image.mean(axis=spatial, keepdims=True)
+        )
+        std = (
+            settings["std"]
+            if settings["std"] is not None
+            else image.std(axis=spatial, keepdims=True)
+        )
         return (image - mean) / np.maximum(std, 1e-6)
     if kind == "scale_range":
         low = image.min(axis=spatial, keepdims=True)
@@ -58,7 +71,9 @@ def normalize_image(image: np.ndarray, settings: dict) -> np.ndarray:
 
 
 # --------------------------------------------------------------------- transforms
-def flip_and_rotate(array: np.ndarray, flips: Sequence[int], k: int, codes: Sequence[str] | None = None) -> np.ndarray:
+def flip_and_rotate(
+    array: np.ndarray, flips: Sequence[int], k: int, codes: Sequence[str] | None = None
+) -> np.ndarray:
     """Flip the given spatial axes (negative indices), then rotate by k*90 degrees in Y-X.
 
     ``array`` is (C, *spatial); when ``codes`` names its channels, H/V/Z are turned with it.
@@ -92,7 +107,9 @@ def _rotate_offsets(array: np.ndarray, codes: Sequence[str], k: int) -> np.ndarr
     return out
 
 
-def invert_flip_and_rotate(array: np.ndarray, flips: Sequence[int], k: int, codes: Sequence[str] | None = None) -> np.ndarray:
+def invert_flip_and_rotate(
+    array: np.ndarray, flips: Sequence[int], k: int, codes: Sequence[str] | None = None
+) -> np.ndarray:
     """Undo :func:`flip_and_rotate` (rotate back, then flip)."""
     out = array
     if k % 4:
@@ -102,7 +119,9 @@ def invert_flip_and_rotate(array: np.ndarray, flips: Sequence[int], k: int, code
     return flip_and_rotate(np.ascontiguousarray(out), flips, 0, codes)
 
 
-def tta_transforms(ndim: int, square: bool, codes: Sequence[str]) -> list[tuple[tuple[int, ...], int]]:
+def tta_transforms(
+    ndim: int, square: bool, codes: Sequence[str]
+) -> list[tuple[tuple[int, ...], int]]:
     """8 flips/rotations in 2D, 16 in 3D (Z flipped, never swapped); flips only when Y != X.
 
     Rays (R) and affinities (A) do not transform plane by plane: only the identity then.
@@ -123,7 +142,8 @@ def tta_transforms(ndim: int, square: bool, codes: Sequence[str]) -> list[tuple[
 
 # --------------------------------------------------------------------- sampling
 def _box_sums(mask: np.ndarray, size: Sequence[int]) -> np.ndarray:
-    """Sum of ``mask`` in every window of ``size`` (valid positions only), by a summed-area table."""
+    """Sum of ``mask`` in every window of ``size`` (valid positions only), by a summed-area
+    table."""
     table = np.pad(mask.astype(np.int64), [(1, 0)] * mask.ndim).cumsum(axis=0)
     for axis in range(1, mask.ndim):
         table = table.cumsum(axis=axis)
@@ -131,15 +151,19 @@ def _box_sums(mask: np.ndarray, size: Sequence[int]) -> np.ndarray:
     total = np.zeros(out_shape, dtype=np.int64)
     for corner in itertools.product((0, 1), repeat=mask.ndim):
         sign = (-1) ** (mask.ndim - sum(corner))
-        box = tuple(slice(w if c else 0, (w if c else 0) + o) for c, w, o in zip(corner, size, out_shape))
+        box = tuple(
+            slice(w if c else 0, (w if c else 0) + o) for c, w, o in zip(corner, size, out_shape)
+        )
         total += sign * table[box]
     return total
 
 
 def pad_to_patch(array: np.ndarray, patch: Sequence[int]) -> np.ndarray:
     """Reflect-pad the trailing spatial axes of (C, *spatial) up to at least ``patch``."""
-    spatial = array.shape[-len(patch):]
-    widths = [(0, 0)] * (array.ndim - len(patch)) + [(0, max(0, p - s)) for s, p in zip(spatial, patch)]
+    spatial = array.shape[-len(patch) :]
+    widths = [(0, 0)] * (array.ndim - len(patch)) + [
+        (0, max(0, p - s)) for s, p in zip(spatial, patch)
+    ]
     if not any(w[1] for w in widths):
         return array
     return np.pad(array, widths, mode="symmetric")
@@ -150,10 +174,14 @@ class Sample:
     image: np.ndarray  # (C_in, *spatial) normalised
     targets: np.ndarray  # (K, *spatial)
     foreground: np.ndarray  # (*spatial) bool
-    labels: np.ndarray | None = None  # (*spatial) instance ids, for codes encoded again after augmentation
+    labels: np.ndarray | None = (
+        None  # (*spatial) instance ids, for codes encoded again after augmentation
+    )
 
 
-def split_validation(shapes: Sequence[Sequence[int]], patch: Sequence[int], fraction: float, rng: np.random.Generator) -> list[list[tuple[int, ...]]]:
+def split_validation(
+    shapes: Sequence[Sequence[int]], patch: Sequence[int], fraction: float, rng: np.random.Generator
+) -> list[list[tuple[int, ...]]]:
     """Hold out ``fraction`` of the non-overlapping patch cells of all images (at least one).
 
     Returns, per image, the start corners of its validation cells.
@@ -164,7 +192,11 @@ def split_validation(shapes: Sequence[Sequence[int]], patch: Sequence[int], frac
         for cell in itertools.product(*[range(c) for c in counts]):
             cells.append((index, tuple(c * p for c, p in zip(cell, patch))))
     if len(cells) < 2:
-        raise ValueError(f"the training images hold only {len(cells)} patch of DATA.PATCH_SIZE {tuple(patch)}: too few to hold out validation (DATA.VAL.FROM_TRAIN); use smaller patches or a validation folder")
+        raise ValueError(
+            f"the training images hold only {len(cells)} patch of DATA.PATCH_SIZE "
+            f"{tuple(patch)}: too few to hold out validation (DATA.VAL.FROM_TRAIN); use smaller "
+            "patches or a validation folder"
+        )
     count = min(len(cells) - 1, max(1, int(round(fraction * len(cells)))))
     chosen = rng.choice(len(cells), size=count, replace=False)
     held: list[list[tuple[int, ...]]] = [[] for _ in shapes]
@@ -177,7 +209,13 @@ def split_validation(shapes: Sequence[Sequence[int]], patch: Sequence[int], frac
 class PatchSampler:
     """Random training patches that never overlap the held-out validation cells."""
 
-    def __init__(self, samples: Sequence[Sample], patch: Sequence[int], excluded: Sequence[Sequence[tuple[int, ...]]], rng: np.random.Generator):
+    def __init__(
+        self,
+        samples: Sequence[Sample],
+        patch: Sequence[int],
+        excluded: Sequence[Sequence[tuple[int, ...]]],
+        rng: np.random.Generator,
+    ):
         self.samples, self.patch, self.rng = samples, tuple(patch), rng
         self.positions = []
         for sample, cells in zip(samples, excluded):
@@ -187,12 +225,19 @@ class PatchSampler:
                 blocked[tuple(slice(s, s + p) for s, p in zip(start, self.patch))] = True
             valid = _box_sums(blocked, self.patch) == 0
             self.positions.append(np.flatnonzero(valid))
-        self.valid_shapes = [tuple(s - p + 1 for s, p in zip(x.foreground.shape, self.patch)) for x in samples]
+        self.valid_shapes = [
+            tuple(s - p + 1 for s, p in zip(x.foreground.shape, self.patch)) for x in samples
+        ]
         counts = np.array([len(p) for p in self.positions], dtype=np.float64)
         if counts.sum() == 0:
-            raise ValueError("no training area is left outside the validation patches (DATA.VAL.SPLIT_TRAIN too large for these images)")
+            raise ValueError(
+                "no training area is left outside the validation patches (DATA.VAL.SPLIT_TRAIN "
+                "too large for these images)"
+            )
         self.weights = counts / counts.sum()
-        free_volume = sum(float(np.prod(x.foreground.shape)) for x, c in zip(samples, counts) if c) - sum(len(e) for e in excluded) * float(np.prod(self.patch))
+        free_volume = sum(
+            float(np.prod(x.foreground.shape)) for x, c in zip(samples, counts) if c
+        ) - sum(len(e) for e in excluded) * float(np.prod(self.patch))
         self.patches_per_pass = max(1, int(round(free_volume / float(np.prod(self.patch)))))
 
     def draw(self) -> tuple[int, tuple[slice, ...]]:
@@ -201,8 +246,13 @@ class PatchSampler:
         start = np.unravel_index(flat, self.valid_shapes[index])
         return index, tuple(slice(int(s), int(s) + p) for s, p in zip(start, self.patch))
 
-    def batch(self, size: int, augment: dict | None, codes: Sequence[str],
-              reencode: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def batch(
+        self,
+        size: int,
+        augment: dict | None,
+        codes: Sequence[str],
+        reencode: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``size`` random patches (image, targets, foreground); with ``reencode``, augmented
         patches get their targets encoded from their flipped/rotated labels."""
         images, targets, foregrounds = [], [], []
@@ -213,14 +263,18 @@ class PatchSampler:
             target = sample.targets[(slice(None),) + box]
             foreground = sample.foreground[box][np.newaxis]
             if augment and reencode is not None:
-                flips, k = random_transform(self.rng, augment, len(self.patch), self.patch[-1] == self.patch[-2])
+                flips, k = random_transform(
+                    self.rng, augment, len(self.patch), self.patch[-1] == self.patch[-2]
+                )
                 image = flip_and_rotate(image, flips, k)
                 labels = flip_and_rotate(sample.labels[box][np.newaxis], flips, k)[0]
                 target = reencode(labels)
                 foreground = (labels > 0)[np.newaxis]
             elif augment:
                 # a lone H or V cannot be rotated into the other: rotate only with both or neither
-                rotatable = self.patch[-1] == self.patch[-2] and not (("H" in codes) ^ ("V" in codes))
+                rotatable = self.patch[-1] == self.patch[-2] and not (
+                    ("H" in codes) ^ ("V" in codes)
+                )
                 flips, k = random_transform(self.rng, augment, len(self.patch), rotatable)
                 image = flip_and_rotate(image, flips, k)
                 target = flip_and_rotate(target, flips, k, codes)
@@ -231,7 +285,9 @@ class PatchSampler:
         return np.stack(images), np.stack(targets), np.stack(foregrounds)
 
 
-def random_transform(rng: np.random.Generator, augment: dict, ndim: int, square: bool) -> tuple[tuple[int, ...], int]:
+def random_transform(
+    rng: np.random.Generator, augment: dict, ndim: int, square: bool
+) -> tuple[tuple[int, ...], int]:
     probability = augment["DA_PROB"]
     flips = []
     if augment["HFLIP"] and rng.random() < probability:
@@ -244,7 +300,9 @@ def random_transform(rng: np.random.Generator, augment: dict, ndim: int, square:
     return tuple(flips), k
 
 
-def fixed_patches(samples: Sequence[Sample], patch: Sequence[int], cells: Sequence[Sequence[tuple[int, ...]]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def fixed_patches(
+    samples: Sequence[Sample], patch: Sequence[int], cells: Sequence[Sequence[tuple[int, ...]]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The validation patches at the given cells, stacked."""
     images, targets, foregrounds = [], [], []
     for sample, starts in zip(samples, cells):
@@ -262,5 +320,10 @@ def all_cells(samples: Sequence[Sample], patch: Sequence[int]) -> list[list[tupl
     for sample in samples:
         shape = sample.foreground.shape
         counts = [max(1, s // p) for s, p in zip(shape, patch)]
-        cells.append([tuple(c * p for c, p in zip(cell, patch)) for cell in itertools.product(*[range(c) for c in counts])])
+        cells.append(
+            [
+                tuple(c * p for c, p in zip(cell, patch))
+                for cell in itertools.product(*[range(c) for c in counts])
+            ]
+        )
     return cells

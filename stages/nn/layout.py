@@ -4,6 +4,7 @@ Most codes are one plane; R has one per ray, A one per neighbour offset, E offse
 sigma and seediness. E's training targets carry the instance ids in front of its
 planes (the EmbedSeg loss needs instance membership). numpy only.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -60,9 +61,18 @@ def channel_layout(codes: list[str], extra_options: dict, ndim: int) -> ChannelL
         encoder = ENCODERS[code]
         names = encoder.planes(options[code], ndim)
         width = len(names) + (1 if code == "E" else 0)
-        parts.append(CodeLayout(code, encoder.kind, slice(len(planes), len(planes) + len(names)), slice(target_start, target_start + width),
-                                encoder.masked(options[code])))
+        parts.append(
+            CodeLayout(
+                code,
+                encoder.kind,
+                slice(len(planes), len(planes) + len(names)),
+                slice(target_start, target_start + width),
+                encoder.masked(options[code]),
+            )
+        )
         planes += names
         activations += encoder.plane_activations(options[code], ndim)
         target_start += width
-    return ChannelLayout(tuple(codes), options, ndim, tuple(planes), tuple(activations), tuple(parts))
+    return ChannelLayout(
+        tuple(codes), options, ndim, tuple(planes), tuple(activations), tuple(parts)
+    )

@@ -1,7 +1,8 @@
 """Losses: BCE for binary channels, masked L1 for regression channels, the EmbedSeg loss for E."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch.nn import functional as functional
@@ -12,8 +13,16 @@ from .unet import apply_activations
 EMBEDSEG_WEIGHTS = (1.0, 10.0, 1.0)
 
 
-def channel_losses(logits: torch.Tensor, targets: torch.Tensor, foreground: torch.Tensor, *, kinds: Sequence[str],
-                   activations: Sequence[str], masked: Sequence[bool], rebalance: bool = False) -> torch.Tensor:
+def channel_losses(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    foreground: torch.Tensor,
+    *,
+    kinds: Sequence[str],
+    activations: Sequence[str],
+    masked: Sequence[bool],
+    rebalance: bool = False,
+) -> torch.Tensor:
     """One loss value per channel.
 
     Binary channels: BCE on logits (numerically stable), optionally with the positive
@@ -29,7 +38,9 @@ def channel_losses(logits: torch.Tensor, targets: torch.Tensor, foreground: torc
             if rebalance:
                 positive = target.mean().clamp(1e-3, 1 - 1e-3)
                 weight = torch.where(target > 0.5, 0.5 / positive, 0.5 / (1 - positive))
-            losses.append(functional.binary_cross_entropy_with_logits(logits[:, index], target, weight=weight))
+            losses.append(
+                functional.binary_cross_entropy_with_logits(logits[:, index], target, weight=weight)
+            )
         else:
             error = (activated[:, index] - target).abs()
             if masked[index]:
@@ -40,7 +51,14 @@ def channel_losses(logits: torch.Tensor, targets: torch.Tensor, foreground: torc
     return torch.stack(losses)
 
 
-def code_losses(logits: torch.Tensor, targets: torch.Tensor, foreground: torch.Tensor, layout, *, rebalance: bool = False) -> torch.Tensor:
+def code_losses(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    foreground: torch.Tensor,
+    layout,
+    *,
+    rebalance: bool = False,
+) -> torch.Tensor:
     """One loss per channel code of ``layout`` (a :class:`~stages.nn.layout.ChannelLayout`).
 
     Codes with several planes (R, A) average their planes' losses; E gets the EmbedSeg loss.
@@ -54,14 +72,22 @@ def code_losses(logits: torch.Tensor, targets: torch.Tensor, foreground: torch.T
             losses.append(embedseg_loss(apply_activations(out, activations), target))
             continue
         width = out.shape[1]
-        per_plane = channel_losses(out, target, foreground, kinds=[part.kind] * width, activations=activations,
-                                   masked=[part.masked] * width, rebalance=rebalance)
+        per_plane = channel_losses(
+            out,
+            target,
+            foreground,
+            kinds=[part.kind] * width,
+            activations=activations,
+            masked=[part.masked] * width,
+            rebalance=rebalance,
+        )
         losses.append(per_plane.mean())
     return torch.stack(losses)
 
 
 def lovasz_hinge(scores: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
-    """Lovász hinge (Berman et al. 2018) of flat scores in (-1, 1) against a flat 0/1 mask: a convex surrogate of 1 - IoU."""
+    """Lovász hinge (Berman et al. 2018) of flat scores in (-1, 1) against a flat 0/1 mask: a convex
+    surrogate of 1 - IoU."""
     signs = 2.0 * truth - 1.0
     errors = 1.0 - scores * signs
     errors_sorted, order = torch.sort(errors, descending=True)
@@ -87,16 +113,19 @@ def embedseg_loss(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     batch = outputs.shape[0]
     ndim = (outputs.shape[1] - 1) // 2
     spatial = outputs.shape[2:]
-    grids = torch.meshgrid(*[torch.arange(s, dtype=outputs.dtype, device=outputs.device) for s in spatial], indexing="ij")
+    grids = torch.meshgrid(
+        *[torch.arange(s, dtype=outputs.dtype, device=outputs.device) for s in spatial],
+        indexing="ij",
+    )
     coordinates = torch.stack(grids).reshape(ndim, -1)
     w_instance, w_variance, w_seed = EMBEDSEG_WEIGHTS
     total = outputs.new_zeros(())
     for b in range(batch):
         ids = targets[b, 0].reshape(-1).round().long()
         embedding = coordinates + outputs[b, :ndim].reshape(ndim, -1)
-        sigma = outputs[b, ndim:2 * ndim].reshape(ndim, -1).clamp_min(1e-3)
+        sigma = outputs[b, ndim : 2 * ndim].reshape(ndim, -1).clamp_min(1e-3)
         seed = outputs[b, 2 * ndim].reshape(-1)
-        centres_target = coordinates + targets[b, 1:1 + ndim].reshape(ndim, -1)
+        centres_target = coordinates + targets[b, 1 : 1 + ndim].reshape(ndim, -1)
         background = ids == 0
         seed_loss = (seed[background] ** 2).sum()
         instance_loss = outputs.new_zeros(())
@@ -112,5 +141,10 @@ def embedseg_loss(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
             instance_loss = instance_loss + lovasz_hinge(kernel * 2 - 1, inside.to(kernel.dtype))
             seed_loss = seed_loss + ((seed[inside] - kernel[inside].detach()) ** 2).sum()
         count = max(len(present), 1)
-        total = total + w_instance * instance_loss / count + w_variance * variance_loss / count + w_seed * seed_loss / ids.numel()
+        total = (
+            total
+            + w_instance * instance_loss / count
+            + w_variance * variance_loss / count
+            + w_seed * seed_loss / ids.numel()
+        )
     return total / batch

@@ -7,10 +7,11 @@ end, so no pixel is left out. Blending weights each core by a separable window
 that ramps over the overlap and divides by the summed weights, accumulating in
 float64 so that identical patch values give back the input exactly.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -44,19 +45,39 @@ def _axis_starts(size: int, core: int, overlap: float) -> list[int]:
     return starts
 
 
-def patch_grid(image_shape: Sequence[int], patch_size: Sequence[int], padding: Sequence[int], overlap: Sequence[float]) -> PatchGrid:
+def patch_grid(
+    image_shape: Sequence[int],
+    patch_size: Sequence[int],
+    padding: Sequence[int],
+    overlap: Sequence[float],
+) -> PatchGrid:
     """Core positions covering ``image_shape`` (spatial axes only)."""
-    image_shape, patch_size, padding = tuple(map(int, image_shape)), tuple(map(int, patch_size)), tuple(map(int, padding))
+    image_shape, patch_size, padding = (
+        tuple(map(int, image_shape)),
+        tuple(map(int, patch_size)),
+        tuple(map(int, padding)),
+    )
     if not (len(image_shape) == len(patch_size) == len(padding) == len(overlap)):
-        raise ValueError(f"image shape {image_shape}, patch size {patch_size}, padding {padding} and overlap {tuple(overlap)} must have one entry per spatial axis")
+        raise ValueError(
+            f"image shape {image_shape}, patch size {patch_size}, padding {padding} and overlap "
+            f"{tuple(overlap)} must have one entry per spatial axis"
+        )
     for axis, (p, q) in enumerate(zip(patch_size, padding)):
         if p - 2 * q < 1:
-            raise ValueError(f"padding {padding} leaves no core in patch {patch_size} on axis {axis}")
+            raise ValueError(
+                f"padding {padding} leaves no core in patch {patch_size} on axis {axis}"
+            )
     for o in overlap:
         if not 0 <= o < 1:
             raise ValueError(f"overlap {tuple(overlap)} must lie in [0, 1)")
-    per_axis = [_axis_starts(s, p - 2 * q, o) for s, p, q, o in zip(image_shape, patch_size, padding, overlap)]
-    starts = tuple(tuple(int(v) for v in combo) for combo in np.array(np.meshgrid(*per_axis, indexing="ij")).reshape(len(per_axis), -1).T)
+    per_axis = [
+        _axis_starts(s, p - 2 * q, o)
+        for s, p, q, o in zip(image_shape, patch_size, padding, overlap)
+    ]
+    starts = tuple(
+        tuple(int(v) for v in combo)
+        for combo in np.array(np.meshgrid(*per_axis, indexing="ij")).reshape(len(per_axis), -1).T
+    )
     return PatchGrid(image_shape, patch_size, padding, starts)
 
 
@@ -68,7 +89,9 @@ def pad_for_grid(image: np.ndarray, grid: PatchGrid) -> np.ndarray:
     return np.pad(image, widths, mode=mode)
 
 
-def iter_patches(padded: np.ndarray, grid: PatchGrid, indices: Sequence[int]) -> Iterator[tuple[int, np.ndarray]]:
+def iter_patches(
+    padded: np.ndarray, grid: PatchGrid, indices: Sequence[int]
+) -> Iterator[tuple[int, np.ndarray]]:
     """(index, patch) for the requested patch indices, read from :func:`pad_for_grid`'s output."""
     for index in indices:
         start = grid.starts[index]
@@ -87,20 +110,29 @@ def _axis_window(core: int, overlap_pixels: int) -> np.ndarray:
     if overlap_pixels > 0:
         ramp = np.arange(1, overlap_pixels + 1, dtype=np.float64) / (overlap_pixels + 1)
         window[:overlap_pixels] = ramp
-        window[core - overlap_pixels:] = np.minimum(window[core - overlap_pixels:], ramp[::-1])
+        window[core - overlap_pixels :] = np.minimum(window[core - overlap_pixels :], ramp[::-1])
     return window
 
 
 def blend_window(core_size: Sequence[int], overlap: Sequence[float]) -> np.ndarray:
     """Separable weights that fall off over the overlap (never zero)."""
-    windows = [_axis_window(c, c - max(1, int(np.floor(c * (1.0 - o))))) for c, o in zip(core_size, overlap)]
+    windows = [
+        _axis_window(c, c - max(1, int(np.floor(c * (1.0 - o)))))
+        for c, o in zip(core_size, overlap)
+    ]
     weight = windows[0]
     for w in windows[1:]:
         weight = np.multiply.outer(weight, w)
     return weight
 
 
-def blend_cores(cores: np.ndarray, starts: np.ndarray, image_shape: Sequence[int], core_size: Sequence[int], overlap: Sequence[float]) -> np.ndarray:
+def blend_cores(
+    cores: np.ndarray,
+    starts: np.ndarray,
+    image_shape: Sequence[int],
+    core_size: Sequence[int],
+    overlap: Sequence[float],
+) -> np.ndarray:
     """Blend (N, C, *core) predictions at ``starts`` into a (C, *image_shape) float32 map."""
     cores = np.asarray(cores)
     covered = tuple(max(s, c) for s, c in zip(image_shape, core_size))

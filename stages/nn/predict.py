@@ -1,7 +1,8 @@
 """Batched inference over the patches of one image, with optional test-time augmentation."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -11,8 +12,17 @@ from .patches import PatchGrid, crop_core, iter_patches, pad_for_grid
 from .unet import apply_activations
 
 
-def predict_cores(model: torch.nn.Module, meta: dict, image: np.ndarray, grid: PatchGrid, indices: Sequence[int], *,
-                  batch_size: int = 4, tta: bool = False, device: torch.device | str = "cpu") -> np.ndarray:
+def predict_cores(
+    model: torch.nn.Module,
+    meta: dict,
+    image: np.ndarray,
+    grid: PatchGrid,
+    indices: Sequence[int],
+    *,
+    batch_size: int = 4,
+    tta: bool = False,
+    device: torch.device | str = "cpu",
+) -> np.ndarray:
     """Predict the cores of the patches ``indices`` of a channel-last ``image``.
 
     The image is normalised with the model's own settings; outputs pass through the
@@ -20,7 +30,10 @@ def predict_cores(model: torch.nn.Module, meta: dict, image: np.ndarray, grid: P
     """
     codes = meta["channels"]
     if image.shape[-1] != meta["spec"]["in_channels"]:
-        raise ValueError(f"the image has {image.shape[-1]} channel(s) but the model was trained on {meta['spec']['in_channels']}")
+        raise ValueError(
+            f"the image has {image.shape[-1]} channel(s) but the model was trained on "
+            f"{meta['spec']['in_channels']}"
+        )
     normalized = normalize_image(image, meta["normalization"])
     padded = pad_for_grid(normalized, grid)
     square = grid.patch_size[-1] == grid.patch_size[-2]
@@ -35,7 +48,13 @@ def predict_cores(model: torch.nn.Module, meta: dict, image: np.ndarray, grid: P
         for flips, k in transforms:
             moved = np.stack([flip_and_rotate(p, flips, k) for p in stacked])
             with torch.no_grad():
-                output = apply_activations(model(torch.from_numpy(moved).to(device)), meta["activations"]).cpu().numpy()
+                output = (
+                    apply_activations(
+                        model(torch.from_numpy(moved).to(device)), meta["activations"]
+                    )
+                    .cpu()
+                    .numpy()
+                )
             total += np.stack([invert_flip_and_rotate(o, flips, k, codes) for o in output])
         mean = (total / len(transforms)).astype(np.float32)
         for position, prediction in zip(positions, mean):

@@ -7,6 +7,7 @@ normalisation, patch size), ``model_last.pt`` (the last epoch's weights),
 optimizer, scheduler, RNG, log) lives in ``resume/`` and is written atomically
 after every epoch, so a killed run continues from its last finished epoch.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -16,9 +17,9 @@ import math
 import shutil
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -64,26 +65,41 @@ def start_distributed() -> Distributed:
         return Distributed()
     backend = "nccl" if torch.cuda.is_available() else "gloo"
     torch.distributed.init_process_group(backend)
-    where = Distributed(rank=torch.distributed.get_rank(), world=world, local_rank=int(os.environ.get("LOCAL_RANK", "0")))
+    where = Distributed(
+        rank=torch.distributed.get_rank(),
+        world=world,
+        local_rank=int(os.environ.get("LOCAL_RANK", "0")),
+    )
     if where.main:
         log.info("distributed training: %d processes, backend %s", world, backend)
     return where
 
 
 def pick_device(where: Distributed = Distributed()) -> torch.device:
-    """CUDA when usable (the GPUs SLURM gave us, via CUDA_VISIBLE_DEVICES), else the CPU, said in the log."""
+    """CUDA when usable (the GPUs SLURM gave us, via CUDA_VISIBLE_DEVICES), else the CPU, said in
+    the log."""
     import os
 
     if torch.cuda.is_available():
         device = torch.device("cuda", where.local_rank % torch.cuda.device_count())
-        log.info("training on %s (%s; CUDA_VISIBLE_DEVICES=%s)", device, torch.cuda.get_device_name(device),
-                 os.environ.get("CUDA_VISIBLE_DEVICES", "unset"))
+        log.info(
+            "training on %s (%s; CUDA_VISIBLE_DEVICES=%s)",
+            device,
+            torch.cuda.get_device_name(device),
+            os.environ.get("CUDA_VISIBLE_DEVICES", "unset"),
+        )
         return device
     if os.environ.get("CUDA_VISIBLE_DEVICES") not in (None, ""):
-        log.info("CUDA_VISIBLE_DEVICES=%s but torch sees no usable CUDA device: training on the CPU with %d thread(s)",
-                 os.environ["CUDA_VISIBLE_DEVICES"], torch.get_num_threads())
+        log.info(
+            "CUDA_VISIBLE_DEVICES=%s but torch sees no usable CUDA device: training on the CPU "
+            "with %d thread(s)",
+            os.environ["CUDA_VISIBLE_DEVICES"],
+            torch.get_num_threads(),
+        )
     else:
-        log.info("CUDA is not available: training on the CPU with %d thread(s)", torch.get_num_threads())
+        log.info(
+            "CUDA is not available: training on the CPU with %d thread(s)", torch.get_num_threads()
+        )
     return torch.device("cpu")
 
 
@@ -129,10 +145,16 @@ def _scheduler(optimizer: torch.optim.Optimizer, train: dict, steps_per_epoch: i
 
         return torch.optim.lr_scheduler.LambdaLR(optimizer, factor), "step"
     if name == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=base, total_steps=epochs * steps_per_epoch), "step"
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=base, total_steps=epochs * steps_per_epoch
+        ), "step"
     if name == "reduceonplateau":
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=settings["REDUCEONPLATEAU_FACTOR"],
-                                                          patience=settings["REDUCEONPLATEAU_PATIENCE"], min_lr=settings["MIN_LR"]), "epoch"
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer,
+            factor=settings["REDUCEONPLATEAU_FACTOR"],
+            patience=settings["REDUCEONPLATEAU_PATIENCE"],
+            min_lr=settings["MIN_LR"],
+        ), "epoch"
     return None, ""
 
 
@@ -170,8 +192,13 @@ def _to_tensor(array: np.ndarray, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).to(device)
 
 
-def _validation_losses(network: torch.nn.Module, patches: tuple[np.ndarray, np.ndarray, np.ndarray], batch_size: int,
-                       device: torch.device, **loss_options) -> np.ndarray:
+def _validation_losses(
+    network: torch.nn.Module,
+    patches: tuple[np.ndarray, np.ndarray, np.ndarray],
+    batch_size: int,
+    device: torch.device,
+    **loss_options,
+) -> np.ndarray:
     """Mean loss per channel over the fixed validation patches.
 
     Every process of a distributed run scores the same patches with the same weights,
@@ -183,21 +210,36 @@ def _validation_losses(network: torch.nn.Module, patches: tuple[np.ndarray, np.n
     with torch.no_grad():
         for first in range(0, len(images), batch_size):
             chunk = slice(first, first + batch_size)
-            per_channel = code_losses(network(_to_tensor(images[chunk], device)), _to_tensor(targets[chunk], device),
-                                      _to_tensor(foreground[chunk], device), **loss_options)
+            per_channel = code_losses(
+                network(_to_tensor(images[chunk], device)),
+                _to_tensor(targets[chunk], device),
+                _to_tensor(foreground[chunk], device),
+                **loss_options,
+            )
             totals += per_channel.cpu().numpy() * len(images[chunk])
     return totals / len(images)
 
 
-def train_model(samples: Sequence[Sample], val_samples: Sequence[Sample] | None, config: dict, *, model_dir: Path,
-                log_csv: Path, chart_png: Path, names: Sequence[str], normalization: dict, seed: int = 0,
-                progress: bool = True) -> TrainResult:
+def train_model(
+    samples: Sequence[Sample],
+    val_samples: Sequence[Sample] | None,
+    config: dict,
+    *,
+    model_dir: Path,
+    log_csv: Path,
+    chart_png: Path,
+    names: Sequence[str],
+    normalization: dict,
+    seed: int = 0,
+    progress: bool = True,
+) -> TrainResult:
     """Train a U-Net on ``samples`` and write the model folder; resumes from ``model_dir/resume``.
 
     Parameters
     ----------
     samples : training images with their encoded channels and foreground masks.
-    val_samples : a separate validation set, or None to hold out DATA.VAL.SPLIT_TRAIN of ``samples``.
+    val_samples : a separate validation set, or None to hold out DATA.VAL.SPLIT_TRAIN of
+    ``samples``.
     names : input file names, part of the fingerprint that decides whether a resume state fits.
     """
     started = time.time()
@@ -215,15 +257,21 @@ def train_model(samples: Sequence[Sample], val_samples: Sequence[Sample] | None,
     torch.use_deterministic_algorithms(True, warn_only=True)
     rng = np.random.default_rng(seed)  # the validation split must be the same in every process
     if val_samples is None:
-        held = split_validation([s.foreground.shape for s in samples], patch, config["DATA"]["VAL"]["SPLIT_TRAIN"], rng)
+        held = split_validation(
+            [s.foreground.shape for s in samples], patch, config["DATA"]["VAL"]["SPLIT_TRAIN"], rng
+        )
         val_images, val_targets, val_foreground = fixed_patches(samples, patch, held)
     else:
         held = [[] for _ in samples]
-        val_images, val_targets, val_foreground = fixed_patches(val_samples, patch, all_cells(val_samples, patch))
+        val_images, val_targets, val_foreground = fixed_patches(
+            val_samples, patch, all_cells(val_samples, patch)
+        )
     sampler = PatchSampler(samples, patch, held, rng)
     replicate = max(1, config["DATA"]["TRAIN"]["REPLICATE"])
     # an epoch draws the same number of patches however many processes share it
-    steps_per_epoch = max(1, math.ceil(sampler.patches_per_pass * replicate / (batch_size * where.world)))
+    steps_per_epoch = max(
+        1, math.ceil(sampler.patches_per_pass * replicate / (batch_size * where.world))
+    )
     augment = config["AUGMENTOR"] if config["AUGMENTOR"]["ENABLE"] else None
 
     device = pick_device(where)
@@ -231,13 +279,18 @@ def train_model(samples: Sequence[Sample], val_samples: Sequence[Sample] | None,
     network = build_model(spec).to(device)
     model = network
     if where.world > 1:
-        model = torch.nn.parallel.DistributedDataParallel(network, device_ids=[device.index] if device.type == "cuda" else None)
+        model = torch.nn.parallel.DistributedDataParallel(
+            network, device_ids=[device.index] if device.type == "cuda" else None
+        )
     optimizer = _optimizer(model, train_settings)
     scheduler, schedule_unit = _scheduler(optimizer, train_settings, steps_per_epoch)
     weights = weights.to(device)
 
     resume_dir = model_dir / "resume"
-    fingerprint = _fingerprint({k: config[k] for k in ("PROBLEM", "DATA", "MODEL", "TRAIN", "AUGMENTOR")} | {"seed": seed}, names)
+    fingerprint = _fingerprint(
+        {k: config[k] for k in ("PROBLEM", "DATA", "MODEL", "TRAIN", "AUGMENTOR")} | {"seed": seed},
+        names,
+    )
     rows: list[dict] = []
     start_epoch, best_loss, best_epoch, stale = 0, math.inf, -1, 0
     last_path = resume_dir / "last.pt"
@@ -250,14 +303,33 @@ def train_model(samples: Sequence[Sample], val_samples: Sequence[Sample] | None,
                 scheduler.load_state_dict(state["scheduler"])
             torch.set_rng_state(state["torch_rng"])
             rng.bit_generator.state = json.loads(state["numpy_rng"])
-            start_epoch, best_loss, best_epoch, stale = state["epoch"] + 1, state["best_loss"], state["best_epoch"], state["stale"]
+            start_epoch, best_loss, best_epoch, stale = (
+                state["epoch"] + 1,
+                state["best_loss"],
+                state["best_epoch"],
+                state["stale"],
+            )
             rows = json.loads(state["rows"])
-            log.info("resuming from %s after epoch %d (best validation loss %.4f at epoch %d)", last_path, state["epoch"] + 1, best_loss, best_epoch + 1)
+            log.info(
+                "resuming from %s after epoch %d (best validation loss %.4f at epoch %d)",
+                last_path,
+                state["epoch"] + 1,
+                best_loss,
+                best_epoch + 1,
+            )
         else:
             log.info("ignoring %s: it was written for another config or other inputs", last_path)
     resumed_from = start_epoch
-    log.info("%d training patch(es) of %s per epoch in %d step(s) of %d; %d validation patch(es); channels %s",
-             steps_per_epoch * batch_size, patch, steps_per_epoch, batch_size, len(val_images), codes)
+    log.info(
+        "%d training patch(es) of %s per epoch in %d step(s) of %d; %d validation patch(es); "
+        "channels %s",
+        steps_per_epoch * batch_size,
+        patch,
+        steps_per_epoch,
+        batch_size,
+        len(val_images),
+        codes,
+    )
 
     patience = train_settings["PATIENCE"]
     from tqdm import tqdm
@@ -270,13 +342,28 @@ def train_model(samples: Sequence[Sample], val_samples: Sequence[Sample] | None,
             sampler.rng = np.random.default_rng([seed, where.rank, epoch])
         model.train()
         totals = np.zeros(len(codes))
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{train_settings['EPOCHS']}", disable=not (progress and where.main),
-                   file=sys.stderr, mininterval=2.0, leave=False)
+        bar = tqdm(
+            range(steps_per_epoch),
+            desc=f"epoch {epoch + 1}/{train_settings['EPOCHS']}",
+            disable=not (progress and where.main),
+            file=sys.stderr,
+            mininterval=2.0,
+            leave=False,
+        )
         for _ in bar:
-            images, targets, foreground = sampler.batch(batch_size, augment, layout.planes,
-                                                        layout.training_targets if layout.reencode else None)
-            per_channel = code_losses(model(_to_tensor(images, device)), _to_tensor(targets, device), _to_tensor(foreground, device),
-                                      layout, rebalance=seg["CLASS_REBALANCE_WITHIN_CHANNELS"])
+            images, targets, foreground = sampler.batch(
+                batch_size,
+                augment,
+                layout.planes,
+                layout.training_targets if layout.reencode else None,
+            )
+            per_channel = code_losses(
+                model(_to_tensor(images, device)),
+                _to_tensor(targets, device),
+                _to_tensor(foreground, device),
+                layout,
+                rebalance=seg["CLASS_REBALANCE_WITHIN_CHANNELS"],
+            )
             loss = (weights * per_channel).sum()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -291,14 +378,21 @@ def train_model(samples: Sequence[Sample], val_samples: Sequence[Sample] | None,
             totals = shared.numpy() / where.world
         train_loss = float((weights.cpu().numpy() * totals).sum() / steps_per_epoch)
 
-        val_per_channel = _validation_losses(network, (val_images, val_targets, val_foreground), batch_size, device,
-                                             layout=layout)
+        val_per_channel = _validation_losses(
+            network, (val_images, val_targets, val_foreground), batch_size, device, layout=layout
+        )
         val_loss = float((weights.cpu().numpy() * val_per_channel).sum())
         if schedule_unit == "epoch":
             scheduler.step(val_loss)
 
-        row = {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss, "lr": optimizer.param_groups[0]["lr"],
-               **{f"val_loss_{c}": float(v) for c, v in zip(codes, val_per_channel)}, "seconds": time.time() - epoch_started}
+        row = {
+            "epoch": epoch + 1,
+            "train_loss": train_loss,
+            "val_loss": val_loss,
+            "lr": optimizer.param_groups[0]["lr"],
+            **{f"val_loss_{c}": float(v) for c, v in zip(codes, val_per_channel)},
+            "seconds": time.time() - epoch_started,
+        }
         rows.append(row)
         improved = val_loss < best_loss
         if improved:
@@ -308,38 +402,79 @@ def train_model(samples: Sequence[Sample], val_samples: Sequence[Sample] | None,
         if where.main:
             if improved:
                 _save_atomic({"model": network.state_dict()}, resume_dir / "best.pt")
-            _save_atomic({
-                "model": network.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict() if scheduler is not None else {},
-                "torch_rng": torch.get_rng_state(), "numpy_rng": json.dumps(rng.bit_generator.state),
-                "epoch": epoch, "best_loss": best_loss, "best_epoch": best_epoch, "stale": stale,
-                "rows": json.dumps(rows), "fingerprint": fingerprint,
-            }, last_path)
+            _save_atomic(
+                {
+                    "model": network.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict() if scheduler is not None else {},
+                    "torch_rng": torch.get_rng_state(),
+                    "numpy_rng": json.dumps(rng.bit_generator.state),
+                    "epoch": epoch,
+                    "best_loss": best_loss,
+                    "best_epoch": best_epoch,
+                    "stale": stale,
+                    "rows": json.dumps(rows),
+                    "fingerprint": fingerprint,
+                },
+                last_path,
+            )
         if where.world > 1:
             torch.distributed.barrier()
-        (log.info if where.main else log.debug)("epoch %d/%d  train %.4f  val %.4f%s  lr %.2e  %.1fs", epoch + 1, train_settings["EPOCHS"], train_loss, val_loss,
-                 " (best)" if improved else "", row["lr"], row["seconds"])
+        (log.info if where.main else log.debug)(
+            "epoch %d/%d  train %.4f  val %.4f%s  lr %.2e  %.1fs",
+            epoch + 1,
+            train_settings["EPOCHS"],
+            train_loss,
+            val_loss,
+            " (best)" if improved else "",
+            row["lr"],
+            row["seconds"],
+        )
         if patience is not None and stale >= patience:
-            log.info("no better validation loss for %d epoch(s): stopping early (TRAIN.PATIENCE)", stale)
+            log.info(
+                "no better validation loss for %d epoch(s): stopping early (TRAIN.PATIENCE)", stale
+            )
             break
 
     if best_epoch < 0:
-        raise RuntimeError(f"no epoch was trained (TRAIN.EPOCHS {train_settings['EPOCHS']}, resume state at epoch {start_epoch})")
-    result = TrainResult(epochs=epoch + 1, best_epoch=best_epoch + 1, best_val_loss=best_loss, seconds=time.time() - started,
-                         resumed_from=resumed_from, main=where.main)
+        raise RuntimeError(
+            f"no epoch was trained (TRAIN.EPOCHS {train_settings['EPOCHS']}, resume state at "
+            f"epoch {start_epoch})"
+        )
+    result = TrainResult(
+        epochs=epoch + 1,
+        best_epoch=best_epoch + 1,
+        best_val_loss=best_loss,
+        seconds=time.time() - started,
+        resumed_from=resumed_from,
+        main=where.main,
+    )
     if where.world > 1:
         torch.distributed.destroy_process_group()
     if not where.main:
         return result
     best = torch.load(resume_dir / "best.pt", map_location="cpu", weights_only=True)["model"]
     meta = {
-        "spec": spec, "channels": list(layout.planes), "codes": codes, "channel_options": options, "activations": list(layout.activations),
-        "normalization": normalization, "patch_size": list(config["DATA"]["PATCH_SIZE"]), "ndim": spec["ndim"],
-        "epochs": epoch + 1, "best_epoch": best_epoch + 1, "best_val_loss": best_loss, "seed": seed,
-        "processes": where.world, "provenance": provenance(),
+        "spec": spec,
+        "channels": list(layout.planes),
+        "codes": codes,
+        "channel_options": options,
+        "activations": list(layout.activations),
+        "normalization": normalization,
+        "patch_size": list(config["DATA"]["PATCH_SIZE"]),
+        "ndim": spec["ndim"],
+        "epochs": epoch + 1,
+        "best_epoch": best_epoch + 1,
+        "best_val_loss": best_loss,
+        "seed": seed,
+        "processes": where.world,
+        "provenance": provenance(),
     }
     _save_atomic({"model": best, "meta": json.dumps(meta)}, model_dir / "model.pt")
-    _save_atomic({"model": {k: v.cpu() for k, v in network.state_dict().items()}, "meta": json.dumps(meta)}, model_dir / "model_last.pt")
+    _save_atomic(
+        {"model": {k: v.cpu() for k, v in network.state_dict().items()}, "meta": json.dumps(meta)},
+        model_dir / "model_last.pt",
+    )
     write_json(model_dir / "normalization.json", normalization)
     import pandas as pd
 
@@ -350,7 +485,9 @@ def train_model(samples: Sequence[Sample], val_samples: Sequence[Sample] | None,
     return result
 
 
-def load_model(path: str | Path, device: torch.device | None = None) -> tuple[torch.nn.Module, dict]:
+def load_model(
+    path: str | Path, device: torch.device | None = None
+) -> tuple[torch.nn.Module, dict]:
     """A trained model and its metadata; weights are loaded with ``weights_only=True``."""
     path = Path(path)
     try:
@@ -359,9 +496,13 @@ def load_model(path: str | Path, device: torch.device | None = None) -> tuple[to
         model = build_model(meta["spec"])
         model.load_state_dict(checkpoint["model"])
     except FileNotFoundError:
-        raise FileNotFoundError(f"model {path} does not exist; train first (segpipe train)") from None
+        raise FileNotFoundError(
+            f"model {path} does not exist; train first (segpipe train)"
+        ) from None
     except (KeyError, RuntimeError, json.JSONDecodeError, Exception) as error:
-        raise ValueError(f"{path} is not a segpipe model ({type(error).__name__}: {error})") from None
+        raise ValueError(
+            f"{path} is not a segpipe model ({type(error).__name__}: {error})"
+        ) from None
     model.eval()
     return model.to(device or "cpu"), meta
 

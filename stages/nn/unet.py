@@ -1,13 +1,20 @@
 """2D and 3D U-Net with one output per channel code."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
 from torch.nn import functional as functional
 
-_ACTIVATIONS = {"elu": nn.ELU, "relu": nn.ReLU, "leakyrelu": nn.LeakyReLU, "gelu": nn.GELU, "silu": nn.SiLU}
+_ACTIVATIONS = {
+    "elu": nn.ELU,
+    "relu": nn.ReLU,
+    "leakyrelu": nn.LeakyReLU,
+    "gelu": nn.GELU,
+    "silu": nn.SiLU,
+}
 
 
 def _norm(kind: str, channels: int, ndim: int) -> nn.Module:
@@ -21,21 +28,51 @@ def _norm(kind: str, channels: int, ndim: int) -> nn.Module:
 
 
 class ConvBlock(nn.Sequential):
-    def __init__(self, ndim: int, c_in: int, c_out: int, *, kernel: int, norm: str, activation: str, dropout: float):
+    def __init__(
+        self,
+        ndim: int,
+        c_in: int,
+        c_out: int,
+        *,
+        kernel: int,
+        norm: str,
+        activation: str,
+        dropout: float,
+    ):
         conv = nn.Conv2d if ndim == 2 else nn.Conv3d
-        layers: list[nn.Module] = [conv(c_in, c_out, kernel, padding=kernel // 2), _norm(norm, c_out, ndim), _ACTIVATIONS[activation]()]
+        layers: list[nn.Module] = [
+            conv(c_in, c_out, kernel, padding=kernel // 2),
+            _norm(norm, c_out, ndim),
+            _ACTIVATIONS[activation](),
+        ]
         if dropout > 0:
             layers.append((nn.Dropout2d if ndim == 2 else nn.Dropout3d)(dropout))
-        layers += [conv(c_out, c_out, kernel, padding=kernel // 2), _norm(norm, c_out, ndim), _ACTIVATIONS[activation]()]
+        layers += [
+            conv(c_out, c_out, kernel, padding=kernel // 2),
+            _norm(norm, c_out, ndim),
+            _ACTIVATIONS[activation](),
+        ]
         super().__init__(*layers)
 
 
 class UNet(nn.Module):
-    """U-Net over (N, C, [Z,] Y, X); inputs of any size are padded to the pooling multiple and cropped back."""
+    """U-Net over (N, C, [Z,] Y, X); inputs of any size are padded to the pooling multiple and
+    cropped back."""
 
-    def __init__(self, ndim: int, in_channels: int, out_channels: int, *, feature_maps: Sequence[int] = (16, 32, 64, 128, 256),
-                 norm: str = "in", activation: str = "elu", dropout: Sequence[float] = (), upsample: str = "convtranspose",
-                 kernel: int = 3, z_down: Sequence[int] = ()):
+    def __init__(
+        self,
+        ndim: int,
+        in_channels: int,
+        out_channels: int,
+        *,
+        feature_maps: Sequence[int] = (16, 32, 64, 128, 256),
+        norm: str = "in",
+        activation: str = "elu",
+        dropout: Sequence[float] = (),
+        upsample: str = "convtranspose",
+        kernel: int = 3,
+        z_down: Sequence[int] = (),
+    ):
         super().__init__()
         if ndim not in (2, 3):
             raise ValueError(f"ndim must be 2 or 3, got {ndim}")
@@ -47,7 +84,11 @@ class UNet(nn.Module):
         self.encoders = nn.ModuleList()
         c_in = in_channels
         for fm, dr in zip(feature_maps, dropout):
-            self.encoders.append(ConvBlock(ndim, c_in, fm, kernel=kernel, norm=norm, activation=activation, dropout=dr))
+            self.encoders.append(
+                ConvBlock(
+                    ndim, c_in, fm, kernel=kernel, norm=norm, activation=activation, dropout=dr
+                )
+            )
             c_in = fm
         self.upsamplers = nn.ModuleList()
         self.decoders = nn.ModuleList()
@@ -56,10 +97,32 @@ class UNet(nn.Module):
         for level in range(levels - 2, -1, -1):
             factor = self.factors[level]
             if upsample == "convtranspose":
-                self.upsamplers.append(transposed(feature_maps[level + 1], feature_maps[level], kernel_size=factor, stride=factor))
+                self.upsamplers.append(
+                    transposed(
+                        feature_maps[level + 1],
+                        feature_maps[level],
+                        kernel_size=factor,
+                        stride=factor,
+                    )
+                )
             else:
-                self.upsamplers.append(nn.Sequential(nn.Upsample(scale_factor=factor, mode="nearest"), conv(feature_maps[level + 1], feature_maps[level], 1)))
-            self.decoders.append(ConvBlock(ndim, 2 * feature_maps[level], feature_maps[level], kernel=kernel, norm=norm, activation=activation, dropout=dropout[level]))
+                self.upsamplers.append(
+                    nn.Sequential(
+                        nn.Upsample(scale_factor=factor, mode="nearest"),
+                        conv(feature_maps[level + 1], feature_maps[level], 1),
+                    )
+                )
+            self.decoders.append(
+                ConvBlock(
+                    ndim,
+                    2 * feature_maps[level],
+                    feature_maps[level],
+                    kernel=kernel,
+                    norm=norm,
+                    activation=activation,
+                    dropout=dropout[level],
+                )
+            )
         self.head = conv(feature_maps[0], out_channels, 1)
         self.multiple = [1] * ndim
         for factor in self.factors:
@@ -91,7 +154,7 @@ def apply_activations(logits: torch.Tensor, activations: Sequence[str]) -> torch
     """Per-channel output activation (sigmoid, tanh, softplus or linear) on (N, C, ...) logits."""
     outputs = []
     for index, name in enumerate(activations):
-        channel = logits[:, index:index + 1]
+        channel = logits[:, index : index + 1]
         if name == "sigmoid":
             channel = torch.sigmoid(channel)
         elif name == "tanh":
@@ -104,5 +167,15 @@ def apply_activations(logits: torch.Tensor, activations: Sequence[str]) -> torch
 
 def build_model(spec: dict) -> UNet:
     """A U-Net from the plain-dict spec saved in a checkpoint."""
-    return UNet(spec["ndim"], spec["in_channels"], spec["out_channels"], feature_maps=spec["feature_maps"], norm=spec["norm"],
-                activation=spec["activation"], dropout=spec["dropout"], upsample=spec["upsample"], kernel=spec["kernel"], z_down=spec["z_down"])
+    return UNet(
+        spec["ndim"],
+        spec["in_channels"],
+        spec["out_channels"],
+        feature_maps=spec["feature_maps"],
+        norm=spec["norm"],
+        activation=spec["activation"],
+        dropout=spec["dropout"],
+        upsample=spec["upsample"],
+        kernel=spec["kernel"],
+        z_down=spec["z_down"],
+    )

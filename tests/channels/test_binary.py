@@ -3,8 +3,13 @@ import pytest
 from skimage.segmentation import find_boundaries
 
 from stages.channels import ENCODERS, check_labels, encode_channels
-from stages.channels.binary import encode_background, encode_center_points, encode_contour, encode_foreground, encode_touching
-
+from stages.channels.binary import (
+    encode_background,
+    encode_center_points,
+    encode_contour,
+    encode_foreground,
+    encode_touching,
+)
 from tests.helpers import touching_squares
 
 
@@ -13,7 +18,9 @@ def test_foreground_is_every_instance_pixel(mask2d):
 
 
 def test_foreground_erosion_separates_touching_instances_and_keeps_large_ids():
-    labels = touching_squares(ids=(300, 301))  # ids above 255 must survive (BiaPy wraps them in uint8)
+    labels = touching_squares(
+        ids=(300, 301)
+    )  # ids above 255 must survive (BiaPy wraps them in uint8)
     eroded = encode_foreground(labels, erosion=1)
     assert eroded.sum() == 2 * 4 * 4
     assert not eroded[:, 7:9].any()  # the contact columns are gone
@@ -62,7 +69,9 @@ def test_skeleton_centers_lie_inside():
 @pytest.mark.parametrize("mode", ["thick", "inner", "outer"])
 def test_contour_matches_find_boundaries(mask2d, mask3d, mode):
     for labels in (mask2d, mask3d, mask3d[:, :1], mask2d[:1, :7].astype(np.int64)):
-        np.testing.assert_array_equal(encode_contour(labels, mode=mode), find_boundaries(labels, mode=mode))
+        np.testing.assert_array_equal(
+            encode_contour(labels, mode=mode), find_boundaries(labels, mode=mode)
+        )
 
 
 def test_touching_marks_only_contacts_between_instances():
@@ -84,7 +93,9 @@ def test_encoders_work_in_3d(mask3d):
 
 def test_empty_image_and_one_pixel_object():
     empty = np.zeros((8, 8), np.uint8)
-    assert encode_channels(empty, [c for c in ENCODERS if c != "Z"]).sum() == pytest.approx(float((empty == 0).sum()))  # only B is set
+    assert encode_channels(empty, [c for c in ENCODERS if c != "Z"]).sum() == pytest.approx(
+        float((empty == 0).sum())
+    )  # only B is set
     dot = empty.copy()
     dot[4, 4] = 7
     out = encode_channels(dot, ["F", "P", "C", "Db"])
@@ -101,7 +112,9 @@ def test_any_integer_dtype(mask2d, dtype):
 def test_big_endian_labels_encode_as_native_ones(mask2d, dtype):
     # the compiled kernels read native byte order: labels from a big-endian reader are converted
     codes = ["F", "C", "Db", "D"]
-    np.testing.assert_array_equal(encode_channels(mask2d.astype(dtype), codes), encode_channels(mask2d, codes))
+    np.testing.assert_array_equal(
+        encode_channels(mask2d.astype(dtype), codes), encode_channels(mask2d, codes)
+    )
 
 
 def test_bad_labels_are_rejected():
@@ -125,12 +138,17 @@ def test_scattered_centre_points_equal_a_dilation_of_the_centre_image(mask2d, ma
     from scipy import ndimage as ndi
 
     from stages.channels.morphology import ball, inner_points
+
     for labels in (mask2d, mask3d):
         for radius in (0, 1, 3):
             centers = np.zeros(labels.shape, labels.dtype)
             for label_id, point in inner_points(labels).items():
                 centers[point] = label_id
-            grown = ndi.grey_dilation(centers, footprint=ball(radius, labels.ndim)) if radius else centers
+            grown = (
+                ndi.grey_dilation(centers, footprint=ball(radius, labels.ndim))
+                if radius
+                else centers
+            )
             expected = np.where((grown == labels) & (labels > 0), grown, centers) > 0
             np.testing.assert_array_equal(encode_center_points(labels, dilation=radius), expected)
 
@@ -147,6 +165,8 @@ def test_subpixel_contour_is_the_crack_grid_pooled_onto_the_pixels(mask2d, mask3
         contour = encode_contour(real, mode="subpixel")
         assert contour.shape == real.shape
         cracks = find_boundaries(real, mode="subpixel")  # the doubled grid, 2n-1 per axis
-        pooled = ndi.maximum_filter(cracks, size=3, mode="constant", cval=False)[tuple(slice(0, None, 2) for _ in real.shape)]
+        pooled = ndi.maximum_filter(cracks, size=3, mode="constant", cval=False)[
+            tuple(slice(0, None, 2) for _ in real.shape)
+        ]
         np.testing.assert_array_equal(contour, pooled)
         assert (contour >= encode_contour(real, mode="thick")).all()

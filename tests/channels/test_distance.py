@@ -3,8 +3,14 @@ import pytest
 from scipy import ndimage as ndi
 
 from stages.channels import encode_channels
-from stages.channels.distance import encode_distance_to_boundary, encode_distance_to_center, encode_offset_x, encode_offset_y, encode_offset_z, encode_signed_distance
-
+from stages.channels.distance import (
+    encode_distance_to_boundary,
+    encode_distance_to_center,
+    encode_offset_x,
+    encode_offset_y,
+    encode_offset_z,
+    encode_signed_distance,
+)
 from tests.helpers import touching_squares
 
 
@@ -107,6 +113,7 @@ def test_distance_to_neighbours_is_high_at_contacts_and_zero_when_alone():
 
 def test_distance_to_centroid_equals_a_transform_from_the_centre_pixel(mask2d, mask3d):
     from stages.channels.morphology import inner_points
+
     for labels in (mask2d, mask3d):
         expected = np.zeros(labels.shape, np.float32)
         points = inner_points(labels)
@@ -117,7 +124,9 @@ def test_distance_to_centroid_equals_a_transform_from_the_centre_pixel(mask2d, m
             center = np.zeros(mask.shape, bool)
             center[tuple(p - s.start for p, s in zip(points[index + 1], box))] = True
             expected[box][mask] = ndi.distance_transform_edt(~center)[mask]
-        np.testing.assert_allclose(encode_distance_to_center(labels, norm=False), expected, atol=1e-5)
+        np.testing.assert_allclose(
+            encode_distance_to_center(labels, norm=False), expected, atol=1e-5
+        )
 
 
 @pytest.mark.parametrize("name", ["mask2d", "mask3d"])
@@ -127,7 +136,9 @@ def test_signed_distance_sides_are_scipys_exact_transforms(name, request):
     out = encode_signed_distance(labels, act="linear", norm=False)
     outside = ndi.distance_transform_edt(labels == 0)
     np.testing.assert_allclose(-out[labels == 0], outside[labels == 0], rtol=1e-6)
-    np.testing.assert_allclose(out[labels > 0], encode_distance_to_boundary(labels, norm=False)[labels > 0], rtol=1e-6)
+    np.testing.assert_allclose(
+        out[labels > 0], encode_distance_to_boundary(labels, norm=False)[labels > 0], rtol=1e-6
+    )
 
 
 @pytest.mark.parametrize("name", ["mask2d", "mask3d"])
@@ -139,12 +150,17 @@ def test_scaled_signed_distance_equals_the_formula_voxel_by_voxel(name, request)
     ids = np.unique(labels)[1:]
     top_inside = np.zeros(labels.max() + 1)
     top_inside[ids] = ndi.maximum(inside, labels, ids)
-    expected = np.where(labels > 0, 0.7 * inside / np.maximum(top_inside[labels], 1e-30),
-                        -1.6 * outside / outside.max())
+    expected = np.where(
+        labels > 0,
+        0.7 * inside / np.maximum(top_inside[labels], 1e-30),
+        -1.6 * outside / outside.max(),
+    )
     out = encode_signed_distance(labels, act="tanh", alpha=1.6, beta=0.7)
     np.testing.assert_array_equal(out, np.tanh(expected).astype(np.float32))
     raw = encode_signed_distance(labels, act="linear", alpha=1.6, beta=0.7, norm=False)
-    np.testing.assert_array_equal(raw, np.where(labels > 0, 0.7 * inside, -1.6 * outside).astype(np.float32))
+    np.testing.assert_array_equal(
+        raw, np.where(labels > 0, 0.7 * inside, -1.6 * outside).astype(np.float32)
+    )
 
 
 @pytest.mark.parametrize("shape", [(5, 6), (3, 4, 5)])
@@ -152,8 +168,12 @@ def test_an_instance_filling_the_image_is_measured_to_the_image_border(shape):
     # a training patch inside one big cell: no boundary in view, yet finite targets
     labels = np.full(shape, 65535, np.uint16)
     to_border = ndi.distance_transform_edt(np.pad(np.ones(shape), 1))[(slice(1, -1),) * len(shape)]
-    np.testing.assert_allclose(encode_distance_to_boundary(labels, norm=False), to_border, rtol=1e-6)
-    np.testing.assert_allclose(encode_signed_distance(labels, act="linear", norm=False), to_border, rtol=1e-6)
+    np.testing.assert_allclose(
+        encode_distance_to_boundary(labels, norm=False), to_border, rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        encode_signed_distance(labels, act="linear", norm=False), to_border, rtol=1e-6
+    )
     assert np.isfinite(encode_channels(labels, ["F", "Db", "D"])).all()
 
 
@@ -171,5 +191,7 @@ def test_inner_points_fall_back_to_the_voxel_nearest_the_centroid(mask2d, mask3d
                 assert points[label_id] == rounded
             else:
                 fallbacks += 1
-                assert points[label_id] == tuple(coords[np.argmin(((coords - centroid) ** 2).sum(axis=1))])
+                assert points[label_id] == tuple(
+                    coords[np.argmin(((coords - centroid) ** 2).sum(axis=1))]
+                )
     assert fallbacks > 0  # the real nuclei include some whose centroid lies outside them

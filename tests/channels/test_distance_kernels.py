@@ -6,8 +6,13 @@ from stages.channels._distance_kernels import distance_to_other_labels
 
 
 def reference_distance(labels: np.ndarray, border: bool, background_zero: bool) -> np.ndarray:
-    """One binary transform per label (slow, obvious): distance to the nearest pixel of another label."""
-    padded = np.pad(labels.astype(np.int64), 1, constant_values=-1) if border else labels.astype(np.int64)
+    """One binary transform per label (slow, obvious): distance to the nearest pixel of another
+    label."""
+    padded = (
+        np.pad(labels.astype(np.int64), 1, constant_values=-1)
+        if border
+        else labels.astype(np.int64)
+    )
     out = np.full(padded.shape, np.inf)
     for value in np.unique(padded):
         inside = padded == value
@@ -21,10 +26,13 @@ def reference_distance(labels: np.ndarray, border: bool, background_zero: bool) 
     return out.astype(np.float32)
 
 
-def compiled_distance(labels: np.ndarray, border: bool, background_zero: bool, threads: int = 2,
-                      squared: bool = False) -> np.ndarray:
+def compiled_distance(
+    labels: np.ndarray, border: bool, background_zero: bool, threads: int = 2, squared: bool = False
+) -> np.ndarray:
     volume = np.ascontiguousarray(labels[np.newaxis] if labels.ndim == 2 else labels)
-    return distance_to_other_labels(volume, labels.ndim == 2, border, background_zero, squared, threads).reshape(labels.shape)
+    return distance_to_other_labels(
+        volume, labels.ndim == 2, border, background_zero, squared, threads
+    ).reshape(labels.shape)
 
 
 def random_labels(rng: np.random.Generator, ndim: int) -> np.ndarray:
@@ -33,7 +41,9 @@ def random_labels(rng: np.random.Generator, ndim: int) -> np.ndarray:
     if rng.random() < 0.6:
         # blocks of 3: runs longer than one pixel, as in real masks
         labels = np.kron(labels, np.ones((3,) * ndim, np.int64))[tuple(slice(0, n) for n in shape)]
-    return labels.astype(rng.choice([np.uint8, np.uint16, np.uint32]))  # what check_labels hands the kernel
+    return labels.astype(
+        rng.choice([np.uint8, np.uint16, np.uint32])
+    )  # what check_labels hands the kernel
 
 
 @pytest.mark.parametrize("ndim", [2, 3])
@@ -43,8 +53,10 @@ def test_equal_to_one_transform_per_label_on_random_images(ndim):
         labels = random_labels(rng, ndim)
         for border in (False, True):
             for background_zero in (False, True):
-                np.testing.assert_array_equal(compiled_distance(labels, border, background_zero),
-                                              reference_distance(labels, border, background_zero))
+                np.testing.assert_array_equal(
+                    compiled_distance(labels, border, background_zero),
+                    reference_distance(labels, border, background_zero),
+                )
 
 
 def test_equal_to_one_transform_per_label_on_real_masks(mask2d, mask3d):
@@ -54,8 +66,12 @@ def test_equal_to_one_transform_per_label_on_real_masks(mask2d, mask3d):
         for background_zero in (False, True):
             if background_zero:
                 expected = np.where(labels == 0, np.float32(0), expected)
-            np.testing.assert_array_equal(compiled_distance(labels, False, background_zero), expected)
-            np.testing.assert_array_equal(compiled_distance(labels, False, background_zero, threads=1), expected)
+            np.testing.assert_array_equal(
+                compiled_distance(labels, False, background_zero), expected
+            )
+            np.testing.assert_array_equal(
+                compiled_distance(labels, False, background_zero, threads=1), expected
+            )
             squared = compiled_distance(labels, False, background_zero, squared=True)
             np.testing.assert_array_equal(squared, np.round(expected.astype(np.float64) ** 2))
 

@@ -7,7 +7,13 @@ from stages.channels.embedding import embedding_plane_names, instance_centres
 
 def test_every_pixel_embeds_at_its_centroid(mask2d):
     planes = encode_channels(mask2d, ["E"])
-    assert embedding_plane_names(2) == ["E_offset_y", "E_offset_x", "E_sigma_y", "E_sigma_x", "E_seediness"]
+    assert embedding_plane_names(2) == [
+        "E_offset_y",
+        "E_offset_x",
+        "E_sigma_y",
+        "E_sigma_x",
+        "E_seediness",
+    ]
     ys, xs = np.nonzero(mask2d)
     embedded = np.stack([ys + planes[0, ys, xs], xs + planes[1, ys, xs]], axis=1)
     ids = np.unique(mask2d)[1:]

@@ -1,4 +1,5 @@
 """Encoders on random label images, 2D and 3D (hypothesis)."""
+
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
@@ -14,7 +15,11 @@ ALL_2D = ["F", "B", "P", "C", "T", "Db", "Dc", "D", "H", "V"]
 def test_every_channel_is_finite_bounded_and_consistent(labels):
     codes = ALL_2D + (["Z"] if labels.ndim == 3 else [])
     out = encode_channels(labels, codes)
-    assert out.shape == (len(codes),) + labels.shape and out.dtype == np.float32 and np.isfinite(out).all()
+    assert (
+        out.shape == (len(codes),) + labels.shape
+        and out.dtype == np.float32
+        and np.isfinite(out).all()
+    )
     channel = dict(zip(codes, out))
     inside = labels > 0
     np.testing.assert_array_equal(channel["F"], inside)
@@ -22,7 +27,11 @@ def test_every_channel_is_finite_bounded_and_consistent(labels):
     for code in ("P", "T"):
         assert not channel[code][~inside].any(), code  # only inside instances
     for code in ("Db", "Dc"):
-        assert channel[code].min() >= 0 and channel[code].max() <= 1 and not channel[code][~inside].any()
+        assert (
+            channel[code].min() >= 0
+            and channel[code].max() <= 1
+            and not channel[code][~inside].any()
+        )
         assert (channel[code][inside] > 0).all(), code  # mask_values must see every instance pixel
     for code in ("D", "H", "V") + (("Z",) if labels.ndim == 3 else ()):
         assert np.abs(channel[code]).max() <= 1 + 1e-6
@@ -38,7 +47,11 @@ def test_encoding_commutes_with_flips_and_rotations(labels, flips, k):
         labels = labels[: min(labels.shape), : min(labels.shape)]
     codes = ["F", "C", "Db", "H", "V"]
     moved = flip_and_rotate(labels[np.newaxis], flips, k)[0]
-    np.testing.assert_allclose(flip_and_rotate(encode_channels(labels, codes), flips, k, codes), encode_channels(moved, codes), atol=1e-5)
+    np.testing.assert_allclose(
+        flip_and_rotate(encode_channels(labels, codes), flips, k, codes),
+        encode_channels(moved, codes),
+        atol=1e-5,
+    )
 
 
 @given(label_images())

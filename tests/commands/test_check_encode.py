@@ -8,33 +8,76 @@ from .conftest import no_partial_files
 
 
 def test_check_reports_pairs(run, dataset, tmp_path):
-    result = run("check", "--raw", dataset / "train/raw", "--label", dataset / "train/label", "--raw", dataset / "test/raw", "--label", "none",
-                 "--ndim", "2D", "--out", tmp_path / "check.json")
+    result = run(
+        "check",
+        "--raw",
+        dataset / "train/raw",
+        "--label",
+        dataset / "train/label",
+        "--raw",
+        dataset / "test/raw",
+        "--label",
+        "none",
+        "--ndim",
+        "2D",
+        "--out",
+        tmp_path / "check.json",
+    )
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "check.json").read_text())
-    assert len(report["images"]) == 3 and report["images"][0]["instances"] > 0 and report["images"][0]["shape"] == [64, 64]
+    assert (
+        len(report["images"]) == 3
+        and report["images"][0]["instances"] > 0
+        and report["images"][0]["shape"] == [64, 64]
+    )
 
 
 def test_check_errors_name_the_file(run, dataset, tmp_path):
     write_tiff(dataset / "train/label/img-1.tif", np.zeros((10, 10), np.uint16))
-    result = run("check", "--raw", dataset / "train/raw", "--label", dataset / "train/label", "--ndim", "2D", "--out", tmp_path / "c.json")
+    result = run(
+        "check",
+        "--raw",
+        dataset / "train/raw",
+        "--label",
+        dataset / "train/label",
+        "--ndim",
+        "2D",
+        "--out",
+        tmp_path / "c.json",
+    )
     assert result.exit_code == 1 and "img-1.tif: label shape (10, 10) differs" in result.output
     assert not (tmp_path / "c.json").exists()
     write_tiff(dataset / "train/label/img-1.tif", np.full((64, 64), 0.5, np.float32))
-    result = run("check", "--raw", dataset / "train/raw", "--label", dataset / "train/label", "--ndim", "2D")
+    result = run(
+        "check", "--raw", dataset / "train/raw", "--label", dataset / "train/label", "--ndim", "2D"
+    )
     assert result.exit_code == 1 and "img-1.tif: labels must be integers" in result.output
-    result = run("check", "--raw", dataset / "train/raw", "--label", dataset / "train/label", "--ndim", "3D")
+    result = run(
+        "check", "--raw", dataset / "train/raw", "--label", dataset / "train/label", "--ndim", "3D"
+    )
     assert result.exit_code == 1 and "is not 3D" in result.output
-    result = run("check", "--raw", dataset / "nope", "--label", dataset / "train/label", "--ndim", "2D")
+    result = run(
+        "check", "--raw", dataset / "nope", "--label", dataset / "train/label", "--ndim", "2D"
+    )
     assert result.exit_code == 1 and "does not exist" in result.output
 
 
 def test_encode_writes_channels_with_their_codes(run, dataset, tmp_path):
     out = tmp_path / "enc" / "img-0.tif"
-    result = run("encode", dataset / "train/label/img-0.tif", out, "--channels", "F,C,Db", "--extra-opts", '{"C": {"mode": "inner"}}')
+    result = run(
+        "encode",
+        dataset / "train/label/img-0.tif",
+        out,
+        "--channels",
+        "F,C,Db",
+        "--extra-opts",
+        '{"C": {"mode": "inner"}}',
+    )
     assert result.exit_code == 0, result.output
     channels, codes, _ = read_channels(out)
-    assert codes == ["F", "C", "Db"] and channels.shape == (3, 64, 64) and channels.dtype == np.float32
+    assert (
+        codes == ["F", "C", "Db"] and channels.shape == (3, 64, 64) and channels.dtype == np.float32
+    )
     assert no_partial_files(tmp_path)
 
 
@@ -59,8 +102,14 @@ def test_encode_bad_arguments(run, dataset, tmp_path):
     for args, message in [
         (["--channels", "F,Q"], "unknown channel code(s) ['Q']"),
         (["--channels", "F", "--extra-opts", "{bad"], "not valid JSON"),
-        (["--channels", "F", "--extra-opts", '{"C": {}}'], "options for 'C', which is not among the channels"),
-        (["--channels", "C", "--extra-opts", '{"C": {"mode": "fat"}}'], "option 'mode' of channel C must be one of"),
+        (
+            ["--channels", "F", "--extra-opts", '{"C": {}}'],
+            "options for 'C', which is not among the channels",
+        ),
+        (
+            ["--channels", "C", "--extra-opts", '{"C": {"mode": "fat"}}'],
+            "option 'mode' of channel C must be one of",
+        ),
         (["--channels", "F", "--threads", "0"], "Invalid value for '--threads'"),
     ]:
         result = run("encode", label, tmp_path / "x.tif", *args)

@@ -1,4 +1,6 @@
-"""train -> predict -> reconstruct -> decode -> refine -> measure -> evaluate, by hand, with their error paths."""
+"""train -> predict -> reconstruct -> decode -> refine -> measure -> evaluate, by hand, with their
+error paths."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,9 +13,32 @@ from .conftest import no_partial_files
 @pytest.fixture
 def trained(run, dataset, tiny_config, tmp_path):
     for name in ("img-0", "img-1"):
-        assert run("encode", dataset / f"train/label/{name}.tif", tmp_path / "ch" / f"{name}.tif", "--config", tiny_config).exit_code == 0
-    result = run("train", "--raw", dataset / "train/raw", "--label", dataset / "train/label", "--channels", tmp_path / "ch",
-                 "--out", tmp_path / "model", "--threads", "1", "--no-progress", "--config", tiny_config)
+        assert (
+            run(
+                "encode",
+                dataset / f"train/label/{name}.tif",
+                tmp_path / "ch" / f"{name}.tif",
+                "--config",
+                tiny_config,
+            ).exit_code
+            == 0
+        )
+    result = run(
+        "train",
+        "--raw",
+        dataset / "train/raw",
+        "--label",
+        dataset / "train/label",
+        "--channels",
+        tmp_path / "ch",
+        "--out",
+        tmp_path / "model",
+        "--threads",
+        "1",
+        "--no-progress",
+        "--config",
+        tiny_config,
+    )
     assert result.exit_code == 0, result.output
     return tmp_path / "model" / "model.pt"
 
@@ -21,25 +46,76 @@ def trained(run, dataset, tiny_config, tmp_path):
 def test_full_chain_by_hand(run, dataset, tiny_config, trained, tmp_path):
     image = dataset / "test/raw/img-0.tif"
     for k in (1, 2):
-        result = run("predict", image, tmp_path / f"p{k}.npz", "--model", trained, "--shard", f"{k}/2", "--config", tiny_config)
+        result = run(
+            "predict",
+            image,
+            tmp_path / f"p{k}.npz",
+            "--model",
+            trained,
+            "--shard",
+            f"{k}/2",
+            "--config",
+            tiny_config,
+        )
         assert result.exit_code == 0, result.output
-    assert run("reconstruct", tmp_path / "p1.npz", tmp_path / "p2.npz", "--out", tmp_path / "per_image/img-0.tif").exit_code == 0
+    assert (
+        run(
+            "reconstruct",
+            tmp_path / "p1.npz",
+            tmp_path / "p2.npz",
+            "--out",
+            tmp_path / "per_image/img-0.tif",
+        ).exit_code
+        == 0
+    )
     channels, codes, _ = read_channels(tmp_path / "per_image/img-0.tif")
-    assert codes == ["F", "C"] and channels.shape == (2, 64, 64) and 0 <= channels.min() and channels.max() <= 1
-    result = run("decode", tmp_path / "per_image/img-0.tif", tmp_path / "inst/img-0.tif", "--config", tiny_config)
+    assert (
+        codes == ["F", "C"]
+        and channels.shape == (2, 64, 64)
+        and 0 <= channels.min()
+        and channels.max() <= 1
+    )
+    result = run(
+        "decode",
+        tmp_path / "per_image/img-0.tif",
+        tmp_path / "inst/img-0.tif",
+        "--config",
+        tiny_config,
+    )
     assert result.exit_code == 0, result.output
-    result = run("refine", tmp_path / "inst/img-0.tif", tmp_path / "post/img-0.tif", "--config", tiny_config)
+    result = run(
+        "refine", tmp_path / "inst/img-0.tif", tmp_path / "post/img-0.tif", "--config", tiny_config
+    )
     assert result.exit_code == 0, result.output
-    result = run("measure", tmp_path / "post/img-0.tif", tmp_path / "post/img-0_full_stats.csv", "--resolution", "0.5,0.5")
+    result = run(
+        "measure",
+        tmp_path / "post/img-0.tif",
+        tmp_path / "post/img-0_full_stats.csv",
+        "--resolution",
+        "0.5,0.5",
+    )
     assert result.exit_code == 0, result.output
     table = pd.read_csv(tmp_path / "post/img-0_full_stats.csv")
     assert (table["area"] == table["npixels"] * 0.25).all()
-    result = run("evaluate", "--pred", tmp_path / "inst", "--post", tmp_path / "post", "--gt", dataset / "test/label",
-                 "--out", tmp_path / "metrics.csv", "--thresholds", "0.5")
+    result = run(
+        "evaluate",
+        "--pred",
+        tmp_path / "inst",
+        "--post",
+        tmp_path / "post",
+        "--gt",
+        dataset / "test/label",
+        "--out",
+        tmp_path / "metrics.csv",
+        "--thresholds",
+        "0.5",
+    )
     assert result.exit_code == 0, result.output
     metrics = pd.read_csv(tmp_path / "metrics.csv")
     assert list(metrics["file"]) == ["img-0", "average"]
-    assert {"0.5 TH f1", "0.5 TH (post)f1", "0.5 TH panoptic_quality", "0.5 TH tp"} <= set(metrics.columns)
+    assert {"0.5 TH f1", "0.5 TH (post)f1", "0.5 TH panoptic_quality", "0.5 TH tp"} <= set(
+        metrics.columns
+    )
     assert (tmp_path / "point_associations" / "img-0_th_0.5_gt_assoc.csv").exists()
     assert (tmp_path / "point_associations" / "img-0_post_th_0.5_fp.csv").exists()
     assert no_partial_files(tmp_path)
@@ -48,10 +124,28 @@ def test_full_chain_by_hand(run, dataset, tiny_config, trained, tmp_path):
 def test_decode_debug_images_and_errors(run, dataset, tmp_path):
     config = tmp_path / "mw.yaml"
     config.write_text("PROBLEM:\n  INSTANCE_SEG:\n    WATERSHED:\n      DATA_CHECK_MW: true\n")
-    assert run("encode", dataset / "train/label/img-0.tif", tmp_path / "c.tif", "--channels", "F,C").exit_code == 0
-    result = run("decode", tmp_path / "c.tif", tmp_path / "inst/x.tif", "--config", config, "--debug-dir", tmp_path / "mw")
+    assert (
+        run(
+            "encode", dataset / "train/label/img-0.tif", tmp_path / "c.tif", "--channels", "F,C"
+        ).exit_code
+        == 0
+    )
+    result = run(
+        "decode",
+        tmp_path / "c.tif",
+        tmp_path / "inst/x.tif",
+        "--config",
+        config,
+        "--debug-dir",
+        tmp_path / "mw",
+    )
     assert result.exit_code == 0
-    assert {p.name for p in (tmp_path / "mw").iterdir()} == {"seed_map.tif", "semantic.tif", "foreground.tif", "settings.json"}
+    assert {p.name for p in (tmp_path / "mw").iterdir()} == {
+        "seed_map.tif",
+        "semantic.tif",
+        "foreground.tif",
+        "settings.json",
+    }
     labels, _ = read_tiff(tmp_path / "inst/x.tif")
     truth, _ = read_tiff(dataset / "train/label/img-0.tif")
     assert labels.max() >= len(np.unique(truth)) - 3
@@ -61,18 +155,28 @@ def test_decode_debug_images_and_errors(run, dataset, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("PROBLEM:\n  INSTANCE_SEG:\n    WATERSHED:\n      SEED_CHANNEL: [F]\n")
     result = run("decode", tmp_path / "c.tif", tmp_path / "y.tif", "--config", bad)
-    assert result.exit_code == 1 and "did you mean PROBLEM.INSTANCE_SEG.WATERSHED.SEED_CHANNELS?" in result.output
+    assert (
+        result.exit_code == 1
+        and "did you mean PROBLEM.INSTANCE_SEG.WATERSHED.SEED_CHANNELS?" in result.output
+    )
     assert not (tmp_path / "y.tif").exists()
 
 
 def test_decode_on_one_thread_gives_the_same_stardist_labels(run, dataset, tmp_path):
     import numba
 
-    assert run("encode", dataset / "train/label/img-0.tif", tmp_path / "c.tif", "--channels", "Db,R").exit_code == 0
+    assert (
+        run(
+            "encode", dataset / "train/label/img-0.tif", tmp_path / "c.tif", "--channels", "Db,R"
+        ).exit_code
+        == 0
+    )
     before = numba.get_num_threads()
     try:
         for threads in ([], ["--threads", "1"]):
-            result = run("decode", tmp_path / "c.tif", tmp_path / f"inst{len(threads)}.tif", *threads)
+            result = run(
+                "decode", tmp_path / "c.tif", tmp_path / f"inst{len(threads)}.tif", *threads
+            )
             assert result.exit_code == 0 and "(stardist)" in result.output, result.output
     finally:
         numba.set_num_threads(before)
@@ -85,22 +189,80 @@ def test_decode_on_one_thread_gives_the_same_stardist_labels(run, dataset, tmp_p
 
 def test_predict_and_reconstruct_errors(run, dataset, tiny_config, trained, tmp_path):
     image = dataset / "test/raw/img-0.tif"
-    result = run("predict", image, tmp_path / "p.npz", "--model", trained, "--shard", "3/2", "--config", tiny_config)
+    result = run(
+        "predict",
+        image,
+        tmp_path / "p.npz",
+        "--model",
+        trained,
+        "--shard",
+        "3/2",
+        "--config",
+        tiny_config,
+    )
     assert result.exit_code == 2 and "k must lie in 1..n" in result.output
-    result = run("predict", image, tmp_path / "p.npz", "--model", tmp_path / "none.pt", "--config", tiny_config)
+    result = run(
+        "predict",
+        image,
+        tmp_path / "p.npz",
+        "--model",
+        tmp_path / "none.pt",
+        "--config",
+        tiny_config,
+    )
     assert result.exit_code == 1 and "none.pt does not exist" in result.output
-    assert run("predict", image, tmp_path / "p1.npz", "--model", trained, "--shard", "1/2", "--config", tiny_config).exit_code == 0
+    assert (
+        run(
+            "predict",
+            image,
+            tmp_path / "p1.npz",
+            "--model",
+            trained,
+            "--shard",
+            "1/2",
+            "--config",
+            tiny_config,
+        ).exit_code
+        == 0
+    )
     result = run("reconstruct", tmp_path / "p1.npz", "--out", tmp_path / "r.tif")
-    assert result.exit_code == 1 and "a shard is missing" in result.output and not (tmp_path / "r.tif").exists()
-    result = run("reconstruct", tmp_path / "p1.npz", tmp_path / "p1.npz", "--out", tmp_path / "r.tif")
+    assert (
+        result.exit_code == 1
+        and "a shard is missing" in result.output
+        and not (tmp_path / "r.tif").exists()
+    )
+    result = run(
+        "reconstruct", tmp_path / "p1.npz", tmp_path / "p1.npz", "--out", tmp_path / "r.tif"
+    )
     assert result.exit_code == 1 and "repeats patches" in result.output
 
 
 def test_train_errors(run, dataset, tiny_config, tmp_path):
-    result = run("train", "--raw", dataset / "train/raw", "--label", dataset / "test/label", "--out", tmp_path / "m", "--config", tiny_config)
+    result = run(
+        "train",
+        "--raw",
+        dataset / "train/raw",
+        "--label",
+        dataset / "test/label",
+        "--out",
+        tmp_path / "m",
+        "--config",
+        tiny_config,
+    )
     assert result.exit_code == 1 and "2 raw image(s)" in result.output
-    result = run("train", "--raw", dataset / "train/raw", "--label", dataset / "train/label", "--val-raw", dataset / "test/raw",
-                 "--out", tmp_path / "m", "--config", tiny_config)
+    result = run(
+        "train",
+        "--raw",
+        dataset / "train/raw",
+        "--label",
+        dataset / "train/label",
+        "--val-raw",
+        dataset / "test/raw",
+        "--out",
+        tmp_path / "m",
+        "--config",
+        tiny_config,
+    )
     assert result.exit_code == 2 and "--val-raw and --val-label together" in result.output
     assert not (tmp_path / "m" / "model.pt").exists()
 
@@ -115,9 +277,27 @@ def test_refine_measure_evaluate_errors(run, dataset, tmp_path):
     assert result.exit_code == 2 and "needs 2 positive value(s)" in result.output
     result = run("measure", label, tmp_path / "m.csv", "--extra-props", "not_a_property")
     assert result.exit_code == 1 and not (tmp_path / "m.csv").exists()
-    result = run("evaluate", "--pred", dataset / "train/label", "--gt", dataset / "test/label", "--out", tmp_path / "e.csv")
+    result = run(
+        "evaluate",
+        "--pred",
+        dataset / "train/label",
+        "--gt",
+        dataset / "test/label",
+        "--out",
+        tmp_path / "e.csv",
+    )
     assert result.exit_code == 1 and "2 prediction(s)" in result.output
-    result = run("evaluate", "--pred", dataset / "train/label", "--gt", dataset / "train/label", "--out", tmp_path / "e.csv", "--thresholds", "2")
+    result = run(
+        "evaluate",
+        "--pred",
+        dataset / "train/label",
+        "--gt",
+        dataset / "train/label",
+        "--out",
+        tmp_path / "e.csv",
+        "--thresholds",
+        "2",
+    )
     assert result.exit_code == 2 and "thresholds must lie in [0, 1]" in result.output
 
 
@@ -131,9 +311,25 @@ def test_help_and_cpu_stages_do_not_import_torch(run):
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-c", "import sys; from stages.cli import main; sys.argv = ['segpipe', 'decode', '--help']; main()"],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from stages.cli import main; sys.argv = ['segpipe', 'decode', "
+            "'--help']; main()",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0 and "CHANNELS_PATH OUT_PATH" in out.stdout
-    check = subprocess.run([sys.executable, "-c", "import sys; from stages.commands import decode, measure, evaluate, refine; print('torch' in sys.modules)"],
-                           capture_output=True, text=True)
+    check = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from stages.commands import decode, measure, evaluate, refine; "
+            "print('torch' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert check.stdout.strip() == "False"

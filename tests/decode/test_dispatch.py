@@ -1,4 +1,5 @@
 """decode_channels picks the decoder from the planes and reads its config section."""
+
 import numpy as np
 import pytest
 from stardist.matching import matching
@@ -14,7 +15,12 @@ def _section(**instance_seg):
 
 
 def test_decoder_follows_the_codes_and_must_fit_a_request():
-    assert [decoder_for(c) for c in (["F", "C"], ["Db", "R"], ["E"], ["A"])] == ["watershed", "stardist", "embeddings", "watershed"]
+    assert [decoder_for(c) for c in (["F", "C"], ["Db", "R"], ["E"], ["A"])] == [
+        "watershed",
+        "stardist",
+        "embeddings",
+        "watershed",
+    ]
     with pytest.raises(ValueError, match="need 'watershed'"):
         decoder_for(["F", "C"], "embeddings")
 
@@ -22,9 +28,22 @@ def test_decoder_follows_the_codes_and_must_fit_a_request():
 def test_stardist_section_reaches_the_nms(mask2d):
     channels = encode_channels(mask2d, ["Db", "R"])
     planes = channel_planes(["Db", "R"], {}, 2)
-    decoded = decode_channels(channels, planes, _section(DATA_CHANNELS=["Db", "R"], STARDIST={"NMS_OVERLAP": "smaller", "PROB_THRESH": 0.5}))
-    assert decoded.decoder == "stardist" and decoded.settings["overlap"] == "smaller" and decoded.settings["prob_thresh"] == 0.5
-    assert decode_channels(channels, planes, _section(DATA_CHANNELS=["Db", "R"])).settings["overlap"] == "union"  # auto in 2D
+    decoded = decode_channels(
+        channels,
+        planes,
+        _section(
+            DATA_CHANNELS=["Db", "R"], STARDIST={"NMS_OVERLAP": "smaller", "PROB_THRESH": 0.5}
+        ),
+    )
+    assert (
+        decoded.decoder == "stardist"
+        and decoded.settings["overlap"] == "smaller"
+        and decoded.settings["prob_thresh"] == 0.5
+    )
+    assert (
+        decode_channels(channels, planes, _section(DATA_CHANNELS=["Db", "R"])).settings["overlap"]
+        == "union"
+    )  # auto in 2D
     assert matching(mask2d, decoded.labels, 0.5).f1 >= 0.99
 
 

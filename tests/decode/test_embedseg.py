@@ -42,7 +42,9 @@ def _brute_force_clusters(planes, seed_thresh, min_object_size):
     """The seed loop with every kernel computed over the whole foreground (obvious, slow)."""
     ndim = (planes.shape[0] - 1) // 2
     foreground = planes[-1] > 0.5
-    embeddings = np.argwhere(foreground) + np.stack([planes[a][foreground] for a in range(ndim)], axis=1)
+    embeddings = np.argwhere(foreground) + np.stack(
+        [planes[a][foreground] for a in range(ndim)], axis=1
+    )
     sigma = np.maximum(np.stack([planes[ndim + a][foreground] for a in range(ndim)], axis=1), 1e-6)
     seeds = planes[-1][foreground]
     unclustered = np.ones(len(seeds), bool)
@@ -70,6 +72,8 @@ def test_the_grid_finds_what_every_kernel_over_the_foreground_finds(mask3d, rng)
     planes[6] = np.clip(planes[6] + rng.normal(0, 0.05, planes[6].shape), 0, 1)
     for seed_thresh, min_object_size in ((0.9, 0), (0.7, 20)):
         expected = _brute_force_clusters(planes, seed_thresh, min_object_size)
-        ours = cluster_embeddings(planes, seed_thresh=seed_thresh, min_object_size=min_object_size).labels
+        ours = cluster_embeddings(
+            planes, seed_thresh=seed_thresh, min_object_size=min_object_size
+        ).labels
         assert expected.max() > 30
         np.testing.assert_array_equal(ours, expected)

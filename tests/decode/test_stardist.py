@@ -12,33 +12,52 @@ from stages.decode.stardist import star_nms
 
 
 def _noisy_prediction(labels, nrays, seed=0):
-    """Ground-truth Db and R with noise, so that no two candidates tie (ties are ordered arbitrarily)."""
+    """Ground-truth Db and R with noise, so that no two candidates tie (ties are ordered
+    arbitrarily)."""
     rng = np.random.default_rng(seed)
     channels = encode_channels(labels, ["Db", "R"], {"R": {"nrays": nrays}})
     inside = labels > 0
-    probability = (0.9 * channels[0] + rng.uniform(0, 0.05, labels.shape) * inside).astype(np.float32)
-    rays = np.maximum(channels[1:] + rng.normal(0, 0.5, channels[1:].shape) * inside, 0.01).astype(np.float32)
+    probability = (0.9 * channels[0] + rng.uniform(0, 0.05, labels.shape) * inside).astype(
+        np.float32
+    )
+    rays = np.maximum(channels[1:] + rng.normal(0, 0.5, channels[1:].shape) * inside, 0.01).astype(
+        np.float32
+    )
     return probability, rays
 
 
 def test_2d_nms_keeps_what_stardist_keeps(mask2d):
     probability, rays = _noisy_prediction(mask2d, 32)
-    ours = star_nms(probability, rays, make_rays(32, 2), prob_thresh=0.4, nms_thresh=0.3, overlap="union")
-    points, scores, distances = non_maximum_suppression(np.moveaxis(rays, 0, -1), probability, prob_thresh=0.4, nms_thresh=0.3, b=0)
+    ours = star_nms(
+        probability, rays, make_rays(32, 2), prob_thresh=0.4, nms_thresh=0.3, overlap="union"
+    )
+    points, scores, distances = non_maximum_suppression(
+        np.moveaxis(rays, 0, -1), probability, prob_thresh=0.4, nms_thresh=0.3, b=0
+    )
     assert {tuple(p) for p in ours.points} == {tuple(p) for p in points}
     theirs = polygons_to_label(distances, points, mask2d.shape, prob=scores)
-    assert ((ours.labels > 0) != (theirs > 0)).sum() < 0.001 * mask2d.size  # rasterised alike up to boundary ties
+    assert (
+        (ours.labels > 0) != (theirs > 0)
+    ).sum() < 0.001 * mask2d.size  # rasterised alike up to boundary ties
 
 
 def test_3d_nms_keeps_what_stardist_keeps_and_paints_the_same(mask3d):
     probability, rays = _noisy_prediction(mask3d, 96)
     # a higher probability threshold than the default keeps stardist's (slow) 3D NMS short
-    ours = star_nms(probability, rays, make_rays(96, 3), prob_thresh=0.6, nms_thresh=0.3, overlap="smaller")
+    ours = star_nms(
+        probability, rays, make_rays(96, 3), prob_thresh=0.6, nms_thresh=0.3, overlap="smaller"
+    )
     stardist_rays = Rays_GoldenSpiral(96)
-    points, scores, distances = non_maximum_suppression_3d(np.moveaxis(rays, 0, -1), probability, stardist_rays, prob_thresh=0.6, nms_thresh=0.3, b=0)
+    points, scores, distances = non_maximum_suppression_3d(
+        np.moveaxis(rays, 0, -1), probability, stardist_rays, prob_thresh=0.6, nms_thresh=0.3, b=0
+    )
     assert {tuple(p) for p in ours.points} == {tuple(p) for p in points}
-    theirs = polyhedron_to_label(distances, points, stardist_rays, mask3d.shape, prob=scores, verbose=False)
-    assert ((ours.labels > 0) != (theirs > 0)).sum() <= 1e-4 * mask3d.size  # the same voxels up to float ties on faces
+    theirs = polyhedron_to_label(
+        distances, points, stardist_rays, mask3d.shape, prob=scores, verbose=False
+    )
+    assert (
+        (ours.labels > 0) != (theirs > 0)
+    ).sum() <= 1e-4 * mask3d.size  # the same voxels up to float ties on faces
 
 
 @pytest.mark.parametrize("overlap", ["union", "smaller"])
@@ -65,7 +84,10 @@ def test_higher_scores_win_and_nothing_below_the_threshold():
     channels = encode_channels(labels, ["Db", "R"], {"R": {"nrays": 16}})
     result = star_nms(channels[0], channels[1:], make_rays(16, 2), prob_thresh=0.5, nms_thresh=0.3)
     assert result.labels.max() == 2 and matching(labels, result.labels, 0.7).f1 == 1.0
-    assert star_nms(channels[0] * 0.1, channels[1:], make_rays(16, 2), prob_thresh=0.5).labels.max() == 0
+    assert (
+        star_nms(channels[0] * 0.1, channels[1:], make_rays(16, 2), prob_thresh=0.5).labels.max()
+        == 0
+    )
     with pytest.raises(ValueError, match="overlap must be one of"):
         star_nms(channels[0], channels[1:], make_rays(16, 2), overlap="max")
     with pytest.raises(ValueError, match="do not fit"):
@@ -73,9 +95,14 @@ def test_higher_scores_win_and_nothing_below_the_threshold():
 
 
 def _star_polygons(rng, count, nrays, spiky):
-    """Ray lengths of random star polygons; ``spiky`` ones alternate long and short rays (many runs per row)."""
+    """Ray lengths of random star polygons; ``spiky`` ones alternate long and short rays (many runs
+    per row)."""
     if spiky:
-        return np.where(np.arange(nrays) % 2, rng.uniform(1, 5, (count, nrays)), rng.uniform(10, 30, (count, nrays)))
+        return np.where(
+            np.arange(nrays) % 2,
+            rng.uniform(1, 5, (count, nrays)),
+            rng.uniform(10, 30, (count, nrays)),
+        )
     return rng.uniform(1, 25, (count, nrays))
 
 
@@ -91,13 +118,20 @@ def test_polygons_are_painted_as_skimage_draws_them(spiky):
         distances = np.broadcast_to(lengths[:, None, None], (32,) + shape)
         painted = star_nms(probability, distances, rays, prob_thresh=0.5).labels > 0
         expected = np.zeros(shape, bool)
-        expected[draw_polygon(point[0] + lengths * rays.directions[:, 0], point[1] + lengths * rays.directions[:, 1], shape)] = True
+        expected[
+            draw_polygon(
+                point[0] + lengths * rays.directions[:, 0],
+                point[1] + lengths * rays.directions[:, 1],
+                shape,
+            )
+        ] = True
         np.testing.assert_array_equal(painted, expected)
 
 
 @pytest.mark.parametrize("ndim", [2, 3])
 def test_shapes_rasterised_in_blocks_equal_one_pass(ndim):
-    """Threads share the candidates in blocks; blocks of spiky shapes run out of room and the pass starts again serially."""
+    """Threads share the candidates in blocks; blocks of spiky shapes run out of room and the pass
+    starts again serially."""
     from stages.decode.stardist import _boxes, _candidate_runs, face_table
 
     rng = np.random.default_rng(4)
@@ -106,24 +140,47 @@ def test_shapes_rasterised_in_blocks_equal_one_pass(ndim):
     shape = np.array((90, 100) if ndim == 2 else (30, 40, 40))
     points = rng.integers(0, shape, (300, ndim)).astype(np.int64)
     for spiky in (False, True):
-        lengths = np.ascontiguousarray(_star_polygons(rng, len(points), nrays, spiky).astype(np.float32) / (1 if ndim == 2 else 3))
+        lengths = np.ascontiguousarray(
+            _star_polygons(rng, len(points), nrays, spiky).astype(np.float32)
+            / (1 if ndim == 2 else 3)
+        )
         lows, highs = _boxes(points, lengths, rays.directions, shape)
-        radius = np.full(ndim, int(np.ceil(lengths.max())) + 1, np.int64) if ndim == 3 else np.zeros(2, np.int64)
+        radius = (
+            np.full(ndim, int(np.ceil(lengths.max())) + 1, np.int64)
+            if ndim == 3
+            else np.zeros(2, np.int64)
+        )
         table = face_table(rays, radius) if ndim == 3 else np.zeros(1, np.int32)
         extents = highs - lows
-        row_base = np.concatenate([[0], np.cumsum(extents[:, 0] * (extents[:, 1] if ndim == 3 else 1))])
+        row_base = np.concatenate(
+            [[0], np.cumsum(extents[:, 0] * (extents[:, 1] if ndim == 3 else 1))]
+        )
         results = []
         for blocks in (1, 16):
             row_ptr = np.zeros(row_base[-1] + 1, np.int32)
-            runs, areas = _candidate_runs(points, lengths, rays.directions, rays.faces, lows, highs, table, 2 * radius + 1, radius,
-                                          row_base, row_ptr, blocks)
+            runs, areas = _candidate_runs(
+                points,
+                lengths,
+                rays.directions,
+                rays.faces,
+                lows,
+                highs,
+                table,
+                2 * radius + 1,
+                radius,
+                row_base,
+                row_ptr,
+                blocks,
+            )
             results.append((row_ptr, runs, areas))
         for a, b in zip(*results):
             np.testing.assert_array_equal(a, b)
         row_ptr, runs, areas = results[0]
         assert areas.sum() == (runs[:, 1] - runs[:, 0]).sum() > 0 and row_ptr[-1] == len(runs)
         if spiky and ndim == 2:
-            assert len(runs) > 1.25 * row_base[-1]  # more runs than the blocks have room for: the serial pass ran
+            assert (
+                len(runs) > 1.25 * row_base[-1]
+            )  # more runs than the blocks have room for: the serial pass ran
 
 
 def test_non_finite_rays_are_refused():
@@ -138,4 +195,6 @@ def test_non_finite_rays_are_refused():
 def test_big_endian_predictions_decode_as_native_ones(mask2d):
     probability, rays = _noisy_prediction(mask2d[:128, :128], 32)
     expected = star_nms(probability, rays, make_rays(32, 2)).labels
-    np.testing.assert_array_equal(star_nms(probability.astype(">f4"), rays.astype(">f4"), make_rays(32, 2)).labels, expected)
+    np.testing.assert_array_equal(
+        star_nms(probability.astype(">f4"), rays.astype(">f4"), make_rays(32, 2)).labels, expected
+    )

@@ -2,25 +2,42 @@ import numpy as np
 import pytest
 
 from stages.channels import encode_channels
-from stages.nn.data import (PatchSampler, Sample, flip_and_rotate, invert_flip_and_rotate, normalize_image, split_validation,
-                            tta_transforms)
+from stages.nn.data import (
+    PatchSampler,
+    Sample,
+    flip_and_rotate,
+    invert_flip_and_rotate,
+    normalize_image,
+    split_validation,
+    tta_transforms,
+)
 
 
-@pytest.mark.parametrize("flips, k", [((-1,), 0), ((-2,), 0), ((), 1), ((), 2), ((), 3), ((-1,), 1), ((-2, -1), 3)])
+@pytest.mark.parametrize(
+    "flips, k", [((-1,), 0), ((-2,), 0), ((), 1), ((), 2), ((), 3), ((-1,), 1), ((-2, -1), 3)]
+)
 def test_transforming_the_encoding_equals_encoding_the_transformed_labels(mask2d, flips, k):
     codes = ["F", "Db", "H", "V"]
     labels = mask2d[:200, :200]
     encoded = encode_channels(labels, codes)
     moved_labels = flip_and_rotate(labels[np.newaxis], flips, k)[0]
-    np.testing.assert_allclose(flip_and_rotate(encoded, flips, k, codes), encode_channels(moved_labels, codes), atol=1e-5)
-    np.testing.assert_allclose(invert_flip_and_rotate(flip_and_rotate(encoded, flips, k, codes), flips, k, codes), encoded, atol=1e-6)
+    np.testing.assert_allclose(
+        flip_and_rotate(encoded, flips, k, codes), encode_channels(moved_labels, codes), atol=1e-5
+    )
+    np.testing.assert_allclose(
+        invert_flip_and_rotate(flip_and_rotate(encoded, flips, k, codes), flips, k, codes),
+        encoded,
+        atol=1e-6,
+    )
 
 
 def test_z_flip_turns_the_z_offset(mask3d):
     codes = ["Z", "V", "H"]
     encoded = encode_channels(mask3d, codes)
     moved = flip_and_rotate(mask3d[np.newaxis], (-3,), 0)[0]
-    np.testing.assert_allclose(flip_and_rotate(encoded, (-3,), 0, codes), encode_channels(moved, codes), atol=1e-5)
+    np.testing.assert_allclose(
+        flip_and_rotate(encoded, (-3,), 0, codes), encode_channels(moved, codes), atol=1e-5
+    )
 
 
 def test_tta_transform_counts():
@@ -36,23 +53,32 @@ def test_normalisations():
     assert z.mean() == pytest.approx(0, abs=1e-6) and z.std() == pytest.approx(1, abs=1e-5)
     s = normalize_image(image, {**base, "type": "scale_range"})
     assert s.min() == 0 and s.max() == pytest.approx(1)
-    fixed = normalize_image(image, {**base, "type": "zero_mean_unit_variance", "mean": 10.0, "std": 2.0})
+    fixed = normalize_image(
+        image, {**base, "type": "zero_mean_unit_variance", "mean": 10.0, "std": 2.0}
+    )
     assert fixed[0, 0, 0] == pytest.approx(-5)
     d = normalize_image(image, {**base, "type": "div"})
     assert d.max() == pytest.approx(230 / 255)
-    clipped = normalize_image(image, {**base, "type": "scale_range", "perc_clip": True, "lower_perc": 10, "upper_perc": 90})
+    clipped = normalize_image(
+        image,
+        {**base, "type": "scale_range", "perc_clip": True, "lower_perc": 10, "upper_perc": 90},
+    )
     assert (clipped == 0).sum() >= 2 and (clipped == 1).sum() >= 2
 
 
 def test_training_patches_never_overlap_validation_cells(rng):
     shape = (64, 64)
-    sample = Sample(image=np.zeros((1,) + shape, np.float32), targets=np.zeros((1,) + shape, np.float32), foreground=np.zeros(shape, bool))
+    sample = Sample(
+        image=np.zeros((1,) + shape, np.float32),
+        targets=np.zeros((1,) + shape, np.float32),
+        foreground=np.zeros(shape, bool),
+    )
     held = split_validation([shape], (16, 16), 0.25, rng)
     assert len(held[0]) == 4
     sampler = PatchSampler([sample], (16, 16), held, rng)
     blocked = np.zeros(shape, bool)
     for start in held[0]:
-        blocked[start[0]:start[0] + 16, start[1]:start[1] + 16] = True
+        blocked[start[0] : start[0] + 16, start[1] : start[1] + 16] = True
     for _ in range(300):
         _, box = sampler.draw()
         assert not blocked[box].any()

@@ -1,7 +1,14 @@
 import numpy as np
 import pytest
 
-from stages.nn.patches import blend_cores, crop_core, iter_patches, pad_for_grid, patch_grid, shard_indices
+from stages.nn.patches import (
+    blend_cores,
+    crop_core,
+    iter_patches,
+    pad_for_grid,
+    patch_grid,
+    shard_indices,
+)
 
 
 def _identity_round_trip(image: np.ndarray, patch, padding, overlap, shards: int = 1) -> np.ndarray:
@@ -16,13 +23,16 @@ def _identity_round_trip(image: np.ndarray, patch, padding, overlap, shards: int
     return blend_cores(np.stack(cores), np.array(starts), image.shape[:-1], grid.core_size, overlap)
 
 
-@pytest.mark.parametrize("shape, patch, padding, overlap", [
-    ((97, 131), (32, 32), (4, 4), (0.0, 0.0)),
-    ((97, 131), (32, 48), (6, 5), (0.25, 0.5)),
-    ((20, 15), (64, 64), (8, 8), (0.5, 0.5)),  # image smaller than one patch
-    ((17, 33, 29), (8, 16, 16), (2, 3, 3), (0.0, 0.0, 0.0)),
-    ((17, 33, 29), (8, 16, 16), (1, 2, 2), (0.5, 0.3, 0.3)),
-])
+@pytest.mark.parametrize(
+    "shape, patch, padding, overlap",
+    [
+        ((97, 131), (32, 32), (4, 4), (0.0, 0.0)),
+        ((97, 131), (32, 48), (6, 5), (0.25, 0.5)),
+        ((20, 15), (64, 64), (8, 8), (0.5, 0.5)),  # image smaller than one patch
+        ((17, 33, 29), (8, 16, 16), (2, 3, 3), (0.0, 0.0, 0.0)),
+        ((17, 33, 29), (8, 16, 16), (1, 2, 2), (0.5, 0.3, 0.3)),
+    ],
+)
 def test_identity_model_gives_back_the_input_exactly(shape, patch, padding, overlap, rng):
     image = rng.random(shape + (2,), dtype=np.float32)
     out = _identity_round_trip(image, patch, padding, overlap)

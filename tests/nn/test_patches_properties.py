@@ -1,4 +1,5 @@
 """Cutting into patches and blending back is the identity for any geometry (hypothesis)."""
+
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
@@ -20,4 +21,7 @@ def geometries(draw):
 def test_identity_round_trip(geometry, shards):
     shape, patch, padding, overlap = geometry
     image = np.random.default_rng(0).random(shape + (1,), dtype=np.float32)
-    np.testing.assert_array_equal(_identity_round_trip(image, patch, padding, overlap, shards=shards), np.moveaxis(image, -1, 0))
+    np.testing.assert_array_equal(
+        _identity_round_trip(image, patch, padding, overlap, shards=shards),
+        np.moveaxis(image, -1, 0),
+    )

@@ -12,9 +12,26 @@ def test_any_input_size_gives_the_same_output_size(ndim, size):
     assert out.shape == (1, 3) + size
 
 
-@pytest.mark.parametrize("norm, activation, upsample", [("bn", "relu", "convtranspose"), ("gn", "elu", "upsampling"), ("none", "silu", "convtranspose")])
+@pytest.mark.parametrize(
+    "norm, activation, upsample",
+    [
+        ("bn", "relu", "convtranspose"),
+        ("gn", "elu", "upsampling"),
+        ("none", "silu", "convtranspose"),
+    ],
+)
 def test_options(norm, activation, upsample):
-    model = UNet(2, 1, 1, feature_maps=(8, 16), norm=norm, activation=activation, upsample=upsample, dropout=(0.1, 0.1), kernel=5)
+    model = UNet(
+        2,
+        1,
+        1,
+        feature_maps=(8, 16),
+        norm=norm,
+        activation=activation,
+        upsample=upsample,
+        dropout=(0.1, 0.1),
+        kernel=5,
+    )
     assert model(torch.zeros(2, 1, 16, 16)).shape == (2, 1, 16, 16)
 
 
@@ -28,8 +45,26 @@ def test_losses_are_masked_where_asked():
     logits = torch.zeros(1, 2, 2, 2)
     targets = torch.tensor([[[[1.0, 0.0], [0.0, 0.0]], [[1.0, 0.0], [0.0, 0.0]]]])
     foreground = torch.tensor([[[1.0, 0.0], [0.0, 0.0]]])
-    losses = channel_losses(logits, targets, foreground, kinds=["binary", "regression"], activations=["sigmoid", "linear"], masked=[False, True])
-    assert losses[0].item() == pytest.approx(torch.nn.functional.binary_cross_entropy_with_logits(torch.zeros(4), torch.tensor([1.0, 0, 0, 0])).item())
+    losses = channel_losses(
+        logits,
+        targets,
+        foreground,
+        kinds=["binary", "regression"],
+        activations=["sigmoid", "linear"],
+        masked=[False, True],
+    )
+    assert losses[0].item() == pytest.approx(
+        torch.nn.functional.binary_cross_entropy_with_logits(
+            torch.zeros(4), torch.tensor([1.0, 0, 0, 0])
+        ).item()
+    )
     assert losses[1].item() == pytest.approx(1.0)  # only the foreground pixel counts
-    unmasked = channel_losses(logits, targets, foreground, kinds=["binary", "regression"], activations=["sigmoid", "linear"], masked=[False, False])
+    unmasked = channel_losses(
+        logits,
+        targets,
+        foreground,
+        kinds=["binary", "regression"],
+        activations=["sigmoid", "linear"],
+        masked=[False, False],
+    )
     assert unmasked[1].item() == pytest.approx(0.25)

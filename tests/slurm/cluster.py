@@ -4,6 +4,7 @@ Needs root and apt-get (Debian's slurm-wlm and munge). A stand-in GPU on /dev/nu
 rules that ask for `gpu=1` schedule; torch then finds no CUDA and trains on the CPU.
 By hand:  python -m tests.slurm.cluster up   |   python -m tests.slurm.cluster down
 """
+
 from __future__ import annotations
 
 import os
@@ -15,7 +16,11 @@ import sys
 import time
 from pathlib import Path
 
-PID_FILES = {"slurmd": Path("/run/slurmd.pid"), "slurmctld": Path("/run/slurmctld.pid"), "munged": Path("/run/munge/munged.pid")}
+PID_FILES = {
+    "slurmd": Path("/run/slurmd.pid"),
+    "slurmctld": Path("/run/slurmctld.pid"),
+    "munged": Path("/run/munge/munged.pid"),
+}
 STATE = Path("/var/lib/slurm")
 LOGS = Path("/var/log/slurm")
 
@@ -31,7 +36,9 @@ def _run(*command: str, check: bool = True, timeout: int = 300) -> subprocess.Co
 def install() -> None:
     """slurm-wlm and munge from Debian's packages, unless already there."""
     if os.geteuid() != 0:
-        raise Unavailable("the SLURM test needs root to install and start munged, slurmctld and slurmd")
+        raise Unavailable(
+            "the SLURM test needs root to install and start munged, slurmctld and slurmd"
+        )
     if shutil.which("slurmctld") and shutil.which("munged"):
         return
     if not shutil.which("apt-get"):
@@ -42,7 +49,9 @@ def install() -> None:
         subprocess.run(["apt-get", "update", "-q"], capture_output=True, env=env)
         result = subprocess.run(command, capture_output=True, text=True, env=env)
         if result.returncode != 0:
-            raise Unavailable(f"apt-get could not install slurm-wlm and munge: {result.stderr[-500:]}")
+            raise Unavailable(
+                f"apt-get could not install slurm-wlm and munge: {result.stderr[-500:]}"
+            )
 
 
 def _memory_mb() -> int:
@@ -56,6 +65,10 @@ def write_config(folder: Path = Path("/etc/slurm")) -> str:
     host = socket.gethostname().split(".")[0]
     cpus = os.cpu_count() or 1
     folder.mkdir(parents=True, exist_ok=True)
+    node = (
+        f"NodeName={host} CPUs={cpus} Boards=1 SocketsPerBoard=1 CoresPerSocket={cpus} "
+        f"ThreadsPerCore=1 RealMemory={_memory_mb()} Gres=gpu:1 State=UNKNOWN"
+    )
     (folder / "slurm.conf").write_text(f"""ClusterName=segpipe-ci
 SlurmctldHost={host}
 AuthType=auth/munge
@@ -64,8 +77,8 @@ SlurmUser=root
 SlurmdUser=root
 StateSaveLocation={STATE}/slurmctld
 SlurmdSpoolDir={STATE}/slurmd
-SlurmctldPidFile={PID_FILES['slurmctld']}
-SlurmdPidFile={PID_FILES['slurmd']}
+SlurmctldPidFile={PID_FILES["slurmctld"]}
+SlurmdPidFile={PID_FILES["slurmd"]}
 SlurmctldLogFile={LOGS}/slurmctld.log
 SlurmdLogFile={LOGS}/slurmd.log
 ProctrackType=proctrack/linuxproc
@@ -81,7 +94,7 @@ GresTypes=gpu
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/linux
 JobCompType=jobcomp/none
-NodeName={host} CPUs={cpus} Boards=1 SocketsPerBoard=1 CoresPerSocket={cpus} ThreadsPerCore=1 RealMemory={_memory_mb()} Gres=gpu:1 State=UNKNOWN
+{node}
 PartitionName=cpu Nodes={host} Default=YES MaxTime=INFINITE State=UP
 PartitionName=gpu Nodes={host} MaxTime=INFINITE State=UP
 """)
@@ -107,9 +120,13 @@ def up(timeout: float = 60) -> None:
     munge_run.mkdir(parents=True, exist_ok=True)
     shutil.chown(munge_run, "munge", "munge")
     if not Path("/etc/munge/munge.key").exists():
-        _run("mungekey", "--create", check=False) if shutil.which("mungekey") else _run("create-munge-key", check=False)
+        _run("mungekey", "--create", check=False) if shutil.which("mungekey") else _run(
+            "create-munge-key", check=False
+        )
     if _pid("munged") is None:
-        _run("runuser", "-u", "munge", "--", "/usr/sbin/munged", f"--pid-file={PID_FILES['munged']}")
+        _run(
+            "runuser", "-u", "munge", "--", "/usr/sbin/munged", f"--pid-file={PID_FILES['munged']}"
+        )
     if _pid("slurmctld") is None:
         _run("/usr/sbin/slurmctld", "-i")
     if _pid("slurmd") is None:
@@ -121,7 +138,9 @@ def up(timeout: float = 60) -> None:
         if state.startswith("idle") or state.startswith("mix"):
             return
         time.sleep(0.5)
-    raise Unavailable(f"the SLURM node did not become idle within {timeout:.0f} s (state {state!r}); see {LOGS}")
+    raise Unavailable(
+        f"the SLURM node did not become idle within {timeout:.0f} s (state {state!r}); see {LOGS}"
+    )
 
 
 def down() -> None:

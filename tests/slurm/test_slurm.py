@@ -2,6 +2,7 @@
 
 Skipped, with the reason, where the cluster cannot be brought up (not root, no apt-get).
 """
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,11 @@ CONFIG = {
     "RUN": {"NAME": "slurm2d", "DEMO_DATA": "stardist2d"},
     "SYSTEM": {"SEED": 3},
     "PROBLEM": {"NDIM": "2D", "INSTANCE_SEG": {"DATA_CHANNELS": ["F", "C"]}},
-    "DATA": {"PATCH_SIZE": [64, 64, 1], "TRAIN": {"PATH": "data/d/train/raw", "GT_PATH": "data/d/train/label", "REPLICATE": 1},
-             "TEST": {"PATH": "data/d/test/raw", "GT_PATH": "data/d/test/label", "PADDING": [8, 8]}},
+    "DATA": {
+        "PATCH_SIZE": [64, 64, 1],
+        "TRAIN": {"PATH": "data/d/train/raw", "GT_PATH": "data/d/train/label", "REPLICATE": 1},
+        "TEST": {"PATH": "data/d/test/raw", "GT_PATH": "data/d/test/label", "PADDING": [8, 8]},
+    },
     "MODEL": {"FEATURE_MAPS": [8, 16], "NORMALIZATION": "bn"},
     "TRAIN": {"EPOCHS": 2, "BATCH_SIZE": 8, "LR": 2e-3},
     "TEST": {"POST_PROCESSING": {"MEASURE_PROPERTIES": {"ENABLE": True}}},
@@ -33,17 +37,41 @@ THREADS = ["--set-threads", "train=2", "predict=2"]
 
 
 def _environment() -> dict[str, str]:
-    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-            "SEGPIPE_CPU_PARTITION": "cpu", "SEGPIPE_GPU_PARTITION": "gpu"}
+    return {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "SEGPIPE_CPU_PARTITION": "cpu",
+        "SEGPIPE_GPU_PARTITION": "gpu",
+    }
 
 
-def snakemake(workdir: Path, config: dict, *args: str, limit: int = 600) -> subprocess.CompletedProcess:
+def snakemake(
+    workdir: Path, config: dict, *args: str, limit: int = 600
+) -> subprocess.CompletedProcess:
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     # SIGINT, not SIGTERM: Snakemake cancels its SLURM jobs on INT and only waits on TERM
-    return subprocess.run(["timeout", "-s", "INT", str(limit), sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-                           "--directory", str(workdir), "--configfile", str(path), *args],
-                          capture_output=True, text=True, env=_environment())
+    return subprocess.run(
+        [
+            "timeout",
+            "-s",
+            "INT",
+            str(limit),
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(workdir),
+            "--configfile",
+            str(path),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=_environment(),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +89,18 @@ def cluster():
 @pytest.fixture(scope="module")
 def slurm_run(cluster, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("slurm")
-    result = snakemake(workdir, CONFIG, "--profile", str(REPO / "profiles" / "slurm"), "--jobs", "2", *THREADS,
-                       "--slurm-keep-successful-logs", "--slurm-init-seconds-before-status-checks", "2")
+    result = snakemake(
+        workdir,
+        CONFIG,
+        "--profile",
+        str(REPO / "profiles" / "slurm"),
+        "--jobs",
+        "2",
+        *THREADS,
+        "--slurm-keep-successful-logs",
+        "--slurm-init-seconds-before-status-checks",
+        "2",
+    )
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     return workdir, result
 
@@ -72,14 +110,21 @@ def test_every_job_ran_as_a_slurm_job(slurm_run):
     logs = workdir / ".snakemake" / "slurm_logs"
     for rule in ("demo_data", "check", "encode", "train", "predict", "evaluate"):
         assert list((logs / f"rule_{rule}").rglob("*.log")), f"no SLURM log for rule {rule}"
-    assert list(logs.glob("group_per_image*")), "reconstruct/decode/measure did not run as one grouped SLURM job"
+    assert list(logs.glob("group_per_image*")), (
+        "reconstruct/decode/measure did not run as one grouped SLURM job"
+    )
     ours = [job for job in jobs() if job.get("WorkDir") == str(workdir)]
     assert len(ours) >= 8 and all(job["JobState"] == "COMPLETED" for job in ours), ours
     gpu_jobs = [job for job in ours if job.get("Partition") == "gpu"]
-    assert len(gpu_jobs) == 2 and all("gpu" in (job.get("TresPerJob", "") + job.get("TRES", "")) for job in gpu_jobs)
+    assert len(gpu_jobs) == 2 and all(
+        "gpu" in (job.get("TresPerJob", "") + job.get("TRES", "")) for job in gpu_jobs
+    )
     assert {job["Partition"] for job in ours} == {"cpu", "gpu"}
     train_log = (workdir / "results/slurm2d/results/slurm2d_1/logs/train.log").read_text()
-    assert "CUDA_VISIBLE_DEVICES=0 but torch sees no usable CUDA device: training on the CPU" in train_log
+    assert (
+        "CUDA_VISIBLE_DEVICES=0 but torch sees no usable CUDA device: training on the CPU"
+        in train_log
+    )
 
 
 def test_metrics_equal_those_of_a_local_run(slurm_run, tmp_path):
@@ -96,12 +141,36 @@ def test_a_failed_image_fails_alone_and_names_its_log(slurm_run):
     broken.mkdir()
     shutil.copy(workdir / "data/d/test/raw/tile-3.tif", broken / "good.tif")
     (broken / "bad.tif").write_bytes(b"this is not a TIFF")
-    shutil.copytree(workdir / "results/slurm2d/checkpoints/slurm2d_1", workdir / "results/slurm2d/checkpoints/slurm2d_2")
-    config = {**CONFIG, "RUN": {"NAME": "slurm2d", "ID": 2}, "TRAIN": {**CONFIG["TRAIN"], "ENABLE": False},
-              "DATA": {**CONFIG["DATA"], "TEST": {"PATH": "data/broken", "LOAD_GT": False, "PADDING": [8, 8]}}}
+    shutil.copytree(
+        workdir / "results/slurm2d/checkpoints/slurm2d_1",
+        workdir / "results/slurm2d/checkpoints/slurm2d_2",
+    )
+    config = {
+        **CONFIG,
+        "RUN": {"NAME": "slurm2d", "ID": 2},
+        "TRAIN": {**CONFIG["TRAIN"], "ENABLE": False},
+        "DATA": {
+            **CONFIG["DATA"],
+            "TEST": {"PATH": "data/broken", "LOAD_GT": False, "PADDING": [8, 8]},
+        },
+    }
     # one image per group job: with several, a failed image holds back the others of its group
-    result = snakemake(workdir, config, "--profile", str(REPO / "profiles" / "slurm"), "--jobs", "2", *THREADS, "--keep-going",
-                       "--retries", "0", "--group-components", "per_image=1", "--slurm-init-seconds-before-status-checks", "2")
+    result = snakemake(
+        workdir,
+        config,
+        "--profile",
+        str(REPO / "profiles" / "slurm"),
+        "--jobs",
+        "2",
+        *THREADS,
+        "--keep-going",
+        "--retries",
+        "0",
+        "--group-components",
+        "per_image=1",
+        "--slurm-init-seconds-before-status-checks",
+        "2",
+    )
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "Error in rule predict" in output and "bad" in output

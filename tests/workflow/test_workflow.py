@@ -1,4 +1,6 @@
-"""The whole workflow through Snakemake, 2D and 3D, on the real stardist samples with tiny settings."""
+"""The whole workflow through Snakemake, 2D and 3D, on the real stardist samples with tiny
+settings."""
+
 from __future__ import annotations
 
 import os
@@ -19,8 +21,23 @@ pytestmark = pytest.mark.workflow
 
 def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-                           "--cores", "2", *args], capture_output=True, text=True, env=env)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(workdir),
+            "--cores",
+            "2",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
 
 
 def planned_jobs(result: subprocess.CompletedProcess) -> set[str]:
@@ -29,7 +46,7 @@ def planned_jobs(result: subprocess.CompletedProcess) -> set[str]:
     if "Job stats:" not in lines:
         return set()
     jobs = set()
-    for line in lines[lines.index("Job stats:") + 3:]:  # after the header and the dashes
+    for line in lines[lines.index("Job stats:") + 3 :]:  # after the header and the dashes
         if not line.strip() or line.startswith("total"):
             break
         jobs.add(line.split()[0])
@@ -44,12 +61,28 @@ def _write(path: Path, config: dict) -> Path:
 TINY_2D = {
     "RUN": {"NAME": "tiny2d", "DEMO_DATA": "stardist2d"},
     "PROBLEM": {"NDIM": "2D", "INSTANCE_SEG": {"DATA_CHANNELS": ["F", "C"]}},
-    "DATA": {"PATCH_SIZE": "(64, 64, 1)", "TRAIN": {"PATH": "data/d2/train/raw", "GT_PATH": "data/d2/train/label", "REPLICATE": 1},
-             "TEST": {"PATH": "data/d2/test/raw", "GT_PATH": "data/d2/test/label", "PADDING": "(8, 8)", "OVERLAP": "(0.25, 0.25)"}},
+    "DATA": {
+        "PATCH_SIZE": "(64, 64, 1)",
+        "TRAIN": {"PATH": "data/d2/train/raw", "GT_PATH": "data/d2/train/label", "REPLICATE": 1},
+        "TEST": {
+            "PATH": "data/d2/test/raw",
+            "GT_PATH": "data/d2/test/label",
+            "PADDING": "(8, 8)",
+            "OVERLAP": "(0.25, 0.25)",
+        },
+    },
     "MODEL": {"FEATURE_MAPS": [8, 16], "NORMALIZATION": "bn"},
     "TRAIN": {"EPOCHS": 2, "BATCH_SIZE": 8, "LR": 2e-3},
-    "TEST": {"POST_PROCESSING": {"INSTANCE_REFINEMENT": {"ENABLE": True, "OPERATIONS": ["fill_holes", "remove_small_objects"], "VALUES": ["none", 10]},
-                                 "MEASURE_PROPERTIES": {"ENABLE": True}}},
+    "TEST": {
+        "POST_PROCESSING": {
+            "INSTANCE_REFINEMENT": {
+                "ENABLE": True,
+                "OPERATIONS": ["fill_holes", "remove_small_objects"],
+                "VALUES": ["none", 10],
+            },
+            "MEASURE_PROPERTIES": {"ENABLE": True},
+        }
+    },
 }
 
 
@@ -66,20 +99,34 @@ def test_2d_run_writes_the_spec_tree(run2d):
     workdir, _ = run2d
     results = workdir / "results" / "tiny2d" / "results" / "tiny2d_1"
     model = workdir / "results" / "tiny2d" / "checkpoints" / "tiny2d_1"
-    for path in [model / "model.pt", model / "normalization.json", results / "per_image" / "tile-3.tif",
-                 results / "per_image_instances" / "tile-3.tif", results / "per_image_post_processing" / "tile-3.tif",
-                 results / "per_image_post_processing" / "tile-3_full_stats.csv", results / "test_results_metrics.csv",
-                 results / "point_associations" / "tile-3_th_0.5_gt_assoc.csv", results / "train_logs" / "tiny2d_1_log.csv",
-                 results / "charts" / "tiny2d_1_loss.png", results / "logs" / "train.log", results / "logs" / "decode" / "tile-3.log",
-                 workdir / "results" / "tiny2d" / "config_files" / "tiny2d_1.yaml"]:
+    for path in [
+        model / "model.pt",
+        model / "normalization.json",
+        results / "per_image" / "tile-3.tif",
+        results / "per_image_instances" / "tile-3.tif",
+        results / "per_image_post_processing" / "tile-3.tif",
+        results / "per_image_post_processing" / "tile-3_full_stats.csv",
+        results / "test_results_metrics.csv",
+        results / "point_associations" / "tile-3_th_0.5_gt_assoc.csv",
+        results / "train_logs" / "tiny2d_1_log.csv",
+        results / "charts" / "tiny2d_1_loss.png",
+        results / "logs" / "train.log",
+        results / "logs" / "decode" / "tile-3.log",
+        workdir / "results" / "tiny2d" / "config_files" / "tiny2d_1.yaml",
+    ]:
         assert path.exists(), path
     metrics = pd.read_csv(results / "test_results_metrics.csv")
     assert list(metrics["file"]) == ["tile-3", "average"]
-    assert metrics.loc[0, "0.5 TH n_true"] == len(np.unique(tifffile.imread(workdir / "data/d2/test/label/tile-3.tif"))) - 1
+    assert (
+        metrics.loc[0, "0.5 TH n_true"]
+        == len(np.unique(tifffile.imread(workdir / "data/d2/test/label/tile-3.tif"))) - 1
+    )
     assert 0 <= metrics.loc[0, "0.5 TH (post)f1"] <= 1
     labels = tifffile.imread(results / "per_image_instances" / "tile-3.tif")
     assert labels.dtype == np.uint16 and labels.shape == (256, 256)
-    assert not list((results / "patches").glob("*.npz")) if (results / "patches").exists() else True  # temp patches removed
+    assert (
+        not list((results / "patches").glob("*.npz")) if (results / "patches").exists() else True
+    )  # temp patches removed
 
 
 def test_a_watershed_change_reruns_decode_and_what_follows_only(run2d):
@@ -88,16 +135,26 @@ def test_a_watershed_change_reruns_decode_and_what_follows_only(run2d):
     before = model.stat().st_mtime
     assert planned_jobs(snakemake(workdir, "--configfile", str(config_path), "-n")) == set()
     changed = yaml.safe_load(config_path.read_text())
-    changed["PROBLEM"]["INSTANCE_SEG"]["WATERSHED"] = {"DATA_REMOVE_BEFORE_MW": True, "DATA_REMOVE_SMALL_OBJ_BEFORE": 20}
+    changed["PROBLEM"]["INSTANCE_SEG"]["WATERSHED"] = {
+        "DATA_REMOVE_BEFORE_MW": True,
+        "DATA_REMOVE_SMALL_OBJ_BEFORE": 20,
+    }
     _write(config_path, changed)
-    assert planned_jobs(snakemake(workdir, "--configfile", str(config_path), "-n")) == {"decode", "refine", "measure", "evaluate"}
+    assert planned_jobs(snakemake(workdir, "--configfile", str(config_path), "-n")) == {
+        "decode",
+        "refine",
+        "measure",
+        "evaluate",
+    }
     result = snakemake(workdir, "--configfile", str(config_path))
     assert result.returncode == 0, result.stderr[-3000:]
     assert model.stat().st_mtime == before
     # a training change reruns training and everything after it
     changed["TRAIN"]["LR"] = 1e-3
     _write(config_path, changed)
-    assert {"train", "predict", "reconstruct", "decode"} <= planned_jobs(snakemake(workdir, "--configfile", str(config_path), "-n"))
+    assert {"train", "predict", "reconstruct", "decode"} <= planned_jobs(
+        snakemake(workdir, "--configfile", str(config_path), "-n")
+    )
     assert "encode" not in planned_jobs(snakemake(workdir, "--configfile", str(config_path), "-n"))
 
 
@@ -131,12 +188,27 @@ def test_bad_config_stops_before_any_job(tmp_path):
 def test_missing_data_folder_is_named(tmp_path):
     config = {k: v for k, v in TINY_2D.items() if k != "RUN"}
     result = snakemake(tmp_path, "--configfile", str(_write(tmp_path / "c.yaml", config)), "-n")
-    assert result.returncode != 0 and "DATA.TRAIN.PATH data/d2/train/raw does not exist" in result.stderr + result.stdout
+    assert (
+        result.returncode != 0
+        and "DATA.TRAIN.PATH data/d2/train/raw does not exist" in result.stderr + result.stdout
+    )
 
 
 def test_lint_is_clean():
-    result = subprocess.run([sys.executable, "-m", "snakemake", "--lint", "--snakefile", str(REPO / "Snakefile"), "--directory", str(REPO)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--lint",
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(REPO),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
 
 
@@ -154,6 +226,9 @@ def test_sharded_prediction_and_two_process_training_through_the_workflow(run2d,
     result = snakemake(tmp_path, "--configfile", str(path), "--resources", "gpu=2")
     assert result.returncode == 0, result.stderr[-3000:]
     results = tmp_path / "results" / "tiny2d" / "results" / "tiny2d_1"
-    assert "distributed training: 2 processes, backend gloo" in (results / "logs" / "train.log").read_text()
+    assert (
+        "distributed training: 2 processes, backend gloo"
+        in (results / "logs" / "train.log").read_text()
+    )
     channels = tifffile.imread(results / "per_image" / "tile-3.tif")
     assert channels.shape == (2, 256, 256) and np.isfinite(channels).all()
