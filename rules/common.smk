@@ -3,7 +3,8 @@ import re
 import sys
 from pathlib import Path
 
-from stages.config import ConfigError, dump_yaml, resolve_config, stage_slice
+from stages.commands import STAGES, stage_slice
+from stages.config import ConfigError, dump_yaml, resolve_config
 from stages.io import InputError, list_images
 
 try:
@@ -43,7 +44,7 @@ def _write_if_changed(path, text):
     path.write_text(text)
 
 
-for _stage in ("encode", "train", "predict", "decode", "refine", "measure", "evaluate"):
+for _stage in STAGES:
     _write_if_changed(STAGE_CONFIGS / f"{_stage}.yaml", dump_yaml(stage_slice(CFG, _stage)))
 _write_if_changed(EXPERIMENT / "config_files" / f"{NAME}.yaml", dump_yaml(CFG))
 

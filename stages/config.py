@@ -13,6 +13,8 @@ import ast
 import copy
 import difflib
 import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -20,53 +22,6 @@ from typing import Any
 import yaml
 
 SCHEMA_PATH = Path(__file__).with_name("schema.yaml")
-
-#: Which top-level paths each stage reads: a stage's rule depends only on its slice,
-#: so changing a WATERSHED value reruns decode and what follows, never training.
-STAGE_KEYS: dict[str, tuple[str, ...]] = {
-    "encode": (
-        "PROBLEM.NDIM",
-        "PROBLEM.INSTANCE_SEG.DATA_CHANNELS",
-        "PROBLEM.INSTANCE_SEG.DATA_CHANNELS_EXTRA_OPTS",
-    ),
-    "train": (
-        "SYSTEM.SEED",
-        "PROBLEM.NDIM",
-        "PROBLEM.INSTANCE_SEG.DATA_CHANNELS",
-        "PROBLEM.INSTANCE_SEG.DATA_CHANNEL_WEIGHTS",
-        "PROBLEM.INSTANCE_SEG.DATA_CHANNELS_EXTRA_OPTS",
-        "PROBLEM.INSTANCE_SEG.CLASS_REBALANCE_WITHIN_CHANNELS",
-        "DATA.PATCH_SIZE",
-        "DATA.REFLECT_TO_COMPLETE_SHAPE",
-        "DATA.NORMALIZATION",
-        "DATA.TRAIN.REPLICATE",
-        "DATA.VAL.FROM_TRAIN",
-        "DATA.VAL.SPLIT_TRAIN",
-        "AUGMENTOR",
-        "MODEL",
-        "TRAIN",
-    ),
-    "predict": (
-        "PROBLEM.NDIM",
-        "DATA.PATCH_SIZE",
-        "DATA.TEST.PADDING",
-        "DATA.TEST.OVERLAP",
-        "TEST.AUGMENTATION",
-        "TRAIN.BATCH_SIZE",
-    ),
-    "decode": (
-        "PROBLEM.NDIM",
-        "PROBLEM.INSTANCE_SEG.DATA_CHANNELS",
-        "PROBLEM.INSTANCE_SEG.DATA_CHANNELS_EXTRA_OPTS",
-        "PROBLEM.INSTANCE_SEG.INSTANCE_CREATION_PROCESS",
-        "PROBLEM.INSTANCE_SEG.WATERSHED",
-        "PROBLEM.INSTANCE_SEG.STARDIST",
-        "PROBLEM.INSTANCE_SEG.EMBEDSEG",
-    ),
-    "refine": ("PROBLEM.NDIM", "TEST.POST_PROCESSING.INSTANCE_REFINEMENT"),
-    "measure": ("PROBLEM.NDIM", "DATA.TEST.RESOLUTION", "TEST.POST_PROCESSING.MEASURE_PROPERTIES"),
-    "evaluate": ("TEST.MATCHING_STATS_THS", "TEST.MATCHING_STATS_THS_COLORED_IMG"),
-}
 
 # Old DATA_CHANNELS strings (BiaPy <= 3.5): B meant foreground, D distance to boundary, Dv2 today's
 # D.
@@ -306,62 +261,136 @@ def _set(config: dict, dotted: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
-def _cross_checks(cfg: dict) -> list[str]:
-    """Checks that span several keys; each error names the key at fault. Returns warnings."""
-    warnings = []
-    if cfg["MODEL"]["ARCHITECTURE"] != "unet":
-        warnings.append(
-            f"MODEL.ARCHITECTURE {cfg['MODEL']['ARCHITECTURE']!r} is not implemented yet: a "
-            "U-Net is trained instead"
-        )
+SEG = "PROBLEM.INSTANCE_SEG"
+SHED = "PROBLEM.INSTANCE_SEG.WATERSHED"
+
+
+def _complete(cfg: dict) -> None:
+    """Fill the defaults that depend on other keys (the schema's defaults are already in).
+
+    The one place where a resolved config gains values it was not given: the patch size by
+    NDIM, test padding and overlap by the patch, one options mapping per channel code, the
+    activation's lower-case spelling.
+    """
+    ndim = 2 if cfg["PROBLEM"]["NDIM"] == "2D" else 3
+    if not cfg["DATA"]["PATCH_SIZE"]:
+        cfg["DATA"]["PATCH_SIZE"] = [256, 256, 1] if ndim == 2 else [20, 128, 128, 1]
+    spatial = cfg["DATA"]["PATCH_SIZE"][:-1]
+    test = cfg["DATA"]["TEST"]
+    if not test["PADDING"]:
+        test["PADDING"] = [size // 8 for size in spatial]
+    if not test["OVERLAP"]:
+        test["OVERLAP"] = [0.0] * len(spatial)
+    seg = cfg["PROBLEM"]["INSTANCE_SEG"]
+    extra = seg["DATA_CHANNELS_EXTRA_OPTS"]
+    if isinstance(extra, list):
+        extra = extra[0] if extra else {}
+    seg["DATA_CHANNELS_EXTRA_OPTS"] = {
+        **{code: {} for code in seg["DATA_CHANNELS"]},
+        **{code: dict(options or {}) for code, options in extra.items()},
+    }
+    cfg["MODEL"]["ACTIVATION"] = cfg["MODEL"]["ACTIVATION"].lower()
+
+
+@dataclass(frozen=True)
+class Check:
+    """A rule over several keys: ``run`` raises ConfigError naming the key at fault.
+
+    ``reads`` lists the keys it checks and ``context`` the keys it checks them against: a
+    stage's config slice that holds one of ``reads`` holds them all and the context, so every
+    slice passes the checks its full config passed (a slice holding only a context key, such
+    as PROBLEM.NDIM, gets defaults that agree with it).
+    """
+
+    reads: tuple[str, ...]
+    run: Callable[[dict], None]
+    context: tuple[str, ...] = ()
+
+
+CHECKS: list[Check] = []
+
+
+def check(
+    *reads: str, context: tuple[str, ...] = ()
+) -> Callable[[Callable[[dict], None]], Callable[[dict], None]]:
+    """Register a check of the dotted keys ``reads`` against the keys ``context``."""
+
+    def register(function: Callable[[dict], None]) -> Callable[[dict], None]:
+        CHECKS.append(Check(tuple(reads), function, tuple(context)))
+        return function
+
+    return register
+
+
+@check(f"{SEG}.DATA_CHANNELS", f"{SEG}.INSTANCE_CREATION_PROCESS", context=("PROBLEM.NDIM",))
+def _check_channels(cfg: dict) -> None:
     seg = cfg["PROBLEM"]["INSTANCE_SEG"]
     codes = seg["DATA_CHANNELS"]
     if len(set(codes)) != len(codes):
-        raise ConfigError(f"PROBLEM.INSTANCE_SEG.DATA_CHANNELS: repeated code in {codes}")
-    from .channels import ENCODERS, check_combination  # light import: numpy/scipy/numba only
+        raise ConfigError(f"{SEG}.DATA_CHANNELS: repeated code in {codes}")
+    from .channels import ENCODERS, check_combination  # light: numpy/scipy/numba only
+    from .decode import decoder_for
 
     for code in codes:
         if code not in ENCODERS:
             raise ConfigError(
-                f"PROBLEM.INSTANCE_SEG.DATA_CHANNELS: channel {code!r} is not implemented yet "
+                f"{SEG}.DATA_CHANNELS: channel {code!r} is not implemented yet "
                 f"(available: {', '.join(ENCODERS)})"
             )
     try:
-        check_combination(codes)
+        check_combination(codes, 2 if cfg["PROBLEM"]["NDIM"] == "2D" else 3)
     except ValueError as error:
-        raise ConfigError(f"PROBLEM.INSTANCE_SEG.DATA_CHANNELS: {error}") from None
-    if "Z" in codes and cfg["PROBLEM"]["NDIM"] == "2D":
-        raise ConfigError("PROBLEM.INSTANCE_SEG.DATA_CHANNELS: channel Z needs PROBLEM.NDIM 3D")
+        raise ConfigError(f"{SEG}.DATA_CHANNELS: {error}") from None
     process = seg["INSTANCE_CREATION_PROCESS"]
-    needed = "stardist" if "R" in codes else "embeddings" if "E" in codes else "watershed"
-    if process and process != needed:
+    if process and process != decoder_for(codes):
         raise ConfigError(
-            f"PROBLEM.INSTANCE_SEG.INSTANCE_CREATION_PROCESS: {process!r} cannot decode the "
-            f"channels {codes} (they need {needed!r})"
+            f"{SEG}.INSTANCE_CREATION_PROCESS: {process!r} cannot decode the channels {codes} "
+            f"(they need {decoder_for(codes)!r})"
         )
-    if seg["DATA_CHANNEL_WEIGHTS"] and len(seg["DATA_CHANNEL_WEIGHTS"]) != len(codes):
+
+
+@check(f"{SEG}.DATA_CHANNEL_WEIGHTS", context=(f"{SEG}.DATA_CHANNELS",))
+def _check_weights(cfg: dict) -> None:
+    seg = cfg["PROBLEM"]["INSTANCE_SEG"]
+    weights, codes = seg["DATA_CHANNEL_WEIGHTS"], seg["DATA_CHANNELS"]
+    if weights and len(weights) != len(codes):
         raise ConfigError(
-            f"PROBLEM.INSTANCE_SEG.DATA_CHANNEL_WEIGHTS: {len(seg['DATA_CHANNEL_WEIGHTS'])} "
-            f"weight(s) for {len(codes)} channel(s) {codes}"
+            f"{SEG}.DATA_CHANNEL_WEIGHTS: {len(weights)} weight(s) for {len(codes)} channel(s) "
+            f"{codes}"
         )
-    extra = seg["DATA_CHANNELS_EXTRA_OPTS"]
-    if isinstance(extra, list):
-        extra = extra[0] if extra else {}
-    for code, options in extra.items():
+
+
+@check(f"{SEG}.DATA_CHANNELS_EXTRA_OPTS", context=(f"{SEG}.DATA_CHANNELS", "PROBLEM.NDIM"))
+def _check_channel_options(cfg: dict) -> None:
+    from .channels import ENCODERS
+
+    seg = cfg["PROBLEM"]["INSTANCE_SEG"]
+    codes = seg["DATA_CHANNELS"]
+    for code, options in seg["DATA_CHANNELS_EXTRA_OPTS"].items():
         if code not in codes:
             raise ConfigError(
-                f"PROBLEM.INSTANCE_SEG.DATA_CHANNELS_EXTRA_OPTS: options for {code!r}, which is "
-                f"not in DATA_CHANNELS {codes}"
+                f"{SEG}.DATA_CHANNELS_EXTRA_OPTS: options for {code!r}, which is not in "
+                f"DATA_CHANNELS {codes}"
             )
         try:
-            ENCODERS[code].resolve_options(options or {}, cfg["PROBLEM"]["NDIM"])
+            ENCODERS[code].resolve_options(options, cfg["PROBLEM"]["NDIM"])
         except ValueError as error:
-            raise ConfigError(
-                f"PROBLEM.INSTANCE_SEG.DATA_CHANNELS_EXTRA_OPTS.{code}: {error}"
-            ) from None
-    seg["DATA_CHANNELS_EXTRA_OPTS"] = {code: dict(extra.get(code) or {}) for code in codes}
+            raise ConfigError(f"{SEG}.DATA_CHANNELS_EXTRA_OPTS.{code}: {error}") from None
 
-    shed = seg["WATERSHED"]
+
+@check(
+    f"{SHED}.SEED_CHANNELS",
+    f"{SHED}.SEED_CHANNELS_THRESH",
+    f"{SHED}.GROWTH_MASK_CHANNELS",
+    f"{SHED}.GROWTH_MASK_CHANNELS_THRESH",
+    f"{SHED}.TOPOGRAPHIC_SURFACE_CHANNEL",
+    f"{SHED}.SEED_MORPH_SEQUENCE",
+    f"{SHED}.SEED_MORPH_RADIUS",
+    context=(f"{SEG}.DATA_CHANNELS",),
+)
+def _check_watershed(cfg: dict) -> None:
+    seg = cfg["PROBLEM"]["INSTANCE_SEG"]
+    codes, shed = seg["DATA_CHANNELS"], seg["WATERSHED"]
     for channels_key, thresh_key in (
         ("SEED_CHANNELS", "SEED_CHANNELS_THRESH"),
         ("GROWTH_MASK_CHANNELS", "GROWTH_MASK_CHANNELS_THRESH"),
@@ -369,51 +398,59 @@ def _cross_checks(cfg: dict) -> list[str]:
         for code in shed[channels_key]:
             if code not in codes:
                 raise ConfigError(
-                    f"PROBLEM.INSTANCE_SEG.WATERSHED.{channels_key}: {code!r} is not in "
-                    f"DATA_CHANNELS {codes}"
+                    f"{SHED}.{channels_key}: {code!r} is not in DATA_CHANNELS {codes}"
                 )
         if shed[thresh_key] and len(shed[thresh_key]) != len(shed[channels_key]):
             raise ConfigError(
-                f"PROBLEM.INSTANCE_SEG.WATERSHED.{thresh_key}: {len(shed[thresh_key])} value(s) "
-                f"for {len(shed[channels_key])} channel(s) in {channels_key}"
+                f"{SHED}.{thresh_key}: {len(shed[thresh_key])} value(s) for "
+                f"{len(shed[channels_key])} channel(s) in {channels_key}"
             )
-    if shed["TOPOGRAPHIC_SURFACE_CHANNEL"] and shed["TOPOGRAPHIC_SURFACE_CHANNEL"] not in codes:
+    surface = shed["TOPOGRAPHIC_SURFACE_CHANNEL"]
+    if surface and surface not in codes:
         raise ConfigError(
-            "PROBLEM.INSTANCE_SEG.WATERSHED.TOPOGRAPHIC_SURFACE_CHANNEL: "
-            f"{shed['TOPOGRAPHIC_SURFACE_CHANNEL']!r} is not in DATA_CHANNELS {codes}"
+            f"{SHED}.TOPOGRAPHIC_SURFACE_CHANNEL: {surface!r} is not in DATA_CHANNELS {codes}"
         )
     if len(shed["SEED_MORPH_SEQUENCE"]) != len(shed["SEED_MORPH_RADIUS"]):
         raise ConfigError(
-            "PROBLEM.INSTANCE_SEG.WATERSHED.SEED_MORPH_RADIUS: needs one radius per "
-            "SEED_MORPH_SEQUENCE entry"
+            f"{SHED}.SEED_MORPH_RADIUS: needs one radius per SEED_MORPH_SEQUENCE entry"
         )
 
+
+@check("DATA.PATCH_SIZE", "DATA.TEST.PADDING", "DATA.TEST.OVERLAP", context=("PROBLEM.NDIM",))
+def _check_patches(cfg: dict) -> None:
     ndim = 2 if cfg["PROBLEM"]["NDIM"] == "2D" else 3
-    if not cfg["DATA"]["PATCH_SIZE"]:
-        cfg["DATA"]["PATCH_SIZE"] = [256, 256, 1] if ndim == 2 else [20, 128, 128, 1]
     patch = cfg["DATA"]["PATCH_SIZE"]
     if len(patch) != ndim + 1:
         raise ConfigError(
             f"DATA.PATCH_SIZE: {patch} does not fit PROBLEM.NDIM {cfg['PROBLEM']['NDIM']} "
             f"(expected {ndim} spatial sizes and the channel count)"
         )
-    spatial = patch[:-1]
     test = cfg["DATA"]["TEST"]
-    if not test["PADDING"]:
-        test["PADDING"] = [size // 8 for size in spatial]
-    if not test["OVERLAP"]:
-        test["OVERLAP"] = [0.0] * ndim
-    for key in ("PADDING", "OVERLAP", "RESOLUTION"):
-        if test[key] and len(test[key]) != ndim:
+    for key in ("PADDING", "OVERLAP"):
+        if len(test[key]) != ndim:
             raise ConfigError(
                 f"DATA.TEST.{key}: {test[key]} needs {ndim} value(s), one per spatial axis"
             )
-    for axis, (pad, size) in enumerate(zip(test["PADDING"], spatial)):
+    for axis, (pad, size) in enumerate(zip(test["PADDING"], patch[:-1])):
         if 2 * pad >= size:
             raise ConfigError(
                 f"DATA.TEST.PADDING: {test['PADDING']} leaves no patch core on axis {axis} of "
                 f"DATA.PATCH_SIZE {patch}"
             )
+
+
+@check("DATA.TEST.RESOLUTION", context=("PROBLEM.NDIM",))
+def _check_resolution(cfg: dict) -> None:
+    ndim = 2 if cfg["PROBLEM"]["NDIM"] == "2D" else 3
+    resolution = cfg["DATA"]["TEST"]["RESOLUTION"]
+    if resolution and len(resolution) != ndim:
+        raise ConfigError(
+            f"DATA.TEST.RESOLUTION: {resolution} needs {ndim} value(s), one per spatial axis"
+        )
+
+
+@check("MODEL.FEATURE_MAPS", "MODEL.DROPOUT_VALUES", "MODEL.Z_DOWN")
+def _check_model(cfg: dict) -> None:
     model = cfg["MODEL"]
     levels = len(model["FEATURE_MAPS"])
     if model["DROPOUT_VALUES"] and len(model["DROPOUT_VALUES"]) != levels:
@@ -426,27 +463,43 @@ def _cross_checks(cfg: dict) -> list[str]:
             f"MODEL.Z_DOWN: needs {levels - 1} value(s) (one per pooling) for MODEL.FEATURE_MAPS "
             f"{model['FEATURE_MAPS']}"
         )
-    model["ACTIVATION"] = model["ACTIVATION"].lower()
+
+
+@check(
+    "TEST.POST_PROCESSING.INSTANCE_REFINEMENT.OPERATIONS",
+    "TEST.POST_PROCESSING.INSTANCE_REFINEMENT.VALUES",
+)
+def _check_refinement(cfg: dict) -> None:
     refinement = cfg["TEST"]["POST_PROCESSING"]["INSTANCE_REFINEMENT"]
+    key = "TEST.POST_PROCESSING.INSTANCE_REFINEMENT.VALUES"
     if len(refinement["OPERATIONS"]) != len(refinement["VALUES"]):
         raise ConfigError(
-            "TEST.POST_PROCESSING.INSTANCE_REFINEMENT.VALUES: needs one value per OPERATIONS "
-            "entry ('none' where none applies)"
+            f"{key}: needs one value per OPERATIONS entry ('none' where none applies)"
         )
     for op, value in zip(refinement["OPERATIONS"], refinement["VALUES"]):
         needs_value = op in ("dilation", "erosion", "remove_small_objects", "remove_large_objects")
         if needs_value != isinstance(value, int):
             raise ConfigError(
-                f"TEST.POST_PROCESSING.INSTANCE_REFINEMENT.VALUES: {op!r} takes "
-                f"{'an integer' if needs_value else 'none'}, got {value!r}"
+                f"{key}: {op!r} takes {'an integer' if needs_value else 'none'}, got {value!r}"
             )
-    if not cfg["DATA"]["VAL"]["FROM_TRAIN"] and not (
-        cfg["DATA"]["VAL"]["PATH"] and cfg["DATA"]["VAL"]["GT_PATH"]
-    ):
+
+
+@check("DATA.VAL.FROM_TRAIN", "DATA.VAL.PATH", "DATA.VAL.GT_PATH")
+def _check_validation_folder(cfg: dict) -> None:
+    val = cfg["DATA"]["VAL"]
+    if not val["FROM_TRAIN"] and not (val["PATH"] and val["GT_PATH"]):
         raise ConfigError(
             "DATA.VAL.PATH: with DATA.VAL.FROM_TRAIN false, set DATA.VAL.PATH and DATA.VAL.GT_PATH"
         )
-    return warnings
+
+
+def _warnings(cfg: dict) -> list[str]:
+    if cfg["MODEL"]["ARCHITECTURE"] != "unet":
+        return [
+            f"MODEL.ARCHITECTURE {cfg['MODEL']['ARCHITECTURE']!r} is not implemented yet: a U-Net "
+            "is trained instead"
+        ]
+    return []
 
 
 def resolve_config(raw: dict | None) -> tuple[dict, list[str]]:
@@ -469,8 +522,10 @@ def resolve_config(raw: dict | None) -> tuple[dict, list[str]]:
             list(literal) if isinstance(literal, (list, tuple)) else legacy_channels(channels),
         )
     config = _walk(schema, schema, raw, "", warnings)
-    warnings += _cross_checks(config)
-    return config, warnings
+    _complete(config)
+    for rule in CHECKS:
+        rule.run(config)
+    return config, warnings + _warnings(config)
 
 
 def read_yaml(path: str | Path) -> dict:
@@ -503,10 +558,61 @@ def load_config(path: str | Path) -> tuple[dict, list[str]]:
         raise ConfigError(message) from None
 
 
-def stage_slice(config: dict, stage: str) -> dict:
-    """The part of a resolved config that one stage reads (a valid config itself)."""
+class RecordingConfig(Mapping):
+    """A read-only view of a resolved config that notes the dotted path of every value read.
+
+    A stage's settings builder reads its config through one; the paths it read make the
+    stage's config slice (:func:`slice_of`), so the slice follows what the code reads.
+    """
+
+    def __init__(self, data: Mapping, path: str = "", seen: set[str] | None = None) -> None:
+        self._data, self._path = data, path
+        self.seen: set[str] = set() if seen is None else seen
+
+    def __getitem__(self, key: str) -> Any:
+        value = self._data[key]
+        path = f"{self._path}.{key}" if self._path else str(key)
+        if isinstance(value, Mapping):
+            return RecordingConfig(value, path, self.seen)
+        self.seen.add(path)
+        return copy.deepcopy(value)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+def whole(section: Mapping) -> dict:
+    """A plain deep copy of a config section, read as a whole (all of it joins the slice)."""
+    if isinstance(section, RecordingConfig):
+        section.seen.add(section._path)
+        return copy.deepcopy(dict(section._data))
+    return copy.deepcopy(dict(section))
+
+
+def slice_of(config: dict, read: set[str]) -> dict:
+    """The part of a resolved ``config`` at the dotted paths ``read``, closed under the checks.
+
+    A check that reads one of the paths brings every key it reads, so the slice is a
+    config that passes the same checks (``DATA.VAL.FROM_TRAIN`` brings ``DATA.VAL.PATH``).
+    """
+
+    def related(a: str, b: str) -> bool:
+        return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+    paths = set(read)
+    grown = True
+    while grown:
+        grown = False
+        for rule in CHECKS:
+            needed = set(rule.reads) | set(rule.context)
+            if any(related(p, r) for p in paths for r in rule.reads) and not needed <= paths:
+                paths |= needed
+                grown = True
     sliced: dict = {}
-    for dotted in STAGE_KEYS[stage]:
+    for dotted in sorted(paths):
         _set(sliced, dotted, copy.deepcopy(get(config, dotted)))
     return sliced
 

@@ -156,8 +156,34 @@ def labels_from_array(labels: np.ndarray, ndim: int, path: str | Path) -> np.nda
     return labels.astype(label_dtype(int(labels.max())), copy=False)
 
 
-def read_labels(path: str | Path, ndim: int) -> tuple[np.ndarray, ImageInfo]:
+def label_rank(shape: tuple[int, ...], metadata: dict, path: str | Path) -> int:
+    """2 or 3: the spatial rank of a label image, from the axes segpipe wrote or else its shape.
+
+    (Y, X) is 2D; (Z, Y, X) is 3D unless its last axis is 1 ((Y, X, 1): 2D with a channel);
+    (Z, Y, X, 1) is 3D. Any other shape is ambiguous: an error naming the file and the flag.
+    """
+    axes = metadata.get("axes")
+    if isinstance(axes, str) and set(axes) <= set("CZYX") and "C" not in axes:
+        return len(axes)
+    if len(shape) == 2:
+        return 2
+    if len(shape) == 3:
+        return 2 if shape[-1] == 1 else 3
+    if len(shape) == 4 and shape[-1] == 1:
+        return 3
+    raise InputError(
+        f"{path}: cannot tell whether a label image of shape {shape} is 2D or 3D; "
+        "give --ndim (or a --config with PROBLEM.NDIM)"
+    )
+
+
+def read_labels(path: str | Path, ndim: int | None = None) -> tuple[np.ndarray, ImageInfo]:
+    """Instance labels of ``ndim`` dimensions (``None``: from the file, :func:`label_rank`)."""
     labels, info = read_tiff(path, ndim)
+    if ndim is None:
+        ndim = label_rank(labels.shape, info.metadata, path)
+        if len(info.spacing or ()) not in (0, ndim):
+            info = ImageInfo(spacing=info.spacing[-ndim:], metadata=info.metadata)
     return labels_from_array(labels, ndim, path), info
 
 

@@ -1,12 +1,12 @@
 import pytest
 
+from stages.commands import stage_slice
 from stages.config import (
     ConfigError,
     legacy_channels,
     load_config,
     reference_markdown,
     resolve_config,
-    stage_slice,
 )
 
 

@@ -32,6 +32,27 @@ class Encoder:
     ndim_defaults: dict[str, dict[int, Any]] = field(default_factory=dict)
     #: extra checks of resolved options that depend on ndim; raise ValueError
     check: Callable[[dict[str, Any], int], Any] | None = None
+    #: output activation of each plane from the resolved options and ndim; None: one per kind
+    #: (binary: sigmoid; regression: sigmoid when normalised, else softplus)
+    activations: Callable[[dict[str, Any], int], list[str]] | None = None
+    #: rank of the channel as the watershed's foreground (surface and growth mask): lower wins
+    foreground_rank: int | None = None
+    #: planes that are vectors along a spatial axis (negative index): a flip negates them
+    vector_axes: dict[str, int] = field(default_factory=dict)
+    #: quarter turns in Y-X exchange a Y plane with an X plane: {Y plane: (X plane, is a vector)}
+    rotation_partners: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    #: whether flips and rotations act plane by plane (not so for ray directions, neighbour
+    #: offsets): test-time augmentation needs it
+    equivariant: bool = True
+    #: whether augmented patches are encoded again from their transformed labels (instance
+    #: centres, rays, neighbour offsets)
+    reencode: bool = False
+    #: whether it must be the only channel (A, E), needs 3D (Z), needs one of these codes beside it
+    alone: bool = False
+    needs_3d: bool = False
+    needs_one_of: tuple[str, ...] = ()
+    #: whether a plane name belongs to this code (default: the name is the code)
+    owns_plane: Callable[[str], bool] | None = None
 
     def planes(self, options: dict[str, Any], ndim: int) -> list[str]:
         """Names of this code's output planes, in order (the code itself when it has one plane)."""
@@ -39,12 +60,13 @@ class Encoder:
 
     def plane_activations(self, options: dict[str, Any], ndim: int) -> list[str]:
         """Output activation of each plane (train and predict agree)."""
-        names = self.planes(options, ndim)
-        if self.code == "E":
-            return ["linear"] * ndim + ["softplus"] * ndim + ["sigmoid"]
-        if self.code == "R":
-            return ["softplus"] * len(names)
-        return [self.activation(options)] * len(names)
+        if self.activations is not None:
+            return self.activations(options, ndim)
+        if self.kind == "binary":
+            activation = "sigmoid"
+        else:
+            activation = "sigmoid" if options.get("norm") else "softplus"
+        return [activation] * len(self.planes(options, ndim))
 
     def resolve_options(self, options: dict[str, Any], ndim: str | int = 2) -> dict[str, Any]:
         """Defaults completed with ``options``; unknown names and bad values raise ValueError."""
@@ -88,16 +110,6 @@ class Encoder:
             self.check(resolved, dims)
         return resolved
 
-    def activation(self, options: dict[str, Any]) -> str:
-        """Output activation the network applies for this channel (train and predict agree)."""
-        if self.kind == "binary":
-            return "sigmoid"
-        if self.code == "D":
-            return "tanh" if options["act"] == "tanh" else "linear"
-        if self.code in ("H", "V", "Z"):
-            return "tanh" if options["norm"] else "linear"
-        return "sigmoid" if options["norm"] else "softplus"
-
     def masked(self, options: dict[str, Any]) -> bool:
         """Whether the regression loss is computed on instance pixels only."""
         return bool(options.get("mask_values", False))
@@ -112,9 +124,16 @@ class Encoder:
 
 
 ENCODERS: dict[str, Encoder] = {
-    "F": Encoder("F", binary.encode_foreground, "binary", {"erosion": 0, "dilation": 0}),
+    "F": Encoder(
+        "F", binary.encode_foreground, "binary", {"erosion": 0, "dilation": 0}, foreground_rank=0
+    ),
     "B": Encoder(
-        "B", binary.encode_background, "binary", {"erosion": 0, "dilation": 0}, polarity="below"
+        "B",
+        binary.encode_background,
+        "binary",
+        {"erosion": 0, "dilation": 0},
+        polarity="below",
+        foreground_rank=3,
     ),
     "P": Encoder(
         "P",
@@ -122,6 +141,7 @@ ENCODERS: dict[str, Encoder] = {
         "binary",
         {"type": "centroid", "dilation": 1, "erosion": 0},
         {"type": ("centroid", "skeleton")},
+        foreground_rank=6,
     ),
     "C": Encoder(
         "C",
@@ -137,6 +157,7 @@ ENCODERS: dict[str, Encoder] = {
         distance.encode_distance_to_boundary,
         "regression",
         {"norm": True, "mask_values": True},
+        foreground_rank=2,
     ),
     "Dc": Encoder(
         "Dc",
@@ -145,6 +166,7 @@ ENCODERS: dict[str, Encoder] = {
         {"type": "centroid", "norm": True, "mask_values": True},
         {"type": ("centroid", "skeleton")},
         polarity="below",
+        foreground_rank=4,
     ),
     "Dn": Encoder(
         "Dn",
@@ -152,6 +174,7 @@ ENCODERS: dict[str, Encoder] = {
         "regression",
         {"closing_size": 3, "norm": True, "mask_values": True, "decline_power": 3},
         polarity="below",
+        foreground_rank=5,
     ),
     "D": Encoder(
         "D",
@@ -159,6 +182,8 @@ ENCODERS: dict[str, Encoder] = {
         "regression",
         {"act": "tanh", "alpha": 1.0, "beta": 1.0, "norm": True},
         {"act": ("tanh", "linear")},
+        foreground_rank=1,
+        activations=lambda o, ndim: ["tanh" if o["act"] == "tanh" else "linear"],
     ),
     "H": Encoder(
         "H",
@@ -166,6 +191,8 @@ ENCODERS: dict[str, Encoder] = {
         "regression",
         {"norm": True, "mask_values": True},
         polarity="gradient",
+        activations=lambda o, ndim: ["tanh" if o["norm"] else "linear"],
+        vector_axes={"H": -1},
     ),
     "V": Encoder(
         "V",
@@ -173,6 +200,9 @@ ENCODERS: dict[str, Encoder] = {
         "regression",
         {"norm": True, "mask_values": True},
         polarity="gradient",
+        activations=lambda o, ndim: ["tanh" if o["norm"] else "linear"],
+        vector_axes={"V": -2},
+        rotation_partners={"V": ("H", True)},
     ),
     "Z": Encoder(
         "Z",
@@ -180,6 +210,9 @@ ENCODERS: dict[str, Encoder] = {
         "regression",
         {"norm": True, "mask_values": True},
         polarity="gradient",
+        activations=lambda o, ndim: ["tanh" if o["norm"] else "linear"],
+        vector_axes={"Z": -3},
+        needs_3d=True,
     ),
     "R": Encoder(
         "R",
@@ -191,6 +224,11 @@ ENCODERS: dict[str, Encoder] = {
         ],
         ndim_defaults={"nrays": rays.DEFAULT_RAYS},
         check=lambda o, ndim: rays.check_ray_options(o, ndim),
+        activations=lambda o, ndim: ["softplus"] * int(o["nrays"] or rays.DEFAULT_RAYS[ndim]),
+        equivariant=False,
+        reencode=True,
+        needs_one_of=("Db", "F"),
+        owns_plane=lambda name: name[:1] == "R" and name[1:].isdigit(),
     ),
     "A": Encoder(
         "A",
@@ -210,6 +248,10 @@ ENCODERS: dict[str, Encoder] = {
         check=lambda o, ndim: affinity.affinity_offsets(
             o["neighborhood"], ndim, **{k: o[k] for k in affinity.AXIS_LISTS}
         ),
+        equivariant=False,
+        reencode=True,
+        alone=True,
+        owns_plane=lambda name: name.startswith("A["),
     ),
     "E": Encoder(
         "E",
@@ -218,26 +260,32 @@ ENCODERS: dict[str, Encoder] = {
         {"center_mode": "centroid", "medoid_max_points": 10000},
         {"center_mode": ("centroid", "medoid")},
         plane_names=lambda o, ndim: embedding.embedding_plane_names(ndim),
+        activations=lambda o, ndim: ["linear"] * ndim + ["softplus"] * ndim + ["sigmoid"],
+        vector_axes={"E_offset_x": -1, "E_offset_y": -2, "E_offset_z": -3},
+        rotation_partners={"E_offset_y": ("E_offset_x", True), "E_sigma_y": ("E_sigma_x", False)},
+        reencode=True,
+        alone=True,
+        owns_plane=lambda name: name.startswith("E_"),
     ),
 }
 
-#: codes decoded without the watershed, and the codes that must stand alone
-NON_WATERSHED = ("R", "E")
-ALONE = ("A", "E")
-
 
 def plane_code(name: str) -> str:
-    """The channel code a plane name belongs to ('R7' -> 'R', 'A[1,0]' -> 'A', 'E_sigma_x' ->
-    'E')."""
+    """The channel code a plane name belongs to ('R7' -> 'R', 'A[1,0]' -> 'A', 'E_sigma_x')."""
     if name in ENCODERS:
         return name
-    if name.startswith("E_"):
-        return "E"
-    if name.startswith("A["):
-        return "A"
-    if name[:1] == "R" and name[1:].isdigit():
-        return "R"
+    for code, encoder in ENCODERS.items():
+        if encoder.owns_plane is not None and encoder.owns_plane(name):
+            return code
     raise ValueError(f"unknown channel plane {name!r}")
+
+
+def register_encoder(encoder: Encoder) -> Encoder:
+    """Add a channel code to the registry (its code must be new)."""
+    if encoder.code in ENCODERS:
+        raise ValueError(f"channel code {encoder.code!r} is already registered")
+    ENCODERS[encoder.code] = encoder
+    return encoder
 
 
 def channel_planes(codes: list[str], extra_options: dict[str, dict], ndim: int) -> list[str]:
@@ -251,18 +299,21 @@ def channel_planes(codes: list[str], extra_options: dict[str, dict], ndim: int) 
     ]
 
 
-def check_combination(codes: list[str]) -> None:
-    """Raise ValueError for channel sets no decoder can use."""
-    for code in ALONE:
-        if code in codes and len(codes) > 1:
-            raise ValueError(f"channel {code} must be the only channel (got {codes})")
-    if "R" in codes and not any(c in codes for c in ("Db", "F")):
-        raise ValueError(
-            "channel R needs an object probability channel, Db (as in StarDist) or F, among "
-            f"{codes}"
-        )
+def check_combination(codes: list[str], ndim: int | None = None) -> None:
+    """Raise ValueError for channel sets no decoder can use (``ndim``: also what needs 3D)."""
     if len(set(codes)) != len(codes):
         raise ValueError(f"channel codes repeat in {codes}")
+    for code in codes:
+        encoder = ENCODERS[code]
+        if encoder.alone and len(codes) > 1:
+            raise ValueError(f"channel {code} must be the only channel (got {codes})")
+        if encoder.needs_one_of and not any(c in codes for c in encoder.needs_one_of):
+            raise ValueError(
+                f"channel {code} needs an object probability channel beside it, one of "
+                f"{', '.join(encoder.needs_one_of)}, among {codes}"
+            )
+        if encoder.needs_3d and ndim == 2:
+            raise ValueError(f"channel {code} needs 3D data (PROBLEM.NDIM 3D)")
 
 
 def check_labels(labels: np.ndarray, name: str = "labels") -> np.ndarray:
@@ -296,8 +347,9 @@ def encode_channels(
 ) -> np.ndarray:
     """Encode ``labels`` into the channels ``codes`` in order: (C, [Z,] Y, X) float32."""
     labels = check_labels(labels)
-    if labels.ndim == 2 and "Z" in codes:
-        raise ValueError("channel Z needs 3D labels")
+    needs_3d = [c for c in codes if c in ENCODERS and ENCODERS[c].needs_3d]
+    if labels.ndim == 2 and needs_3d:
+        raise ValueError(f"channel {needs_3d[0]} needs 3D labels")
     extra_options = extra_options or {}
     unknown = [c for c in codes if c not in ENCODERS]
     if unknown:

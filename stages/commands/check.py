@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import click
 
-from .common import clear_errors, config_option
+from .common import clear_errors, config_option, ndim_of
+
+
+def settings_from_config(config) -> int:
+    """The dimensionality the images must have."""
+    return ndim_of(config)
 
 
 @click.command(name="check")
@@ -54,15 +59,15 @@ def command(
     import numpy as np
 
     from ..io import list_images, pair_images, read_labels, read_raw, write_json
-    from .common import stage_config
+    from .common import settings_for
 
     if label_dirs and len(label_dirs) != len(raw_dirs):
         raise click.UsageError(
             f"{len(raw_dirs)} --raw folder(s) but {len(label_dirs)} --label folder(s); use "
             "'none' for a folder without labels"
         )
-    dims = ndim or stage_config(config_path)["PROBLEM"]["NDIM"]
-    rank = 2 if dims == "2D" else 3
+    rank = 2 if ndim == "2D" else 3 if ndim == "3D" else settings_for("check", config_path)
+    dims = f"{rank}D"
     report = []
     for index, raw_dir in enumerate(raw_dirs):
         label_dir = label_dirs[index] if label_dirs else "none"

@@ -48,3 +48,22 @@ config_option = click.option(
     default=None,
     help="BiaPy-style YAML config; defaults are used for keys it leaves out.",
 )
+
+
+def settings_for(stage: str, config_path: str | Path | None) -> Any:
+    """The settings of ``stage`` from the config file (defaults when none is given)."""
+    from . import stage_settings
+
+    return stage_settings(stage, stage_config(config_path))
+
+
+def ndim_of(config: Any) -> int:
+    """PROBLEM.NDIM as 2 or 3."""
+    return 2 if config["PROBLEM"]["NDIM"] == "2D" else 3
+
+
+def data_rank(ndim_flag: str | None, config_ndim: int, config_path: str | None) -> int | None:
+    """--ndim wins, then PROBLEM.NDIM of a given --config; None: the file says."""
+    if ndim_flag:
+        return 2 if ndim_flag == "2D" else 3
+    return config_ndim if config_path else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from . import STAGES
 from .common import clear_errors
 
 
@@ -12,14 +13,15 @@ from .common import clear_errors
 @click.option("--reference", is_flag=True, help="Print the Markdown table of every key instead.")
 @click.option(
     "--stage",
-    type=click.Choice(["encode", "train", "predict", "decode", "refine", "measure", "evaluate"]),
+    type=click.Choice(STAGES),
     default=None,
     help="Print only the keys this stage reads.",
 )
 @clear_errors
 def command(config_path: str | None, reference: bool, stage: str | None) -> None:
     """Validate CONFIG_PATH and print it with every default filled in."""
-    from ..config import dump_yaml, reference_markdown, stage_slice
+    from ..config import dump_yaml, reference_markdown
+    from . import stage_slice
     from .common import stage_config
 
     if reference:

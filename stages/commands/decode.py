@@ -3,11 +3,67 @@ clustering)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from .common import clear_errors, config_option
+from .common import clear_errors, config_option, ndim_of
+
+
+@dataclass(frozen=True)
+class DecodeSettings:
+    """What decode takes from a config: each decoder's settings and what surrounds them."""
+
+    requested: str
+    decoders: dict
+    save_watershed_maps: bool
+    channel_options: dict
+    ndim: int
+
+
+def settings_from_config(config) -> DecodeSettings:
+    from ..config import whole
+    from ..decode import EmbedSegSettings, StarDistSettings, WatershedSettings
+
+    seg = config["PROBLEM"]["INSTANCE_SEG"]
+    shed, star, embed = seg["WATERSHED"], seg["STARDIST"], seg["EMBEDSEG"]
+    watershed = WatershedSettings(
+        seed_channels=tuple(shed["SEED_CHANNELS"]),
+        seed_thresholds=tuple(shed["SEED_CHANNELS_THRESH"]),
+        surface_channel=shed["TOPOGRAPHIC_SURFACE_CHANNEL"],
+        growth_channels=tuple(shed["GROWTH_MASK_CHANNELS"]),
+        growth_thresholds=tuple(shed["GROWTH_MASK_CHANNELS_THRESH"]),
+        seed_morph_sequence=tuple(shed["SEED_MORPH_SEQUENCE"]),
+        seed_morph_radius=tuple(shed["SEED_MORPH_RADIUS"]),
+        erode_and_dilate_growth_mask=shed["ERODE_AND_DILATE_GROWTH_MASK"],
+        fore_erosion_radius=shed["FORE_EROSION_RADIUS"],
+        fore_dilation_radius=shed["FORE_DILATION_RADIUS"],
+        remove_small_before=shed["DATA_REMOVE_SMALL_OBJ_BEFORE"],
+        remove_before=shed["DATA_REMOVE_BEFORE_MW"],
+        by_2d_slices=shed["BY_2D_SLICES"],
+        fragment_fraction=shed["MERGE_FRAGMENTS_BELOW"],
+        label_unseeded=shed["LABEL_UNSEEDED_FOREGROUND"],
+    )
+    stardist = StarDistSettings(
+        prob_thresh=star["PROB_THRESH"],
+        nms_thresh=star["NMS_IOU_THRESH"],
+        overlap=star["NMS_OVERLAP"],
+    )
+    embedseg = EmbedSegSettings(
+        seed_thresh=embed["SEED_THRESH"],
+        fg_thresh=embed["FG_THRESH"],
+        min_mask_sum=embed["MIN_MASK_SUM"],
+        min_unclustered_sum=embed["MIN_UNCLUSTERED_SUM"],
+        min_object_size=embed["MIN_OBJECT_SIZE"],
+    )
+    return DecodeSettings(
+        requested=seg["INSTANCE_CREATION_PROCESS"],
+        decoders={"watershed": watershed, "stardist": stardist, "embeddings": embedseg},
+        save_watershed_maps=shed["DATA_CHECK_MW"],
+        channel_options=whole(seg["DATA_CHANNELS_EXTRA_OPTS"]),
+        ndim=ndim_of(config),
+    )
 
 
 @click.command(name="decode")
@@ -48,24 +104,25 @@ def command(
     limit_threads(threads)
     from ..decode import decode_channels
     from ..io import provenance, read_channels, write_json, write_labels, write_tiff
-    from .common import stage_config
+    from .common import data_rank, settings_for
 
-    config = stage_config(config_path)
-    seg = config["PROBLEM"]["INSTANCE_SEG"]
+    settings = settings_for("decode", config_path)
     channels, planes, info = read_channels(channels_path)
-    expected = 2 if config["PROBLEM"]["NDIM"] == "2D" else 3
-    if channels.ndim - 1 != expected:
+    expected = data_rank(None, settings.ndim, config_path)
+    if expected is not None and channels.ndim - 1 != expected:
         raise click.ClickException(
-            f"{channels_path}: {channels.ndim - 1}D channels, but PROBLEM.NDIM is "
-            f"{config['PROBLEM']['NDIM']}"
+            f"{channels_path}: {channels.ndim - 1}D channels, but PROBLEM.NDIM of {config_path} "
+            f"is {expected}D"
         )
     # the options the channels were made with travel in the file; the config's are the fallback
-    channel_options = info.metadata.get("channel_options") or seg["DATA_CHANNELS_EXTRA_OPTS"]
+    channel_options = info.metadata.get("channel_options") or settings.channel_options
     try:
-        result = decode_channels(channels, planes, seg, channel_options)
+        result = decode_channels(
+            channels, planes, settings.decoders, channel_options, requested=settings.requested
+        )
     except ValueError as error:
         raise click.ClickException(f"{channels_path}: {error}") from None
-    if result.debug and seg["WATERSHED"]["DATA_CHECK_MW"]:
+    if result.debug and settings.save_watershed_maps:
         folder = (
             Path(debug_dir)
             if debug_dir

@@ -4,10 +4,27 @@ metadata."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import click
 
-from .common import clear_errors, config_option
+from .common import clear_errors, config_option, ndim_of
+
+
+@dataclass(frozen=True)
+class EncodeSettings:
+    codes: tuple[str, ...]
+    options: dict
+    ndim: int
+
+
+def settings_from_config(config) -> EncodeSettings:
+    from ..config import whole
+
+    seg = config["PROBLEM"]["INSTANCE_SEG"]
+    return EncodeSettings(
+        tuple(seg["DATA_CHANNELS"]), whole(seg["DATA_CHANNELS_EXTRA_OPTS"]), ndim_of(config)
+    )
 
 
 @click.command(name="encode")
@@ -55,12 +72,12 @@ def command(
     from ..channels import ENCODERS, channel_planes, encode_channels
     from ..config import ConfigError
     from ..io import provenance, read_labels, write_tiff
-    from .common import stage_config
+    from .common import data_rank, settings_for
 
-    config = stage_config(config_path)
-    seg = config["PROBLEM"]["INSTANCE_SEG"]
-    codes = [c.strip() for c in channels.split(",")] if channels else list(seg["DATA_CHANNELS"])
-    rank = 2 if (ndim or config["PROBLEM"]["NDIM"]) == "2D" else 3
+    settings = settings_for("encode", config_path)
+    codes = [c.strip() for c in channels.split(",")] if channels else list(settings.codes)
+    labels, info = read_labels(label_path, data_rank(ndim, settings.ndim, config_path))
+    rank = labels.ndim
     unknown = [c for c in codes if c not in ENCODERS]
     if unknown or not codes:
         raise click.BadParameter(
@@ -79,7 +96,7 @@ def command(
                 "must be a JSON object keyed by channel code", param_hint="--extra-opts"
             )
     else:
-        options = {c: o for c, o in seg["DATA_CHANNELS_EXTRA_OPTS"].items() if c in codes}
+        options = {c: o for c, o in settings.options.items() if c in codes}
     for code, value in options.items():
         if code not in codes:
             raise click.BadParameter(
@@ -91,7 +108,6 @@ def command(
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--extra-opts") from None
     resolved = {c: options.get(c) or ENCODERS[c].resolve_options({}, rank) for c in codes}
-    labels, info = read_labels(label_path, rank)
     try:
         encoded = encode_channels(labels, codes, resolved)
     except ValueError as error:

@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from .common import clear_errors, config_option
+from .common import clear_errors, config_option, ndim_of
+
+
+@dataclass(frozen=True)
+class EvaluateSettings:
+    thresholds: tuple[float, ...]
+    colored_thresholds: tuple[float, ...]
+    ndim: int
+
+
+def settings_from_config(config) -> EvaluateSettings:
+    return EvaluateSettings(
+        tuple(config["TEST"]["MATCHING_STATS_THS"]),
+        tuple(config["TEST"]["MATCHING_STATS_THS_COLORED_IMG"]),
+        ndim_of(config),
+    )
 
 
 def _thresholds(text: str | None, param: str) -> list[float] | None:
@@ -98,15 +114,13 @@ def command(
 
     from ..io import list_images, read_labels, write_csv, write_tiff
     from ..metrics import association_image, associations, match_instances, metrics_row
-    from .common import stage_config
+    from .common import data_rank, settings_for
 
-    config = stage_config(config_path)
-    ths = _thresholds(thresholds, "--thresholds") or config["TEST"]["MATCHING_STATS_THS"]
+    settings = settings_for("evaluate", config_path)
+    ths = _thresholds(thresholds, "--thresholds") or list(settings.thresholds)
     colored_ths = _thresholds(colored, "--colored")
-    colored_ths = (
-        config["TEST"]["MATCHING_STATS_THS_COLORED_IMG"] if colored_ths is None else colored_ths
-    )
-    rank = 2 if (ndim or config["PROBLEM"]["NDIM"]) == "2D" else 3
+    colored_ths = list(settings.colored_thresholds) if colored_ths is None else colored_ths
+    rank = data_rank(ndim, settings.ndim, config_path)
     gts = list_images(gt_dir, "ground-truth folder")
     sets = [("", list_images(pred_dir, "prediction folder"))]
     if post_dir:
@@ -127,7 +141,7 @@ def command(
         row: dict = {"file": name}
         for tag, preds in sets:
             pred_path = preds[index]
-            pred, _ = read_labels(pred_path, rank)
+            pred, _ = read_labels(pred_path, rank or gt.ndim)
             if pred.shape != gt.shape:
                 raise click.ClickException(
                     f"{pred_path} (shape {pred.shape}) and {gt_path} (shape {gt.shape}) differ "

@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import click
 
-from .common import clear_errors, config_option
+from .common import clear_errors, config_option, ndim_of
+
+
+@dataclass(frozen=True)
+class MeasureSettings:
+    ndim: int
+    resolution: tuple[float, ...]
+    extra_properties: tuple[str, ...]
+
+
+def settings_from_config(config) -> MeasureSettings:
+    return MeasureSettings(
+        ndim_of(config),
+        tuple(config["DATA"]["TEST"]["RESOLUTION"]),
+        tuple(config["TEST"]["POST_PROCESSING"]["MEASURE_PROPERTIES"]["EXTRA_PROPS"]),
+    )
 
 
 @click.command(name="measure")
@@ -34,11 +51,11 @@ def command(
     surface area, circularity/elongation (2D) or sphericity (3D)."""
     from ..io import read_labels, write_csv
     from ..measure import measure_instances
-    from .common import stage_config
+    from .common import data_rank, settings_for
 
-    config = stage_config(config_path)
-    ndim = 2 if config["PROBLEM"]["NDIM"] == "2D" else 3
-    labels, info = read_labels(labels_path, ndim)
+    settings = settings_for("measure", config_path)
+    labels, info = read_labels(labels_path, data_rank(None, settings.ndim, config_path))
+    ndim = labels.ndim
     if resolution:
         try:
             spacing = tuple(float(v) for v in resolution.split(","))
@@ -52,11 +69,11 @@ def command(
                 f"needs {ndim} positive value(s), got {resolution!r}", param_hint="--resolution"
             )
     else:
-        spacing = tuple(config["DATA"]["TEST"]["RESOLUTION"]) or info.spacing
+        spacing = settings.resolution or info.spacing
     extras = (
         [p.strip() for p in extra_props.split(",") if p.strip()]
         if extra_props is not None
-        else config["TEST"]["POST_PROCESSING"]["MEASURE_PROPERTIES"]["EXTRA_PROPS"]
+        else list(settings.extra_properties)
     )
     try:
         table = measure_instances(labels, spacing=spacing, extra_properties=extras)

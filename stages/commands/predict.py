@@ -2,9 +2,33 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import click
 
-from .common import clear_errors, config_option
+from .common import clear_errors, config_option, ndim_of
+
+
+@dataclass(frozen=True)
+class PredictSettings:
+    ndim: int
+    patch: tuple[int, ...]  # spatial
+    padding: tuple[int, ...]
+    overlap: tuple[float, ...]
+    tta: bool
+    batch_size: int
+
+
+def settings_from_config(config) -> PredictSettings:
+    test = config["DATA"]["TEST"]
+    return PredictSettings(
+        ndim=ndim_of(config),
+        patch=tuple(config["DATA"]["PATCH_SIZE"][:-1]),
+        padding=tuple(test["PADDING"]),
+        overlap=tuple(test["OVERLAP"]),
+        tta=config["TEST"]["AUGMENTATION"],
+        batch_size=config["TRAIN"]["BATCH_SIZE"],
+    )
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -69,12 +93,12 @@ def command(
     import torch
 
     from ..io import atomic_output, read_raw
+    from ..nn.model import load_model
     from ..nn.patches import patch_grid, shard_indices
     from ..nn.predict import predict_cores
-    from ..nn.train import load_model
-    from .common import log, stage_config
+    from .common import log, settings_for
 
-    config = stage_config(config_path)
+    settings = settings_for("predict", config_path)
     if threads:
         torch.set_num_threads(threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -85,14 +109,18 @@ def command(
         )
     model, meta = load_model(model_path, device)
     rank = meta["ndim"]
-    if config["PROBLEM"]["NDIM"] != f"{rank}D":
+    if config_path is None:
+        # no config: the model's own patch size, padding of an eighth, no overlap
+        patch = tuple(meta["patch_size"][:-1])
+        padding, overlap = tuple(p // 8 for p in patch), (0.0,) * len(patch)
+    elif settings.ndim != rank:
         raise click.ClickException(
-            f"{model_path} is a {rank}D model but PROBLEM.NDIM is {config['PROBLEM']['NDIM']}"
+            f"{model_path} is a {rank}D model but PROBLEM.NDIM of {config_path} is {settings.ndim}D"
         )
+    else:
+        patch, padding, overlap = settings.patch, settings.padding, settings.overlap
     image, info = read_raw(image_path, rank)
-    test = config["DATA"]["TEST"]
-    patch = tuple(config["DATA"]["PATCH_SIZE"][:-1])
-    grid = patch_grid(image.shape[:-1], patch, test["PADDING"], test["OVERLAP"])
+    grid = patch_grid(image.shape[:-1], patch, list(padding), list(overlap))
     indices = shard_indices(len(grid), k, n)
     cores = predict_cores(
         model,
@@ -100,17 +128,17 @@ def command(
         image,
         grid,
         indices,
-        batch_size=batch_size or config["TRAIN"]["BATCH_SIZE"],
-        tta=config["TEST"]["AUGMENTATION"] if tta is None else tta,
+        batch_size=batch_size or settings.batch_size,
+        tta=settings.tta if tta is None else tta,
         device=device,
     )
     header = {
         "image": str(image_path),
         "image_shape": list(image.shape[:-1]),
         "core_size": list(grid.core_size),
-        "overlap": list(test["OVERLAP"]),
+        "overlap": list(overlap),
         "patch_size": list(patch),
-        "padding": list(test["PADDING"]),
+        "padding": list(padding),
         "channels": meta["channels"],
         "channel_options": meta.get("channel_options", {}),
         "shard": [k, n],

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import click
 
-from .common import clear_errors, config_option
+from .common import clear_errors, config_option, ndim_of
+
+
+@dataclass(frozen=True)
+class RefineSettings:
+    operations: tuple[str, ...]
+    values: tuple[int | str, ...]
+    ndim: int
+
+
+def settings_from_config(config) -> RefineSettings:
+    section = config["TEST"]["POST_PROCESSING"]["INSTANCE_REFINEMENT"]
+    return RefineSettings(tuple(section["OPERATIONS"]), tuple(section["VALUES"]), ndim_of(config))
 
 
 @click.command(name="refine")
@@ -36,10 +50,9 @@ def command(
 
     from ..io import provenance, read_labels, write_labels
     from ..refine import OPERATIONS, refine_instances
-    from .common import stage_config
+    from .common import data_rank, settings_for
 
-    config = stage_config(config_path)
-    section = config["TEST"]["POST_PROCESSING"]["INSTANCE_REFINEMENT"]
+    settings = settings_for("refine", config_path)
     if (operations is None) != (values_text is None):
         raise click.UsageError("give --operations and --values together")
     if operations is not None:
@@ -62,8 +75,8 @@ def command(
                     f"{text!r} is neither a non-negative integer nor 'none'", param_hint="--values"
                 )
     else:
-        ops, values = section["OPERATIONS"], section["VALUES"]
-    labels, info = read_labels(labels_path, 2 if config["PROBLEM"]["NDIM"] == "2D" else 3)
+        ops, values = list(settings.operations), list(settings.values)
+    labels, info = read_labels(labels_path, data_rank(None, settings.ndim, config_path))
     refined = relabel_sequential(refine_instances(labels, ops, values))[0]
     write_labels(
         out_path,

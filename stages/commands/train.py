@@ -2,31 +2,134 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from .common import clear_errors, config_option
+from .common import clear_errors, config_option, ndim_of
+
+
+@dataclass(frozen=True)
+class TrainCommandSettings:
+    """What segpipe train takes from a config: the loop's settings and the data around it."""
+
+    loop: object  # stages.nn.train.TrainSettings (torch is imported only when training)
+    normalization: dict
+    seed: int
+    ndim: int
+    in_channels: int
+    reflect_to_complete_shape: bool
+    #: validation folders (DATA.VAL.PATH/GT_PATH) when DATA.VAL.FROM_TRAIN is false, else None
+    val_folders: tuple[str, str] | None
+
+
+def normalization_from_config(section) -> dict:
+    """Plain-dict normalisation settings from DATA.NORMALIZATION (saved with the model)."""
+    clip, fixed = section["PERC_CLIP"], section["ZERO_MEAN_UNIT_VAR"]
+    return {
+        "type": section["TYPE"],
+        "perc_clip": bool(clip["ENABLE"]),
+        "lower_perc": float(clip["LOWER_PERC"]),
+        "upper_perc": float(clip["UPPER_PERC"]),
+        "mean": fixed["MEAN_VAL"],
+        "std": fixed["STD_VAL"],
+    }
+
+
+def settings_from_config(config) -> TrainCommandSettings:
+    from ..channels import channel_planes
+    from ..config import whole
+    from ..nn.data import AugmentSettings
+    from ..nn.settings import ModelSpec, TrainSettings
+
+    seg, data, train, model = (
+        config["PROBLEM"]["INSTANCE_SEG"],
+        config["DATA"],
+        config["TRAIN"],
+        config["MODEL"],
+    )
+    ndim = ndim_of(config)
+    codes = tuple(seg["DATA_CHANNELS"])
+    options = whole(seg["DATA_CHANNELS_EXTRA_OPTS"])
+    patch = tuple(data["PATCH_SIZE"])
+    augmentor = config["AUGMENTOR"]
+    augment = None
+    if augmentor["ENABLE"]:
+        augment = AugmentSettings(
+            probability=augmentor["DA_PROB"],
+            hflip=augmentor["HFLIP"],
+            vflip=augmentor["VFLIP"],
+            zflip=augmentor["ZFLIP"],
+            rot90=augmentor["ROT90"],
+        )
+    scheduler = train["LR_SCHEDULER"]
+    loop = TrainSettings(
+        codes=codes,
+        channel_options=options,
+        model=ModelSpec(
+            ndim=ndim,
+            in_channels=int(patch[-1]),
+            out_channels=len(channel_planes(list(codes), options, ndim)),
+            architecture=model["ARCHITECTURE"] if model["ARCHITECTURE"] == "unet" else "unet",
+            feature_maps=tuple(model["FEATURE_MAPS"]),
+            norm=model["NORMALIZATION"],
+            activation=model["ACTIVATION"],
+            dropout=tuple(model["DROPOUT_VALUES"]),
+            upsample=model["UPSAMPLE_LAYER"],
+            kernel=int(model["KERNEL_SIZE"]),
+            z_down=tuple(model["Z_DOWN"]),
+        ),
+        patch=patch[:-1],
+        channel_weights=tuple(seg["DATA_CHANNEL_WEIGHTS"]),
+        rebalance=seg["CLASS_REBALANCE_WITHIN_CHANNELS"],
+        batch_size=train["BATCH_SIZE"],
+        epochs=train["EPOCHS"],
+        patience=train["PATIENCE"],
+        optimizer=train["OPTIMIZER"],
+        lr=train["LR"],
+        weight_decay=train["W_DECAY"],
+        scheduler=scheduler["NAME"],
+        warmup_epochs=scheduler["WARMUP_COSINE_DECAY_EPOCHS"],
+        min_lr=scheduler["MIN_LR"],
+        plateau_factor=scheduler["REDUCEONPLATEAU_FACTOR"],
+        plateau_patience=scheduler["REDUCEONPLATEAU_PATIENCE"],
+        replicate=data["TRAIN"]["REPLICATE"],
+        val_split=data["VAL"]["SPLIT_TRAIN"],
+        augment=augment,
+    )
+    val = data["VAL"]
+    return TrainCommandSettings(
+        loop=loop,
+        normalization=normalization_from_config(data["NORMALIZATION"]),
+        seed=config["SYSTEM"]["SEED"],
+        ndim=ndim,
+        in_channels=int(patch[-1]),
+        reflect_to_complete_shape=data["REFLECT_TO_COMPLETE_SHAPE"],
+        val_folders=None if val["FROM_TRAIN"] else (val["PATH"], val["GT_PATH"]),
+    )
 
 
 def _load_set(
-    raw_dir: str, label_dir: str, channels_dir: str | None, config: dict, what: str
+    raw_dir: str,
+    label_dir: str,
+    channels_dir: str | None,
+    settings: TrainCommandSettings,
+    what: str,
 ) -> tuple[list, list[str]]:
     """Samples (normalised image, channels, foreground) of one folder pair; channels are read or
     encoded."""
     import numpy as np
 
     from ..io import InputError, pair_images, read_channels, read_labels, read_raw
-    from ..nn.data import Sample, normalization_settings, normalize_image, pad_to_patch
+    from ..nn.data import Sample, normalize_image, pad_to_patch
     from ..nn.layout import channel_layout
 
-    seg = config["PROBLEM"]["INSTANCE_SEG"]
-    codes = list(seg["DATA_CHANNELS"])
-    rank = 2 if config["PROBLEM"]["NDIM"] == "2D" else 3
-    patch = tuple(config["DATA"]["PATCH_SIZE"][:-1])
-    layout = channel_layout(codes, seg["DATA_CHANNELS_EXTRA_OPTS"], rank)
-    in_channels = config["DATA"]["PATCH_SIZE"][-1]
-    settings = normalization_settings(config["DATA"]["NORMALIZATION"])
+    loop = settings.loop
+    rank = settings.ndim
+    patch = tuple(loop.patch)
+    layout = channel_layout(list(loop.codes), loop.channel_options, rank)
+    in_channels = settings.in_channels
     samples, names = [], []
     for raw_path, label_path in pair_images(raw_dir, label_dir):
         image, _ = read_raw(raw_path, rank)
@@ -39,9 +142,9 @@ def _load_set(
         if image.shape[-1] != in_channels:
             raise InputError(
                 f"{raw_path}: {image.shape[-1]} channel(s), but DATA.PATCH_SIZE "
-                f"{config['DATA']['PATCH_SIZE']} says {in_channels}"
+                f"{(*patch, in_channels)} says {in_channels}"
             )
-        if not config["DATA"]["REFLECT_TO_COMPLETE_SHAPE"] and any(
+        if not settings.reflect_to_complete_shape and any(
             s < p for s, p in zip(labels.shape, patch)
         ):
             raise InputError(
@@ -178,14 +281,15 @@ def command(
         raise click.UsageError("give --val-raw and --val-label together")
     import torch
 
-    from ..config import dump_yaml, stage_slice
+    from ..config import dump_yaml
     from ..io import atomic_output
-    from ..nn.data import normalization_settings
     from ..nn.train import clear_resume_state, train_model
     from ..threads import limit_threads
+    from . import stage_slice
     from .common import stage_config
 
     config = stage_config(config_path)
+    settings = settings_from_config(config)
     if threads:
         torch.set_num_threads(threads)
     limit_threads(
@@ -194,23 +298,24 @@ def command(
     folder = Path(model_dir)
     if fresh:
         clear_resume_state(folder)
-    samples, names = _load_set(raw_dir, label_dir, channels_dir, config, "train")
+    if val_raw is None and settings.val_folders is not None:
+        # DATA.VAL.FROM_TRAIN false: the config's validation folders, unless given here
+        val_raw, val_label = settings.val_folders
+    samples, names = _load_set(raw_dir, label_dir, channels_dir, settings, "train")
     val_samples = None
     if val_raw:
-        val_samples, val_names = _load_set(val_raw, val_label, val_channels, config, "val")
+        val_samples, val_names = _load_set(val_raw, val_label, val_channels, settings, "val")
         names += val_names
-    elif not config["DATA"]["VAL"]["FROM_TRAIN"]:
-        raise click.UsageError("DATA.VAL.FROM_TRAIN is false: give --val-raw and --val-label")
     result = train_model(
         samples,
         val_samples,
-        config,
+        settings.loop,
         model_dir=folder,
         log_csv=Path(log_csv or folder / "train_log.csv"),
         chart_png=Path(chart_png or folder / "loss.png"),
         names=names,
-        normalization=normalization_settings(config["DATA"]["NORMALIZATION"]),
-        seed=config["SYSTEM"]["SEED"] if seed is None else seed,
+        normalization=settings.normalization,
+        seed=settings.seed if seed is None else seed,
         progress=progress,
     )
     if not result.main:

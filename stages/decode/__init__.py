@@ -1,20 +1,22 @@
-"""Decoders: predicted channels -> instance labels, chosen by the channel codes.
+"""Decoders: predicted channels -> instance labels, one registry entry per decoder.
 
-watershed: every channel set but R and E (A is aggregated first); stardist: Db or F
-with R; embeddings: E. PROBLEM.INSTANCE_SEG.INSTANCE_CREATION_PROCESS may name the
-decoder, but it must fit the channels.
+A decoder claims the channel codes that need it (stardist: R, embeddings: E); the
+watershed claims none and decodes every other set (A is aggregated first). Each
+decoder has a frozen settings dataclass that the decode command builds from its config
+section; this package never reads a config. Adding a decoder is a module with its
+function and settings, and one :func:`register_decoder` call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
 from ..channels import ENCODERS, plane_code
-
-DECODERS = ("watershed", "stardist", "embeddings")
+from .settings import EmbedSegSettings, StarDistSettings, WatershedSettings
 
 
 @dataclass
@@ -27,68 +29,117 @@ class Decoded:
     debug: Callable[[], dict] | None = None
 
 
-def decoder_for(codes: list[str], requested: str = "") -> str:
+@dataclass(frozen=True)
+class Decoder:
+    """One way of turning channels into instances.
+
+    Attributes
+    ----------
+    name : the INSTANCE_CREATION_PROCESS value that names it.
+    claims : channel codes whose presence selects this decoder; empty for the fallback.
+    section : the config section its settings come from (for messages and the reference).
+    settings : its frozen settings dataclass (defaults = the section's defaults).
+    run : ``(channels, planes, settings, channel_options) -> Decoded``.
+    """
+
+    name: str
+    claims: tuple[str, ...]
+    section: str
+    settings: type
+    run: Callable[[np.ndarray, list[str], Any, dict], Decoded] = field(repr=False)
+
+
+DECODERS: dict[str, Decoder] = {}
+
+
+def register_decoder(decoder: Decoder) -> Decoder:
+    """Add ``decoder`` to the registry (its name must be new)."""
+    if decoder.name in DECODERS:
+        raise ValueError(f"a decoder named {decoder.name!r} is already registered")
+    DECODERS[decoder.name] = decoder
+    return decoder
+
+
+def decoder_for(codes: Sequence[str], requested: str = "") -> str:
     """The decoder a channel set needs; ``requested`` must agree with it when given."""
-    needed = "stardist" if "R" in codes else "embeddings" if "E" in codes else "watershed"
+    claimed = [d.name for d in DECODERS.values() if set(d.claims) & set(codes)]
+    fallback = [d.name for d in DECODERS.values() if not d.claims]
+    needed = (claimed or fallback)[0]
     if requested and requested != needed:
         raise ValueError(
-            f"INSTANCE_CREATION_PROCESS {requested!r} cannot decode the channels {codes}: they "
-            f"need {needed!r}"
+            f"INSTANCE_CREATION_PROCESS {requested!r} cannot decode the channels {list(codes)}: "
+            f"they need {needed!r}"
         )
     return needed
 
 
 def decode_channels(
-    channels: np.ndarray, planes: list[str], seg: dict, channel_options: dict | None = None
+    channels: np.ndarray,
+    planes: list[str],
+    settings: Mapping[str, Any] | None = None,
+    channel_options: dict | None = None,
+    *,
+    requested: str = "",
 ) -> Decoded:
-    """Decode (C, [Z,] Y, X) channels named by ``planes`` with the PROBLEM.INSTANCE_SEG section
-    ``seg``."""
+    """Decode (C, [Z,] Y, X) channels named by ``planes``.
+
+    Parameters
+    ----------
+    settings : settings per decoder name; a decoder left out uses its defaults.
+    channel_options : the encoder options the channels were made with (R's rays).
+    requested : a decoder name that must fit the channels (empty: chosen from them).
+    """
     codes = list(dict.fromkeys(plane_code(p) for p in planes))
-    decoder = decoder_for(codes, seg.get("INSTANCE_CREATION_PROCESS", ""))
-    if decoder == "stardist":
-        from ..channels.rays import make_rays
-        from .stardist import star_nms
+    decoder = DECODERS[decoder_for(codes, requested)]
+    chosen = (settings or {}).get(decoder.name) or decoder.settings()
+    return decoder.run(channels, planes, chosen, channel_options or {})
 
-        options = ENCODERS["R"].resolve_options(
-            (channel_options or {}).get("R", {}), channels.ndim - 1
-        )
-        rays = make_rays(options["nrays"], channels.ndim - 1, options["anisotropy"])
-        ray_planes = [i for i, p in enumerate(planes) if plane_code(p) == "R"]
-        probability = planes.index("Db") if "Db" in planes else planes.index("F")
-        section = seg["STARDIST"]
-        overlap = section["NMS_OVERLAP"]
-        if overlap == "auto":
-            overlap = "union" if channels.ndim == 3 else "smaller"
-        result = star_nms(
-            channels[probability],
-            channels[ray_planes],
-            rays,
-            prob_thresh=section["PROB_THRESH"],
-            nms_thresh=section["NMS_IOU_THRESH"],
-            overlap=overlap,
-        )
-        settings = {
-            **result.settings,
-            "probability_channel": planes[probability],
-            "candidates": result.candidates,
-        }
-        return Decoded(result.labels, decoder, settings)
-    if decoder == "embeddings":
-        from .embedseg import cluster_embeddings
 
-        section = seg["EMBEDSEG"]
-        result = cluster_embeddings(
-            channels,
-            seed_thresh=section["SEED_THRESH"],
-            fg_thresh=section["FG_THRESH"],
-            min_mask_sum=section["MIN_MASK_SUM"],
-            min_unclustered_sum=section["MIN_UNCLUSTERED_SUM"],
-            min_object_size=section["MIN_OBJECT_SIZE"],
-        )
-        return Decoded(result.labels, decoder, result.settings)
-    from .watershed import watershed_from_channels, watershed_options
+def _run_stardist(
+    channels: np.ndarray, planes: list[str], settings: StarDistSettings, channel_options: dict
+) -> Decoded:
+    from ..channels.rays import make_rays
+    from .stardist import star_nms
 
-    result = watershed_from_channels(channels, planes, **watershed_options(seg["WATERSHED"]))
+    ndim = channels.ndim - 1
+    options = ENCODERS["R"].resolve_options(channel_options.get("R", {}), ndim)
+    rays = make_rays(options["nrays"], ndim, options["anisotropy"])
+    ray_planes = [i for i, p in enumerate(planes) if plane_code(p) == "R"]
+    probability = planes.index("Db") if "Db" in planes else planes.index("F")
+    overlap = settings.overlap
+    if overlap == "auto":
+        overlap = "union" if ndim == 2 else "smaller"
+    result = star_nms(
+        channels[probability],
+        channels[ray_planes],
+        rays,
+        prob_thresh=settings.prob_thresh,
+        nms_thresh=settings.nms_thresh,
+        overlap=overlap,
+    )
+    used = {
+        **result.settings,
+        "probability_channel": planes[probability],
+        "candidates": result.candidates,
+    }
+    return Decoded(result.labels, "stardist", used)
+
+
+def _run_embedseg(
+    channels: np.ndarray, planes: list[str], settings: EmbedSegSettings, channel_options: dict
+) -> Decoded:
+    from .embedseg import cluster_embeddings
+
+    result = cluster_embeddings(channels, **asdict(settings))
+    return Decoded(result.labels, "embeddings", result.settings)
+
+
+def _run_watershed(
+    channels: np.ndarray, planes: list[str], settings: WatershedSettings, channel_options: dict
+) -> Decoded:
+    from .watershed import watershed_from_channels
+
+    result = watershed_from_channels(channels, planes, settings)
 
     def debug() -> dict:
         return {
@@ -97,4 +148,21 @@ def decode_channels(
             "foreground": result.growth_mask.astype(np.uint8),
         }
 
-    return Decoded(result.labels, decoder, {"decoder": decoder, **result.settings}, debug)
+    return Decoded(result.labels, "watershed", {"decoder": "watershed", **result.settings}, debug)
+
+
+register_decoder(
+    Decoder("stardist", ("R",), "PROBLEM.INSTANCE_SEG.STARDIST", StarDistSettings, _run_stardist)
+)
+register_decoder(
+    Decoder("embeddings", ("E",), "PROBLEM.INSTANCE_SEG.EMBEDSEG", EmbedSegSettings, _run_embedseg)
+)
+register_decoder(
+    Decoder(
+        "watershed",
+        (),
+        "PROBLEM.INSTANCE_SEG.WATERSHED",
+        WatershedSettings,
+        _run_watershed,
+    )
+)

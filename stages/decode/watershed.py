@@ -18,7 +18,7 @@ of the median instance size) are merged into the instance they touch most.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -29,6 +29,7 @@ from ..channels.affinity import aggregate_affinities, offsets_from_plane_names
 from ..channels.morphology import as_volume, dilate_mask, erode_mask, remove_small_labels
 from .flood import flood_from_seeds
 from .fragments import fragment_table
+from .settings import WatershedSettings, infer_watershed_defaults  # noqa: F401 (re-exported)
 
 
 def _polarity(code: str) -> str:
@@ -38,9 +39,6 @@ def _polarity(code: str) -> str:
 
 def _is_offset(code: str) -> bool:
     return _polarity(code) == "gradient"
-
-
-_FOREGROUND_PREFERENCE = ("F", "D", "Db", "B", "Dc", "Dn", "P")
 
 
 @dataclass
@@ -69,24 +67,6 @@ def label_seeds(seeds: np.ndarray, min_size: int = 0) -> np.ndarray:
     return remove_small_labels(
         connected_components(seeds, connectivity=1).astype(np.int64), min_size
     )
-
-
-def infer_watershed_defaults(codes: Sequence[str]) -> tuple[list[str], str, list[str]]:
-    """Seed channels, topographic surface and growth-mask channels for a channel set.
-
-    Follows BiaPy's table (F,C -> seeds F,C, surface F, mask F; F,P -> seeds P; ...)
-    and extends it to the sets BiaPy rejects (any set with B; F with T): the
-    foreground-like channel gives surface and mask, every other channel sharpens seeds.
-    """
-    codes = [c for c in codes]
-    if "A" in codes:
-        return ["A"], "A", ["F"]
-    main = next((c for c in _FOREGROUND_PREFERENCE if c in codes), codes[0])
-    if "P" in codes:
-        seeds = ["P"]
-    else:
-        seeds = [main] + [c for c in codes if c != main]
-    return seeds, main, [main]
 
 
 def offset_slope(channels: np.ndarray, codes: Sequence[str], used: Sequence[str]) -> np.ndarray:
@@ -224,48 +204,43 @@ def topographic_surface(
     )
 
 
-def _watershed_once(
-    channels: np.ndarray,
-    codes: list[str],
-    seed_channels,
-    seed_thresholds,
-    surface_channel,
-    growth_channels,
-    growth_thresholds,
-    seed_morph_sequence,
-    seed_morph_radius,
-    erode_and_dilate_growth_mask,
-    fore_erosion_radius,
-    fore_dilation_radius,
-    remove_small_before,
-    remove_before,
-    fragment_fraction,
-    label_unseeded,
-):
+def _watershed_once(channels: np.ndarray, codes: list[str], settings: WatershedSettings):
     """Labels (int, ids 1..n with gaps), seeds, surface, growth mask and thresholds of one image."""
     otsu_cache: dict[str, float] = {}
     seeds, seed_used = _combine(
-        channels, codes, seed_channels, seed_thresholds, growth=False, otsu_cache=otsu_cache
+        channels,
+        codes,
+        settings.seed_channels,
+        settings.seed_thresholds,
+        growth=False,
+        otsu_cache=otsu_cache,
     )
-    for operation, radius in zip(seed_morph_sequence, seed_morph_radius):
+    for operation, radius in zip(settings.seed_morph_sequence, settings.seed_morph_radius):
         seeds = (
             erode_mask(seeds, radius, border_value=0)
             if operation == "erode"
             else dilate_mask(seeds, radius)
         )
     growth, growth_used = _combine(
-        channels, codes, growth_channels, growth_thresholds, growth=True, otsu_cache=otsu_cache
+        channels,
+        codes,
+        settings.growth_channels,
+        settings.growth_thresholds,
+        growth=True,
+        otsu_cache=otsu_cache,
     )
-    if erode_and_dilate_growth_mask:
-        growth = dilate_mask(erode_mask(growth, fore_erosion_radius), fore_dilation_radius)
-    surface = topographic_surface(channels, codes, surface_channel)
+    if settings.erode_and_dilate_growth_mask:
+        growth = dilate_mask(
+            erode_mask(growth, settings.fore_erosion_radius), settings.fore_dilation_radius
+        )
+    surface = topographic_surface(channels, codes, settings.surface_channel)
     # seed components are face-connected, as BiaPy's: seeds that touch only diagonally stay apart
     flood = flood_from_seeds(
         surface,
         seeds,
         growth,
-        min_seed_size=remove_small_before if remove_before else 0,
-        unseeded_fraction=fragment_fraction if label_unseeded else None,
+        min_seed_size=settings.remove_small_before if settings.remove_before else 0,
+        unseeded_fraction=settings.fragment_fraction if settings.label_unseeded else None,
     )
     # fragments (seeded ids only: unseeded components are never under the fragment size)
     # and gaps merge into one table, so the labels are written once, consecutive, uint32
@@ -273,16 +248,21 @@ def _watershed_once(
         fragment_table(
             flood.padded.labels,
             surface.ndim,
-            fragment_fraction * flood.median_seeded_size,
+            settings.fragment_fraction * flood.median_seeded_size,
             flood.sizes,
         )
-        if fragment_fraction > 0
+        if settings.fragment_fraction > 0
         else None
     )
     table = np.arange(flood.sizes.size) if table is None else table
     labels = flood.unpadded(consecutive_ids(table, flood.sizes))
-    settings = {"seed_thresholds": seed_used, "growth_thresholds": growth_used}
-    return labels, seeds, surface, growth, settings
+    return (
+        labels,
+        seeds,
+        surface,
+        growth,
+        {"seed_thresholds": seed_used, "growth_thresholds": growth_used},
+    )
 
 
 def consecutive_ids(table: np.ndarray, sizes: np.ndarray) -> np.ndarray:
@@ -303,22 +283,8 @@ def consecutive_ids(table: np.ndarray, sizes: np.ndarray) -> np.ndarray:
 def watershed_from_channels(
     channels: np.ndarray,
     codes: Sequence[str],
-    *,
-    seed_channels: Sequence[str] = (),
-    seed_thresholds: Sequence[float | str] = (),
-    surface_channel: str = "",
-    growth_channels: Sequence[str] = (),
-    growth_thresholds: Sequence[float | str] = (),
-    seed_morph_sequence: Sequence[str] = (),
-    seed_morph_radius: Sequence[int] = (),
-    erode_and_dilate_growth_mask: bool = False,
-    fore_erosion_radius: int = 5,
-    fore_dilation_radius: int = 5,
-    remove_small_before: int = 10,
-    remove_before: bool = False,
-    by_2d_slices: bool = False,
-    fragment_fraction: float = 0.05,
-    label_unseeded: bool = True,
+    settings: WatershedSettings | None = None,
+    **options,
 ) -> WatershedResult:
     """Instances from predicted channels by marker-controlled watershed.
 
@@ -326,6 +292,8 @@ def watershed_from_channels(
     ----------
     channels : (C, [Z,] Y, X) float array, one map per code in ``codes``.
     codes : the channel codes, in order.
+    settings : the watershed's settings; keyword ``options`` (the fields of
+        :class:`WatershedSettings`) replace single fields.
     seed_channels, surface_channel, growth_channels : empty to infer them from ``codes``.
     seed_thresholds, growth_thresholds : a number or 'auto' per channel; empty means all 'auto'.
     fragment_fraction : instances under this fraction of the median instance size merge into
@@ -353,46 +321,10 @@ def watershed_from_channels(
             ["A", "F"],
             len(codes),
         )
-    inferred_seeds, inferred_surface, inferred_growth = infer_watershed_defaults(codes)
-    seed_channels = list(seed_channels) or inferred_seeds
-    surface_channel = surface_channel or inferred_surface
-    growth_channels = list(growth_channels) or inferred_growth
-    for name, chosen in (
-        ("seed_channels", seed_channels),
-        ("growth_channels", growth_channels),
-        ("surface_channel", [surface_channel]),
-    ):
-        missing = [c for c in chosen if c not in codes]
-        if missing:
-            raise ValueError(f"`{name}` {missing} not among the predicted channels {codes}")
-    for name, chosen, thresholds in (
-        ("seed_thresholds", seed_channels, seed_thresholds),
-        ("growth_thresholds", growth_channels, growth_thresholds),
-    ):
-        if thresholds and len(thresholds) != len(chosen):
-            raise ValueError(
-                f"`{name}` has {len(thresholds)} value(s) for {len(chosen)} channel(s)"
-            )
-    arguments = (
-        seed_channels,
-        seed_thresholds,
-        surface_channel,
-        growth_channels,
-        growth_thresholds,
-        seed_morph_sequence,
-        seed_morph_radius,
-        erode_and_dilate_growth_mask,
-        fore_erosion_radius,
-        fore_dilation_radius,
-        remove_small_before,
-        remove_before,
-        fragment_fraction,
-        label_unseeded,
-    )
-    if by_2d_slices and channels.ndim == 4:
-        parts = [
-            _watershed_once(channels[:, z], codes, *arguments) for z in range(channels.shape[1])
-        ]
+    settings = replace(settings or WatershedSettings(), **options).resolved(codes)
+    by_2d_slices = settings.by_2d_slices and channels.ndim == 4
+    if by_2d_slices:
+        parts = [_watershed_once(channels[:, z], codes, settings) for z in range(channels.shape[1])]
         labels = np.zeros(channels.shape[1:], dtype=np.uint32)
         offset = 0
         for z, (slice_labels, *_rest) in enumerate(parts):
@@ -404,15 +336,15 @@ def watershed_from_channels(
         growth = np.stack([p[3] for p in parts])
         used = parts[0][4] if parts else {}
     else:
-        labels, seeds, surface, growth, used = _watershed_once(channels, codes, *arguments)
-    settings = {
-        "seed_channels": seed_channels,
-        "surface_channel": surface_channel,
-        "growth_channels": growth_channels,
+        labels, seeds, surface, growth, used = _watershed_once(channels, codes, settings)
+    used_settings = {
+        "seed_channels": list(settings.seed_channels),
+        "surface_channel": settings.surface_channel,
+        "growth_channels": list(settings.growth_channels),
         **used,
     }
     if aggregated_from:
-        settings["affinities"] = (
+        used_settings["affinities"] = (
             f"A = minimum of {aggregated_from} affinity planes, F = maximum on either side of "
             "each pixel"
         )
@@ -421,29 +353,7 @@ def watershed_from_channels(
         seeds=seeds,
         surface=surface,
         growth_mask=growth,
-        settings=settings,
-        min_seed_size=remove_small_before if remove_before else 0,
-        by_2d_slices=by_2d_slices and channels.ndim == 4,
+        settings=used_settings,
+        min_seed_size=settings.remove_small_before if settings.remove_before else 0,
+        by_2d_slices=by_2d_slices,
     )
-
-
-def watershed_options(section: dict) -> dict:
-    """Keyword arguments of :func:`watershed_from_channels` from a PROBLEM.INSTANCE_SEG.WATERSHED
-    section."""
-    return {
-        "seed_channels": section["SEED_CHANNELS"],
-        "seed_thresholds": section["SEED_CHANNELS_THRESH"],
-        "surface_channel": section["TOPOGRAPHIC_SURFACE_CHANNEL"],
-        "growth_channels": section["GROWTH_MASK_CHANNELS"],
-        "growth_thresholds": section["GROWTH_MASK_CHANNELS_THRESH"],
-        "seed_morph_sequence": section["SEED_MORPH_SEQUENCE"],
-        "seed_morph_radius": section["SEED_MORPH_RADIUS"],
-        "erode_and_dilate_growth_mask": section["ERODE_AND_DILATE_GROWTH_MASK"],
-        "fore_erosion_radius": section["FORE_EROSION_RADIUS"],
-        "fore_dilation_radius": section["FORE_DILATION_RADIUS"],
-        "remove_small_before": section["DATA_REMOVE_SMALL_OBJ_BEFORE"],
-        "remove_before": section["DATA_REMOVE_BEFORE_MW"],
-        "by_2d_slices": section["BY_2D_SLICES"],
-        "fragment_fraction": section["MERGE_FRAGMENTS_BELOW"],
-        "label_unseeded": section["LABEL_UNSEEDED_FOREGROUND"],
-    }

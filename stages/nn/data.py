@@ -12,34 +12,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..channels import plane_code
+from ..channels import ENCODERS, plane_code
 
-VECTOR_AXIS = {"H": -1, "V": -2, "Z": -3, "E_offset_x": -1, "E_offset_y": -2, "E_offset_z": -3}
-#: plane pairs a quarter turn in Y-X exchanges: (Y plane, X plane, whether it is a vector)
-ROTATED_PAIRS = (
-    ("V", "H", True),
-    ("E_offset_y", "E_offset_x", True),
-    ("E_sigma_y", "E_sigma_x", False),
-)
-#: codes a flip or rotation cannot transform plane by plane (ray directions, neighbour offsets)
-NOT_EQUIVARIANT = ("R", "A")
+
+def _vector_axes() -> dict[str, int]:
+    """Plane name -> spatial axis of each vector plane (H, V, Z, E's offsets), from the registry."""
+    return {name: axis for e in ENCODERS.values() for name, axis in e.vector_axes.items()}
+
+
+def _rotation_pairs() -> list[tuple[str, str, bool]]:
+    """(Y plane, X plane, is a vector) pairs that quarter turns in Y-X exchange."""
+    return [
+        (y, x, vector) for e in ENCODERS.values() for y, (x, vector) in e.rotation_partners.items()
+    ]
 
 
 # --------------------------------------------------------------------- normalisation
-def normalization_settings(section: dict) -> dict:
-    """Plain-dict normalisation settings from DATA.NORMALIZATION (saved with the model)."""
-    clip = section["PERC_CLIP"]
-    fixed = section["ZERO_MEAN_UNIT_VAR"]
-    return {
-        "type": section["TYPE"],
-        "perc_clip": bool(clip["ENABLE"]),
-        "lower_perc": float(clip["LOWER_PERC"]),
-        "upper_perc": float(clip["UPPER_PERC"]),
-        "mean": fixed["MEAN_VAL"],
-        "std": fixed["STD_VAL"],
-    }
-
-
 def normalize_image(image: np.ndarray, settings: dict) -> np.ndarray:
     """Normalise a channel-last image per channel with its own statistics (or fixed ones)."""
     image = image.astype(np.float32, copy=True)
@@ -83,7 +71,7 @@ def flip_and_rotate(
         out = out.copy()
         index = {c: i for i, c in enumerate(codes)}
         for axis in flips:
-            for code, vector_axis in VECTOR_AXIS.items():
+            for code, vector_axis in _vector_axes().items():
                 if code in index and vector_axis == axis:
                     out[index[code]] *= -1
     if k % 4:
@@ -97,7 +85,7 @@ def _rotate_offsets(array: np.ndarray, codes: Sequence[str], k: int) -> np.ndarr
     # np.rot90 on (Y, X) maps a displacement (dy, dx) to (-dx, dy) per quarter turn
     out = array.copy()
     codes = list(codes)
-    for y_name, x_name, vector in ROTATED_PAIRS:
+    for y_name, x_name, vector in _rotation_pairs():
         if y_name not in codes or x_name not in codes:
             continue
         y, x = codes.index(y_name), codes.index(x_name)
@@ -126,7 +114,7 @@ def tta_transforms(
 
     Rays (R) and affinities (A) do not transform plane by plane: only the identity then.
     """
-    if any(plane_code(c) in NOT_EQUIVARIANT for c in codes):
+    if not all(ENCODERS[plane_code(c)].equivariant for c in codes):
         return [((), 0)]
     rotations = range(4) if square and not (("H" in codes) ^ ("V" in codes)) else (0, 2)
     x_flips = ((), (-1,))
@@ -249,7 +237,7 @@ class PatchSampler:
     def batch(
         self,
         size: int,
-        augment: dict | None,
+        augment: AugmentSettings | None,
         codes: Sequence[str],
         reencode: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -285,18 +273,29 @@ class PatchSampler:
         return np.stack(images), np.stack(targets), np.stack(foregrounds)
 
 
+@dataclass(frozen=True)
+class AugmentSettings:
+    """Random flips and quarter turns of training patches, each drawn with ``probability``."""
+
+    probability: float = 0.5
+    hflip: bool = True
+    vflip: bool = True
+    zflip: bool = False
+    rot90: bool = False
+
+
 def random_transform(
-    rng: np.random.Generator, augment: dict, ndim: int, square: bool
+    rng: np.random.Generator, augment: AugmentSettings, ndim: int, square: bool
 ) -> tuple[tuple[int, ...], int]:
-    probability = augment["DA_PROB"]
+    probability = augment.probability
     flips = []
-    if augment["HFLIP"] and rng.random() < probability:
+    if augment.hflip and rng.random() < probability:
         flips.append(-1)
-    if augment["VFLIP"] and rng.random() < probability:
+    if augment.vflip and rng.random() < probability:
         flips.append(-2)
-    if ndim == 3 and augment["ZFLIP"] and rng.random() < probability:
+    if ndim == 3 and augment.zflip and rng.random() < probability:
         flips.append(-3)
-    k = int(rng.integers(4)) if augment["ROT90"] and square else 0
+    k = int(rng.integers(4)) if augment.rot90 and square else 0
     return tuple(flips), k
 
 

@@ -13,11 +13,6 @@ import numpy as np
 
 from ..channels import ENCODERS, check_labels
 
-#: codes whose targets change with a flip or rotation in a way a plane-wise transform
-#: cannot follow (ray directions, neighbour offsets, instance centres): augmented patches
-#: are encoded again from their transformed labels
-REENCODED = ("R", "A", "E")
-
 
 @dataclass(frozen=True)
 class CodeLayout:
@@ -39,7 +34,9 @@ class ChannelLayout:
 
     @property
     def reencode(self) -> bool:
-        return any(c in REENCODED for c in self.codes)
+        # instance centres, ray directions, neighbour offsets: augmented patches are encoded
+        # again from their transformed labels
+        return any(ENCODERS[c].reencode for c in self.codes)
 
     def training_targets(self, labels: np.ndarray) -> np.ndarray:
         """(K, *spatial) float32 targets for ``labels`` in this layout's order."""

@@ -18,7 +18,7 @@ import shutil
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +28,8 @@ from ..io import atomic_output, provenance, write_json
 from .data import PatchSampler, Sample, all_cells, fixed_patches, split_validation
 from .layout import channel_layout
 from .losses import code_losses
-from .unet import build_model
+from .model import ModelCard, build_model, save_model
+from .settings import TrainSettings
 
 log = logging.getLogger("segpipe.train")
 
@@ -103,24 +104,8 @@ def pick_device(where: Distributed = Distributed()) -> torch.device:
     return torch.device("cpu")
 
 
-def model_spec(config: dict, in_channels: int, out_channels: int) -> dict:
-    model = config["MODEL"]
-    return {
-        "ndim": 2 if config["PROBLEM"]["NDIM"] == "2D" else 3,
-        "in_channels": int(in_channels),
-        "out_channels": int(out_channels),
-        "feature_maps": list(model["FEATURE_MAPS"]),
-        "norm": model["NORMALIZATION"],
-        "activation": model["ACTIVATION"],
-        "dropout": list(model["DROPOUT_VALUES"]),
-        "upsample": model["UPSAMPLE_LAYER"],
-        "kernel": int(model["KERNEL_SIZE"]),
-        "z_down": list(model["Z_DOWN"]),
-    }
-
-
-def _optimizer(model: torch.nn.Module, train: dict) -> torch.optim.Optimizer:
-    name, lr, decay = train["OPTIMIZER"], train["LR"], train["W_DECAY"]
+def _optimizer(model: torch.nn.Module, settings: TrainSettings) -> torch.optim.Optimizer:
+    name, lr, decay = settings.optimizer, settings.lr, settings.weight_decay
     if name == "SGD":
         return torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=decay)
     if name == "ADAM":
@@ -128,14 +113,13 @@ def _optimizer(model: torch.nn.Module, train: dict) -> torch.optim.Optimizer:
     return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=decay)
 
 
-def _scheduler(optimizer: torch.optim.Optimizer, train: dict, steps_per_epoch: int):
+def _scheduler(optimizer: torch.optim.Optimizer, settings: TrainSettings, steps_per_epoch: int):
     """(scheduler, steps per call): per-step schedules are called each step, plateau each epoch."""
-    settings = train["LR_SCHEDULER"]
-    name, epochs, base = settings["NAME"], train["EPOCHS"], train["LR"]
+    name, epochs, base = settings.scheduler, settings.epochs, settings.lr
     if name == "warmupcosine":
-        warmup = settings["WARMUP_COSINE_DECAY_EPOCHS"] * steps_per_epoch
+        warmup = settings.warmup_epochs * steps_per_epoch
         total = max(epochs * steps_per_epoch, warmup + 1)
-        floor = settings["MIN_LR"] / base
+        floor = settings.min_lr / base
 
         def factor(step: int) -> float:
             if step < warmup:
@@ -151,15 +135,15 @@ def _scheduler(optimizer: torch.optim.Optimizer, train: dict, steps_per_epoch: i
     if name == "reduceonplateau":
         return torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer,
-            factor=settings["REDUCEONPLATEAU_FACTOR"],
-            patience=settings["REDUCEONPLATEAU_PATIENCE"],
-            min_lr=settings["MIN_LR"],
+            factor=settings.plateau_factor,
+            patience=settings.plateau_patience,
+            min_lr=settings.min_lr,
         ), "epoch"
     return None, ""
 
 
-def _fingerprint(config: dict, names: Sequence[str]) -> str:
-    text = json.dumps({"config": config, "inputs": list(names)}, sort_keys=True, default=str)
+def _fingerprint(settings: dict, names: Sequence[str]) -> str:
+    text = json.dumps({"settings": settings, "inputs": list(names)}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -223,7 +207,7 @@ def _validation_losses(
 def train_model(
     samples: Sequence[Sample],
     val_samples: Sequence[Sample] | None,
-    config: dict,
+    settings: TrainSettings,
     *,
     model_dir: Path,
     log_csv: Path,
@@ -233,24 +217,25 @@ def train_model(
     seed: int = 0,
     progress: bool = True,
 ) -> TrainResult:
-    """Train a U-Net on ``samples`` and write the model folder; resumes from ``model_dir/resume``.
+    """Train the network of ``settings.model`` on ``samples`` and write the model folder.
+
+    Resumes from ``model_dir/resume`` when its state was written for the same settings and
+    inputs.
 
     Parameters
     ----------
     samples : training images with their encoded channels and foreground masks.
-    val_samples : a separate validation set, or None to hold out DATA.VAL.SPLIT_TRAIN of
+    val_samples : a separate validation set, or None to hold out ``settings.val_split`` of
     ``samples``.
     names : input file names, part of the fingerprint that decides whether a resume state fits.
     """
     started = time.time()
-    seg = config["PROBLEM"]["INSTANCE_SEG"]
-    codes = list(seg["DATA_CHANNELS"])
-    patch = tuple(config["DATA"]["PATCH_SIZE"][:-1])
-    layout = channel_layout(codes, seg["DATA_CHANNELS_EXTRA_OPTS"], len(patch))
+    codes = list(settings.codes)
+    patch = tuple(settings.patch)
+    layout = channel_layout(codes, settings.channel_options, len(patch))
     options = layout.options
-    weights = torch.tensor(seg["DATA_CHANNEL_WEIGHTS"] or [1.0] * len(codes), dtype=torch.float32)
-    train_settings = config["TRAIN"]
-    batch_size = train_settings["BATCH_SIZE"]
+    weights = torch.tensor(settings.channel_weights or [1.0] * len(codes), dtype=torch.float32)
+    batch_size = settings.batch_size
 
     where = start_distributed()
     torch.manual_seed(seed)
@@ -258,7 +243,7 @@ def train_model(
     rng = np.random.default_rng(seed)  # the validation split must be the same in every process
     if val_samples is None:
         held = split_validation(
-            [s.foreground.shape for s in samples], patch, config["DATA"]["VAL"]["SPLIT_TRAIN"], rng
+            [s.foreground.shape for s in samples], patch, settings.val_split, rng
         )
         val_images, val_targets, val_foreground = fixed_patches(samples, patch, held)
     else:
@@ -267,28 +252,33 @@ def train_model(
             val_samples, patch, all_cells(val_samples, patch)
         )
     sampler = PatchSampler(samples, patch, held, rng)
-    replicate = max(1, config["DATA"]["TRAIN"]["REPLICATE"])
+    replicate = max(1, settings.replicate)
     # an epoch draws the same number of patches however many processes share it
     steps_per_epoch = max(
         1, math.ceil(sampler.patches_per_pass * replicate / (batch_size * where.world))
     )
-    augment = config["AUGMENTOR"] if config["AUGMENTOR"]["ENABLE"] else None
+    augment = settings.augment
 
     device = pick_device(where)
-    spec = model_spec(config, samples[0].image.shape[0], len(layout.planes))
+    spec = settings.model
+    if (spec.in_channels, spec.out_channels) != (samples[0].image.shape[0], len(layout.planes)):
+        raise ValueError(
+            f"the model takes {spec.in_channels} channel(s) and makes {spec.out_channels}, but the "
+            f"images have {samples[0].image.shape[0]} and the targets {len(layout.planes)}"
+        )
     network = build_model(spec).to(device)
     model = network
     if where.world > 1:
         model = torch.nn.parallel.DistributedDataParallel(
             network, device_ids=[device.index] if device.type == "cuda" else None
         )
-    optimizer = _optimizer(model, train_settings)
-    scheduler, schedule_unit = _scheduler(optimizer, train_settings, steps_per_epoch)
+    optimizer = _optimizer(model, settings)
+    scheduler, schedule_unit = _scheduler(optimizer, settings, steps_per_epoch)
     weights = weights.to(device)
 
     resume_dir = model_dir / "resume"
     fingerprint = _fingerprint(
-        {k: config[k] for k in ("PROBLEM", "DATA", "MODEL", "TRAIN", "AUGMENTOR")} | {"seed": seed},
+        {"settings": asdict(settings), "normalization": normalization, "seed": seed},
         names,
     )
     rows: list[dict] = []
@@ -331,11 +321,11 @@ def train_model(
         codes,
     )
 
-    patience = train_settings["PATIENCE"]
+    patience = settings.patience
     from tqdm import tqdm
 
     epoch = start_epoch - 1
-    for epoch in range(start_epoch, train_settings["EPOCHS"]):
+    for epoch in range(start_epoch, settings.epochs):
         epoch_started = time.time()
         if not where.main:
             # other processes draw their own patches, reproducibly per epoch (resume included)
@@ -344,7 +334,7 @@ def train_model(
         totals = np.zeros(len(codes))
         bar = tqdm(
             range(steps_per_epoch),
-            desc=f"epoch {epoch + 1}/{train_settings['EPOCHS']}",
+            desc=f"epoch {epoch + 1}/{settings.epochs}",
             disable=not (progress and where.main),
             file=sys.stderr,
             mininterval=2.0,
@@ -362,7 +352,7 @@ def train_model(
                 _to_tensor(targets, device),
                 _to_tensor(foreground, device),
                 layout,
-                rebalance=seg["CLASS_REBALANCE_WITHIN_CHANNELS"],
+                rebalance=settings.rebalance,
             )
             loss = (weights * per_channel).sum()
             optimizer.zero_grad(set_to_none=True)
@@ -423,7 +413,7 @@ def train_model(
         (log.info if where.main else log.debug)(
             "epoch %d/%d  train %.4f  val %.4f%s  lr %.2e  %.1fs",
             epoch + 1,
-            train_settings["EPOCHS"],
+            settings.epochs,
             train_loss,
             val_loss,
             " (best)" if improved else "",
@@ -438,7 +428,7 @@ def train_model(
 
     if best_epoch < 0:
         raise RuntimeError(
-            f"no epoch was trained (TRAIN.EPOCHS {train_settings['EPOCHS']}, resume state at "
+            f"no epoch was trained ({settings.epochs} epoch(s), resume state at "
             f"epoch {start_epoch})"
         )
     result = TrainResult(
@@ -454,27 +444,25 @@ def train_model(
     if not where.main:
         return result
     best = torch.load(resume_dir / "best.pt", map_location="cpu", weights_only=True)["model"]
-    meta = {
-        "spec": spec,
-        "channels": list(layout.planes),
-        "codes": codes,
-        "channel_options": options,
-        "activations": list(layout.activations),
-        "normalization": normalization,
-        "patch_size": list(config["DATA"]["PATCH_SIZE"]),
-        "ndim": spec["ndim"],
-        "epochs": epoch + 1,
-        "best_epoch": best_epoch + 1,
-        "best_val_loss": best_loss,
-        "seed": seed,
-        "processes": where.world,
-        "provenance": provenance(),
-    }
-    _save_atomic({"model": best, "meta": json.dumps(meta)}, model_dir / "model.pt")
-    _save_atomic(
-        {"model": {k: v.cpu() for k, v in network.state_dict().items()}, "meta": json.dumps(meta)},
-        model_dir / "model_last.pt",
+    card = ModelCard(
+        spec=spec,
+        channels=tuple(layout.planes),
+        codes=tuple(codes),
+        channel_options=options,
+        activations=tuple(layout.activations),
+        normalization=normalization,
+        patch_size=(*patch, spec.in_channels),
+        training={
+            "epochs": epoch + 1,
+            "best_epoch": best_epoch + 1,
+            "best_val_loss": best_loss,
+            "seed": seed,
+            "processes": where.world,
+            "provenance": provenance(),
+        },
     )
+    save_model(model_dir / "model.pt", best, card)
+    save_model(model_dir / "model_last.pt", network.state_dict(), card)
     write_json(model_dir / "normalization.json", normalization)
     import pandas as pd
 
@@ -483,28 +471,6 @@ def train_model(
     write_csv(log_csv, pd.DataFrame(rows))
     _loss_chart(rows, chart_png, f"{model_dir.parent.name} loss")
     return result
-
-
-def load_model(
-    path: str | Path, device: torch.device | None = None
-) -> tuple[torch.nn.Module, dict]:
-    """A trained model and its metadata; weights are loaded with ``weights_only=True``."""
-    path = Path(path)
-    try:
-        checkpoint = torch.load(path, map_location=device or "cpu", weights_only=True)
-        meta = json.loads(checkpoint["meta"])
-        model = build_model(meta["spec"])
-        model.load_state_dict(checkpoint["model"])
-    except FileNotFoundError:
-        raise FileNotFoundError(
-            f"model {path} does not exist; train first (segpipe train)"
-        ) from None
-    except (KeyError, RuntimeError, json.JSONDecodeError, Exception) as error:
-        raise ValueError(
-            f"{path} is not a segpipe model ({type(error).__name__}: {error})"
-        ) from None
-    model.eval()
-    return model.to(device or "cpu"), meta
 
 
 def clear_resume_state(model_dir: Path) -> None:

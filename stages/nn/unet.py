@@ -163,19 +163,3 @@ def apply_activations(logits: torch.Tensor, activations: Sequence[str]) -> torch
             channel = functional.softplus(channel)
         outputs.append(channel)
     return torch.cat(outputs, dim=1)
-
-
-def build_model(spec: dict) -> UNet:
-    """A U-Net from the plain-dict spec saved in a checkpoint."""
-    return UNet(
-        spec["ndim"],
-        spec["in_channels"],
-        spec["out_channels"],
-        feature_maps=spec["feature_maps"],
-        norm=spec["norm"],
-        activation=spec["activation"],
-        dropout=spec["dropout"],
-        upsample=spec["upsample"],
-        kernel=spec["kernel"],
-        z_down=spec["z_down"],
-    )

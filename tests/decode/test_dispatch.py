@@ -5,13 +5,14 @@ import pytest
 from stardist.matching import matching
 
 from stages.channels import channel_planes, encode_channels
+from stages.commands.decode import settings_from_config
 from stages.config import resolve_config
 from stages.decode import decode_channels, decoder_for
 
 
 def _section(**instance_seg):
     config, _ = resolve_config({"PROBLEM": {"INSTANCE_SEG": instance_seg}})
-    return config["PROBLEM"]["INSTANCE_SEG"]
+    return settings_from_config(config).decoders
 
 
 def test_decoder_follows_the_codes_and_must_fit_a_request():

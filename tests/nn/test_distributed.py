@@ -8,7 +8,7 @@ import torch
 import yaml
 
 from stages.io import write_tiff
-from stages.nn.train import load_model
+from stages.nn.model import load_model
 
 
 def test_two_processes_train_one_model(tmp_path, mask2d, img2d):

@@ -4,9 +4,11 @@ import pytest
 import torch
 
 from stages.channels import encode_channels
+from stages.commands.train import settings_from_config
 from stages.config import resolve_config
-from stages.nn.data import Sample, normalization_settings
-from stages.nn.train import load_model, train_model
+from stages.nn.data import Sample
+from stages.nn.model import load_model
+from stages.nn.train import train_model
 
 
 def _config(epochs: int, **train):
@@ -38,15 +40,16 @@ def _samples(mask2d, img2d):
 
 
 def _train(tmp_path, config, samples, seed=0):
+    settings = settings_from_config(config)
     return train_model(
         samples,
         None,
-        config,
+        settings.loop,
         model_dir=tmp_path / "model",
         log_csv=tmp_path / "log.csv",
         chart_png=tmp_path / "loss.png",
         names=["a"],
-        normalization=normalization_settings(config["DATA"]["NORMALIZATION"]),
+        normalization=settings.normalization,
         seed=seed,
         progress=False,
     )

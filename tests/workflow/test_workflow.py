@@ -232,3 +232,40 @@ def test_sharded_prediction_and_two_process_training_through_the_workflow(run2d,
     )
     channels = tifffile.imread(results / "per_image" / "tile-3.tif")
     assert channels.shape == (2, 256, 256) and np.isfinite(channels).all()
+
+
+def test_training_with_a_validation_folder(run2d, tmp_path):
+    """DATA.VAL.FROM_TRAIN false: the train slice keeps DATA.VAL.PATH/GT_PATH and trains on them."""
+    workdir, _ = run2d
+    data = workdir / "data" / "d2"
+    config = {
+        **TINY_2D,
+        "RUN": {"NAME": "valfolder"},
+        "DATA": {
+            **TINY_2D["DATA"],
+            "TRAIN": {
+                "PATH": str(data / "train" / "raw"),
+                "GT_PATH": str(data / "train" / "label"),
+                "REPLICATE": 1,
+            },
+            "VAL": {
+                "FROM_TRAIN": False,
+                "PATH": str(data / "test" / "raw"),
+                "GT_PATH": str(data / "test" / "label"),
+            },
+        },
+        "TRAIN": {**TINY_2D["TRAIN"], "EPOCHS": 1},
+        "TEST": {"ENABLE": False},
+    }
+    path = _write(tmp_path / "val.yaml", config)
+    result = snakemake(tmp_path, "--configfile", str(path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    experiment = tmp_path / "results" / "valfolder"
+    train_slice = yaml.safe_load(
+        (experiment / "config_files" / "valfolder_1" / "train.yaml").read_text()
+    )
+    assert train_slice["DATA"]["VAL"] == config["DATA"]["VAL"]
+    log = (experiment / "results" / "valfolder_1" / "logs" / "train.log").read_text()
+    # the test tile (one 256x256 image) gives the validation patches of 64x64: 16 cells
+    assert "16 validation patch(es)" in log
+    assert (experiment / "checkpoints" / "valfolder_1" / "model.pt").exists()

@@ -1,0 +1,124 @@
+"""Building, saving and loading networks: the architecture registry and the model card.
+
+A model file holds the weights and a JSON card: the :class:`ModelSpec` that rebuilds the
+network, and what applying it needs (channel planes and their activations, the
+normalisation, the patch size). Prediction needs only this module, never the training code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .settings import ModelSpec
+from .unet import UNet
+
+#: architecture name -> builder of the network from its spec
+ARCHITECTURES: dict[str, Callable[[ModelSpec], torch.nn.Module]] = {}
+
+
+def register_architecture(
+    name: str,
+) -> Callable[[Callable[[ModelSpec], torch.nn.Module]], Callable[[ModelSpec], torch.nn.Module]]:
+    """Register a network builder under a MODEL.ARCHITECTURE name."""
+
+    def register(
+        builder: Callable[[ModelSpec], torch.nn.Module],
+    ) -> Callable[[ModelSpec], torch.nn.Module]:
+        if name in ARCHITECTURES:
+            raise ValueError(f"an architecture named {name!r} is already registered")
+        ARCHITECTURES[name] = builder
+        return builder
+
+    return register
+
+
+@register_architecture("unet")
+def build_unet(spec: ModelSpec) -> torch.nn.Module:
+    return UNet(
+        spec.ndim,
+        spec.in_channels,
+        spec.out_channels,
+        feature_maps=list(spec.feature_maps),
+        norm=spec.norm,
+        activation=spec.activation,
+        dropout=list(spec.dropout),
+        upsample=spec.upsample,
+        kernel=spec.kernel,
+        z_down=list(spec.z_down),
+    )
+
+
+def build_model(spec: ModelSpec | dict) -> torch.nn.Module:
+    """The network a spec describes (a dict is a spec read from a model card)."""
+    if isinstance(spec, dict):
+        spec = ModelSpec.from_dict(spec)
+    if spec.architecture not in ARCHITECTURES:
+        raise ValueError(
+            f"architecture {spec.architecture!r} is not available; available: "
+            f"{', '.join(ARCHITECTURES)}"
+        )
+    return ARCHITECTURES[spec.architecture](spec)
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What a trained model needs to be applied, saved beside its weights as JSON."""
+
+    spec: ModelSpec
+    channels: tuple[str, ...]  # output planes, in order
+    codes: tuple[str, ...]
+    channel_options: dict
+    activations: tuple[str, ...]
+    normalization: dict
+    patch_size: tuple[int, ...]  # spatial sizes and the input channel count
+    training: dict  # epochs, best epoch and loss, seed, processes, provenance
+
+    def to_meta(self) -> dict:
+        """The card as the plain dict saved in the model file."""
+        return {
+            "spec": self.spec.as_dict(),
+            "channels": list(self.channels),
+            "codes": list(self.codes),
+            "channel_options": self.channel_options,
+            "activations": list(self.activations),
+            "normalization": self.normalization,
+            "patch_size": list(self.patch_size),
+            "ndim": self.spec.ndim,
+            **self.training,
+        }
+
+
+def save_model(path: str | Path, weights: dict, card: ModelCard) -> None:
+    """Weights (moved to the CPU) and card, written atomically."""
+    from ..io import atomic_output
+
+    cpu = {k: v.detach().cpu() for k, v in weights.items()}
+    with atomic_output(path) as temporary:
+        torch.save({"model": cpu, "meta": json.dumps(card.to_meta())}, temporary)
+
+
+def load_model(
+    path: str | Path, device: torch.device | None = None
+) -> tuple[torch.nn.Module, dict]:
+    """A trained model and its card (as a dict); weights are loaded with ``weights_only=True``."""
+    path = Path(path)
+    try:
+        checkpoint = torch.load(path, map_location=device or "cpu", weights_only=True)
+        meta = json.loads(checkpoint["meta"])
+        model = build_model(meta["spec"])
+        model.load_state_dict(checkpoint["model"])
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"model {path} does not exist; train first (segpipe train)"
+        ) from None
+    except Exception as error:  # torch raises many types for a file that is not a model
+        raise ValueError(
+            f"{path} is not a segpipe model ({type(error).__name__}: {error})"
+        ) from None
+    model.eval()
+    return model.to(device or "cpu"), meta

@@ -1,0 +1,67 @@
+"""Settings of the network and its training as plain frozen dataclasses (no torch import).
+
+The train command builds them from the config; the rules may build them while the
+workflow is parsed, so this module stays light.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+from .data import AugmentSettings
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything that shapes a network (BiaPy's MODEL keys as plain values)."""
+
+    ndim: int
+    in_channels: int
+    out_channels: int
+    architecture: str = "unet"
+    feature_maps: tuple[int, ...] = (16, 32, 64, 128, 256)
+    norm: str = "in"
+    activation: str = "elu"
+    dropout: tuple[float, ...] = ()
+    upsample: str = "convtranspose"
+    kernel: int = 3
+    z_down: tuple[int, ...] = ()
+
+    def as_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, spec: dict) -> ModelSpec:
+        """A spec from a model card (cards written before the registry name no architecture)."""
+        known = {f.name for f in fields(cls)}
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.items() if k in known}
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How to train: the channels to learn, the patches, the optimiser and its schedule.
+
+    Built from the config by the train command; the loop reads nothing else.
+    """
+
+    codes: tuple[str, ...]
+    channel_options: dict
+    model: ModelSpec
+    patch: tuple[int, ...]  # spatial patch size
+    channel_weights: tuple[float, ...] = ()  # empty: 1 per code
+    rebalance: bool = False
+    batch_size: int = 6
+    epochs: int = 100
+    patience: int | None = None
+    optimizer: str = "ADAMW"
+    lr: float = 1e-4
+    weight_decay: float = 0.0
+    scheduler: str = ""  # warmupcosine, onecycle, reduceonplateau or empty (constant)
+    warmup_epochs: int = 0
+    min_lr: float = 0.0
+    plateau_factor: float = 0.5
+    plateau_patience: int = 10
+    replicate: int = 1
+    val_split: float = 0.1  # held out of the training images when no validation set is given
+    augment: AugmentSettings | None = None

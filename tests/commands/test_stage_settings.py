@@ -1,0 +1,95 @@
+"""The config boundary: a stage's slice is what its command reads and gives the same settings."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stages.commands import STAGES, stage_settings, stage_slice
+from stages.config import load_config, load_schema, resolve_config
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted([REPO / "config" / "config.yaml", *(REPO / "config" / "examples").glob("*.yaml")])
+
+WITH_VALIDATION_FOLDER = {
+    "DATA": {"VAL": {"FROM_TRAIN": False, "PATH": "val/raw", "GT_PATH": "val/label"}},
+}
+STARDIST = {"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["Db", "R"]}}}
+SEEDS_FROM_P = {
+    "PROBLEM": {
+        "INSTANCE_SEG": {
+            "DATA_CHANNELS": ["F", "P"],
+            "WATERSHED": {"SEED_CHANNELS": ["P"], "SEED_CHANNELS_THRESH": [0.4]},
+        }
+    }
+}
+
+
+def _configs():
+    for path in EXAMPLES:
+        yield path.name, load_config(path)[0]
+    for name, raw in [
+        ("validation folder", WITH_VALIDATION_FOLDER),
+        ("stardist", STARDIST),
+        ("seeds from P", SEEDS_FROM_P),
+    ]:
+        yield name, resolve_config(raw)[0]
+
+
+@pytest.mark.parametrize(
+    "name, config", list(_configs()), ids=lambda v: v if isinstance(v, str) else ""
+)
+def test_every_stage_gets_the_same_settings_from_its_slice(name, config):
+    for stage in STAGES:
+        sliced = stage_slice(config, stage)
+        # the slice goes through a YAML file on its way to the command
+        again, _ = resolve_config(yaml.safe_load(yaml.safe_dump(sliced)))
+        assert stage_settings(stage, again) == stage_settings(stage, config), (name, stage)
+
+
+def test_the_train_slice_keeps_the_validation_folder():
+    config, _ = resolve_config(WITH_VALIDATION_FOLDER)
+    sliced = stage_slice(config, "train")
+    wanted = {"FROM_TRAIN": False, "PATH": "val/raw", "GT_PATH": "val/label"}
+    assert wanted.items() <= sliced["DATA"]["VAL"].items()
+    assert stage_settings("train", config).val_folders == ("val/raw", "val/label")
+
+
+def test_a_decode_key_is_not_in_the_train_slice_and_back():
+    config, _ = resolve_config({})
+    assert "WATERSHED" not in stage_slice(config, "train")["PROBLEM"]["INSTANCE_SEG"]
+    assert "TRAIN" not in stage_slice(config, "decode")
+
+
+LIBRARY = [
+    p
+    for p in (REPO / "stages").rglob("*.py")
+    if "commands" not in p.parts and p.name not in ("config.py", "readme_reference.py")
+]
+
+
+@pytest.mark.parametrize("path", LIBRARY, ids=lambda p: str(p.relative_to(REPO)))
+def test_library_code_reads_no_config_key(path):
+    """Only the commands and the config module know config keys (["PROBLEM"], ["TRAIN"], ...)."""
+    # environment variables (os.environ["CUDA_VISIBLE_DEVICES"]) are not config keys
+    keys = re.findall(r"(?<!environ)\[\s*[\"']([A-Z][A-Z0-9_]{2,})[\"']\s*\]", path.read_text())
+    assert keys == [], f"{path.relative_to(REPO)} indexes config keys {sorted(set(keys))}"
+
+
+def test_schema_enums_follow_the_registries():
+    from stages.channels import ENCODERS
+    from stages.decode import DECODERS
+
+    schema = load_schema()
+    assert schema["definitions"]["channel_code"]["enum"] == list(ENCODERS)
+    seg = schema["properties"]["PROBLEM"]["properties"]["INSTANCE_SEG"]["properties"]
+    assert sorted(seg["INSTANCE_CREATION_PROCESS"]["enum"]) == sorted(["", *DECODERS])
+    claimed = {code for decoder in DECODERS.values() for code in decoder.claims}
+    watershed_codes = [c for c in ENCODERS if c not in claimed]
+    assert seg["WATERSHED"]["properties"]["TOPOGRAPHIC_SURFACE_CHANNEL"]["enum"] == [
+        "",
+        *watershed_codes,
+    ]
