@@ -167,7 +167,7 @@ def _load_set(
         else:
             # R, A and E are encoded from the labels here and again from each augmented patch
             targets = layout.training_targets(labels)
-        normalized = np.moveaxis(normalize_image(image, settings), -1, 0)
+        normalized = np.moveaxis(normalize_image(image, settings.normalization), -1, 0)
         padded_labels = pad_to_patch(labels[np.newaxis], patch)[0]
         samples.append(
             Sample(
