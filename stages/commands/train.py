@@ -4,21 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from .common import clear_errors, config_option, ndim_of
+
+if TYPE_CHECKING:  # numpy-only, but `segpipe train --help` imports nothing it does not need
+    from ..nn.settings import TrainSettings
 
 
 @dataclass(frozen=True)
 class TrainCommandSettings:
     """What segpipe train takes from a config: the loop's settings and the data around it."""
 
-    loop: object  # stages.nn.train.TrainSettings (torch is imported only when training)
+    loop: TrainSettings  # its model spec holds the dimensionality and the input channel count
     normalization: dict
     seed: int
-    ndim: int
-    in_channels: int
     reflect_to_complete_shape: bool
     #: validation folders (DATA.VAL.PATH/GT_PATH) when DATA.VAL.FROM_TRAIN is false, else None
     val_folders: tuple[str, str] | None
@@ -71,7 +73,8 @@ def settings_from_config(config) -> TrainCommandSettings:
             ndim=ndim,
             in_channels=int(patch[-1]),
             out_channels=len(channel_planes(list(codes), options, ndim)),
-            architecture=model["ARCHITECTURE"] if model["ARCHITECTURE"] == "unet" else "unet",
+            # other MODEL.ARCHITECTURE names train a U-Net, with the config's warning
+            architecture="unet",
             feature_maps=tuple(model["FEATURE_MAPS"]),
             norm=model["NORMALIZATION"],
             activation=model["ACTIVATION"],
@@ -103,8 +106,6 @@ def settings_from_config(config) -> TrainCommandSettings:
         loop=loop,
         normalization=normalization_from_config(data["NORMALIZATION"]),
         seed=config["SYSTEM"]["SEED"],
-        ndim=ndim,
-        in_channels=int(patch[-1]),
         reflect_to_complete_shape=data["REFLECT_TO_COMPLETE_SHAPE"],
         val_folders=None if val["FROM_TRAIN"] else (val["PATH"], val["GT_PATH"]),
     )
@@ -126,10 +127,10 @@ def _load_set(
     from ..nn.layout import channel_layout
 
     loop = settings.loop
-    rank = settings.ndim
+    rank = loop.model.ndim
     patch = tuple(loop.patch)
     layout = channel_layout(list(loop.codes), loop.channel_options, rank)
-    in_channels = settings.in_channels
+    in_channels = loop.model.in_channels
     samples, names = [], []
     for raw_path, label_path in pair_images(raw_dir, label_dir):
         image, _ = read_raw(raw_path, rank)
