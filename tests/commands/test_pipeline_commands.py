@@ -333,3 +333,19 @@ def test_help_and_cpu_stages_do_not_import_torch(run):
         text=True,
     )
     assert check.stdout.strip() == "False"
+
+
+def test_predict_without_a_config_takes_the_patch_size_from_the_model(
+    run, dataset, trained, tmp_path
+):
+    """The model card says its patch (32x32 here, not the 256x256 default); padding is 1/8."""
+    import json
+
+    out = tmp_path / "nocfg.npz"
+    result = run("predict", dataset / "test/raw/img-0.tif", out, "--model", trained)
+    assert result.exit_code == 0, result.output
+    with np.load(out) as data:
+        header = json.loads(str(data["header"]))
+    assert header["patch_size"] == [32, 32] and header["padding"] == [4, 4]
+    # cores of 32 - 2 * 4 = 24 pixels tile the 64x64 image in 3 x 3 patches
+    assert header["overlap"] == [0.0, 0.0] and header["patches"] == 9
