@@ -54,5 +54,5 @@ def test_an_ambiguous_shape_names_the_file_and_the_flag(tmp_path):
     with pytest.raises(InputError, match="x.tif: cannot tell.*--ndim"):
         label_rank((2, 4, 5, 6), {}, "x.tif")
     path = tmp_path / "y.tif"
-    tifffile.imwrite(path, np.zeros((3, 4, 5), np.uint16))
+    tifffile.imwrite(path, np.zeros((3, 4, 5), np.uint16), photometric="minisblack")
     assert read_labels(path)[0].shape == (3, 4, 5)
