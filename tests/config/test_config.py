@@ -231,7 +231,7 @@ def test_stage_slices_hold_only_what_the_stage_reads():
 def test_demo_config_and_examples_are_valid():
     from pathlib import Path
 
-    root = Path(__file__).parents[1] / "config"
+    root = Path(__file__).parents[2] / "config"
     for path in [root / "config.yaml", root / "examples" / "3d.yaml"]:
         config, warnings = load_config(path)
         assert warnings == [], path
@@ -241,7 +241,7 @@ def test_biapy_template_runs_with_only_its_paths_changed():
     from pathlib import Path
 
     config, warnings = load_config(
-        Path(__file__).parents[1] / "config" / "examples" / "biapy_template_2d.yaml"
+        Path(__file__).parents[2] / "config" / "examples" / "biapy_template_2d.yaml"
     )
     assert config["DATA"]["PATCH_SIZE"] == [256, 256, 1] and config["TRAIN"]["LR"] == pytest.approx(
         1e-4
@@ -267,7 +267,7 @@ def test_reference_lists_every_key():
 def test_readme_holds_the_current_config_reference():
     from pathlib import Path
 
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
     assert reference_markdown() in readme, (
         "README's config reference is stale: run `make reference`"
     )

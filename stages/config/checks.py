@@ -1,0 +1,225 @@
+"""Rules over several keys: each only checks, and names the keys it reads.
+
+A check raises ConfigError naming the key at fault. Registered with :func:`check`, which
+records the keys a check reads and the keys it reads them against, so that a stage's config
+slice (:func:`stages.config.slices.slice_of`) holds whatever its checks need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .errors import ConfigError
+from .keys import SEG, SHED
+
+
+@dataclass(frozen=True)
+class Check:
+    """A rule over several keys: ``run`` raises ConfigError naming the key at fault.
+
+    ``reads`` lists the keys it checks and ``context`` the keys it checks them against: a
+    stage's config slice that holds one of ``reads`` holds them all and the context, so every
+    slice passes the checks its full config passed (a slice holding only a context key, such
+    as PROBLEM.NDIM, gets defaults that agree with it).
+    """
+
+    reads: tuple[str, ...]
+    run: Callable[[dict], None]
+    context: tuple[str, ...] = ()
+
+
+CHECKS: list[Check] = []
+
+
+def check(
+    *reads: str, context: tuple[str, ...] = ()
+) -> Callable[[Callable[[dict], None]], Callable[[dict], None]]:
+    """Register a check of the dotted keys ``reads`` against the keys ``context``."""
+
+    def register(function: Callable[[dict], None]) -> Callable[[dict], None]:
+        CHECKS.append(Check(tuple(reads), function, tuple(context)))
+        return function
+
+    return register
+
+
+@check(f"{SEG}.DATA_CHANNELS", f"{SEG}.INSTANCE_CREATION_PROCESS", context=("PROBLEM.NDIM",))
+def _check_channels(cfg: dict) -> None:
+    seg = cfg["PROBLEM"]["INSTANCE_SEG"]
+    codes = seg["DATA_CHANNELS"]
+    if len(set(codes)) != len(codes):
+        raise ConfigError(f"{SEG}.DATA_CHANNELS: repeated code in {codes}")
+    from ..channels import ENCODERS, check_combination  # light: numpy/scipy/numba only
+    from ..decode import decoder_for
+
+    for code in codes:
+        if code not in ENCODERS:
+            raise ConfigError(
+                f"{SEG}.DATA_CHANNELS: channel {code!r} is not implemented yet "
+                f"(available: {', '.join(ENCODERS)})"
+            )
+    try:
+        check_combination(codes, 2 if cfg["PROBLEM"]["NDIM"] == "2D" else 3)
+    except ValueError as error:
+        raise ConfigError(f"{SEG}.DATA_CHANNELS: {error}") from None
+    process = seg["INSTANCE_CREATION_PROCESS"]
+    if process and process != decoder_for(codes):
+        raise ConfigError(
+            f"{SEG}.INSTANCE_CREATION_PROCESS: {process!r} cannot decode the channels {codes} "
+            f"(they need {decoder_for(codes)!r})"
+        )
+
+
+@check(f"{SEG}.DATA_CHANNEL_WEIGHTS", context=(f"{SEG}.DATA_CHANNELS",))
+def _check_weights(cfg: dict) -> None:
+    seg = cfg["PROBLEM"]["INSTANCE_SEG"]
+    weights, codes = seg["DATA_CHANNEL_WEIGHTS"], seg["DATA_CHANNELS"]
+    if weights and len(weights) != len(codes):
+        raise ConfigError(
+            f"{SEG}.DATA_CHANNEL_WEIGHTS: {len(weights)} weight(s) for {len(codes)} channel(s) "
+            f"{codes}"
+        )
+
+
+@check(f"{SEG}.DATA_CHANNELS_EXTRA_OPTS", context=(f"{SEG}.DATA_CHANNELS", "PROBLEM.NDIM"))
+def _check_channel_options(cfg: dict) -> None:
+    from ..channels import ENCODERS
+
+    seg = cfg["PROBLEM"]["INSTANCE_SEG"]
+    codes = seg["DATA_CHANNELS"]
+    for code, options in seg["DATA_CHANNELS_EXTRA_OPTS"].items():
+        if code not in codes:
+            raise ConfigError(
+                f"{SEG}.DATA_CHANNELS_EXTRA_OPTS: options for {code!r}, which is not in "
+                f"DATA_CHANNELS {codes}"
+            )
+        try:
+            ENCODERS[code].resolve_options(options, cfg["PROBLEM"]["NDIM"])
+        except ValueError as error:
+            raise ConfigError(f"{SEG}.DATA_CHANNELS_EXTRA_OPTS.{code}: {error}") from None
+
+
+@check(
+    f"{SHED}.SEED_CHANNELS",
+    f"{SHED}.SEED_CHANNELS_THRESH",
+    f"{SHED}.GROWTH_MASK_CHANNELS",
+    f"{SHED}.GROWTH_MASK_CHANNELS_THRESH",
+    f"{SHED}.TOPOGRAPHIC_SURFACE_CHANNEL",
+    f"{SHED}.SEED_MORPH_SEQUENCE",
+    f"{SHED}.SEED_MORPH_RADIUS",
+    context=(f"{SEG}.DATA_CHANNELS",),
+)
+def _check_watershed(cfg: dict) -> None:
+    seg = cfg["PROBLEM"]["INSTANCE_SEG"]
+    codes, shed = seg["DATA_CHANNELS"], seg["WATERSHED"]
+    for channels_key, thresh_key in (
+        ("SEED_CHANNELS", "SEED_CHANNELS_THRESH"),
+        ("GROWTH_MASK_CHANNELS", "GROWTH_MASK_CHANNELS_THRESH"),
+    ):
+        for code in shed[channels_key]:
+            if code not in codes:
+                raise ConfigError(
+                    f"{SHED}.{channels_key}: {code!r} is not in DATA_CHANNELS {codes}"
+                )
+        if shed[thresh_key] and len(shed[thresh_key]) != len(shed[channels_key]):
+            raise ConfigError(
+                f"{SHED}.{thresh_key}: {len(shed[thresh_key])} value(s) for "
+                f"{len(shed[channels_key])} channel(s) in {channels_key}"
+            )
+    surface = shed["TOPOGRAPHIC_SURFACE_CHANNEL"]
+    if surface and surface not in codes:
+        raise ConfigError(
+            f"{SHED}.TOPOGRAPHIC_SURFACE_CHANNEL: {surface!r} is not in DATA_CHANNELS {codes}"
+        )
+    if len(shed["SEED_MORPH_SEQUENCE"]) != len(shed["SEED_MORPH_RADIUS"]):
+        raise ConfigError(
+            f"{SHED}.SEED_MORPH_RADIUS: needs one radius per SEED_MORPH_SEQUENCE entry"
+        )
+
+
+@check("DATA.PATCH_SIZE", "DATA.TEST.PADDING", "DATA.TEST.OVERLAP", context=("PROBLEM.NDIM",))
+def _check_patches(cfg: dict) -> None:
+    ndim = 2 if cfg["PROBLEM"]["NDIM"] == "2D" else 3
+    patch = cfg["DATA"]["PATCH_SIZE"]
+    if len(patch) != ndim + 1:
+        raise ConfigError(
+            f"DATA.PATCH_SIZE: {patch} does not fit PROBLEM.NDIM {cfg['PROBLEM']['NDIM']} "
+            f"(expected {ndim} spatial sizes and the channel count)"
+        )
+    test = cfg["DATA"]["TEST"]
+    for key in ("PADDING", "OVERLAP"):
+        if len(test[key]) != ndim:
+            raise ConfigError(
+                f"DATA.TEST.{key}: {test[key]} needs {ndim} value(s), one per spatial axis"
+            )
+    for axis, (pad, size) in enumerate(zip(test["PADDING"], patch[:-1])):
+        if 2 * pad >= size:
+            raise ConfigError(
+                f"DATA.TEST.PADDING: {test['PADDING']} leaves no patch core on axis {axis} of "
+                f"DATA.PATCH_SIZE {patch}"
+            )
+
+
+@check("DATA.TEST.RESOLUTION", context=("PROBLEM.NDIM",))
+def _check_resolution(cfg: dict) -> None:
+    ndim = 2 if cfg["PROBLEM"]["NDIM"] == "2D" else 3
+    resolution = cfg["DATA"]["TEST"]["RESOLUTION"]
+    if resolution and len(resolution) != ndim:
+        raise ConfigError(
+            f"DATA.TEST.RESOLUTION: {resolution} needs {ndim} value(s), one per spatial axis"
+        )
+
+
+@check("MODEL.FEATURE_MAPS", "MODEL.DROPOUT_VALUES", "MODEL.Z_DOWN")
+def _check_model(cfg: dict) -> None:
+    model = cfg["MODEL"]
+    levels = len(model["FEATURE_MAPS"])
+    if model["DROPOUT_VALUES"] and len(model["DROPOUT_VALUES"]) != levels:
+        raise ConfigError(
+            f"MODEL.DROPOUT_VALUES: {len(model['DROPOUT_VALUES'])} value(s) for {levels} levels "
+            "of MODEL.FEATURE_MAPS"
+        )
+    if model["Z_DOWN"] and len(model["Z_DOWN"]) != levels - 1:
+        raise ConfigError(
+            f"MODEL.Z_DOWN: needs {levels - 1} value(s) (one per pooling) for MODEL.FEATURE_MAPS "
+            f"{model['FEATURE_MAPS']}"
+        )
+
+
+@check(
+    "TEST.POST_PROCESSING.INSTANCE_REFINEMENT.OPERATIONS",
+    "TEST.POST_PROCESSING.INSTANCE_REFINEMENT.VALUES",
+)
+def _check_refinement(cfg: dict) -> None:
+    refinement = cfg["TEST"]["POST_PROCESSING"]["INSTANCE_REFINEMENT"]
+    key = "TEST.POST_PROCESSING.INSTANCE_REFINEMENT.VALUES"
+    if len(refinement["OPERATIONS"]) != len(refinement["VALUES"]):
+        raise ConfigError(
+            f"{key}: needs one value per OPERATIONS entry ('none' where none applies)"
+        )
+    for op, value in zip(refinement["OPERATIONS"], refinement["VALUES"]):
+        needs_value = op in ("dilation", "erosion", "remove_small_objects", "remove_large_objects")
+        if needs_value != isinstance(value, int):
+            raise ConfigError(
+                f"{key}: {op!r} takes {'an integer' if needs_value else 'none'}, got {value!r}"
+            )
+
+
+@check("DATA.VAL.FROM_TRAIN", "DATA.VAL.PATH", "DATA.VAL.GT_PATH")
+def _check_validation_folder(cfg: dict) -> None:
+    val = cfg["DATA"]["VAL"]
+    if not val["FROM_TRAIN"] and not (val["PATH"] and val["GT_PATH"]):
+        raise ConfigError(
+            "DATA.VAL.PATH: with DATA.VAL.FROM_TRAIN false, set DATA.VAL.PATH and DATA.VAL.GT_PATH"
+        )
+
+
+def warnings_for(cfg: dict) -> list[str]:
+    """Warnings for values that are valid but not acted on as asked."""
+    if cfg["MODEL"]["ARCHITECTURE"] != "unet":
+        return [
+            f"MODEL.ARCHITECTURE {cfg['MODEL']['ARCHITECTURE']!r} is not implemented yet: a U-Net "
+            "is trained instead"
+        ]
+    return []

@@ -1,0 +1,30 @@
+"""Defaults that depend on other keys: filled in this one place, after the schema's own."""
+
+from __future__ import annotations
+
+
+def complete(cfg: dict) -> None:
+    """Fill the defaults that depend on other keys (the schema's defaults are already in).
+
+    The one place where a resolved config gains values it was not given: the patch size by
+    NDIM, test padding and overlap by the patch, one options mapping per channel code, the
+    activation's lower-case spelling.
+    """
+    ndim = 2 if cfg["PROBLEM"]["NDIM"] == "2D" else 3
+    if not cfg["DATA"]["PATCH_SIZE"]:
+        cfg["DATA"]["PATCH_SIZE"] = [256, 256, 1] if ndim == 2 else [20, 128, 128, 1]
+    spatial = cfg["DATA"]["PATCH_SIZE"][:-1]
+    test = cfg["DATA"]["TEST"]
+    if not test["PADDING"]:
+        test["PADDING"] = [size // 8 for size in spatial]
+    if not test["OVERLAP"]:
+        test["OVERLAP"] = [0.0] * len(spatial)
+    seg = cfg["PROBLEM"]["INSTANCE_SEG"]
+    extra = seg["DATA_CHANNELS_EXTRA_OPTS"]
+    if isinstance(extra, list):
+        extra = extra[0] if extra else {}
+    seg["DATA_CHANNELS_EXTRA_OPTS"] = {
+        **{code: {} for code in seg["DATA_CHANNELS"]},
+        **{code: dict(options or {}) for code, options in extra.items()},
+    }
+    cfg["MODEL"]["ACTIVATION"] = cfg["MODEL"]["ACTIVATION"].lower()

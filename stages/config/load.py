@@ -1,0 +1,164 @@
+"""Read a config file as BiaPy reads it: YAML, literal strings, old channel strings, defaults.
+
+BiaPy writes tuples and small numbers as strings that Python's ``ast.literal_eval`` reads
+(``PATCH_SIZE: (256, 256, 1)``, ``LR: 1e-4``), and old templates write ``DATA_CHANNELS: BC``.
+Reading fills the schema's defaults and notes each BiaPy key segpipe does not act on yet; it
+checks nothing (validation does, on what reading returns).
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+from .keys import SEG, get, set_key
+from .schema import expected_types, resolve_ref
+
+# Old DATA_CHANNELS strings (BiaPy <= 3.5): B meant foreground, D distance to boundary, Dv2
+# today's D.
+_LEGACY_CODES = {
+    "B": "F",
+    "C": "C",
+    "P": "P",
+    "D": "Db",
+    "Dv2": "D",
+    "T": "T",
+    "Db": "Db",
+    "Dc": "Dc",
+    "Dn": "Dn",
+    "H": "H",
+    "V": "V",
+    "Z": "Z",
+    "F": "F",
+}
+_LEGACY_TOKEN = re.compile(r"Dv2|Db|Dc|Dn|[A-Z]")
+# BiaPy writes -1 for "unset" in a few numeric keys; we use null.
+_MINUS_ONE_MEANS_UNSET = {
+    "TRAIN.PATIENCE",
+    "DATA.NORMALIZATION.ZERO_MEAN_UNIT_VAR.MEAN_VAL",
+    "DATA.NORMALIZATION.ZERO_MEAN_UNIT_VAR.STD_VAL",
+}
+
+
+def read_yaml(path: str | Path) -> dict:
+    """Read a YAML mapping with ``safe_load``; errors name the file."""
+    path = Path(path)
+    try:
+        with open(path) as handle:
+            data = yaml.safe_load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"config file {path} is not valid YAML: {error}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"config file {path} must hold a mapping of keys, got {type(data).__name__}"
+        )
+    return data
+
+
+def dump_yaml(data: dict) -> str:
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=None)
+
+
+def literal(value: str) -> Any:
+    """Read a BiaPy literal string such as '(256, 256, 1)' or '1e-4' (unreadable: unchanged)."""
+    text = value.strip()
+    if text in ("True", "False", "None"):
+        return {"True": True, "False": False, "None": None}[text]
+    try:
+        parsed = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return value
+    return list(parsed) if isinstance(parsed, tuple) else parsed
+
+
+def _tuples_to_lists(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_tuples_to_lists(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _tuples_to_lists(v) for k, v in value.items()}
+    return value
+
+
+def legacy_channels(value: str) -> list[str]:
+    """Convert an old DATA_CHANNELS string ('BC', 'BCDv2', 'BP') into today's code list."""
+    tokens = _LEGACY_TOKEN.findall(value)
+    if "".join(tokens) != value or not tokens:
+        raise ConfigError(f"{SEG}.DATA_CHANNELS: cannot read the old-style string {value!r}")
+    unknown = [t for t in tokens if t not in _LEGACY_CODES]
+    if unknown:
+        raise ConfigError(
+            f"{SEG}.DATA_CHANNELS: old-style code(s) {unknown} in {value!r} are not supported"
+        )
+    return [_LEGACY_CODES[t] for t in tokens]
+
+
+def _read_channels(raw: dict) -> None:
+    channels = get(raw, f"{SEG}.DATA_CHANNELS")
+    if isinstance(channels, str):
+        parsed = literal(channels)
+        set_key(
+            raw,
+            f"{SEG}.DATA_CHANNELS",
+            list(parsed) if isinstance(parsed, (list, tuple)) else legacy_channels(channels),
+        )
+
+
+def _read(schema: dict, node: dict, value: Any, path: str, warnings: list[str]) -> Any:
+    node = resolve_ref(schema, node)
+    if "x-unimplemented" in node:
+        warnings.append(
+            f"{path} is a BiaPy key that segpipe does not implement yet "
+            f"({node['x-unimplemented']}); it has no effect"
+        )
+        return value
+    expected = expected_types(node)
+    if isinstance(value, str) and expected and "string" not in expected:
+        value = literal(value)
+    if path in _MINUS_ONE_MEANS_UNSET and value == -1:
+        value = None
+    value = _tuples_to_lists(value)
+    if node.get("type") != "object":
+        return value
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        return value  # validation names the key
+    properties = node.get("properties", {})
+    read = {
+        key: (
+            _read(schema, properties[key], child, f"{path}.{key}" if path else str(key), warnings)
+            if key in properties
+            else child  # unknown: validation names it and the closest valid key
+        )
+        for key, child in value.items()
+    }
+    for key, child in properties.items():
+        child = resolve_ref(schema, child)
+        if key not in read and "default" in child:
+            child_path = f"{path}.{key}" if path else key
+            read[key] = _read(schema, child, copy.deepcopy(child["default"]), child_path, [])
+    return read
+
+
+def read_config(schema: dict, raw: dict | None) -> tuple[dict, list[str]]:
+    """A raw config mapping as BiaPy reads it, with the schema's defaults filled in.
+
+    Returns
+    -------
+    config, warnings
+        The config (not yet validated) and one warning per BiaPy key set but not implemented.
+    """
+    raw = copy.deepcopy(raw or {})
+    _read_channels(raw)
+    warnings: list[str] = []
+    return _read(schema, schema, raw, "", warnings), warnings
