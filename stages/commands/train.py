@@ -117,9 +117,12 @@ def _load_set(
     channels_dir: str | None,
     settings: TrainCommandSettings,
     what: str,
-) -> tuple[list, list[str]]:
-    """Samples (normalised image, channels, foreground) of one folder pair; channels are read or
-    encoded."""
+) -> tuple[list, list[tuple[str, Path]]]:
+    """Samples (normalised image, channels, foreground) of one folder pair, and the files read.
+
+    Channels are read from ``channels_dir`` or encoded; the files come as ``(role, path)``
+    pairs, whose contents decide whether a resume state fits.
+    """
     import numpy as np
 
     from ..io import InputError, pair_images, read_channels, read_labels, read_raw
@@ -131,7 +134,7 @@ def _load_set(
     patch = tuple(loop.patch)
     layout = channel_layout(list(loop.codes), loop.channel_options, rank)
     in_channels = loop.model.in_channels
-    samples, names = [], []
+    samples, files = [], []
     for raw_path, label_path in pair_images(raw_dir, label_dir):
         image, _ = read_raw(raw_path, rank)
         labels, _ = read_labels(label_path, rank)
@@ -152,8 +155,10 @@ def _load_set(
                 f"{raw_path}: shape {labels.shape} is smaller than DATA.PATCH_SIZE {patch} and "
                 "DATA.REFLECT_TO_COMPLETE_SHAPE is false"
             )
+        files += [(f"{what} raw", raw_path), (f"{what} labels", label_path)]
         if channels_dir and not layout.reencode:
             channels_path = Path(channels_dir) / f"{label_path.stem}.tif"
+            files.append((f"{what} channels", channels_path))
             targets, found, _ = read_channels(channels_path)
             if found != list(layout.planes):
                 raise InputError(
@@ -178,8 +183,7 @@ def _load_set(
                 labels=padded_labels if layout.reencode else None,
             )
         )
-        names.append(f"{what}:{raw_path.name}:{label_path.name}")
-    return samples, names
+    return samples, files
 
 
 @click.command(name="train")
@@ -284,7 +288,8 @@ def command(
 
     from ..config import dump_yaml
     from ..io import atomic_output
-    from ..nn.train import clear_resume_state, train_model
+    from ..nn.checkpoints import files_digest
+    from ..nn.run import train_in_folder
     from ..threads import limit_threads
     from . import stage_slice
     from .common import stage_config
@@ -293,39 +298,36 @@ def command(
     settings = settings_from_config(config)
     if threads:
         torch.set_num_threads(threads)
-    limit_threads(
-        threads
-    )  # the encoders re-encoding augmented patches (R, A, E, the distance transform)
+    # the encoders re-encoding augmented patches (R, A, E, the distance transform)
+    limit_threads(threads)
     folder = Path(model_dir)
-    if fresh:
-        clear_resume_state(folder)
     if val_raw is None and settings.val_folders is not None:
         # DATA.VAL.FROM_TRAIN false: the config's validation folders, unless given here
         val_raw, val_label = settings.val_folders
-    samples, names = _load_set(raw_dir, label_dir, channels_dir, settings, "train")
+    samples, files = _load_set(raw_dir, label_dir, channels_dir, settings, "train")
     val_samples = None
     if val_raw:
-        val_samples, val_names = _load_set(val_raw, val_label, val_channels, settings, "val")
-        names += val_names
-    result = train_model(
+        val_samples, val_files = _load_set(val_raw, val_label, val_channels, settings, "val")
+        files += val_files
+    outcome = train_in_folder(
         samples,
         val_samples,
         settings.loop,
-        model_dir=folder,
-        log_csv=Path(log_csv or folder / "train_log.csv"),
-        chart_png=Path(chart_png or folder / "loss.png"),
-        names=names,
+        folder=folder,
+        inputs_digest=files_digest(files),
         normalization=settings.normalization,
         seed=settings.seed if seed is None else seed,
+        log_csv=Path(log_csv or folder / "train_log.csv"),
+        chart_png=Path(chart_png or folder / "loss.png"),
+        fresh=fresh,
         progress=progress,
     )
-    if not result.main:
+    if not outcome.main:
         return  # the other processes of a distributed run leave the writing to the first
     with atomic_output(folder / "train_config.yaml") as temporary:
         temporary.write_text(dump_yaml(stage_slice(config, "train")))
+    resumed = f", resumed after epoch {outcome.resumed_from}" if outcome.resumed_from else ""
     click.echo(
-        f"{folder / 'model.pt'}: best validation loss {result.best_val_loss:.4f} at epoch "
-        f"{result.best_epoch} of {result.epochs} "
-        f"({result.seconds:.0f} "
-        f"s{f', resumed after epoch {result.resumed_from}' if result.resumed_from else ''})"
+        f"{folder / 'model.pt'}: best validation loss {outcome.best_val_loss:.4f} at epoch "
+        f"{outcome.best_epoch} of {outcome.epochs} ({outcome.seconds:.0f} s{resumed})"
     )

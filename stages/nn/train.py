@@ -1,46 +1,95 @@
-"""The training loop: random patches, per-channel losses, validation, checkpoints, resume.
+"""The training loop: random patches, per-channel losses, validation, early stopping, resume.
 
-A model is a folder: ``model.pt`` (best-on-validation weights and everything
-needed to rebuild and apply the network: channel codes, activations,
-normalisation, patch size), ``model_last.pt`` (the last epoch's weights),
-``normalization.json`` and ``train_config.yaml``. The resumable state (weights,
-optimizer, scheduler, RNG, log) lives in ``resume/`` and is written atomically
-after every epoch, so a killed run continues from its last finished epoch.
+The loop writes no files. It returns the per-epoch history and the best and last weights,
+and hands its resumable state (weights, optimizer, scheduler, random generators, history)
+to an ``on_epoch`` callback after every epoch; ``segpipe train`` saves that state
+(:mod:`stages.nn.checkpoints`), the model folder and the loss chart.
 """
 
 from __future__ import annotations
 
-import hashlib
+import copy
 import json
 import logging
 import math
-import shutil
 import sys
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from ..io import atomic_output, provenance, write_json
 from .data import PatchSampler, Sample, all_cells, fixed_patches, split_validation
 from .layout import channel_layout
 from .losses import code_losses
-from .model import ModelCard, build_model, save_model
+from .model import build_model
 from .settings import TrainSettings
 
 log = logging.getLogger("segpipe.train")
 
 
 @dataclass
-class TrainResult:
+class TrainState:
+    """What a run needs to continue after its last finished epoch (0-based ``epoch``)."""
+
+    epoch: int
+    model: dict
+    optimizer: dict
+    scheduler: dict
+    torch_rng: torch.Tensor
+    numpy_rng: dict
+    best_loss: float
+    best_epoch: int  # 0-based; -1 before the first epoch
+    stale: int  # epochs since the best one
+    history: list[dict]
+    best_model: dict  # the weights of the best epoch so far
+
+    def to_file(self) -> dict:
+        """The state as plain tensors and strings (``torch.load(weights_only=True)`` reads it)."""
+        return {
+            "epoch": self.epoch,
+            "model": self.model,
+            "optimizer": self.optimizer,
+            "scheduler": self.scheduler,
+            "torch_rng": self.torch_rng,
+            "numpy_rng": json.dumps(self.numpy_rng),
+            "best_loss": self.best_loss,
+            "best_epoch": self.best_epoch,
+            "stale": self.stale,
+            "rows": json.dumps(self.history),
+        }
+
+    @classmethod
+    def from_file(cls, saved: dict, best_model: dict) -> TrainState:
+        return cls(
+            epoch=saved["epoch"],
+            model=saved["model"],
+            optimizer=saved["optimizer"],
+            scheduler=saved["scheduler"],
+            torch_rng=saved["torch_rng"],
+            numpy_rng=json.loads(saved["numpy_rng"]),
+            best_loss=saved["best_loss"],
+            best_epoch=saved["best_epoch"],
+            stale=saved["stale"],
+            history=json.loads(saved["rows"]),
+            best_model=best_model,
+        )
+
+
+@dataclass
+class TrainOutcome:
+    """The history and weights of a finished run (weights on the CPU)."""
+
+    history: list[dict]
+    best_weights: dict
+    last_weights: dict
     epochs: int
-    best_epoch: int
+    best_epoch: int  # 1-based, as in the history
     best_val_loss: float
     seconds: float
     resumed_from: int
+    processes: int = 1
     main: bool = True  # False in the other processes of a distributed run, which write nothing
 
 
@@ -142,36 +191,6 @@ def _scheduler(optimizer: torch.optim.Optimizer, settings: TrainSettings, steps_
     return None, ""
 
 
-def _fingerprint(settings: dict, names: Sequence[str]) -> str:
-    text = json.dumps({"settings": settings, "inputs": list(names)}, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _save_atomic(obj: dict, path: Path) -> None:
-    with atomic_output(path) as temporary:
-        torch.save(obj, temporary)
-
-
-def _loss_chart(rows: list[dict], path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(6, 4))
-    epochs = [r["epoch"] for r in rows]
-    axis.plot(epochs, [r["train_loss"] for r in rows], label="train")
-    axis.plot(epochs, [r["val_loss"] for r in rows], label="validation")
-    axis.set_xlabel("epoch")
-    axis.set_ylabel("loss")
-    axis.set_title(title)
-    axis.legend()
-    figure.tight_layout()
-    with atomic_output(path) as temporary:
-        figure.savefig(temporary, format="png", dpi=100)
-    plt.close(figure)
-
-
 def _to_tensor(array: np.ndarray, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).to(device)
 
@@ -204,36 +223,36 @@ def _validation_losses(
     return totals / len(images)
 
 
-def train_model(
+def _cpu_copy(weights: dict) -> dict:
+    return {name: tensor.detach().to("cpu", copy=True) for name, tensor in weights.items()}
+
+
+def train_network(
     samples: Sequence[Sample],
     val_samples: Sequence[Sample] | None,
     settings: TrainSettings,
     *,
-    model_dir: Path,
-    log_csv: Path,
-    chart_png: Path,
-    names: Sequence[str],
-    normalization: dict,
     seed: int = 0,
+    resume: TrainState | None = None,
+    on_epoch: Callable[[TrainState, bool], None] | None = None,
     progress: bool = True,
-) -> TrainResult:
-    """Train the network of ``settings.model`` on ``samples`` and write the model folder.
-
-    Resumes from ``model_dir/resume`` when its state was written for the same settings and
-    inputs.
+) -> TrainOutcome:
+    """Train the network of ``settings.model`` on ``samples``; return its history and weights.
 
     Parameters
     ----------
     samples : training images with their encoded channels and foreground masks.
     val_samples : a separate validation set, or None to hold out ``settings.val_split`` of
-    ``samples``.
-    names : input file names, part of the fingerprint that decides whether a resume state fits.
+        ``samples``.
+    resume : the state after a finished epoch of a run with the same settings and inputs
+        (the caller decides that it fits); training continues after that epoch.
+    on_epoch : called in the first process after every epoch with the resumable state and
+        whether the epoch was the best so far (the caller saves it).
     """
     started = time.time()
     codes = list(settings.codes)
     patch = tuple(settings.patch)
     layout = channel_layout(codes, settings.channel_options, len(patch))
-    options = layout.options
     weights = torch.tensor(settings.channel_weights or [1.0] * len(codes), dtype=torch.float32)
     batch_size = settings.batch_size
 
@@ -276,40 +295,25 @@ def train_model(
     scheduler, schedule_unit = _scheduler(optimizer, settings, steps_per_epoch)
     weights = weights.to(device)
 
-    resume_dir = model_dir / "resume"
-    fingerprint = _fingerprint(
-        {"settings": asdict(settings), "normalization": normalization, "seed": seed},
-        names,
-    )
     rows: list[dict] = []
     start_epoch, best_loss, best_epoch, stale = 0, math.inf, -1, 0
-    last_path = resume_dir / "last.pt"
-    if last_path.exists():
-        state = torch.load(last_path, map_location=device, weights_only=True)
-        if state.get("fingerprint") == fingerprint:
-            network.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            if scheduler is not None and state.get("scheduler"):
-                scheduler.load_state_dict(state["scheduler"])
-            torch.set_rng_state(state["torch_rng"])
-            rng.bit_generator.state = json.loads(state["numpy_rng"])
-            start_epoch, best_loss, best_epoch, stale = (
-                state["epoch"] + 1,
-                state["best_loss"],
-                state["best_epoch"],
-                state["stale"],
-            )
-            rows = json.loads(state["rows"])
-            log.info(
-                "resuming from %s after epoch %d (best validation loss %.4f at epoch %d)",
-                last_path,
-                state["epoch"] + 1,
-                best_loss,
-                best_epoch + 1,
-            )
-        else:
-            log.info("ignoring %s: it was written for another config or other inputs", last_path)
-    resumed_from = start_epoch
+    best_weights: dict = {}
+    if resume is not None:
+        network.load_state_dict(resume.model)
+        optimizer.load_state_dict(resume.optimizer)
+        if scheduler is not None and resume.scheduler:
+            scheduler.load_state_dict(resume.scheduler)
+        torch.set_rng_state(resume.torch_rng)
+        rng.bit_generator.state = resume.numpy_rng
+        start_epoch = resume.epoch + 1
+        best_loss, best_epoch, stale = resume.best_loss, resume.best_epoch, resume.stale
+        rows, best_weights = copy.deepcopy(resume.history), _cpu_copy(resume.best_model)
+        log.info(
+            "resuming after epoch %d (best validation loss %.4f at epoch %d)",
+            start_epoch,
+            best_loss,
+            best_epoch + 1,
+        )
     log.info(
         "%d training patch(es) of %s per epoch in %d step(s) of %d; %d validation patch(es); "
         "channels %s",
@@ -387,26 +391,25 @@ def train_model(
         improved = val_loss < best_loss
         if improved:
             best_loss, best_epoch, stale = val_loss, epoch, 0
+            best_weights = _cpu_copy(network.state_dict())
         else:
             stale += 1
-        if where.main:
-            if improved:
-                _save_atomic({"model": network.state_dict()}, resume_dir / "best.pt")
-            _save_atomic(
-                {
-                    "model": network.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict() if scheduler is not None else {},
-                    "torch_rng": torch.get_rng_state(),
-                    "numpy_rng": json.dumps(rng.bit_generator.state),
-                    "epoch": epoch,
-                    "best_loss": best_loss,
-                    "best_epoch": best_epoch,
-                    "stale": stale,
-                    "rows": json.dumps(rows),
-                    "fingerprint": fingerprint,
-                },
-                last_path,
+        if where.main and on_epoch is not None:
+            on_epoch(
+                TrainState(
+                    epoch=epoch,
+                    model=network.state_dict(),
+                    optimizer=optimizer.state_dict(),
+                    scheduler=scheduler.state_dict() if scheduler is not None else {},
+                    torch_rng=torch.get_rng_state(),
+                    numpy_rng=rng.bit_generator.state,
+                    best_loss=best_loss,
+                    best_epoch=best_epoch,
+                    stale=stale,
+                    history=rows,
+                    best_model=best_weights,
+                ),
+                improved,
             )
         if where.world > 1:
             torch.distributed.barrier()
@@ -431,47 +434,17 @@ def train_model(
             f"no epoch was trained ({settings.epochs} epoch(s), resume state at "
             f"epoch {start_epoch})"
         )
-    result = TrainResult(
+    if where.world > 1:
+        torch.distributed.destroy_process_group()
+    return TrainOutcome(
+        history=rows,
+        best_weights=best_weights,
+        last_weights=_cpu_copy(network.state_dict()),
         epochs=epoch + 1,
         best_epoch=best_epoch + 1,
         best_val_loss=best_loss,
         seconds=time.time() - started,
-        resumed_from=resumed_from,
+        resumed_from=start_epoch,
+        processes=where.world,
         main=where.main,
     )
-    if where.world > 1:
-        torch.distributed.destroy_process_group()
-    if not where.main:
-        return result
-    best = torch.load(resume_dir / "best.pt", map_location="cpu", weights_only=True)["model"]
-    card = ModelCard(
-        spec=spec,
-        channels=tuple(layout.planes),
-        codes=tuple(codes),
-        channel_options=options,
-        activations=tuple(layout.activations),
-        normalization=normalization,
-        patch_size=(*patch, spec.in_channels),
-        training={
-            "epochs": epoch + 1,
-            "best_epoch": best_epoch + 1,
-            "best_val_loss": best_loss,
-            "seed": seed,
-            "processes": where.world,
-            "provenance": provenance(),
-        },
-    )
-    save_model(model_dir / "model.pt", best, card)
-    save_model(model_dir / "model_last.pt", network.state_dict(), card)
-    write_json(model_dir / "normalization.json", normalization)
-    import pandas as pd
-
-    from ..io import write_csv
-
-    write_csv(log_csv, pd.DataFrame(rows))
-    _loss_chart(rows, chart_png, f"{model_dir.parent.name} loss")
-    return result
-
-
-def clear_resume_state(model_dir: Path) -> None:
-    shutil.rmtree(model_dir / "resume", ignore_errors=True)

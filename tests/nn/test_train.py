@@ -6,9 +6,11 @@ import torch
 from stages.channels import encode_channels
 from stages.commands.train import settings_from_config
 from stages.config import resolve_config
+from stages.nn.checkpoints import files_digest
 from stages.nn.data import Sample
 from stages.nn.model import load_model
-from stages.nn.train import train_model
+from stages.nn.run import train_in_folder
+from stages.nn.train import train_network
 
 
 def _config(epochs: int, **train):
@@ -39,20 +41,53 @@ def _samples(mask2d, img2d):
     ]
 
 
-def _train(tmp_path, config, samples, seed=0):
+def _train(tmp_path, config, samples, seed=0, inputs_digest="a"):
     settings = settings_from_config(config)
-    return train_model(
+    return train_in_folder(
         samples,
         None,
         settings.loop,
-        model_dir=tmp_path / "model",
-        log_csv=tmp_path / "log.csv",
-        chart_png=tmp_path / "loss.png",
-        names=["a"],
+        folder=tmp_path / "model",
+        inputs_digest=inputs_digest,
         normalization=settings.normalization,
         seed=seed,
+        log_csv=tmp_path / "log.csv",
+        chart_png=tmp_path / "loss.png",
         progress=False,
     )
+
+
+def test_the_loop_returns_history_and_weights_and_writes_nothing(
+    tmp_path, mask2d, img2d, monkeypatch
+):
+    torch.set_num_threads(1)
+    monkeypatch.chdir(tmp_path)
+    settings = settings_from_config(_config(2)).loop
+    saved = []
+    outcome = train_network(
+        _samples(mask2d, img2d),
+        None,
+        settings,
+        on_epoch=lambda state, improved: saved.append((state.epoch, improved, state.best_epoch)),
+        progress=False,
+    )
+    assert list(tmp_path.iterdir()) == []
+    assert [row["epoch"] for row in outcome.history] == [1, 2]
+    assert outcome.history[1]["train_loss"] < outcome.history[0]["train_loss"]
+    best_row = min(outcome.history, key=lambda row: row["val_loss"])
+    assert outcome.best_epoch == best_row["epoch"]
+    assert outcome.best_val_loss == pytest.approx(best_row["val_loss"])
+    assert [epoch for epoch, _, _ in saved] == [0, 1]
+    assert saved[0][1] is True  # the first epoch is always the best so far
+    # the weights are CPU copies that rebuild the network
+    from stages.nn.model import build_model
+
+    network = build_model(settings.model)
+    network.load_state_dict(outcome.best_weights)
+    assert all(t.device.type == "cpu" for t in outcome.last_weights.values())
+    if outcome.best_epoch == 2:
+        for name, tensor in outcome.best_weights.items():
+            torch.testing.assert_close(tensor, outcome.last_weights[name])
 
 
 def test_training_writes_a_complete_model_folder(tmp_path, mask2d, img2d):
@@ -114,6 +149,27 @@ def test_a_killed_run_resumes_and_ends_as_an_uninterrupted_one(
     # another config does not resume from that state
     other = _train(tmp_path / "killed", _config(4), samples)
     assert other.resumed_from == 0
+
+
+def test_changed_training_data_under_the_same_names_starts_over(tmp_path, mask2d, img2d, caplog):
+    """The resume state is keyed on the files' contents, not their names (issue 13, item 2)."""
+    torch.set_num_threads(1)
+    raw, labels = tmp_path / "raw.tif", tmp_path / "labels.tif"
+    raw.write_bytes(b"image v1")
+    labels.write_bytes(b"labels v1")
+    files = [("train raw", raw), ("train labels", labels)]
+    samples = _samples(mask2d, img2d)
+    first = _train(tmp_path, _config(2), samples, inputs_digest=files_digest(files))
+    assert first.resumed_from == 0
+    again = _train(tmp_path, _config(3), samples, inputs_digest=files_digest(files))
+    assert again.resumed_from == 0  # another config (3 epochs): the settings changed
+    rerun = _train(tmp_path, _config(3), samples, inputs_digest=files_digest(files))
+    assert rerun.resumed_from == 3 and rerun.epochs == 3  # all done: nothing to train
+    labels.write_bytes(b"labels v2")  # relabelled under the same name
+    with caplog.at_level("INFO", logger="segpipe.train"):
+        relabelled = _train(tmp_path, _config(3), samples, inputs_digest=files_digest(files))
+    assert relabelled.resumed_from == 0 and relabelled.epochs == 3
+    assert "the training data changed" in caplog.text
 
 
 def test_load_model_errors_name_the_file(tmp_path):

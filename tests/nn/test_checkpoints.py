@@ -1,0 +1,18 @@
+from stages.nn.checkpoints import files_digest, settings_digest
+
+
+def test_files_digest_follows_contents_and_roles(tmp_path):
+    a, b = tmp_path / "a.tif", tmp_path / "b.tif"
+    a.write_bytes(b"1")
+    b.write_bytes(b"2")
+    digest = files_digest([("raw", a), ("labels", b)])
+    assert digest == files_digest([("raw", a), ("labels", b)])
+    assert digest != files_digest([("raw", b), ("labels", a)])
+    assert digest != files_digest([("labels", a), ("raw", b)])
+    b.write_bytes(b"3")
+    assert digest != files_digest([("raw", a), ("labels", b)])
+
+
+def test_settings_digest_ignores_key_order():
+    assert settings_digest({"a": 1, "b": [1, 2]}) == settings_digest({"b": [1, 2], "a": 1})
+    assert settings_digest({"a": 1}) != settings_digest({"a": 2})
