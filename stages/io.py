@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import tifffile
 
+from .labels.check import label_dtype
+
 IMAGE_SUFFIXES = (".tif", ".tiff")
 
 
@@ -132,8 +134,13 @@ def read_raw(path: str | Path, ndim: int) -> tuple[np.ndarray, ImageInfo]:
 
 
 def labels_from_array(labels: np.ndarray, ndim: int, path: str | Path) -> np.ndarray:
-    """Validate an instance label array: integer, non-negative, right rank (a trailing 1-channel is
-    dropped)."""
+    """Validate an instance label array read from ``path`` (a trailing 1-channel is dropped).
+
+    The rank must be ``ndim``; the rest is :func:`stages.labels.check_labels`, its error
+    naming the file.
+    """
+    from .labels import check_labels
+
     if labels.ndim == ndim + 1 and labels.shape[-1] == 1:
         labels = labels[..., 0]
     if labels.ndim != ndim:
@@ -142,18 +149,10 @@ def labels_from_array(labels: np.ndarray, ndim: int, path: str | Path) -> np.nda
         )
     if labels.size == 0:
         raise InputError(f"{path}: label image is empty (shape {labels.shape})")
-    if not np.issubdtype(labels.dtype, np.integer):
-        if np.issubdtype(labels.dtype, np.floating) and np.all(np.mod(labels, 1) == 0):
-            labels = labels.astype(np.int64)
-        else:
-            raise InputError(
-                f"{path}: labels must be integers, got dtype {labels.dtype} with fractional values"
-            )
-    if labels.min() < 0:
-        raise InputError(f"{path}: labels must be non-negative, found {labels.min()}")
-    if labels.max() > np.iinfo(np.uint32).max:
-        raise InputError(f"{path}: label ids exceed 2**32-1")
-    return labels.astype(label_dtype(int(labels.max())), copy=False)
+    try:
+        return check_labels(labels, "labels")
+    except ValueError as error:
+        raise InputError(f"{path}: {error}") from None
 
 
 def label_rank(shape: tuple[int, ...], metadata: dict, path: str | Path) -> int:
@@ -185,11 +184,6 @@ def read_labels(path: str | Path, ndim: int | None = None) -> tuple[np.ndarray, 
         if len(info.spacing or ()) not in (0, ndim):
             info = ImageInfo(spacing=info.spacing[-ndim:], metadata=info.metadata)
     return labels_from_array(labels, ndim, path), info
-
-
-def label_dtype(max_label: int) -> np.dtype:
-    """uint16 when the ids fit, else uint32."""
-    return np.dtype(np.uint16) if max_label <= np.iinfo(np.uint16).max else np.dtype(np.uint32)
 
 
 def write_tiff(

@@ -13,8 +13,9 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from scipy import ndimage as ndi
 from skimage.measure import perimeter, regionprops_table
+
+from .labels import compact_ids, instance_boxes
 
 # the 13 lattice directions of a 3x3x3 neighbourhood (one of each +/- pair)
 _DIRECTIONS = np.array([d for d in itertools.product((-1, 0, 1), repeat=3) if d > (0, 0, 0)])
@@ -86,12 +87,10 @@ def measure_instances(
             f"`spacing` {spacing} must have one value per axis of labels (shape {labels.shape})"
         )
     axes = ("z", "y", "x")[-ndim:]
-    boxes = ndi.find_objects(labels)
+    # per-instance work sized by the instance count, whatever the ids; ids mapped back below
+    labels, original_ids = compact_ids(labels)
     rows = []
-    for index, box in enumerate(boxes):
-        if box is None:
-            continue
-        label_id = index + 1
+    for label_id, box in instance_boxes(labels):
         mask = labels[box] == label_id
         npixels = int(mask.sum())
         coords = np.nonzero(mask)
@@ -136,4 +135,6 @@ def measure_instances(
     elif extra_properties:
         for name in extra_properties:
             frame[name] = []
+    if original_ids is not None:
+        frame["label"] = original_ids[frame["label"].to_numpy() - 1]
     return frame

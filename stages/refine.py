@@ -9,7 +9,8 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.segmentation import clear_border, expand_labels
 
-from .channels.morphology import erode_labels, remove_large_labels, remove_small_labels
+from .labels import compact_ids, instance_boxes, restore_ids
+from .labels.morphology import erode_labels, remove_large_labels, remove_small_labels
 
 OPERATIONS = (
     "dilation",
@@ -24,12 +25,10 @@ OPERATIONS = (
 def fill_instance_holes(labels: np.ndarray) -> np.ndarray:
     """Fill the holes of each instance with its id, only where the hole is background."""
     out = labels.copy()
-    for index, box in enumerate(ndi.find_objects(labels)):
-        if box is None:
-            continue
-        mask = labels[box] == index + 1
+    for label_id, box in instance_boxes(labels):
+        mask = labels[box] == label_id
         holes = ndi.binary_fill_holes(mask) & (labels[box] == 0)
-        out[box][holes] = index + 1
+        out[box][holes] = label_id
     return out
 
 
@@ -46,7 +45,9 @@ def refine_instances(
         raise ValueError(
             f"`values` ({len(values)}) must have one entry per operation ({len(operations)})"
         )
-    out = np.asarray(labels)
+    labels = np.asarray(labels)
+    # sizes and boxes are tables over ids: huge sparse ids are renumbered, then restored
+    out, original_ids = compact_ids(labels)
     for operation, value in zip(operations, values):
         if operation not in OPERATIONS:
             raise ValueError(
@@ -64,4 +65,4 @@ def refine_instances(
             out = remove_small_labels(out, int(value))
         else:
             out = remove_large_labels(out, int(value))
-    return out
+    return restore_ids(out, original_ids, labels.dtype)

@@ -21,3 +21,13 @@ def three_squares() -> np.ndarray:
     labels[2:12, 14:24] = 2
     labels[16:26, 2:12] = 3
     return labels
+
+
+def with_huge_ids(labels: np.ndarray) -> tuple[np.ndarray, dict[int, int]]:
+    """The same instances with ids near 2**31 (7 apart), and the map from old to new ids."""
+    ids = np.unique(labels)
+    ids = ids[ids > 0]
+    new_ids = (2**31 - 7 * len(ids) + 7 * np.arange(len(ids))).astype(np.uint32)
+    table = np.zeros(int(labels.max()) + 1, np.uint32)
+    table[ids] = new_ids
+    return table[labels], {int(a): int(b) for a, b in zip(ids, new_ids)}

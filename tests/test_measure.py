@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 from skimage.morphology import ball, disk
 
@@ -54,3 +55,16 @@ def test_extra_properties_and_real_masks(mask2d, mask3d):
 def test_bad_spacing_is_named():
     with pytest.raises(ValueError, match="`spacing`"):
         measure_instances(np.ones((3, 3), np.uint8), spacing=(1.0,))
+
+
+def test_huge_ids_are_measured_under_their_own_ids(mask2d):
+    """Ids near 2**31 cost what the instance count costs (issue 13: find_objects on them
+    asked for gigabytes) and keep their ids in the table."""
+    from tests.helpers import with_huge_ids
+
+    huge, mapping = with_huge_ids(mask2d)
+    expected = measure_instances(mask2d, extra_properties=["solidity"])
+    expected["label"] = expected["label"].map(mapping)
+    pd.testing.assert_frame_equal(
+        measure_instances(huge, extra_properties=["solidity"]), expected, check_dtype=False
+    )

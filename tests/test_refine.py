@@ -50,3 +50,17 @@ def test_operations_apply_in_order_in_3d(mask3d):
 def test_bad_operation_is_named():
     with pytest.raises(ValueError, match="unknown refinement operation 'smooth'"):
         refine_instances(np.zeros((3, 3), np.uint8), ["smooth"], ["none"])
+
+
+def test_huge_ids_are_refined_and_kept(mask2d):
+    from tests.helpers import with_huge_ids
+
+    huge, mapping = with_huge_ids(mask2d)
+    operations, values = ["erosion", "fill_holes", "remove_small_objects"], [1, "none", 30]
+    small = refine_instances(mask2d, operations, values)
+    table = np.zeros(int(mask2d.max()) + 1, np.uint32)
+    for old, new in mapping.items():
+        table[old] = new
+    refined = refine_instances(huge, operations, values)
+    assert refined.dtype == huge.dtype
+    np.testing.assert_array_equal(refined, table[small])

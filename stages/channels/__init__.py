@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..labels import check_labels, compact_ids
 from . import affinity, binary, distance, embedding, rays
 
 
@@ -316,37 +317,13 @@ def check_combination(codes: list[str], ndim: int | None = None) -> None:
             raise ValueError(f"channel {code} needs 3D data (PROBLEM.NDIM 3D)")
 
 
-def check_labels(labels: np.ndarray, name: str = "labels") -> np.ndarray:
-    """Instance labels as a non-negative integer array; raises ValueError naming ``name``."""
-    labels = np.asarray(labels)
-    if not labels.dtype.isnative:
-        # the compiled kernels read native byte order only (a big-endian array from a reader)
-        labels = labels.astype(labels.dtype.newbyteorder("="))
-    if not np.issubdtype(labels.dtype, np.integer):
-        if (
-            np.issubdtype(labels.dtype, np.floating)
-            and labels.size
-            and np.all(np.mod(labels, 1) == 0)
-        ):
-            labels = labels.astype(np.int64)
-        else:
-            raise ValueError(f"`{name}` must hold integer instance ids, got dtype {labels.dtype}")
-    if labels.ndim not in (2, 3):
-        raise ValueError(f"`{name}` must be 2D (Y,X) or 3D (Z,Y,X), got shape {labels.shape}")
-    if labels.dtype.kind != "u" and labels.size and labels.min() < 0:
-        raise ValueError(f"`{name}` must be non-negative, found {labels.min()}")
-    if labels.dtype.kind == "u" and labels.dtype.itemsize <= 4:
-        return labels
-    if labels.size and labels.max() > np.iinfo(np.uint32).max:
-        raise ValueError(f"`{name}` holds ids above 2**32-1")
-    return labels.astype(np.uint32)
-
-
 def encode_channels(
     labels: np.ndarray, codes: list[str], extra_options: dict[str, dict] | None = None
 ) -> np.ndarray:
     """Encode ``labels`` into the channels ``codes`` in order: (C, [Z,] Y, X) float32."""
-    labels = check_labels(labels)
+    # channel values do not depend on the ids: sparse huge ids are renumbered so that
+    # per-id tables stay as small as the instance count
+    labels, _ = compact_ids(check_labels(labels))
     needs_3d = [c for c in codes if c in ENCODERS and ENCODERS[c].needs_3d]
     if labels.ndim == 2 and needs_3d:
         raise ValueError(f"channel {needs_3d[0]} needs 3D labels")

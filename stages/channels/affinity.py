@@ -19,7 +19,7 @@ import itertools
 import numpy as np
 from scipy import ndimage as ndi
 
-from .morphology import as_volume
+from ..labels.morphology import as_volume
 
 NEIGHBOURHOODS = {
     2: ("4-connectivity", "8-connectivity"),
@@ -148,7 +148,7 @@ def encode_affinities(
 ) -> np.ndarray:
     """(n_offsets, [Z,] Y, X) float32 affinities of ``labels``: 1 where p and p - offset hold the
     same instance."""
-    from ._label_kernels import affinity_planes
+    from ._encoding_kernels import affinity_planes
 
     offsets = affinity_offsets(neighborhood, labels.ndim, z_affinities, y_affinities, x_affinities)
     labels = widen_instance_borders(labels, widen_borders)

@@ -7,7 +7,15 @@ from scipy import ndimage as ndi
 from skimage.morphology import skeletonize
 from skimage.segmentation import find_boundaries
 
-from .morphology import ball, dilate_mask, erode_labels, erode_mask, face_boundaries, inner_points
+from ..labels import instance_boxes
+from ..labels.morphology import (
+    ball,
+    dilate_mask,
+    erode_labels,
+    erode_mask,
+    face_boundaries,
+    inner_points,
+)
 
 
 def encode_foreground(labels: np.ndarray, *, erosion: int = 0, dilation: int = 0) -> np.ndarray:
@@ -36,11 +44,9 @@ def encode_center_points(
         for label_id, point in inner_points(labels).items():
             centers[point] = label_id
     else:
-        for index, box in enumerate(ndi.find_objects(labels)):
-            if box is None:
-                continue
-            mask = labels[box] == index + 1
-            centers[box][skeletonize(mask) & mask] = index + 1
+        for label_id, box in instance_boxes(labels):
+            mask = labels[box] == label_id
+            centers[box][skeletonize(mask) & mask] = label_id
     centers = erode_labels(centers, erosion)
     if dilation > 0:
         grown = ndi.grey_dilation(centers, footprint=ball(dilation, labels.ndim))

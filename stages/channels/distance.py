@@ -6,8 +6,9 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.morphology import skeletonize
 
+from ..labels import instance_boxes
+from ..labels.morphology import as_volume, inner_points, label_sizes_and_centroids, per_label_max
 from ..threads import kernel_threads
-from .morphology import as_volume, inner_points, label_sizes_and_centroids, per_label_max
 
 
 def _multi_label_distance(
@@ -43,7 +44,7 @@ def _normalise_per_instance(
 
     Overwrites ``values`` when it already is a contiguous float32 array: callers pass their own.
     """
-    from ._label_kernels import divide_by_label_maximum
+    from ._encoding_kernels import divide_by_label_maximum
 
     out = np.ascontiguousarray(values, dtype=np.float32)
     flat_labels = np.ascontiguousarray(labels).ravel()
@@ -66,7 +67,7 @@ def encode_distance_to_center(
     """Dc: distance to the instance centre (inner centroid pixel or skeleton) inside instances."""
     if type == "centroid":
         # the distance to one pixel is the Euclidean norm of the difference: no transform needed
-        from ._label_kernels import distance_to_points
+        from ._encoding_kernels import distance_to_points
 
         table = np.zeros((int(labels.max(initial=0)) + 1, 3), dtype=np.float64)
         for label_id, point in inner_points(labels).items():
@@ -74,10 +75,8 @@ def encode_distance_to_center(
         out = distance_to_points(as_volume(labels), table).reshape(labels.shape)
     else:
         out = np.zeros(labels.shape, dtype=np.float32)
-        for index, box in enumerate(ndi.find_objects(labels)):
-            if box is None:
-                continue
-            mask = labels[box] == index + 1
+        for label_id, box in instance_boxes(labels):
+            mask = labels[box] == label_id
             center = skeletonize(mask) & mask
             out[box][mask] = ndi.distance_transform_edt(~center)[mask]
     if norm:
@@ -101,7 +100,7 @@ def encode_signed_distance(
     D lies in [-1, 1]; ``beta`` scales the inside and ``alpha`` the outside, and with
     ``act='tanh'`` both pass through tanh (the network head is tanh too).
     """
-    from ._label_kernels import assemble_signed_distance
+    from ._encoding_kernels import assemble_signed_distance
 
     labels = np.ascontiguousarray(labels)
     count = int(labels.max(initial=0)) + 1
@@ -166,12 +165,10 @@ def _distance_to_other_instances(labels: np.ndarray) -> tuple[np.ndarray, np.nda
     """
     out = np.zeros(labels.shape, dtype=np.float32)
     has_neighbour = np.zeros(labels.shape, dtype=bool)
-    boxes = ndi.find_objects(labels)
-    present = [i + 1 for i, box in enumerate(boxes) if box is not None]
+    present = instance_boxes(labels)
     if len(present) < 2:
         return out, has_neighbour
-    for label_id in present:
-        box = boxes[label_id - 1]
+    for label_id, box in present:
         margin = max(s.stop - s.start for s in box)
         while True:
             window = tuple(

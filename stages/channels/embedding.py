@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
-from .morphology import label_sizes_and_centroids, per_label_lookup
+from ..labels import instance_boxes
+from ..labels.morphology import label_sizes_and_centroids, per_label_lookup
 
 AXES = "ZYX"
 
@@ -34,9 +35,9 @@ def instance_centres(
     if center_mode == "centroid" or ids.size == 0:
         return ids, centroids[ids]
     centres = np.zeros((len(ids), labels.ndim))
-    boxes = ndi.find_objects(labels)
+    boxes = dict(instance_boxes(labels))
     for row, label_id in enumerate(ids):
-        box = boxes[label_id - 1]
+        box = boxes[int(label_id)]
         coords = np.argwhere(labels[box] == label_id).astype(np.float64)
         if len(coords) > medoid_max_points:
             coords = coords[np.linspace(0, len(coords) - 1, medoid_max_points).astype(np.int64)]

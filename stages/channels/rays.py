@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .morphology import as_volume
+from ..labels.morphology import as_volume
 
 DEFAULT_RAYS = {2: 32, 3: 96}
 #: float32 values of the buffer R's lengths pass through (64 MiB)

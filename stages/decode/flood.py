@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..channels.morphology import as_volume
+from ..labels.morphology import as_volume
 
 
 def quantise(surface: np.ndarray, mask: np.ndarray | None) -> np.ndarray:

@@ -26,7 +26,7 @@ from skimage.measure import label as connected_components
 
 from ..channels import ENCODERS
 from ..channels.affinity import aggregate_affinities, offsets_from_plane_names
-from ..channels.morphology import as_volume, dilate_mask, erode_mask, remove_small_labels
+from ..labels.morphology import as_volume, dilate_mask, erode_mask, remove_small_labels
 from .flood import flood_from_seeds
 from .fragments import fragment_table
 from .settings import WatershedSettings, infer_watershed_defaults  # noqa: F401 (re-exported)

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..channels import ENCODERS, check_labels
+from ..channels import ENCODERS
+from ..labels import check_labels
 
 
 @dataclass(frozen=True)

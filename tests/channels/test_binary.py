@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from skimage.segmentation import find_boundaries
 
-from stages.channels import ENCODERS, check_labels, encode_channels
+from stages.channels import ENCODERS, encode_channels
 from stages.channels.binary import (
     encode_background,
     encode_center_points,
@@ -10,6 +10,7 @@ from stages.channels.binary import (
     encode_foreground,
     encode_touching,
 )
+from stages.labels import check_labels
 from tests.helpers import touching_squares
 
 
@@ -137,7 +138,7 @@ def test_scattered_centre_points_equal_a_dilation_of_the_centre_image(mask2d, ma
     # reference: paint each centre pixel, grey-dilate by the ball, keep what stays in its instance
     from scipy import ndimage as ndi
 
-    from stages.channels.morphology import ball, inner_points
+    from stages.labels.morphology import ball, inner_points
 
     for labels in (mask2d, mask3d):
         for radius in (0, 1, 3):
@@ -170,3 +171,14 @@ def test_subpixel_contour_is_the_crack_grid_pooled_onto_the_pixels(mask2d, mask3
         ]
         np.testing.assert_array_equal(contour, pooled)
         assert (contour >= encode_contour(real, mode="thick")).all()
+
+
+def test_huge_ids_encode_as_their_small_ids(mask2d):
+    """Channels do not depend on id values; ids near 2**31 cost no more than small ones."""
+    from tests.helpers import with_huge_ids
+
+    huge, _ = with_huge_ids(mask2d[:128, :128])
+    codes = ["F", "C", "Db", "P", "D"]
+    np.testing.assert_array_equal(
+        encode_channels(huge, codes), encode_channels(mask2d[:128, :128], codes)
+    )

@@ -112,7 +112,7 @@ def test_distance_to_neighbours_is_high_at_contacts_and_zero_when_alone():
 
 
 def test_distance_to_centroid_equals_a_transform_from_the_centre_pixel(mask2d, mask3d):
-    from stages.channels.morphology import inner_points
+    from stages.labels.morphology import inner_points
 
     for labels in (mask2d, mask3d):
         expected = np.zeros(labels.shape, np.float32)
@@ -178,7 +178,7 @@ def test_an_instance_filling_the_image_is_measured_to_the_image_border(shape):
 
 
 def test_inner_points_fall_back_to_the_voxel_nearest_the_centroid(mask2d, mask3d):
-    from stages.channels.morphology import inner_points
+    from stages.labels.morphology import inner_points
 
     fallbacks = 0
     for labels in (mask2d, mask3d):

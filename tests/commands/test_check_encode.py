@@ -51,7 +51,10 @@ def test_check_errors_name_the_file(run, dataset, tmp_path):
     result = run(
         "check", "--raw", dataset / "train/raw", "--label", dataset / "train/label", "--ndim", "2D"
     )
-    assert result.exit_code == 1 and "img-1.tif: labels must be integers" in result.output
+    assert (
+        result.exit_code == 1
+        and "img-1.tif: labels must hold integer instance ids" in result.output
+    )
     result = run(
         "check", "--raw", dataset / "train/raw", "--label", dataset / "train/label", "--ndim", "3D"
     )

@@ -1,4 +1,4 @@
-"""Label-aware morphology shared by encoders, the watershed and refinement."""
+"""Label-aware morphology shared by the encoders, the watershed and refinement."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def label_sizes_and_centroids(labels: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
     Ids that are absent have size 0 and centroid 0; row 0 (background) is not computed.
     """
-    from ._label_kernels import coordinate_sums
+    from ._kernels import coordinate_sums
 
     count = int(labels.max(initial=0)) + 1
     sizes, sums = coordinate_sums(as_volume(labels), count)
@@ -59,7 +59,7 @@ def label_sizes_and_centroids(labels: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 def face_boundaries(labels: np.ndarray, *, foreground_only: bool = False) -> np.ndarray:
     """Pixels with a face neighbour of another label (find_boundaries 'thick', or 'inner')."""
-    from ._label_kernels import face_boundaries as kernel
+    from ._kernels import face_boundaries as kernel
 
     return kernel(as_volume(labels), foreground_only).reshape(labels.shape)
 
@@ -78,7 +78,7 @@ def per_label_max(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
     top = int(labels.max(initial=0))
     if top == 0:
         return np.zeros(labels.shape, dtype=values.dtype)
-    from ._label_kernels import label_maximum
+    from ._kernels import label_maximum
 
     maxima = label_maximum(
         np.ascontiguousarray(labels).ravel(), np.ascontiguousarray(values).ravel(), top + 1
@@ -102,7 +102,7 @@ def inner_points(labels: np.ndarray) -> dict[int, tuple[int, ...]]:
     points = {int(i): tuple(int(c) for c in p) for i, p, ok in zip(ids, rounded, inside) if ok}
     if not inside.all():
         # the object's voxel nearest to its centroid: one compiled pass over the image
-        from ._label_kernels import nearest_voxels
+        from ._kernels import nearest_voxels
 
         wanted = np.zeros(all_centroids.shape[0], dtype=bool)
         wanted[ids[~inside]] = True

@@ -1,0 +1,16 @@
+"""Instance label images: the one check, label-aware morphology and per-instance boxes.
+
+Shared by the encoders (channels), the decoders, refinement and measurement.
+"""
+
+from .check import MAX_ID, check_labels, label_dtype
+from .instances import compact_ids, instance_boxes, restore_ids
+
+__all__ = [
+    "MAX_ID",
+    "check_labels",
+    "compact_ids",
+    "instance_boxes",
+    "label_dtype",
+    "restore_ids",
+]

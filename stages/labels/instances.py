@@ -1,0 +1,56 @@
+"""Per-instance work through bounding boxes, with memory bounded by the number of instances.
+
+``scipy.ndimage.find_objects`` and per-id tables allocate one entry per id up to the largest
+one: labels with ids near 2**31 would ask for gigabytes. Such labels are renumbered 1..n
+first (and mapped back where the output keeps the input's ids).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage as ndi
+
+#: largest id used as it is; above it, ids are renumbered before per-id tables are built
+#: (a table of 2**20 ids costs a few MB)
+DIRECT_IDS = 1 << 20
+
+
+def compact_ids(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Labels with small ids, and the original id of each new one (None when unchanged).
+
+    Returns
+    -------
+    labels, ids
+        When the largest id is above :data:`DIRECT_IDS`, the instances renumbered 1..n in
+        the order of their ids and ``ids[k - 1]`` the original id of instance ``k``;
+        otherwise ``labels`` itself and None.
+    """
+    if labels.size == 0 or int(labels.max()) <= DIRECT_IDS:
+        return labels, None
+    ids, inverse = np.unique(labels, return_inverse=True)
+    if ids[0] != 0:
+        ids = np.concatenate([[0], ids])
+        inverse = inverse + 1
+    dtype = np.uint16 if len(ids) <= np.iinfo(np.uint16).max else np.uint32
+    return inverse.reshape(labels.shape).astype(dtype), ids[1:]
+
+
+def restore_ids(labels: np.ndarray, ids: np.ndarray | None, dtype: np.dtype) -> np.ndarray:
+    """Undo :func:`compact_ids` on labels derived from its output (0 stays background)."""
+    if ids is None:
+        return labels.astype(dtype, copy=False)
+    table = np.concatenate([[0], ids]).astype(dtype)
+    return table[labels]
+
+
+def instance_boxes(labels: np.ndarray) -> list[tuple[int, tuple[slice, ...]]]:
+    """(id, bounding box) of every instance present, in id order.
+
+    Memory grows with the number of instances, not with the largest id.
+    """
+    compact, ids = compact_ids(labels)
+    return [
+        (index + 1 if ids is None else int(ids[index]), box)
+        for index, box in enumerate(ndi.find_objects(compact))
+        if box is not None
+    ]
