@@ -71,3 +71,26 @@ def test_metrics_row_uses_biapy_column_names():
 def test_shape_mismatch_is_named():
     with pytest.raises(ValueError, match=r"`gt` \(shape \(2, 2\)\) and `pred` \(shape \(3, 3\)\)"):
         match_instances(np.zeros((2, 2), np.uint8), np.zeros((3, 3), np.uint8))
+
+
+def test_a_hundred_thousand_instances_match_through_their_overlaps():
+    """The dense n_gt x n_pred overlap would need 131,072**2 cells; the sparse one is sized by
+    the overlapping pairs (issue 13)."""
+    grid = np.arange(1, 512 * 256 + 1, dtype=np.uint32).reshape(512, 256)
+    gt = np.zeros((2048, 1024), np.uint32)
+    for dy in range(3):
+        for dx in range(3):
+            gt[dy::4, dx::4] = grid  # 3x3 squares, one pixel of background between them
+    pred = np.roll(gt, 1, axis=1)  # each square moved right by one pixel: IoU 6/12 = 0.5
+    pred[:, 0] = 0
+    low, high = match_instances(gt, pred, [0.5, 0.75])
+    assert low.stats["n_true"] == low.stats["n_pred"] == 131072
+    assert low.stats["tp"] == 131072 and low.stats["mean_matched_score"] == pytest.approx(0.5)
+    assert high.stats["tp"] == 0 and high.stats["fp"] == high.stats["fn"] == 131072
+
+
+def test_an_image_empty_in_both_is_a_perfect_match():
+    empty = np.zeros((8, 8), np.uint16)
+    stats = match_instances(empty, empty, [0.5])[0].stats
+    assert stats["tp"] == stats["fp"] == stats["fn"] == 0
+    assert stats["f1"] == stats["precision"] == stats["recall"] == stats["panoptic_quality"] == 1.0

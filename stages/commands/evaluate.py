@@ -39,27 +39,78 @@ def _thresholds(text: str | None, param: str) -> list[float] | None:
     return values
 
 
+def _files(values: tuple[str, ...], what: str) -> list[Path]:
+    """The label files named by ``values``: a folder stands for its TIFF files (sorted)."""
+    from ..io import InputError, list_images
+
+    files: list[Path] = []
+    for value in values:
+        path = Path(value)
+        if path.is_dir():
+            files += list_images(path, what)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise InputError(f"{what} {path} does not exist")
+    return files
+
+
+def pair_by_name(gts: list[Path], preds: list[Path], what: str) -> list[tuple[str, Path, Path]]:
+    """(name, ground truth, prediction) for files of the same name (stem); unpaired names are
+    refused, naming the first."""
+    from ..io import InputError
+
+    by_name = {p.stem: p for p in preds}
+    if len(by_name) != len(preds):
+        raise InputError(f"two {what} files share a name apart from the suffix")
+    missing = [g for g in gts if g.stem not in by_name]
+    if missing:
+        raise InputError(f"{missing[0]}: no {what} named {missing[0].stem!r}")
+    extra = sorted(set(by_name) - {g.stem for g in gts})
+    if extra:
+        raise InputError(f"{by_name[extra[0]]}: no ground truth named {extra[0]!r}")
+    return [(g.stem, g, by_name[g.stem]) for g in gts]
+
+
+def pair_in_order(gts: list[Path], preds: list[Path], what: str) -> list[tuple[str, Path, Path]]:
+    """(name, ground truth, prediction) in the given order, named by the prediction."""
+    from ..io import InputError
+
+    if len(preds) != len(gts):
+        raise InputError(f"{len(preds)} {what} file(s) but {len(gts)} ground-truth file(s)")
+    return [(p.stem, g, p) for g, p in zip(gts, preds)]
+
+
 @click.command(name="evaluate")
 @click.option(
     "--pred",
-    "pred_dir",
+    "pred_paths",
     required=True,
-    type=click.Path(file_okay=False),
-    help="Folder of predicted label images.",
+    multiple=True,
+    type=click.Path(),
+    help="Predicted label images: a folder, or files (repeat the option).",
 )
 @click.option(
     "--post",
-    "post_dir",
-    default=None,
-    type=click.Path(file_okay=False),
-    help="Folder of post-processed labels: adds BiaPy's '(post)' columns ('0.5 TH (post)f1').",
+    "post_paths",
+    multiple=True,
+    type=click.Path(),
+    help="Post-processed labels (folder or files): adds BiaPy's '(post)' columns "
+    "('0.5 TH (post)f1').",
 )
 @click.option(
     "--gt",
-    "gt_dir",
+    "gt_paths",
     required=True,
-    type=click.Path(file_okay=False),
-    help="Folder of ground-truth label images (paired in sorted order).",
+    multiple=True,
+    type=click.Path(),
+    help="Ground-truth label images (folder or files), paired with the predictions by name.",
+)
+@click.option(
+    "--in-order",
+    is_flag=True,
+    help="Pair the files in the order given instead of by name (the workflow pairs test "
+    "images and ground truth in sorted order, as BiaPy does).",
 )
 @click.option(
     "--out",
@@ -95,9 +146,10 @@ def _thresholds(text: str | None, param: str) -> list[float] | None:
 @config_option
 @clear_errors
 def command(
-    pred_dir: str,
-    post_dir: str | None,
-    gt_dir: str,
+    pred_paths: tuple[str, ...],
+    post_paths: tuple[str, ...],
+    gt_paths: tuple[str, ...],
+    in_order: bool,
     out_path: str,
     thresholds: str | None,
     associations_dir: str | None,
@@ -108,11 +160,13 @@ def command(
     """Precision, recall, accuracy, F1, panoptic quality, tp/fp/fn and mean matched IoU per image
     and threshold.
 
-    Columns follow BiaPy ('0.5 TH f1'); the last row, file 'average', is the mean over images.
+    Predictions pair with the ground truth of the same name (--in-order: in the order given);
+    a name without its partner is an error. Columns follow BiaPy ('0.5 TH f1'); the last row,
+    file 'average', is the mean over images. An image empty in both is a perfect match.
     """
     import pandas as pd
 
-    from ..io import list_images, read_labels, write_csv, write_tiff
+    from ..io import read_labels, write_csv, write_tiff
     from ..metrics import association_image, associations, match_instances, metrics_row
     from .common import data_rank, settings_for
 
@@ -121,33 +175,28 @@ def command(
     colored_ths = _thresholds(colored, "--colored")
     colored_ths = list(settings.colored_thresholds) if colored_ths is None else colored_ths
     rank = data_rank(ndim, settings.ndim, config_path)
-    gts = list_images(gt_dir, "ground-truth folder")
-    sets = [("", list_images(pred_dir, "prediction folder"))]
-    if post_dir:
-        sets.append(("(post)", list_images(post_dir, "post-processed folder")))
-    for _, preds in sets:
-        if len(preds) != len(gts):
-            raise click.ClickException(
-                f"{len(preds)} prediction(s) in {preds[0].parent} but {len(gts)} ground-truth "
-                f"image(s) in {gt_dir}"
-            )
+    gts = _files(gt_paths, "ground truth")
+    pair = pair_in_order if in_order else pair_by_name
+    sets = [("", pair(gts, _files(pred_paths, "prediction"), "prediction"))]
+    if post_paths:
+        sets.append(("(post)", pair(gts, _files(post_paths, "post-processed"), "post-processed")))
     folder = (
         Path(associations_dir) if associations_dir else Path(out_path).parent / "point_associations"
     )
     rows = []
     for index, gt_path in enumerate(gts):
         gt, _ = read_labels(gt_path, rank)
-        name = sets[0][1][index].stem
+        name = sets[0][1][index][0]
         row: dict = {"file": name}
-        for tag, preds in sets:
-            pred_path = preds[index]
+        for tag, pairs in sets:
+            pred_path = pairs[index][2]
             pred, _ = read_labels(pred_path, rank or gt.ndim)
             if pred.shape != gt.shape:
                 raise click.ClickException(
                     f"{pred_path} (shape {pred.shape}) and {gt_path} (shape {gt.shape}) differ "
                     "in shape"
                 )
-            # one IoU matrix serves the metric thresholds and the coloured ones
+            # one set of overlaps serves the metric thresholds and the coloured ones
             by_threshold = {
                 m.threshold: m for m in match_instances(gt, pred, sorted({*ths, *colored_ths}))
             }
