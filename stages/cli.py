@@ -42,8 +42,13 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup)
 @click.version_option(package_name="segpipe")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
-def cli(verbose: bool) -> None:
+@click.option("--debug", is_flag=True, help="Show the traceback of an error, not one line.")
+def cli(verbose: bool, debug: bool) -> None:
     """segpipe: instance segmentation for microscopy, one stage per command."""
+    if debug:
+        import os
+
+        os.environ["SEGPIPE_DEBUG"] = "1"
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",

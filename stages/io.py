@@ -36,6 +36,20 @@ class ImageInfo:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+def _umask() -> int:
+    """The process umask, read without changing it (from /proc where there is one)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restore at once
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds."""
@@ -48,6 +62,9 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     temporary_path = Path(temporary)
     try:
         yield temporary_path
+        # mkstemp makes 0600 files; outputs get the mode any new file gets (0666 less the
+        # umask), so that a group sharing a cluster folder can read models and results
+        os.chmod(temporary_path, 0o666 & ~_umask())
         os.replace(temporary_path, path)
     finally:
         if temporary_path.exists():
@@ -66,6 +83,15 @@ def list_images(folder: str | Path, what: str = "image folder") -> list[Path]:
     )
     if not files:
         raise InputError(f"{what} {folder} holds no .tif/.tiff files")
+    seen: dict[str, Path] = {}
+    for path in files:
+        if path.stem in seen:
+            # every output (channels, predictions, labels) is named by the stem
+            raise InputError(
+                f"{what} {folder}: {seen[path.stem].name} and {path.name} share the name "
+                f"{path.stem!r}; rename one"
+            )
+        seen[path.stem] = path
     return files
 
 
@@ -130,7 +156,20 @@ def read_raw(path: str | Path, ndim: int) -> tuple[np.ndarray, ImageInfo]:
         raise InputError(f"{path}: raw image is empty (shape {image.shape})")
     if not (np.issubdtype(image.dtype, np.number) or image.dtype == bool):
         raise InputError(f"{path}: raw image has non-numeric dtype {image.dtype}")
+    check_finite(image, path, "raw image")
     return image, info
+
+
+def check_finite(array: np.ndarray, path: str | Path, what: str) -> None:
+    """Refuse NaN or infinite values, which would turn every prediction from them into NaN."""
+    if not np.issubdtype(array.dtype, np.inexact):
+        return
+    finite = np.isfinite(array)
+    if not finite.all():
+        raise InputError(
+            f"{path}: {what} holds {finite.size - int(np.count_nonzero(finite))} NaN or infinite "
+            "value(s); fix or replace them (for example with 0) and run again"
+        )
 
 
 def labels_from_array(labels: np.ndarray, ndim: int, path: str | Path) -> np.ndarray:
@@ -236,7 +275,15 @@ def read_channels(path: str | Path) -> tuple[np.ndarray, list[str], ImageInfo]:
             f"{path}: {array.shape[0]} channel(s) in the data but {len(codes)} code(s) {codes} "
             "in the metadata"
         )
-    return array.astype(np.float32, copy=False), codes, info
+    array = array.astype(np.float32, copy=False)
+    check_finite(array, path, "channel image")
+    return array, codes, info
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically."""
+    with atomic_output(path) as temporary:
+        temporary.write_text(text)
 
 
 def write_json(path: str | Path, data: Any) -> None:

@@ -88,3 +88,41 @@ def test_pairing_counts_must_agree(tmp_path):
         pair_images(tmp_path / "raw", tmp_path / "label")
     with pytest.raises(InputError, match=r"does not exist"):
         pair_images(tmp_path / "nope", tmp_path / "label")
+
+
+def test_two_files_of_one_name_are_refused(tmp_path):
+    """a.tif and a.tiff would share every output named after them (issue 13, item 4)."""
+    from stages.io import list_images
+
+    for name in ("a.tif", "a.tiff", "b.tif"):
+        write_tiff(tmp_path / name, np.zeros((4, 4), np.uint8))
+    with pytest.raises(InputError, match=r"a\.tif and a\.tiff share the name 'a'; rename one"):
+        list_images(tmp_path, "raw image folder")
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_raw_and_channel_images_are_refused(tmp_path, bad):
+    from stages.io import read_raw
+
+    image = np.ones((8, 8), np.float32)
+    image[2, 3] = bad
+    write_tiff(tmp_path / "raw.tif", image)
+    with pytest.raises(InputError, match=r"raw\.tif: raw image holds 1 NaN or infinite value"):
+        read_raw(tmp_path / "raw.tif", 2)
+    write_tiff(tmp_path / "ch.tif", image[np.newaxis], metadata={"channels": ["F"]})
+    with pytest.raises(InputError, match=r"ch\.tif: channel image holds 1 NaN or infinite"):
+        read_channels(tmp_path / "ch.tif")
+
+
+def test_outputs_respect_the_umask(tmp_path):
+    """Not mkstemp's 0600: a group sharing a results folder can read them (issue 13, item 7)."""
+    import os
+    import stat
+
+    previous = os.umask(0o027)
+    try:
+        with atomic_output(tmp_path / "out.txt") as temporary:
+            temporary.write_text("x")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "out.txt").stat().st_mode) == 0o640

@@ -2,14 +2,47 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import click
 
 from .common import clear_errors, config_option, ndim_of
 
 
-def settings_from_config(config) -> int:
-    """The dimensionality the images must have."""
-    return ndim_of(config)
+@dataclass(frozen=True)
+class CheckSettings:
+    ndim: int  # the dimensionality the images must have
+    patch: tuple[int, ...]  # spatial patch size: no larger than the largest labelled image
+
+
+def settings_from_config(config) -> CheckSettings:
+    return CheckSettings(ndim_of(config), tuple(config["DATA"]["PATCH_SIZE"][:-1]))
+
+
+#: how many times its own size an image may grow when padded up to the patch
+MAX_PADDING_GROWTH = 4.0
+
+
+def patch_too_large(patch: tuple[int, ...], shapes: list[tuple[int, ...]]) -> str:
+    """Why ``patch`` is too large for images of ``shapes`` ('' when it is not).
+
+    Images smaller than the patch are padded up to it (DATA.REFLECT_TO_COMPLETE_SHAPE): a
+    little is fine, but a patch that makes even the least-padded image grow more than
+    :data:`MAX_PADDING_GROWTH` times only wastes memory (a 2048x2048 patch on 256x256 images
+    asks for 64 times their size).
+    """
+    growth = min(
+        math.prod(max(p, s) for p, s in zip(patch, shape)) / math.prod(shape) for shape in shapes
+    )
+    if growth <= MAX_PADDING_GROWTH:
+        return ""
+    largest = tuple(max(sizes) for sizes in zip(*shapes))
+    return (
+        f"DATA.PATCH_SIZE {patch} is far larger than the images (largest extent per axis "
+        f"{largest}): padding them up to it makes each at least {growth:.0f} times its size; "
+        "choose a patch no larger than the images"
+    )
 
 
 @click.command(name="check")
@@ -66,7 +99,8 @@ def command(
             f"{len(raw_dirs)} --raw folder(s) but {len(label_dirs)} --label folder(s); use "
             "'none' for a folder without labels"
         )
-    rank = 2 if ndim == "2D" else 3 if ndim == "3D" else settings_for("check", config_path)
+    settings = settings_for("check", config_path)
+    rank = 2 if ndim == "2D" else 3 if ndim == "3D" else settings.ndim
     dims = f"{rank}D"
     report = []
     for index, raw_dir in enumerate(raw_dirs):
@@ -101,6 +135,12 @@ def command(
                     label=str(label_path), instances=int(np.count_nonzero(np.unique(labels)))
                 )
             report.append(entry)
+        if config_path and label_dir != "none" and len(settings.patch) == rank:
+            problem = patch_too_large(
+                settings.patch, [tuple(e["shape"]) for e in report[-len(pairs) :]]
+            )
+            if problem:
+                raise click.ClickException(f"{raw_dir}: {problem}")
         click.echo(
             f"{raw_dir}: {len(pairs)} image(s) OK"
             + (f", paired with {label_dir}" if label_dir != "none" else "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,15 +29,32 @@ def stage_config(path: str | Path | None) -> dict:
     return config
 
 
+#: set by ``segpipe --debug``: errors keep their traceback
+DEBUG_VARIABLE = "SEGPIPE_DEBUG"
+
+
 def clear_errors(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Report bad input as one line and exit 1, instead of a traceback."""
+    """Report bad input and failures of the machine as one line and exit 1, not a traceback.
+
+    ``segpipe --debug`` keeps the traceback.
+    """
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if os.environ.get(DEBUG_VARIABLE):
+            return function(*args, **kwargs)
         try:
             return function(*args, **kwargs)
         except (InputError, ConfigError, ValueError, FileNotFoundError) as error:
             raise click.ClickException(str(error)) from None
+        except MemoryError:
+            raise click.ClickException(
+                "out of memory: give the job more memory (the rule's mem_mb), or use smaller "
+                "DATA.PATCH_SIZE / TRAIN.BATCH_SIZE; run with `segpipe --debug` for where"
+            ) from None
+        except OSError as error:  # disk full (ENOSPC), permission denied, quota, ...
+            where = f": {error.filename}" if error.filename else ""
+            raise click.ClickException(f"{error.strerror or error}{where}") from None
 
     return wrapper
 

@@ -92,7 +92,7 @@ def command(
     import numpy as np
     import torch
 
-    from ..io import atomic_output, read_raw
+    from ..io import InputError, atomic_output, read_raw
     from ..nn.model import load_model
     from ..nn.patches import patch_grid, shard_indices
     from ..nn.predict import predict_cores
@@ -120,6 +120,12 @@ def command(
     else:
         patch, padding, overlap = settings.patch, settings.padding, settings.overlap
     image, info = read_raw(image_path, rank)
+    if image.shape[-1] != meta["spec"]["in_channels"]:
+        raise InputError(
+            f"{image_path}: {image.shape[-1]} channel(s) in a {rank}D image of shape "
+            f"{image.shape[:-1]}, but the model {model_path} takes {meta['spec']['in_channels']} "
+            "(a 3D image for a 2D model, or a colour image for a grey one?)"
+        )
     grid = patch_grid(image.shape[:-1], patch, list(padding), list(overlap))
     indices = shard_indices(len(grid), k, n)
     cores = predict_cores(

@@ -25,6 +25,7 @@ def command(patch_paths: tuple[str, ...], out_path: str) -> None:
     shards must be given, else the uncovered area is an error.
     """
     import json
+    import zipfile
 
     import numpy as np
 
@@ -39,9 +40,10 @@ def command(patch_paths: tuple[str, ...], out_path: str) -> None:
                 cores.append(data["cores"])
                 starts.append(data["starts"])
                 indices = set(data["indices"].tolist())
-        except (OSError, KeyError, ValueError) as error:
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as error:
             raise InputError(
-                f"{path} is not a patch file written by `segpipe predict` ({error})"
+                f"{path} is not a complete patch file written by `segpipe predict` ({error}); "
+                "delete it and predict again"
             ) from None
         if header is None:
             header = this

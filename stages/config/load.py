@@ -46,16 +46,65 @@ _MINUS_ONE_MEANS_UNSET = {
 }
 
 
+#: the most values a config may hold once its YAML aliases are expanded (a BiaPy config
+#: holds a few hundred); nested aliases ("billion laughs") would otherwise expand without end
+MAX_EXPANDED_VALUES = 100_000
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many nodes the YAML graph holds with every alias expanded (stops past the bound)."""
+    sizes: dict[int, int] = {}
+    visiting: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in visiting:
+            raise ConfigError("a YAML alias refers to the mapping or list that holds it")
+        visiting.add(key)
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            total += sum(size(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total += sum(size(k) + size(v) for k, v in node.value)
+        visiting.discard(key)
+        sizes[key] = min(total, MAX_EXPANDED_VALUES + 1)
+        return sizes[key]
+
+    return size(root)
+
+
+def _load_bounded(text: str) -> object:
+    """``yaml.safe_load`` that refuses documents whose aliases expand past the bound."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node) > MAX_EXPANDED_VALUES:
+            raise ConfigError(
+                f"its YAML aliases expand to more than {MAX_EXPANDED_VALUES} values; write the "
+                "values out"
+            )
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def read_yaml(path: str | Path) -> dict:
-    """Read a YAML mapping with ``safe_load``; errors name the file."""
+    """Read a YAML mapping (safe types only, aliases bounded); errors name the file."""
     path = Path(path)
     try:
-        with open(path) as handle:
-            data = yaml.safe_load(handle)
+        data = _load_bounded(path.read_text())
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
+    except (UnicodeDecodeError, IsADirectoryError) as error:
+        raise ConfigError(f"config file {path} is not a text file: {error}") from None
     except yaml.YAMLError as error:
         raise ConfigError(f"config file {path} is not valid YAML: {error}") from None
+    except ConfigError as error:
+        raise ConfigError(f"config file {path}: {error}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -359,6 +359,11 @@ def train_network(
                 rebalance=settings.rebalance,
             )
             loss = (weights * per_channel).sum()
+            if not torch.isfinite(loss):
+                raise ValueError(
+                    f"training diverged: the loss is {loss.item()} at epoch {epoch + 1}; lower "
+                    "TRAIN.LR or check the training images"
+                )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -120,3 +120,18 @@ def test_encode_bad_arguments(run, dataset, tmp_path):
     assert not (tmp_path / "x.tif").exists()
     result = run("encode", dataset / "train/raw/missing.tif", tmp_path / "x.tif", "--channels", "F")
     assert result.exit_code == 1 and "missing.tif does not exist" in result.output
+
+
+def test_check_refuses_a_patch_larger_than_every_image(run, dataset, tmp_path):
+    config = tmp_path / "big.yaml"
+    config.write_text("DATA:\n  PATCH_SIZE: (512, 64, 1)\n")
+    args = ["check", "--raw", dataset / "train/raw", "--label", dataset / "train/label"]
+    result = run(*args, "--config", config, "--out", tmp_path / "c.json")
+    assert result.exit_code == 1 and "DATA.PATCH_SIZE (512, 64) is far larger than the images" in (
+        result.output
+    )
+    assert "(64, 64)" in result.output and "8 times its size" in result.output
+    assert not (tmp_path / "c.json").exists()
+    # a patch a little larger than the images is padded, as the 3D demo's is
+    config.write_text("DATA:\n  PATCH_SIZE: (96, 64, 1)\n")
+    assert run(*args, "--config", config).exit_code == 0

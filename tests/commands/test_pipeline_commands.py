@@ -286,7 +286,7 @@ def test_refine_measure_evaluate_errors(run, dataset, tmp_path):
         "--out",
         tmp_path / "e.csv",
     )
-    assert result.exit_code == 1 and "2 prediction(s)" in result.output
+    assert result.exit_code == 1 and "img-1.tif: no ground truth named 'img-1'" in result.output
     result = run(
         "evaluate",
         "--pred",
@@ -299,6 +299,37 @@ def test_refine_measure_evaluate_errors(run, dataset, tmp_path):
         "2",
     )
     assert result.exit_code == 2 and "thresholds must lie in [0, 1]" in result.output
+
+
+def test_evaluate_pairs_by_name_and_reads_only_the_files_it_is_given(run, dataset, tmp_path):
+    """A stale prediction left in the folder does not break evaluate given the exact files;
+    names pair prediction and ground truth, not sorted positions (issue 13, item 9)."""
+    import shutil
+
+    preds = tmp_path / "pred"
+    preds.mkdir()
+    for name in ("img-0", "img-1"):
+        shutil.copy(dataset / "train/label" / f"{name}.tif", preds / f"{name}.tif")
+    shutil.copy(dataset / "train/label/img-0.tif", preds / "old-image.tif")  # stale
+    out = tmp_path / "e.csv"
+    given = ["--pred", preds / "img-1.tif", "--pred", preds / "img-0.tif"]
+    gts = ["--gt", dataset / "train/label/img-0.tif", "--gt", dataset / "train/label/img-1.tif"]
+    result = run("evaluate", *given, *gts, "--out", out, "--thresholds", "0.5")
+    assert result.exit_code == 0, result.output
+    metrics = pd.read_csv(out)
+    assert list(metrics["file"]) == ["img-0", "img-1", "average"]  # paired by name
+    assert (metrics["0.5 TH f1"] == 1.0).all()
+    # the whole folder holds the stale file: refused, naming it
+    result = run("evaluate", "--pred", preds, *gts, "--out", tmp_path / "f.csv")
+    assert result.exit_code == 1 and "old-image.tif: no ground truth named 'old-image'" in (
+        result.output
+    )
+    assert not (tmp_path / "f.csv").exists()
+    # --in-order pairs as given (differently named ground truth, as BiaPy folders allow)
+    result = run("evaluate", *given, *gts, "--in-order", "--out", out, "--thresholds", "0.5")
+    assert result.exit_code == 0, result.output
+    assert list(pd.read_csv(out)["file"]) == ["img-1", "img-0", "average"]
+    assert pd.read_csv(out)["0.5 TH f1"].iloc[0] < 1.0  # img-1 scored against img-0
 
 
 def test_config_command(run, tiny_config):
@@ -349,3 +380,32 @@ def test_predict_without_a_config_takes_the_patch_size_from_the_model(
     assert header["patch_size"] == [32, 32] and header["padding"] == [4, 4]
     # cores of 32 - 2 * 4 = 24 pixels tile the 64x64 image in 3 x 3 patches
     assert header["overlap"] == [0.0, 0.0] and header["patches"] == 9
+
+
+def test_machine_failures_are_one_line_and_debug_keeps_the_traceback(
+    run, dataset, tmp_path, monkeypatch
+):
+    """Disk full and out of memory end in one line naming what to do (issue 13, item 8)."""
+    import errno
+
+    import stages.measure
+
+    monkeypatch.setenv("SEGPIPE_DEBUG", "")  # restored after the test, which sets it below
+    label = dataset / "train/label/img-0.tif"
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "m.csv"))
+
+    monkeypatch.setattr(stages.measure, "measure_instances", disk_full)
+    result = run("measure", label, tmp_path / "m.csv")
+    assert result.exit_code == 1
+    assert result.output.strip() == f"Error: No space left on device: {tmp_path / 'm.csv'}"
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(stages.measure, "measure_instances", no_memory)
+    result = run("measure", label, tmp_path / "m.csv")
+    assert result.exit_code == 1 and "out of memory: give the job more memory" in result.output
+    with pytest.raises(MemoryError):
+        run("--debug", "measure", label, tmp_path / "m.csv")

@@ -271,3 +271,24 @@ def test_readme_holds_the_current_config_reference():
     assert reference_markdown() in readme, (
         "README's config reference is stale: run `make reference`"
     )
+
+
+def test_yaml_aliases_that_expand_without_end_are_refused(tmp_path):
+    """A 'billion laughs' config: nine nested levels of nine aliases (issue 13, item 6); it is
+    refused before anything is expanded (it used to run for minutes at gigabytes)."""
+    lines = ['a0: &a0 ["lol"]']
+    for level in range(1, 10):
+        lines.append(f"a{level}: &a{level} [" + ", ".join([f"*a{level - 1}"] * 9) + "]")
+    path = tmp_path / "laughs.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ConfigError, match=r"laughs\.yaml: its YAML aliases expand to more than"):
+        load_config(path)
+    path.write_text("a: &a [*a]\n")
+    with pytest.raises(ConfigError, match=r"refers to the mapping or list that holds it"):
+        load_config(path)
+    # an alias or two, as a hand-written config may use, is read as YAML means it
+    path.write_text(
+        "TEST:\n  MATCHING_STATS_THS: &ths [0.5]\n  MATCHING_STATS_THS_COLORED_IMG: *ths\n"
+    )
+    config, _ = load_config(path)
+    assert config["TEST"]["MATCHING_STATS_THS_COLORED_IMG"] == [0.5]

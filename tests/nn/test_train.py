@@ -179,3 +179,16 @@ def test_load_model_errors_name_the_file(tmp_path):
     bad.write_bytes(b"junk")
     with pytest.raises(ValueError, match="bad.pt is not a segpipe model"):
         load_model(bad)
+
+
+def test_a_diverging_loss_stops_training_with_one_clear_error(mask2d, img2d):
+    torch.set_num_threads(1)
+    (sample,) = _samples(mask2d, img2d)
+    poisoned = Sample(
+        image=np.full_like(sample.image, np.inf),
+        targets=sample.targets,
+        foreground=sample.foreground,
+    )
+    settings = settings_from_config(_config(1)).loop
+    with pytest.raises(ValueError, match=r"training diverged: the loss is nan at epoch 1"):
+        train_network([poisoned], None, settings, progress=False)
