@@ -1,11 +1,13 @@
 # Config validation, result paths and the image lists every rule shares.
+import hashlib
 import re
+import shlex
 import sys
 from pathlib import Path
 
 from stages.commands import STAGES, stage_slice
 from stages.config import ConfigError, dump_yaml, resolve_config
-from stages.io import InputError, list_images
+from stages.io import InputError, list_images, write_text
 
 try:
     CFG, _config_warnings = resolve_config(config)
@@ -34,23 +36,68 @@ EVALUATE = CFG["TEST"]["ENABLE"] and TEST_DATA["LOAD_GT"] and CFG["TEST"]["MATCH
 USE_VAL_FOLDER = not VAL_DATA["FROM_TRAIN"]
 
 
-def _write_if_changed(path, text):
-    """Stage configs are rewritten only when their content changes, so their mtime
-    tracks the keys a stage reads: a WATERSHED edit reruns decode, never training."""
-    path = Path(path)
-    if path.exists() and path.read_text() == text:
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+# Nothing is written while the workflow is parsed: a run locked out by Snakemake (same
+# folder) or by the experiment lock (another folder, same RESULT_DIR) must leave the running
+# run's files alone. The stage configs are outputs of local rules instead, which rerun
+# it when its text changes (rules/data.smk), so a stage config's mtime moves only with the
+# keys its stage reads: a WATERSHED edit reruns decode, never training.
+onstart:
+    from stages.experiment_lock import ExperimentInUse, acquire
+
+    try:
+        acquire(EXPERIMENT, NAME)
+    except ExperimentInUse as error:
+        logger.error(f"segpipe: {error}")
+        raise SystemExit(1)
 
 
-for _stage in STAGES:
-    _write_if_changed(STAGE_CONFIGS / f"{_stage}.yaml", dump_yaml(stage_slice(CFG, _stage)))
-_write_if_changed(EXPERIMENT / "config_files" / f"{NAME}.yaml", dump_yaml(CFG))
+onsuccess:
+    from stages.experiment_lock import release
+
+    release(EXPERIMENT, NAME)
+
+
+onerror:
+    from stages.experiment_lock import release
+
+    release(EXPERIMENT, NAME)
 
 
 def stage_config(stage):
     return str(STAGE_CONFIGS / f"{stage}.yaml")
+
+
+def config_marker(path, text):
+    """The empty file whose name records the digest of a config file's text."""
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return str(Path(path).parent / ".digests" / f"{Path(path).stem}-{digest}")
+
+
+def stage_config_marker(stage):
+    """A stage's config marker: an input beside its config, so that a changed text (a missing
+    marker) reruns the config rule and with it the stage."""
+    return config_marker(stage_config(stage), CONFIG_TEXTS[stage_config(stage)])
+
+
+def write_config_file(path, marker, text, log):
+    """Write a config file and its digest marker, removing the markers of its older texts."""
+    for old in Path(marker).parent.glob(f"{Path(path).stem}-*"):
+        old.unlink()
+    write_text(path, text)
+    Path(marker).touch()
+    write_text(log, f"wrote {path}\n")
+
+
+def config_rule_name(path):
+    stem = re.sub(r"\W", "_", Path(path).stem)
+    return f"config_{stem}"
+
+
+RUN_CONFIG = str(EXPERIMENT / "config_files" / f"{NAME}.yaml")
+CONFIG_TEXTS = {
+    **{stage_config(stage): dump_yaml(stage_slice(CFG, stage)) for stage in STAGES},
+    RUN_CONFIG: dump_yaml(CFG),
+}
 
 
 # ------------------------------------------------------------------ image lists
@@ -146,6 +193,16 @@ wildcard_constraints:
     shard=r"\d+",
 
 
+def shell_words(words):
+    """Command-line words quoted for the shell: paths with spaces, quotes or $() stay one word."""
+    return " ".join(shlex.quote(str(word)) for word in words)
+
+
+def option_per_file(option, files):
+    """``[option, file, option, file, ...]``: a command's repeated option, one per file."""
+    return [word for path in files for word in (option, path)]
+
+
 def channel_files(split, labels):
     """Encoded channels of each label file (named by the label's stem)."""
     return [str(RESULTS / "channels" / split / f"{Path(p).stem}.tif") for p in labels]
@@ -174,7 +231,7 @@ def final_labels(image):
 
 
 def final_outputs():
-    outputs = []
+    outputs = [RUN_CONFIG, config_marker(RUN_CONFIG, CONFIG_TEXTS[RUN_CONFIG])]
     if CFG["TRAIN"]["ENABLE"]:
         outputs.append(str(MODEL_DIR / "model.pt"))
     if CFG["TEST"]["ENABLE"]:

@@ -1,4 +1,27 @@
-# Demo data, the input check and the label encoding.
+# Stage configs, demo data, the input check and the label encoding.
+
+
+# Each stage's config slice (and the whole resolved config), written after the locks by a
+# local rule per file. Beside each file, an empty marker named by a digest of its text: when
+# the text changes, the marker is missing, the rule runs and rewrites the file, and the file's
+# new mtime reruns the stages that read it (whatever --rerun-triggers says, and from any
+# working directory). Older markers are removed, so returning to an earlier text reruns too.
+for _path, _text in CONFIG_TEXTS.items():
+
+    rule:
+        name:
+            config_rule_name(_path)
+        output:
+            config=_path,
+            marker=config_marker(_path, _text),
+        log:
+            str(EXPERIMENT / "logs" / "config_files" / f"{Path(_path).stem}.log"),
+        localrule: True
+        params:
+            text=_text,
+        run:
+            write_config_file(output.config, output.marker, params.text, log[0])
+
 
 if DEMO:
 
@@ -19,14 +42,16 @@ if DEMO:
             sample=DEMO,
             root=lambda w, output: str(Path(output[0]).parent.parent.parent),
         shell:
-            "segpipe demo-data --sample {params.sample} --out {params.root} > {log} 2>&1"
+            "segpipe demo-data --sample {params.sample} --out {params.root:q} > {log:q} 2>&1"
 
 
 # Training data are checked as a whole before training; each test image is checked by
 # its own predict job, so one bad image fails alone and the others go on (--keep-going).
 rule check:
     input:
-        TRAIN_RAW + TRAIN_LABEL + VAL_RAW + VAL_LABEL,
+        images=TRAIN_RAW + TRAIN_LABEL + VAL_RAW + VAL_LABEL,
+        config=stage_config("check"),
+        config_digest=stage_config_marker("check"),
     output:
         str(RESULTS / "check" / "data_check.json"),
     log:
@@ -40,19 +65,21 @@ rule check:
         mem_mb=2000,
         runtime=30,
     params:
-        folders=" ".join(
-            [f"--raw {TRAIN_DATA['PATH']} --label {TRAIN_DATA['GT_PATH']}"] * bool(TRAIN_RAW)
-            + [f"--raw {VAL_DATA['PATH']} --label {VAL_DATA['GT_PATH']}"] * bool(VAL_RAW)
+        folders=shell_words(
+            ["--raw", TRAIN_DATA["PATH"], "--label", TRAIN_DATA["GT_PATH"]] * bool(TRAIN_RAW)
+            + ["--raw", VAL_DATA["PATH"], "--label", VAL_DATA["GT_PATH"]] * bool(VAL_RAW)
         ),
         ndim=NDIM,
     shell:
-        "segpipe check {params.folders} --ndim {params.ndim} --out {output} > {log} 2>&1"
+        "segpipe check {params.folders} --ndim {params.ndim} --out {output:q} "
+        "--config {input.config:q} > {log:q} 2>&1"
 
 
 rule encode:
     input:
         labels=lambda w: LABEL_FILES[w.split][w.name],
         config=stage_config("encode"),
+        config_digest=stage_config_marker("encode"),
     output:
         str(RESULTS / "channels" / "{split}" / "{name}.tif"),
     log:
@@ -66,5 +93,5 @@ rule encode:
         mem_mb=2000,
         runtime=30,
     shell:
-        "segpipe encode {input.labels} {output} --threads {threads} --config {input.config} > "
-        "{log} 2>&1"
+        "segpipe encode {input.labels:q} {output:q} --threads {threads} --config {input.config:q} > "
+        "{log:q} 2>&1"

@@ -5,6 +5,7 @@ rule decode:
     input:
         channels=str(RESULTS / "per_image" / "{image}.tif"),
         config=stage_config("decode"),
+        config_digest=stage_config_marker("decode"),
     output:
         str(RESULTS / "per_image_instances" / "{image}.tif"),
     log:
@@ -22,14 +23,15 @@ rule decode:
     params:
         debug=str(RESULTS / "watershed" / "{image}"),
     shell:
-        "segpipe decode {input.channels} {output} --debug-dir {params.debug} --threads {threads} "
-        "--config {input.config} > {log} 2>&1"
+        "segpipe decode {input.channels:q} {output:q} --debug-dir {params.debug:q} --threads {threads} "
+        "--config {input.config:q} > {log:q} 2>&1"
 
 
 rule refine:
     input:
         labels=str(RESULTS / "per_image_instances" / "{image}.tif"),
         config=stage_config("refine"),
+        config_digest=stage_config_marker("refine"),
     output:
         str(RESULTS / "per_image_post_processing" / "{image}.tif"),
     log:
@@ -45,4 +47,4 @@ rule refine:
         mem_mb=4000,
         runtime=30,
     shell:
-        "segpipe refine {input.labels} {output} --config {input.config} > {log} 2>&1"
+        "segpipe refine {input.labels:q} {output:q} --config {input.config:q} > {log:q} 2>&1"

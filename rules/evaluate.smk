@@ -7,6 +7,7 @@ rule evaluate:
         post=[final_labels(i) for i in IMAGES] if REFINE else [],
         gt=TEST_LABEL,
         config=stage_config("evaluate"),
+        config_digest=stage_config_marker("evaluate"),
     output:
         str(RESULTS / "test_results_metrics.csv"),
     log:
@@ -20,12 +21,12 @@ rule evaluate:
         mem_mb=4000,
         runtime=30,
     params:
-        pred=folder_of(lambda i, o: i.instances),
-        post=f"--post {RESULTS / 'per_image_post_processing'}" if REFINE else "",
-        gt=folder_of(lambda i, o: i.gt),
+        pred=lambda w, input: shell_words(option_per_file("--pred", input.instances)),
+        post=lambda w, input: shell_words(option_per_file("--post", input.post)),
+        gt=lambda w, input: shell_words(option_per_file("--gt", input.gt)),
         associations=str(RESULTS / "point_associations"),
         ndim=NDIM,
     shell:
-        "segpipe evaluate --pred {params.pred} {params.post} --gt {params.gt} --out {output} "
-        "--associations {params.associations} --ndim {params.ndim} --config {input.config} > "
-        "{log} 2>&1"
+        "segpipe evaluate {params.pred} {params.post} {params.gt} --in-order --out {output:q} "
+        "--associations {params.associations:q} --ndim {params.ndim} --config {input.config:q} > "
+        "{log:q} 2>&1"

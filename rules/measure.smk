@@ -5,6 +5,7 @@ rule measure:
     input:
         labels=lambda w: final_labels(w.image),
         config=stage_config("measure"),
+        config_digest=stage_config_marker("measure"),
     output:
         str(
             RESULTS
@@ -24,4 +25,4 @@ rule measure:
         mem_mb=4000,
         runtime=30,
     shell:
-        "segpipe measure {input.labels} {output} --config {input.config} > {log} 2>&1"
+        "segpipe measure {input.labels:q} {output:q} --config {input.config:q} > {log:q} 2>&1"

@@ -6,6 +6,7 @@ rule predict:
         image=lambda w: IMAGES[w.image],
         model=str(MODEL_DIR / "model.pt"),
         config=stage_config("predict"),
+        config_digest=stage_config_marker("predict"),
     output:
         temp(str(RESULTS / "patches" / f"{{image}}.shard{{shard}}of{SHARDS}.npz")),
     log:
@@ -22,9 +23,9 @@ rule predict:
     params:
         shards=SHARDS,
     shell:
-        "segpipe predict {input.image} {output} --model {input.model} --shard "
+        "segpipe predict {input.image:q} {output:q} --model {input.model:q} --shard "
         "{wildcards.shard}/{params.shards} "
-        "--threads {threads} --config {input.config} > {log} 2>&1"
+        "--threads {threads} --config {input.config:q} > {log:q} 2>&1"
 
 
 rule reconstruct:
@@ -49,4 +50,4 @@ rule reconstruct:
         mem_mb=8000,
         runtime=30,
     shell:
-        "segpipe reconstruct {input} --out {output} > {log} 2>&1"
+        "segpipe reconstruct {input:q} --out {output:q} > {log:q} 2>&1"

@@ -11,6 +11,7 @@ if CFG["TRAIN"]["ENABLE"]:
             val_channels=channel_files("val", VAL_LABEL),
             check=str(RESULTS / "check" / "data_check.json"),
             config=stage_config("train"),
+            config_digest=stage_config_marker("train"),
         output:
             model=str(MODEL_DIR / "model.pt"),
             last=str(MODEL_DIR / "model_last.pt"),
@@ -33,11 +34,16 @@ if CFG["TRAIN"]["ENABLE"]:
             raw=folder_of(lambda i, o: i.raw),
             labels=folder_of(lambda i, o: i.labels),
             channels=folder_of(lambda i, o: i.channels),
-            validation=(
-                f"--val-raw {VAL_DATA['PATH']} --val-label {VAL_DATA['GT_PATH']} --val-channels "
-                f"{RESULTS / 'channels' / 'val'}"
-                if USE_VAL_FOLDER
-                else ""
+            validation=shell_words(
+                [
+                    "--val-raw",
+                    VAL_DATA["PATH"],
+                    "--val-label",
+                    VAL_DATA["GT_PATH"],
+                    "--val-channels",
+                    RESULTS / "channels" / "val",
+                ]
+                * USE_VAL_FOLDER
             ),
             model_dir=folder_of(lambda i, o: o.model),
             # one process per GPU when there are several (one is segpipe itself)
@@ -48,8 +54,8 @@ if CFG["TRAIN"]["ENABLE"]:
                 else "segpipe"
             ),
         shell:
-            "{params.launcher} train --raw {params.raw} --label {params.labels} --channels "
-            "{params.channels} {params.validation} "
-            "--out {params.model_dir} --log-csv {output.log_csv} --chart {output.chart} "
+            "{params.launcher} train --raw {params.raw:q} --label {params.labels:q} --channels "
+            "{params.channels:q} {params.validation} "
+            "--out {params.model_dir:q} --log-csv {output.log_csv:q} --chart {output.chart:q} "
             "--threads {threads} "
-            "--no-progress --config {input.config} > {log} 2>&1"
+            "--no-progress --config {input.config:q} > {log:q} 2>&1"
