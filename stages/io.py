@@ -95,10 +95,46 @@ def list_images(folder: str | Path, what: str = "image folder") -> list[Path]:
     return files
 
 
+#: OME length units, in micrometres
+_OME_UNITS = {"nm": 1e-3, "µm": 1.0, "um": 1.0, "mm": 1e3, "cm": 1e4, "m": 1e6}
+
+
+def _ome_spacing(tif: tifffile.TiffFile, ndim: int) -> tuple[float, ...] | None:
+    """PhysicalSize{Z,Y,X} of an OME-TIFF's first image, in micrometres."""
+    import xml.etree.ElementTree as ElementTree
+
+    try:
+        root = ElementTree.fromstring(tif.ome_metadata)
+    except (ElementTree.ParseError, TypeError):
+        return None
+    pixels = next((e for e in root.iter() if e.tag.rsplit("}", 1)[-1] == "Pixels"), None)
+    if pixels is None:
+        return None
+    sizes = []
+    for axis in "ZYX"[3 - ndim :]:
+        value = pixels.get(f"PhysicalSize{axis}")
+        if value is None:
+            if axis == "Z":
+                sizes.append(1.0)
+                continue
+            return None
+        unit = _OME_UNITS.get(pixels.get(f"PhysicalSize{axis}Unit", "µm"))
+        if unit is None:
+            return None
+        sizes.append(float(value) * unit)
+    return tuple(sizes)
+
+
 def _spacing(tif: tifffile.TiffFile, ndim: int) -> tuple[float, ...] | None:
+    """The pixel size: segpipe's own metadata, OME's PhysicalSize, ImageJ's resolution and
+    spacing, in that order; None when the file has none."""
     meta = tif.shaped_metadata[0] if tif.shaped_metadata else {}
     if isinstance(meta, dict) and meta.get("spacing"):
         return tuple(float(v) for v in meta["spacing"])
+    if tif.is_ome:
+        found = _ome_spacing(tif, ndim)
+        if found is not None:
+            return found
     page = tif.pages[0]
     tags = page.tags
     if "XResolution" not in tags or "YResolution" not in tags:

@@ -126,3 +126,32 @@ def test_outputs_respect_the_umask(tmp_path):
     finally:
         os.umask(previous)
     assert stat.S_IMODE((tmp_path / "out.txt").stat().st_mode) == 0o640
+
+
+def test_pixel_size_from_ome_and_imagej_metadata(tmp_path):
+    import tifffile
+
+    volume = np.zeros((3, 8, 8), np.uint16)
+    tifffile.imwrite(
+        tmp_path / "ome.ome.tif",
+        volume,
+        ome=True,
+        metadata={
+            "axes": "ZYX",
+            "PhysicalSizeZ": 2.0,
+            "PhysicalSizeY": 250.0,
+            "PhysicalSizeYUnit": "nm",
+            "PhysicalSizeX": 0.25,
+        },
+    )
+    assert read_tiff(tmp_path / "ome.ome.tif", 3)[1].spacing == pytest.approx((2.0, 0.25, 0.25))
+    tifffile.imwrite(
+        tmp_path / "ij.tif",
+        volume,
+        imagej=True,
+        resolution=(1 / 0.5, 1 / 0.5),
+        metadata={"spacing": 3.0, "unit": "um", "axes": "ZYX"},
+    )
+    assert read_tiff(tmp_path / "ij.tif", 3)[1].spacing == pytest.approx((3.0, 0.5, 0.5))
+    tifffile.imwrite(tmp_path / "bare.tif", volume, photometric="minisblack")
+    assert read_tiff(tmp_path / "bare.tif", 3)[1].spacing is None

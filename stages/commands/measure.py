@@ -51,7 +51,7 @@ def command(
     surface area, circularity/elongation (2D) or sphericity (3D)."""
     from ..io import read_labels, write_csv
     from ..measure import measure_instances
-    from .common import data_rank, settings_for
+    from .common import data_rank, log, settings_for
 
     settings = settings_for("measure", config_path)
     labels, info = read_labels(labels_path, data_rank(None, settings.ndim, config_path))
@@ -70,6 +70,12 @@ def command(
             )
     else:
         spacing = settings.resolution or info.spacing
+        if spacing is None:
+            log.warning(
+                "%s: no pixel size in the TIFF (ImageJ or OME metadata) and no "
+                "DATA.TEST.RESOLUTION: areas, volumes and perimeters are in pixels",
+                labels_path,
+            )
     extras = (
         [p.strip() for p in extra_props.split(",") if p.strip()]
         if extra_props is not None
