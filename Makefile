@@ -11,7 +11,7 @@ TORCH_PIP_ARGS ?=
 
 .PHONY: install demo demo3d test lint format reference clean
 
-$(BIN)/segpipe: pyproject.toml
+$(BIN)/segpipe: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet $(TORCH_PIP_ARGS) "$(TORCH)"
 	$(BIN)/pip install --quiet -e ".[test]"
@@ -21,12 +21,11 @@ install: $(BIN)/segpipe
 
 demo: install
 	@start=$$(date +%s); \
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml && \
-	echo "demo finished in $$(( $$(date +%s) - start )) s"; \
-	$(BIN)/python -c "import pandas as pd; t = pd.read_csv('results/demo2d/results/demo2d_1/test_results_metrics.csv'); print(t.set_index('file')[['0.5 TH f1', '0.5 TH (post)f1', '0.5 TH precision', '0.5 TH recall']].to_string())"
+	$(BIN)/segpipe run config/config.yaml --cores $(CORES) && \
+	echo "demo finished in $$(( $$(date +%s) - start )) s"
 
 demo3d: install
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores $(CORES) --configfile config/examples/3d.yaml
+	$(BIN)/segpipe run config/examples/3d.yaml --cores $(CORES)
 
 test: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q -p no:cacheprovider

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from stages.commands import STAGES, stage_slice
 from stages.config import ConfigError, dump_yaml, resolve_config
-from stages.io import InputError, list_images, write_text
+from stages.io import InputError, list_images
+from stages.workflow import RunPaths
 
 try:
     CFG, _config_warnings = resolve_config(config)
@@ -17,12 +18,13 @@ for _warning in _config_warnings:
     logger.warning(f"segpipe: {_warning}")
 
 RUN = CFG["RUN"]
-NAME = f"{RUN['NAME']}_{RUN['ID']}"
-EXPERIMENT = Path(RUN["RESULT_DIR"]) / RUN["NAME"]
-RESULTS = EXPERIMENT / "results" / NAME
-MODEL_DIR = EXPERIMENT / "checkpoints" / NAME
-STAGE_CONFIGS = EXPERIMENT / "config_files" / NAME
-LOGS = RESULTS / "logs"
+PATHS = RunPaths.of(RUN["RESULT_DIR"], RUN["NAME"], RUN["ID"])
+NAME = PATHS.name
+EXPERIMENT = PATHS.experiment
+RESULTS = PATHS.results
+MODEL_DIR = PATHS.model_dir
+STAGE_CONFIGS = PATHS.stage_configs
+LOGS = PATHS.logs
 BENCHMARKS = RESULTS / "benchmarks"  # Snakemake's per-job wall time and peak memory
 CONDA_ENV = "../envs/segpipe.yaml"
 NDIM = CFG["PROBLEM"]["NDIM"]
@@ -77,15 +79,6 @@ def stage_config_marker(stage):
     """A stage's config marker: an input beside its config, so that a changed text (a missing
     marker) reruns the config rule and with it the stage."""
     return config_marker(stage_config(stage), CONFIG_TEXTS[stage_config(stage)])
-
-
-def write_config_file(path, marker, text, log):
-    """Write a config file and its digest marker, removing the markers of its older texts."""
-    for old in Path(marker).parent.glob(f"{Path(path).stem}-*"):
-        old.unlink()
-    write_text(path, text)
-    Path(marker).touch()
-    write_text(log, f"wrote {path}\n")
 
 
 def config_rule_name(path):

@@ -17,10 +17,18 @@ for _path, _text in CONFIG_TEXTS.items():
         log:
             str(EXPERIMENT / "logs" / "config_files" / f"{Path(_path).stem}.log"),
         localrule: True
+        conda:
+            CONDA_ENV
         params:
             text=_text,
-        run:
-            write_config_file(output.config, output.marker, params.text, log[0])
+            markers=lambda w, output: str(Path(output.marker).parent),
+            older=lambda w, output: f"{Path(output.config).stem}-*",
+        # a shell line, not a run: block (which Snakemake runs in a new Python process)
+        shell:
+            "find {params.markers:q} -name {params.older:q} -delete && "
+            "printf '%s' {params.text:q} > {output.config:q}.tmp && "
+            "mv {output.config:q}.tmp {output.config:q} && touch {output.marker:q} && "
+            "echo wrote {output.config:q} > {log:q}"
 
 
 if DEMO:

@@ -9,6 +9,7 @@ import sys
 import click
 
 COMMANDS = {
+    "run": "Run the whole workflow on a config, from any folder (Snakemake underneath).",
     "demo-data": "Write the stardist sample (2D or 3D) as train/test raw and label folders.",
     "check": "Pair raw and label images and check counts, shapes, dtypes and dimensionality.",
     "encode": "Encode an instance label image into the network's channels (F, B, P, C, T, Db, "

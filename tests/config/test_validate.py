@@ -52,3 +52,12 @@ def test_unknown_key_far_from_any_valid_one_lists_the_valid_keys():
         ConfigError, match=r"unknown key RUN\.QWERTYUIOPASDFGH; valid keys here: RESULT_DIR"
     ):
         resolve_config({"RUN": {"QWERTYUIOPASDFGH": 1}})
+
+
+def test_the_schema_at_the_top_of_the_repository_is_the_one_the_package_reads():
+    from pathlib import Path
+
+    from stages.config import SCHEMA_PATH
+
+    top = Path(__file__).resolve().parents[2] / "config" / "schema.yaml"
+    assert top.read_text() == SCHEMA_PATH.read_text()  # a link that broke would fail here

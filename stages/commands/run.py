@@ -1,0 +1,97 @@
+"""segpipe run: the whole workflow for one config, from any folder, with progress on the console."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from .common import clear_errors
+
+
+def _profile(value: str, root: Path) -> str:
+    """A profile folder: a path as given, or the name of one shipped with segpipe."""
+    if Path(value).is_dir():
+        return value
+    shipped = root / "profiles" / value
+    if shipped.is_dir():
+        return str(shipped)
+    available = ", ".join(sorted(p.name for p in (root / "profiles").iterdir() if p.is_dir()))
+    raise click.BadParameter(
+        f"{value!r} is neither a folder nor a profile shipped with segpipe ({available})",
+        param_hint="--profile",
+    )
+
+
+@click.command(
+    name="run",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+)
+@click.argument("config_path", type=click.Path(dir_okay=False))
+@click.option(
+    "--cores", default="all", show_default=True, help="CPU cores Snakemake may use (a number)."
+)
+@click.option(
+    "--profile",
+    default=None,
+    help="Snakemake profile: 'slurm' or 'local' (shipped with segpipe) or a profile folder.",
+)
+@click.option("-n", "--dry-run", is_flag=True, help="Show the jobs that would run; run nothing.")
+@click.argument("snakemake_args", nargs=-1, type=click.UNPROCESSED)
+@clear_errors
+def command(
+    config_path: str,
+    cores: str,
+    profile: str | None,
+    dry_run: bool,
+    snakemake_args: tuple[str, ...],
+) -> None:
+    """Run the workflow on CONFIG_PATH in this folder (results under its RUN.RESULT_DIR).
+
+    Any further arguments go to Snakemake (`segpipe run c.yaml --keep-going`). Epochs and
+    predicted images are reported as they finish, and the metrics at the end.
+    """
+    from ..config import load_config
+    from ..run_report import LogFollower, metrics_summary, outputs_summary
+    from ..workflow import RunPaths, workflow_root
+
+    config, _ = load_config(config_path)  # a bad config stops here, in one line
+    root = workflow_root()
+    command_line = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(root / "Snakefile"),
+        "--configfile",
+        str(Path(config_path).resolve()),
+        "--cores",
+        cores,
+    ]
+    if profile:
+        command_line += ["--profile", _profile(profile, root)]
+    if dry_run:
+        command_line.append("--dry-run")
+    command_line += list(snakemake_args)
+    # the rules call `segpipe <stage>`: the one next to this Python, whatever PATH says
+    environment = {
+        **os.environ,
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+    }
+    run = config["RUN"]
+    paths = RunPaths.of(run["RESULT_DIR"], run["NAME"], run["ID"])
+    with LogFollower(paths, lambda line: click.echo(f"segpipe: {line}", err=True)):
+        code = subprocess.call(command_line, env=environment)
+    if code != 0:
+        raise click.ClickException(
+            f"the workflow stopped (Snakemake exit {code}); the failed job's log is named above"
+        )
+    if dry_run:
+        return
+    if paths.metrics.exists():
+        click.echo(metrics_summary(paths.metrics))
+    refine = config["TEST"]["POST_PROCESSING"]["INSTANCE_REFINEMENT"]["ENABLE"]
+    click.echo(outputs_summary(paths, refine))

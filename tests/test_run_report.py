@@ -1,0 +1,45 @@
+import time
+
+import pandas as pd
+
+from stages.run_report import LogFollower, metrics_summary
+from stages.workflow import RunPaths
+
+
+def _paths(tmp_path) -> RunPaths:
+    return RunPaths.of(tmp_path, "x", 1)
+
+
+def test_the_follower_echoes_new_epoch_lines_and_finished_predictions(tmp_path):
+    paths = _paths(tmp_path)
+    (paths.logs / "predict").mkdir(parents=True)
+    train_log = paths.logs / "train.log"
+    train_log.write_text("10:00:00 segpipe.train INFO epoch 1/9  train 1.0  (an older run)\n")
+    seen: list[str] = []
+    with LogFollower(paths, seen.append, interval=0.05):
+        with open(train_log, "a") as log:
+            log.write("10:00:01 segpipe.train INFO epoch 1/2  train 0.9000  val 0.8000\n")
+            log.write("10:00:01 segpipe.train INFO saving\n")  # not news
+            log.write("10:00:02 segpipe.train WARNING an epoch will take about 20 min\n")
+            log.write("10:00:03 segpipe.train INFO epoch 2/2  half a li")  # not finished yet
+        time.sleep(0.1)
+        (paths.logs / "predict" / "a.shard1.log").write_text("x.npz: 4 of 4 patch(es) of a.tif\n")
+    assert seen == [
+        "train: epoch 1/2  train 0.9000  val 0.8000",
+        "train: an epoch will take about 20 min",
+        "predict: 4 of 4 patch(es) of a.tif",
+    ]
+
+
+def test_the_summary_shows_every_threshold_and_the_post_processed_rows(tmp_path):
+    row = {"file": "average"}
+    for tag in ("", "(post)"):
+        for threshold in ("0.3", "0.5"):
+            for metric, value in (("f1", 0.9), ("precision", 0.8), ("recall", 1.0)):
+                row[f"{threshold} TH {tag}{metric}"] = value
+            row[f"{threshold} TH {tag}panoptic_quality"] = 0.7
+    pd.DataFrame([{**row, "file": "a"}, row]).to_csv(tmp_path / "m.csv", index=False)
+    text = metrics_summary(tmp_path / "m.csv")
+    assert text.splitlines()[0] == "metrics, mean of 1 test image(s):"
+    assert "     instances   0.30   0.900      0.800   1.000   0.700" in text
+    assert "post-processed   0.50   0.900      0.800   1.000   0.700" in text
