@@ -98,6 +98,7 @@ def settings_from_config(config) -> TrainCommandSettings:
         plateau_factor=scheduler["REDUCEONPLATEAU_FACTOR"],
         plateau_patience=scheduler["REDUCEONPLATEAU_PATIENCE"],
         replicate=data["TRAIN"]["REPLICATE"],
+        steps_per_epoch=train["STEPS_PER_EPOCH"],
         val_split=data["VAL"]["SPLIT_TRAIN"],
         augment=augment,
     )

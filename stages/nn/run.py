@@ -57,5 +57,6 @@ def train_in_folder(
     )
     if outcome.main:
         write_model_folder(folder, outcome, model_card(settings, outcome, normalization, seed))
-        write_history(outcome.history, log_csv, chart_png, f"{folder.parent.name} loss")
+        # the model folder is <experiment>/checkpoints/<NAME>_<ID>: the run's name
+        write_history(outcome.history, log_csv, chart_png, folder.name)
     return outcome

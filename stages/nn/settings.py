@@ -63,5 +63,6 @@ class TrainSettings:
     plateau_factor: float = 0.5
     plateau_patience: int = 10
     replicate: int = 1
+    steps_per_epoch: int = 0  # 0: the training area drawn `replicate` times
     val_split: float = 0.1  # held out of the training images when no validation set is given
     augment: AugmentSettings | None = None

@@ -223,6 +223,41 @@ def _validation_losses(
     return totals / len(images)
 
 
+#: steps of the first epoch after which its length is estimated
+ESTIMATE_AFTER_STEPS = 5
+#: an epoch estimated longer than this (seconds) is warned about
+LONG_EPOCH_SECONDS = 600.0
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
+def _time_left(epoch_seconds: list[float], epochs_left: int) -> str:
+    """'  (about 12 min left)' from the mean epoch time so far; '' after the last epoch."""
+    if epochs_left <= 0 or not epoch_seconds:
+        return ""
+    return f"  (about {_minutes(epochs_left * sum(epoch_seconds) / len(epoch_seconds))} left)"
+
+
+def _estimate_epoch(seconds: float, steps: int, steps_per_epoch: int, batch_size: int) -> None:
+    """Log what an epoch will cost, from its first steps; warn when it will run long."""
+    estimate = seconds / steps * steps_per_epoch
+    log.info(
+        "an epoch is %d step(s) of %d patch(es): about %s at %.2f s a step",
+        steps_per_epoch,
+        batch_size,
+        _minutes(estimate),
+        seconds / steps,
+    )
+    if estimate > LONG_EPOCH_SECONDS:
+        log.warning(
+            "an epoch will take about %s: lower DATA.TRAIN.REPLICATE (each image's patch grid "
+            "is drawn that many times an epoch) or use a GPU",
+            _minutes(estimate),
+        )
+
+
 def _cpu_copy(weights: dict) -> dict:
     return {name: tensor.detach().to("cpu", copy=True) for name, tensor in weights.items()}
 
@@ -273,7 +308,7 @@ def train_network(
     sampler = PatchSampler(samples, patch, held, rng)
     replicate = max(1, settings.replicate)
     # an epoch draws the same number of patches however many processes share it
-    steps_per_epoch = max(
+    steps_per_epoch = settings.steps_per_epoch or max(
         1, math.ceil(sampler.patches_per_pass * replicate / (batch_size * where.world))
     )
     augment = settings.augment
@@ -329,6 +364,7 @@ def train_network(
     from tqdm import tqdm
 
     epoch = start_epoch - 1
+    epoch_seconds: list[float] = []
     for epoch in range(start_epoch, settings.epochs):
         epoch_started = time.time()
         if not where.main:
@@ -344,7 +380,7 @@ def train_network(
             mininterval=2.0,
             leave=False,
         )
-        for _ in bar:
+        for step in bar:
             images, targets, foreground = sampler.batch(
                 batch_size,
                 augment,
@@ -371,6 +407,8 @@ def train_network(
                 scheduler.step()
             totals += per_channel.detach().cpu().numpy()
             bar.set_postfix(loss=f"{loss.item():.4f}")
+            if where.main and not epoch_seconds and step + 1 == ESTIMATE_AFTER_STEPS:
+                _estimate_epoch(time.time() - epoch_started, step + 1, steps_per_epoch, batch_size)
         if where.world > 1:
             shared = torch.tensor(totals, dtype=torch.float64)
             torch.distributed.all_reduce(shared)
@@ -389,6 +427,7 @@ def train_network(
             "train_loss": train_loss,
             "val_loss": val_loss,
             "lr": optimizer.param_groups[0]["lr"],
+            **{f"train_loss_{c}": float(v) / steps_per_epoch for c, v in zip(codes, totals)},
             **{f"val_loss_{c}": float(v) for c, v in zip(codes, val_per_channel)},
             "seconds": time.time() - epoch_started,
         }
@@ -418,8 +457,9 @@ def train_network(
             )
         if where.world > 1:
             torch.distributed.barrier()
+        epoch_seconds.append(row["seconds"])
         (log.info if where.main else log.debug)(
-            "epoch %d/%d  train %.4f  val %.4f%s  lr %.2e  %.1fs",
+            "epoch %d/%d  train %.4f  val %.4f%s  lr %.2e  %.1fs%s",
             epoch + 1,
             settings.epochs,
             train_loss,
@@ -427,6 +467,7 @@ def train_network(
             " (best)" if improved else "",
             row["lr"],
             row["seconds"],
+            _time_left(epoch_seconds, settings.epochs - epoch - 1),
         )
         if patience is not None and stale >= patience:
             log.info(
