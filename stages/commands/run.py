@@ -94,4 +94,29 @@ def command(
     if paths.metrics.exists():
         click.echo(metrics_summary(paths.metrics))
     refine = config["TEST"]["POST_PROCESSING"]["INSTANCE_REFINEMENT"]["ENABLE"]
-    click.echo(outputs_summary(paths, refine))
+    picture = _overview(config, paths, refine)
+    click.echo(outputs_summary(paths, refine) + (f"\n  overview     {picture}" if picture else ""))
+
+
+def _overview(config, paths, refine: bool) -> Path | None:
+    """The first test image, its predicted instances and ground truth side by side, as a PNG."""
+    from ..io import list_images, read_labels, read_raw
+    from ..run_report import overview_figure
+
+    test = config["DATA"]["TEST"]
+    if not config["TEST"]["ENABLE"]:
+        return None
+    raw_path = list_images(test["PATH"], "DATA.TEST.PATH")[0]
+    folder = "per_image_post_processing" if refine else "per_image_instances"
+    predicted_path = paths.results / folder / f"{raw_path.stem}.tif"
+    if not predicted_path.exists():
+        return None
+    rank = 2 if config["PROBLEM"]["NDIM"] == "2D" else 3
+    raw, _ = read_raw(raw_path, rank)
+    predicted, _ = read_labels(predicted_path, rank)
+    truth = None
+    if test["LOAD_GT"]:
+        truth, _ = read_labels(list_images(test["GT_PATH"], "DATA.TEST.GT_PATH")[0], rank)
+    picture = paths.results / "charts" / f"{paths.name}_overview.png"
+    overview_figure(raw, predicted, truth, picture, f"{paths.name}: {raw_path.name}")
+    return picture

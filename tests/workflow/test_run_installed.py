@@ -78,6 +78,8 @@ def test_segpipe_run_works_from_any_folder_and_reports_progress(installed, tmp_p
     assert "post-processed   0.50" in result.stdout
     results = folder / "results" / "fromwheel"
     assert (results / "checkpoints" / "fromwheel_1" / "model.pt").exists()
+    overview = results / "results" / "fromwheel_1" / "charts" / "fromwheel_1_overview.png"
+    assert overview.read_bytes()[:4] == b"\x89PNG" and "overview" in result.stdout
     assert (
         f"metrics      {Path('results/fromwheel/results/fromwheel_1/test_results_metrics.csv')}"
         in (result.stdout)
