@@ -45,7 +45,7 @@ format: install
 	$(BIN)/snakefmt Snakefile rules/
 
 reference: install
-	$(BIN)/python -m stages.readme_reference README.md
+	$(BIN)/python -m stages.readme_reference docs/config-reference.md
 
 clean:
 	rm -rf results data .snakemake

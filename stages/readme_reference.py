@@ -1,5 +1,5 @@
-"""Rewrite the README's config reference from the schema: python -m stages.readme_reference
-README.md"""
+"""Write the config reference page from the schema: python -m stages.readme_reference
+docs/config-reference.md"""
 
 from __future__ import annotations
 
@@ -8,19 +8,19 @@ from pathlib import Path
 
 from .config import reference_markdown
 
-HEADING = "## Config reference"
+PAGE = Path("docs") / "config-reference.md"
 
 
-def refresh(readme: Path) -> None:
-    text = readme.read_text()
-    head, found, _ = text.partition(HEADING)
-    if not found:
-        sys.exit(f"{readme} has no '{HEADING}' section")
-    intro = (
-        "Every key, its default and what it does (`segpipe config --reference` prints this table)."
+def reference_page() -> str:
+    """The whole page: a title, one line of what it is, the table of every key."""
+    return (
+        "# Config reference\n\n"
+        "Every key, its default and what it does (`segpipe config --reference` prints this "
+        "table; `make reference` writes this page from `stages/config/schema.yaml`).\n\n"
+        f"{reference_markdown()}\n"
     )
-    readme.write_text(f"{head}{HEADING}\n\n{intro}\n\n{reference_markdown()}\n")
 
 
 if __name__ == "__main__":
-    refresh(Path(sys.argv[1] if len(sys.argv) > 1 else "README.md"))
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else PAGE)
+    target.write_text(reference_page())

@@ -1,4 +1,4 @@
-"""Adding a channel and a decoder is one registry line each (README, "Extending segpipe").
+"""Adding a channel and a decoder is one registry line each (docs/extending.md).
 
 The toy channel goes through encoding, the training loop (one step), prediction and the
 toy decoder without any other change to segpipe.
