@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 import copy
-import re
 from pathlib import Path
 from typing import Any
 
@@ -18,26 +17,9 @@ import yaml
 
 from .errors import ConfigError
 from .keys import SEG, get, set_key
+from .migrate import migrate, old_channel_string
 from .schema import expected_types, resolve_ref
 
-# Old DATA_CHANNELS strings (BiaPy <= 3.5): B meant foreground, D distance to boundary, Dv2
-# today's D.
-_LEGACY_CODES = {
-    "B": "F",
-    "C": "C",
-    "P": "P",
-    "D": "Db",
-    "Dv2": "D",
-    "T": "T",
-    "Db": "Db",
-    "Dc": "Dc",
-    "Dn": "Dn",
-    "H": "H",
-    "V": "V",
-    "Z": "Z",
-    "F": "F",
-}
-_LEGACY_TOKEN = re.compile(r"Dv2|Db|Dc|Dn|[A-Z]")
 # BiaPy writes -1 for "unset" in a few numeric keys; we use null.
 _MINUS_ONE_MEANS_UNSET = {
     "TRAIN.PATIENCE",
@@ -138,17 +120,12 @@ def _tuples_to_lists(value: Any) -> Any:
     return value
 
 
-def legacy_channels(value: str) -> list[str]:
-    """Convert an old DATA_CHANNELS string ('BC', 'BCDv2', 'BP') into today's code list."""
-    tokens = _LEGACY_TOKEN.findall(value)
-    if "".join(tokens) != value or not tokens:
+def legacy_channels(value: str, ndim: int = 2) -> list[str]:
+    """An old DATA_CHANNELS string ('BC', 'BCDv2', 'BCM') as BiaPy 3.7 reads it."""
+    codes = old_channel_string(value, ndim)
+    if codes is None:
         raise ConfigError(f"{SEG}.DATA_CHANNELS: cannot read the old-style string {value!r}")
-    unknown = [t for t in tokens if t not in _LEGACY_CODES]
-    if unknown:
-        raise ConfigError(
-            f"{SEG}.DATA_CHANNELS: old-style code(s) {unknown} in {value!r} are not supported"
-        )
-    return [_LEGACY_CODES[t] for t in tokens]
+    return codes
 
 
 def _read_channels(raw: dict) -> None:
@@ -207,7 +184,7 @@ def read_config(schema: dict, raw: dict | None) -> tuple[dict, list[str]]:
     config, warnings
         The config (not yet validated) and one warning per BiaPy key set but not implemented.
     """
-    raw = copy.deepcopy(raw or {})
+    raw, notes = migrate(raw or {})
     _read_channels(raw)
     warnings: list[str] = []
-    return _read(schema, schema, raw, "", warnings), warnings
+    return _read(schema, schema, raw, "", warnings), notes + warnings

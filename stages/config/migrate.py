@@ -1,0 +1,215 @@
+"""Older BiaPy keys read with their BiaPy 3.7 meaning, each noted once as "read X as Y".
+
+BiaPy moves keys on load (its configuration update for configs written by earlier
+versions): the watershed options once written directly under PROBLEM.INSTANCE_SEG now
+live in its WATERSHED section, the DATA_MW_TH_* thresholds became per-channel seed and
+growth-mask lists, old DATA_CHANNELS strings became code lists, and a few sections were
+reshaped. This module does the same on the raw mapping, before anything is validated.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from .keys import SEG, get, set_key
+
+#: keys that moved from PROBLEM.INSTANCE_SEG into its WATERSHED section (old -> new name)
+_INTO_WATERSHED = {
+    "SEED_MORPH_SEQUENCE": "SEED_MORPH_SEQUENCE",
+    "SEED_MORPH_RADIUS": "SEED_MORPH_RADIUS",
+    "ERODE_AND_DILATE_GROWTH_MASK": "ERODE_AND_DILATE_GROWTH_MASK",
+    "FORE_EROSION_RADIUS": "FORE_EROSION_RADIUS",
+    "FORE_DILATION_RADIUS": "FORE_DILATION_RADIUS",
+    "DATA_CHECK_MW": "DATA_CHECK_MW",
+    "DATA_REMOVE_BEFORE_MW": "DATA_REMOVE_BEFORE_MW",
+    "DATA_REMOVE_SMALL_OBJ_BEFORE": "DATA_REMOVE_SMALL_OBJ_BEFORE",
+    "WATERSHED_BY_2D_SLICES": "BY_2D_SLICES",
+}
+#: old DATA_MW_TH_* threshold -> the channels it applied to, in the order BiaPy tries them
+_SEED_THRESHOLDS = (
+    ("DATA_MW_TH_BINARY_MASK", ("F",)),
+    ("DATA_MW_TH_CONTOUR", ("C",)),
+    ("DATA_MW_TH_DISTANCE", ("Dc", "D", "Db")),
+    ("DATA_MW_TH_POINTS", ("P",)),
+)
+#: letters of an old DATA_CHANNELS string and what they mean in BiaPy 3.7 (ndim -> codes)
+_OLD_LETTERS = {
+    "B": {2: ["F"], 3: ["F"]},
+    "C": {2: ["C"], 3: ["C"]},
+    "P": {2: ["P"], 3: ["P"]},
+    "T": {2: ["T"], 3: ["T"]},
+    "A": {2: ["A"], 3: ["A"]},
+    "D": {2: ["Db"], 3: ["Db"]},
+    "Dv2": {2: ["D"], 3: ["D"]},
+    "F": {2: ["H", "V"], 3: ["H", "V", "Z"]},  # the old 'F' was the flows, not the foreground
+    # BiaPy's legacy mask, B + C: the foreground segpipe's F already is (see below)
+    "M": {2: [], 3: []},
+}
+
+
+class Migration:
+    """The notes of one migration ("read X as Y"), each recorded once."""
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+
+def _pop(config: dict, dotted: str) -> Any:
+    parent, _, name = dotted.rpartition(".")
+    node = get(config, parent) if parent else config
+    return node.pop(name) if isinstance(node, dict) else None
+
+
+def _has(config: dict, dotted: str) -> bool:
+    parent, _, name = dotted.rpartition(".")
+    node = get(config, parent) if parent else config
+    return isinstance(node, dict) and name in node
+
+
+def old_channel_string(text: str, ndim: int) -> list[str] | None:
+    """The codes of an old string such as 'BCD', 'BCM', 'BDv2' or 'BF'; None when not one."""
+    codes, rest = [], text
+    while rest:
+        letter = "Dv2" if rest.startswith("Dv2") else rest[0]
+        if letter not in _OLD_LETTERS:
+            return None
+        codes += _OLD_LETTERS[letter][ndim]
+        rest = rest[len(letter) :]
+    return codes
+
+
+def _channels(config: dict, ndim: int, migration: Migration) -> None:
+    value = get(config, f"{SEG}.DATA_CHANNELS")
+    if not isinstance(value, str) or value.lstrip().startswith(("[", "(")):
+        return
+    codes = old_channel_string(value.strip(), ndim)
+    if codes is None:
+        return  # validation names the key
+    set_key(config, f"{SEG}.DATA_CHANNELS", codes)
+    text = f"read {SEG}.DATA_CHANNELS {value!r} as {codes}"
+    if "M" in value:
+        text += " (M, BiaPy's legacy B + C mask, is the foreground F already learns)"
+    migration.note(text)
+
+
+def _thresholds(config: dict, migration: Migration) -> None:
+    seg = get(config, SEG)
+    if not isinstance(seg, dict):
+        return
+    manual = seg.pop("DATA_MW_TH_TYPE", "auto") == "manual"
+    codes = seg.get("DATA_CHANNELS", [])
+    seeds: list[tuple[str, Any]] = []
+    for key, candidates in _SEED_THRESHOLDS:
+        if key not in seg:
+            continue
+        value = seg.pop(key)
+        used = next((c for c in candidates if c in codes), None)
+        if manual and used:
+            seeds.append((used, value))
+            migration.note(f"read {SEG}.{key} {value} as the seed threshold of channel {used}")
+        else:
+            migration.note(f"read {SEG}.{key} as unset (DATA_MW_TH_TYPE is not 'manual': 'auto')")
+    growth = seg.pop("DATA_MW_TH_FOREGROUND", None)
+    watershed = seg.setdefault("WATERSHED", {})
+    if seeds and not watershed.get("SEED_CHANNELS"):
+        watershed["SEED_CHANNELS"] = [code for code, _ in seeds]
+        watershed["SEED_CHANNELS_THRESH"] = [value for _, value in seeds]
+    if growth is not None:
+        if manual and "F" in codes and not watershed.get("GROWTH_MASK_CHANNELS"):
+            watershed["GROWTH_MASK_CHANNELS"] = ["F"]
+            watershed["GROWTH_MASK_CHANNELS_THRESH"] = [growth]
+            migration.note(
+                f"read {SEG}.DATA_MW_TH_FOREGROUND {growth} as the growth-mask threshold of F"
+            )
+        else:
+            migration.note(f"read {SEG}.DATA_MW_TH_FOREGROUND as unset ('auto')")
+    if not watershed:
+        seg.pop("WATERSHED")
+
+
+def _into_watershed(config: dict, migration: Migration) -> None:
+    for old, new in _INTO_WATERSHED.items():
+        if _has(config, f"{SEG}.{old}"):
+            value = _pop(config, f"{SEG}.{old}")
+            set_key(config, f"{SEG}.WATERSHED.{new}", value)
+            migration.note(f"read {SEG}.{old} as {SEG}.WATERSHED.{new}")
+    if _has(config, f"{SEG}.DISTANCE_CHANNEL_MASK"):
+        masked = _pop(config, f"{SEG}.DISTANCE_CHANNEL_MASK")
+        codes = get(config, f"{SEG}.DATA_CHANNELS", [])
+        if masked is False and "D" in codes:
+            set_key(config, f"{SEG}.DATA_CHANNELS_EXTRA_OPTS", [{"D": {"mask_values": False}}])
+            migration.note(
+                f"read {SEG}.DISTANCE_CHANNEL_MASK false as DATA_CHANNELS_EXTRA_OPTS "
+                "D mask_values false"
+            )
+
+
+def _post_processing(config: dict, migration: Migration) -> None:
+    post = "TEST.POST_PROCESSING"
+    refinement = f"{post}.INSTANCE_REFINEMENT"
+    for old, operation in (("CLEAR_BORDER", "clear_border"), ("FILL_HOLES", "fill_holes")):
+        if not _has(config, f"{post}.{old}"):
+            continue
+        if _pop(config, f"{post}.{old}"):
+            operations = get(config, f"{refinement}.OPERATIONS") or []
+            values = get(config, f"{refinement}.VALUES") or []
+            set_key(config, f"{refinement}.ENABLE", True)
+            set_key(config, f"{refinement}.OPERATIONS", [*operations, operation])
+            set_key(config, f"{refinement}.VALUES", [*values, "none"])
+        migration.note(f"read {post}.{old} as INSTANCE_REFINEMENT operation {operation!r}")
+    if _has(config, "TEST.STATS"):
+        stats = _pop(config, "TEST.STATS") or {}
+        if isinstance(stats, dict) and "FULL_IMG" in stats:
+            set_key(config, "TEST.FULL_IMG", stats["FULL_IMG"])
+            migration.note("read TEST.STATS.FULL_IMG as TEST.FULL_IMG")
+    if _has(config, "TEST.EVALUATE"):
+        _pop(config, "TEST.EVALUATE")
+        migration.note("read TEST.EVALUATE as nothing (BiaPy 3.7 dropped it)")
+
+
+def _model_and_data(config: dict, migration: Migration) -> None:
+    if _has(config, "MODEL.BATCH_NORMALIZATION"):
+        if _pop(config, "MODEL.BATCH_NORMALIZATION"):
+            set_key(config, "MODEL.NORMALIZATION", "bn")
+        migration.note("read MODEL.BATCH_NORMALIZATION as MODEL.NORMALIZATION 'bn'")
+    if _has(config, "MODEL.LAST_ACTIVATION"):
+        _pop(config, "MODEL.LAST_ACTIVATION")
+        migration.note("read MODEL.LAST_ACTIVATION as nothing (each channel has its own)")
+    normalization = "DATA.NORMALIZATION"
+    clip = get(config, f"{normalization}.PERC_CLIP")
+    if isinstance(clip, bool):
+        section: dict = {"ENABLE": clip}
+        for old, new in (("PERC_LOWER", "LOWER_PERC"), ("PERC_UPPER", "UPPER_PERC")):
+            if _has(config, f"{normalization}.{old}"):
+                section[new] = _pop(config, f"{normalization}.{old}")
+        set_key(config, f"{normalization}.PERC_CLIP", section)
+        migration.note(f"read {normalization}.PERC_CLIP {clip} as PERC_CLIP.ENABLE {clip}")
+    if get(config, f"{normalization}.TYPE") == "custom":
+        set_key(config, f"{normalization}.TYPE", "zero_mean_unit_variance")
+        for old, new in (("CUSTOM_MEAN", "MEAN_VAL"), ("CUSTOM_STD", "STD_VAL")):
+            if _has(config, f"{normalization}.{old}"):
+                value = _pop(config, f"{normalization}.{old}")
+                set_key(config, f"{normalization}.ZERO_MEAN_UNIT_VAR.{new}", value)
+        for dropped in ("CUSTOM_MODE", "APPLICATION_MODE"):
+            _pop(config, f"{normalization}.{dropped}")
+        migration.note(f"read {normalization}.TYPE 'custom' as 'zero_mean_unit_variance'")
+
+
+def migrate(raw: dict) -> tuple[dict, list[str]]:
+    """A copy of a raw config mapping with older BiaPy keys in their 3.7 places, and the notes."""
+    config = copy.deepcopy(raw)
+    migration = Migration()
+    ndim = 3 if get(config, "PROBLEM.NDIM") == "3D" else 2
+    if isinstance(get(config, SEG), dict):
+        _channels(config, ndim, migration)
+        _into_watershed(config, migration)
+        _thresholds(config, migration)
+    if isinstance(get(config, "TEST"), dict):
+        _post_processing(config, migration)
+    _model_and_data(config, migration)
+    return config, migration.notes

@@ -1,0 +1,94 @@
+"""Older BiaPy keys read with their BiaPy 3.7 meaning (a config written as BiaPy 3.5 users did)."""
+
+import pytest
+
+from stages.config import legacy_channels, resolve_config
+from stages.config.migrate import migrate
+
+SEG = "PROBLEM.INSTANCE_SEG"
+
+OLD_2D = {
+    "PROBLEM": {
+        "NDIM": "2D",
+        "INSTANCE_SEG": {
+            "DATA_CHANNELS": "BCM",
+            "DATA_MW_TH_TYPE": "manual",
+            "DATA_MW_TH_BINARY_MASK": 0.6,
+            "DATA_MW_TH_CONTOUR": 0.2,
+            "DATA_MW_TH_FOREGROUND": 0.4,
+            "DATA_MW_TH_DISTANCE": 1.0,  # no distance channel: nothing to apply it to
+            "DATA_REMOVE_BEFORE_MW": True,
+            "DATA_REMOVE_SMALL_OBJ_BEFORE": 10,
+            "SEED_MORPH_SEQUENCE": ["erode"],
+            "SEED_MORPH_RADIUS": [2],
+            "WATERSHED_BY_2D_SLICES": False,
+        },
+    },
+    "DATA": {"NORMALIZATION": {"PERC_CLIP": True, "PERC_LOWER": 1.0, "PERC_UPPER": 99.0}},
+    "MODEL": {"BATCH_NORMALIZATION": True},
+    "TEST": {
+        "STATS": {"FULL_IMG": False},
+        "POST_PROCESSING": {"FILL_HOLES": True, "CLEAR_BORDER": True},
+    },
+}
+
+
+def test_an_old_config_reads_as_biapy_3_7_reads_it():
+    config, warnings = resolve_config(OLD_2D)
+    seg = config["PROBLEM"]["INSTANCE_SEG"]
+    assert seg["DATA_CHANNELS"] == ["F", "C"]
+    shed = seg["WATERSHED"]
+    assert shed["SEED_CHANNELS"] == ["F", "C"] and shed["SEED_CHANNELS_THRESH"] == [0.6, 0.2]
+    assert shed["GROWTH_MASK_CHANNELS"] == ["F"] and shed["GROWTH_MASK_CHANNELS_THRESH"] == [0.4]
+    assert shed["DATA_REMOVE_BEFORE_MW"] is True and shed["DATA_REMOVE_SMALL_OBJ_BEFORE"] == 10
+    assert shed["SEED_MORPH_SEQUENCE"] == ["erode"] and shed["SEED_MORPH_RADIUS"] == [2]
+    assert config["MODEL"]["NORMALIZATION"] == "bn"
+    clip = config["DATA"]["NORMALIZATION"]["PERC_CLIP"]
+    assert clip["ENABLE"] is True and (clip["LOWER_PERC"], clip["UPPER_PERC"]) == (1.0, 99.0)
+    refinement = config["TEST"]["POST_PROCESSING"]["INSTANCE_REFINEMENT"]
+    assert refinement["ENABLE"] and refinement["OPERATIONS"] == ["clear_border", "fill_holes"]
+    assert refinement["VALUES"] == ["none", "none"]
+    said = "\n".join(warnings)
+    for note in (
+        f"read {SEG}.DATA_CHANNELS 'BCM' as ['F', 'C']",
+        f"read {SEG}.DATA_REMOVE_BEFORE_MW as {SEG}.WATERSHED.DATA_REMOVE_BEFORE_MW",
+        f"read {SEG}.WATERSHED_BY_2D_SLICES as {SEG}.WATERSHED.BY_2D_SLICES",
+        f"read {SEG}.DATA_MW_TH_BINARY_MASK 0.6 as the seed threshold of channel F",
+        "read MODEL.BATCH_NORMALIZATION as MODEL.NORMALIZATION 'bn'",
+        "read TEST.POST_PROCESSING.FILL_HOLES as INSTANCE_REFINEMENT operation 'fill_holes'",
+    ):
+        assert note in said, note
+    assert said.count("read ") == len(set(line for line in warnings if "read " in line))
+
+
+def test_thresholds_without_manual_type_stay_auto():
+    raw = {"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": "BC", "DATA_MW_TH_CONTOUR": 0.3}}}
+    config, warnings = resolve_config(raw)
+    assert config["PROBLEM"]["INSTANCE_SEG"]["WATERSHED"]["SEED_CHANNELS"] == []
+    assert any("DATA_MW_TH_CONTOUR as unset" in w for w in warnings)
+
+
+@pytest.mark.parametrize(
+    "text, ndim, codes",
+    [
+        ("BC", 2, ["F", "C"]),
+        ("BCD", 3, ["F", "C", "Db"]),
+        ("BCDv2", 2, ["F", "C", "D"]),
+        ("BP", 2, ["F", "P"]),
+        ("BF", 2, ["F", "H", "V"]),  # the old F: flows
+        ("BF", 3, ["F", "H", "V", "Z"]),
+        ("A", 3, ["A"]),
+    ],
+)
+def test_old_channel_strings_have_their_3_7_meaning(text, ndim, codes):
+    assert legacy_channels(text, ndim) == codes
+    migrated, notes = migrate(
+        {"PROBLEM": {"NDIM": f"{ndim}D", "INSTANCE_SEG": {"DATA_CHANNELS": text}}}
+    )
+    assert migrated["PROBLEM"]["INSTANCE_SEG"]["DATA_CHANNELS"] == codes and len(notes) == 1
+
+
+def test_the_raw_mapping_is_left_alone():
+    raw = {"MODEL": {"BATCH_NORMALIZATION": True}}
+    migrate(raw)
+    assert raw == {"MODEL": {"BATCH_NORMALIZATION": True}}
