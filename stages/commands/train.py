@@ -85,7 +85,9 @@ def settings_from_config(config) -> TrainCommandSettings:
         ),
         patch=patch[:-1],
         channel_weights=tuple(seg["DATA_CHANNEL_WEIGHTS"]),
-        rebalance=seg["CLASS_REBALANCE_WITHIN_CHANNELS"],
+        # BiaPy 3.7's LOSS.CLASS_REBALANCE and the older key under INSTANCE_SEG do the same
+        rebalance=bool(seg["CLASS_REBALANCE_WITHIN_CHANNELS"])
+        or config["LOSS"]["CLASS_REBALANCE"] in (True, "auto"),
         batch_size=train["BATCH_SIZE"],
         epochs=train["EPOCHS"],
         patience=train["PATIENCE"],

@@ -92,3 +92,12 @@ def test_the_raw_mapping_is_left_alone():
     raw = {"MODEL": {"BATCH_NORMALIZATION": True}}
     migrate(raw)
     assert raw == {"MODEL": {"BATCH_NORMALIZATION": True}}
+
+
+@pytest.mark.parametrize("value, expected", [(True, True), ("auto", True), ("none", False)])
+def test_loss_class_rebalance_of_biapy_3_7_turns_on_the_channel_rebalance(value, expected):
+    from stages.commands.train import settings_from_config
+
+    config, warnings = resolve_config({"LOSS": {"CLASS_REBALANCE": value}})
+    assert settings_from_config(config).loop.rebalance is expected
+    assert not any("LOSS" in w for w in warnings)
