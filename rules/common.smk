@@ -18,13 +18,13 @@ for _warning in _config_warnings:
     logger.warning(f"segpipe: {_warning}")
 
 RUN = CFG["RUN"]
-PATHS = RunPaths.of(RUN["RESULT_DIR"], RUN["NAME"], RUN["ID"])
-NAME = PATHS.name
-EXPERIMENT = PATHS.experiment
-RESULTS = PATHS.results
-MODEL_DIR = PATHS.model_dir
-STAGE_CONFIGS = PATHS.stage_configs
-LOGS = PATHS.logs
+RUN_PATHS = RunPaths.of(RUN["RESULT_DIR"], RUN["NAME"], RUN["ID"])
+NAME = RUN_PATHS.name
+EXPERIMENT = RUN_PATHS.experiment
+RESULTS = RUN_PATHS.results
+MODEL_DIR = RUN_PATHS.model_dir
+STAGE_CONFIGS = RUN_PATHS.stage_configs
+LOGS = RUN_PATHS.logs
 BENCHMARKS = RESULTS / "benchmarks"  # Snakemake's per-job wall time and peak memory
 CONDA_ENV = "../envs/segpipe.yaml"
 NDIM = CFG["PROBLEM"]["NDIM"]
@@ -36,6 +36,16 @@ REFINE = CFG["TEST"]["POST_PROCESSING"]["INSTANCE_REFINEMENT"]["ENABLE"]
 MEASURE = CFG["TEST"]["POST_PROCESSING"]["MEASURE_PROPERTIES"]["ENABLE"]
 EVALUATE = CFG["TEST"]["ENABLE"] and TEST_DATA["LOAD_GT"] and CFG["TEST"]["MATCHING_STATS"]
 USE_VAL_FOLDER = not VAL_DATA["FROM_TRAIN"]
+# MODEL.LOAD_CHECKPOINT with PATHS.CHECKPOINT_FILE: fine-tune that model, or predict with it
+CHECKPOINT_FILE = CFG["PATHS"]["CHECKPOINT_FILE"] if CFG["MODEL"]["LOAD_CHECKPOINT"] else ""
+TRAINING = CFG["TRAIN"]["ENABLE"]
+MODEL_FILE = CHECKPOINT_FILE if CHECKPOINT_FILE and not TRAINING else str(MODEL_DIR / "model.pt")
+if CFG["TEST"]["ENABLE"] and not TRAINING and not Path(MODEL_FILE).is_file():
+    sys.exit(
+        f"segpipe: invalid config: TRAIN.ENABLE is false but there is no model at {MODEL_FILE}; "
+        "set MODEL.LOAD_CHECKPOINT: true and PATHS.CHECKPOINT_FILE to a segpipe model.pt, or "
+        "train (TRAIN.ENABLE: true)"
+    )
 
 
 # Nothing is written while the workflow is parsed: a run locked out by Snakemake (same

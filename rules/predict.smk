@@ -4,7 +4,7 @@
 rule predict:
     input:
         image=lambda w: IMAGES[w.image],
-        model=str(MODEL_DIR / "model.pt"),
+        model=MODEL_FILE,
         config=stage_config("predict"),
         config_digest=stage_config_marker("predict"),
     output:

@@ -10,6 +10,8 @@ if CFG["TRAIN"]["ENABLE"]:
             channels=channel_files("train", TRAIN_LABEL),
             val_channels=channel_files("val", VAL_LABEL),
             check=str(RESULTS / "check" / "data_check.json"),
+            # the model fine-tuned (MODEL.LOAD_CHECKPOINT): a new one retrains
+            init=[CHECKPOINT_FILE] if CHECKPOINT_FILE else [],
             config=stage_config("train"),
             config_digest=stage_config_marker("train"),
         output:

@@ -24,6 +24,8 @@ class TrainCommandSettings:
     reflect_to_complete_shape: bool
     #: validation folders (DATA.VAL.PATH/GT_PATH) when DATA.VAL.FROM_TRAIN is false, else None
     val_folders: tuple[str, str] | None
+    #: a model to start from (MODEL.LOAD_CHECKPOINT with PATHS.CHECKPOINT_FILE), else None
+    init_model: str | None = None
 
 
 def normalization_from_config(section) -> dict:
@@ -111,6 +113,9 @@ def settings_from_config(config) -> TrainCommandSettings:
         seed=config["SYSTEM"]["SEED"],
         reflect_to_complete_shape=data["REFLECT_TO_COMPLETE_SHAPE"],
         val_folders=None if val["FROM_TRAIN"] else (val["PATH"], val["GT_PATH"]),
+        init_model=(
+            config["PATHS"]["CHECKPOINT_FILE"] or None if model["LOAD_CHECKPOINT"] else None
+        ),
     )
 
 
@@ -255,6 +260,13 @@ def _load_set(
     default=None,
     help="CPU threads for torch [default: torch's].",
 )
+@click.option(
+    "--init-model",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="A segpipe model.pt to fine-tune [default: PATHS.CHECKPOINT_FILE when "
+    "MODEL.LOAD_CHECKPOINT].",
+)
 @click.option("--fresh", is_flag=True, help="Ignore a resume state in <out>/resume and start over.")
 @click.option(
     "--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr."
@@ -273,6 +285,7 @@ def command(
     chart_png: str | None,
     seed: int | None,
     threads: int | None,
+    init_model: str | None,
     fresh: bool,
     progress: bool,
     config_path: str | None,
@@ -292,7 +305,7 @@ def command(
     from ..config import dump_yaml
     from ..io import atomic_output
     from ..nn.checkpoints import files_digest
-    from ..nn.run import train_in_folder
+    from ..nn.run import initial_weights_for, train_in_folder
     from ..threads import limit_threads
     from . import stage_slice
     from .common import stage_config
@@ -312,12 +325,18 @@ def command(
     if val_raw:
         val_samples, val_files = _load_set(val_raw, val_label, val_channels, settings, "val")
         files += val_files
+    init_model = init_model or settings.init_model
+    initial_weights = None
+    if init_model:
+        initial_weights = initial_weights_for(Path(init_model), settings.loop)
+        files.append(("initial model", Path(init_model)))
     outcome = train_in_folder(
         samples,
         val_samples,
         settings.loop,
         folder=folder,
         inputs_digest=files_digest(files),
+        initial_weights=initial_weights,
         normalization=settings.normalization,
         seed=settings.seed if seed is None else seed,
         log_csv=Path(log_csv or folder / "train_log.csv"),

@@ -29,6 +29,7 @@ def train_in_folder(
     chart_png: Path,
     fresh: bool = False,
     progress: bool = True,
+    initial_weights: dict | None = None,
 ) -> TrainOutcome:
     """Train into ``folder`` (model.pt, model_last.pt, normalization.json, history, chart).
 
@@ -53,6 +54,7 @@ def train_in_folder(
         seed=seed,
         resume=resume.load(),
         on_epoch=resume.save,
+        initial_weights=initial_weights,
         progress=progress,
     )
     if outcome.main:
@@ -60,3 +62,31 @@ def train_in_folder(
         # the model folder is <experiment>/checkpoints/<NAME>_<ID>: the run's name
         write_history(outcome.history, log_csv, chart_png, folder.name)
     return outcome
+
+
+def initial_weights_for(path: Path, settings: TrainSettings) -> dict:
+    """The weights of the model at ``path`` to fine-tune, once it is checked to fit ``settings``.
+
+    The network (architecture, sizes, channels in and out) and the channel planes must be
+    those the settings train; an error names the file and what differs.
+    """
+    from .layout import channel_layout
+    from .model import load_model
+
+    network, card = load_model(path)
+    wanted = settings.model.as_dict()
+    found = {key: card["spec"].get(key) for key in wanted}
+    differences = [
+        f"{key} {found[key]} (wanted {wanted[key]})" for key in wanted if found[key] != wanted[key]
+    ]
+    planes = channel_layout(
+        list(settings.codes), settings.channel_options, len(settings.patch)
+    ).planes
+    if list(card["channels"]) != list(planes):
+        differences.append(f"channels {card['channels']} (wanted {list(planes)})")
+    if differences:
+        raise ValueError(
+            f"{path}: cannot fine-tune this model with this config: " + "; ".join(differences)
+        )
+    log.info("starting from the weights of %s", path)
+    return network.state_dict()

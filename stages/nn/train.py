@@ -271,6 +271,7 @@ def train_network(
     resume: TrainState | None = None,
     on_epoch: Callable[[TrainState, bool], None] | None = None,
     progress: bool = True,
+    initial_weights: dict | None = None,
 ) -> TrainOutcome:
     """Train the network of ``settings.model`` on ``samples``; return its history and weights.
 
@@ -281,6 +282,8 @@ def train_network(
         ``samples``.
     resume : the state after a finished epoch of a run with the same settings and inputs
         (the caller decides that it fits); training continues after that epoch.
+    initial_weights : weights to start from (fine-tuning) instead of a random initialisation;
+        a resume state wins over them.
     on_epoch : called in the first process after every epoch with the resumable state and
         whether the epoch was the best so far (the caller saves it).
     """
@@ -320,7 +323,10 @@ def train_network(
             f"the model takes {spec.in_channels} channel(s) and makes {spec.out_channels}, but the "
             f"images have {samples[0].image.shape[0]} and the targets {len(layout.planes)}"
         )
-    network = build_model(spec).to(device)
+    network = build_model(spec)
+    if initial_weights is not None:
+        network.load_state_dict(initial_weights)
+    network = network.to(device)
     model = network
     if where.world > 1:
         model = torch.nn.parallel.DistributedDataParallel(

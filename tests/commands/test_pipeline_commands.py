@@ -409,3 +409,37 @@ def test_machine_failures_are_one_line_and_debug_keeps_the_traceback(
     assert result.exit_code == 1 and "out of memory: give the job more memory" in result.output
     with pytest.raises(MemoryError):
         run("--debug", "measure", label, tmp_path / "m.csv")
+
+
+def test_train_fine_tunes_a_model_from_any_path(run, dataset, tiny_config, trained, tmp_path):
+    """MODEL.LOAD_CHECKPOINT + PATHS.CHECKPOINT_FILE (or --init-model) start from a model."""
+    import shutil
+
+    import torch
+    import yaml
+
+    elsewhere = tmp_path / "shared models" / "nuclei.pt"
+    elsewhere.parent.mkdir()
+    shutil.copy(trained, elsewhere)
+    config = yaml.safe_load(tiny_config.read_text())
+    config.setdefault("MODEL", {})["LOAD_CHECKPOINT"] = True
+    config["PATHS"] = {"CHECKPOINT_FILE": str(elsewhere)}
+    config["TRAIN"]["EPOCHS"] = 1
+    fine = tmp_path / "fine.yaml"
+    fine.write_text(yaml.safe_dump(config))
+    args = ["train", "--raw", dataset / "train/raw", "--label", dataset / "train/label"]
+    result = run(*args, "--out", tmp_path / "tuned", "--no-progress", "--config", fine)
+    assert result.exit_code == 0, result.output
+    # one epoch of a small learning rate from the trained weights stays next to them
+    start = torch.load(elsewhere, weights_only=True)["model"]
+    tuned = torch.load(tmp_path / "tuned" / "model_last.pt", weights_only=True)["model"]
+    first = next(name for name, tensor in start.items() if tensor.is_floating_point())
+    assert (tuned[first] - start[first]).abs().max() < 0.1
+    # a model for other channels is refused, naming the file and the difference
+    config["PROBLEM"] = {"INSTANCE_SEG": {"DATA_CHANNELS": ["F", "C", "Db"]}}
+    fine.write_text(yaml.safe_dump(config))
+    result = run(*args, "--out", tmp_path / "other", "--no-progress", "--config", fine)
+    assert result.exit_code == 1
+    assert "nuclei.pt: cannot fine-tune this model with this config" in result.output
+    assert "out_channels 2 (wanted 3)" in result.output
+    assert not (tmp_path / "other" / "model.pt").exists()

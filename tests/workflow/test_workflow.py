@@ -353,3 +353,29 @@ def test_an_experiment_in_use_is_refused_and_left_alone(run2d, tmp_path):
     # a dry run writes nothing either
     snakemake(tmp_path, "--configfile", str(path), "-n")
     assert {p: p.read_bytes() for p in stage_configs} == stage_configs
+
+
+def test_predicting_with_a_model_from_another_path(run2d, tmp_path):
+    """TRAIN.ENABLE false: PATHS.CHECKPOINT_FILE (with MODEL.LOAD_CHECKPOINT) is the model;
+    without any model the run stops before any job, naming the keys to set (issue 14)."""
+    workdir, _ = run2d
+    shutil.copytree(workdir / "data", tmp_path / "data")
+    model = tmp_path / "models" / "nuclei.pt"
+    model.parent.mkdir()
+    shutil.copy(workdir / "results/tiny2d/checkpoints/tiny2d_1/model.pt", model)
+    config = {**TINY_2D, "RUN": {"NAME": "reuse"}, "TRAIN": {**TINY_2D["TRAIN"], "ENABLE": False}}
+    missing = snakemake(tmp_path, "--configfile", str(_write(tmp_path / "m.yaml", config)), "-n")
+    assert missing.returncode != 0 and "TRAIN.ENABLE is false but there is no model at" in (
+        missing.stderr + missing.stdout
+    )
+    assert "PATHS.CHECKPOINT_FILE" in missing.stderr + missing.stdout
+    config["MODEL"] = {**TINY_2D["MODEL"], "LOAD_CHECKPOINT": True}
+    config["PATHS"] = {"CHECKPOINT_FILE": str(model)}
+    path = _write(tmp_path / "reuse.yaml", config)
+    dry = snakemake(tmp_path, "--configfile", str(path), "-n", "-p")
+    assert "train" not in planned_jobs(dry) and f"--model {model}" in dry.stdout
+    result = snakemake(tmp_path, "--configfile", str(path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = pd.read_csv(tmp_path / "results/reuse/results/reuse_1/test_results_metrics.csv")
+    assert metrics["0.5 TH f1"].iloc[-1] > 0  # a trained model found nuclei
+    assert not (tmp_path / "results/reuse/checkpoints").exists()
