@@ -8,7 +8,8 @@ def complete(cfg: dict) -> None:
 
     The one place where a resolved config gains values it was not given: the patch size by
     NDIM, test padding and overlap by the patch, one options mapping per channel code, the
-    activation's lower-case spelling.
+    activation's lower-case spelling, and the watershed's channel lists where thresholds
+    were given without them (as BiaPy infers them).
     """
     ndim = 2 if cfg["PROBLEM"]["NDIM"] == "2D" else 3
     if not cfg["DATA"]["PATCH_SIZE"]:
@@ -28,3 +29,25 @@ def complete(cfg: dict) -> None:
         **{code: dict(options or {}) for code, options in extra.items()},
     }
     cfg["MODEL"]["ACTIVATION"] = cfg["MODEL"]["ACTIVATION"].lower()
+    _watershed_lists(seg)
+
+
+def _watershed_lists(seg: dict) -> None:
+    """SEED_CHANNELS / GROWTH_MASK_CHANNELS inferred where only their thresholds are given."""
+    from ..channels import ENCODERS
+    from ..decode import decoder_for
+    from ..decode.settings import infer_watershed_defaults
+
+    codes, shed = seg["DATA_CHANNELS"], seg["WATERSHED"]
+    if not codes or any(code not in ENCODERS for code in codes):
+        return  # the checks name the bad code
+    try:
+        if decoder_for(codes) != "watershed":
+            return
+    except ValueError:
+        return
+    seeds, _, growth = infer_watershed_defaults(codes)
+    if shed["SEED_CHANNELS_THRESH"] and not shed["SEED_CHANNELS"]:
+        shed["SEED_CHANNELS"] = seeds
+    if shed["GROWTH_MASK_CHANNELS_THRESH"] and not shed["GROWTH_MASK_CHANNELS"]:
+        shed["GROWTH_MASK_CHANNELS"] = growth

@@ -200,6 +200,23 @@ def _model_and_data(config: dict, migration: Migration) -> None:
         migration.note(f"read {normalization}.TYPE 'custom' as 'zero_mean_unit_variance'")
 
 
+#: keys BiaPy 3.7 may write as a list (one value per parameter group) that segpipe reads once
+_ONE_VALUE_LISTS = ("TRAIN.OPTIMIZER", "TRAIN.LR", "TRAIN.W_DECAY", "TRAIN.LR_SCHEDULER.MIN_LR")
+
+
+def _single_values(config: dict, migration: Migration) -> None:
+    """A list of equal values (BiaPy's per-parameter-group form) read as that one value."""
+    from .load import literal
+
+    for dotted in _ONE_VALUE_LISTS:
+        value = get(config, dotted)
+        if isinstance(value, str) and value.strip().startswith(("[", "(")):
+            value = literal(value)
+        if isinstance(value, list) and value and all(item == value[0] for item in value):
+            set_key(config, dotted, value[0])
+            migration.note(f"read {dotted} {value} as {value[0]!r} (one parameter group)")
+
+
 def migrate(raw: dict) -> tuple[dict, list[str]]:
     """A copy of a raw config mapping with older BiaPy keys in their 3.7 places, and the notes."""
     config = copy.deepcopy(raw)
@@ -212,4 +229,5 @@ def migrate(raw: dict) -> tuple[dict, list[str]]:
     if isinstance(get(config, "TEST"), dict):
         _post_processing(config, migration)
     _model_and_data(config, migration)
+    _single_values(config, migration)
     return config, migration.notes

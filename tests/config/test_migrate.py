@@ -101,3 +101,14 @@ def test_loss_class_rebalance_of_biapy_3_7_turns_on_the_channel_rebalance(value,
     config, warnings = resolve_config({"LOSS": {"CLASS_REBALANCE": value}})
     assert settings_from_config(config).loop.rebalance is expected
     assert not any("LOSS" in w for w in warnings)
+
+
+def test_list_valued_optimizer_keys_of_one_group_are_read_as_their_value():
+    config, warnings = resolve_config(
+        {"TRAIN": {"OPTIMIZER": ["ADAMW"], "LR": "[1.e-4]", "LR_SCHEDULER": {"MIN_LR": [5e-6]}}}
+    )
+    assert config["TRAIN"]["OPTIMIZER"] == "ADAMW" and config["TRAIN"]["LR"] == 1e-4
+    assert config["TRAIN"]["LR_SCHEDULER"]["MIN_LR"] == 5e-6
+    assert "read TRAIN.OPTIMIZER ['ADAMW'] as 'ADAMW' (one parameter group)" in warnings
+    with pytest.raises(Exception, match=r"TRAIN\.LR"):
+        resolve_config({"TRAIN": {"LR": [1e-4, 1e-3]}})  # two groups: segpipe trains one
