@@ -12,12 +12,20 @@ PAGE = Path("docs") / "config-reference.md"
 
 
 def reference_page() -> str:
-    """The whole page: a title, one line of what it is, the table of every key."""
+    """The whole page: the table of every key, then the older BiaPy keys read on load."""
+    from .config.migrate import MIGRATED_KEYS
+
+    older = "\n".join(f"| `{old}` | {new} |" for old, new in MIGRATED_KEYS.items())
     return (
         "# Config reference\n\n"
         "Every key, its default and what it does (`segpipe config --reference` prints this "
         "table; `make reference` writes this page from `stages/config/schema.yaml`).\n\n"
-        f"{reference_markdown()}\n"
+        f"{reference_markdown()}\n\n"
+        "## Keys of older BiaPy versions\n\n"
+        "Read as BiaPy 3.7 reads them when a config is loaded, each named once in a warning "
+        "(`read X as Y`).\n\n"
+        "| older key | read as |\n|---|---|\n"
+        f"{older}\n"
     )
 
 

@@ -26,6 +26,8 @@ _INTO_WATERSHED = {
     "DATA_REMOVE_SMALL_OBJ_BEFORE": "DATA_REMOVE_SMALL_OBJ_BEFORE",
     "WATERSHED_BY_2D_SLICES": "BY_2D_SLICES",
 }
+#: keys BiaPy 3.7 may write as a list (one value per parameter group) that segpipe reads once
+_ONE_VALUE_LISTS = ("TRAIN.OPTIMIZER", "TRAIN.LR", "TRAIN.W_DECAY", "TRAIN.LR_SCHEDULER.MIN_LR")
 #: old DATA_MW_TH_* threshold -> the channels it applied to, in the order BiaPy tries them
 _SEED_THRESHOLDS = (
     ("DATA_MW_TH_BINARY_MASK", ("F",)),
@@ -45,6 +47,32 @@ _OLD_LETTERS = {
     "F": {2: ["H", "V"], 3: ["H", "V", "Z"]},  # the old 'F' was the flows, not the foreground
     # BiaPy's legacy mask, B + C: the foreground segpipe's F already is (see below)
     "M": {2: [], 3: []},
+}
+
+
+#: every older key this module reads, and what it becomes (the config reference lists them)
+MIGRATED_KEYS = {
+    **{f"{SEG}.{old}": f"{SEG}.WATERSHED.{new}" for old, new in _INTO_WATERSHED.items()},
+    f"{SEG}.DATA_MW_TH_TYPE": "'manual': the DATA_MW_TH_* values become WATERSHED thresholds",
+    **{
+        f"{SEG}.{key}": f"the seed threshold of {' or '.join(codes)} (with DATA_MW_TH_TYPE manual)"
+        for key, codes in _SEED_THRESHOLDS
+    },
+    f"{SEG}.DATA_MW_TH_FOREGROUND": "the growth-mask threshold of F (DATA_MW_TH_TYPE manual)",
+    f"{SEG}.DATA_CHANNELS (a string)": "codes: B->F, D->Db, Dv2->D, F->H,V[,Z], M dropped (F)",
+    f"{SEG}.DISTANCE_CHANNEL_MASK": "false: DATA_CHANNELS_EXTRA_OPTS D mask_values false",
+    "MODEL.BATCH_NORMALIZATION": "true: MODEL.NORMALIZATION 'bn'",
+    "MODEL.LAST_ACTIVATION": "nothing (each channel has its own activation)",
+    "DATA.NORMALIZATION.PERC_CLIP (a boolean)": "PERC_CLIP.ENABLE, with PERC_LOWER/PERC_UPPER",
+    "DATA.NORMALIZATION.TYPE 'custom'": "'zero_mean_unit_variance' with CUSTOM_MEAN/CUSTOM_STD",
+    "TEST.STATS.FULL_IMG": "TEST.FULL_IMG",
+    "TEST.EVALUATE": "nothing",
+    "TEST.POST_PROCESSING.CLEAR_BORDER": "INSTANCE_REFINEMENT operation 'clear_border'",
+    "TEST.POST_PROCESSING.FILL_HOLES": "INSTANCE_REFINEMENT operation 'fill_holes'",
+    **{
+        f"{key} (a list)": "its one value, when every parameter group has the same"
+        for key in _ONE_VALUE_LISTS
+    },
 }
 
 
@@ -155,12 +183,14 @@ def _post_processing(config: dict, migration: Migration) -> None:
     for old, operation in (("CLEAR_BORDER", "clear_border"), ("FILL_HOLES", "fill_holes")):
         if not _has(config, f"{post}.{old}"):
             continue
-        if _pop(config, f"{post}.{old}"):
-            operations = get(config, f"{refinement}.OPERATIONS") or []
-            values = get(config, f"{refinement}.VALUES") or []
-            set_key(config, f"{refinement}.ENABLE", True)
-            set_key(config, f"{refinement}.OPERATIONS", [*operations, operation])
-            set_key(config, f"{refinement}.VALUES", [*values, "none"])
+        if not _pop(config, f"{post}.{old}"):
+            migration.note(f"read {post}.{old} false as nothing")
+            continue
+        operations = get(config, f"{refinement}.OPERATIONS") or []
+        values = get(config, f"{refinement}.VALUES") or []
+        set_key(config, f"{refinement}.ENABLE", True)
+        set_key(config, f"{refinement}.OPERATIONS", [*operations, operation])
+        set_key(config, f"{refinement}.VALUES", [*values, "none"])
         migration.note(f"read {post}.{old} as INSTANCE_REFINEMENT operation {operation!r}")
     if _has(config, "TEST.STATS"):
         stats = _pop(config, "TEST.STATS") or {}
@@ -198,10 +228,6 @@ def _model_and_data(config: dict, migration: Migration) -> None:
         for dropped in ("CUSTOM_MODE", "APPLICATION_MODE"):
             _pop(config, f"{normalization}.{dropped}")
         migration.note(f"read {normalization}.TYPE 'custom' as 'zero_mean_unit_variance'")
-
-
-#: keys BiaPy 3.7 may write as a list (one value per parameter group) that segpipe reads once
-_ONE_VALUE_LISTS = ("TRAIN.OPTIMIZER", "TRAIN.LR", "TRAIN.W_DECAY", "TRAIN.LR_SCHEDULER.MIN_LR")
 
 
 def _single_values(config: dict, migration: Migration) -> None:
