@@ -84,7 +84,15 @@ def command(
     run = config["RUN"]
     paths = RunPaths.of(run["RESULT_DIR"], run["NAME"], run["ID"])
     with LogFollower(paths, lambda line: click.echo(f"segpipe: {line}", err=True)):
-        code = subprocess.call(command_line, env=environment)
+        workflow = subprocess.Popen(command_line, env=environment)
+        try:
+            code = workflow.wait()
+        except KeyboardInterrupt:
+            # Snakemake got the same Ctrl-C: let it stop its jobs and release its lock
+            code = workflow.wait()
+            raise click.ClickException(
+                "interrupted; run the same command again to go on where it stopped"
+            ) from None
     if code != 0:
         raise click.ClickException(
             f"the workflow stopped (Snakemake exit {code}); the failed job's log is named above"
