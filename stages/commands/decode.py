@@ -20,6 +20,8 @@ class DecodeSettings:
     save_watershed_maps: bool
     channel_options: dict
     ndim: int
+    #: VORONOI_TH when TEST.POST_PROCESSING.VORONOI_ON_MASK is set, else None
+    voronoi_threshold: float | None = None
 
 
 def settings_from_config(config) -> DecodeSettings:
@@ -28,6 +30,7 @@ def settings_from_config(config) -> DecodeSettings:
 
     seg = config["PROBLEM"]["INSTANCE_SEG"]
     shed, star, embed = seg["WATERSHED"], seg["STARDIST"], seg["EMBEDSEG"]
+    post = config["TEST"]["POST_PROCESSING"]
     watershed = WatershedSettings(
         seed_channels=tuple(shed["SEED_CHANNELS"]),
         seed_thresholds=tuple(shed["SEED_CHANNELS_THRESH"]),
@@ -63,6 +66,7 @@ def settings_from_config(config) -> DecodeSettings:
         save_watershed_maps=shed["DATA_CHECK_MW"],
         channel_options=whole(seg["DATA_CHANNELS_EXTRA_OPTS"]),
         ndim=ndim_of(config),
+        voronoi_threshold=float(post["VORONOI_TH"]) if post["VORONOI_ON_MASK"] else None,
     )
 
 
@@ -122,6 +126,15 @@ def command(
         )
     except ValueError as error:
         raise click.ClickException(f"{channels_path}: {error}") from None
+    labels = result.labels
+    if settings.voronoi_threshold is not None:
+        from ..decode.voronoi import voronoi_mask, voronoi_on_mask
+
+        try:
+            mask = voronoi_mask(channels, planes, settings.voronoi_threshold)
+        except ValueError as error:
+            raise click.ClickException(f"{channels_path}: {error}") from None
+        labels = voronoi_on_mask(labels, mask)
     if result.debug and settings.save_watershed_maps:
         folder = (
             Path(debug_dir)
@@ -133,13 +146,14 @@ def command(
         write_json(folder / "settings.json", result.settings)
     write_labels(
         out_path,
-        result.labels,
+        labels,
         spacing=info.spacing,
         metadata={
             "source": str(channels_path),
             "decoder": result.decoder,
             "settings": result.settings,
+            "voronoi_threshold": settings.voronoi_threshold,
             "versions": provenance(),
         },
     )
-    click.echo(f"{out_path}: {int(result.labels.max())} instance(s) ({result.decoder})")
+    click.echo(f"{out_path}: {int(labels.max())} instance(s) ({result.decoder})")

@@ -443,3 +443,27 @@ def test_train_fine_tunes_a_model_from_any_path(run, dataset, tiny_config, train
     assert "nuclei.pt: cannot fine-tune this model with this config" in result.output
     assert "out_channels 2 (wanted 3)" in result.output
     assert not (tmp_path / "other" / "model.pt").exists()
+
+
+def test_decode_with_voronoi_fills_the_foreground(run, dataset, tmp_path):
+    import yaml
+
+    from stages.io import read_labels
+
+    label = dataset / "train/label/img-0.tif"
+    assert run("encode", label, tmp_path / "ch.tif", "--channels", "F,C").exit_code == 0
+    config = tmp_path / "v.yaml"
+    config.write_text(
+        yaml.safe_dump({"TEST": {"POST_PROCESSING": {"VORONOI_ON_MASK": True, "VORONOI_TH": 0.5}}})
+    )
+    for name, extra in (("plain", []), ("voronoi", ["--config", config])):
+        result = run("decode", tmp_path / "ch.tif", tmp_path / f"{name}.tif", *extra)
+        assert result.exit_code == 0, result.output
+    plain, _ = read_labels(tmp_path / "plain.tif")
+    grown, _ = read_labels(tmp_path / "voronoi.tif")
+    truth, _ = read_labels(label)
+    channels, _, _ = read_channels(tmp_path / "ch.tif")
+    mask = (channels[0] > 0.5) | (channels[1] > 0.5)  # F and the (thick) contours
+    assert (grown > 0).sum() > (plain > 0).sum()
+    assert (grown[truth > 0] > 0).all()  # every foreground pixel belongs to an instance
+    np.testing.assert_array_equal(grown > 0, mask | (plain > 0))

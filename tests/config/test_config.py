@@ -77,11 +77,11 @@ def test_key_at_the_wrong_level_points_to_where_it_lives():
 
 def test_unimplemented_biapy_key_is_named_in_a_warning():
     config, warnings = resolve_config(
-        {"TEST": {"POST_PROCESSING": {"VORONOI_ON_MASK": True}}, "SYSTEM": {"NUM_CPUS": -1}}
+        {"TEST": {"POST_PROCESSING": {"REPARE_LARGE_BLOBS_SIZE": 500}}, "SYSTEM": {"NUM_CPUS": -1}}
     )
-    assert any("TEST.POST_PROCESSING.VORONOI_ON_MASK" in w for w in warnings)
+    assert any("TEST.POST_PROCESSING.REPARE_LARGE_BLOBS_SIZE" in w for w in warnings)
     assert any("SYSTEM.NUM_CPUS" in w for w in warnings)
-    assert config["TEST"]["POST_PROCESSING"]["VORONOI_ON_MASK"] is True  # kept, not dropped
+    assert config["TEST"]["POST_PROCESSING"]["REPARE_LARGE_BLOBS_SIZE"] == 500  # kept
 
 
 @pytest.mark.parametrize(
@@ -212,7 +212,9 @@ def test_every_stage_slice_is_a_valid_config(raw):
 def test_stage_slices_hold_only_what_the_stage_reads():
     config, _ = resolve_config({})
     decode = stage_slice(config, "decode")
-    assert set(decode) == {"PROBLEM"}
+    assert set(decode) == {"PROBLEM", "TEST"}
+    # the Voronoi step's switch; its threshold joins only when it is on
+    assert decode["TEST"] == {"POST_PROCESSING": {"VORONOI_ON_MASK": False}}
     assert set(decode["PROBLEM"]["INSTANCE_SEG"]) == {
         "DATA_CHANNELS",
         "DATA_CHANNELS_EXTRA_OPTS",
