@@ -113,9 +113,9 @@ def settings_from_config(config) -> TrainCommandSettings:
         seed=config["SYSTEM"]["SEED"],
         reflect_to_complete_shape=data["REFLECT_TO_COMPLETE_SHAPE"],
         val_folders=None if val["FROM_TRAIN"] else (val["PATH"], val["GT_PATH"]),
-        init_model=(
-            config["PATHS"]["CHECKPOINT_FILE"] or None if model["LOAD_CHECKPOINT"] else None
-        ),
+        init_model=(config["PATHS"]["CHECKPOINT_FILE"] or None)
+        if model["LOAD_CHECKPOINT"]
+        else None,
     )
 
 

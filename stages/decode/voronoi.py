@@ -31,8 +31,7 @@ def voronoi_on_mask(labels: np.ndarray, mask: np.ndarray) -> np.ndarray:
     if not points:
         return labels.copy()
     seeds = np.zeros(compact.shape, dtype=compact.dtype)
-    for label_id, point in points.items():
-        seeds[point] = label_id
+    seeds[tuple(np.array(list(points.values())).T)] = list(points)
     nearest = ndi.distance_transform_edt(seeds == 0, return_distances=False, return_indices=True)
     cells = seeds[tuple(nearest)]
     region = mask.astype(bool) | (compact > 0)
