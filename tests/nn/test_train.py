@@ -192,3 +192,14 @@ def test_a_diverging_loss_stops_training_with_one_clear_error(mask2d, img2d):
     settings = settings_from_config(_config(1)).loop
     with pytest.raises(ValueError, match=r"training diverged: the loss is nan at epoch 1"):
         train_network([poisoned], None, settings, progress=False)
+
+
+def test_steps_per_epoch_fixes_the_epoch_whatever_the_data(mask2d, img2d, caplog):
+    """TRAIN.STEPS_PER_EPOCH: the same number of steps on a tile as on a large volume."""
+    from dataclasses import replace
+
+    torch.set_num_threads(1)
+    settings = replace(settings_from_config(_config(1)).loop, steps_per_epoch=3)
+    with caplog.at_level("INFO", logger="segpipe.train"):
+        train_network(_samples(mask2d, img2d), None, settings, progress=False)
+    assert "12 training patch(es) of (32, 32) per epoch in 3 step(s) of 4" in caplog.text
