@@ -17,6 +17,7 @@ include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/predict.smk"
 include: "rules/decode.smk"
+include: "rules/postprocess.smk"
 include: "rules/measure.smk"
 include: "rules/evaluate.smk"
 

@@ -32,8 +32,23 @@ DEMO = RUN["DEMO_DATA"]
 SHARDS = RUN["PREDICT_SHARDS"]
 TRAIN_GPUS = RUN["TRAIN_GPUS"]
 TRAIN_DATA, VAL_DATA, TEST_DATA = CFG["DATA"]["TRAIN"], CFG["DATA"]["VAL"], CFG["DATA"]["TEST"]
-REFINE = CFG["TEST"]["POST_PROCESSING"]["INSTANCE_REFINEMENT"]["ENABLE"]
-MEASURE = CFG["TEST"]["POST_PROCESSING"]["MEASURE_PROPERTIES"]["ENABLE"]
+POST = CFG["TEST"]["POST_PROCESSING"]
+MEDIAN_FILTER = POST["MEDIAN_FILTER"]
+REFINE = POST["INSTANCE_REFINEMENT"]["ENABLE"]
+REPAIR = POST["REPARE_LARGE_BLOBS_SIZE"] > 0
+FILTER = POST["MEASURE_PROPERTIES"]["REMOVE_BY_PROPERTIES"]["ENABLE"]
+MEASURE = POST["MEASURE_PROPERTIES"]["ENABLE"]
+#: the label post-processing steps that are on, in BiaPy's order: each is a rule that reruns
+#: alone when its keys change, and the last one writes per_image_post_processing/
+POST_STEPS = [
+    step
+    for step, enabled in (
+        ("refine", REFINE),
+        ("repair_large_blobs", REPAIR),
+        ("filter_by_properties", FILTER),
+    )
+    if enabled
+]
 EVALUATE = CFG["TEST"]["ENABLE"] and TEST_DATA["LOAD_GT"] and CFG["TEST"]["MATCHING_STATS"]
 USE_VAL_FOLDER = not VAL_DATA["FROM_TRAIN"]
 # MODEL.LOAD_CHECKPOINT with PATHS.CHECKPOINT_FILE: fine-tune that model, or predict with it
@@ -227,8 +242,31 @@ def instances(image):
     return str(RESULTS / "per_image_instances" / f"{image}.tif")
 
 
+def decode_input(image):
+    """The channels decode reads: median-filtered when MEDIAN_FILTER is on."""
+    folder = "per_image_median_filtered" if MEDIAN_FILTER else "per_image"
+    return str(RESULTS / folder / f"{image}.tif")
+
+
+def post_step_output(step):
+    """Where a post-processing step writes: per_image_post_processing/ for the last step on,
+    post_processing_steps/<step>/ for the others."""
+    if POST_STEPS and step == POST_STEPS[-1]:
+        return str(RESULTS / "per_image_post_processing" / "{image}.tif")
+    return str(RESULTS / "post_processing_steps" / step / "{image}.tif")
+
+
+def post_step_input(step):
+    """What a post-processing step reads: the output of the step on before it, else the
+    decoded instances."""
+    before = POST_STEPS[: POST_STEPS.index(step)] if step in POST_STEPS else []
+    if before:
+        return post_step_output(before[-1])
+    return str(RESULTS / "per_image_instances" / "{image}.tif")
+
+
 def final_labels(image):
-    if REFINE:
+    if POST_STEPS:
         return str(RESULTS / "per_image_post_processing" / f"{image}.tif")
     return instances(image)
 
@@ -239,7 +277,13 @@ def final_outputs():
         outputs.append(str(MODEL_DIR / "model.pt"))
     if CFG["TEST"]["ENABLE"]:
         outputs += [final_labels(i) for i in IMAGES]
-        if MEASURE:
+        if FILTER:  # its step measures: all instances, then those kept
+            for i in IMAGES:
+                outputs.append(str(RESULTS / "per_image_instances" / f"{i}_full_stats.csv"))
+                outputs.append(
+                    str(RESULTS / "per_image_post_processing" / f"{i}_filtered_stats.csv")
+                )
+        elif MEASURE:
             outputs += [str(Path(final_labels(i)).with_name(f"{i}_full_stats.csv")) for i in IMAGES]
         if EVALUATE:
             outputs.append(str(RESULTS / "test_results_metrics.csv"))

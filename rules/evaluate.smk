@@ -4,7 +4,7 @@
 rule evaluate:
     input:
         instances=[instances(i) for i in IMAGES],
-        post=[final_labels(i) for i in IMAGES] if REFINE else [],
+        post=[final_labels(i) for i in IMAGES] if POST_STEPS else [],
         gt=TEST_LABEL,
         config=stage_config("evaluate"),
         config_digest=stage_config_marker("evaluate"),

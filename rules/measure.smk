@@ -9,7 +9,7 @@ rule measure:
     output:
         str(
             RESULTS
-            / ("per_image_post_processing" if REFINE else "per_image_instances")
+            / ("per_image_post_processing" if POST_STEPS else "per_image_instances")
             / "{image}_full_stats.csv"
         ),
     log:

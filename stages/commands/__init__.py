@@ -12,7 +12,19 @@ import importlib
 from typing import Any
 
 #: the stages whose commands read a config, in workflow order
-STAGES = ("check", "encode", "train", "predict", "decode", "refine", "measure", "evaluate")
+STAGES = (
+    "check",
+    "encode",
+    "train",
+    "predict",
+    "median_filter",
+    "decode",
+    "refine",
+    "repair_large_blobs",
+    "filter_by_properties",
+    "measure",
+    "evaluate",
+)
 
 
 def stage_settings(stage: str, config: Any) -> Any:

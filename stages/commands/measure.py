@@ -24,15 +24,48 @@ def settings_from_config(config) -> MeasureSettings:
     )
 
 
-@click.command(name="measure")
-@click.argument("labels_path", type=click.Path(dir_okay=False))
-@click.argument("out_path", type=click.Path(dir_okay=False))
-@click.option(
+def measurement_spacing(
+    resolution: str | None, settings: MeasureSettings, info, labels_path: str, ndim: int
+) -> tuple[float, ...] | None:
+    """--resolution, else DATA.TEST.RESOLUTION, else the TIFF's pixel size (a warning when none
+    of them gives one: sizes are then in pixels)."""
+    from .common import log
+
+    if resolution:
+        try:
+            spacing = tuple(float(v) for v in resolution.split(","))
+        except ValueError:
+            raise click.BadParameter(
+                f"{resolution!r} is not a comma-separated list of numbers",
+                param_hint="--resolution",
+            ) from None
+        if len(spacing) != ndim or min(spacing) <= 0:
+            raise click.BadParameter(
+                f"needs {ndim} positive value(s), got {resolution!r}", param_hint="--resolution"
+            )
+        return spacing
+    spacing = settings.resolution or info.spacing
+    if spacing is None:
+        log.warning(
+            "%s: no pixel size in the TIFF (ImageJ or OME metadata) and no "
+            "DATA.TEST.RESOLUTION: areas, volumes and perimeters are in pixels",
+            labels_path,
+        )
+    return spacing
+
+
+resolution_option = click.option(
     "--resolution",
     default=None,
     help="Pixel size per axis, comma-separated ([Z,]Y,X) [default: DATA.TEST.RESOLUTION, else "
     "the TIFF's, else 1].",
 )
+
+
+@click.command(name="measure")
+@click.argument("labels_path", type=click.Path(dir_okay=False))
+@click.argument("out_path", type=click.Path(dir_okay=False))
+@resolution_option
 @click.option(
     "--extra-props",
     default=None,
@@ -51,31 +84,11 @@ def command(
     surface area, circularity/elongation (2D) or sphericity (3D)."""
     from ..io import read_labels, write_csv
     from ..measure import measure_instances
-    from .common import data_rank, log, settings_for
+    from .common import data_rank, settings_for
 
     settings = settings_for("measure", config_path)
     labels, info = read_labels(labels_path, data_rank(None, settings.ndim, config_path))
-    ndim = labels.ndim
-    if resolution:
-        try:
-            spacing = tuple(float(v) for v in resolution.split(","))
-        except ValueError:
-            raise click.BadParameter(
-                f"{resolution!r} is not a comma-separated list of numbers",
-                param_hint="--resolution",
-            ) from None
-        if len(spacing) != ndim or min(spacing) <= 0:
-            raise click.BadParameter(
-                f"needs {ndim} positive value(s), got {resolution!r}", param_hint="--resolution"
-            )
-    else:
-        spacing = settings.resolution or info.spacing
-        if spacing is None:
-            log.warning(
-                "%s: no pixel size in the TIFF (ImageJ or OME metadata) and no "
-                "DATA.TEST.RESOLUTION: areas, volumes and perimeters are in pixels",
-                labels_path,
-            )
+    spacing = measurement_spacing(resolution, settings, info, labels_path, labels.ndim)
     extras = (
         [p.strip() for p in extra_props.split(",") if p.strip()]
         if extra_props is not None

@@ -206,6 +206,71 @@ def _check_refinement(cfg: dict) -> None:
             )
 
 
+@check("DATA.N_CLASSES")
+def _check_classes(cfg: dict) -> None:
+    if cfg["DATA"]["N_CLASSES"] > 2:
+        raise ConfigError(
+            f"DATA.N_CLASSES: {cfg['DATA']['N_CLASSES']} classes need a class channel, and "
+            "instance classes are not implemented yet; use 2 (instances only)"
+        )
+
+
+_POST = "TEST.POST_PROCESSING"
+_REMOVE = f"{_POST}.MEASURE_PROPERTIES.REMOVE_BY_PROPERTIES"
+
+
+@check(
+    f"{_POST}.MEDIAN_FILTER",
+    f"{_POST}.MEDIAN_FILTER_AXIS",
+    f"{_POST}.MEDIAN_FILTER_SIZE",
+    context=("PROBLEM.NDIM",),
+)
+def _check_median_filters(cfg: dict) -> None:
+    post = cfg["TEST"]["POST_PROCESSING"]
+    axes, sizes = post["MEDIAN_FILTER_AXIS"], post["MEDIAN_FILTER_SIZE"]
+    if not post["MEDIAN_FILTER"]:
+        return
+    if not axes:
+        raise ConfigError(f"{_POST}.MEDIAN_FILTER_AXIS: MEDIAN_FILTER is on, list the filters")
+    if len(sizes) != len(axes):
+        raise ConfigError(
+            f"{_POST}.MEDIAN_FILTER_SIZE: needs one size per MEDIAN_FILTER_AXIS entry "
+            f"({len(axes)}), got {len(sizes)}"
+        )
+    if cfg["PROBLEM"]["NDIM"] == "2D":
+        across = [a for a in axes if "z" in a]
+        if across:
+            raise ConfigError(
+                f"{_POST}.MEDIAN_FILTER_AXIS: {across} filter(s) across Z need 3D data "
+                "(PROBLEM.NDIM 2D; TEST.ANALIZE_2D_IMGS_AS_3D_STACK is not implemented yet)"
+            )
+
+
+@check(
+    f"{_REMOVE}.ENABLE",
+    f"{_REMOVE}.PROPS",
+    f"{_REMOVE}.VALUES",
+    f"{_REMOVE}.SIGNS",
+    context=("PROBLEM.NDIM",),
+)
+def _check_removal_conditions(cfg: dict) -> None:
+    remove = cfg["TEST"]["POST_PROCESSING"]["MEASURE_PROPERTIES"]["REMOVE_BY_PROPERTIES"]
+    props, values, signs = remove["PROPS"], remove["VALUES"], remove["SIGNS"]
+    if not remove["ENABLE"]:
+        return
+    if not props:
+        raise ConfigError(f"{_REMOVE}.PROPS: REMOVE_BY_PROPERTIES is on, give its conditions")
+    for name, other in (("VALUES", values), ("SIGNS", signs)):
+        if [len(group) for group in other] != [len(group) for group in props]:
+            raise ConfigError(
+                f"{_REMOVE}.{name}: must have the shape of PROPS "
+                f"{[len(group) for group in props]} (one entry per property), got "
+                f"{[len(group) for group in other]}"
+            )
+    if cfg["PROBLEM"]["NDIM"] == "3D" and any("elongation" in group for group in props):
+        raise ConfigError(f"{_REMOVE}.PROPS: elongation is measured in 2D only; use sphericity")
+
+
 @check("DATA.VAL.FROM_TRAIN", "DATA.VAL.PATH", "DATA.VAL.GT_PATH")
 def _check_validation_folder(cfg: dict) -> None:
     val = cfg["DATA"]["VAL"]

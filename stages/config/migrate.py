@@ -50,6 +50,12 @@ _OLD_LETTERS = {
 }
 
 
+_REMOVE = "TEST.POST_PROCESSING.MEASURE_PROPERTIES.REMOVE_BY_PROPERTIES"
+#: BiaPy's older per-axis median filters: key -> the axes of the filter it becomes
+_OLD_MEDIAN_FILTERS = {"Z_FILTERING": "z", "YZ_FILTERING": "yz"}
+#: the window BiaPy gave them when their _SIZE key was not set
+_OLD_MEDIAN_SIZE = 5
+
 #: every older key this module reads, and what it becomes (the config reference lists them)
 MIGRATED_KEYS = {
     **{f"{SEG}.{old}": f"{SEG}.WATERSHED.{new}" for old, new in _INTO_WATERSHED.items()},
@@ -63,12 +69,17 @@ MIGRATED_KEYS = {
     f"{SEG}.DISTANCE_CHANNEL_MASK": "false: DATA_CHANNELS_EXTRA_OPTS D mask_values false",
     "MODEL.BATCH_NORMALIZATION": "true: MODEL.NORMALIZATION 'bn'",
     "MODEL.LAST_ACTIVATION": "nothing (each channel has its own activation)",
+    "MODEL.N_CLASSES": "DATA.N_CLASSES (at least 2: the background counts)",
     "DATA.NORMALIZATION.PERC_CLIP (a boolean)": "PERC_CLIP.ENABLE, with PERC_LOWER/PERC_UPPER",
     "DATA.NORMALIZATION.TYPE 'custom'": "'zero_mean_unit_variance' with CUSTOM_MEAN/CUSTOM_STD",
     "TEST.STATS.FULL_IMG": "TEST.FULL_IMG",
     "TEST.EVALUATE": "nothing",
     "TEST.POST_PROCESSING.CLEAR_BORDER": "INSTANCE_REFINEMENT operation 'clear_border'",
     "TEST.POST_PROCESSING.FILL_HOLES": "INSTANCE_REFINEMENT operation 'fill_holes'",
+    "TEST.POST_PROCESSING.Z_FILTERING, Z_FILTERING_SIZE": "a MEDIAN_FILTER along 'z' (size 5)",
+    "TEST.POST_PROCESSING.YZ_FILTERING, YZ_FILTERING_SIZE": "a MEDIAN_FILTER along 'yz' (size 5)",
+    f"{_REMOVE}.SIGN": f"{_REMOVE}.SIGNS",
+    f"{_REMOVE}.PROPS, VALUES, SIGNS (flat lists)": "one group of conditions",
     **{
         f"{key} (a list)": "its one value, when every parameter group has the same"
         for key in _ONE_VALUE_LISTS
@@ -90,7 +101,7 @@ class Migration:
 def _pop(config: dict, dotted: str) -> Any:
     parent, _, name = dotted.rpartition(".")
     node = get(config, parent) if parent else config
-    return node.pop(name) if isinstance(node, dict) else None
+    return node.pop(name, None) if isinstance(node, dict) else None
 
 
 def _has(config: dict, dotted: str) -> bool:
@@ -192,6 +203,8 @@ def _post_processing(config: dict, migration: Migration) -> None:
         set_key(config, f"{refinement}.OPERATIONS", [*operations, operation])
         set_key(config, f"{refinement}.VALUES", [*values, "none"])
         migration.note(f"read {post}.{old} as INSTANCE_REFINEMENT operation {operation!r}")
+    _median_filters(config, migration)
+    _removal_conditions(config, migration)
     if _has(config, "TEST.STATS"):
         stats = _pop(config, "TEST.STATS") or {}
         if isinstance(stats, dict) and "FULL_IMG" in stats:
@@ -202,11 +215,56 @@ def _post_processing(config: dict, migration: Migration) -> None:
         migration.note("read TEST.EVALUATE as nothing (BiaPy 3.7 dropped it)")
 
 
+def _median_filters(config: dict, migration: Migration) -> None:
+    post = "TEST.POST_PROCESSING"
+    for old, axes in _OLD_MEDIAN_FILTERS.items():
+        present = _has(config, f"{post}.{old}") or _has(config, f"{post}.{old}_SIZE")
+        enabled = _pop(config, f"{post}.{old}")
+        size = _pop(config, f"{post}.{old}_SIZE")
+        if not present:
+            continue
+        if not enabled:
+            migration.note(f"read {post}.{old} false as nothing")
+            continue
+        size = _OLD_MEDIAN_SIZE if size is None else size
+        set_key(config, f"{post}.MEDIAN_FILTER", True)
+        set_key(
+            config,
+            f"{post}.MEDIAN_FILTER_AXIS",
+            [*get(config, f"{post}.MEDIAN_FILTER_AXIS", []), axes],
+        )
+        set_key(
+            config,
+            f"{post}.MEDIAN_FILTER_SIZE",
+            [*get(config, f"{post}.MEDIAN_FILTER_SIZE", []), size],
+        )
+        migration.note(f"read {post}.{old} as a MEDIAN_FILTER along {axes!r} of size {size}")
+
+
+def _removal_conditions(config: dict, migration: Migration) -> None:
+    if _has(config, f"{_REMOVE}.SIGN"):
+        signs = _pop(config, f"{_REMOVE}.SIGN")
+        if not _has(config, f"{_REMOVE}.SIGNS"):
+            set_key(config, f"{_REMOVE}.SIGNS", signs)
+        migration.note(f"read {_REMOVE}.SIGN as {_REMOVE}.SIGNS")
+    for name in ("PROPS", "VALUES", "SIGNS"):
+        value = get(config, f"{_REMOVE}.{name}")
+        if isinstance(value, list) and value and not any(isinstance(v, list) for v in value):
+            set_key(config, f"{_REMOVE}.{name}", [value])
+            migration.note(f"read {_REMOVE}.{name} {value} as one group of conditions {[value]}")
+
+
 def _model_and_data(config: dict, migration: Migration) -> None:
     if _has(config, "MODEL.BATCH_NORMALIZATION"):
         if _pop(config, "MODEL.BATCH_NORMALIZATION"):
             set_key(config, "MODEL.NORMALIZATION", "bn")
         migration.note("read MODEL.BATCH_NORMALIZATION as MODEL.NORMALIZATION 'bn'")
+    if _has(config, "MODEL.N_CLASSES"):
+        classes = _pop(config, "MODEL.N_CLASSES")
+        if isinstance(classes, int) and not _has(config, "DATA.N_CLASSES"):
+            # older BiaPy counted the classes without the background (1: instances only)
+            set_key(config, "DATA.N_CLASSES", max(classes, 2))
+        migration.note("read MODEL.N_CLASSES as DATA.N_CLASSES")
     if _has(config, "MODEL.LAST_ACTIVATION"):
         _pop(config, "MODEL.LAST_ACTIVATION")
         migration.note("read MODEL.LAST_ACTIVATION as nothing (each channel has its own)")

@@ -357,7 +357,8 @@ def test_help_and_cpu_stages_do_not_import_torch(run):
         [
             sys.executable,
             "-c",
-            "import sys; from stages.commands import decode, measure, evaluate, refine; "
+            "import sys; from stages.commands import decode, measure, evaluate, refine, "
+            "median_filter, repair_large_blobs, filter_by_properties; "
             "print('torch' in sys.modules)",
         ],
         capture_output=True,

@@ -77,11 +77,11 @@ def test_key_at_the_wrong_level_points_to_where_it_lives():
 
 def test_unimplemented_biapy_key_is_named_in_a_warning():
     config, warnings = resolve_config(
-        {"TEST": {"POST_PROCESSING": {"REPARE_LARGE_BLOBS_SIZE": 500}}, "SYSTEM": {"NUM_CPUS": -1}}
+        {"TEST": {"BY_CHUNKS": {"ENABLE": True}}, "SYSTEM": {"NUM_CPUS": -1}}
     )
-    assert any("TEST.POST_PROCESSING.REPARE_LARGE_BLOBS_SIZE" in w for w in warnings)
+    assert any("TEST.BY_CHUNKS" in w for w in warnings)
     assert any("SYSTEM.NUM_CPUS" in w for w in warnings)
-    assert config["TEST"]["POST_PROCESSING"]["REPARE_LARGE_BLOBS_SIZE"] == 500  # kept
+    assert config["TEST"]["BY_CHUNKS"] == {"ENABLE": True}  # kept
 
 
 @pytest.mark.parametrize(
@@ -273,3 +273,53 @@ def test_the_config_reference_page_is_current():
 
     page = (Path(__file__).parents[2] / "docs" / "config-reference.md").read_text()
     assert page == reference_page(), "docs/config-reference.md is stale: run `make reference`"
+
+
+_REMOVE = {"ENABLE": True, "PROPS": [["npixels"]], "SIGNS": [["lt"]], "VALUES": [[100]]}
+
+
+@pytest.mark.parametrize(
+    "ndim, post, message",
+    [
+        ("2D", {"MEDIAN_FILTER": True}, r"MEDIAN_FILTER_AXIS: MEDIAN_FILTER is on, list"),
+        (
+            "3D",
+            {"MEDIAN_FILTER": True, "MEDIAN_FILTER_AXIS": ["z", "xy"], "MEDIAN_FILTER_SIZE": [3]},
+            r"MEDIAN_FILTER_SIZE: needs one size per MEDIAN_FILTER_AXIS entry \(2\), got 1",
+        ),
+        (
+            "2D",
+            {"MEDIAN_FILTER": True, "MEDIAN_FILTER_AXIS": ["yz"], "MEDIAN_FILTER_SIZE": [3]},
+            r"\['yz'\] filter\(s\) across Z need 3D data",
+        ),
+        ("2D", {"MEDIAN_FILTER_AXIS": ["q"]}, r"MEDIAN_FILTER_AXIS\[0\]: 'q' is not one of"),
+        ("2D", {"REPARE_LARGE_BLOBS_SIZE": -2}, r"REPARE_LARGE_BLOBS_SIZE: -2 is below"),
+        (
+            "2D",
+            {"MEASURE_PROPERTIES": {"REMOVE_BY_PROPERTIES": {**_REMOVE, "PROPS": []}}},
+            r"REMOVE_BY_PROPERTIES.PROPS: REMOVE_BY_PROPERTIES is on, give its conditions",
+        ),
+        (
+            "2D",
+            {"MEASURE_PROPERTIES": {"REMOVE_BY_PROPERTIES": {**_REMOVE, "VALUES": [[1, 2]]}}},
+            r"REMOVE_BY_PROPERTIES.VALUES: must have the shape of PROPS \[1\]",
+        ),
+        (
+            "2D",
+            {"MEASURE_PROPERTIES": {"REMOVE_BY_PROPERTIES": {**_REMOVE, "SIGNS": [["eq"]]}}},
+            r"REMOVE_BY_PROPERTIES.SIGNS\[0\]\[0\]: 'eq' is not one of",
+        ),
+        (
+            "3D",
+            {
+                "MEASURE_PROPERTIES": {
+                    "REMOVE_BY_PROPERTIES": {**_REMOVE, "PROPS": [["elongation"]]}
+                }
+            },
+            r"REMOVE_BY_PROPERTIES.PROPS: elongation is measured in 2D only",
+        ),
+    ],
+)
+def test_post_processing_keys_are_checked(ndim, post, message):
+    with pytest.raises(ConfigError, match=message):
+        resolve_config({"PROBLEM": {"NDIM": ndim}, "TEST": {"POST_PROCESSING": post}})

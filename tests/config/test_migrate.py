@@ -2,7 +2,7 @@
 
 import pytest
 
-from stages.config import legacy_channels, resolve_config
+from stages.config import ConfigError, legacy_channels, resolve_config
 from stages.config.migrate import migrate
 
 SEG = "PROBLEM.INSTANCE_SEG"
@@ -112,3 +112,50 @@ def test_list_valued_optimizer_keys_of_one_group_are_read_as_their_value():
     assert "read TRAIN.OPTIMIZER ['ADAMW'] as 'ADAMW' (one parameter group)" in warnings
     with pytest.raises(Exception, match=r"TRAIN\.LR"):
         resolve_config({"TRAIN": {"LR": [1e-4, 1e-3]}})  # two groups: segpipe trains one
+
+
+def test_old_z_and_yz_filtering_become_median_filters_in_order():
+    config, notes = resolve_config(
+        {
+            "PROBLEM": {"NDIM": "3D"},
+            "TEST": {
+                "POST_PROCESSING": {
+                    "Z_FILTERING": True,
+                    "Z_FILTERING_SIZE": 3,
+                    "YZ_FILTERING": True,  # no size: BiaPy's 5
+                }
+            },
+        }
+    )
+    post = config["TEST"]["POST_PROCESSING"]
+    assert post["MEDIAN_FILTER"] is True
+    assert post["MEDIAN_FILTER_AXIS"] == ["z", "yz"]
+    assert post["MEDIAN_FILTER_SIZE"] == [3, 5]
+    assert "Z_FILTERING" not in post and "YZ_FILTERING_SIZE" not in post
+    assert any("Z_FILTERING as a MEDIAN_FILTER along 'z' of size 3" in n for n in notes)
+    off, _ = resolve_config({"TEST": {"POST_PROCESSING": {"Z_FILTERING": False}}})
+    assert off["TEST"]["POST_PROCESSING"]["MEDIAN_FILTER"] is False
+
+
+def test_the_spec_sign_key_and_flat_condition_lists_are_read_as_one_group():
+    remove = {"ENABLE": True, "PROPS": ["npixels", "circularity"], "VALUES": [100, 0.7]}
+    remove["SIGN"] = ["lt", "le"]
+    config, notes = resolve_config(
+        {"TEST": {"POST_PROCESSING": {"MEASURE_PROPERTIES": {"REMOVE_BY_PROPERTIES": remove}}}}
+    )
+    read = config["TEST"]["POST_PROCESSING"]["MEASURE_PROPERTIES"]["REMOVE_BY_PROPERTIES"]
+    assert read == {
+        "ENABLE": True,
+        "PROPS": [["npixels", "circularity"]],
+        "VALUES": [[100, 0.7]],
+        "SIGNS": [["lt", "le"]],
+    }
+    assert any("SIGN as" in n for n in notes)
+
+
+def test_class_counts_old_and_new():
+    config, notes = resolve_config({"MODEL": {"N_CLASSES": 1}})
+    assert config["DATA"]["N_CLASSES"] == 2 and "read MODEL.N_CLASSES as DATA.N_CLASSES" in notes
+    assert resolve_config({"DATA": {"N_CLASSES": 2}})[0]["DATA"]["N_CLASSES"] == 2
+    with pytest.raises(ConfigError, match="DATA.N_CLASSES: 3 classes need a class channel"):
+        resolve_config({"DATA": {"N_CLASSES": 3}})

@@ -166,12 +166,17 @@ def test_3d_run(tmp_path):
     config["MODEL"]["FEATURE_MAPS"] = [8, 16]
     config["MODEL"]["Z_DOWN"] = [1]
     config["TRAIN"]["EPOCHS"] = 2
+    # a median along Z of the predicted channels before decoding (BiaPy's Z_FILTERING)
+    config["TEST"]["POST_PROCESSING"]["Z_FILTERING"] = True
+    config["TEST"]["POST_PROCESSING"]["Z_FILTERING_SIZE"] = 3
     path = _write(tmp_path / "tiny3d.yaml", config)
     result = snakemake(tmp_path, "--configfile", str(path))
     assert result.returncode == 0, result.stderr[-3000:]
     results = tmp_path / "results" / "tiny3d" / "results" / "tiny3d_1"
     labels = tifffile.imread(results / "per_image_instances" / "tile-3.tif")
     assert labels.shape == tifffile.imread(tmp_path / "data/demo3d/test/label/tile-3.tif").shape
+    filtered = tifffile.imread(results / "per_image_median_filtered" / "tile-3.tif")
+    assert filtered.shape == tifffile.imread(results / "per_image" / "tile-3.tif").shape
     stats = pd.read_csv(results / "per_image_instances" / "tile-3_full_stats.csv")
     assert {"volume", "surface_area", "sphericity"} <= set(stats.columns)
     metrics = pd.read_csv(results / "test_results_metrics.csv")
@@ -379,3 +384,77 @@ def test_predicting_with_a_model_from_another_path(run2d, tmp_path):
     metrics = pd.read_csv(tmp_path / "results/reuse/results/reuse_1/test_results_metrics.csv")
     assert metrics["0.5 TH f1"].iloc[-1] > 0  # a trained model found nuclei
     assert not (tmp_path / "results/reuse/checkpoints").exists()
+
+
+def test_post_processing_steps_each_rerun_alone(run2d, tmp_path):
+    """MEDIAN_FILTER before decode; refinement, large-blob repair and removal by properties
+    after it, each a rule reading the previous one's labels (issue 16)."""
+    workdir, _ = run2d
+    shutil.copytree(workdir / "data", tmp_path / "data")
+    model = workdir / "results/tiny2d/checkpoints/tiny2d_1/model.pt"
+    post = {
+        **TINY_2D["TEST"]["POST_PROCESSING"],
+        "MEDIAN_FILTER": True,
+        "MEDIAN_FILTER_AXIS": ["xy"],
+        "MEDIAN_FILTER_SIZE": [3],
+        "REPARE_LARGE_BLOBS_SIZE": 300,
+        "MEASURE_PROPERTIES": {
+            "ENABLE": True,
+            "REMOVE_BY_PROPERTIES": {
+                "ENABLE": True,
+                "PROPS": [["npixels"]],
+                "SIGNS": [["lt"]],
+                "VALUES": [[60]],
+            },
+        },
+    }
+    config = {
+        **TINY_2D,
+        "RUN": {"NAME": "post"},
+        "TRAIN": {**TINY_2D["TRAIN"], "ENABLE": False},
+        "MODEL": {**TINY_2D["MODEL"], "LOAD_CHECKPOINT": True},
+        "PATHS": {"CHECKPOINT_FILE": str(model)},
+        "TEST": {"POST_PROCESSING": post},
+    }
+    path = _write(tmp_path / "post.yaml", config)
+    result = snakemake(tmp_path, "--configfile", str(path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = tmp_path / "results/post/results/post_1"
+    for relative in (
+        "per_image_median_filtered/tile-3.tif",
+        "post_processing_steps/refine/tile-3.tif",
+        "post_processing_steps/repair_large_blobs/tile-3.tif",
+        "per_image_post_processing/tile-3.tif",
+        "per_image_instances/tile-3_full_stats.csv",
+        "per_image_post_processing/tile-3_filtered_stats.csv",
+    ):
+        assert (results / relative).is_file(), relative
+    everything = pd.read_csv(results / "per_image_instances/tile-3_full_stats.csv")
+    kept = pd.read_csv(results / "per_image_post_processing/tile-3_filtered_stats.csv")
+    final = tifffile.imread(results / "per_image_post_processing/tile-3.tif")
+    assert set(kept["label"]) == set(np.unique(final)[1:])
+    assert set(everything.loc[everything.npixels < 60, "label"]).isdisjoint(kept["label"])
+    assert (everything.loc[everything.npixels < 60, "comment"] == "Removed").all()
+    metrics = pd.read_csv(results / "test_results_metrics.csv")
+    assert "0.5 TH (post)f1" in metrics.columns
+
+    def rerun_after(section: dict, key: str, value) -> set[str]:
+        section[key] = value
+        _write(path, config)
+        return planned_jobs(snakemake(tmp_path, "--configfile", str(path), "-n"))
+
+    remove = post["MEASURE_PROPERTIES"]["REMOVE_BY_PROPERTIES"]
+    assert rerun_after(remove, "VALUES", [[80]]) == {"filter_by_properties", "evaluate"}
+    assert rerun_after(post, "REPARE_LARGE_BLOBS_SIZE", 400) == {
+        "repair_large_blobs",
+        "filter_by_properties",
+        "evaluate",
+    }
+    assert rerun_after(post, "MEDIAN_FILTER_SIZE", [5]) == {
+        "median_filter",
+        "decode",
+        "refine",
+        "repair_large_blobs",
+        "filter_by_properties",
+        "evaluate",
+    }

@@ -1,0 +1,123 @@
+"""segpipe filter-by-properties: TEST.POST_PROCESSING.MEASURE_PROPERTIES.REMOVE_BY_PROPERTIES."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import click
+
+from .common import clear_errors, config_option
+from .measure import MeasureSettings, measurement_spacing, resolution_option
+from .measure import settings_from_config as measure_settings
+
+
+@dataclass(frozen=True)
+class FilterSettings:
+    #: groups of (property, sign, value): an instance goes when all of one group hold
+    groups: tuple[tuple[tuple[str, str, float], ...], ...]
+    measure: MeasureSettings
+
+
+def settings_from_config(config) -> FilterSettings:
+    remove = config["TEST"]["POST_PROCESSING"]["MEASURE_PROPERTIES"]["REMOVE_BY_PROPERTIES"]
+    groups = tuple(
+        tuple(zip(props, signs, values))
+        for props, signs, values in zip(remove["PROPS"], remove["SIGNS"], remove["VALUES"])
+    )
+    return FilterSettings(groups, measure_settings(config))
+
+
+def parse_group(text: str) -> tuple[tuple[str, str, float], ...]:
+    """'npixels lt 100, circularity le 0.7' -> (('npixels', 'lt', 100.0), ...)."""
+    group = []
+    for part in text.split(","):
+        words = part.split()
+        try:
+            prop, sign, value = words
+            group.append((prop, sign, float(value)))
+        except ValueError:
+            raise click.BadParameter(
+                f"{part.strip()!r} is not PROPERTY SIGN VALUE such as 'npixels lt 100'",
+                param_hint="--condition",
+            ) from None
+    return tuple(group)
+
+
+@click.command(name="filter-by-properties")
+@click.argument("labels_path", type=click.Path(dir_okay=False))
+@click.argument("out_path", type=click.Path(dir_okay=False))
+@click.option(
+    "--condition",
+    "conditions",
+    multiple=True,
+    help="One group of conditions, all of which remove an instance: 'npixels lt 100, "
+    "circularity le 0.7' (signs gt, ge, lt, le); repeatable, any group removes [default: "
+    "REMOVE_BY_PROPERTIES PROPS, SIGNS and VALUES].",
+)
+@click.option(
+    "--all-stats",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="CSV of every instance's measurements with its conditions and comment "
+    "(per_image_instances/<image>_full_stats.csv).",
+)
+@click.option(
+    "--kept-stats",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="CSV of the instances kept (per_image_post_processing/<image>_filtered_stats.csv).",
+)
+@resolution_option
+@config_option
+@clear_errors
+def command(
+    labels_path: str,
+    out_path: str,
+    conditions: tuple[str, ...],
+    all_stats: str | None,
+    kept_stats: str | None,
+    resolution: str | None,
+    config_path: str | None,
+) -> None:
+    """Measure every instance of LABELS_PATH, remove those that satisfy a group of conditions and
+    write OUT_PATH (ids kept) and the two CSVs."""
+    from ..io import provenance, read_labels, write_csv, write_labels
+    from ..measure import measure_instances
+    from ..postprocess import Condition, remove_by_properties
+    from .common import data_rank, settings_for
+
+    settings = settings_for("filter_by_properties", config_path)
+    groups = tuple(parse_group(text) for text in conditions) if conditions else settings.groups
+    try:
+        condition_groups = [[Condition(*condition) for condition in group] for group in groups]
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--condition") from None
+    if not condition_groups:
+        raise click.UsageError(
+            "give --condition or a config with REMOVE_BY_PROPERTIES PROPS, SIGNS and VALUES"
+        )
+    labels, info = read_labels(labels_path, data_rank(None, settings.measure.ndim, config_path))
+    spacing = measurement_spacing(resolution, settings.measure, info, labels_path, labels.ndim)
+    try:
+        table = measure_instances(
+            labels, spacing=spacing, extra_properties=list(settings.measure.extra_properties)
+        )
+        kept, table = remove_by_properties(labels, table, condition_groups)
+    except (AttributeError, ValueError) as error:
+        raise click.ClickException(f"{labels_path}: {error}") from None
+    write_labels(
+        out_path,
+        kept,
+        spacing=info.spacing,
+        metadata={
+            "source": str(labels_path),
+            "removed_when": [[str(c) for c in group] for group in condition_groups],
+            "versions": provenance(),
+        },
+    )
+    if all_stats:
+        write_csv(all_stats, table)
+    if kept_stats:
+        write_csv(kept_stats, table[table["comment"] == "Correct"])
+    removed = int((table["comment"] == "Removed").sum())
+    click.echo(f"{out_path}: {len(table) - removed} instance(s) kept, {removed} removed")

@@ -1,0 +1,65 @@
+"""segpipe repair-large-blobs: TEST.POST_PROCESSING.REPARE_LARGE_BLOBS_SIZE on a label image."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import click
+
+from .common import clear_errors, config_option, ndim_of
+
+
+@dataclass(frozen=True)
+class RepairSettings:
+    min_size: int
+    ndim: int
+
+
+def settings_from_config(config) -> RepairSettings:
+    return RepairSettings(
+        config["TEST"]["POST_PROCESSING"]["REPARE_LARGE_BLOBS_SIZE"], ndim_of(config)
+    )
+
+
+@click.command(name="repair-large-blobs")
+@click.argument("labels_path", type=click.Path(dir_okay=False))
+@click.argument("out_path", type=click.Path(dir_okay=False))
+@click.option(
+    "--min-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Pixels an instance needs to be repaired [default: REPARE_LARGE_BLOBS_SIZE].",
+)
+@config_option
+@clear_errors
+def command(labels_path: str, out_path: str, min_size: int | None, config_path: str | None) -> None:
+    """Merge into each large instance of LABELS_PATH the touching instances inside its bounding
+    box and fill its holes; write OUT_PATH (ids kept)."""
+    from ..io import provenance, read_labels, write_labels
+    from ..postprocess import repair_large_blobs
+    from .common import data_rank, settings_for
+
+    settings = settings_for("repair_large_blobs", config_path)
+    size = min_size if min_size is not None else settings.min_size
+    if size < 1:
+        raise click.UsageError(
+            "give --min-size or a config with TEST.POST_PROCESSING.REPARE_LARGE_BLOBS_SIZE set"
+        )
+    labels, info = read_labels(labels_path, data_rank(None, settings.ndim, config_path))
+    repaired = repair_large_blobs(labels, size)
+    write_labels(
+        out_path,
+        repaired,
+        spacing=info.spacing,
+        metadata={"source": str(labels_path), "repair_min_size": size, "versions": provenance()},
+    )
+    before = len(_ids(labels))
+    after = len(_ids(repaired))
+    click.echo(f"{out_path}: {after} instance(s), {before - after} merged into larger ones")
+
+
+def _ids(labels):
+    import numpy as np
+
+    ids = np.unique(labels)
+    return ids[ids > 0]

@@ -1,0 +1,148 @@
+"""median-filter, repair-large-blobs and filter-by-properties by hand: outputs and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from stages.io import read_channels, read_labels, write_tiff
+from stages.measure import measure_instances
+from stages.postprocess import median_filter_channels
+
+
+def test_median_filter_writes_channels_decode_reads(run, dataset, tmp_path):
+    label = dataset / "train/label/img-0.tif"
+    assert run("encode", label, tmp_path / "ch.tif", "--channels", "F,C").exit_code == 0
+    result = run("median-filter", tmp_path / "ch.tif", tmp_path / "mf.tif", "--filter", "xy:3")
+    assert result.exit_code == 0, result.output
+    channels, planes, _ = read_channels(tmp_path / "ch.tif")
+    filtered, filtered_planes, info = read_channels(tmp_path / "mf.tif")
+    assert filtered_planes == planes == ["F", "C"]
+    np.testing.assert_array_equal(filtered, median_filter_channels(channels, [("xy", 3)]))
+    assert info.metadata["median_filters"] == [["xy", 3]]
+    assert run("decode", tmp_path / "mf.tif", tmp_path / "inst.tif").exit_code == 0
+    # from a config: the filters of MEDIAN_FILTER_AXIS and MEDIAN_FILTER_SIZE
+    config = tmp_path / "m.yaml"
+    post = {"MEDIAN_FILTER": True, "MEDIAN_FILTER_AXIS": ["xy"], "MEDIAN_FILTER_SIZE": [5]}
+    config.write_text(yaml.safe_dump({"TEST": {"POST_PROCESSING": post}}))
+    result = run("median-filter", tmp_path / "ch.tif", tmp_path / "m5.tif", "--config", config)
+    assert result.exit_code == 0, result.output
+    np.testing.assert_array_equal(
+        read_channels(tmp_path / "m5.tif")[0], median_filter_channels(channels, [("xy", 5)])
+    )
+
+
+def test_median_filter_errors(run, dataset, tmp_path):
+    label = dataset / "train/label/img-0.tif"
+    assert run("encode", label, tmp_path / "ch.tif", "--channels", "F").exit_code == 0
+    result = run("median-filter", tmp_path / "ch.tif", tmp_path / "o.tif", "--filter", "z")
+    assert result.exit_code == 2 and "is not AXES:SIZE" in result.output
+    result = run("median-filter", tmp_path / "ch.tif", tmp_path / "o.tif", "--filter", "z:3")
+    assert result.exit_code == 1 and "need 3D data" in result.output
+    config = tmp_path / "z.yaml"
+    post = {"MEDIAN_FILTER": True, "MEDIAN_FILTER_AXIS": ["z"], "MEDIAN_FILTER_SIZE": [3]}
+    config.write_text(yaml.safe_dump({"TEST": {"POST_PROCESSING": post}}))
+    result = run("median-filter", tmp_path / "ch.tif", tmp_path / "o.tif", "--config", config)
+    assert result.exit_code == 1 and "MEDIAN_FILTER_AXIS: ['z'] filter(s) across Z" in result.output
+    result = run("median-filter", label, tmp_path / "o.tif", "--filter", "xy:3")
+    assert result.exit_code == 1 and "no channel codes" in result.output
+    assert not (tmp_path / "o.tif").exists()
+
+
+def test_repair_large_blobs_by_hand(run, mask2d, tmp_path):
+    from tests.postprocess.test_large_blobs import _broken_copy
+
+    labels = mask2d[:128, :128].astype(np.uint16)
+    ids, sizes = np.unique(labels[labels > 0], return_counts=True)
+    broken = _broken_copy(labels, int(ids[np.argmax(sizes)]), int(labels.max()) + 1)
+    write_tiff(tmp_path / "broken.tif", broken)
+    result = run(
+        "repair-large-blobs",
+        tmp_path / "broken.tif",
+        tmp_path / "repaired.tif",
+        "--min-size",
+        int(sizes.max()) // 2,
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 merged into larger ones" in result.output
+    np.testing.assert_array_equal(read_labels(tmp_path / "repaired.tif")[0], labels)
+    result = run("repair-large-blobs", tmp_path / "broken.tif", tmp_path / "none.tif")
+    assert result.exit_code == 2 and "REPARE_LARGE_BLOBS_SIZE" in result.output
+    assert not (tmp_path / "none.tif").exists()
+
+
+def test_filter_by_properties_writes_labels_and_both_tables(run, dataset, tmp_path):
+    label = dataset / "train/label/img-0.tif"
+    result = run(
+        "filter-by-properties",
+        label,
+        tmp_path / "kept.tif",
+        "--condition",
+        "npixels lt 150",
+        "--condition",
+        "npixels lt 400, circularity le 0.8",
+        "--all-stats",
+        tmp_path / "all.csv",
+        "--kept-stats",
+        tmp_path / "kept.csv",
+    )
+    assert result.exit_code == 0, result.output
+    labels, _ = read_labels(label)
+    table = measure_instances(labels)
+    removed = set(
+        table.loc[
+            (table.npixels < 150) | ((table.npixels < 400) & (table.circularity <= 0.8)), "label"
+        ]
+    )
+    assert 0 < len(removed) < len(table)
+    kept, _ = read_labels(tmp_path / "kept.tif")
+    assert set(np.unique(kept)[1:]) == set(table["label"]) - removed
+    everything = pd.read_csv(tmp_path / "all.csv")
+    assert len(everything) == len(table)
+    assert set(everything.loc[everything.comment == "Removed", "label"]) == removed
+    assert {"conditions", "comment", "npixels", "circularity"} <= set(everything.columns)
+    kept_table = pd.read_csv(tmp_path / "kept.csv")
+    assert set(kept_table["label"]) == set(table["label"]) - removed
+    assert (kept_table["comment"] == "Correct").all()
+    # the same from a config's PROPS, SIGNS and VALUES (BiaPy's lists of lists)
+    config = tmp_path / "p.yaml"
+    remove = {
+        "ENABLE": True,
+        "PROPS": [["npixels"], ["npixels", "circularity"]],
+        "SIGNS": [["lt"], ["lt", "le"]],
+        "VALUES": [[150], [400, 0.8]],
+    }
+    config.write_text(
+        yaml.safe_dump(
+            {"TEST": {"POST_PROCESSING": {"MEASURE_PROPERTIES": {"REMOVE_BY_PROPERTIES": remove}}}}
+        )
+    )
+    result = run("filter-by-properties", label, tmp_path / "k2.tif", "--config", config)
+    assert result.exit_code == 0, result.output
+    np.testing.assert_array_equal(read_labels(tmp_path / "k2.tif")[0], kept)
+
+
+def test_filter_by_properties_errors(run, dataset, tmp_path):
+    label = dataset / "train/label/img-0.tif"
+    out = tmp_path / "o.tif"
+    result = run("filter-by-properties", label, out, "--condition", "npixels < 100")
+    assert result.exit_code == 2 and "unknown sign '<'" in result.output
+    result = run("filter-by-properties", label, out, "--condition", "npixels lt")
+    assert result.exit_code == 2 and "is not PROPERTY SIGN VALUE" in result.output
+    result = run("filter-by-properties", label, out, "--condition", "size lt 3")
+    assert result.exit_code == 2 and "unknown property 'size'" in result.output
+    result = run("filter-by-properties", label, out)
+    assert result.exit_code == 2 and "give --condition" in result.output
+    config = tmp_path / "bad.yaml"
+    remove = {"ENABLE": True, "PROPS": [["npixels", "area"]], "SIGNS": [["lt"]], "VALUES": [[1, 2]]}
+    config.write_text(
+        yaml.safe_dump(
+            {"TEST": {"POST_PROCESSING": {"MEASURE_PROPERTIES": {"REMOVE_BY_PROPERTIES": remove}}}}
+        )
+    )
+    result = run("filter-by-properties", label, out, "--config", config)
+    assert result.exit_code == 1 and "REMOVE_BY_PROPERTIES.SIGNS: must have the shape of PROPS" in (
+        result.output
+    )
+    assert not out.exists()
