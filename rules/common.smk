@@ -5,7 +5,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from stages.commands import STAGES, stage_slice
+from stages.commands import STAGES, post_processing_steps, stage_slice
 from stages.config import ConfigError, dump_yaml, resolve_config
 from stages.io import InputError, list_images
 from stages.workflow import RunPaths
@@ -34,21 +34,11 @@ TRAIN_GPUS = RUN["TRAIN_GPUS"]
 TRAIN_DATA, VAL_DATA, TEST_DATA = CFG["DATA"]["TRAIN"], CFG["DATA"]["VAL"], CFG["DATA"]["TEST"]
 POST = CFG["TEST"]["POST_PROCESSING"]
 MEDIAN_FILTER = POST["MEDIAN_FILTER"]
-REFINE = POST["INSTANCE_REFINEMENT"]["ENABLE"]
-REPAIR = POST["REPARE_LARGE_BLOBS_SIZE"] > 0
 FILTER = POST["MEASURE_PROPERTIES"]["REMOVE_BY_PROPERTIES"]["ENABLE"]
 MEASURE = POST["MEASURE_PROPERTIES"]["ENABLE"]
-#: the label post-processing steps that are on, in BiaPy's order: each is a rule that reruns
-#: alone when its keys change, and the last one writes per_image_post_processing/
-POST_STEPS = [
-    step
-    for step, enabled in (
-        ("refine", REFINE),
-        ("repair_large_blobs", REPAIR),
-        ("filter_by_properties", FILTER),
-    )
-    if enabled
-]
+#: the label post-processing steps that are on, in order: each is a rule that reruns alone
+#: when its keys change, and the last one writes per_image_post_processing/
+POST_STEPS = post_processing_steps(CFG)
 EVALUATE = CFG["TEST"]["ENABLE"] and TEST_DATA["LOAD_GT"] and CFG["TEST"]["MATCHING_STATS"]
 USE_VAL_FOLDER = not VAL_DATA["FROM_TRAIN"]
 # MODEL.LOAD_CHECKPOINT with PATHS.CHECKPOINT_FILE: fine-tune that model, or predict with it

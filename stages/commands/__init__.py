@@ -27,6 +27,18 @@ STAGES = (
 )
 
 
+def post_processing_steps(config: dict) -> list[str]:
+    """The label post-processing stages a resolved config turns on, in the order they run
+    (BiaPy's: refinement, large-blob repair, removal by properties)."""
+    post = config["TEST"]["POST_PROCESSING"]
+    enabled = {
+        "refine": post["INSTANCE_REFINEMENT"]["ENABLE"],
+        "repair_large_blobs": post["REPARE_LARGE_BLOBS_SIZE"] > 0,
+        "filter_by_properties": post["MEASURE_PROPERTIES"]["REMOVE_BY_PROPERTIES"]["ENABLE"],
+    }
+    return [step for step, on in enabled.items() if on]
+
+
 def stage_settings(stage: str, config: Any) -> Any:
     """The settings stage ``stage`` builds from a resolved config (or a recording view of one)."""
     if stage not in STAGES:

@@ -57,6 +57,7 @@ def command(
     from ..config import load_config
     from ..run_report import LogFollower, metrics_summary, outputs_summary
     from ..workflow import RunPaths, workflow_root
+    from . import post_processing_steps
 
     config, _ = load_config(config_path)  # a bad config stops here, in one line
     root = workflow_root()
@@ -101,12 +102,14 @@ def command(
         return
     if paths.metrics.exists():
         click.echo(metrics_summary(paths.metrics))
-    refine = config["TEST"]["POST_PROCESSING"]["INSTANCE_REFINEMENT"]["ENABLE"]
-    picture = _overview(config, paths, refine)
-    click.echo(outputs_summary(paths, refine) + (f"\n  overview     {picture}" if picture else ""))
+    post_processed = bool(post_processing_steps(config))
+    picture = _overview(config, paths, post_processed)
+    click.echo(
+        outputs_summary(paths, post_processed) + (f"\n  overview     {picture}" if picture else "")
+    )
 
 
-def _overview(config, paths, refine: bool) -> Path | None:
+def _overview(config, paths, post_processed: bool) -> Path | None:
     """The first test image, its predicted instances and ground truth side by side, as a PNG."""
     from ..io import list_images, read_labels, read_raw
     from ..run_report import overview_figure
@@ -115,7 +118,7 @@ def _overview(config, paths, refine: bool) -> Path | None:
     if not config["TEST"]["ENABLE"]:
         return None
     raw_path = list_images(test["PATH"], "DATA.TEST.PATH")[0]
-    folder = "per_image_post_processing" if refine else "per_image_instances"
+    folder = "per_image_post_processing" if post_processed else "per_image_instances"
     predicted_path = paths.results / folder / f"{raw_path.stem}.tif"
     if not predicted_path.exists():
         return None

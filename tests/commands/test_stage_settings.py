@@ -93,3 +93,28 @@ def test_schema_enums_follow_the_registries():
         "",
         *watershed_codes,
     ]
+
+
+def test_post_processing_steps_follow_their_keys_in_biapy_order():
+    from stages.commands import post_processing_steps
+    from stages.config import resolve_config
+
+    assert post_processing_steps(resolve_config({})[0]) == []
+    post = {
+        "REPARE_LARGE_BLOBS_SIZE": 100,
+        "INSTANCE_REFINEMENT": {"ENABLE": True},
+        "MEASURE_PROPERTIES": {
+            "REMOVE_BY_PROPERTIES": {
+                "ENABLE": True,
+                "PROPS": [["area"]],
+                "SIGNS": [["gt"]],
+                "VALUES": [[9]],
+            }
+        },
+    }
+    config, _ = resolve_config({"TEST": {"POST_PROCESSING": post}})
+    assert post_processing_steps(config) == ["refine", "repair_large_blobs", "filter_by_properties"]
+    post["INSTANCE_REFINEMENT"]["ENABLE"] = False
+    post["REPARE_LARGE_BLOBS_SIZE"] = -1
+    config, _ = resolve_config({"TEST": {"POST_PROCESSING": post}})
+    assert post_processing_steps(config) == ["filter_by_properties"]
