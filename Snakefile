@@ -12,6 +12,9 @@ if not workflow.config_settings.configfiles:
     configfile: "config/config.yaml"
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/train.smk"
@@ -20,6 +23,7 @@ include: "rules/decode.smk"
 include: "rules/postprocess.smk"
 include: "rules/measure.smk"
 include: "rules/evaluate.smk"
+include: "rules/report.smk"
 
 
 rule all:

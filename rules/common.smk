@@ -261,6 +261,25 @@ def final_labels(image):
     return instances(image)
 
 
+#: ground truth of each test image (paired in order, as evaluate pairs them)
+TRUTH = {Path(raw).stem: label for raw, label in zip(TEST_RAW, TEST_LABEL)} if EVALUATE else {}
+#: the matching threshold whose association image the overlays show (None: no image)
+ASSOCIATION_THRESHOLD = (
+    CFG["TEST"]["MATCHING_STATS_THS_COLORED_IMG"][0]
+    if EVALUATE and CFG["TEST"]["MATCHING_STATS_THS_COLORED_IMG"]
+    else None
+)
+#: the test images drawn for the report
+REPORT_IMAGES = sorted(IMAGES)[: RUN["REPORT_IMAGES"]]
+
+
+def association_image(image):
+    """The RGB association image evaluate writes for the final labels of ``image``."""
+    stem = image + ("_post" if POST_STEPS else "")
+    name = f"{stem}_th_{ASSOCIATION_THRESHOLD:g}_associations.tif"
+    return str(RESULTS / "point_associations" / name)
+
+
 def final_outputs():
     outputs = [RUN_CONFIG, config_marker(RUN_CONFIG, CONFIG_TEXTS[RUN_CONFIG])]
     if CFG["TRAIN"]["ENABLE"]:
@@ -277,4 +296,5 @@ def final_outputs():
             outputs += [str(Path(final_labels(i)).with_name(f"{i}_full_stats.csv")) for i in IMAGES]
         if EVALUATE:
             outputs.append(str(RESULTS / "test_results_metrics.csv"))
+        outputs += [str(RESULTS / "charts" / f"{i}_overlay.png") for i in REPORT_IMAGES]
     return outputs

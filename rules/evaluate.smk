@@ -9,7 +9,11 @@ rule evaluate:
         config=stage_config("evaluate"),
         config_digest=stage_config_marker("evaluate"),
     output:
-        str(RESULTS / "test_results_metrics.csv"),
+        report(
+            str(RESULTS / "test_results_metrics.csv"),
+            caption="../report/metrics.rst",
+            category="Metrics",
+        ),
     log:
         str(LOGS / "evaluate.log"),
     benchmark:

@@ -20,7 +20,11 @@ if CFG["TRAIN"]["ENABLE"]:
             normalization=str(MODEL_DIR / "normalization.json"),
             settings=str(MODEL_DIR / "train_config.yaml"),
             log_csv=str(RESULTS / "train_logs" / f"{NAME}_log.csv"),
-            chart=str(RESULTS / "charts" / f"{NAME}_loss.png"),
+            chart=report(
+                str(RESULTS / "charts" / f"{NAME}_loss.png"),
+                caption="../report/loss.rst",
+                category="Training",
+            ),
         log:
             str(LOGS / "train.log"),
         benchmark:

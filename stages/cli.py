@@ -24,6 +24,7 @@ COMMANDS = {
     "filter-by-properties": "Remove the instances whose measurements meet given conditions.",
     "measure": "Measure every instance of a label image into a CSV.",
     "evaluate": "Match predicted against ground-truth instances and write the metrics CSVs.",
+    "overlay": "Draw a test image with its instances' outlines and matching (PNG).",
     "config": "Validate a config and print it resolved, or print the config reference.",
 }
 

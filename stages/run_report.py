@@ -136,39 +136,20 @@ def overview_figure(
 
     ``raw`` is channel-last; labels are drawn in random colours over a dim raw image.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    from .io import atomic_output
-
-    def middle(array: np.ndarray, spatial: int) -> np.ndarray:
-        return array[array.shape[0] // 2] if spatial == 3 else array
+    from .pictures import display_grey, middle_slice, save_panels
 
     spatial = predicted.ndim
-    grey = middle(raw, spatial)[..., 0].astype(np.float32)
-    low, high = np.percentile(grey, (1, 99.8))
-    grey = np.clip((grey - low) / max(high - low, 1e-6), 0, 1)
+    grey = display_grey(raw, spatial)
     colours = np.random.default_rng(0).uniform(0.2, 1.0, size=(1 << 16, 3))
 
     def coloured(labels: np.ndarray) -> np.ndarray:
-        labels = middle(labels, spatial)
+        labels = middle_slice(labels, spatial)
         picture = np.repeat(grey[..., np.newaxis] * 0.35, 3, axis=-1)
         inside = labels > 0
         picture[inside] = colours[labels[inside].astype(np.int64) % len(colours)]
         return picture
 
-    panels = [("raw", grey, "gray"), ("prediction", coloured(predicted), None)]
+    panels = [("raw", grey), ("prediction", coloured(predicted))]
     if truth is not None:
-        panels.append(("ground truth", coloured(truth), None))
-    figure, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 4.3))
-    for axis, (name, picture, cmap) in zip(np.atleast_1d(axes), panels):
-        axis.imshow(picture, cmap=cmap, interpolation="nearest")
-        axis.set_title(name)
-        axis.axis("off")
-    figure.suptitle(title + (" (middle slice)" if spatial == 3 else ""))
-    figure.tight_layout()
-    with atomic_output(path) as temporary:
-        figure.savefig(temporary, format="png", dpi=90)
-    plt.close(figure)
+        panels.append(("ground truth", coloured(truth)))
+    save_panels(panels, path, title + (" (middle slice)" if spatial == 3 else ""))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 #: what the workflow is made of, copied into the package when it is built
-WORKFLOW_PARTS = ("Snakefile", "rules", "profiles", "envs", "config")
+WORKFLOW_PARTS = ("Snakefile", "rules", "profiles", "envs", "config", "report")
 
 
 def workflow_root() -> Path:

@@ -51,8 +51,9 @@ def command(
 ) -> None:
     """Run the workflow on CONFIG_PATH in this folder (results under its RUN.RESULT_DIR).
 
-    Any further arguments go to Snakemake (`segpipe run c.yaml --keep-going`). Epochs and
-    predicted images are reported as they finish, and the metrics at the end.
+    Any further arguments go to Snakemake (`segpipe run c.yaml --keep-going`; after a run,
+    `segpipe run c.yaml --report report.html` writes its HTML report). Epochs and predicted
+    images are reported as they finish, and the metrics at the end.
     """
     from ..config import load_config
     from ..run_report import LogFollower, metrics_summary, outputs_summary
@@ -98,8 +99,8 @@ def command(
         raise click.ClickException(
             f"the workflow stopped (Snakemake exit {code}); the failed job's log is named above"
         )
-    if dry_run:
-        return
+    if dry_run or any(arg.startswith("--report") for arg in snakemake_args):
+        return  # nothing ran
     if paths.metrics.exists():
         click.echo(metrics_summary(paths.metrics))
     post_processed = bool(post_processing_steps(config))

@@ -21,8 +21,12 @@ def _closest(key: str, path: str, allowed: list[str], schema: dict) -> str:
     same_name = [p for p in everywhere if p.rsplit(".", 1)[-1] == key]
     if same_name:
         return same_name[0]
-    close = difflib.get_close_matches(path, everywhere, n=1, cutoff=0.5)
-    return close[0] if close else ""
+    # or be misspelt there: compare names, not paths (a shared prefix is no likeness)
+    by_name: dict[str, str] = {}
+    for candidate in everywhere:
+        by_name.setdefault(candidate.rsplit(".", 1)[-1], candidate)
+    close = difflib.get_close_matches(key, list(by_name), n=1, cutoff=0.75)
+    return by_name[close[0]] if close else ""
 
 
 def _unknown_key(error: jsonschema.ValidationError, schema: dict) -> str:

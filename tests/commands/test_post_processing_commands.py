@@ -146,3 +146,23 @@ def test_filter_by_properties_errors(run, dataset, tmp_path):
         result.output
     )
     assert not out.exists()
+
+
+def test_overlay_draws_a_test_image_and_refuses_mismatched_files(run, dataset, tmp_path):
+    from stages.io import write_tiff as write
+
+    raw = dataset / "test/raw/img-0.tif"
+    label = dataset / "test/label/img-0.tif"
+    associations = tmp_path / "img-0_th_0.3_associations.tif"
+    write(associations, np.zeros((64, 64, 3), np.uint8), rgb=True)
+    out = tmp_path / "o.png"
+    result = run("overlay", raw, label, out, "--truth", label, "--associations", associations)
+    assert result.exit_code == 0, result.output
+    assert "3 panel(s)" in result.output and out.read_bytes()[:4] == b"\x89PNG"
+    small = tmp_path / "small.tif"
+    write(small, np.ones((32, 32), np.uint16))
+    result = run("overlay", raw, label, tmp_path / "x.png", "--truth", small)
+    assert result.exit_code == 1 and "the ground truth (shape (32, 32))" in result.output
+    result = run("overlay", raw, label, tmp_path / "x.png", "--associations", small)
+    assert result.exit_code == 1 and "is not the RGB association image" in result.output
+    assert not (tmp_path / "x.png").exists()

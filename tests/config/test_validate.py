@@ -61,3 +61,10 @@ def test_the_schema_at_the_top_of_the_repository_is_the_one_the_package_reads():
 
     top = Path(__file__).resolve().parents[2] / "config" / "schema.yaml"
     assert top.read_text() == SCHEMA_PATH.read_text()  # a link that broke would fail here
+
+
+def test_a_key_misspelt_in_another_section_is_found_by_its_name():
+    with pytest.raises(
+        ConfigError, match=r"unknown key MODEL\.PATCH_SIZ; did you mean DATA\.PATCH_SIZE"
+    ):
+        resolve_config({"MODEL": {"PATCH_SIZ": "(64, 64, 1)"}})

@@ -111,6 +111,7 @@ def test_2d_run_writes_the_spec_tree(run2d):
         results / "point_associations" / "tile-3_th_0.5_gt_assoc.csv",
         results / "train_logs" / "tiny2d_1_log.csv",
         results / "charts" / "tiny2d_1_loss.png",
+        results / "charts" / "tile-3_overlay.png",
         results / "logs" / "train.log",
         results / "logs" / "decode" / "tile-3.log",
         workdir / "results" / "tiny2d" / "config_files" / "tiny2d_1.yaml",
@@ -130,6 +131,18 @@ def test_2d_run_writes_the_spec_tree(run2d):
     )  # temp patches removed
 
 
+def test_the_report_holds_the_loss_chart_metrics_and_overlays(run2d):
+    """`snakemake --report` (issue 16): captions from report/, one overlay per test image."""
+    workdir, config = run2d
+    report = workdir / "report.html"
+    result = snakemake(workdir, "--configfile", str(config), "--report", str(report))
+    assert result.returncode == 0, result.stderr[-3000:]
+    html = report.read_text()
+    for name in ("tiny2d_1_loss.png", "test_results_metrics.csv", "tile-3_overlay.png"):
+        assert name in html, name
+    assert "outlines of the final instances (yellow)" in html  # the overlay's caption
+
+
 def test_a_watershed_change_reruns_decode_and_what_follows_only(run2d):
     workdir, config_path = run2d
     model = workdir / "results" / "tiny2d" / "checkpoints" / "tiny2d_1" / "model.pt"
@@ -146,6 +159,7 @@ def test_a_watershed_change_reruns_decode_and_what_follows_only(run2d):
         "refine",
         "measure",
         "evaluate",
+        "overlay",
     }
     result = snakemake(workdir, "--configfile", str(config_path))
     assert result.returncode == 0, result.stderr[-3000:]
@@ -444,11 +458,12 @@ def test_post_processing_steps_each_rerun_alone(run2d, tmp_path):
         return planned_jobs(snakemake(tmp_path, "--configfile", str(path), "-n"))
 
     remove = post["MEASURE_PROPERTIES"]["REMOVE_BY_PROPERTIES"]
-    assert rerun_after(remove, "VALUES", [[80]]) == {"filter_by_properties", "evaluate"}
+    assert rerun_after(remove, "VALUES", [[80]]) == {"filter_by_properties", "evaluate", "overlay"}
     assert rerun_after(post, "REPARE_LARGE_BLOBS_SIZE", 400) == {
         "repair_large_blobs",
         "filter_by_properties",
         "evaluate",
+        "overlay",
     }
     assert rerun_after(post, "MEDIAN_FILTER_SIZE", [5]) == {
         "median_filter",
@@ -457,4 +472,5 @@ def test_post_processing_steps_each_rerun_alone(run2d, tmp_path):
         "repair_large_blobs",
         "filter_by_properties",
         "evaluate",
+        "overlay",
     }
