@@ -9,5 +9,5 @@ python3 -m venv "$venv"
 "$venv/bin/pip" install --quiet -e "$here/..[test]"
 "$venv/bin/pip" install --quiet --no-deps biapy==3.7.1
 # imported by biapy.data.pre_processing / post_processing / utils.matching and their helpers
-"$venv/bin/pip" install --quiet h5py zarr numba yacs opencv-python-headless fill-voids imageio scikit-learn tensorboardX nibabel pillow pooch
+"$venv/bin/pip" install --quiet h5py zarr numba yacs opencv-python-headless fill-voids imageio scikit-learn tensorboardX nibabel pillow pooch edt
 echo "$venv"

@@ -44,6 +44,13 @@ USE_VAL_FOLDER = not VAL_DATA["FROM_TRAIN"]
 # MODEL.LOAD_CHECKPOINT with PATHS.CHECKPOINT_FILE: fine-tune that model, or predict with it
 CHECKPOINT_FILE = CFG["PATHS"]["CHECKPOINT_FILE"] if CFG["MODEL"]["LOAD_CHECKPOINT"] else ""
 TRAINING = CFG["TRAIN"]["ENABLE"]
+TUNE = RUN["TUNE_THRESHOLDS"]
+if TUNE and not TRAINING:
+    sys.exit(
+        "segpipe: invalid config: RUN.TUNE_THRESHOLDS tunes on the validation data of a "
+        "training run: set TRAIN.ENABLE true, or RUN.TUNE_THRESHOLDS false"
+    )
+TUNED_FILE = str(MODEL_DIR / "tuned_thresholds.json")
 MODEL_FILE = CHECKPOINT_FILE if CHECKPOINT_FILE and not TRAINING else str(MODEL_DIR / "model.pt")
 if CFG["TEST"]["ENABLE"] and not TRAINING and not Path(MODEL_FILE).is_file():
     sys.exit(

@@ -27,6 +27,7 @@ rule median_filter:
 rule decode:
     input:
         channels=lambda w: decode_input(w.image),
+        tuned=[TUNED_FILE] if TUNE else [],
         config=stage_config("decode"),
         config_digest=stage_config_marker("decode"),
     output:
@@ -45,6 +46,32 @@ rule decode:
         runtime=30,
     params:
         debug=str(RESULTS / "watershed" / "{image}"),
+        tuned=lambda w, input: shell_words(["--tuned", *input.tuned] if input.tuned else []),
     shell:
         "segpipe decode {input.channels:q} {output:q} --debug-dir {params.debug:q} --threads {threads} "
-        "--config {input.config:q} > {log:q} 2>&1"
+        "{params.tuned} --config {input.config:q} > {log:q} 2>&1"
+
+
+if TUNE:
+
+    rule tune:
+        input:
+            model=str(MODEL_DIR / "model.pt"),
+            validation=str(MODEL_DIR / "validation.json"),
+            config=stage_config("tune"),
+            config_digest=stage_config_marker("tune"),
+        output:
+            TUNED_FILE,
+        log:
+            str(LOGS / "tune.log"),
+        benchmark:
+            str(BENCHMARKS / "tune.tsv")
+        conda:
+            CONDA_ENV
+        threads: 2
+        resources:
+            mem_mb=8000,
+            runtime=60,
+        shell:
+            "segpipe tune {input.model:q} {input.validation:q} {output:q} --threads {threads} "
+            "--config {input.config:q} > {log:q} 2>&1"

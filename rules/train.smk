@@ -19,6 +19,7 @@ if CFG["TRAIN"]["ENABLE"]:
             last=str(MODEL_DIR / "model_last.pt"),
             normalization=str(MODEL_DIR / "normalization.json"),
             settings=str(MODEL_DIR / "train_config.yaml"),
+            validation=str(MODEL_DIR / "validation.json"),
             log_csv=str(RESULTS / "train_logs" / f"{NAME}_log.csv"),
             chart=report(
                 str(RESULTS / "charts" / f"{NAME}_loss.png"),

@@ -16,6 +16,7 @@ STAGES = (
     "check",
     "encode",
     "train",
+    "tune",
     "predict",
     "median_filter",
     "decode",

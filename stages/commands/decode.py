@@ -70,6 +70,28 @@ def settings_from_config(config) -> DecodeSettings:
     )
 
 
+def with_tuned_thresholds(decoders: dict, tuned_path: str) -> dict:
+    """``decoders`` with the thresholds `segpipe tune` wrote into ``tuned_path`` for its one."""
+    import json
+    from dataclasses import replace
+
+    from ..decode import DECODERS
+    from ..io import InputError
+
+    try:
+        tuned = json.loads(Path(tuned_path).read_text())
+        name, thresholds = tuned["decoder"], tuned["thresholds"]
+        base = decoders.get(name) or DECODERS[name].settings()
+        chosen = replace(
+            base, **{k: tuple(v) if isinstance(v, list) else v for k, v in thresholds.items()}
+        )
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise InputError(
+            f"{tuned_path}: not a thresholds file of `segpipe tune` ({error})"
+        ) from None
+    return {**decoders, name: chosen}
+
+
 @click.command(name="decode")
 @click.argument("channels_path", type=click.Path(dir_okay=False))
 @click.argument("out_path", type=click.Path(dir_okay=False))
@@ -86,6 +108,13 @@ def settings_from_config(config) -> DecodeSettings:
     default=None,
     help="CPU threads for the compiled kernels (StarDist's NMS) [default: all cores].",
 )
+@click.option(
+    "--tuned",
+    "tuned_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Thresholds from `segpipe tune` (JSON), used instead of the config's for its decoder.",
+)
 @config_option
 @clear_errors
 def command(
@@ -93,6 +122,7 @@ def command(
     out_path: str,
     debug_dir: str | None,
     threads: int | None,
+    tuned_path: str | None,
     config_path: str | None,
 ) -> None:
     """Decode CHANNELS_PATH (written by `segpipe reconstruct` or `segpipe encode`) into the label
@@ -120,9 +150,12 @@ def command(
         )
     # the options the channels were made with travel in the file; the config's are the fallback
     channel_options = info.metadata.get("channel_options") or settings.channel_options
+    decoders = (
+        with_tuned_thresholds(settings.decoders, tuned_path) if tuned_path else settings.decoders
+    )
     try:
         result = decode_channels(
-            channels, planes, settings.decoders, channel_options, requested=settings.requested
+            channels, planes, decoders, channel_options, requested=settings.requested
         )
     except ValueError as error:
         raise click.ClickException(f"{channels_path}: {error}") from None

@@ -194,6 +194,31 @@ def _load_set(
     return samples, files
 
 
+#: the validation images (or cells of training images) of a model, in its folder
+VALIDATION_FILE = "validation.json"
+
+
+def validation_record(files: list, outcome, patch: tuple[int, ...]) -> dict:
+    """What the model was validated on: the validation folder's images whole, or the held-out
+    cells of the training images (start corners and the patch size)."""
+    val_pairs = _pairs(files, "val")
+    if val_pairs:
+        images = [{"raw": raw, "label": label, "cells": None} for raw, label in val_pairs]
+    else:
+        images = [
+            {"raw": raw, "label": label, "cells": [list(start) for start in cells]}
+            for (raw, label), cells in zip(_pairs(files, "train"), outcome.validation_cells)
+            if cells
+        ]
+    return {"patch": list(patch), "images": images}
+
+
+def _pairs(files: list, what: str) -> list[tuple[str, str]]:
+    raws = [str(path) for kind, path in files if kind == f"{what} raw"]
+    labels = [str(path) for kind, path in files if kind == f"{what} labels"]
+    return list(zip(raws, labels))
+
+
 @click.command(name="train")
 @click.option(
     "--raw",
@@ -303,7 +328,7 @@ def command(
     import torch
 
     from ..config import dump_yaml
-    from ..io import atomic_output
+    from ..io import atomic_output, write_json
     from ..nn.checkpoints import files_digest
     from ..nn.run import initial_weights_for, train_in_folder
     from ..threads import limit_threads
@@ -348,6 +373,7 @@ def command(
         return  # the other processes of a distributed run leave the writing to the first
     with atomic_output(folder / "train_config.yaml") as temporary:
         temporary.write_text(dump_yaml(stage_slice(config, "train")))
+    write_json(folder / VALIDATION_FILE, validation_record(files, outcome, settings.loop.patch))
     resumed = f", resumed after epoch {outcome.resumed_from}" if outcome.resumed_from else ""
     click.echo(
         f"{folder / 'model.pt'}: best validation loss {outcome.best_val_loss:.4f} at epoch "

@@ -15,7 +15,7 @@ import math
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -91,6 +91,9 @@ class TrainOutcome:
     resumed_from: int
     processes: int = 1
     main: bool = True  # False in the other processes of a distributed run, which write nothing
+    #: per training sample, the start corners of its held-out validation cells (none with a
+    #: validation folder): where thresholds can be tuned on data the network never learnt from
+    validation_cells: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -499,4 +502,5 @@ def train_network(
         resumed_from=start_epoch,
         processes=where.world,
         main=where.main,
+        validation_cells=[[tuple(int(v) for v in start) for start in cells] for cells in held],
     )

@@ -468,3 +468,60 @@ def test_decode_with_voronoi_fills_the_foreground(run, dataset, tmp_path):
     assert (grown > 0).sum() > (plain > 0).sum()
     assert (grown[truth > 0] > 0).all()  # every foreground pixel belongs to an instance
     np.testing.assert_array_equal(grown > 0, mask | (plain > 0))
+
+
+def test_tune_chooses_thresholds_on_the_validation_cells_and_decode_applies_them(
+    run, dataset, tiny_config, trained, tmp_path
+):
+    import json
+
+    from stages.io import read_labels
+
+    folder = trained.parent
+    record = json.loads((folder / "validation.json").read_text())
+    assert record["patch"] == [32, 32]
+    held = [cell for image in record["images"] for cell in image["cells"]]
+    assert held and all(image["raw"].endswith(".tif") for image in record["images"])
+    out = tmp_path / "tuned.json"
+    result = run("tune", trained, folder / "validation.json", out, "--config", tiny_config)
+    assert result.exit_code == 0, result.output
+    tuned = json.loads(out.read_text())
+    assert tuned["decoder"] == "watershed" and tuned["validation_images"] == len(held)
+    assert tuned["f1_after"] >= tuned["f1_before"]
+    assert tuned["f1_after"] == max(row["f1"] for row in tuned["tried"])
+    assert len(tuned["tried"]) == 49
+    # decode takes them instead of the config's
+    assert (
+        run(
+            "predict",
+            dataset / "test/raw/img-0.tif",
+            tmp_path / "p.npz",
+            "--model",
+            trained,
+            "--config",
+            tiny_config,
+        ).exit_code
+        == 0
+    )
+    assert run("reconstruct", tmp_path / "p.npz", "--out", tmp_path / "ch.tif").exit_code == 0
+    result = run(
+        "decode", tmp_path / "ch.tif", tmp_path / "i.tif", "--tuned", out, "--config", tiny_config
+    )
+    assert result.exit_code == 0, result.output
+    used = read_labels(tmp_path / "i.tif")[1].metadata["settings"]
+    assert used["seed_thresholds"]["F"] == pytest.approx(tuned["thresholds"]["seed_thresholds"][0])
+    assert used["growth_thresholds"]["F"] == pytest.approx(
+        tuned["thresholds"]["growth_thresholds"][0]
+    )
+    # bad files: one line each
+    (tmp_path / "bad.json").write_text("{}")
+    result = run("tune", trained, tmp_path / "bad.json", tmp_path / "x.json")
+    assert (
+        result.exit_code == 1
+        and "not a validation.json written by `segpipe train`" in result.output
+    )
+    result = run(
+        "decode", tmp_path / "ch.tif", tmp_path / "x.tif", "--tuned", tmp_path / "bad.json"
+    )
+    assert result.exit_code == 1 and "not a thresholds file of `segpipe tune`" in result.output
+    assert not (tmp_path / "x.json").exists() and not (tmp_path / "x.tif").exists()

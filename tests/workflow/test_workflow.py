@@ -474,3 +474,33 @@ def test_post_processing_steps_each_rerun_alone(run2d, tmp_path):
         "evaluate",
         "overlay",
     }
+
+
+def test_thresholds_tuned_after_training_are_what_decode_uses(run2d, tmp_path):
+    """RUN.TUNE_THRESHOLDS (issue 16): tune after train, decode with its thresholds."""
+    import json
+
+    workdir, _ = run2d
+    shutil.copytree(workdir / "data", tmp_path / "data")
+    config = {**TINY_2D, "RUN": {"NAME": "tuned", "TUNE_THRESHOLDS": True}}
+    path = _write(tmp_path / "tuned.yaml", config)
+    dry = snakemake(tmp_path, "--configfile", str(path), "-n")
+    assert {"train", "tune", "decode"} <= planned_jobs(dry)
+    result = snakemake(tmp_path, "--configfile", str(path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    tuned = json.loads(
+        (tmp_path / "results/tuned/checkpoints/tuned_1/tuned_thresholds.json").read_text()
+    )
+    assert tuned["f1_after"] >= tuned["f1_before"]
+    labels = tmp_path / "results/tuned/results/tuned_1/per_image_instances/tile-3.tif"
+    with tifffile.TiffFile(labels) as tif:
+        used = json.loads(tif.pages[0].description)["settings"]
+    assert list(used["seed_thresholds"].values())[0] == pytest.approx(
+        tuned["thresholds"]["seed_thresholds"][0]
+    )
+    # without training there is nothing to tune on
+    config["TRAIN"] = {**TINY_2D["TRAIN"], "ENABLE": False}
+    refused = snakemake(tmp_path, "--configfile", str(_write(tmp_path / "t2.yaml", config)), "-n")
+    assert refused.returncode != 0 and "RUN.TUNE_THRESHOLDS tunes on the validation data" in (
+        refused.stderr + refused.stdout
+    )
