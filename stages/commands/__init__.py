@@ -33,7 +33,9 @@ def post_processing_steps(config: dict) -> list[str]:
     (BiaPy's: refinement, large-blob repair, removal by properties)."""
     post = config["TEST"]["POST_PROCESSING"]
     enabled = {
-        "refine": post["INSTANCE_REFINEMENT"]["ENABLE"],
+        "refine": post["INSTANCE_REFINEMENT"]["ENABLE"]
+        or post["FILL_HOLES"]
+        or post["CLEAR_BORDER"],
         "repair_large_blobs": post["REPARE_LARGE_BLOBS_SIZE"] > 0,
         "filter_by_properties": post["MEASURE_PROPERTIES"]["REMOVE_BY_PROPERTIES"]["ENABLE"],
     }

@@ -17,8 +17,16 @@ class RefineSettings:
 
 
 def settings_from_config(config) -> RefineSettings:
-    section = config["TEST"]["POST_PROCESSING"]["INSTANCE_REFINEMENT"]
-    return RefineSettings(tuple(section["OPERATIONS"]), tuple(section["VALUES"]), ndim_of(config))
+    post = config["TEST"]["POST_PROCESSING"]
+    section = post["INSTANCE_REFINEMENT"]
+    operations = list(section["OPERATIONS"]) if section["ENABLE"] else []
+    values = list(section["VALUES"]) if section["ENABLE"] else []
+    # BiaPy's own keys for two of the operations, applied after the listed ones
+    for key, operation in (("FILL_HOLES", "fill_holes"), ("CLEAR_BORDER", "clear_border")):
+        if post[key]:
+            operations.append(operation)
+            values.append("none")
+    return RefineSettings(tuple(operations), tuple(values), ndim_of(config))
 
 
 @click.command(name="refine")

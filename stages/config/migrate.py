@@ -74,8 +74,6 @@ MIGRATED_KEYS = {
     "DATA.NORMALIZATION.TYPE 'custom'": "'zero_mean_unit_variance' with CUSTOM_MEAN/CUSTOM_STD",
     "TEST.STATS.FULL_IMG": "TEST.FULL_IMG",
     "TEST.EVALUATE": "nothing",
-    "TEST.POST_PROCESSING.CLEAR_BORDER": "INSTANCE_REFINEMENT operation 'clear_border'",
-    "TEST.POST_PROCESSING.FILL_HOLES": "INSTANCE_REFINEMENT operation 'fill_holes'",
     "TEST.POST_PROCESSING.Z_FILTERING, Z_FILTERING_SIZE": "a MEDIAN_FILTER along 'z' (size 5)",
     "TEST.POST_PROCESSING.YZ_FILTERING, YZ_FILTERING_SIZE": "a MEDIAN_FILTER along 'yz' (size 5)",
     f"{_REMOVE}.SIGN": f"{_REMOVE}.SIGNS",
@@ -189,20 +187,6 @@ def _into_watershed(config: dict, migration: Migration) -> None:
 
 
 def _post_processing(config: dict, migration: Migration) -> None:
-    post = "TEST.POST_PROCESSING"
-    refinement = f"{post}.INSTANCE_REFINEMENT"
-    for old, operation in (("CLEAR_BORDER", "clear_border"), ("FILL_HOLES", "fill_holes")):
-        if not _has(config, f"{post}.{old}"):
-            continue
-        if not _pop(config, f"{post}.{old}"):
-            migration.note(f"read {post}.{old} false as nothing")
-            continue
-        operations = get(config, f"{refinement}.OPERATIONS") or []
-        values = get(config, f"{refinement}.VALUES") or []
-        set_key(config, f"{refinement}.ENABLE", True)
-        set_key(config, f"{refinement}.OPERATIONS", [*operations, operation])
-        set_key(config, f"{refinement}.VALUES", [*values, "none"])
-        migration.note(f"read {post}.{old} as INSTANCE_REFINEMENT operation {operation!r}")
     _median_filters(config, migration)
     _removal_conditions(config, migration)
     if _has(config, "TEST.STATS"):

@@ -166,3 +166,17 @@ def test_overlay_draws_a_test_image_and_refuses_mismatched_files(run, dataset, t
     result = run("overlay", raw, label, tmp_path / "x.png", "--associations", small)
     assert result.exit_code == 1 and "is not the RGB association image" in result.output
     assert not (tmp_path / "x.png").exists()
+
+
+def test_clear_border_as_its_own_key_removes_the_instances_at_the_border(run, dataset, tmp_path):
+    label = dataset / "train/label/img-0.tif"
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"TEST": {"POST_PROCESSING": {"CLEAR_BORDER": True}}}))
+    result = run("refine", label, tmp_path / "r.tif", "--config", config)
+    assert result.exit_code == 0, result.output
+    labels, _ = read_labels(label)
+    border = set(np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])))
+    kept, _ = read_labels(tmp_path / "r.tif")
+    assert len(border - {0}) > 0
+    assert int(kept.max()) == len(set(np.unique(labels)) - border)  # renumbered 1..n
+    assert not kept[0].any() and not kept[-1].any() and not kept[:, 0].any()

@@ -118,3 +118,23 @@ def test_post_processing_steps_follow_their_keys_in_biapy_order():
     post["REPARE_LARGE_BLOBS_SIZE"] = -1
     config, _ = resolve_config({"TEST": {"POST_PROCESSING": post}})
     assert post_processing_steps(config) == ["filter_by_properties"]
+
+
+def test_clear_border_and_fill_holes_are_refinement_after_the_listed_operations():
+    from stages.commands import post_processing_steps
+    from stages.config import resolve_config
+
+    post = {
+        "CLEAR_BORDER": True,
+        "FILL_HOLES": True,
+        "INSTANCE_REFINEMENT": {"ENABLE": True, "OPERATIONS": ["erosion"], "VALUES": [1]},
+    }
+    config, _ = resolve_config({"TEST": {"POST_PROCESSING": post}})
+    settings = stage_settings("refine", config)
+    assert settings.operations == ("erosion", "fill_holes", "clear_border")
+    assert settings.values == (1, "none", "none")
+    post["INSTANCE_REFINEMENT"]["ENABLE"] = False
+    post["FILL_HOLES"] = False
+    config, _ = resolve_config({"TEST": {"POST_PROCESSING": post}})
+    assert stage_settings("refine", config).operations == ("clear_border",)
+    assert post_processing_steps(config) == ["refine"]
