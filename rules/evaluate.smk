@@ -5,6 +5,7 @@ rule evaluate:
     input:
         instances=[instances(i) for i in IMAGES],
         post=[final_labels(i) for i in IMAGES] if POST_STEPS else [],
+        channels=[str(RESULTS / "per_image" / f"{i}.tif") for i in IMAGES],
         gt=TEST_LABEL,
         config=stage_config("evaluate"),
         config_digest=stage_config_marker("evaluate"),
@@ -28,9 +29,10 @@ rule evaluate:
         pred=lambda w, input: shell_words(option_per_file("--pred", input.instances)),
         post=lambda w, input: shell_words(option_per_file("--post", input.post)),
         gt=lambda w, input: shell_words(option_per_file("--gt", input.gt)),
+        channels=lambda w, input: shell_words(option_per_file("--channels", input.channels)),
         associations=str(RESULTS / "point_associations"),
         ndim=NDIM,
     shell:
-        "segpipe evaluate {params.pred} {params.post} {params.gt} --in-order --out {output:q} "
+        "segpipe evaluate {params.pred} {params.post} {params.gt} {params.channels} --in-order --out {output:q} "
         "--associations {params.associations:q} --ndim {params.ndim} --config {input.config:q} > "
         "{log:q} 2>&1"

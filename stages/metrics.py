@@ -239,3 +239,32 @@ def metrics_row(name: str, matchings: Sequence[Matching], tag: str = "") -> dict
         for metric in METRICS:
             row[f"{matching.threshold:g} TH {tag}{metric}"] = matching.stats[metric]
     return row
+
+
+def channel_iou(
+    channels: np.ndarray,
+    planes: Sequence[str],
+    truth: np.ndarray,
+    channel_options: dict | None = None,
+    threshold: float = 0.5,
+) -> dict[str, float]:
+    """IoU of each binary predicted channel (F, B, C, P, T...) above ``threshold`` against the
+    same channel encoded from the ground truth (the spec's per-image channel IoU).
+
+    Channels of several planes (A, E, R) and regressions (distances) are left out; a channel
+    empty in both scores 1.
+    """
+    from .channels import ENCODERS, encode_channels, plane_code
+
+    scores = {}
+    for index, plane in enumerate(planes):
+        code = plane_code(plane)
+        if code != plane or code not in ENCODERS or ENCODERS[code].kind != "binary":
+            continue
+        options = {code: (channel_options or {}).get(code, {})}
+        expected = encode_channels(truth, [code], options)[0] > 0.5
+        predicted = channels[index] > threshold
+        union = np.count_nonzero(expected | predicted)
+        both = np.count_nonzero(expected & predicted)
+        scores[code] = both / union if union else 1.0
+    return scores

@@ -94,3 +94,22 @@ def test_an_image_empty_in_both_is_a_perfect_match():
     stats = match_instances(empty, empty, [0.5])[0].stats
     assert stats["tp"] == stats["fp"] == stats["fn"] == 0
     assert stats["f1"] == stats["precision"] == stats["recall"] == stats["panoptic_quality"] == 1.0
+
+
+def test_channel_iou_scores_binary_channels_against_the_encoded_truth(mask2d):
+    from stages.channels import encode_channels
+    from stages.metrics import channel_iou
+
+    truth = mask2d[:128, :128]
+    channels = encode_channels(truth, ["F", "C", "Db"])
+    scores = channel_iou(channels, ["F", "C", "Db"], truth)
+    assert scores == {"F": 1.0, "C": 1.0}  # Db is a regression: left out
+    shifted = np.roll(channels, 3, axis=2)
+    moved = channel_iou(shifted, ["F", "C", "Db"], truth)
+    foreground = truth > 0
+    moved_foreground = np.roll(foreground, 3, axis=1)
+    expected = (foreground & moved_foreground).sum() / (foreground | moved_foreground).sum()
+    assert moved["F"] == pytest.approx(expected)
+    assert moved["C"] < moved["F"]  # thin contours lose more to a shift
+    empty = np.zeros((1, 8, 8), np.float32)
+    assert channel_iou(empty, ["F"], np.zeros((8, 8), np.uint16)) == {"F": 1.0}

@@ -107,6 +107,14 @@ def pair_in_order(gts: list[Path], preds: list[Path], what: str) -> list[tuple[s
     help="Ground-truth label images (folder or files), paired with the predictions by name.",
 )
 @click.option(
+    "--channels",
+    "channel_paths",
+    multiple=True,
+    type=click.Path(),
+    help="Predicted channel maps (per_image/, folder or files), paired like --pred: adds the IoU "
+    "of each binary channel against the same channel encoded from the ground truth.",
+)
+@click.option(
     "--in-order",
     is_flag=True,
     help="Pair the files in the order given instead of by name (the workflow pairs test "
@@ -149,6 +157,7 @@ def command(
     pred_paths: tuple[str, ...],
     post_paths: tuple[str, ...],
     gt_paths: tuple[str, ...],
+    channel_paths: tuple[str, ...],
     in_order: bool,
     out_path: str,
     thresholds: str | None,
@@ -166,8 +175,14 @@ def command(
     """
     import pandas as pd
 
-    from ..io import read_labels, write_csv, write_tiff
-    from ..metrics import association_image, associations, match_instances, metrics_row
+    from ..io import read_channels, read_labels, write_csv, write_tiff
+    from ..metrics import (
+        association_image,
+        associations,
+        channel_iou,
+        match_instances,
+        metrics_row,
+    )
     from .common import data_rank, settings_for
 
     settings = settings_for("evaluate", config_path)
@@ -180,6 +195,9 @@ def command(
     sets = [("", pair(gts, _files(pred_paths, "prediction"), "prediction"))]
     if post_paths:
         sets.append(("(post)", pair(gts, _files(post_paths, "post-processed"), "post-processed")))
+    channel_pairs = (
+        pair(gts, _files(channel_paths, "channel map"), "channel map") if channel_paths else None
+    )
     folder = (
         Path(associations_dir) if associations_dir else Path(out_path).parent / "point_associations"
     )
@@ -214,6 +232,16 @@ def command(
                     association_image(gt, pred, matching),
                     rgb=True,
                 )
+        if channel_pairs:
+            channels, planes, info = read_channels(channel_pairs[index][2])
+            if channels.shape[1:] != gt.shape:
+                raise click.ClickException(
+                    f"{channel_pairs[index][2]} (shape {channels.shape[1:]}) and {gt_path} "
+                    f"(shape {gt.shape}) differ in shape"
+                )
+            options = info.metadata.get("channel_options") or {}
+            for code, iou in channel_iou(channels, planes, gt, options).items():
+                row[f"IoU {code}"] = iou
         rows.append(row)
     table = pd.DataFrame(rows)
     average = table.drop(columns="file").mean(numeric_only=True).to_dict()

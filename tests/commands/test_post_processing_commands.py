@@ -180,3 +180,25 @@ def test_clear_border_as_its_own_key_removes_the_instances_at_the_border(run, da
     assert len(border - {0}) > 0
     assert int(kept.max()) == len(set(np.unique(labels)) - border)  # renumbered 1..n
     assert not kept[0].any() and not kept[-1].any() and not kept[:, 0].any()
+
+
+def test_evaluate_adds_the_iou_of_each_binary_channel(run, dataset, tmp_path):
+    label = dataset / "test/label/img-0.tif"
+    assert (
+        run("encode", label, tmp_path / "ch" / "img-0.tif", "--channels", "F,C,Db").exit_code == 0
+    )
+    out = tmp_path / "m.csv"
+    result = run(
+        "evaluate", "--pred", label, "--gt", label, "--channels", tmp_path / "ch", "--out", out
+    )
+    assert result.exit_code == 0, result.output
+    metrics = pd.read_csv(out)
+    assert metrics.loc[0, "IoU F"] == 1.0 and metrics.loc[0, "IoU C"] == 1.0
+    assert "IoU Db" not in metrics.columns
+    small = tmp_path / "small" / "img-0.tif"
+    write_tiff(small, np.zeros((1, 8, 8), np.float32), metadata={"channels": ["F"]})
+    result = run(
+        "evaluate", "--pred", label, "--gt", label, "--channels", small, "--out", tmp_path / "x.csv"
+    )
+    assert result.exit_code == 1 and "differ in shape" in result.output
+    assert not (tmp_path / "x.csv").exists()

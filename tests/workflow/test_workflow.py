@@ -60,7 +60,8 @@ def _write(path: Path, config: dict) -> Path:
 
 
 TINY_2D = {
-    "RUN": {"NAME": "tiny2d", "DEMO_DATA": "stardist2d"},
+    # tuning after training rides along the shared run (one training less in the suite)
+    "RUN": {"NAME": "tiny2d", "DEMO_DATA": "stardist2d", "TUNE_THRESHOLDS": True},
     "PROBLEM": {"NDIM": "2D", "INSTANCE_SEG": {"DATA_CHANNELS": ["F", "C"]}},
     "DATA": {
         "PATCH_SIZE": "(64, 64, 1)",
@@ -124,6 +125,8 @@ def test_2d_run_writes_the_spec_tree(run2d):
         == len(np.unique(tifffile.imread(workdir / "data/d2/test/label/tile-3.tif"))) - 1
     )
     assert 0 <= metrics.loc[0, "0.5 TH (post)f1"] <= 1
+    # the predicted F and C channels against the encoded ground truth
+    assert 0 < metrics.loc[0, "IoU F"] <= 1 and 0 <= metrics.loc[0, "IoU C"] <= 1
     labels = tifffile.imread(results / "per_image_instances" / "tile-3.tif")
     assert labels.dtype == np.uint16 and labels.shape == (256, 256)
     assert (
@@ -154,7 +157,9 @@ def test_a_watershed_change_reruns_decode_and_what_follows_only(run2d):
         "DATA_REMOVE_SMALL_OBJ_BEFORE": 20,
     }
     _write(config_path, changed)
+    # tuning starts from the config's thresholds, so it reruns too; training does not
     assert planned_jobs(snakemake(workdir, "--configfile", str(config_path), "-n")) == {
+        "tune",
         "decode",
         "refine",
         "measure",
@@ -481,25 +486,17 @@ def test_thresholds_tuned_after_training_are_what_decode_uses(run2d, tmp_path):
     import json
 
     workdir, _ = run2d
-    shutil.copytree(workdir / "data", tmp_path / "data")
-    config = {**TINY_2D, "RUN": {"NAME": "tuned", "TUNE_THRESHOLDS": True}}
-    path = _write(tmp_path / "tuned.yaml", config)
-    dry = snakemake(tmp_path, "--configfile", str(path), "-n")
-    assert {"train", "tune", "decode"} <= planned_jobs(dry)
-    result = snakemake(tmp_path, "--configfile", str(path))
-    assert result.returncode == 0, result.stderr[-3000:]
-    tuned = json.loads(
-        (tmp_path / "results/tuned/checkpoints/tuned_1/tuned_thresholds.json").read_text()
-    )
-    assert tuned["f1_after"] >= tuned["f1_before"]
-    labels = tmp_path / "results/tuned/results/tuned_1/per_image_instances/tile-3.tif"
+    tuned_file = workdir / "results/tiny2d/checkpoints/tiny2d_1/tuned_thresholds.json"
+    tuned = json.loads(tuned_file.read_text())
+    assert tuned["decoder"] == "watershed" and tuned["f1_after"] >= tuned["f1_before"]
+    labels = workdir / "results/tiny2d/results/tiny2d_1/per_image_instances/tile-3.tif"
     with tifffile.TiffFile(labels) as tif:
         used = json.loads(tif.pages[0].description)["settings"]
     assert list(used["seed_thresholds"].values())[0] == pytest.approx(
         tuned["thresholds"]["seed_thresholds"][0]
     )
     # without training there is nothing to tune on
-    config["TRAIN"] = {**TINY_2D["TRAIN"], "ENABLE": False}
+    config = {**TINY_2D, "TRAIN": {**TINY_2D["TRAIN"], "ENABLE": False}}
     refused = snakemake(tmp_path, "--configfile", str(_write(tmp_path / "t2.yaml", config)), "-n")
     assert refused.returncode != 0 and "RUN.TUNE_THRESHOLDS tunes on the validation data" in (
         refused.stderr + refused.stdout
