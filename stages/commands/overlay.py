@@ -31,6 +31,7 @@ def command(
     """Draw RAW_PATH with the outlines of LABELS_PATH (and of --truth) and the --associations
     image side by side into OUT_PATH (PNG; the middle slice of a volume)."""
     from ..io import InputError, read_labels, read_raw, read_tiff
+    from ..labels import instance_count
     from ..pictures import image_panels, save_panels
 
     predicted, _ = read_labels(labels_path, None if ndim is None else int(ndim[0]))
@@ -61,7 +62,7 @@ def command(
         matching,
         f"matching at IoU {threshold}: TP green, FN red, FP blue" if threshold else "matching",
     )
-    save_panels(panels, out_path, f"{_stem(raw_path)}: {len(_ids(predicted))} instance(s)")
+    save_panels(panels, out_path, f"{_stem(raw_path)}: {instance_count(predicted)} instance(s)")
     click.echo(f"{out_path}: {len(panels)} panel(s)")
 
 
@@ -69,13 +70,6 @@ def _stem(path: str) -> str:
     from pathlib import Path
 
     return Path(path).stem
-
-
-def _ids(labels):
-    import numpy as np
-
-    ids = np.unique(labels)
-    return ids[ids > 0]
 
 
 def _threshold_of(path: str | None) -> str | None:

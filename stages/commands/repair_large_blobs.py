@@ -36,6 +36,7 @@ def command(labels_path: str, out_path: str, min_size: int | None, config_path: 
     """Merge into each large instance of LABELS_PATH the touching instances inside its bounding
     box and fill its holes; write OUT_PATH (ids kept)."""
     from ..io import provenance, read_labels, write_labels
+    from ..labels import instance_count
     from ..postprocess import repair_large_blobs
     from .common import data_rank, settings_for
 
@@ -53,13 +54,6 @@ def command(labels_path: str, out_path: str, min_size: int | None, config_path: 
         spacing=info.spacing,
         metadata={"source": str(labels_path), "repair_min_size": size, "versions": provenance()},
     )
-    before = len(_ids(labels))
-    after = len(_ids(repaired))
+    before = instance_count(labels)
+    after = instance_count(repaired)
     click.echo(f"{out_path}: {after} instance(s), {before - after} merged into larger ones")
-
-
-def _ids(labels):
-    import numpy as np
-
-    ids = np.unique(labels)
-    return ids[ids > 0]

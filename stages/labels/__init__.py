@@ -4,13 +4,14 @@ Shared by the encoders (channels), the decoders, refinement and measurement.
 """
 
 from .check import MAX_ID, check_labels, label_dtype
-from .instances import compact_ids, instance_boxes, restore_ids
+from .instances import compact_ids, instance_boxes, instance_count, restore_ids
 
 __all__ = [
     "MAX_ID",
     "check_labels",
     "compact_ids",
     "instance_boxes",
+    "instance_count",
     "label_dtype",
     "restore_ids",
 ]

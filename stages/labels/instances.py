@@ -54,3 +54,9 @@ def instance_boxes(labels: np.ndarray) -> list[tuple[int, tuple[slice, ...]]]:
         for index, box in enumerate(ndi.find_objects(compact))
         if box is not None
     ]
+
+
+def instance_count(labels: np.ndarray) -> int:
+    """How many instances (distinct non-zero ids) ``labels`` holds."""
+    ids = np.unique(labels)
+    return int(np.count_nonzero(ids))
