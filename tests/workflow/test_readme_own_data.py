@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import tifffile
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,3 +57,10 @@ def test_the_3d_example_runs_on_a_volume_under_other_names(tmp_path):
     assert list(metrics["file"]) == ["embryo00", "average"]
     # a trained model, not a chance one: most nuclei of the held-out tile found
     assert metrics["0.5 TH f1"].iloc[-1] > 0.5
+    assert "0.75 TH panoptic_quality" in metrics.columns
+    # the 3D tree: labels of the volume's shape, 3D measurements
+    results = project / "results/embryos/results/embryos_1"
+    labels = tifffile.imread(results / "per_image_instances" / "embryo00.tif")
+    assert labels.shape == tifffile.imread(project / "stacks/new/masks/embryo00_mask.tif").shape
+    stats = pd.read_csv(results / "per_image_instances" / "embryo00_full_stats.csv")
+    assert {"volume", "surface_area", "sphericity"} <= set(stats.columns)

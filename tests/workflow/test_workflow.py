@@ -178,30 +178,6 @@ def test_a_watershed_change_reruns_decode_and_what_follows_only(run2d):
     assert "encode" not in planned_jobs(snakemake(workdir, "--configfile", str(config_path), "-n"))
 
 
-def test_3d_run(tmp_path):
-    config = yaml.safe_load((REPO / "config" / "examples" / "3d.yaml").read_text())
-    config["RUN"]["NAME"] = "tiny3d"
-    config["DATA"]["TRAIN"]["REPLICATE"] = 2
-    config["MODEL"]["FEATURE_MAPS"] = [8, 16]
-    config["MODEL"]["Z_DOWN"] = [1]
-    config["TRAIN"]["EPOCHS"] = 2
-    # a median along Z of the predicted channels before decoding (BiaPy's Z_FILTERING)
-    config["TEST"]["POST_PROCESSING"]["Z_FILTERING"] = True
-    config["TEST"]["POST_PROCESSING"]["Z_FILTERING_SIZE"] = 3
-    path = _write(tmp_path / "tiny3d.yaml", config)
-    result = snakemake(tmp_path, "--configfile", str(path))
-    assert result.returncode == 0, result.stderr[-3000:]
-    results = tmp_path / "results" / "tiny3d" / "results" / "tiny3d_1"
-    labels = tifffile.imread(results / "per_image_instances" / "tile-3.tif")
-    assert labels.shape == tifffile.imread(tmp_path / "data/demo3d/test/label/tile-3.tif").shape
-    filtered = tifffile.imread(results / "per_image_median_filtered" / "tile-3.tif")
-    assert filtered.shape == tifffile.imread(results / "per_image" / "tile-3.tif").shape
-    stats = pd.read_csv(results / "per_image_instances" / "tile-3_full_stats.csv")
-    assert {"volume", "surface_area", "sphericity"} <= set(stats.columns)
-    metrics = pd.read_csv(results / "test_results_metrics.csv")
-    assert "0.75 TH panoptic_quality" in metrics.columns
-
-
 def test_bad_config_stops_before_any_job(tmp_path):
     bad = _write(tmp_path / "bad.yaml", {**TINY_2D, "TRAIN": {"EPOCH": 2}})
     result = snakemake(tmp_path, "--configfile", str(bad), "-n")
@@ -379,38 +355,23 @@ def test_an_experiment_in_use_is_refused_and_left_alone(run2d, tmp_path):
     assert {p: p.read_bytes() for p in stage_configs} == stage_configs
 
 
-def test_predicting_with_a_model_from_another_path(run2d, tmp_path):
-    """TRAIN.ENABLE false: PATHS.CHECKPOINT_FILE (with MODEL.LOAD_CHECKPOINT) is the model;
-    without any model the run stops before any job, naming the keys to set (issue 14)."""
+def test_post_processing_steps_each_rerun_alone(run2d, tmp_path):
+    """MEDIAN_FILTER before decode; refinement, large-blob repair and removal by properties
+    after it, each a rule reading the previous one's labels (issue 16). The run predicts with
+    a model from another path (TRAIN.ENABLE false, MODEL.LOAD_CHECKPOINT with
+    PATHS.CHECKPOINT_FILE); without any model it stops before any job, naming the keys to set
+    (issue 14)."""
     workdir, _ = run2d
     shutil.copytree(workdir / "data", tmp_path / "data")
     model = tmp_path / "models" / "nuclei.pt"
     model.parent.mkdir()
     shutil.copy(workdir / "results/tiny2d/checkpoints/tiny2d_1/model.pt", model)
-    config = {**TINY_2D, "RUN": {"NAME": "reuse"}, "TRAIN": {**TINY_2D["TRAIN"], "ENABLE": False}}
-    missing = snakemake(tmp_path, "--configfile", str(_write(tmp_path / "m.yaml", config)), "-n")
+    without = {**TINY_2D, "RUN": {"NAME": "post"}, "TRAIN": {**TINY_2D["TRAIN"], "ENABLE": False}}
+    missing = snakemake(tmp_path, "--configfile", str(_write(tmp_path / "m.yaml", without)), "-n")
     assert missing.returncode != 0 and "TRAIN.ENABLE is false but there is no model at" in (
         missing.stderr + missing.stdout
     )
     assert "PATHS.CHECKPOINT_FILE" in missing.stderr + missing.stdout
-    config["MODEL"] = {**TINY_2D["MODEL"], "LOAD_CHECKPOINT": True}
-    config["PATHS"] = {"CHECKPOINT_FILE": str(model)}
-    path = _write(tmp_path / "reuse.yaml", config)
-    dry = snakemake(tmp_path, "--configfile", str(path), "-n", "-p")
-    assert "train" not in planned_jobs(dry) and f"--model {model}" in dry.stdout
-    result = snakemake(tmp_path, "--configfile", str(path))
-    assert result.returncode == 0, result.stderr[-3000:]
-    metrics = pd.read_csv(tmp_path / "results/reuse/results/reuse_1/test_results_metrics.csv")
-    assert metrics["0.5 TH f1"].iloc[-1] > 0  # a trained model found nuclei
-    assert not (tmp_path / "results/reuse/checkpoints").exists()
-
-
-def test_post_processing_steps_each_rerun_alone(run2d, tmp_path):
-    """MEDIAN_FILTER before decode; refinement, large-blob repair and removal by properties
-    after it, each a rule reading the previous one's labels (issue 16)."""
-    workdir, _ = run2d
-    shutil.copytree(workdir / "data", tmp_path / "data")
-    model = workdir / "results/tiny2d/checkpoints/tiny2d_1/model.pt"
     post = {
         **TINY_2D["TEST"]["POST_PROCESSING"],
         "MEDIAN_FILTER": True,
@@ -436,8 +397,11 @@ def test_post_processing_steps_each_rerun_alone(run2d, tmp_path):
         "TEST": {"POST_PROCESSING": post},
     }
     path = _write(tmp_path / "post.yaml", config)
+    dry = snakemake(tmp_path, "--configfile", str(path), "-n", "-p")
+    assert "train" not in planned_jobs(dry) and f"--model {model}" in dry.stdout
     result = snakemake(tmp_path, "--configfile", str(path))
     assert result.returncode == 0, result.stderr[-3000:]
+    assert not (tmp_path / "results/post/checkpoints").exists()
     results = tmp_path / "results/post/results/post_1"
     for relative in (
         "per_image_median_filtered/tile-3.tif",
@@ -456,6 +420,7 @@ def test_post_processing_steps_each_rerun_alone(run2d, tmp_path):
     assert (everything.loc[everything.npixels < 60, "comment"] == "Removed").all()
     metrics = pd.read_csv(results / "test_results_metrics.csv")
     assert "0.5 TH (post)f1" in metrics.columns
+    assert metrics["0.5 TH f1"].iloc[-1] > 0  # the trained model found nuclei
 
     def rerun_after(section: dict, key: str, value) -> set[str]:
         section[key] = value
