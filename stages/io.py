@@ -209,15 +209,27 @@ def check_finite(array: np.ndarray, path: str | Path, what: str) -> None:
 
 
 def labels_from_array(labels: np.ndarray, ndim: int, path: str | Path) -> np.ndarray:
-    """Validate an instance label array read from ``path`` (a trailing 1-channel is dropped).
+    """Validate an instance label array read from ``path`` (a trailing 1-channel is dropped;
+    of a trailing 2-channel, instance ids and classes, the ids are kept).
 
     The rank must be ``ndim``; the rest is :func:`stages.labels.check_labels`, its error
     naming the file.
     """
+    return labels_and_classes_from_array(labels, ndim, path)[0]
+
+
+def labels_and_classes_from_array(
+    labels: np.ndarray, ndim: int, path: str | Path
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Instance ids and, for BiaPy's two-channel label images (ids, classes; channel last),
+    the class ids; None without a class channel. Errors name the file."""
     from .labels import check_labels
 
+    classes = None
     if labels.ndim == ndim + 1 and labels.shape[-1] == 1:
         labels = labels[..., 0]
+    elif labels.ndim == ndim + 1 and labels.shape[-1] == 2:
+        labels, classes = labels[..., 0], labels[..., 1]
     if labels.ndim != ndim:
         raise InputError(
             f"{path}: label image of shape {labels.shape} is not {ndim}D (PROBLEM.NDIM is {ndim}D)"
@@ -225,9 +237,12 @@ def labels_from_array(labels: np.ndarray, ndim: int, path: str | Path) -> np.nda
     if labels.size == 0:
         raise InputError(f"{path}: label image is empty (shape {labels.shape})")
     try:
-        return check_labels(labels, "labels")
+        labels = check_labels(labels, "labels")
+        if classes is not None:
+            classes = check_labels(classes, "the class channel (second channel)")
     except ValueError as error:
         raise InputError(f"{path}: {error}") from None
+    return labels, classes
 
 
 def label_rank(shape: tuple[int, ...], metadata: dict, path: str | Path) -> int:
@@ -237,8 +252,8 @@ def label_rank(shape: tuple[int, ...], metadata: dict, path: str | Path) -> int:
     (Z, Y, X, 1) is 3D. Any other shape is ambiguous: an error naming the file and the flag.
     """
     axes = metadata.get("axes")
-    if isinstance(axes, str) and set(axes) <= set("CZYX") and "C" not in axes:
-        return len(axes)
+    if isinstance(axes, str) and set(axes) <= set("CZYX"):
+        return len(axes.replace("C", ""))
     if len(shape) == 2:
         return 2
     if len(shape) == 3:
@@ -252,13 +267,25 @@ def label_rank(shape: tuple[int, ...], metadata: dict, path: str | Path) -> int:
 
 
 def read_labels(path: str | Path, ndim: int | None = None) -> tuple[np.ndarray, ImageInfo]:
-    """Instance labels of ``ndim`` dimensions (``None``: from the file, :func:`label_rank`)."""
+    """Instance labels of ``ndim`` dimensions (``None``: from the file, :func:`label_rank`).
+
+    Of a label image with classes only the instance ids; see :func:`read_labels_and_classes`.
+    """
+    labels, classes, info = read_labels_and_classes(path, ndim)
+    return labels, info
+
+
+def read_labels_and_classes(
+    path: str | Path, ndim: int | None = None
+) -> tuple[np.ndarray, np.ndarray | None, ImageInfo]:
+    """Instance ids, class ids (None when the file has no class channel) and metadata."""
     labels, info = read_tiff(path, ndim)
     if ndim is None:
         ndim = label_rank(labels.shape, info.metadata, path)
         if len(info.spacing or ()) not in (0, ndim):
             info = ImageInfo(spacing=info.spacing[-ndim:], metadata=info.metadata)
-    return labels_from_array(labels, ndim, path), info
+    instances, classes = labels_and_classes_from_array(labels, ndim, path)
+    return instances, classes, info
 
 
 def write_tiff(
@@ -286,12 +313,23 @@ def write_labels(
     path: str | Path,
     labels: np.ndarray,
     *,
+    classes: np.ndarray | None = None,
     spacing: tuple[float, ...] | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> None:
-    """Write an instance label image as uint16 when its ids fit, else uint32."""
+    """Write an instance label image as uint16 when its ids fit, else uint32.
+
+    With ``classes``, BiaPy's two-channel label image: ids then classes, channel last.
+    """
     dtype = label_dtype(int(labels.max()) if labels.size else 0)
-    write_tiff(path, labels.astype(dtype, copy=False), spacing=spacing, metadata=metadata)
+    if classes is None:
+        write_tiff(path, labels.astype(dtype, copy=False), spacing=spacing, metadata=metadata)
+        return
+    if int(classes.max(initial=0)) > np.iinfo(dtype).max:
+        dtype = np.uint32
+    stacked = np.stack([labels.astype(dtype, copy=False), classes.astype(dtype, copy=False)], -1)
+    axes = ("ZYX" if labels.ndim == 3 else "YX") + "C"
+    write_tiff(path, stacked, spacing=spacing, metadata={**(metadata or {}), "axes": axes})
 
 
 def read_channels(path: str | Path) -> tuple[np.ndarray, list[str], ImageInfo]:

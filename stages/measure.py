@@ -138,3 +138,15 @@ def measure_instances(
     if original_ids is not None:
         frame["label"] = original_ids[frame["label"].to_numpy() - 1]
     return frame
+
+
+def with_class_column(table: pd.DataFrame, labels: np.ndarray, classes: np.ndarray) -> pd.DataFrame:
+    """``table`` (one row per instance, a 'label' column) with each instance's class after
+    'label': the majority class of its pixels in ``classes``."""
+    from .labels.classes import instance_classes
+
+    ids, values = instance_classes(labels, classes)
+    found = np.searchsorted(ids, table["label"].to_numpy())
+    out = table.copy()
+    out.insert(int(table.columns.get_loc("label")) + 1, "class", values[found] if ids.size else [])
+    return out

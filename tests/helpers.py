@@ -31,3 +31,23 @@ def with_huge_ids(labels: np.ndarray) -> tuple[np.ndarray, dict[int, int]]:
     table = np.zeros(int(labels.max()) + 1, np.uint32)
     table[ids] = new_ids
     return table[labels], {int(a): int(b) for a, b in zip(ids, new_ids)}
+
+
+def nucleus_brightness(labels: np.ndarray, image: np.ndarray) -> np.ndarray:
+    """The mean intensity of each nucleus, in id order."""
+    from scipy import ndimage as ndi
+
+    return np.asarray(ndi.mean(image.astype(np.float64), labels, np.unique(labels)[1:]))
+
+
+def classes_by_intensity(
+    labels: np.ndarray, image: np.ndarray, threshold: float | None = None
+) -> np.ndarray:
+    """A two-class map of real nuclei: class 2 for those brighter (mean intensity) than
+    ``threshold`` (default: the median nucleus), class 1 for the others, 0 on background."""
+    ids = np.unique(labels)[1:]
+    means = nucleus_brightness(labels, image)
+    threshold = np.median(means) if threshold is None else threshold
+    table = np.zeros(int(labels.max()) + 1, dtype=np.uint8)
+    table[ids] = np.where(means > threshold, 2, 1)
+    return table[labels]

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import tifffile
 
 from stages.io import (
     InputError,
@@ -58,7 +59,7 @@ def test_raw_channel_axis():
     [
         (np.array([[0.5, 1.0]]), "fractional"),
         (np.array([[-1, 2]]), "non-negative"),
-        (np.zeros((2, 2, 2)), "is not 2D"),
+        (np.zeros((2, 2, 3)), "is not 2D"),
         (np.zeros((0, 3), dtype=np.uint8), "empty"),
     ],
 )
@@ -155,3 +156,22 @@ def test_pixel_size_from_ome_and_imagej_metadata(tmp_path):
     assert read_tiff(tmp_path / "ij.tif", 3)[1].spacing == pytest.approx((3.0, 0.5, 0.5))
     tifffile.imwrite(tmp_path / "bare.tif", volume, photometric="minisblack")
     assert read_tiff(tmp_path / "bare.tif", 3)[1].spacing is None
+
+
+@pytest.mark.parametrize("shape", [(40, 41), (5, 40, 41)])
+def test_labels_with_classes_round_trip_channel_last(tmp_path, shape):
+    from stages.io import read_labels_and_classes
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 300, shape).astype(np.uint16)
+    classes = (labels % 3).astype(np.uint8)
+    write_labels(tmp_path / "l.tif", labels, classes=classes, spacing=(2.0,) * len(shape))
+    assert tifffile.imread(tmp_path / "l.tif").shape == (*shape, 2)  # BiaPy's layout
+    for rank in (len(shape), None):
+        found, found_classes, info = read_labels_and_classes(tmp_path / "l.tif", rank)
+        np.testing.assert_array_equal(found, labels)
+        np.testing.assert_array_equal(found_classes, classes)
+        assert info.spacing == (2.0,) * len(shape)
+    assert read_labels(tmp_path / "l.tif", len(shape))[0].shape == shape  # ids only
+    write_labels(tmp_path / "plain.tif", labels)
+    assert read_labels_and_classes(tmp_path / "plain.tif", len(shape))[1] is None

@@ -113,3 +113,35 @@ def test_channel_iou_scores_binary_channels_against_the_encoded_truth(mask2d):
     assert moved["C"] < moved["F"]  # thin contours lose more to a shift
     empty = np.zeros((1, 8, 8), np.float32)
     assert channel_iou(empty, ["F"], np.zeros((8, 8), np.uint16)) == {"F": 1.0}
+
+
+def _two_classes(labels: np.ndarray) -> np.ndarray:
+    return ((labels % 2) + 1) * (labels > 0)
+
+
+def test_an_instance_matches_only_one_of_its_class(mask2d):
+    from stages.metrics import class_iou, match_instances_per_class
+
+    gt_classes = _two_classes(mask2d)
+    pred_classes = gt_classes.copy()
+    wrong = [i for i in np.unique(mask2d)[1:] if i % 5 == 0]  # every fifth nucleus misclassified
+    swap = np.isin(mask2d, wrong)
+    pred_classes[swap] = 3 - pred_classes[swap]
+    plain = match_instances(mask2d, mask2d, [0.5])[0].stats
+    aware = match_instances(mask2d, mask2d, [0.5], classes=(gt_classes, pred_classes))[0].stats
+    assert plain["tp"] == 125 and aware["tp"] == 125 - len(wrong)
+    assert aware["fp"] == aware["fn"] == len(wrong)
+    per_class = match_instances_per_class(mask2d, gt_classes, mask2d, pred_classes, [0.5])
+    assert set(per_class) == {1, 2}
+    assert sum(m[0].stats["tp"] for m in per_class.values()) == aware["tp"]
+    assert sum(m[0].stats["n_true"] for m in per_class.values()) == 125
+    # the class maps' IoU: each class loses the swapped nuclei's pixels on both sides
+    ones, twos = gt_classes == 1, gt_classes == 2
+    expected = np.mean(
+        [
+            np.sum(ones & (pred_classes == 1)) / np.sum(ones | (pred_classes == 1)),
+            np.sum(twos & (pred_classes == 2)) / np.sum(twos | (pred_classes == 2)),
+        ]
+    )
+    assert class_iou(gt_classes, pred_classes) == pytest.approx(expected)
+    assert class_iou(gt_classes, gt_classes) == 1.0

@@ -14,10 +14,32 @@ from .common import clear_errors, config_option, ndim_of
 class CheckSettings:
     ndim: int  # the dimensionality the images must have
     patch: tuple[int, ...]  # spatial patch size: no larger than the largest labelled image
+    n_classes: int = 2  # more: label images must carry a class channel with ids below it
 
 
 def settings_from_config(config) -> CheckSettings:
-    return CheckSettings(ndim_of(config), tuple(config["DATA"]["PATCH_SIZE"][:-1]))
+    return CheckSettings(
+        ndim_of(config), tuple(config["DATA"]["PATCH_SIZE"][:-1]), int(config["DATA"]["N_CLASSES"])
+    )
+
+
+def class_channel_problem(classes, n_classes: int, rank: int) -> str:
+    """What is wrong with a label image's class channel for ``n_classes`` ('' when nothing)."""
+    if n_classes <= 2:
+        return ""
+    if classes is None:
+        layout = "(Y, X, 2)" if rank == 2 else "(Z, Y, X, 2)"
+        return (
+            f"DATA.N_CLASSES is {n_classes}, so label images need two channels, instance ids "
+            f"then class ids, channel last {layout}"
+        )
+    highest = int(classes.max(initial=0))
+    if highest >= n_classes:
+        return (
+            f"class id {highest} in the class channel, but DATA.N_CLASSES is {n_classes} "
+            f"(ids 0..{n_classes - 1}, 0 the background)"
+        )
+    return ""
 
 
 #: how many times its own size an image may grow when padded up to the patch
@@ -91,7 +113,7 @@ def command(
     """
     import numpy as np
 
-    from ..io import list_images, pair_images, read_labels, read_raw, write_json
+    from ..io import list_images, pair_images, read_labels_and_classes, read_raw, write_json
     from .common import settings_for
 
     if label_dirs and len(label_dirs) != len(raw_dirs):
@@ -125,7 +147,10 @@ def command(
                 "channels": int(raw.shape[-1]),
             }
             if label_path is not None:
-                labels, _ = read_labels(label_path, rank)
+                labels, classes, _ = read_labels_and_classes(label_path, rank)
+                problem = class_channel_problem(classes, settings.n_classes, rank)
+                if problem:
+                    raise click.ClickException(f"{label_path}: {problem}")
                 if labels.shape != raw.shape[:-1]:
                     raise click.ClickException(
                         f"{label_path}: label shape {labels.shape} differs from its raw image "

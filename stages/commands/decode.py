@@ -159,15 +159,18 @@ def command(
         )
     except ValueError as error:
         raise click.ClickException(f"{channels_path}: {error}") from None
-    labels = result.labels
+    labels, classes = result.labels, result.classes
     if settings.voronoi_threshold is not None:
         from ..decode.voronoi import voronoi_mask, voronoi_on_mask
+        from ..labels.classes import classes_by_majority
 
         try:
             mask = voronoi_mask(channels, planes, settings.voronoi_threshold)
         except ValueError as error:
             raise click.ClickException(f"{channels_path}: {error}") from None
         labels = voronoi_on_mask(labels, mask)
+        if classes is not None:
+            classes = classes_by_majority(labels, classes)
     if result.debug and settings.save_watershed_maps:
         folder = (
             Path(debug_dir)
@@ -180,6 +183,7 @@ def command(
     write_labels(
         out_path,
         labels,
+        classes=classes,
         spacing=info.spacing,
         metadata={
             "source": str(channels_path),

@@ -81,6 +81,23 @@ def pair_in_order(gts: list[Path], preds: list[Path], what: str) -> list[tuple[s
     return [(p.stem, g, p) for g, p in zip(gts, preds)]
 
 
+def class_metrics(
+    gt, gt_classes, pred, pred_classes, thresholds: list[float], tag: str, name: str
+) -> dict:
+    """The class columns of one image's row: 'IoU (classes)' of the class maps, the metrics with
+    an instance matching only one of its class ('(classes)'), and per class ('(class 2)')."""
+    from ..metrics import class_iou, match_instances, match_instances_per_class, metrics_row
+
+    row = {f"{tag}IoU (classes)": class_iou(gt_classes, pred_classes)}
+    aware = match_instances(gt, pred, thresholds, classes=(gt_classes, pred_classes))
+    row.update(metrics_row(name, aware, f"{tag}(classes)"))
+    per_class = match_instances_per_class(gt, gt_classes, pred, pred_classes, thresholds)
+    for value, matchings in per_class.items():
+        row.update(metrics_row(name, matchings, f"{tag}(class {value})"))
+    del row["file"]
+    return row
+
+
 @click.command(name="evaluate")
 @click.option(
     "--pred",
@@ -175,7 +192,7 @@ def command(
     """
     import pandas as pd
 
-    from ..io import read_channels, read_labels, write_csv, write_tiff
+    from ..io import read_channels, read_labels_and_classes, write_csv, write_tiff
     from ..metrics import (
         association_image,
         associations,
@@ -203,17 +220,19 @@ def command(
     )
     rows = []
     for index, gt_path in enumerate(gts):
-        gt, _ = read_labels(gt_path, rank)
+        gt, gt_classes, _ = read_labels_and_classes(gt_path, rank)
         name = sets[0][1][index][0]
         row: dict = {"file": name}
         for tag, pairs in sets:
             pred_path = pairs[index][2]
-            pred, _ = read_labels(pred_path, rank or gt.ndim)
+            pred, pred_classes, _ = read_labels_and_classes(pred_path, rank or gt.ndim)
             if pred.shape != gt.shape:
                 raise click.ClickException(
                     f"{pred_path} (shape {pred.shape}) and {gt_path} (shape {gt.shape}) differ "
                     "in shape"
                 )
+            if gt_classes is not None and pred_classes is not None:
+                row.update(class_metrics(gt, gt_classes, pred, pred_classes, ths, tag, name))
             # one set of overlaps serves the metric thresholds and the coloured ones
             by_threshold = {
                 m.threshold: m for m in match_instances(gt, pred, sorted({*ths, *colored_ths}))

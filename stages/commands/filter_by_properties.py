@@ -81,8 +81,10 @@ def command(
 ) -> None:
     """Measure every instance of LABELS_PATH, remove those that satisfy a group of conditions and
     write OUT_PATH (ids kept) and the two CSVs."""
-    from ..io import provenance, read_labels, write_csv, write_labels
-    from ..measure import measure_instances
+    import numpy as np
+
+    from ..io import provenance, read_labels_and_classes, write_csv, write_labels
+    from ..measure import measure_instances, with_class_column
     from ..postprocess import Condition, remove_by_properties
     from .common import data_rank, settings_for
 
@@ -96,7 +98,9 @@ def command(
         raise click.UsageError(
             "give --condition or a config with REMOVE_BY_PROPERTIES PROPS, SIGNS and VALUES"
         )
-    labels, info = read_labels(labels_path, data_rank(None, settings.measure.ndim, config_path))
+    labels, classes, info = read_labels_and_classes(
+        labels_path, data_rank(None, settings.measure.ndim, config_path)
+    )
     spacing = measurement_spacing(resolution, settings.measure, info, labels_path, labels.ndim)
     try:
         table = measure_instances(
@@ -105,9 +109,12 @@ def command(
         kept, table = remove_by_properties(labels, table, condition_groups)
     except (AttributeError, ValueError) as error:
         raise click.ClickException(f"{labels_path}: {error}") from None
+    if classes is not None:
+        table = with_class_column(table, labels, classes)
     write_labels(
         out_path,
         kept,
+        classes=None if classes is None else np.where(kept > 0, classes, 0),
         spacing=info.spacing,
         metadata={
             "source": str(labels_path),

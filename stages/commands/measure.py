@@ -82,12 +82,14 @@ def command(
 ) -> None:
     """Measure each instance of LABELS_PATH: centre, npixels, area/volume, diameter, perimeter or
     surface area, circularity/elongation (2D) or sphericity (3D)."""
-    from ..io import read_labels, write_csv
-    from ..measure import measure_instances
+    from ..io import read_labels_and_classes, write_csv
+    from ..measure import measure_instances, with_class_column
     from .common import data_rank, settings_for
 
     settings = settings_for("measure", config_path)
-    labels, info = read_labels(labels_path, data_rank(None, settings.ndim, config_path))
+    labels, classes, info = read_labels_and_classes(
+        labels_path, data_rank(None, settings.ndim, config_path)
+    )
     spacing = measurement_spacing(resolution, settings, info, labels_path, labels.ndim)
     extras = (
         [p.strip() for p in extra_props.split(",") if p.strip()]
@@ -98,5 +100,7 @@ def command(
         table = measure_instances(labels, spacing=spacing, extra_properties=extras)
     except (AttributeError, ValueError) as error:
         raise click.ClickException(f"{labels_path}: {error}") from None
+    if classes is not None:
+        table = with_class_column(table, labels, classes)
     write_csv(out_path, table)
     click.echo(f"{out_path}: {len(table)} instance(s)")

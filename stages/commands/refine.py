@@ -56,7 +56,8 @@ def command(
     """Refine every instance of LABELS_PATH and write OUT_PATH (ids renumbered 1..n)."""
     from skimage.segmentation import relabel_sequential
 
-    from ..io import provenance, read_labels, write_labels
+    from ..io import provenance, read_labels_and_classes, write_labels
+    from ..labels.classes import classes_by_majority
     from ..refine import OPERATIONS, refine_instances
     from .common import data_rank, settings_for
 
@@ -84,11 +85,15 @@ def command(
                 )
     else:
         ops, values = list(settings.operations), list(settings.values)
-    labels, info = read_labels(labels_path, data_rank(None, settings.ndim, config_path))
+    labels, classes, info = read_labels_and_classes(
+        labels_path, data_rank(None, settings.ndim, config_path)
+    )
     refined = relabel_sequential(refine_instances(labels, ops, values))[0]
     write_labels(
         out_path,
         refined,
+        # an instance keeps the class most of its pixels had
+        classes=None if classes is None else classes_by_majority(refined, classes),
         spacing=info.spacing,
         metadata={
             "source": str(labels_path),

@@ -35,8 +35,9 @@ def settings_from_config(config) -> RepairSettings:
 def command(labels_path: str, out_path: str, min_size: int | None, config_path: str | None) -> None:
     """Merge into each large instance of LABELS_PATH the touching instances inside its bounding
     box and fill its holes; write OUT_PATH (ids kept)."""
-    from ..io import provenance, read_labels, write_labels
+    from ..io import provenance, read_labels_and_classes, write_labels
     from ..labels import instance_count
+    from ..labels.classes import classes_by_majority
     from ..postprocess import repair_large_blobs
     from .common import data_rank, settings_for
 
@@ -46,11 +47,15 @@ def command(labels_path: str, out_path: str, min_size: int | None, config_path: 
         raise click.UsageError(
             "give --min-size or a config with TEST.POST_PROCESSING.REPARE_LARGE_BLOBS_SIZE set"
         )
-    labels, info = read_labels(labels_path, data_rank(None, settings.ndim, config_path))
+    labels, classes, info = read_labels_and_classes(
+        labels_path, data_rank(None, settings.ndim, config_path)
+    )
     repaired = repair_large_blobs(labels, size)
     write_labels(
         out_path,
         repaired,
+        # a merged instance takes the class most of its pixels had
+        classes=None if classes is None else classes_by_majority(repaired, classes),
         spacing=info.spacing,
         metadata={"source": str(labels_path), "repair_min_size": size, "versions": provenance()},
     )

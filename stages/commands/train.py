@@ -54,6 +54,7 @@ def settings_from_config(config) -> TrainCommandSettings:
         config["MODEL"],
     )
     ndim = ndim_of(config)
+    n_classes = int(data["N_CLASSES"])
     codes = tuple(seg["DATA_CHANNELS"])
     options = whole(seg["DATA_CHANNELS_EXTRA_OPTS"])
     patch = tuple(data["PATCH_SIZE"])
@@ -74,7 +75,8 @@ def settings_from_config(config) -> TrainCommandSettings:
         model=ModelSpec(
             ndim=ndim,
             in_channels=int(patch[-1]),
-            out_channels=len(channel_planes(list(codes), options, ndim)),
+            out_channels=len(channel_planes(list(codes), options, ndim))
+            + (n_classes if n_classes > 2 else 0),
             # other MODEL.ARCHITECTURE names train a U-Net, with the config's warning
             architecture="unet",
             feature_maps=tuple(model["FEATURE_MAPS"]),
@@ -90,6 +92,8 @@ def settings_from_config(config) -> TrainCommandSettings:
         # BiaPy 3.7's LOSS.CLASS_REBALANCE and the older key under INSTANCE_SEG do the same
         rebalance=bool(seg["CLASS_REBALANCE_WITHIN_CHANNELS"])
         or config["LOSS"]["CLASS_REBALANCE"] in (True, "auto"),
+        n_classes=n_classes,
+        class_weights=tuple(float(w) for w in config["LOSS"]["CLASS_WEIGHTS"]),
         batch_size=train["BATCH_SIZE"],
         epochs=train["EPOCHS"],
         patience=train["PATIENCE"],
@@ -133,19 +137,26 @@ def _load_set(
     """
     import numpy as np
 
-    from ..io import InputError, pair_images, read_channels, read_labels, read_raw
+    from ..io import InputError, pair_images, read_channels, read_labels_and_classes, read_raw
     from ..nn.data import Sample, normalize_image, pad_to_patch
-    from ..nn.layout import channel_layout
+    from ..nn.layout import channel_layout, class_targets
 
     loop = settings.loop
     rank = loop.model.ndim
     patch = tuple(loop.patch)
-    layout = channel_layout(list(loop.codes), loop.channel_options, rank)
+    layout = channel_layout(list(loop.codes), loop.channel_options, rank, loop.n_classes)
+    encoded_planes = list(layout.planes[: len(layout.planes) - layout.class_planes])
     in_channels = loop.model.in_channels
     samples, files = [], []
     for raw_path, label_path in pair_images(raw_dir, label_dir):
         image, _ = read_raw(raw_path, rank)
-        labels, _ = read_labels(label_path, rank)
+        labels, classes, _ = read_labels_and_classes(label_path, rank)
+        if layout.class_planes and classes is None:
+            raise InputError(
+                f"{label_path}: DATA.N_CLASSES is {loop.n_classes}, so label images need two "
+                "channels, instance ids then class ids, channel last ("
+                + ("(Y, X, 2))" if rank == 2 else "(Z, Y, X, 2))")
+            )
         if labels.shape != image.shape[:-1]:
             raise InputError(
                 f"{label_path}: label shape {labels.shape} differs from its raw image {raw_path} "
@@ -168,19 +179,29 @@ def _load_set(
             channels_path = Path(channels_dir) / f"{label_path.stem}.tif"
             files.append((f"{what} channels", channels_path))
             targets, found, _ = read_channels(channels_path)
-            if found != list(layout.planes):
+            if found != encoded_planes:
                 raise InputError(
                     f"{channels_path}: channels {found}, but PROBLEM.INSTANCE_SEG.DATA_CHANNELS "
-                    f"makes {list(layout.planes)}; encode again"
+                    f"makes {encoded_planes}; encode again"
                 )
             if targets.shape[1:] != labels.shape:
                 raise InputError(
                     f"{channels_path}: shape {targets.shape[1:]} differs from its labels "
                     f"{label_path} {labels.shape}"
                 )
+            if layout.class_planes:
+                try:
+                    targets = np.concatenate(
+                        [targets, class_targets(labels, classes, loop.n_classes)]
+                    )
+                except ValueError as error:
+                    raise InputError(f"{label_path}: {error}") from None
         else:
             # R, A and E are encoded from the labels here and again from each augmented patch
-            targets = layout.training_targets(labels)
+            try:
+                targets = layout.training_targets(labels, classes)
+            except ValueError as error:
+                raise InputError(f"{label_path}: {error}") from None
         normalized = np.moveaxis(normalize_image(image, settings.normalization), -1, 0)
         padded_labels = pad_to_patch(labels[np.newaxis], patch)[0]
         samples.append(
@@ -189,6 +210,9 @@ def _load_set(
                 targets=pad_to_patch(targets, patch),
                 foreground=padded_labels > 0,
                 labels=padded_labels if layout.reencode else None,
+                classes=pad_to_patch(classes[np.newaxis], patch)[0]
+                if layout.reencode and layout.class_planes
+                else None,
             )
         )
     return samples, files

@@ -68,6 +68,7 @@ def command(
 
     import torch
 
+    from ..decode import split_class_planes
     from ..decode.tune import ValidationImage, tune_thresholds
     from ..io import InputError, read_labels, read_raw, write_json
     from ..nn.model import load_model
@@ -100,7 +101,9 @@ def command(
             if crop_truth.size == 0:
                 continue
             channels = _predict_whole(model, meta, raw[box], settings.predict, device)
-            images.append(ValidationImage(channels, list(meta["channels"]), crop_truth))
+            # thresholds shape the instances; a class head has nothing to tune
+            channels, planes, _ = split_class_planes(channels, list(meta["channels"]))
+            images.append(ValidationImage(channels, planes, crop_truth))
     if not images:
         raise InputError(f"{validation_path}: no validation image or cell to tune on")
     try:

@@ -206,12 +206,18 @@ def _check_refinement(cfg: dict) -> None:
             )
 
 
-@check("DATA.N_CLASSES")
+@check("DATA.N_CLASSES", "LOSS.CLASS_WEIGHTS")
 def _check_classes(cfg: dict) -> None:
-    if cfg["DATA"]["N_CLASSES"] > 2:
+    classes, weights = cfg["DATA"]["N_CLASSES"], cfg["LOSS"]["CLASS_WEIGHTS"]
+    if weights and classes <= 2:
         raise ConfigError(
-            f"DATA.N_CLASSES: {cfg['DATA']['N_CLASSES']} classes need a class channel, and "
-            "instance classes are not implemented yet; use 2 (instances only)"
+            "LOSS.CLASS_WEIGHTS weighs the classes of the class head, which DATA.N_CLASSES of "
+            f"{classes} does not have (more than 2 classes, the background counted, make one)"
+        )
+    if weights and len(weights) != classes:
+        raise ConfigError(
+            f"LOSS.CLASS_WEIGHTS has {len(weights)} weight(s) for DATA.N_CLASSES {classes}: give "
+            "one per class, the background (class 0) first"
         )
 
 

@@ -27,6 +27,27 @@ class Decoded:
     #: maps worth saving for inspection (the watershed's seed map, surface and mask), made on
     #: request: the seed map costs a labelling of its own, wasted when nobody saves it
     debug: Callable[[], dict] | None = None
+    #: with a class head among the channels: each instance's pixels painted with its majority
+    #: class (0 on background), else None
+    classes: np.ndarray | None = None
+
+
+#: how the class head's planes are named ("class 0" is the background)
+CLASS_PLANE_PREFIX = "class "
+
+
+def split_class_planes(
+    channels: np.ndarray, planes: list[str]
+) -> tuple[np.ndarray, list[str], np.ndarray | None]:
+    """The instance channels and their planes, and the per-pixel class (argmax of the class
+    head's planes; None without them)."""
+    heads = [i for i, p in enumerate(planes) if p.startswith(CLASS_PLANE_PREFIX)]
+    if not heads:
+        return channels, planes, None
+    kept = [i for i in range(len(planes)) if i not in heads]
+    order = [int(planes[i][len(CLASS_PLANE_PREFIX) :]) for i in heads]
+    class_map = np.asarray(order)[np.argmax(channels[heads], axis=0)]
+    return channels[kept], [planes[i] for i in kept], class_map
 
 
 @dataclass(frozen=True)
@@ -81,7 +102,8 @@ def decode_channels(
     *,
     requested: str = "",
 ) -> Decoded:
-    """Decode (C, [Z,] Y, X) channels named by ``planes``.
+    """Decode (C, [Z,] Y, X) channels named by ``planes``; with a class head among them, each
+    instance gets the majority class of its pixels (background pixels not counted).
 
     Parameters
     ----------
@@ -89,10 +111,16 @@ def decode_channels(
     channel_options : the encoder options the channels were made with (R's rays).
     requested : a decoder name that must fit the channels (empty: chosen from them).
     """
+    from ..labels.classes import classes_by_majority
+
+    channels, planes, class_map = split_class_planes(channels, planes)
     codes = list(dict.fromkeys(plane_code(p) for p in planes))
     decoder = DECODERS[decoder_for(codes, requested)]
     chosen = (settings or {}).get(decoder.name) or decoder.settings()
-    return decoder.run(channels, planes, chosen, channel_options or {})
+    decoded = decoder.run(channels, planes, chosen, channel_options or {})
+    if class_map is not None:
+        decoded.classes = classes_by_majority(decoded.labels, class_map)
+    return decoded
 
 
 def _run_stardist(

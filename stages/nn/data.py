@@ -165,6 +165,7 @@ class Sample:
     labels: np.ndarray | None = (
         None  # (*spatial) instance ids, for codes encoded again after augmentation
     )
+    classes: np.ndarray | None = None  # (*spatial) class ids, with labels, for a class head
 
 
 def split_validation(
@@ -256,7 +257,11 @@ class PatchSampler:
                 )
                 image = flip_and_rotate(image, flips, k)
                 labels = flip_and_rotate(sample.labels[box][np.newaxis], flips, k)[0]
-                target = reencode(labels)
+                if sample.classes is None:
+                    target = reencode(labels)
+                else:
+                    classes = flip_and_rotate(sample.classes[box][np.newaxis], flips, k)[0]
+                    target = reencode(labels, classes)
                 foreground = (labels > 0)[np.newaxis]
             elif augment:
                 # a lone H or V cannot be rotated into the other: rotate only with both or neither

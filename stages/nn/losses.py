@@ -1,4 +1,5 @@
-"""Losses: BCE for binary channels, masked L1 for regression channels, the EmbedSeg loss for E."""
+"""Losses: BCE for binary channels, masked L1 for regression channels, the EmbedSeg loss for E,
+cross-entropy for the class head."""
 
 from __future__ import annotations
 
@@ -58,16 +59,21 @@ def code_losses(
     layout,
     *,
     rebalance: bool = False,
+    class_weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """One loss per channel code of ``layout`` (a :class:`~stages.nn.layout.ChannelLayout`).
 
-    Codes with several planes (R, A) average their planes' losses; E gets the EmbedSeg loss.
+    Codes with several planes (R, A) average their planes' losses; E gets the EmbedSeg loss;
+    the class head, cross-entropy over its planes (weighted per class by ``class_weights``).
     """
     losses = []
     for part in layout.parts:
         out = logits[:, part.outputs]
         target = targets[:, part.targets]
         activations = layout.activations[part.outputs]
+        if part.kind == "class":
+            losses.append(functional.cross_entropy(out, target[:, 0].long(), weight=class_weights))
+            continue
         if part.kind == "embedding":
             losses.append(embedseg_loss(apply_activations(out, activations), target))
             continue

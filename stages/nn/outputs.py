@@ -19,7 +19,9 @@ def model_card(
     settings: TrainSettings, outcome: TrainOutcome, normalization: dict, seed: int
 ) -> ModelCard:
     """The card saved beside the weights: how to rebuild and apply the trained network."""
-    layout = channel_layout(list(settings.codes), settings.channel_options, len(settings.patch))
+    layout = channel_layout(
+        list(settings.codes), settings.channel_options, len(settings.patch), settings.n_classes
+    )
     return ModelCard(
         spec=settings.model,
         channels=tuple(layout.planes),

@@ -80,7 +80,7 @@ def initial_weights_for(path: Path, settings: TrainSettings) -> dict:
         f"{key} {found[key]} (wanted {wanted[key]})" for key in wanted if found[key] != wanted[key]
     ]
     planes = channel_layout(
-        list(settings.codes), settings.channel_options, len(settings.patch)
+        list(settings.codes), settings.channel_options, len(settings.patch), settings.n_classes
     ).planes
     if list(card["channels"]) != list(planes):
         differences.append(f"channels {card['channels']} (wanted {list(planes)})")

@@ -51,6 +51,8 @@ class TrainSettings:
     patch: tuple[int, ...]  # spatial patch size
     channel_weights: tuple[float, ...] = ()  # empty: 1 per code
     rebalance: bool = False
+    n_classes: int = 2  # more: a class head (DATA.N_CLASSES, the background counted)
+    class_weights: tuple[float, ...] = ()  # per class in the class head's loss; empty: equal
     batch_size: int = 6
     epochs: int = 100
     patience: int | None = None

@@ -293,8 +293,18 @@ def train_network(
     started = time.time()
     codes = list(settings.codes)
     patch = tuple(settings.patch)
-    layout = channel_layout(codes, settings.channel_options, len(patch))
-    weights = torch.tensor(settings.channel_weights or [1.0] * len(codes), dtype=torch.float32)
+    layout = channel_layout(codes, settings.channel_options, len(patch), settings.n_classes)
+    # the class head, when there is one, is a loss of its own beside the codes' (weight 1)
+    parts = [part.code for part in layout.parts]
+    weights = torch.tensor(
+        [*(settings.channel_weights or [1.0] * len(codes)), *[1.0] * (len(parts) - len(codes))],
+        dtype=torch.float32,
+    )
+    class_weights = (
+        torch.tensor(settings.class_weights, dtype=torch.float32)
+        if settings.class_weights
+        else None
+    )
     batch_size = settings.batch_size
 
     where = start_distributed()
@@ -338,6 +348,8 @@ def train_network(
     optimizer = _optimizer(model, settings)
     scheduler, schedule_unit = _scheduler(optimizer, settings, steps_per_epoch)
     weights = weights.to(device)
+    if class_weights is not None:
+        class_weights = class_weights.to(device)
 
     rows: list[dict] = []
     start_epoch, best_loss, best_epoch, stale = 0, math.inf, -1, 0
@@ -380,7 +392,7 @@ def train_network(
             # other processes draw their own patches, reproducibly per epoch (resume included)
             sampler.rng = np.random.default_rng([seed, where.rank, epoch])
         model.train()
-        totals = np.zeros(len(codes))
+        totals = np.zeros(len(parts))
         bar = tqdm(
             range(steps_per_epoch),
             desc=f"epoch {epoch + 1}/{settings.epochs}",
@@ -402,6 +414,7 @@ def train_network(
                 _to_tensor(foreground, device),
                 layout,
                 rebalance=settings.rebalance,
+                class_weights=class_weights,
             )
             loss = (weights * per_channel).sum()
             if not torch.isfinite(loss):
@@ -425,7 +438,12 @@ def train_network(
         train_loss = float((weights.cpu().numpy() * totals).sum() / steps_per_epoch)
 
         val_per_channel = _validation_losses(
-            network, (val_images, val_targets, val_foreground), batch_size, device, layout=layout
+            network,
+            (val_images, val_targets, val_foreground),
+            batch_size,
+            device,
+            layout=layout,
+            class_weights=class_weights,
         )
         val_loss = float((weights.cpu().numpy() * val_per_channel).sum())
         if schedule_unit == "epoch":
@@ -436,8 +454,8 @@ def train_network(
             "train_loss": train_loss,
             "val_loss": val_loss,
             "lr": optimizer.param_groups[0]["lr"],
-            **{f"train_loss_{c}": float(v) / steps_per_epoch for c, v in zip(codes, totals)},
-            **{f"val_loss_{c}": float(v) for c, v in zip(codes, val_per_channel)},
+            **{f"train_loss_{c}": float(v) / steps_per_epoch for c, v in zip(parts, totals)},
+            **{f"val_loss_{c}": float(v) for c, v in zip(parts, val_per_channel)},
             "seconds": time.time() - epoch_started,
         }
         rows.append(row)

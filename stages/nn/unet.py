@@ -151,7 +151,8 @@ class UNet(nn.Module):
 
 
 def apply_activations(logits: torch.Tensor, activations: Sequence[str]) -> torch.Tensor:
-    """Per-channel output activation (sigmoid, tanh, softplus or linear) on (N, C, ...) logits."""
+    """Per-channel output activation (sigmoid, tanh, softplus or linear) on (N, C, ...) logits;
+    the "softmax" channels (a class head) are one softmax across them."""
     outputs = []
     for index, name in enumerate(activations):
         channel = logits[:, index : index + 1]
@@ -162,4 +163,9 @@ def apply_activations(logits: torch.Tensor, activations: Sequence[str]) -> torch
         elif name == "softplus":
             channel = functional.softplus(channel)
         outputs.append(channel)
+    softmax = [i for i, name in enumerate(activations) if name == "softmax"]
+    if softmax:
+        probabilities = torch.softmax(logits[:, softmax], dim=1)
+        for position, index in enumerate(softmax):
+            outputs[index] = probabilities[:, position : position + 1]
     return torch.cat(outputs, dim=1)

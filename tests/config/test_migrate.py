@@ -157,5 +157,12 @@ def test_class_counts_old_and_new():
     config, notes = resolve_config({"MODEL": {"N_CLASSES": 1}})
     assert config["DATA"]["N_CLASSES"] == 2 and "read MODEL.N_CLASSES as DATA.N_CLASSES" in notes
     assert resolve_config({"DATA": {"N_CLASSES": 2}})[0]["DATA"]["N_CLASSES"] == 2
-    with pytest.raises(ConfigError, match="DATA.N_CLASSES: 3 classes need a class channel"):
-        resolve_config({"DATA": {"N_CLASSES": 3}})
+    assert resolve_config({"DATA": {"N_CLASSES": 3}})[0]["DATA"]["N_CLASSES"] == 3
+    with pytest.raises(
+        ConfigError, match="LOSS.CLASS_WEIGHTS has 2 weight.s. for DATA.N_CLASSES 3"
+    ):
+        resolve_config({"DATA": {"N_CLASSES": 3}, "LOSS": {"CLASS_WEIGHTS": [1, 2]}})
+    with pytest.raises(
+        ConfigError, match="LOSS.CLASS_WEIGHTS weighs the classes of the class head"
+    ):
+        resolve_config({"LOSS": {"CLASS_WEIGHTS": [1, 2]}})

@@ -56,3 +56,27 @@ def test_embedseg_section_reaches_the_clustering(mask2d):
     default = _section(DATA_CHANNELS=["E"])  # MIN_OBJECT_SIZE 100
     assert decode_channels(channels, planes, small).labels.max() == (sizes > 0).sum()
     assert decode_channels(channels, planes, default).labels.max() == (sizes > 100).sum()
+
+
+def test_a_class_head_gives_each_decoded_instance_its_majority_class(mask2d):
+    from stages.channels import encode_channels
+    from stages.decode import decode_channels, split_class_planes
+
+    labels = mask2d[:128, :128]
+    channels = encode_channels(labels, ["F", "C"])
+    truth = ((labels % 2) + 1) * (labels > 0)
+    probabilities = np.stack([truth == k for k in range(3)]).astype(np.float32)
+    planes = ["F", "C", "class 0", "class 1", "class 2"]
+    stacked = np.concatenate([channels, probabilities])
+    kept, kept_planes, class_map = split_class_planes(stacked, planes)
+    assert kept_planes == ["F", "C"] and kept.shape[0] == 2
+    np.testing.assert_array_equal(class_map, truth)
+    decoded = decode_channels(stacked, planes)
+    plain = decode_channels(channels, ["F", "C"])
+    np.testing.assert_array_equal(decoded.labels, plain.labels)
+    assert plain.classes is None
+    # every decoded instance carries one class, the one of the nucleus it covers most
+    inside = decoded.labels > 0
+    assert not decoded.classes[~inside].any()
+    agree = np.mean(decoded.classes[inside] == truth[inside])
+    assert agree > 0.95

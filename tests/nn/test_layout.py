@@ -52,3 +52,35 @@ def test_code_losses_one_per_code(mask2d):
     logits = torch.zeros((1, len(layout.planes), 32, 32))
     losses = code_losses(logits, targets, torch.from_numpy(labels > 0)[None], layout)
     assert losses.shape == (2,) and (losses > 0).all()
+
+
+def test_a_class_head_is_softmax_planes_and_one_cross_entropy_target(mask2d):
+    from stages.nn.unet import apply_activations
+
+    layout = channel_layout(["F", "C"], {}, 2, n_classes=3)
+    assert layout.planes == ("F", "C", "class 0", "class 1", "class 2")
+    assert layout.activations[2:] == ("softmax",) * 3 and layout.class_planes == 3
+    labels = mask2d[:64, :64]
+    classes = ((labels % 2) + 1) * (labels > 0)
+    targets = layout.training_targets(labels, classes)
+    assert targets.shape == (3, 64, 64)
+    np.testing.assert_array_equal(targets[2], classes)
+    with pytest.raises(ValueError, match="class channel"):
+        layout.training_targets(labels)
+    with pytest.raises(ValueError, match="class id 3 found, but DATA.N_CLASSES is 3"):
+        layout.training_targets(labels, classes + 1)
+    logits = torch.randn(2, 5, 64, 64)
+    activated = apply_activations(logits, layout.activations)
+    torch.testing.assert_close(activated[:, 2:].sum(1), torch.ones(2, 64, 64))
+    torch.testing.assert_close(activated[:, 0], torch.sigmoid(logits[:, 0]))
+    batch = torch.from_numpy(np.stack([targets, targets]))
+    foreground = batch[:, 0] > 0
+    losses = code_losses(logits, batch, foreground, layout)
+    expected = torch.nn.functional.cross_entropy(logits[:, 2:], batch[:, 2].long())
+    assert losses.shape == (3,) and torch.isclose(losses[2], expected)
+    weights = torch.tensor([0.1, 1.0, 2.0])
+    weighted = code_losses(logits, batch, foreground, layout, class_weights=weights)
+    expected = torch.nn.functional.cross_entropy(logits[:, 2:], batch[:, 2].long(), weight=weights)
+    assert torch.isclose(weighted[2], expected) and torch.equal(weighted[:2], losses[:2])
+    # two classes: no head
+    assert channel_layout(["F", "C"], {}, 2, n_classes=2).planes == ("F", "C")

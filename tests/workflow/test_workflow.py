@@ -466,3 +466,64 @@ def test_thresholds_tuned_after_training_are_what_decode_uses(run2d, tmp_path):
     assert refused.returncode != 0 and "RUN.TUNE_THRESHOLDS tunes on the validation data" in (
         refused.stderr + refused.stdout
     )
+
+
+def test_two_classes_through_the_workflow(run2d, tmp_path):
+    """DATA.N_CLASSES 3 (issue 16): the demo tiles with a class channel (nucleus brightness
+    above or below the median nucleus of the training tiles); the class head trains, decode
+    writes two-channel labels, refinement keeps the classes, measurements and metrics carry
+    them."""
+    from stages.io import read_labels_and_classes, write_labels
+
+    from ..helpers import classes_by_intensity, nucleus_brightness
+
+    workdir, _ = run2d
+    source = workdir / "data" / "d2"
+    brightness = np.concatenate(
+        [
+            nucleus_brightness(
+                tifffile.imread(label), tifffile.imread(source / "train/raw" / label.name)
+            )
+            for label in sorted((source / "train/label").glob("*.tif"))
+        ]
+    )
+    threshold = float(np.median(brightness))
+    for split in ("train", "test"):
+        for label_path in sorted((source / split / "label").glob("*.tif")):
+            raw_path = source / split / "raw" / label_path.name
+            labels, raw = tifffile.imread(label_path), tifffile.imread(raw_path)
+            (tmp_path / split / "raw").mkdir(parents=True, exist_ok=True)
+            shutil.copy(raw_path, tmp_path / split / "raw" / raw_path.name)
+            write_labels(
+                tmp_path / split / "label" / label_path.name,
+                labels,
+                classes=classes_by_intensity(labels, raw, threshold),
+            )
+    data = {
+        **TINY_2D["DATA"],
+        "N_CLASSES": 3,
+        "TRAIN": {"PATH": "train/raw", "GT_PATH": "train/label", "REPLICATE": 1},
+        "TEST": {**TINY_2D["DATA"]["TEST"], "PATH": "test/raw", "GT_PATH": "test/label"},
+    }
+    config = {**TINY_2D, "RUN": {"NAME": "classes"}, "DATA": data}
+    path = _write(tmp_path / "classes.yaml", config)
+    result = snakemake(tmp_path, "--configfile", str(path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = tmp_path / "results/classes/results/classes_1"
+    truth, truth_classes, _ = read_labels_and_classes(tmp_path / "test/label/tile-3.tif", 2)
+    for folder in ("per_image_instances", "per_image_post_processing"):
+        labels, classes, _ = read_labels_and_classes(results / folder / "tile-3.tif", 2)
+        assert classes is not None and labels.shape == truth.shape, folder
+        assert set(np.unique(classes[labels > 0])) <= {1, 2} and not classes[labels == 0].any()
+    stats = pd.read_csv(results / "per_image_post_processing/tile-3_full_stats.csv")
+    assert list(stats.columns[:2]) == ["label", "class"]
+    metrics = pd.read_csv(results / "test_results_metrics.csv")
+    average = metrics.iloc[-1]
+    for column in ("IoU (classes)", "0.5 TH (classes)f1", "0.5 TH (post)(class 1)f1"):
+        assert column in metrics.columns, column
+    assert 0 <= average["IoU (classes)"] <= 1
+    # per class, the ground truth's nuclei of that class are counted
+    for value in (1, 2):
+        expected = len(np.unique(truth[truth_classes == value]))
+        assert average[f"0.5 TH (class {value})n_true"] == expected
+    assert average["0.5 TH (classes)tp"] <= average["0.5 TH tp"]
