@@ -23,6 +23,7 @@ include: "rules/decode.smk"
 include: "rules/postprocess.smk"
 include: "rules/measure.smk"
 include: "rules/evaluate.smk"
+include: "rules/stack.smk"
 include: "rules/report.smk"
 
 

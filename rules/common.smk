@@ -1,4 +1,5 @@
 # Config validation, result paths and the image lists every rule shares.
+import copy
 import hashlib
 import re
 import shlex
@@ -8,7 +9,7 @@ from pathlib import Path
 from stages.commands import STAGES, post_processing_steps, stage_slice
 from stages.config import ConfigError, dump_yaml, resolve_config
 from stages.io import InputError, list_images
-from stages.workflow import RunPaths
+from stages.workflow import ImageFolders, RunPaths
 
 try:
     CFG, _config_warnings = resolve_config(config)
@@ -33,7 +34,12 @@ SHARDS = RUN["PREDICT_SHARDS"]
 TRAIN_GPUS = RUN["TRAIN_GPUS"]
 TRAIN_DATA, VAL_DATA, TEST_DATA = CFG["DATA"]["TRAIN"], CFG["DATA"]["VAL"], CFG["DATA"]["TEST"]
 POST = CFG["TEST"]["POST_PROCESSING"]
-MEDIAN_FILTER = POST["MEDIAN_FILTER"]
+#: per_image*/ folders, or full_image*/ when TEST.FULL_IMG predicts whole images
+FOLDERS = ImageFolders.of(CFG["TEST"]["FULL_IMG"])
+#: TEST.ANALIZE_2D_IMGS_AS_3D_STACK: the 2D test images are also decoded as one 3D stack
+AS_3D_STACK = CFG["TEST"]["ANALIZE_2D_IMGS_AS_3D_STACK"]
+# with a stack, the median filters (Z ones included) apply to the stack, not to each image
+MEDIAN_FILTER = POST["MEDIAN_FILTER"] and not AS_3D_STACK
 FILTER = POST["MEASURE_PROPERTIES"]["REMOVE_BY_PROPERTIES"]["ENABLE"]
 MEASURE = POST["MEASURE_PROPERTIES"]["ENABLE"]
 #: the label post-processing steps that are on, in order: each is a rule that reruns alone
@@ -113,6 +119,17 @@ CONFIG_TEXTS = {
     **{stage_config(stage): dump_yaml(stage_slice(CFG, stage)) for stage in STAGES},
     RUN_CONFIG: dump_yaml(CFG),
 }
+#: the stages that run on the stack of 2D test images, each with its slice of the config read
+#: as 3D (stage configs <stage>_as_3d_stack.yaml)
+STACK_STAGES = ("median_filter", "decode", "refine", "evaluate") if AS_3D_STACK else ()
+if STACK_STAGES:
+    _stack_config = copy.deepcopy(CFG)
+    _stack_config["PROBLEM"]["NDIM"] = "3D"
+    _stack_config["TEST"]["ANALIZE_2D_IMGS_AS_3D_STACK"] = False
+    for _stage in STACK_STAGES:
+        CONFIG_TEXTS[stage_config(f"{_stage}_as_3d_stack")] = dump_yaml(
+            stage_slice(_stack_config, _stage)
+        )
 
 
 # ------------------------------------------------------------------ image lists
@@ -236,12 +253,12 @@ def folder_of(files):
 
 # ------------------------------------------------------------------ final labels per image
 def instances(image):
-    return str(RESULTS / "per_image_instances" / f"{image}.tif")
+    return str(RESULTS / FOLDERS.instances / f"{image}.tif")
 
 
 def decode_input(image):
     """The channels decode reads: median-filtered when MEDIAN_FILTER is on."""
-    folder = "per_image_median_filtered" if MEDIAN_FILTER else "per_image"
+    folder = FOLDERS.median_filtered if MEDIAN_FILTER else FOLDERS.channels
     return str(RESULTS / folder / f"{image}.tif")
 
 
@@ -249,7 +266,7 @@ def post_step_output(step):
     """Where a post-processing step writes: per_image_post_processing/ for the last step on,
     post_processing_steps/<step>/ for the others."""
     if POST_STEPS and step == POST_STEPS[-1]:
-        return str(RESULTS / "per_image_post_processing" / "{image}.tif")
+        return str(RESULTS / FOLDERS.post_processing / "{image}.tif")
     return str(RESULTS / "post_processing_steps" / step / "{image}.tif")
 
 
@@ -259,12 +276,12 @@ def post_step_input(step):
     before = POST_STEPS[: POST_STEPS.index(step)] if step in POST_STEPS else []
     if before:
         return post_step_output(before[-1])
-    return str(RESULTS / "per_image_instances" / "{image}.tif")
+    return str(RESULTS / FOLDERS.instances / "{image}.tif")
 
 
 def final_labels(image):
     if POST_STEPS:
-        return str(RESULTS / "per_image_post_processing" / f"{image}.tif")
+        return str(RESULTS / FOLDERS.post_processing / f"{image}.tif")
     return instances(image)
 
 
@@ -287,6 +304,17 @@ def association_image(image):
     return str(RESULTS / "point_associations" / name)
 
 
+# ------------------------------------------------------------------ the 2D stack
+STACK = RESULTS / "as_3d_stack"
+STACK_IMAGES = sorted(IMAGES)
+
+
+def stack_labels():
+    """The stack's final labels: refined when the refine step is on."""
+    name = "post_processing.tif" if "refine" in POST_STEPS else "instances.tif"
+    return str(STACK / name)
+
+
 def final_outputs():
     outputs = [RUN_CONFIG, config_marker(RUN_CONFIG, CONFIG_TEXTS[RUN_CONFIG])]
     if CFG["TRAIN"]["ENABLE"]:
@@ -295,13 +323,15 @@ def final_outputs():
         outputs += [final_labels(i) for i in IMAGES]
         if FILTER:  # its step measures: all instances, then those kept
             for i in IMAGES:
-                outputs.append(str(RESULTS / "per_image_instances" / f"{i}_full_stats.csv"))
-                outputs.append(
-                    str(RESULTS / "per_image_post_processing" / f"{i}_filtered_stats.csv")
-                )
+                outputs.append(str(RESULTS / FOLDERS.instances / f"{i}_full_stats.csv"))
+                outputs.append(str(RESULTS / FOLDERS.post_processing / f"{i}_filtered_stats.csv"))
         elif MEASURE:
             outputs += [str(Path(final_labels(i)).with_name(f"{i}_full_stats.csv")) for i in IMAGES]
         if EVALUATE:
             outputs.append(str(RESULTS / "test_results_metrics.csv"))
+        if AS_3D_STACK:
+            outputs.append(stack_labels())
+            if EVALUATE:
+                outputs.append(str(STACK / "test_results_metrics.csv"))
         outputs += [str(RESULTS / "charts" / f"{i}_overlay.png") for i in REPORT_IMAGES]
     return outputs

@@ -3,11 +3,11 @@
 
 rule median_filter:
     input:
-        channels=str(RESULTS / "per_image" / "{image}.tif"),
+        channels=str(RESULTS / FOLDERS.channels / "{image}.tif"),
         config=stage_config("median_filter"),
         config_digest=stage_config_marker("median_filter"),
     output:
-        str(RESULTS / "per_image_median_filtered" / "{image}.tif"),
+        str(RESULTS / FOLDERS.median_filtered / "{image}.tif"),
     log:
         str(LOGS / "median_filter" / "{image}.log"),
     benchmark:
@@ -31,7 +31,7 @@ rule decode:
         config=stage_config("decode"),
         config_digest=stage_config_marker("decode"),
     output:
-        str(RESULTS / "per_image_instances" / "{image}.tif"),
+        str(RESULTS / FOLDERS.instances / "{image}.tif"),
     log:
         str(LOGS / "decode" / "{image}.log"),
     benchmark:

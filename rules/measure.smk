@@ -7,11 +7,7 @@ rule measure:
         config=stage_config("measure"),
         config_digest=stage_config_marker("measure"),
     output:
-        str(
-            RESULTS
-            / ("per_image_post_processing" if POST_STEPS else "per_image_instances")
-            / "{image}_full_stats.csv"
-        ),
+        str(RESULTS / FOLDERS.final_labels(bool(POST_STEPS)) / "{image}_full_stats.csv"),
     log:
         str(LOGS / "measure" / "{image}.log"),
     benchmark:

@@ -64,8 +64,8 @@ if "filter_by_properties" in POST_STEPS:
             config_digest=stage_config_marker("filter_by_properties"),
         output:
             labels=post_step_output("filter_by_properties"),
-            all_stats=str(RESULTS / "per_image_instances" / "{image}_full_stats.csv"),
-            kept_stats=str(RESULTS / "per_image_post_processing" / "{image}_filtered_stats.csv"),
+            all_stats=str(RESULTS / FOLDERS.instances / "{image}_full_stats.csv"),
+            kept_stats=str(RESULTS / FOLDERS.post_processing / "{image}_filtered_stats.csv"),
         log:
             str(LOGS / "filter_by_properties" / "{image}.log"),
         benchmark:

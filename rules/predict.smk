@@ -36,7 +36,7 @@ rule reconstruct:
             shards=SHARDS,
         ),
     output:
-        str(RESULTS / "per_image" / "{image}.tif"),
+        str(RESULTS / FOLDERS.channels / "{image}.tif"),
     log:
         str(LOGS / "reconstruct" / "{image}.log"),
     benchmark:

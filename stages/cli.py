@@ -25,6 +25,7 @@ COMMANDS = {
     "filter-by-properties": "Remove the instances whose measurements meet given conditions.",
     "measure": "Measure every instance of a label image into a CSV.",
     "evaluate": "Match predicted against ground-truth instances and write the metrics CSVs.",
+    "stack": "Stack 2D channel maps or label images into one 3D stack (as_3d_stack).",
     "overlay": "Draw a test image with its instances' outlines and matching (PNG).",
     "config": "Validate a config and print it resolved, or print the config reference.",
 }

@@ -114,11 +114,9 @@ def metrics_summary(csv_path: Path) -> str:
     return f"metrics, mean of {images} test image(s):\n{header}\n" + "\n".join(rows)
 
 
-def outputs_summary(paths: RunPaths, post_processed: bool) -> str:
-    """Where a finished run's outputs are."""
-    labels = paths.results / (
-        "per_image_post_processing" if post_processed else "per_image_instances"
-    )
+def outputs_summary(paths: RunPaths, labels_folder: str) -> str:
+    """Where a finished run's outputs are (``labels_folder``: that of the final instances)."""
+    labels = paths.results / labels_folder
     lines = [
         f"  model        {paths.model_dir / 'model.pt'}",
         f"  instances    {labels}/",

@@ -56,3 +56,28 @@ class RunPaths:
     @property
     def metrics(self) -> Path:
         return self.results / "test_results_metrics.csv"
+
+
+@dataclass(frozen=True)
+class ImageFolders:
+    """The per-test-image result folders (BiaPy's names): ``per_image*`` for images predicted
+    in patches, ``full_image*`` for whole images (TEST.FULL_IMG)."""
+
+    channels: str
+    median_filtered: str
+    instances: str
+    post_processing: str
+
+    @classmethod
+    def of(cls, full_image: bool) -> ImageFolders:
+        prefix = "full_image" if full_image else "per_image"
+        return cls(
+            channels=prefix,
+            median_filtered=f"{prefix}_median_filtered",
+            instances=f"{prefix}_instances",
+            post_processing=f"{prefix}_post_processing",
+        )
+
+    def final_labels(self, post_processed: bool) -> str:
+        """The folder of a run's final instances."""
+        return self.post_processing if post_processed else self.instances

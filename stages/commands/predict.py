@@ -17,6 +17,7 @@ class PredictSettings:
     overlap: tuple[float, ...]
     tta: bool
     batch_size: int
+    full_image: bool = False  # TEST.FULL_IMG: the whole image in one pass, no patches
 
 
 def settings_from_config(config) -> PredictSettings:
@@ -28,7 +29,13 @@ def settings_from_config(config) -> PredictSettings:
         overlap=tuple(test["OVERLAP"]),
         tta=config["TEST"]["AUGMENTATION"],
         batch_size=config["TRAIN"]["BATCH_SIZE"],
+        full_image=config["TEST"]["FULL_IMG"],
     )
+
+
+def whole_image_patch(shape: tuple[int, ...], multiple: tuple[int, ...]) -> tuple[int, ...]:
+    """The one patch covering an image of ``shape``: each size rounded up to its multiple."""
+    return tuple(-(-size // m) * m for size, m in zip(shape, multiple))
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -72,6 +79,12 @@ def _shard(text: str) -> tuple[int, int]:
 @click.option(
     "--tta/--no-tta", default=None, help="Test-time augmentation [default: TEST.AUGMENTATION]."
 )
+@click.option(
+    "--full-image/--patches",
+    default=None,
+    help="Predict the whole image in one pass, padded to what the network divides by, or in "
+    "patches [default: TEST.FULL_IMG].",
+)
 @config_option
 @clear_errors
 def command(
@@ -82,10 +95,11 @@ def command(
     batch_size: int | None,
     threads: int | None,
     tta: bool | None,
+    full_image: bool | None,
     config_path: str | None,
 ) -> None:
     """Predict the patches of IMAGE_PATH (DATA.PATCH_SIZE, DATA.TEST.PADDING/OVERLAP) into OUT_PATH
-    (.npz)."""
+    (.npz); with --full-image (TEST.FULL_IMG), the whole image as one patch."""
     k, n = _shard(shard)
     import json
 
@@ -126,6 +140,12 @@ def command(
             f"{image.shape[:-1]}, but the model {model_path} takes {meta['spec']['in_channels']} "
             "(a 3D image for a 2D model, or a colour image for a grey one?)"
         )
+    if settings.full_image if full_image is None else full_image:
+        from ..nn.settings import ModelSpec
+
+        multiple = ModelSpec.from_dict(meta["spec"]).size_multiple()
+        patch = whole_image_patch(image.shape[:-1], multiple)
+        padding, overlap = (0,) * rank, (0.0,) * rank
     grid = patch_grid(image.shape[:-1], patch, list(padding), list(overlap))
     indices = shard_indices(len(grid), k, n)
     cores = predict_cores(

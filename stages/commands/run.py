@@ -57,7 +57,7 @@ def command(
     """
     from ..config import load_config
     from ..run_report import LogFollower, metrics_summary, outputs_summary
-    from ..workflow import RunPaths, workflow_root
+    from ..workflow import ImageFolders, RunPaths, workflow_root
     from . import post_processing_steps
 
     config, _ = load_config(config_path)  # a bad config stops here, in one line
@@ -105,8 +105,10 @@ def command(
         click.echo(metrics_summary(paths.metrics))
     post_processed = bool(post_processing_steps(config))
     picture = _overview(config, paths, post_processed)
+    folders = ImageFolders.of(config["TEST"]["FULL_IMG"])
     click.echo(
-        outputs_summary(paths, post_processed) + (f"\n  overview     {picture}" if picture else "")
+        outputs_summary(paths, folders.final_labels(post_processed))
+        + (f"\n  overview     {picture}" if picture else "")
     )
 
 
@@ -114,12 +116,13 @@ def _overview(config, paths, post_processed: bool) -> Path | None:
     """The first test image, its predicted instances and ground truth side by side, as a PNG."""
     from ..io import list_images, read_labels, read_raw
     from ..run_report import overview_figure
+    from ..workflow import ImageFolders
 
     test = config["DATA"]["TEST"]
     if not config["TEST"]["ENABLE"]:
         return None
     raw_path = list_images(test["PATH"], "DATA.TEST.PATH")[0]
-    folder = "per_image_post_processing" if post_processed else "per_image_instances"
+    folder = ImageFolders.of(config["TEST"]["FULL_IMG"]).final_labels(post_processed)
     predicted_path = paths.results / folder / f"{raw_path.stem}.tif"
     if not predicted_path.exists():
         return None

@@ -206,6 +206,33 @@ def _check_refinement(cfg: dict) -> None:
             )
 
 
+#: channels whose 2D planes mean the same in a stack of 2D images (no in-plane vectors, rays
+#: or embeddings)
+STACKABLE_CHANNELS = ("F", "B", "C", "P", "T", "D", "Db", "Dc", "Dn")
+
+
+@check(
+    "TEST.ANALIZE_2D_IMGS_AS_3D_STACK",
+    context=("PROBLEM.NDIM", "PROBLEM.INSTANCE_SEG.DATA_CHANNELS"),
+)
+def _check_as_3d_stack(cfg: dict) -> None:
+    if not cfg["TEST"]["ANALIZE_2D_IMGS_AS_3D_STACK"]:
+        return
+    if cfg["PROBLEM"]["NDIM"] != "2D":
+        raise ConfigError(
+            "TEST.ANALIZE_2D_IMGS_AS_3D_STACK stacks 2D test images; PROBLEM.NDIM is "
+            f"{cfg['PROBLEM']['NDIM']}"
+        )
+    codes = cfg["PROBLEM"]["INSTANCE_SEG"]["DATA_CHANNELS"]
+    other = [c for c in codes if c not in STACKABLE_CHANNELS]
+    if other:
+        raise ConfigError(
+            f"TEST.ANALIZE_2D_IMGS_AS_3D_STACK: the channels {other} are 2D vectors, rays or "
+            "embeddings, which a stack of 2D images cannot decode in 3D; it takes "
+            f"{', '.join(STACKABLE_CHANNELS)}"
+        )
+
+
 @check("DATA.N_CLASSES", "LOSS.CLASS_WEIGHTS")
 def _check_classes(cfg: dict) -> None:
     classes, weights = cfg["DATA"]["N_CLASSES"], cfg["LOSS"]["CLASS_WEIGHTS"]
@@ -229,7 +256,7 @@ _REMOVE = f"{_POST}.MEASURE_PROPERTIES.REMOVE_BY_PROPERTIES"
     f"{_POST}.MEDIAN_FILTER",
     f"{_POST}.MEDIAN_FILTER_AXIS",
     f"{_POST}.MEDIAN_FILTER_SIZE",
-    context=("PROBLEM.NDIM",),
+    context=("PROBLEM.NDIM", "TEST.ANALIZE_2D_IMGS_AS_3D_STACK"),
 )
 def _check_median_filters(cfg: dict) -> None:
     post = cfg["TEST"]["POST_PROCESSING"]
@@ -243,12 +270,13 @@ def _check_median_filters(cfg: dict) -> None:
             f"{_POST}.MEDIAN_FILTER_SIZE: needs one size per MEDIAN_FILTER_AXIS entry "
             f"({len(axes)}), got {len(sizes)}"
         )
-    if cfg["PROBLEM"]["NDIM"] == "2D":
+    if cfg["PROBLEM"]["NDIM"] == "2D" and not cfg["TEST"]["ANALIZE_2D_IMGS_AS_3D_STACK"]:
         across = [a for a in axes if "z" in a]
         if across:
             raise ConfigError(
                 f"{_POST}.MEDIAN_FILTER_AXIS: {across} filter(s) across Z need 3D data "
-                "(PROBLEM.NDIM 2D; TEST.ANALIZE_2D_IMGS_AS_3D_STACK is not implemented yet)"
+                "(PROBLEM.NDIM 3D, or TEST.ANALIZE_2D_IMGS_AS_3D_STACK to filter the stack of "
+                "2D test images)"
             )
 
 

@@ -30,6 +30,18 @@ class ModelSpec:
     def as_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
+    def size_multiple(self) -> tuple[int, ...]:
+        """What each spatial input size must be a multiple of: the product of the network's
+        pooling factors along that axis ((Z,) Y, X)."""
+        levels = len(self.feature_maps) - 1
+        yx = 2**levels
+        if self.ndim == 2:
+            return (yx, yx)
+        z = 1
+        for factor in self.z_down or (2,) * levels:
+            z *= factor
+        return (z, yx, yx)
+
     @classmethod
     def from_dict(cls, spec: dict) -> ModelSpec:
         """A spec from a model card (cards written before the registry name no architecture)."""

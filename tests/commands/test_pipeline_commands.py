@@ -525,3 +525,62 @@ def test_tune_chooses_thresholds_on_the_validation_cells_and_decode_applies_them
     )
     assert result.exit_code == 1 and "not a thresholds file of `segpipe tune`" in result.output
     assert not (tmp_path / "x.json").exists() and not (tmp_path / "x.tif").exists()
+
+
+def test_full_image_prediction_is_one_pass_over_the_padded_image(
+    run, dataset, tiny_config, trained, tmp_path, img2d
+):
+    """TEST.FULL_IMG (issue 16): one patch, the image rounded up to the network's multiple."""
+    import json
+
+    odd = tmp_path / "odd.tif"
+    write_tiff(odd, img2d[100:161, 200:259])  # 61 x 59
+    result = run("predict", odd, tmp_path / "full.npz", "--model", trained, "--full-image",
+                 "--config", tiny_config)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "1 of 1 patch(es)" in result.output
+    with np.load(tmp_path / "full.npz") as saved:
+        header = json.loads(str(saved["header"]))
+        assert header["patch_size"] == [62, 60] and header["padding"] == [0, 0]  # two levels
+        assert saved["cores"].shape == (1, 2, 62, 60)
+    assert run("reconstruct", tmp_path / "full.npz", "--out", tmp_path / "full.tif").exit_code == 0
+    whole, codes, _ = read_channels(tmp_path / "full.tif")
+    assert codes == ["F", "C"] and whole.shape == (2, 61, 59)
+    # patches of the same image agree with it away from the borders
+    assert run("predict", odd, tmp_path / "p.npz", "--model", trained, "--config",
+               tiny_config).exit_code == 0  # fmt: skip
+    assert run("reconstruct", tmp_path / "p.npz", "--out", tmp_path / "p.tif").exit_code == 0
+    patched, _, _ = read_channels(tmp_path / "p.tif")
+    inner = (slice(None), slice(12, -12), slice(12, -12))
+    assert np.abs(whole[inner] - patched[inner]).mean() < 0.05
+
+
+def test_stack_makes_one_volume_of_2d_channel_maps_or_labels(run, dataset, tmp_path, mask2d):
+    """TEST.ANALIZE_2D_IMGS_AS_3D_STACK's first step (issue 16), and its errors."""
+    from stages.channels import encode_channels
+    from stages.io import read_labels, write_labels
+
+    crops = [mask2d[:64, :64], mask2d[64:128, :64], mask2d[128:192, :64]]
+    for index, labels in enumerate(crops):
+        write_tiff(
+            tmp_path / f"c{index}.tif",
+            encode_channels(labels, ["F", "C"]),
+            metadata={"channels": ["F", "C"], "channel_options": {"C": {"mode": "thick"}}},
+            spacing=(0.5, 0.5),
+        )
+        write_labels(tmp_path / f"l{index}.tif", labels)
+    channels = [tmp_path / f"c{i}.tif" for i in range(3)]
+    result = run("stack", *channels, "--out", tmp_path / "stack.tif")
+    assert result.exit_code == 0, result.output
+    stacked, planes, info = read_channels(tmp_path / "stack.tif")
+    assert planes == ["F", "C"] and stacked.shape == (2, 3, 64, 64)
+    assert info.spacing == (1.0, 0.5, 0.5)
+    assert info.metadata["channel_options"] == {"C": {"mode": "thick"}}
+    np.testing.assert_array_equal(stacked[:, 1], encode_channels(crops[1], ["F", "C"]))
+    labels = [tmp_path / f"l{i}.tif" for i in range(3)]
+    assert run("stack", *labels, "--out", tmp_path / "truth.tif").exit_code == 0
+    np.testing.assert_array_equal(read_labels(tmp_path / "truth.tif", 3)[0], np.stack(crops))
+    write_labels(tmp_path / "small.tif", mask2d[:32, :32])
+    result = run("stack", *labels, tmp_path / "small.tif", "--out", tmp_path / "bad.tif")
+    assert result.exit_code == 1 and "small.tif: shape (32, 32) differs from" in result.output
+    assert not (tmp_path / "bad.tif").exists()

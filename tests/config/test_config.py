@@ -254,7 +254,6 @@ def test_biapy_template_runs_with_only_its_paths_changed():
         "DATA.TRAIN.IN_MEMORY",
         "AUGMENTOR.AUG_SAMPLES",
         "AUGMENTOR.RANDOM_ROT",
-        "TEST.FULL_IMG",
         "MODEL.ARCHITECTURE 'resunet'",
     ):
         assert key in named, key

@@ -472,8 +472,8 @@ def test_two_classes_through_the_workflow(run2d, tmp_path):
     """DATA.N_CLASSES 3 (issue 16): the demo tiles with a class channel (nucleus brightness
     above or below the median nucleus of the training tiles); the class head trains, decode
     writes two-channel labels, refinement keeps the classes, measurements and metrics carry
-    them."""
-    from stages.io import read_labels_and_classes, write_labels
+    them. Test images are predicted whole (TEST.FULL_IMG)."""
+    from stages.io import read_channels, read_labels_and_classes, write_labels
 
     from ..helpers import classes_by_intensity, nucleus_brightness
 
@@ -505,18 +505,24 @@ def test_two_classes_through_the_workflow(run2d, tmp_path):
         "TRAIN": {"PATH": "train/raw", "GT_PATH": "train/label", "REPLICATE": 1},
         "TEST": {**TINY_2D["DATA"]["TEST"], "PATH": "test/raw", "GT_PATH": "test/label"},
     }
-    config = {**TINY_2D, "RUN": {"NAME": "classes"}, "DATA": data}
+    # whole test images in one pass (TEST.FULL_IMG): full_image*/ instead of per_image*/
+    test = {**TINY_2D["TEST"], "FULL_IMG": True}
+    config = {**TINY_2D, "RUN": {"NAME": "classes"}, "DATA": data, "TEST": test}
     path = _write(tmp_path / "classes.yaml", config)
     result = snakemake(tmp_path, "--configfile", str(path))
     assert result.returncode == 0, result.stderr[-3000:]
     results = tmp_path / "results/classes/results/classes_1"
+    assert not list(results.glob("per_image*"))
+    _, planes, _ = read_channels(results / "full_image/tile-3.tif")
+    assert planes == ["F", "C", "class 0", "class 1", "class 2"]
     truth, truth_classes, _ = read_labels_and_classes(tmp_path / "test/label/tile-3.tif", 2)
-    for folder in ("per_image_instances", "per_image_post_processing"):
+    for folder in ("full_image_instances", "full_image_post_processing"):
         labels, classes, _ = read_labels_and_classes(results / folder / "tile-3.tif", 2)
         assert classes is not None and labels.shape == truth.shape, folder
         assert set(np.unique(classes[labels > 0])) <= {1, 2} and not classes[labels == 0].any()
-    stats = pd.read_csv(results / "per_image_post_processing/tile-3_full_stats.csv")
+    stats = pd.read_csv(results / "full_image_post_processing/tile-3_full_stats.csv")
     assert list(stats.columns[:2]) == ["label", "class"]
+    assert (results / "charts/tile-3_overlay.png").is_file()
     metrics = pd.read_csv(results / "test_results_metrics.csv")
     average = metrics.iloc[-1]
     for column in ("IoU (classes)", "0.5 TH (classes)f1", "0.5 TH (post)(class 1)f1"):
@@ -527,3 +533,63 @@ def test_two_classes_through_the_workflow(run2d, tmp_path):
         expected = len(np.unique(truth[truth_classes == value]))
         assert average[f"0.5 TH (class {value})n_true"] == expected
     assert average["0.5 TH (classes)tp"] <= average["0.5 TH tp"]
+
+
+def test_2d_test_images_analysed_as_one_3d_stack(run2d, tmp_path):
+    """TEST.ANALIZE_2D_IMGS_AS_3D_STACK (issue 16): the four demo tiles as test images, each
+    decoded alone and, stacked in name order, as one volume: median-filtered along Z, decoded
+    and refined in 3D and evaluated against the stacked ground truth."""
+    workdir, _ = run2d
+    source = workdir / "data" / "d2"
+    for kind in ("raw", "label"):
+        (tmp_path / "test" / kind).mkdir(parents=True)
+        for tile in sorted((source / "train" / kind).glob("*.tif")) + sorted(
+            (source / "test" / kind).glob("*.tif")
+        ):
+            shutil.copy(tile, tmp_path / "test" / kind / tile.name)
+    post = {
+        **TINY_2D["TEST"]["POST_PROCESSING"],
+        "MEDIAN_FILTER": True,
+        "MEDIAN_FILTER_AXIS": ["z"],
+        "MEDIAN_FILTER_SIZE": [3],
+    }
+    config = {
+        **TINY_2D,
+        "RUN": {"NAME": "stack"},
+        "DATA": {
+            **TINY_2D["DATA"],
+            "TEST": {**TINY_2D["DATA"]["TEST"], "PATH": "test/raw", "GT_PATH": "test/label"},
+        },
+        "TRAIN": {**TINY_2D["TRAIN"], "ENABLE": False},
+        "MODEL": {**TINY_2D["MODEL"], "LOAD_CHECKPOINT": True},
+        "PATHS": {"CHECKPOINT_FILE": str(workdir / "results/tiny2d/checkpoints/tiny2d_1/model.pt")},
+        "TEST": {"ANALIZE_2D_IMGS_AS_3D_STACK": True, "POST_PROCESSING": post},
+    }
+    path = _write(tmp_path / "stack.yaml", config)
+    result = snakemake(tmp_path, "--configfile", str(path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = tmp_path / "results/stack/results/stack_1"
+    stack = results / "as_3d_stack"
+    instances = tifffile.imread(stack / "instances.tif")
+    refined = tifffile.imread(stack / "post_processing.tif")
+    assert instances.shape == refined.shape == (4, 256, 256)
+    assert not (stack / "channels.tif").exists()  # the stacked channels are temporary
+    # the Z filter went to the stack, not to each 2D image
+    assert not (results / "per_image_median_filtered").exists()
+    decode = yaml.safe_load(
+        (tmp_path / "results/stack/config_files/stack_1/decode_as_3d_stack.yaml").read_text()
+    )
+    assert decode["PROBLEM"]["NDIM"] == "3D"
+    metrics = pd.read_csv(stack / "test_results_metrics.csv")
+    assert list(metrics["file"]) == ["instances", "average"]
+    truth = np.stack([tifffile.imread(tmp_path / "test/label" / f"tile-{i}.tif") for i in range(4)])
+    assert metrics.loc[0, "0.5 TH n_true"] == len(np.unique(truth)) - 1
+    assert metrics.loc[0, "0.5 TH (post)f1"] > 0
+    # each image on its own as well
+    per_image = pd.read_csv(results / "test_results_metrics.csv")
+    assert list(per_image["file"]) == [f"tile-{i}" for i in range(4)] + ["average"]
+    # a channel set that cannot be stacked is refused before any job
+    config["PROBLEM"] = {"NDIM": "2D", "INSTANCE_SEG": {"DATA_CHANNELS": ["F", "H", "V"]}}
+    refused = snakemake(tmp_path, "--configfile", str(_write(tmp_path / "hv.yaml", config)), "-n")
+    assert refused.returncode != 0
+    assert "the channels ['H', 'V'] are 2D vectors" in refused.stderr + refused.stdout
