@@ -270,12 +270,15 @@ def channel_iou(
     truth: np.ndarray,
     channel_options: dict | None = None,
     threshold: float = 0.5,
+    patch: Sequence[int] | None = None,
 ) -> dict[str, float]:
     """IoU of each binary predicted channel (F, B, C, P, T...) above ``threshold`` against the
     same channel encoded from the ground truth (the spec's per-image channel IoU).
 
+    With ``patch`` (spatial sizes), the spec's per-patch IoU instead: the mean over the
+    image's non-overlapping patch cells (the last ones cut at the border) of each cell's IoU.
     Channels of several planes (A, E, R) and regressions (distances) are left out; a channel
-    empty in both scores 1.
+    (or cell) empty in both scores 1.
     """
     from .channels import ENCODERS, encode_channels, plane_code
 
@@ -289,10 +292,21 @@ def channel_iou(
         options = {code: (channel_options or {}).get(code, {})}
         expected = encode_channels(truth, [code], options)[0] > 0.5
         predicted = channels[index] > threshold
-        union = np.count_nonzero(expected | predicted)
-        both = np.count_nonzero(expected & predicted)
-        scores[code] = both / union if union else 1.0
+        both = _cell_counts(expected & predicted, patch)
+        union = _cell_counts(expected | predicted, patch)
+        per_cell = np.divide(both, union, out=np.ones(union.shape), where=union > 0)
+        scores[code] = float(per_cell.mean())
     return scores
+
+
+def _cell_counts(mask: np.ndarray, patch: Sequence[int] | None) -> np.ndarray:
+    """How many pixels of ``mask`` are set, in all (``patch`` None) or per patch cell."""
+    if patch is None:
+        return np.asarray([np.count_nonzero(mask)], dtype=np.float64)
+    patch = tuple(int(p) for p in patch)
+    padded = np.pad(mask, [(0, -s % p) for s, p in zip(mask.shape, patch)])
+    cells = padded.reshape([v for s, p in zip(padded.shape, patch) for v in (s // p, p)])
+    return cells.sum(axis=tuple(range(1, 2 * mask.ndim, 2)), dtype=np.float64).ravel()
 
 
 def class_iou(true_classes: np.ndarray, predicted_classes: np.ndarray) -> float:

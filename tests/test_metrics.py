@@ -145,3 +145,19 @@ def test_an_instance_matches_only_one_of_its_class(mask2d):
     )
     assert class_iou(gt_classes, pred_classes) == pytest.approx(expected)
     assert class_iou(gt_classes, gt_classes) == 1.0
+
+
+def test_channel_iou_per_image_and_per_patch_cell(mask2d):
+    from stages.channels import encode_channels
+    from stages.metrics import channel_iou
+
+    truth = mask2d[:128, :120]
+    channels = encode_channels(truth, ["F", "C"]).astype(np.float32)
+    channels[0, :64, :64] = 0  # the foreground missed in one 64x64 cell
+    whole = channel_iou(channels, ["F", "C"], truth)
+    inside = np.count_nonzero(truth > 0)
+    assert whole["C"] == 1.0
+    assert whole["F"] == pytest.approx(1 - np.count_nonzero(truth[:64, :64]) / inside)
+    cells = channel_iou(channels, ["F", "C"], truth, patch=(64, 64))
+    # four cells (the right ones cut to 56 wide): one scores 0, three score 1
+    assert cells["F"] == pytest.approx(0.75) and cells["C"] == 1.0

@@ -261,6 +261,10 @@ def command(
             options = info.metadata.get("channel_options") or {}
             for code, iou in channel_iou(channels, planes, gt, options).items():
                 row[f"IoU {code}"] = iou
+            core = info.metadata.get("core_size")
+            if core and len(core) == gt.ndim:
+                for code, iou in channel_iou(channels, planes, gt, options, patch=core).items():
+                    row[f"IoU {code} (per patch)"] = iou
         rows.append(row)
     table = pd.DataFrame(rows)
     average = table.drop(columns="file").mean(numeric_only=True).to_dict()

@@ -76,6 +76,8 @@ def command(patch_paths: tuple[str, ...], out_path: str) -> None:
             "channels": header["channels"],
             "channel_options": header.get("channel_options", {}),
             "axes": "C" + ("ZYX" if blended.ndim == 4 else "YX"),
+            # the cells each predicted patch contributed (evaluate's per-patch channel IoU)
+            "core_size": header["core_size"],
             "source": header["image"],
             "versions": provenance(),
         },

@@ -127,6 +127,8 @@ def test_2d_run_writes_the_spec_tree(run2d):
     assert 0 <= metrics.loc[0, "0.5 TH (post)f1"] <= 1
     # the predicted F and C channels against the encoded ground truth
     assert 0 < metrics.loc[0, "IoU F"] <= 1 and 0 <= metrics.loc[0, "IoU C"] <= 1
+    # and per patch: the mean over the 48x48 cells the patch cores filled
+    assert 0 < metrics.loc[0, "IoU F (per patch)"] <= 1
     labels = tifffile.imread(results / "per_image_instances" / "tile-3.tif")
     assert labels.dtype == np.uint16 and labels.shape == (256, 256)
     assert (
