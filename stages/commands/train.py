@@ -41,6 +41,13 @@ def normalization_from_config(section) -> dict:
     }
 
 
+def isotropy_per_level(isotropy: bool | list, levels: int) -> tuple[bool, ...]:
+    """MODEL.ISOTROPY as one boolean per level (empty: all isotropic, the network's default)."""
+    if isinstance(isotropy, bool):
+        return (isotropy,) * levels
+    return tuple(bool(v) for v in isotropy)
+
+
 def settings_from_config(config) -> TrainCommandSettings:
     from ..channels import channel_planes
     from ..config import whole
@@ -86,6 +93,8 @@ def settings_from_config(config) -> TrainCommandSettings:
             upsample=model["UPSAMPLE_LAYER"],
             kernel=int(model["KERNEL_SIZE"]),
             z_down=tuple(model["Z_DOWN"]),
+            larger_io=bool(model["LARGER_IO"]),
+            isotropy=isotropy_per_level(model["ISOTROPY"], len(model["FEATURE_MAPS"])),
         ),
         patch=patch[:-1],
         channel_weights=tuple(seg["DATA_CHANNEL_WEIGHTS"]),

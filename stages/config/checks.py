@@ -233,6 +233,15 @@ def _check_as_3d_stack(cfg: dict) -> None:
         )
 
 
+@check("MODEL.ISOTROPY", context=("MODEL.FEATURE_MAPS",))
+def _check_isotropy(cfg: dict) -> None:
+    isotropy, levels = cfg["MODEL"]["ISOTROPY"], len(cfg["MODEL"]["FEATURE_MAPS"])
+    if isinstance(isotropy, list) and isotropy and len(isotropy) != levels:
+        raise ConfigError(
+            f"MODEL.ISOTROPY has {len(isotropy)} value(s) for {levels} levels (MODEL.FEATURE_MAPS)"
+        )
+
+
 @check("DATA.N_CLASSES", "LOSS.CLASS_WEIGHTS")
 def _check_classes(cfg: dict) -> None:
     classes, weights = cfg["DATA"]["N_CLASSES"], cfg["LOSS"]["CLASS_WEIGHTS"]

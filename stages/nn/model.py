@@ -50,6 +50,9 @@ def build_unet(spec: ModelSpec) -> torch.nn.Module:
         upsample=spec.upsample,
         kernel=spec.kernel,
         z_down=list(spec.z_down),
+        larger_io=spec.larger_io,
+        isotropy=list(spec.isotropy),
+        legacy_decoder=spec.layout == 1,
     )
 
 

@@ -26,6 +26,10 @@ class ModelSpec:
     upsample: str = "convtranspose"
     kernel: int = 3
     z_down: tuple[int, ...] = ()
+    larger_io: bool = False
+    isotropy: tuple[bool, ...] = ()  # per level; empty: all isotropic
+    #: 2: built as BiaPy 3.7.1 builds it; 1: segpipe's first U-Net (cards written before)
+    layout: int = 2
 
     def as_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -44,9 +48,11 @@ class ModelSpec:
 
     @classmethod
     def from_dict(cls, spec: dict) -> ModelSpec:
-        """A spec from a model card (cards written before the registry name no architecture)."""
+        """A spec from a model card (cards written before the registry name no architecture;
+        those written before the layout was recorded are layout 1)."""
         known = {f.name for f in fields(cls)}
         values = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.items() if k in known}
+        values.setdefault("layout", 1)  # a card without a layout predates BiaPy's
         return cls(**values)
 
 

@@ -68,3 +68,37 @@ def test_losses_are_masked_where_asked():
         masked=[False, False],
     )
     assert unmasked[1].item() == pytest.approx(0.25)
+
+
+#: parameters of BiaPy 3.7.1's U_Net for the same MODEL keys (benchmarks/bench_networks.py,
+#: run where BiaPy is installed), two output channels, FEATURE_MAPS [16, 32, 64, 128, 256]
+BIAPY_UNET_PARAMETERS = [
+    ({"ndim": 2}, 1_944_258),
+    ({"ndim": 2, "larger_io": True}, 1_953_314),
+    ({"ndim": 2, "upsample": "upsampling", "kernel": 5}, 4_951_490),
+    ({"ndim": 3, "z_down": (1, 2, 2, 2)}, 5_646_306),
+    ({"ndim": 3, "isotropy": (False,) * 5, "larger_io": True}, 2_127_394),
+    ({"ndim": 3, "isotropy": (True, True, False, False, False)}, 2_220_002),
+]
+
+
+@pytest.mark.parametrize("keys, expected", BIAPY_UNET_PARAMETERS)
+def test_the_unet_has_biapys_parameters_for_the_same_keys(keys, expected):
+    from stages.nn.model import build_model
+    from stages.nn.settings import ModelSpec
+
+    network = build_model(ModelSpec(in_channels=1, out_channels=2, **keys))
+    assert sum(p.numel() for p in network.parameters()) == expected
+    size = (1, 1, 32, 32) if keys["ndim"] == 2 else (1, 1, 8, 32, 32)
+    assert network(torch.zeros(size)).shape == (1, 2, *size[2:])
+
+
+def test_a_card_without_a_layout_rebuilds_the_first_unet():
+    """Models written before the BiaPy layout keep loading: same weights, same outputs."""
+    from stages.nn.model import build_model
+
+    card = {"ndim": 2, "in_channels": 1, "out_channels": 2, "feature_maps": [8, 16]}
+    old = build_model(card)
+    assert not any(isinstance(m, torch.nn.InstanceNorm2d) for m in old.upsamplers.modules())
+    new = build_model({**card, "layout": 2})
+    assert sum(p.numel() for p in new.parameters()) - sum(p.numel() for p in old.parameters()) == 16
