@@ -28,7 +28,7 @@ demo3d: install
 	$(BIN)/segpipe run config/examples/3d.yaml --cores $(CORES)
 
 test: install
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q -p no:cacheprovider
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q -p no:cacheprovider --durations=25
 
 # ruff formats and lints the Python (pyproject: line length 100), snakefmt the workflow files,
 # and Snakemake's own linter reads the rules as it parses them

@@ -120,12 +120,20 @@ CONFIG_TEXTS = {
     RUN_CONFIG: dump_yaml(CFG),
 }
 #: the stages that run on the stack of 2D test images, each with its slice of the config read
-#: as 3D (stage configs <stage>_as_3d_stack.yaml)
-STACK_STAGES = ("median_filter", "decode", "refine", "evaluate") if AS_3D_STACK else ()
-if STACK_STAGES:
+#: as 3D (stage configs <stage>_as_3d_stack.yaml), and the post-processing steps among them
+STACK_STAGES = ()
+STACK_POST_STEPS = []
+if AS_3D_STACK:
     _stack_config = copy.deepcopy(CFG)
     _stack_config["PROBLEM"]["NDIM"] = "3D"
     _stack_config["TEST"]["ANALIZE_2D_IMGS_AS_3D_STACK"] = False
+    for _step in POST_STEPS:
+        try:  # a 2D-only property (circularity, elongation) has no meaning on the stack
+            resolve_config(stage_slice(_stack_config, _step))
+            STACK_POST_STEPS.append(_step)
+        except ConfigError as error:
+            logger.warning(f"segpipe: the 3D stack skips {_step}: {error}")
+    STACK_STAGES = ("median_filter", "decode", *STACK_POST_STEPS, "evaluate")
     for _stage in STACK_STAGES:
         CONFIG_TEXTS[stage_config(f"{_stage}_as_3d_stack")] = dump_yaml(
             stage_slice(_stack_config, _stage)
@@ -309,9 +317,30 @@ STACK = RESULTS / "as_3d_stack"
 STACK_IMAGES = sorted(IMAGES)
 
 
+#: the command of each post-processing step
+STEP_COMMANDS = {
+    "refine": "refine",
+    "repair_large_blobs": "repair-large-blobs",
+    "filter_by_properties": "filter-by-properties",
+}
+
+
+def stack_step_output(step):
+    """Where a post-processing step of the stack writes: post_processing.tif for the last."""
+    if step == STACK_POST_STEPS[-1]:
+        return str(STACK / "post_processing.tif")
+    return str(STACK / "post_processing_steps" / f"{step}.tif")
+
+
+def stack_step_input(step):
+    """What a post-processing step of the stack reads: the step before it, else instances."""
+    before = STACK_POST_STEPS[: STACK_POST_STEPS.index(step)]
+    return stack_step_output(before[-1]) if before else str(STACK / "instances.tif")
+
+
 def stack_labels():
-    """The stack's final labels: refined when the refine step is on."""
-    name = "post_processing.tif" if "refine" in POST_STEPS else "instances.tif"
+    """The stack's final labels: post-processed when a step is on."""
+    name = "post_processing.tif" if STACK_POST_STEPS else "instances.tif"
     return str(STACK / name)
 
 

@@ -1,6 +1,6 @@
 # TEST.ANALIZE_2D_IMGS_AS_3D_STACK: the 2D test images' channels stacked in name order into
-# one volume, median-filtered and decoded in 3D, refined, and evaluated against the stacked
-# ground truth, all in as_3d_stack/.
+# one volume, median-filtered and decoded in 3D, post-processed (each step of POST_STEPS that
+# means something in 3D) and evaluated against the stacked ground truth, all in as_3d_stack/.
 
 if AS_3D_STACK:
 
@@ -67,25 +67,30 @@ if AS_3D_STACK:
             "segpipe decode {input.channels:q} {output:q} --debug-dir {params.debug:q} "
             "{params.tuned} --config {input.config:q} > {log:q} 2>&1"
 
-    if "refine" in POST_STEPS:
+    for _step in STACK_POST_STEPS:
 
-        rule stack_refine:
+        rule:
+            name:
+                f"stack_{_step}"
             input:
-                labels=str(STACK / "instances.tif"),
-                config=stage_config("refine_as_3d_stack"),
-                config_digest=stage_config_marker("refine_as_3d_stack"),
+                labels=stack_step_input(_step),
+                config=stage_config(f"{_step}_as_3d_stack"),
+                config_digest=stage_config_marker(f"{_step}_as_3d_stack"),
             output:
-                str(STACK / "post_processing.tif"),
+                stack_step_output(_step),
             log:
-                str(LOGS / "as_3d_stack" / "refine.log"),
+                str(LOGS / "as_3d_stack" / f"{_step}.log"),
             conda:
                 CONDA_ENV
             threads: 1
             resources:
                 mem_mb=8000,
                 runtime=30,
+            params:
+                command=STEP_COMMANDS[_step],
             shell:
-                "segpipe refine {input.labels:q} {output:q} --config {input.config:q} > {log:q} 2>&1"
+                "segpipe {params.command} {input.labels:q} {output:q} --config {input.config:q} "
+                "> {log:q} 2>&1"
 
     if EVALUATE:
 
@@ -108,7 +113,7 @@ if AS_3D_STACK:
         rule stack_evaluate:
             input:
                 instances=str(STACK / "instances.tif"),
-                post=[stack_labels()] if "refine" in POST_STEPS else [],
+                post=[stack_labels()] if STACK_POST_STEPS else [],
                 gt=str(STACK / "ground_truth.tif"),
                 config=stage_config("evaluate_as_3d_stack"),
                 config_digest=stage_config_marker("evaluate_as_3d_stack"),

@@ -55,7 +55,7 @@ def test_segpipe_run_works_from_any_folder_and_reports_progress(installed, tmp_p
     config = {
         **TINY_2D,
         "RUN": {"NAME": "fromwheel", "DEMO_DATA": "stardist2d"},
-        "TRAIN": {**TINY_2D["TRAIN"], "EPOCHS": 2},
+        "TRAIN": {**TINY_2D["TRAIN"], "EPOCHS": 1},
     }
     (folder / "run.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     environment = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
@@ -71,7 +71,7 @@ def test_segpipe_run_works_from_any_folder_and_reports_progress(installed, tmp_p
     console = result.stdout + result.stderr
     # the workflow came from the installed package, not from this checkout
     assert str(installed) in console and "_workflow/Snakefile" in console
-    assert "segpipe: train: epoch 1/2" in console and "segpipe: train: epoch 2/2" in console
+    assert "segpipe: train: epoch 1/1" in console
     assert "segpipe: predict: " in console and "tile-3.tif" in console
     assert "metrics, mean of 1 test image(s):" in result.stdout
     assert "  IoU      F1  precision  recall      PQ" in result.stdout
