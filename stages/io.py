@@ -167,6 +167,20 @@ def read_tiff(path: str | Path, ndim: int | None = None) -> tuple[np.ndarray, Im
     return array, ImageInfo(spacing=spacing, metadata=dict(meta) if isinstance(meta, dict) else {})
 
 
+def tiff_metadata(path: str | Path) -> dict:
+    """The JSON metadata segpipe wrote into a TIFF, without reading its pixels."""
+    try:
+        with tifffile.TiffFile(path) as tif:
+            meta = tif.shaped_metadata[0] if tif.shaped_metadata else {}
+    except FileNotFoundError:
+        raise InputError(f"{path} does not exist") from None
+    except Exception as error:  # tifffile raises several types for corrupt files
+        raise InputError(
+            f"{path} is not a readable TIFF ({type(error).__name__}: {error})"
+        ) from None
+    return dict(meta) if isinstance(meta, dict) else {}
+
+
 def raw_to_channel_last(image: np.ndarray, ndim: int, path: str | Path) -> np.ndarray:
     """A raw image as ([Z,] Y, X, C), BiaPy's channel-last convention.
 

@@ -280,9 +280,22 @@ def channel_iou(
     Channels of several planes (A, E, R) and regressions (distances) are left out; a channel
     (or cell) empty in both scores 1.
     """
+    return channel_ious(channels, planes, truth, channel_options, threshold, [patch])[0]
+
+
+def channel_ious(
+    channels: np.ndarray,
+    planes: Sequence[str],
+    truth: np.ndarray,
+    channel_options: dict | None = None,
+    threshold: float = 0.5,
+    patches: Sequence[Sequence[int] | None] = (None,),
+) -> list[dict[str, float]]:
+    """:func:`channel_iou` for each of ``patches`` (None: the whole image), the ground truth
+    encoded once."""
     from .channels import ENCODERS, encode_channels, plane_code
 
-    scores = {}
+    scores: list[dict[str, float]] = [{} for _ in patches]
     for index, plane in enumerate(planes):
         if plane.startswith("class "):  # the class head: see class_iou
             continue
@@ -292,10 +305,11 @@ def channel_iou(
         options = {code: (channel_options or {}).get(code, {})}
         expected = encode_channels(truth, [code], options)[0] > 0.5
         predicted = channels[index] > threshold
-        both = _cell_counts(expected & predicted, patch)
-        union = _cell_counts(expected | predicted, patch)
-        per_cell = np.divide(both, union, out=np.ones(union.shape), where=union > 0)
-        scores[code] = float(per_cell.mean())
+        both, union = expected & predicted, expected | predicted
+        for found, patch in zip(scores, patches):
+            shared, joined = _cell_counts(both, patch), _cell_counts(union, patch)
+            per_cell = np.divide(shared, joined, out=np.ones(joined.shape), where=joined > 0)
+            found[code] = float(per_cell.mean())
     return scores
 
 

@@ -196,7 +196,7 @@ def command(
     from ..metrics import (
         association_image,
         associations,
-        channel_iou,
+        channel_ious,
         match_instances,
         metrics_row,
     )
@@ -259,12 +259,14 @@ def command(
                     f"(shape {gt.shape}) differ in shape"
                 )
             options = info.metadata.get("channel_options") or {}
-            for code, iou in channel_iou(channels, planes, gt, options).items():
-                row[f"IoU {code}"] = iou
             core = info.metadata.get("core_size")
-            if core and len(core) == gt.ndim:
-                for code, iou in channel_iou(channels, planes, gt, options, patch=core).items():
-                    row[f"IoU {code} (per patch)"] = iou
+            per_patch = bool(core) and len(core) == gt.ndim
+            scores = channel_ious(
+                channels, planes, gt, options, patches=[None, core] if per_patch else [None]
+            )
+            row.update({f"IoU {code}": iou for code, iou in scores[0].items()})
+            if per_patch:
+                row.update({f"IoU {code} (per patch)": iou for code, iou in scores[1].items()})
         rows.append(row)
     table = pd.DataFrame(rows)
     average = table.drop(columns="file").mean(numeric_only=True).to_dict()

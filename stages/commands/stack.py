@@ -28,12 +28,12 @@ def command(paths: tuple[str, ...], out_path: str) -> None:
         provenance,
         read_channels,
         read_labels_and_classes,
-        read_tiff,
+        tiff_metadata,
         write_labels,
         write_tiff,
     )
 
-    is_channels = "channels" in read_tiff(paths[0])[1].metadata
+    is_channels = "channels" in tiff_metadata(paths[0])
     planes, spacing, slices, classes, first = None, None, [], [], {}
     for path in paths:
         if is_channels:
@@ -45,6 +45,11 @@ def command(paths: tuple[str, ...], out_path: str) -> None:
             planes, first = found, first or info.metadata
         else:
             array, found_classes, info = read_labels_and_classes(path, 2)
+            if classes and (found_classes is None) != (classes[0] is None):
+                raise InputError(
+                    f"{path}: {'no' if found_classes is None else 'a'} class channel, but "
+                    f"{paths[0]} has {'one' if classes[0] is not None else 'none'}"
+                )
             classes.append(found_classes)
         if slices and array.shape != slices[0].shape:
             raise InputError(
@@ -64,13 +69,12 @@ def command(paths: tuple[str, ...], out_path: str) -> None:
         )
         write_tiff(out_path, stacked, spacing=spacing_3d, metadata=metadata)
     else:
-        if any(c is None for c in classes) and not all(c is None for c in classes):
-            raise InputError("some label images have a class channel and others not")
+        stacked = np.stack(slices)
         write_labels(
             out_path,
-            np.stack(slices),
+            stacked,
             classes=None if classes[0] is None else np.stack(classes),
             spacing=spacing_3d,
             metadata=metadata,
         )
-    click.echo(f"{out_path}: {len(paths)} image(s) stacked, shape {np.stack(slices).shape}")
+    click.echo(f"{out_path}: {len(paths)} image(s) stacked, shape {stacked.shape}")

@@ -584,3 +584,7 @@ def test_stack_makes_one_volume_of_2d_channel_maps_or_labels(run, dataset, tmp_p
     result = run("stack", *labels, tmp_path / "small.tif", "--out", tmp_path / "bad.tif")
     assert result.exit_code == 1 and "small.tif: shape (32, 32) differs from" in result.output
     assert not (tmp_path / "bad.tif").exists()
+    write_labels(tmp_path / "classed.tif", crops[0], classes=(crops[0] > 0).astype(np.uint8))
+    result = run("stack", *labels, tmp_path / "classed.tif", "--out", tmp_path / "bad.tif")
+    assert result.exit_code == 1 and "classed.tif: a class channel, but" in result.output
+    assert not (tmp_path / "bad.tif").exists()
