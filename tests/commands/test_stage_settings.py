@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from stages.commands import STAGES, stage_settings, stage_slice
-from stages.config import load_config, load_schema, resolve_config
+from stages.config import ConfigError, load_config, load_schema, resolve_config
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted([REPO / "config" / "config.yaml", *(REPO / "config" / "examples").glob("*.yaml")])
@@ -138,3 +138,17 @@ def test_clear_border_and_fill_holes_are_refinement_after_the_listed_operations(
     config, _ = resolve_config({"TEST": {"POST_PROCESSING": post}})
     assert stage_settings("refine", config).operations == ("clear_border",)
     assert post_processing_steps(config) == ["refine"]
+
+
+def test_larger_io_and_isotropy_shape_the_network_the_train_stage_builds():
+    config, _ = resolve_config(
+        {"PROBLEM": {"NDIM": "3D"}, "MODEL": {"LARGER_IO": True, "ISOTROPY": False}}
+    )
+    spec = stage_settings("train", config).loop.model
+    assert spec.larger_io and spec.isotropy == (False,) * 5 and spec.layout == 2
+    listed, _ = resolve_config(
+        {"PROBLEM": {"NDIM": "3D"}, "MODEL": {"ISOTROPY": [True, True, False, False, False]}}
+    )
+    assert stage_settings("train", listed).loop.model.isotropy == (True, True, False, False, False)
+    with pytest.raises(ConfigError, match="MODEL.ISOTROPY has 2 value.s. for 5 levels"):
+        resolve_config({"MODEL": {"ISOTROPY": [True, False]}})
