@@ -12,6 +12,9 @@ Prints one Markdown row per configuration; the counts must be equal.
 from __future__ import annotations
 
 import contextlib
+import importlib
+import importlib.abc
+import importlib.machinery
 import importlib.util
 import io
 import sys
@@ -22,76 +25,176 @@ import torch
 from stages.nn.model import build_model
 from stages.nn.settings import ModelSpec
 
-#: (name, our spec, BiaPy's constructor keywords), each the same MODEL keys
+#: the MODEL keys both sides start from (BiaPy 3.7.1's defaults, two output channels)
+DEFAULTS = {"feature_maps": [16, 32, 64, 128, 256], "norm": "in", "activation": "elu"}
+
+#: (row, architecture, our spec keywords, BiaPy's constructor keywords), the same MODEL keys
 CASES = [
-    ("2D U-Net, BiaPy's defaults (in, no dropout)", {"ndim": 2}, {}),
-    ("2D U-Net, bn, dropout 0.1", {"ndim": 2, "norm": "bn", "dropout": (0.1,) * 5},
+    ("2D U-Net, BiaPy's defaults (in, no dropout)", "unet", {"ndim": 2}, {}),
+    ("2D U-Net, bn, dropout 0.1", "unet", {"ndim": 2, "norm": "bn", "dropout": (0.1,) * 5},
      {"normalization": "bn", "drop_values": [0.1] * 5}),
-    ("2D U-Net, LARGER_IO", {"ndim": 2, "larger_io": True}, {"larger_io": True}),
-    ("2D U-Net, upsampling, kernel 5", {"ndim": 2, "upsample": "upsampling", "kernel": 5},
+    ("2D U-Net, LARGER_IO", "unet", {"ndim": 2, "larger_io": True}, {"larger_io": True}),
+    ("2D U-Net, upsampling, kernel 5", "unet", {"ndim": 2, "upsample": "upsampling", "kernel": 5},
      {"upsample_layer": "upsampling", "k_size": 5}),
-    ("3D U-Net, Z_DOWN [1,2,2,2]", {"ndim": 3, "z_down": (1, 2, 2, 2)},
+    ("3D U-Net, Z_DOWN [1,2,2,2]", "unet", {"ndim": 3, "z_down": (1, 2, 2, 2)},
      {"z_down": [1, 2, 2, 2]}),
-    ("3D U-Net, flat kernels, LARGER_IO", {"ndim": 3, "isotropy": (False,) * 5, "larger_io": True},
+    ("3D U-Net, flat kernels, LARGER_IO", "unet",
+     {"ndim": 3, "isotropy": (False,) * 5, "larger_io": True},
      {"isotropy": [False] * 5, "larger_io": True}),
-    ("3D U-Net, ISOTROPY [t,t,f,f,f]", {"ndim": 3, "isotropy": (True, True, False, False, False)},
+    ("3D U-Net, ISOTROPY [t,t,f,f,f]", "unet",
+     {"ndim": 3, "isotropy": (True, True, False, False, False)},
      {"isotropy": [True, True, False, False, False]}),
+    ("2D U-Net, CONV_LAYERS [1,2,3,2,1]", "unet", {"ndim": 2, "conv_layers": (1, 2, 3, 2, 1)},
+     {"conv_layers": [1, 2, 3, 2, 1]}),
+    ("2D Residual U-Net", "resunet", {"ndim": 2}, {}),
+    ("3D Residual U-Net, upsampling, LARGER_IO", "resunet",
+     {"ndim": 3, "upsample": "upsampling", "larger_io": True},
+     {"upsample_layer": "upsampling", "larger_io": True}),
+    ("2D Residual U-Net, CONV_LAYERS [3]*5", "resunet", {"ndim": 2, "conv_layers": (3,) * 5},
+     {"conv_layers": [3] * 5}),
+    ("2D Attention U-Net", "attention_unet", {"ndim": 2}, {}),
+    ("3D Attention U-Net, bn", "attention_unet", {"ndim": 3, "norm": "bn"},
+     {"normalization": "bn"}),
+    ("2D SEUNet", "seunet", {"ndim": 2}, {}),
+    ("3D SEUNet, Z_DOWN [1,1,2,2]", "seunet", {"ndim": 3, "z_down": (1, 1, 2, 2)},
+     {"z_down": [1, 1, 2, 2]}),
+    ("2D ResUNet SE", "resunet_se", {"ndim": 2}, {}),
+    ("3D ResUNet SE, upsampling", "resunet_se", {"ndim": 3, "upsample": "upsampling"},
+     {"upsample_layer": "upsampling"}),
+    ("2D ResUNet++", "resunet++", {"ndim": 2}, {}),
+    ("3D ResUNet++, LARGER_IO", "resunet++", {"ndim": 3, "larger_io": True},
+     {"larger_io": True}),
+    ("2D MultiResUNet", "multiresunet", {"ndim": 2}, {}),
+    ("3D MultiResUNet", "multiresunet", {"ndim": 3}, {}),
+    ("2D U-NeXt V1", "unext_v1", {"ndim": 2}, {}),
+    ("3D U-NeXt V1, upsampling, stem 4", "unext_v1",
+     {"ndim": 3, "upsample": "upsampling", "convnext_stem_kernel": 4},
+     {"upsample_layer": "upsampling", "stem_k_size": 4}),
+    ("2D U-NeXt V2", "unext_v2", {"ndim": 2}, {}),
+    ("3D U-NeXt V2, CONV_LAYERS [1,1,2,2,3]", "unext_v2",
+     {"ndim": 3, "conv_layers": (1, 1, 2, 2, 3)}, {"cn_layers": [1, 1, 2, 2, 3]}),
+    ("2D UNETR, BiaPy's defaults (ViT-B/16)", "unetr", {"ndim": 2}, {}),
+    ("2D UNETR, ViT 384/6/6, token 8", "unetr",
+     {"ndim": 2, "vit_embed_dim": 384, "vit_num_layers": 6, "vit_num_heads": 6,
+      "vit_token_size": 8},
+     {"embed_dim": 384, "depth": 6, "num_heads": 6, "patch_size": 8}),
+    ("3D UNETR, ViT 192/4/3, 32 filters", "unetr",
+     {"ndim": 3, "vit_embed_dim": 192, "vit_num_layers": 4, "vit_num_heads": 3,
+      "unetr_num_filters": 32},
+     {"embed_dim": 192, "depth": 4, "num_heads": 3, "num_filters": 32}),
 ]  # fmt: skip
 
 
+class _Anything(type):
+    """A stand-in for any name of a package that is not installed: a layer that does nothing,
+    whose attributes are stand-ins too (only the measured modules' constructors run)."""
+
+    def __getattr__(cls, attribute):
+        if attribute.startswith("__"):
+            raise AttributeError(attribute)
+        return _Anything(attribute, (torch.nn.Identity,), {})
+
+
+class _StandIns(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Imports ``torchvision`` (and its submodules) as stand-ins: timm and BiaPy import it,
+    and its wheels need a matching torch."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "torchvision" or name.startswith("torchvision."):
+            return importlib.machinery.ModuleSpec(name, self, is_package=True)
+        return None
+
+    def create_module(self, spec):
+        module = types.ModuleType(spec.name)
+        module.__path__ = []
+        module.__getattr__ = lambda attribute: _Anything.__getattr__(_Anything, attribute)
+        return module
+
+    def exec_module(self, module):
+        pass
+
+
 def load_biapy_models():
-    """BiaPy's model modules without its package __init__ or torchvision (only constructors run)."""
+    """BiaPy's model classes without its package __init__ (only constructors run)."""
     spec = importlib.util.find_spec("biapy")
     if spec is None:
         sys.exit(
             "BiaPy is not installed here: run benchmarks/setup_biapy_env.sh and use its python"
         )
     root = list(spec.submodule_search_locations)[0]
-    stubs = {
-        "biapy": types.ModuleType("biapy"),
-        "biapy.models": types.ModuleType("biapy.models"),
-        "torchvision": types.ModuleType("torchvision"),
-        "torchvision.ops": types.ModuleType("torchvision.ops"),
-        "torchvision.ops.stochastic_depth": types.ModuleType("torchvision.ops.stochastic_depth"),
-        "torchvision.ops.misc": types.ModuleType("torchvision.ops.misc"),
-    }
+    stubs = {"biapy": types.ModuleType("biapy"), "biapy.models": types.ModuleType("biapy.models")}
     stubs["biapy"].__path__ = [root]
     stubs["biapy.models"].__path__ = [f"{root}/models"]
-    stubs["torchvision"].__path__ = stubs["torchvision.ops"].__path__ = []
-    stubs["torchvision.ops.stochastic_depth"].StochasticDepth = torch.nn.Identity
-    stubs["torchvision.ops.misc"].Permute = torch.nn.Identity
     sys.modules.update(stubs)
-    from biapy.models.unet import U_Net
-
-    return {"unet": U_Net}
+    sys.meta_path.insert(0, _StandIns())
+    classes = {
+        "unet": ("unet", "U_Net"),
+        "resunet": ("resunet", "ResUNet"),
+        "attention_unet": ("attention_unet", "Attention_U_Net"),
+        "seunet": ("seunet", "SE_U_Net"),
+        "resunet_se": ("resunet_se", "ResUNet_SE"),
+        "resunet++": ("resunet++", "ResUNetPlusPlus"),
+        "multiresunet": ("multiresunet", "MultiResUnet"),
+        "unext_v1": ("unext_v1", "U_NeXt_V1"),
+        "unext_v2": ("unext_v2", "U_NeXt_V2"),
+        "unetr": ("unetr", "UNETR"),
+    }
+    return {
+        name: getattr(importlib.import_module(f"biapy.models.{module}"), cls)
+        for name, (module, cls) in classes.items()
+    }
 
 
 def count(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
+def biapy_keywords(architecture: str, ndim: int, theirs: dict) -> dict:
+    """BiaPy's constructor keywords for the MODEL keys, as its build_model passes them."""
+    shape = (256, 256, 1) if ndim == 2 else (128, 128, 128, 1)
+    if architecture == "multiresunet":
+        return {"ndim": ndim, "input_channels": 1, "output_channels": [2], **theirs}
+    if architecture == "unetr":
+        return {
+            "input_shape": shape, "patch_size": 16, "embed_dim": 768, "depth": 12,
+            "num_heads": 12, "mlp_ratio": 4.0, "num_filters": 16, "output_channels": [2],
+            "decoder_activation": "elu", "normalization": "in", "dropout": 0.0, "k_size": 3,
+            **theirs,
+        }  # fmt: skip
+    keywords = {
+        "image_shape": shape,
+        "feature_maps": DEFAULTS["feature_maps"],
+        "output_channels": [2],
+        "isotropy": [True] * 5,
+        "z_down": [2, 2, 2, 2],
+        "upsample_layer": "convtranspose",
+    }
+    if architecture.startswith("unext"):
+        keywords["cn_layers"] = [2] * 5
+        return {**keywords, **theirs}
+    return {
+        **keywords,
+        "drop_values": [0.0] * 5,
+        "activation": "elu",
+        "normalization": "in",
+        "larger_io": False,
+        **theirs,
+    }
+
+
 def main() -> None:
     biapy = load_biapy_models()
     print("| network | BiaPy 3.7.1 | segpipe | equal |")
     print("|---|---|---|---|")
-    for name, ours, theirs in CASES:
+    for name, architecture, ours, theirs in CASES:
         ndim = ours["ndim"]
-        shape = (256, 256, 1) if ndim == 2 else (20, 128, 128, 1)
-        keywords = {
-            "image_shape": shape,
-            "feature_maps": [16, 32, 64, 128, 256],
-            "drop_values": [0.0] * 5,
-            "activation": "elu",
-            "normalization": "in",
-            "output_channels": [2],
-            "larger_io": False,
-            "isotropy": [True] * 5,
-            "z_down": [2, 2, 2, 2],
-            **theirs,
-        }
         with contextlib.redirect_stdout(io.StringIO()):  # BiaPy prints its heads
-            reference = count(biapy["unet"](**keywords))
-        spec = ModelSpec(in_channels=1, out_channels=2, **ours)
+            reference = count(biapy[architecture](**biapy_keywords(architecture, ndim, theirs)))
+        patch = (256, 256) if ndim == 2 else (128, 128, 128)
+        spec = ModelSpec(
+            in_channels=1, out_channels=2, architecture=architecture, patch=patch,
+            feature_maps=tuple(DEFAULTS["feature_maps"]), **ours,
+        )  # fmt: skip
         mine = count(build_model(spec))
         print(f"| {name} | {reference:,} | {mine:,} | {'yes' if reference == mine else 'NO'} |")
 

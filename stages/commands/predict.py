@@ -141,10 +141,8 @@ def command(
             "(a 3D image for a 2D model, or a colour image for a grey one?)"
         )
     if settings.full_image if full_image is None else full_image:
-        from ..nn.settings import ModelSpec
-
-        multiple = ModelSpec.from_dict(meta["spec"]).size_multiple()
-        patch = whole_image_patch(image.shape[:-1], multiple)
+        # the network's own multiple: its poolings (or UNETR's token size) along each axis
+        patch = whole_image_patch(image.shape[:-1], tuple(model.multiple))
         padding, overlap = (0,) * rank, (0.0,) * rank
     grid = patch_grid(image.shape[:-1], patch, list(padding), list(overlap))
     indices = shard_indices(len(grid), k, n)

@@ -48,6 +48,33 @@ def isotropy_per_level(isotropy: bool | list, levels: int) -> tuple[bool, ...]:
     return tuple(bool(v) for v in isotropy)
 
 
+#: UNETR_VIT_MODEL's named backbones (BiaPy's sizes; randomly initialised)
+NAMED_VITS = {
+    "vit_base_patch16": {"token": 16, "embed": 768, "layers": 12, "heads": 12, "mlp": 4.0},
+    "vit_large_patch16": {"token": 16, "embed": 1024, "layers": 24, "heads": 16, "mlp": 4.0},
+}
+
+
+def vit_sizes(model: dict) -> dict:
+    """UNETR's transformer sizes: the MODEL.VIT_* keys, or those of a named UNETR_VIT_MODEL."""
+    named = NAMED_VITS.get(model["UNETR_VIT_MODEL"])
+    if named is None:
+        named = {
+            "token": model["VIT_TOKEN_SIZE"],
+            "embed": model["VIT_EMBED_DIM"],
+            "layers": model["VIT_NUM_LAYERS"],
+            "heads": model["VIT_NUM_HEADS"],
+            "mlp": model["VIT_MLP_RATIO"],
+        }
+    return {
+        "vit_token_size": int(named["token"]),
+        "vit_embed_dim": int(named["embed"]),
+        "vit_num_layers": int(named["layers"]),
+        "vit_num_heads": int(named["heads"]),
+        "vit_mlp_ratio": float(named["mlp"]),
+    }
+
+
 def settings_from_config(config) -> TrainCommandSettings:
     from ..channels import channel_planes
     from ..config import whole
@@ -84,8 +111,7 @@ def settings_from_config(config) -> TrainCommandSettings:
             in_channels=int(patch[-1]),
             out_channels=len(channel_planes(list(codes), options, ndim))
             + (n_classes if n_classes > 2 else 0),
-            # other MODEL.ARCHITECTURE names train a U-Net, with the config's warning
-            architecture="unet",
+            architecture=model["ARCHITECTURE"],
             feature_maps=tuple(model["FEATURE_MAPS"]),
             norm=model["NORMALIZATION"],
             activation=model["ACTIVATION"],
@@ -95,6 +121,14 @@ def settings_from_config(config) -> TrainCommandSettings:
             z_down=tuple(model["Z_DOWN"]),
             larger_io=bool(model["LARGER_IO"]),
             isotropy=isotropy_per_level(model["ISOTROPY"], len(model["FEATURE_MAPS"])),
+            conv_layers=tuple(model["CONV_LAYERS"]),
+            patch=tuple(patch[:-1]),
+            **vit_sizes(model),
+            unetr_num_filters=int(model["UNETR_VIT_NUM_FILTERS"]),
+            unetr_hidden_mult=int(model["UNETR_VIT_HIDD_MULT"]),
+            convnext_sd_prob=float(model["CONVNEXT_SD_PROB"]),
+            convnext_layer_scale=float(model["CONVNEXT_LAYER_SCALE"]),
+            convnext_stem_kernel=int(model["CONVNEXT_STEM_K_SIZE"]),
         ),
         patch=patch[:-1],
         channel_weights=tuple(seg["DATA_CHANNEL_WEIGHTS"]),

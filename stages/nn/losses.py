@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import torch
 from torch.nn import functional as functional
 
-from .unet import apply_activations
+from .activations import apply_activations
 
 #: EmbedSeg's weights of its three terms (instance, variance, seediness)
 EMBEDSEG_WEIGHTS = (1.0, 10.0, 1.0)

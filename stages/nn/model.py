@@ -1,4 +1,4 @@
-"""Building, saving and loading networks: the architecture registry and the model card.
+"""Building, saving and loading networks (from the architecture registry) and the model card.
 
 A model file holds the weights and a JSON card: the :class:`ModelSpec` that rebuilds the
 network, and what applying it needs (channel planes and their activations, the
@@ -8,52 +8,13 @@ normalisation, the patch size). Prediction needs only this module, never the tra
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from .architectures import ARCHITECTURES
 from .settings import ModelSpec
-from .unet import UNet
-
-#: architecture name -> builder of the network from its spec
-ARCHITECTURES: dict[str, Callable[[ModelSpec], torch.nn.Module]] = {}
-
-
-def register_architecture(
-    name: str,
-) -> Callable[[Callable[[ModelSpec], torch.nn.Module]], Callable[[ModelSpec], torch.nn.Module]]:
-    """Register a network builder under a MODEL.ARCHITECTURE name."""
-
-    def register(
-        builder: Callable[[ModelSpec], torch.nn.Module],
-    ) -> Callable[[ModelSpec], torch.nn.Module]:
-        if name in ARCHITECTURES:
-            raise ValueError(f"an architecture named {name!r} is already registered")
-        ARCHITECTURES[name] = builder
-        return builder
-
-    return register
-
-
-@register_architecture("unet")
-def build_unet(spec: ModelSpec) -> torch.nn.Module:
-    return UNet(
-        spec.ndim,
-        spec.in_channels,
-        spec.out_channels,
-        feature_maps=list(spec.feature_maps),
-        norm=spec.norm,
-        activation=spec.activation,
-        dropout=list(spec.dropout),
-        upsample=spec.upsample,
-        kernel=spec.kernel,
-        z_down=list(spec.z_down),
-        larger_io=spec.larger_io,
-        isotropy=list(spec.isotropy),
-        legacy_decoder=spec.layout == 1,
-    )
 
 
 def build_model(spec: ModelSpec | dict) -> torch.nn.Module:
@@ -63,7 +24,7 @@ def build_model(spec: ModelSpec | dict) -> torch.nn.Module:
     if spec.architecture not in ARCHITECTURES:
         raise ValueError(
             f"architecture {spec.architecture!r} is not available; available: "
-            f"{', '.join(ARCHITECTURES)}"
+            f"{', '.join(sorted(ARCHITECTURES))}"
         )
     return ARCHITECTURES[spec.architecture](spec)
 

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from .activations import apply_activations
 from .data import flip_and_rotate, invert_flip_and_rotate, normalize_image, tta_transforms
 from .patches import PatchGrid, crop_core, iter_patches, pad_for_grid
-from .unet import apply_activations
 
 
 def predict_cores(

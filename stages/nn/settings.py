@@ -28,23 +28,23 @@ class ModelSpec:
     z_down: tuple[int, ...] = ()
     larger_io: bool = False
     isotropy: tuple[bool, ...] = ()  # per level; empty: all isotropic
+    conv_layers: tuple[int, ...] = ()  # convolutions (U-NeXt: ConvNeXt blocks) per level; empty: 2
+    patch: tuple[int, ...] = ()  # spatial training patch: UNETR's token grid
+    vit_token_size: int = 16
+    vit_embed_dim: int = 768
+    vit_num_layers: int = 12
+    vit_num_heads: int = 12
+    vit_mlp_ratio: float = 4.0
+    unetr_num_filters: int = 16
+    unetr_hidden_mult: int = -1  # <= 0: the transformer's layers spread over the decoder levels
+    convnext_sd_prob: float = 0.1
+    convnext_layer_scale: float = 1e-6
+    convnext_stem_kernel: int = 2
     #: 2: built as BiaPy 3.7.1 builds it; 1: segpipe's first U-Net (cards written before)
     layout: int = 2
 
     def as_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
-
-    def size_multiple(self) -> tuple[int, ...]:
-        """What each spatial input size must be a multiple of: the product of the network's
-        pooling factors along that axis ((Z,) Y, X)."""
-        levels = len(self.feature_maps) - 1
-        yx = 2**levels
-        if self.ndim == 2:
-            return (yx, yx)
-        z = 1
-        for factor in self.z_down or (2,) * levels:
-            z *= factor
-        return (z, yx, yx)
 
     @classmethod
     def from_dict(cls, spec: dict) -> ModelSpec:

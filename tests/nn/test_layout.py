@@ -55,7 +55,7 @@ def test_code_losses_one_per_code(mask2d):
 
 
 def test_a_class_head_is_softmax_planes_and_one_cross_entropy_target(mask2d):
-    from stages.nn.unet import apply_activations
+    from stages.nn.activations import apply_activations
 
     layout = channel_layout(["F", "C"], {}, 2, n_classes=3)
     assert layout.planes == ("F", "C", "class 0", "class 1", "class 2")

@@ -117,25 +117,16 @@ def test_training_writes_a_complete_model_folder(tmp_path, mask2d, img2d):
 
 
 def test_a_killed_run_resumes_and_ends_as_an_uninterrupted_one(
-    tmp_path, mask2d, img2d, monkeypatch
+    tmp_path, mask2d, img2d, interrupt_after_epoch
 ):
     torch.set_num_threads(1)
     samples = _samples(mask2d, img2d)
     straight = _train(tmp_path / "straight", _config(3), samples)
 
-    import stages.nn.train as train_module
-
-    original = train_module.log.info
-
-    def killed_after_epoch_two(message, *args):
-        original(message, *args)
-        if message.startswith("epoch") and args[0] == 2:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(train_module.log, "info", killed_after_epoch_two)
+    interrupt_after_epoch(2)
     with pytest.raises(KeyboardInterrupt):
         _train(tmp_path / "killed", _config(3), samples)
-    monkeypatch.setattr(train_module.log, "info", original)
+    interrupt_after_epoch(None)
     assert not (tmp_path / "killed" / "model" / "model.pt").exists()
     resumed = _train(tmp_path / "killed", _config(3), samples)
     assert resumed.resumed_from == 2 and resumed.epochs == 3

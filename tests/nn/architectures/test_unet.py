@@ -1,8 +1,9 @@
 import pytest
 import torch
 
+from stages.nn.activations import apply_activations
+from stages.nn.architectures.unet import UNet
 from stages.nn.losses import channel_losses
-from stages.nn.unet import UNet, apply_activations
 
 
 @pytest.mark.parametrize("ndim, size", [(2, (37, 50)), (3, (9, 21, 17))])
