@@ -82,7 +82,38 @@ CASES = [
      {"ndim": 3, "vit_embed_dim": 192, "vit_num_layers": 4, "vit_num_heads": 3,
       "unetr_num_filters": 32},
      {"embed_dim": 192, "depth": 4, "num_heads": 3, "num_filters": 32}),
+    ("2D HRNet W18 (bn, relu)", "hrnet", {"ndim": 2, "hrnet_variant": "W18", "norm": "bn",
+     "activation": "relu"}, {"variant": 18, "norm": "bn", "activation": "relu"}),
+    ("2D HRNet W48", "hrnet", {"ndim": 2, "hrnet_variant": "W48"}, {"variant": 48}),
+    ("3D HRNet W32", "hrnet", {"ndim": 3, "hrnet_variant": "W32"}, {"variant": 32}),
+    ("3D HRNet custom, 2 stages", "hrnet",
+     {"ndim": 3, "hrnet_variant": "custom", "hrnet_modules": (1, 2), "hrnet_branches": (2, 3),
+      "hrnet_blocks": ((2, 2), (1, 1, 1)), "hrnet_channels": ((8, 16), (8, 16, 32)),
+      "hrnet_z_down": (1, 2), "hrnet_yx_down": (2, 2)},
+     {"cfg": {"NUM_STAGES": 2, "NUM_MODULES": [1, 2], "NUM_BRANCHES": [2, 3],
+              "NUM_BLOCKS": [[2, 2], [1, 1, 1]], "NUM_CHANNELS": [[8, 16], [8, 16, 32]],
+              "BLOCK_TYPE": "BASIC", "Z_DOWN": [1, 2], "YX_DOWN": [2, 2]}}),
+    ("2D STU-Net small", "stunet", {"ndim": 2, "stunet_variant": "small"}, {"variant": "small"}),
+    ("3D STU-Net base", "stunet", {"ndim": 3, "stunet_variant": "base"}, {"variant": "base"}),
+    ("3D STU-Net large", "stunet", {"ndim": 3, "stunet_variant": "large"}, {"variant": "large"}),
+    ("3D STU-Net custom", "stunet",
+     {"ndim": 3, "stunet_variant": "custom", "stunet_depth": (1, 2, 2), "stunet_dims": (8, 16, 32),
+      "stunet_pools": ((1, 2, 2), (2, 2, 2)), "stunet_kernels": ((1, 3, 3), (3, 3, 3), (3, 3, 3))},
+     {"variant": "custom", "depth": [1, 2, 2], "dims": [8, 16, 32],
+      "pool_op_kernel_sizes": [[1, 2, 2], [2, 2, 2]],
+      "conv_kernel_sizes": [[1, 3, 3], [3, 3, 3], [3, 3, 3]]}),
 ]  # fmt: skip
+
+
+def hrnet_variant_cfg(width: int) -> dict:
+    """BiaPy's build_model expansion of an HRNet VARIANT (three stages, 1/4/3 modules)."""
+    branches = [2, 3, 4]
+    return {
+        "NUM_STAGES": 3, "NUM_MODULES": [1, 4, 3], "NUM_BRANCHES": branches,
+        "NUM_BLOCKS": [[4] * b for b in branches],
+        "NUM_CHANNELS": [[width * 2**i for i in range(b)] for b in branches],
+        "BLOCK_TYPE": "BASIC", "Z_DOWN": [1, 1, 1], "YX_DOWN": [2, 2, 2],
+    }  # fmt: skip
 
 
 class _Anything(type):
@@ -138,6 +169,8 @@ def load_biapy_models():
         "unext_v1": ("unext_v1", "U_NeXt_V1"),
         "unext_v2": ("unext_v2", "U_NeXt_V2"),
         "unetr": ("unetr", "UNETR"),
+        "hrnet": ("hrnet", "HighResolutionNet"),
+        "stunet": ("stunet", "build_stunet"),
     }
     return {
         name: getattr(importlib.import_module(f"biapy.models.{module}"), cls)
@@ -152,6 +185,15 @@ def count(module: torch.nn.Module) -> int:
 def biapy_keywords(architecture: str, ndim: int, theirs: dict) -> dict:
     """BiaPy's constructor keywords for the MODEL keys, as its build_model passes them."""
     shape = (256, 256, 1) if ndim == 2 else (128, 128, 128, 1)
+    if architecture == "hrnet":
+        cfg = theirs.get("cfg") or hrnet_variant_cfg(theirs["variant"])
+        return {
+            "cfg": cfg, "image_shape": shape, "output_channels": [2], "head_type": "FCN",
+            "normalization": theirs.get("norm", "in"),
+            "activation": theirs.get("activation", "elu"),
+        }  # fmt: skip
+    if architecture == "stunet":
+        return {"image_shape": shape, "output_channels": [2], "deep_supervision": False, **theirs}
     if architecture == "multiresunet":
         return {"ndim": ndim, "input_channels": 1, "output_channels": [2], **theirs}
     if architecture == "unetr":

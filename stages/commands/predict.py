@@ -107,6 +107,7 @@ def command(
     import torch
 
     from ..io import InputError, atomic_output, read_raw
+    from ..nn.inference import prefers_channels_last, prepare_for_inference
     from ..nn.model import load_model
     from ..nn.patches import patch_grid, shard_indices
     from ..nn.predict import predict_cores
@@ -123,6 +124,8 @@ def command(
         )
     model, meta = load_model(model_path, device)
     rank = meta["ndim"]
+    channels_last = prefers_channels_last(meta["spec"], device)
+    prepare_for_inference(model, rank, channels_last=channels_last)
     if config_path is None:
         # no config: the model's own patch size, padding of an eighth, no overlap
         patch = tuple(meta["patch_size"][:-1])
@@ -155,6 +158,7 @@ def command(
         batch_size=batch_size or settings.batch_size,
         tta=settings.tta if tta is None else tta,
         device=device,
+        channels_last=channels_last,
     )
     header = {
         "image": str(image_path),

@@ -75,6 +75,29 @@ def vit_sizes(model: dict) -> dict:
     }
 
 
+def hrnet_and_stunet_shapes(hrnet: dict, stunet: dict) -> dict:
+    """The ModelSpec fields of MODEL.HRNET and MODEL.STUNET."""
+
+    def nested(lists: list) -> tuple:
+        return tuple(tuple(int(v) for v in inner) for inner in lists)
+
+    return {
+        "hrnet_variant": hrnet["VARIANT"],
+        "hrnet_modules": tuple(hrnet["NUM_MODULES"]),
+        "hrnet_branches": tuple(hrnet["NUM_BRANCHES"]),
+        "hrnet_blocks": nested(hrnet["NUM_BLOCKS"]),
+        "hrnet_channels": nested(hrnet["NUM_CHANNELS"]),
+        "hrnet_block_type": hrnet["BLOCK_TYPE"],
+        "hrnet_z_down": tuple(hrnet["Z_DOWN"]),
+        "hrnet_yx_down": tuple(hrnet["YX_DOWN"]),
+        "stunet_variant": stunet["VARIANT"],
+        "stunet_depth": tuple(stunet["DEPTH"]),
+        "stunet_dims": tuple(stunet["DIMS"]),
+        "stunet_pools": nested(stunet["POOL_OP_KERNEL_SIZES"]),
+        "stunet_kernels": nested(stunet["CONV_KERNEL_SIZES"]),
+    }
+
+
 def settings_from_config(config) -> TrainCommandSettings:
     from ..channels import channel_planes
     from ..config import whole
@@ -119,6 +142,7 @@ def settings_from_config(config) -> TrainCommandSettings:
             upsample=model["UPSAMPLE_LAYER"],
             kernel=int(model["KERNEL_SIZE"]),
             z_down=tuple(model["Z_DOWN"]),
+            yx_down=tuple(model["YX_DOWN"]),
             larger_io=bool(model["LARGER_IO"]),
             isotropy=isotropy_per_level(model["ISOTROPY"], len(model["FEATURE_MAPS"])),
             conv_layers=tuple(model["CONV_LAYERS"]),
@@ -129,6 +153,7 @@ def settings_from_config(config) -> TrainCommandSettings:
             convnext_sd_prob=float(model["CONVNEXT_SD_PROB"]),
             convnext_layer_scale=float(model["CONVNEXT_LAYER_SCALE"]),
             convnext_stem_kernel=int(model["CONVNEXT_STEM_K_SIZE"]),
+            **hrnet_and_stunet_shapes(model["HRNET"], model["STUNET"]),
         ),
         patch=patch[:-1],
         channel_weights=tuple(seg["DATA_CHANNEL_WEIGHTS"]),
@@ -152,6 +177,8 @@ def settings_from_config(config) -> TrainCommandSettings:
         steps_per_epoch=train["STEPS_PER_EPOCH"],
         val_split=data["VAL"]["SPLIT_TRAIN"],
         augment=augment,
+        compile=bool(model["COMPILE"]),
+        bf16=bool(train["BF16"]),
     )
     val = data["VAL"]
     return TrainCommandSettings(

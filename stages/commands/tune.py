@@ -23,7 +23,7 @@ def settings_from_config(config) -> TuneSettings:
     return TuneSettings(predict_settings(config), decode_settings(config))
 
 
-def _predict_whole(model, meta, image, settings: PredictSettings, device):
+def _predict_whole(model, meta, image, settings: PredictSettings, device, channels_last: bool):
     """(C, *spatial) channels of one channel-last image, patch by patch, blended."""
     import numpy as np
 
@@ -41,6 +41,7 @@ def _predict_whole(model, meta, image, settings: PredictSettings, device):
         batch_size=settings.batch_size,
         tta=settings.tta,
         device=device,
+        channels_last=channels_last,
     )
     starts = np.asarray(grid.starts, dtype=np.int64).reshape(len(indices), len(settings.patch))
     return blend_cores(cores, starts, image.shape[:-1], grid.core_size, settings.overlap)
@@ -71,6 +72,7 @@ def command(
     from ..decode import split_class_planes
     from ..decode.tune import ValidationImage, tune_thresholds
     from ..io import InputError, read_labels, read_raw, write_json
+    from ..nn.inference import prefers_channels_last, prepare_for_inference
     from ..nn.model import load_model
     from .common import settings_for
 
@@ -87,6 +89,8 @@ def command(
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model, meta = load_model(model_path, device)
     rank = meta["ndim"]
+    channels_last = prefers_channels_last(meta["spec"], device)
+    prepare_for_inference(model, rank, channels_last=channels_last)
     images = []
     for entry in entries:
         raw, _ = read_raw(entry["raw"], rank)
@@ -100,7 +104,9 @@ def command(
             crop_truth = truth[box]
             if crop_truth.size == 0:
                 continue
-            channels = _predict_whole(model, meta, raw[box], settings.predict, device)
+            channels = _predict_whole(
+                model, meta, raw[box], settings.predict, device, channels_last
+            )
             # thresholds shape the instances; a class head has nothing to tune
             channels, planes, _ = split_class_planes(channels, list(meta["channels"]))
             images.append(ValidationImage(channels, planes, crop_truth))

@@ -171,7 +171,7 @@ def _check_resolution(cfg: dict) -> None:
         )
 
 
-@check("MODEL.FEATURE_MAPS", "MODEL.DROPOUT_VALUES", "MODEL.Z_DOWN")
+@check("MODEL.FEATURE_MAPS", "MODEL.DROPOUT_VALUES", "MODEL.Z_DOWN", "MODEL.YX_DOWN")
 def _check_model(cfg: dict) -> None:
     model = cfg["MODEL"]
     levels = len(model["FEATURE_MAPS"])
@@ -180,11 +180,12 @@ def _check_model(cfg: dict) -> None:
             f"MODEL.DROPOUT_VALUES: {len(model['DROPOUT_VALUES'])} value(s) for {levels} levels "
             "of MODEL.FEATURE_MAPS"
         )
-    if model["Z_DOWN"] and len(model["Z_DOWN"]) != levels - 1:
-        raise ConfigError(
-            f"MODEL.Z_DOWN: needs {levels - 1} value(s) (one per pooling) for MODEL.FEATURE_MAPS "
-            f"{model['FEATURE_MAPS']}"
-        )
+    for key in ("Z_DOWN", "YX_DOWN"):
+        if model[key] and len(model[key]) != levels - 1:
+            raise ConfigError(
+                f"MODEL.{key}: needs {levels - 1} value(s) (one per pooling) for "
+                f"MODEL.FEATURE_MAPS {model['FEATURE_MAPS']}"
+            )
 
 
 @check(
@@ -244,7 +245,7 @@ def _check_conv_layers(cfg: dict) -> None:
 
 @check(
     "MODEL.ARCHITECTURE",
-    context=("MODEL.FEATURE_MAPS", "MODEL.Z_DOWN"),
+    context=("MODEL.FEATURE_MAPS", "MODEL.Z_DOWN", "MODEL.YX_DOWN"),
 )
 def _check_architecture_shape(cfg: dict) -> None:
     model = cfg["MODEL"]
@@ -255,6 +256,63 @@ def _check_architecture_shape(cfg: dict) -> None:
             "MODEL.Z_DOWN: MultiResUNet has 4 poolings whatever MODEL.FEATURE_MAPS says; give 4 "
             f"values, got {model['Z_DOWN']}"
         )
+    if model["ARCHITECTURE"] == "multiresunet" and any(f != 2 for f in model["YX_DOWN"]):
+        raise ConfigError(
+            f"MODEL.YX_DOWN {model['YX_DOWN']}: MultiResUNet always pools Y and X by 2 (as BiaPy's)"
+        )
+
+
+@check("MODEL.HRNET", context=("MODEL.ARCHITECTURE",))
+def _check_hrnet(cfg: dict) -> None:
+    hrnet = cfg["MODEL"]["HRNET"]
+    if cfg["MODEL"]["ARCHITECTURE"] != "hrnet" or hrnet["VARIANT"] != "custom":
+        return
+    stages = hrnet["NUM_STAGES"]
+    for key in ("NUM_MODULES", "NUM_BRANCHES", "NUM_BLOCKS", "NUM_CHANNELS"):
+        if len(hrnet[key]) != stages:
+            raise ConfigError(
+                f"MODEL.HRNET.{key} has {len(hrnet[key])} entries for NUM_STAGES {stages}"
+            )
+    for key in ("Z_DOWN", "YX_DOWN"):
+        if hrnet[key] and len(hrnet[key]) != stages:
+            raise ConfigError(f"MODEL.HRNET.{key} needs one value per stage ({stages})")
+    previous = 1  # the stem's one branch
+    for stage, branches in enumerate(hrnet["NUM_BRANCHES"]):
+        for key in ("NUM_BLOCKS", "NUM_CHANNELS"):
+            if len(hrnet[key][stage]) != branches:
+                raise ConfigError(
+                    f"MODEL.HRNET.{key}[{stage}] needs one value per branch ({branches})"
+                )
+        if branches < previous:
+            raise ConfigError(
+                f"MODEL.HRNET.NUM_BRANCHES {hrnet['NUM_BRANCHES']}: a stage cannot have fewer "
+                "branches than the one before"
+            )
+        previous = branches
+
+
+@check("MODEL.STUNET", context=("MODEL.ARCHITECTURE", "PROBLEM.NDIM"))
+def _check_stunet(cfg: dict) -> None:
+    stunet = cfg["MODEL"]["STUNET"]
+    if cfg["MODEL"]["ARCHITECTURE"] != "stunet" or stunet["VARIANT"] != "custom":
+        return
+    stages = len(stunet["DIMS"])
+    if len(stunet["DEPTH"]) != stages or len(stunet["CONV_KERNEL_SIZES"]) != stages:
+        raise ConfigError(
+            "MODEL.STUNET.DEPTH and CONV_KERNEL_SIZES need one entry per MODEL.STUNET.DIMS entry "
+            f"({stages})"
+        )
+    if len(stunet["POOL_OP_KERNEL_SIZES"]) != stages - 1:
+        raise ConfigError(
+            f"MODEL.STUNET.POOL_OP_KERNEL_SIZES needs {stages - 1} entries (one per stage after "
+            "the first)"
+        )
+    ndim = 3 if cfg["PROBLEM"]["NDIM"] == "3D" else 2
+    for key in ("POOL_OP_KERNEL_SIZES", "CONV_KERNEL_SIZES"):
+        if any(len(sizes) != ndim for sizes in stunet[key]):
+            raise ConfigError(f"MODEL.STUNET.{key}: {ndim} values per stage in {ndim}D")
+    if any(k % 2 == 0 for sizes in stunet["CONV_KERNEL_SIZES"] for k in sizes):
+        raise ConfigError("MODEL.STUNET.CONV_KERNEL_SIZES must be odd")
 
 
 @check(

@@ -35,6 +35,10 @@ _SEED_THRESHOLDS = (
     ("DATA_MW_TH_DISTANCE", ("Dc", "D", "Db")),
     ("DATA_MW_TH_POINTS", ("P",)),
 )
+#: older names of BiaPy's HRNet, its width in the name (3.7.1: hrnet and MODEL.HRNET.VARIANT)
+_HRNET_NAMES = ("hrnet18", "hrnet32", "hrnet48", "hrnet64")
+#: pooling factors whose all-zero placeholder BiaPy replaces with 2s on load
+_AUTO_FACTORS = ("MODEL.Z_DOWN", "MODEL.YX_DOWN", "MODEL.HRNET.Z_DOWN", "MODEL.HRNET.YX_DOWN")
 #: letters of an old DATA_CHANNELS string and what they mean in BiaPy 3.7 (ndim -> codes)
 _OLD_LETTERS = {
     "B": {2: ["F"], 3: ["F"]},
@@ -73,6 +77,8 @@ MIGRATED_KEYS = {
     "DATA.NORMALIZATION.PERC_CLIP (a boolean)": "PERC_CLIP.ENABLE, with PERC_LOWER/PERC_UPPER",
     "DATA.NORMALIZATION.TYPE 'custom'": "'zero_mean_unit_variance' with CUSTOM_MEAN/CUSTOM_STD",
     "TEST.STATS.FULL_IMG": "TEST.FULL_IMG",
+    "MODEL.ARCHITECTURE hrnet18/32/48/64": "hrnet with MODEL.HRNET.VARIANT W18/32/48/64",
+    **{f"{key} (all 0)": "[]: 2 at every pooling" for key in _AUTO_FACTORS},
     "TEST.EVALUATE": "nothing",
     "TEST.POST_PROCESSING.Z_FILTERING, Z_FILTERING_SIZE": "a MEDIAN_FILTER along 'z' (size 5)",
     "TEST.POST_PROCESSING.YZ_FILTERING, YZ_FILTERING_SIZE": "a MEDIAN_FILTER along 'yz' (size 5)",
@@ -252,6 +258,19 @@ def _model_and_data(config: dict, migration: Migration) -> None:
     if _has(config, "MODEL.LAST_ACTIVATION"):
         _pop(config, "MODEL.LAST_ACTIVATION")
         migration.note("read MODEL.LAST_ACTIVATION as nothing (each channel has its own)")
+    architecture = get(config, "MODEL.ARCHITECTURE")
+    if isinstance(architecture, str) and architecture.lower() in _HRNET_NAMES:
+        width = architecture.lower().removeprefix("hrnet")
+        set_key(config, "MODEL.ARCHITECTURE", "hrnet")
+        set_key(config, "MODEL.HRNET.VARIANT", f"W{width}")
+        migration.note(
+            f"read MODEL.ARCHITECTURE {architecture} as hrnet, MODEL.HRNET.VARIANT W{width}"
+        )
+    for dotted in _AUTO_FACTORS:
+        factors = get(config, dotted)
+        if isinstance(factors, (list, tuple)) and factors and all(f == 0 for f in factors):
+            set_key(config, dotted, [])
+            migration.note(f"read {dotted} {list(factors)} as [] (2 at every pooling)")
     normalization = "DATA.NORMALIZATION"
     clip = get(config, f"{normalization}.PERC_CLIP")
     if isinstance(clip, bool):

@@ -9,6 +9,7 @@ import torch
 
 from .activations import apply_activations
 from .data import flip_and_rotate, invert_flip_and_rotate, normalize_image, tta_transforms
+from .inference import memory_format
 from .patches import PatchGrid, crop_core, iter_patches, pad_for_grid
 
 
@@ -22,11 +23,14 @@ def predict_cores(
     batch_size: int = 4,
     tta: bool = False,
     device: torch.device | str = "cpu",
+    channels_last: bool = False,
 ) -> np.ndarray:
     """Predict the cores of the patches ``indices`` of a channel-last ``image``.
 
     The image is normalised with the model's own settings; outputs pass through the
-    model's per-channel activations. Returns (len(indices), C, *core) float32.
+    model's per-channel activations. ``channels_last``: the model's weights are channel-last
+    (:func:`~stages.nn.inference.prepare_for_inference`), so the inputs are made so too.
+    Returns (len(indices), C, *core) float32.
     """
     codes = meta["channels"]
     if image.shape[-1] != meta["spec"]["in_channels"]:
@@ -42,21 +46,24 @@ def predict_cores(
     batch: list[np.ndarray] = []
     positions: list[int] = []
 
+    layout = memory_format(len(grid.patch_size)) if channels_last else torch.contiguous_format
+
+    def forward(patches: np.ndarray) -> np.ndarray:
+        inputs = torch.from_numpy(patches).to(device).contiguous(memory_format=layout)
+        with torch.inference_mode():
+            return apply_activations(model(inputs), meta["activations"]).cpu().numpy()
+
     def flush() -> None:
         stacked = np.stack(batch)
-        total = np.zeros((len(batch), len(codes)) + tuple(grid.patch_size), dtype=np.float64)
-        for flips, k in transforms:
-            moved = np.stack([flip_and_rotate(p, flips, k) for p in stacked])
-            with torch.no_grad():
-                output = (
-                    apply_activations(
-                        model(torch.from_numpy(moved).to(device)), meta["activations"]
-                    )
-                    .cpu()
-                    .numpy()
-                )
-            total += np.stack([invert_flip_and_rotate(o, flips, k, codes) for o in output])
-        mean = (total / len(transforms)).astype(np.float32)
+        if len(transforms) == 1:
+            mean = forward(stacked)
+        else:
+            shape = (len(batch), len(codes)) + tuple(grid.patch_size)
+            total = np.zeros(shape, dtype=np.float64)
+            for flips, k in transforms:
+                output = forward(np.stack([flip_and_rotate(p, flips, k) for p in stacked]))
+                total += np.stack([invert_flip_and_rotate(o, flips, k, codes) for o in output])
+            mean = (total / len(transforms)).astype(np.float32)
         for position, prediction in zip(positions, mean):
             cores[position] = crop_core(prediction, grid)
         batch.clear()

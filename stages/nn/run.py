@@ -10,7 +10,7 @@ from pathlib import Path
 from .checkpoints import ResumeFolder, settings_digest
 from .data import Sample
 from .outputs import model_card, write_history, write_model_folder
-from .settings import TrainSettings
+from .settings import ModelSpec, TrainSettings
 from .train import TrainOutcome, train_network
 
 log = logging.getLogger("segpipe.train")
@@ -71,14 +71,21 @@ def initial_weights_for(path: Path, settings: TrainSettings) -> dict:
     those the settings train; an error names the file and what differs.
     """
     from .layout import channel_layout
-    from .model import load_model
+    from .model import build_model, load_model
 
     network, card = load_model(path)
     wanted = settings.model.as_dict()
-    found = {key: card["spec"].get(key) for key in wanted}
-    differences = [
-        f"{key} {found[key]} (wanted {wanted[key]})" for key in wanted if found[key] != wanted[key]
-    ]
+    found = ModelSpec.from_dict(card["spec"]).as_dict()
+    differences = []
+    try:
+        # the config's network takes these weights: keys the architecture ignores may differ
+        build_model(settings.model).load_state_dict(network.state_dict())
+    except (RuntimeError, ValueError):
+        differences = [
+            f"{key} {found.get(key)} (wanted {wanted[key]})"
+            for key in wanted
+            if found.get(key) != wanted[key]
+        ] or ["the network's weights (same settings, another layout)"]
     planes = channel_layout(
         list(settings.codes), settings.channel_options, len(settings.patch), settings.n_classes
     ).planes

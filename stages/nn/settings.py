@@ -11,6 +11,14 @@ from dataclasses import asdict, dataclass, fields
 from .data import AugmentSettings
 
 
+def _as_lists(value):
+    return [_as_lists(v) for v in value] if isinstance(value, (tuple, list)) else value
+
+
+def _as_tuples(value):
+    return tuple(_as_tuples(v) for v in value) if isinstance(value, (tuple, list)) else value
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """Everything that shapes a network (BiaPy's MODEL keys as plain values)."""
@@ -26,6 +34,7 @@ class ModelSpec:
     upsample: str = "convtranspose"
     kernel: int = 3
     z_down: tuple[int, ...] = ()
+    yx_down: tuple[int, ...] = ()  # per pooling; empty: 2
     larger_io: bool = False
     isotropy: tuple[bool, ...] = ()  # per level; empty: all isotropic
     conv_layers: tuple[int, ...] = ()  # convolutions (U-NeXt: ConvNeXt blocks) per level; empty: 2
@@ -40,18 +49,32 @@ class ModelSpec:
     convnext_sd_prob: float = 0.1
     convnext_layer_scale: float = 1e-6
     convnext_stem_kernel: int = 2
+    hrnet_variant: str = "W48"  # W18, W32, W48, W64 or custom (the hrnet_* shape below)
+    hrnet_modules: tuple[int, ...] = (1, 4, 3)
+    hrnet_branches: tuple[int, ...] = (2, 3, 4)
+    hrnet_blocks: tuple[tuple[int, ...], ...] = ((4, 4), (4, 4, 4), (4, 4, 4, 4))
+    hrnet_channels: tuple[tuple[int, ...], ...] = ((18, 36), (18, 36, 72), (18, 36, 72, 144))
+    hrnet_block_type: str = "BASIC"
+    hrnet_z_down: tuple[int, ...] = ()
+    hrnet_yx_down: tuple[int, ...] = ()
+    stunet_variant: str = "base"  # small, base, large or custom (the stunet_* shape below)
+    stunet_depth: tuple[int, ...] = (1, 1, 1, 1, 1, 1)
+    stunet_dims: tuple[int, ...] = (32, 64, 128, 256, 512, 512)
+    stunet_pools: tuple[tuple[int, ...], ...] = ()  # empty: four 2s and a 1 per axis
+    stunet_kernels: tuple[tuple[int, ...], ...] = ()  # empty: 3 per axis at every stage
     #: 2: built as BiaPy 3.7.1 builds it; 1: segpipe's first U-Net (cards written before)
     layout: int = 2
 
     def as_dict(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        """The spec as plain JSON values (tuples, nested ones too, as lists)."""
+        return {k: _as_lists(v) for k, v in asdict(self).items()}
 
     @classmethod
     def from_dict(cls, spec: dict) -> ModelSpec:
         """A spec from a model card (cards written before the registry name no architecture;
         those written before the layout was recorded are layout 1)."""
         known = {f.name for f in fields(cls)}
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.items() if k in known}
+        values = {k: _as_tuples(v) for k, v in spec.items() if k in known}
         values.setdefault("layout", 1)  # a card without a layout predates BiaPy's
         return cls(**values)
 
@@ -86,3 +109,5 @@ class TrainSettings:
     steps_per_epoch: int = 0  # 0: the training area drawn `replicate` times
     val_split: float = 0.1  # held out of the training images when no validation set is given
     augment: AugmentSettings | None = None
+    compile: bool = False  # torch.compile the network for training (MODEL.COMPILE)
+    bf16: bool = False  # the forward pass under bfloat16 autocast (TRAIN.BF16)

@@ -345,6 +345,9 @@ def train_network(
         model = torch.nn.parallel.DistributedDataParallel(
             network, device_ids=[device.index] if device.type == "cuda" else None
         )
+    if settings.compile:
+        # the compiled module shares the network's parameters: weights are still read from it
+        model = torch.compile(model)
     optimizer = _optimizer(model, settings)
     scheduler, schedule_unit = _scheduler(optimizer, settings, steps_per_epoch)
     weights = weights.to(device)
@@ -408,8 +411,10 @@ def train_network(
                 layout.planes,
                 layout.training_targets if layout.reencode else None,
             )
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=settings.bf16):
+                logits = model(_to_tensor(images, device))
             per_channel = code_losses(
-                model(_to_tensor(images, device)),
+                logits.float(),
                 _to_tensor(targets, device),
                 _to_tensor(foreground, device),
                 layout,
@@ -437,6 +442,7 @@ def train_network(
             totals = shared.numpy() / where.world
         train_loss = float((weights.cpu().numpy() * totals).sum() / steps_per_epoch)
 
+        train_seconds = time.time() - epoch_started
         val_per_channel = _validation_losses(
             network,
             (val_images, val_targets, val_foreground),
@@ -457,6 +463,7 @@ def train_network(
             **{f"train_loss_{c}": float(v) / steps_per_epoch for c, v in zip(parts, totals)},
             **{f"val_loss_{c}": float(v) for c, v in zip(parts, val_per_channel)},
             "seconds": time.time() - epoch_started,
+            "step_seconds": train_seconds / steps_per_epoch,
         }
         rows.append(row)
         improved = val_loss < best_loss

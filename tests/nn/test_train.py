@@ -194,3 +194,14 @@ def test_steps_per_epoch_fixes_the_epoch_whatever_the_data(mask2d, img2d, caplog
     with caplog.at_level("INFO", logger="segpipe.train"):
         train_network(_samples(mask2d, img2d), None, settings, progress=False)
     assert "12 training patch(es) of (32, 32) per epoch in 3 step(s) of 4" in caplog.text
+
+
+def test_bf16_autocast_trains_and_the_speed_keys_reach_the_loop(mask2d, img2d):
+    torch.set_num_threads(1)
+    settings = settings_from_config(_config(1, BF16=True)).loop
+    assert settings.bf16 and not settings.compile
+    outcome = train_network(_samples(mask2d, img2d), None, settings, progress=False)
+    assert np.isfinite(outcome.history[0]["train_loss"]) and outcome.history[0]["step_seconds"] > 0
+    config = _config(1)
+    config["MODEL"]["COMPILE"] = True
+    assert settings_from_config(config).loop.compile

@@ -3,10 +3,12 @@ names. Importing the package registers them all."""
 
 from . import (  # noqa: F401  (each module registers its architectures)
     attention_unet,
+    hrnet,
     multiresunet,
     resunet,
     resunet_plus_plus,
     seunet,
+    stunet,
     unet,
     unetr,
     unext,

@@ -95,6 +95,7 @@ class ResUNetPlusPlus(PaddedNetwork):
         upsample: str = "convtranspose",
         kernel: int = 3,
         z_down: Sequence[int] = (),
+        yx_down: Sequence[int] = (),
         larger_io: bool = False,
         isotropy: Sequence[bool] = (),
         conv_layers: Sequence[int] = (),
@@ -105,9 +106,10 @@ class ResUNetPlusPlus(PaddedNetwork):
             raise ValueError("ResUNet++ needs at least three feature maps")
         dropout = list(dropout) or [0.0] * levels
         z_down = list(z_down) or [2] * (levels - 1)
+        yx_down = list(yx_down) or [2] * (levels - 1)
         isotropy = list(isotropy) or [True] * levels
         conv_layers = list(conv_layers) or [2] * levels
-        self.factors = [pooling_factor(ndim, z) for z in z_down]
+        self.factors = [pooling_factor(ndim, z, yx) for z, yx in zip(z_down, yx_down)]
         self.multiple = total_factor(ndim, self.factors[1:])
         common = {"norm": norm, "activation": activation}
 

@@ -30,12 +30,13 @@ class UNet(PaddedNetwork):
     """U-Net over (N, C, [Z,] Y, X), built as BiaPy 3.7.1 builds its U-Net family from the same
     MODEL keys (the same parameters).
 
-    Each level is a conv block (``residual``: a residual block), pooled by 2 in Y and X and by
-    ``z_down`` in Z; the decoder upsamples (transposed conv, or bilinear/trilinear resampling and
-    a 1x1 conv, then norm and activation; residual blocks keep the channels through a bare
-    upsampling), concatenates the skip connection (``attention``: gated first) and applies the
-    level's block. ``squeeze_excitation`` adds channel attention to every block, ``extra_conv``
-    one conv before each residual block (ResUNet SE). ``larger_io``: one conv of kernel + 2 at
+    Each level is a conv block (``residual``: a residual block), pooled by ``yx_down`` (2) in Y
+    and X and by ``z_down`` (2) in Z; the decoder upsamples (transposed conv, or
+    bilinear/trilinear resampling and a 1x1 conv, then norm and activation; residual blocks
+    keep the channels through a bare upsampling), concatenates the skip connection
+    (``attention``: gated first) and applies the level's block. ``squeeze_excitation`` adds
+    channel attention to every block, ``extra_conv`` one conv before each residual block
+    (ResUNet SE). ``larger_io``: one conv of kernel + 2 at
     the input and the output (LARGER_IO); ``isotropy``: a cubic kernel per level or, in 3D, a
     flat (1, k, k) one (ISOTROPY); ``conv_layers``: convolutions per block (CONV_LAYERS).
     ``legacy_decoder`` rebuilds the models segpipe wrote before BiaPy's layout (no norm or
@@ -55,6 +56,7 @@ class UNet(PaddedNetwork):
         upsample: str = "convtranspose",
         kernel: int = 3,
         z_down: Sequence[int] = (),
+        yx_down: Sequence[int] = (),
         legacy_decoder: bool = False,
         larger_io: bool = False,
         isotropy: Sequence[bool] = (),
@@ -71,9 +73,10 @@ class UNet(PaddedNetwork):
         levels = len(feature_maps)
         dropout = list(dropout) or [0.0] * levels
         z_down = list(z_down) or [2] * (levels - 1)
+        yx_down = list(yx_down) or [2] * (levels - 1)
         isotropy = list(isotropy) or [True] * levels
         conv_layers = list(conv_layers) or [2] * levels
-        self.factors = [pooling_factor(ndim, z) for z in z_down]
+        self.factors = [pooling_factor(ndim, z, yx) for z, yx in zip(z_down, yx_down)]
         self.multiple = total_factor(ndim, self.factors)
         common = {"norm": norm, "activation": activation}
 
@@ -160,6 +163,7 @@ def encoder_decoder_keywords(spec: ModelSpec) -> dict:
         "upsample": spec.upsample,
         "kernel": spec.kernel,
         "z_down": list(spec.z_down),
+        "yx_down": list(spec.yx_down),
         "larger_io": spec.larger_io,
         "isotropy": list(spec.isotropy),
         "conv_layers": list(spec.conv_layers),

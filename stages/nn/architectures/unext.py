@@ -107,6 +107,7 @@ class UNeXt(PaddedNetwork):
         feature_maps: Sequence[int],
         conv_layers: Sequence[int] = (),
         z_down: Sequence[int] = (),
+        yx_down: Sequence[int] = (),
         isotropy: Sequence[bool] = (),
         upsample: str = "convtranspose",
         drop_probability: float = 0.1,
@@ -117,8 +118,9 @@ class UNeXt(PaddedNetwork):
         levels = len(feature_maps)
         conv_layers = list(conv_layers) or [2] * levels
         z_down = list(z_down) or [2] * (levels - 1)
+        yx_down = list(yx_down) or [2] * (levels - 1)
         isotropy = list(isotropy) or [True] * levels
-        self.factors = [pooling_factor(ndim, z) for z in z_down]
+        self.factors = [pooling_factor(ndim, z, yx) for z, yx in zip(z_down, yx_down)]
         # BiaPy's stem strides Z by the Y/X stem, or by Z_DOWN's first factor when larger
         z_stem = stem_kernel * max(z_down[0] // stem_kernel, 1)
         stem = (stem_kernel,) * 2 if ndim == 2 else (z_stem, stem_kernel, stem_kernel)
@@ -202,6 +204,7 @@ def unext_from_spec(spec: ModelSpec, version: int) -> UNeXt:
         feature_maps=spec.feature_maps,
         conv_layers=spec.conv_layers,
         z_down=spec.z_down,
+        yx_down=spec.yx_down,
         isotropy=spec.isotropy,
         upsample=spec.upsample,
         drop_probability=spec.convnext_sd_prob,

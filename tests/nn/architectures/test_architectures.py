@@ -17,10 +17,10 @@ from stages.nn.run import train_in_folder
 from stages.nn.settings import ModelSpec
 
 #: the spec's eleven networks (UNETR-Mini/Small/Base are one UNETR sized by the VIT_* keys) and
-#: BiaPy 3.7.1's U-NeXt V2
+#: BiaPy 3.7.1's other instance segmentation networks: U-NeXt V2, HRNet and STU-Net
 SPEC_ARCHITECTURES = [
     "unet", "resunet", "attention_unet", "seunet", "multiresunet", "resunet++", "unetr",
-    "resunet_se", "unext_v1", "unext_v2",
+    "resunet_se", "unext_v1", "unext_v2", "hrnet", "stunet",
 ]  # fmt: skip
 
 #: parameters of BiaPy 3.7.1's networks for the same keys (benchmarks/bench_networks.py, run
@@ -50,6 +50,17 @@ BIAPY_PARAMETERS = [
       "vit_num_layers": 6, "vit_num_heads": 6, "vit_token_size": 8}, 11_529_906),
     ({"architecture": "unetr", "ndim": 3, "patch": (128,) * 3, "vit_embed_dim": 192,
       "vit_num_layers": 4, "vit_num_heads": 3, "unetr_num_filters": 32}, 14_356_770),
+    ({"architecture": "hrnet", "ndim": 2, "hrnet_variant": "W18"}, 9_561_650),
+    ({"architecture": "hrnet", "ndim": 3, "hrnet_variant": "W32"}, 86_980_226),
+    ({"architecture": "hrnet", "ndim": 3, "hrnet_variant": "custom", "hrnet_modules": (1, 2),
+      "hrnet_branches": (2, 3), "hrnet_blocks": ((2, 2), (1, 1, 1)),
+      "hrnet_channels": ((8, 16), (8, 16, 32)), "hrnet_z_down": (1, 2), "hrnet_yx_down": (2, 2)},
+     1_111_730),
+    ({"architecture": "stunet", "ndim": 2, "stunet_variant": "small"}, 5_116_120),
+    ({"architecture": "stunet", "ndim": 3, "stunet_variant": "base"}, 58_158_056),
+    ({"architecture": "stunet", "ndim": 3, "stunet_variant": "custom", "stunet_depth": (1, 2, 2),
+      "stunet_dims": (8, 16, 32), "stunet_pools": ((1, 2, 2), (2, 2, 2)),
+      "stunet_kernels": ((1, 3, 3), (3, 3, 3), (3, 3, 3))}, 160_816),
 ]  # fmt: skip
 
 
@@ -64,7 +75,7 @@ def test_each_network_has_biapys_parameters_for_the_same_keys(keys, expected):
 
 
 def test_an_unknown_architecture_is_an_error_naming_the_valid_ones():
-    with pytest.raises(ValueError, match="available: attention_unet, multiresunet"):
+    with pytest.raises(ValueError, match="available: attention_unet, hrnet, multiresunet"):
         build_model(ModelSpec(ndim=2, in_channels=1, out_channels=1, architecture="segformer"))
     with pytest.raises(ConfigError, match="MODEL.ARCHITECTURE.*resunet_se"):
         resolve_config({"MODEL": {"ARCHITECTURE": "resnet"}})
@@ -89,6 +100,18 @@ def _config(architecture: str, ndim: int, epochs: int) -> dict:
             VIT_NUM_HEADS=2,
             UNETR_VIT_NUM_FILTERS=4,
         )
+    if architecture == "hrnet":
+        model["HRNET"] = {
+            "VARIANT": "custom", "NUM_STAGES": 2, "NUM_MODULES": [1, 1], "NUM_BRANCHES": [2, 3],
+            "NUM_BLOCKS": [[1, 1], [1, 1, 1]], "NUM_CHANNELS": [[4, 8], [4, 8, 16]],
+            "Z_DOWN": [1, 2] if ndim == 3 else [], "YX_DOWN": [2, 2],
+        }  # fmt: skip
+    if architecture == "stunet":
+        model["STUNET"] = {
+            "VARIANT": "custom", "DEPTH": [1, 1, 2], "DIMS": [4, 8, 16],
+            "POOL_OP_KERNEL_SIZES": [[2] * ndim, [2] * ndim],
+            "CONV_KERNEL_SIZES": [[3] * ndim] * 3,
+        }  # fmt: skip
     config, _ = resolve_config(
         {
             "PROBLEM": {"NDIM": f"{ndim}D", "INSTANCE_SEG": {"DATA_CHANNELS": ["F", "C"]}},
@@ -170,8 +193,47 @@ def test_unetr_takes_sizes_other_than_its_training_patch(ndim):
         ({"CONV_LAYERS": [2, 2]}, {}, "CONV_LAYERS has 2 value"),
         ({"ARCHITECTURE": "resunet++", "FEATURE_MAPS": [8, 16]}, {}, "at least 3"),
         ({"CONV_BLOCK_ORDER": "norm_act_conv"}, {}, "CONV_BLOCK_ORDER"),
+        ({"YX_DOWN": [2, 2]}, {}, "YX_DOWN: needs 4 value"),
+        ({"ARCHITECTURE": "multiresunet", "YX_DOWN": [2, 1, 2, 2]}, {}, "always pools"),
+        ({"ARCHITECTURE": "hrnet", "HRNET": {"VARIANT": "custom", "NUM_STAGES": 2}}, {},
+         "NUM_MODULES has 3 entries for NUM_STAGES 2"),
+        ({"ARCHITECTURE": "hrnet", "HRNET": {"VARIANT": "custom", "NUM_BRANCHES": [2, 3, 2],
+          "NUM_BLOCKS": [[4, 4], [4, 4, 4], [4, 4]],
+          "NUM_CHANNELS": [[8, 16], [8, 16, 32], [8, 16]]}},
+         {}, "fewer branches"),
+        ({"ARCHITECTURE": "stunet", "STUNET": {"VARIANT": "custom"}}, {},
+         "POOL_OP_KERNEL_SIZES: 2 values per stage in 2D"),
+        ({"ARCHITECTURE": "stunet", "STUNET": {"PRETRAINED": True}}, {}, "PRETRAINED"),
     ],
 )  # fmt: skip
 def test_bad_network_keys_are_one_clear_error(model, data, message):
     with pytest.raises(ConfigError, match=message):
         resolve_config({"MODEL": model, "DATA": data})
+
+
+def test_older_hrnet_names_and_zero_poolings_read_as_biapy_reads_them():
+    config, notes = resolve_config(
+        {"MODEL": {"ARCHITECTURE": "hrnet48", "Z_DOWN": [0, 0, 0, 0], "YX_DOWN": [0, 0, 0, 0]}}
+    )
+    assert config["MODEL"]["ARCHITECTURE"] == "hrnet"
+    assert config["MODEL"]["HRNET"]["VARIANT"] == "W48"
+    assert config["MODEL"]["Z_DOWN"] == [] and config["MODEL"]["YX_DOWN"] == []
+    joined = " ".join(notes)
+    assert "read MODEL.ARCHITECTURE hrnet48 as hrnet" in joined
+    assert "read MODEL.Z_DOWN [0, 0, 0, 0] as []" in joined
+
+
+@pytest.mark.parametrize("ndim", [2, 3])
+def test_hrnet_with_bottleneck_stages_runs(ndim):
+    """BiaPy 3.7.1 builds this one with mismatched channels and fails at its first forward."""
+    network = build_model(
+        ModelSpec(
+            ndim=ndim, in_channels=1, out_channels=2, architecture="hrnet", norm="bn",
+            hrnet_variant="custom", hrnet_modules=(1, 1), hrnet_branches=(2, 3),
+            hrnet_blocks=((1, 1), (1, 1, 1)), hrnet_channels=((4, 8), (4, 8, 16)),
+            hrnet_block_type="BOTTLENECK", hrnet_z_down=(1, 2), hrnet_yx_down=(2, 2),
+        )
+    ).eval()  # fmt: skip
+    size = (1, 1, 40, 44) if ndim == 2 else (1, 1, 6, 40, 44)
+    with torch.no_grad():
+        assert network(torch.zeros(size)).shape == (1, 2, *size[2:])

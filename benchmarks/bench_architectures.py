@@ -1,0 +1,289 @@
+"""Every architecture on the demo's data: segpipe's cost over the bare network, and accuracy.
+
+    .venv/bin/python benchmarks/bench_architectures.py overhead [--threads 2]
+    .venv/bin/python benchmarks/bench_architectures.py inference [--ndim 3]
+    .venv/bin/python benchmarks/bench_architectures.py accuracy --budget 150 [--cores 2]
+
+``overhead``: per architecture (BiaPy's default sizes for the demo's 2D config: patch 128x128,
+batch 6), the mean training step of segpipe's loop (patch sampling and flips, channel
+losses, optimiser) against the same module's forward + backward + AdamW step on random
+tensors of the batch's shape, and segpipe's prediction of a 512x512 image's patches
+(normalisation, padding, activations, cropping; no TTA) against the module's forward on
+random patches of the same number and size. Ratios above 1 are segpipe's overhead.
+
+``inference``: the forward time with batch norms folded into the convolutions and with
+channel-last weights, each against the network as loaded, and the largest output change.
+
+``accuracy``: the demo pipeline (`segpipe run`) once per architecture, each trained for the
+number of epochs that fits ``--budget`` seconds at its measured step time, and its
+held-out F1@0.5 on the demo's test tile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from stages.commands.train import settings_from_config
+from stages.config import load_config
+from stages.demo import demo_tiles, read_stardist_sample
+from stages.nn.data import Sample, normalize_image
+from stages.nn.layout import channel_layout
+from stages.nn.model import build_model
+from stages.nn.patches import patch_grid
+from stages.nn.predict import predict_cores
+from stages.nn.train import train_network
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_CONFIG = ROOT / "config" / "config.yaml"
+ARCHITECTURES = [
+    "unet", "resunet", "attention_unet", "seunet", "resunet_se", "resunet++", "multiresunet",
+    "unext_v1", "unext_v2", "unetr",
+]  # fmt: skip
+STEPS = 12  # timed training steps (after WARMUP)
+WARMUP = 3
+
+
+def demo_settings(architecture: str):
+    config, _ = load_config(DEMO_CONFIG)
+    config["MODEL"]["ARCHITECTURE"] = architecture
+    return settings_from_config(config)
+
+
+def demo_samples(settings) -> list[Sample]:
+    image, labels = read_stardist_sample("stardist2d")
+    loop = settings.loop
+    layout = channel_layout(list(loop.codes), loop.channel_options, 2, loop.n_classes)
+    samples = []
+    for tile_image, tile_labels in demo_tiles(image, labels)[:3]:
+        normalized = normalize_image(tile_image[..., np.newaxis], settings.normalization)
+        samples.append(
+            Sample(
+                image=np.moveaxis(normalized, -1, 0),
+                targets=layout.training_targets(tile_labels, None),
+                foreground=tile_labels > 0,
+            )
+        )
+    return samples
+
+
+def bare_step_seconds(network: torch.nn.Module, batch: int, patch, out_channels: int) -> float:
+    """Mean forward + backward + AdamW step of the module on random tensors."""
+    optimizer = torch.optim.AdamW(network.parameters(), lr=1e-4)
+    x = torch.randn(batch, 1, *patch)
+    target = torch.rand(batch, out_channels, *patch)
+    network.train()
+    for index in range(WARMUP + STEPS):
+        if index == WARMUP:
+            started = time.perf_counter()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(network(x), target)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    return (time.perf_counter() - started) / STEPS
+
+
+def segpipe_step_seconds(settings, samples) -> float:
+    """Mean training step of segpipe's loop over its second epoch (the first warms up)."""
+    loop = dataclasses.replace(
+        settings.loop, epochs=2, steps_per_epoch=STEPS, scheduler="", patience=None
+    )
+    outcome = train_network(samples, None, loop, progress=False)
+    return outcome.history[1]["step_seconds"]
+
+
+def inference_seconds(settings, network, image: np.ndarray) -> tuple[float, float]:
+    """(segpipe's prediction of the image's patches, the module's forward on as many random
+    patches), each the best of three."""
+    loop = settings.loop
+    grid = patch_grid(image.shape[:-1], loop.patch, [16, 16], [0.25, 0.25])
+    layout = channel_layout(list(loop.codes), loop.channel_options, 2)
+    meta = {
+        "channels": list(layout.planes),
+        "spec": {"in_channels": 1},
+        "normalization": settings.normalization,
+        "activations": list(layout.activations),
+        "ndim": 2,
+    }
+    network.eval()
+    ours, bare = [], []
+    x = torch.randn(loop.batch_size, 1, *loop.patch)
+    batches = -(-len(grid) // x.shape[0])
+    for _ in range(3):
+        started = time.perf_counter()
+        predict_cores(network, meta, image, grid, range(len(grid)), batch_size=x.shape[0])
+        ours.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        with torch.inference_mode():
+            for _ in range(batches):
+                network(x)
+        bare.append(time.perf_counter() - started)
+    return min(ours), min(bare)
+
+
+def overhead(threads: int) -> None:
+    torch.set_num_threads(threads)
+    image, _ = read_stardist_sample("stardist2d")
+    print(
+        "| architecture | parameters | step, segpipe (s) | step, bare (s) | ratio "
+        "| predict 512x512, segpipe (s) | forward, bare (s) | ratio |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for architecture in ARCHITECTURES:
+        settings = demo_settings(architecture)
+        samples = demo_samples(settings)
+        torch.manual_seed(0)
+        network = build_model(settings.loop.model)
+        parameters = sum(p.numel() for p in network.parameters())
+        bare = bare_step_seconds(
+            copy.deepcopy(network),
+            settings.loop.batch_size,
+            settings.loop.patch,
+            settings.loop.model.out_channels,
+        )
+        ours = segpipe_step_seconds(settings, samples)
+        predicted, forward = inference_seconds(
+            settings, network, image[..., np.newaxis].astype(np.float32)
+        )
+        print(
+            f"| {architecture} | {parameters / 1e6:.2f} M | {ours:.3f} | {bare:.3f} "
+            f"| {ours / bare:.2f} | {predicted:.2f} | {forward:.2f} | {predicted / forward:.2f} |",
+            flush=True,
+        )
+
+
+def forward_seconds(network, x: torch.Tensor, repeats: int = 5) -> tuple[float, torch.Tensor]:
+    """Best of ``repeats`` forwards (after one warm-up), and the output."""
+    with torch.inference_mode():
+        output = network(x)
+        best = float("inf")
+        for _ in range(repeats):
+            started = time.perf_counter()
+            output = network(x)
+            best = min(best, time.perf_counter() - started)
+    return best, output
+
+
+def inference_options(threads: int, ndim: int) -> None:
+    """Forward time of a batch with batch norms folded and/or channel-last weights, against
+    the network as loaded (eval mode), and the largest output difference."""
+    from stages.nn.inference import fuse_batch_norms, memory_format
+
+    torch.set_num_threads(threads)
+    shape = (6, 1, 128, 128) if ndim == 2 else (2, 1, 32, 64, 64)
+    print(f"{ndim}D, batch {tuple(shape)}, {threads} threads, normalisation bn and in:")
+    print("| architecture | norm | as loaded (s) | folded | channels-last | both | max diff |")
+    print("|---|---|---|---|---|---|---|")
+    for architecture in ARCHITECTURES:
+        for norm in ("bn", "in"):
+            if architecture in ("multiresunet", "unext_v1", "unext_v2") and norm == "in":
+                continue  # their norms are fixed (batch norm; layer norm)
+            settings = demo_settings(architecture)
+            spec = dataclasses.replace(
+                settings.loop.model, norm=norm, ndim=ndim, patch=tuple(shape[2:])
+            )
+            torch.manual_seed(0)
+            network = build_model(spec)
+            # statistics that are not the identity, as after training
+            for module in network.modules():
+                if isinstance(module, (torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)):
+                    module.running_mean.uniform_(-0.5, 0.5)
+                    module.running_var.uniform_(0.5, 2.0)
+            network.eval()
+            x = torch.randn(shape)
+            base, reference = forward_seconds(network, x)
+            folded_network = copy.deepcopy(network)
+            fuse_batch_norms(folded_network)
+            folded, out_folded = forward_seconds(folded_network, x)
+            layout = memory_format(ndim)
+            last_network = copy.deepcopy(network).to(memory_format=layout)
+            last, out_last = forward_seconds(last_network, x.contiguous(memory_format=layout))
+            both_network = folded_network.to(memory_format=layout)
+            both, out_both = forward_seconds(both_network, x.contiguous(memory_format=layout))
+            difference = max(
+                float((out - reference).abs().max()) for out in (out_folded, out_last, out_both)
+            )
+            print(
+                f"| {architecture} | {norm} | {base:.3f} | {folded / base:.2f}x "
+                f"| {last / base:.2f}x | {both / base:.2f}x | {difference:.1e} |",
+                flush=True,
+            )
+
+
+def accuracy(budget: float, cores: int) -> None:
+    print("| architecture | epochs in the budget | train (s) | F1@0.5 | precision | recall |")
+    print("|---|---|---|---|---|---|")
+    base = yaml.safe_load(DEMO_CONFIG.read_text())
+    torch.set_num_threads(cores)
+    for architecture in ARCHITECTURES:
+        settings = demo_settings(architecture)
+        samples = demo_samples(settings)
+        step = segpipe_step_seconds(settings, samples)
+        # the demo's epoch: 11 training cells of 128x128 (12 less one held out), REPLICATE 20,
+        # in batches of the config's size
+        steps_per_epoch = -(-11 * 20 // settings.loop.batch_size)
+        epochs = max(1, int(budget / (step * steps_per_epoch)))
+        config = copy.deepcopy(base)
+        config["MODEL"] = {**config.get("MODEL", {}), "ARCHITECTURE": architecture}
+        config["TRAIN"] = {**config["TRAIN"], "EPOCHS": epochs, "PATIENCE": -1}
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "config.yaml"
+            config["RUN"] = {**config["RUN"], "RESULT_DIR": str(Path(folder) / "results")}
+            for key in ("TRAIN", "TEST"):
+                data = config["DATA"][key]
+                data["PATH"] = str(Path(folder) / "data" / key.lower() / "raw")
+                data["GT_PATH"] = str(Path(folder) / "data" / key.lower() / "label")
+            path.write_text(yaml.safe_dump(config))
+            started = time.time()
+            subprocess.run(
+                [
+                    str(Path(sys.executable).with_name("segpipe")),
+                    "run",
+                    str(path),
+                    "--cores",
+                    str(cores),
+                ],
+                check=True,
+                capture_output=True,
+                cwd=ROOT,
+            )
+            seconds = time.time() - started
+            metrics = next((Path(folder) / "results").rglob("test_results_metrics.csv"))
+            import pandas as pd
+
+            row = pd.read_csv(metrics).iloc[-1]
+            print(
+                f"| {architecture} | {epochs} | {seconds:.0f} | {row['0.5 TH f1']:.3f} "
+                f"| {row['0.5 TH precision']:.3f} | {row['0.5 TH recall']:.3f} |",
+                flush=True,
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=["overhead", "accuracy", "inference"])
+    parser.add_argument("--ndim", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--budget", type=float, default=150.0)
+    parser.add_argument("--cores", type=int, default=2)
+    arguments = parser.parse_args()
+    if arguments.what == "overhead":
+        overhead(arguments.threads)
+    elif arguments.what == "inference":
+        inference_options(arguments.threads, arguments.ndim)
+    else:
+        accuracy(arguments.budget, arguments.cores)
+
+
+if __name__ == "__main__":
+    main()
