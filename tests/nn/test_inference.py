@@ -68,3 +68,30 @@ def test_channel_last_prediction_equals_the_default(ndim):
     fast = prepare_for_inference(copy.deepcopy(network), ndim, channels_last=True)
     got = predict_cores(fast, meta, image, grid, range(len(grid)), tta=True, channels_last=True)
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_channel_last_is_chosen_where_it_was_measured_faster():
+    from stages.nn.inference import prefers_channels_last
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert prefers_channels_last({"architecture": "unet", "norm": "bn"}, cpu)
+    assert not prefers_channels_last({"architecture": "unet", "norm": "in"}, cpu)
+    assert prefers_channels_last({"architecture": "multiresunet", "norm": "in"}, cpu)
+    assert not prefers_channels_last({"architecture": "unext_v1", "norm": "bn"}, cpu)
+    assert not prefers_channels_last({"architecture": "unet", "norm": "bn"}, cuda)
+
+
+def test_channel_last_weights_leave_other_parameters_alone():
+    """U-NeXt's layer scales are rank-4 in 3D: only convolution weights change layout."""
+    from stages.nn.inference import to_channels_last
+
+    network = build_model(
+        ModelSpec(ndim=3, in_channels=1, out_channels=2, architecture="unext_v1",
+                  feature_maps=(4, 8))
+    ).eval()  # fmt: skip
+    x = torch.randn(1, 1, 8, 16, 16)
+    with torch.no_grad():
+        expected = network(x)
+        to_channels_last(network, 3)
+        got = network(x.contiguous(memory_format=torch.channels_last_3d))
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
