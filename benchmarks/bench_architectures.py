@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/bench_architectures.py overhead [--threads 2]
     .venv/bin/python benchmarks/bench_architectures.py inference [--ndim 3]
+    .venv/bin/python benchmarks/bench_architectures.py tiles [--counts 1,16,64]
+    .venv/bin/python benchmarks/bench_architectures.py switches [--architectures unet,resunet]
     .venv/bin/python benchmarks/bench_architectures.py accuracy --budget 150 [--cores 2]
 
 ``overhead``: per architecture (BiaPy's default sizes for the demo's 2D config: patch 128x128,
@@ -13,6 +15,15 @@ random patches of the same number and size. Ratios above 1 are segpipe's overhea
 
 ``inference``: the forward time with batch norms folded into the convolutions and with
 channel-last weights, each against the network as loaded, and the largest output change.
+
+``tiles``: a folder of 256x256 tiles (the demo's, repeated) through one ``segpipe predict``
+process (start-up, model load, reading, normalisation, writing; no TTA) against the module's
+forward on the same patches in a warm process, and the same tiles one process each (what a
+predict job per image cost before RUN.PREDICT_IMAGES_PER_JOB).
+
+``switches``: segpipe's training step with TRAIN.BF16 (bfloat16 autocast) and with
+MODEL.COMPILE (torch.compile; its compilation is paid in the first epoch, not timed), each
+against the plain step.
 
 ``accuracy``: the demo pipeline (`segpipe run`) once per architecture, each trained for the
 number of epochs that fits ``--budget`` seconds at its measured step time, and its
@@ -230,12 +241,110 @@ def inference_options(threads: int, ndim: int, architectures: list[str]) -> None
             )
 
 
-def accuracy(budget: float, cores: int) -> None:
+def tiles(counts: list[int], threads: int) -> None:
+    from stages.io import write_tiff
+    from stages.nn.model import ModelCard, save_model
+
+    torch.set_num_threads(threads)
+    settings = demo_settings("unet")
+    loop = settings.loop
+    layout = channel_layout(list(loop.codes), loop.channel_options, 2)
+    image, labels = read_stardist_sample("stardist2d")
+    demo = [tile for tile, _ in demo_tiles(image, labels)]
+    network = build_model(loop.model).eval()
+    card = ModelCard(
+        spec=loop.model,
+        channels=tuple(layout.planes),
+        codes=tuple(loop.codes),
+        channel_options=layout.options,
+        activations=tuple(layout.activations),
+        normalization=settings.normalization,
+        patch_size=(*loop.patch, 1),
+        training={},
+    )
+    print(
+        "| tiles | one process (s) | bare forward (s) | ratio | one process per tile (s) | ratio |"
+    )
+    print("|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        save_model(folder / "model.pt", network.state_dict(), card)
+        segpipe = str(Path(sys.executable).with_name("segpipe"))
+        common = ["--model", str(folder / "model.pt"), "--config", str(DEMO_CONFIG), "--no-tta"]
+        common += ["--threads", str(threads)]
+        for count in counts:
+            paths = []
+            for index in range(count):
+                tile = demo[index % len(demo)]
+                # a different array each time: flipped and shifted copies of the demo's tiles
+                tile = np.roll(tile[:: 1 - 2 * (index // len(demo) % 2)], index, axis=-1)
+                paths.append(folder / f"tiles{count}" / f"tile-{index}.tif")
+                write_tiff(paths[-1], np.ascontiguousarray(tile))
+            started = time.perf_counter()
+            subprocess.run(
+                [segpipe, "predict", *map(str, paths), "--out-dir", str(folder / "out")] + common,
+                check=True,
+                capture_output=True,
+            )
+            grouped = time.perf_counter() - started
+            started = time.perf_counter()
+            for index, path in enumerate(paths[: min(count, 8)]):
+                subprocess.run(
+                    [segpipe, "predict", str(path), str(folder / f"one{index}.npz")] + common,
+                    check=True,
+                    capture_output=True,
+                )
+            # at most 8 timed, scaled to the count: each process does the same work
+            alone = (time.perf_counter() - started) * count / min(count, 8)
+            grid = patch_grid(demo[0].shape, loop.patch, [16, 16], [0.25, 0.25])
+            batch = loop.batch_size
+            sizes = [batch] * (len(grid) // batch) + [len(grid) % batch] * bool(len(grid) % batch)
+            inputs = [torch.randn(size, 1, *loop.patch) for size in sizes]
+            bare = []
+            for _ in range(3):
+                started = time.perf_counter()
+                with torch.inference_mode():
+                    for x in inputs:
+                        network(x)
+                bare.append(time.perf_counter() - started)
+            forward = min(bare) * count
+            print(
+                f"| {count} | {grouped:.1f} | {forward:.1f} | {grouped / forward:.2f} "
+                f"| {alone:.1f} | {alone / forward:.2f} |",
+                flush=True,
+            )
+
+
+def switches(threads: int, architectures: list[str]) -> None:
+    torch.set_num_threads(threads)
+    print("| architecture | step (s) | bf16 step (s) | ratio | compiled step (s) | ratio |")
+    print("|---|---|---|---|---|---|")
+    for architecture in architectures:
+        settings = demo_settings(architecture)
+        samples = demo_samples(settings)
+        steps = {}
+        for name, change in (
+            ("plain", {}),
+            ("bf16", {"bf16": True}),
+            ("compile", {"compile": True}),
+        ):
+            loop = dataclasses.replace(settings.loop, **change)
+            torch.manual_seed(0)
+            steps[name] = segpipe_step_seconds(dataclasses.replace(settings, loop=loop), samples)
+        plain = steps["plain"]
+        print(
+            f"| {architecture} | {plain:.3f} | {steps['bf16']:.3f} | {steps['bf16'] / plain:.2f} "
+            f"| {steps['compile']:.3f} | {steps['compile'] / plain:.2f} |",
+            flush=True,
+        )
+
+
+def accuracy(budget: float, cores: int, architectures: list[str]) -> None:
     print("| architecture | epochs in the budget | train (s) | F1@0.5 | precision | recall |")
     print("|---|---|---|---|---|---|")
     base = yaml.safe_load(DEMO_CONFIG.read_text())
     torch.set_num_threads(cores)
-    for architecture in ARCHITECTURES:
+    for architecture in architectures:
         settings = demo_settings(architecture)
         samples = demo_samples(settings)
         step = segpipe_step_seconds(settings, samples)
@@ -281,7 +390,8 @@ def accuracy(budget: float, cores: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["overhead", "accuracy", "inference"])
+    parser.add_argument("what", choices=["overhead", "accuracy", "inference", "tiles", "switches"])
+    parser.add_argument("--counts", default="1,16,64", help="tiles: folder sizes")
     parser.add_argument("--ndim", type=int, default=2)
     parser.add_argument(
         "--architectures", default=",".join(ARCHITECTURES), help="comma-separated names"
@@ -294,8 +404,12 @@ def main() -> None:
         overhead(arguments.threads)
     elif arguments.what == "inference":
         inference_options(arguments.threads, arguments.ndim, arguments.architectures.split(","))
+    elif arguments.what == "switches":
+        switches(arguments.threads, arguments.architectures.split(","))
+    elif arguments.what == "tiles":
+        tiles([int(c) for c in arguments.counts.split(",")], arguments.threads)
     else:
-        accuracy(arguments.budget, arguments.cores)
+        accuracy(arguments.budget, arguments.cores, arguments.architectures.split(","))
 
 
 if __name__ == "__main__":

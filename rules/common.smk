@@ -223,6 +223,22 @@ if len(IMAGES) != len(TEST_RAW):
     sys.exit(f"segpipe: two test images in {TEST_DATA['PATH']} share a name apart from the suffix")
 
 
+#: the test images of each predict job (RUN.PREDICT_IMAGES_PER_JOB), in name order
+PREDICT_GROUPS = [
+    sorted(IMAGES)[start : start + RUN["PREDICT_IMAGES_PER_JOB"]]
+    for start in range(0, len(IMAGES), RUN["PREDICT_IMAGES_PER_JOB"])
+]
+_PREDICT_GROUP_OF = {name: g for g, names in enumerate(PREDICT_GROUPS) for name in names}
+
+
+def patch_folders(image):
+    """The predict outputs (one folder per shard) that hold ``image``'s patch files."""
+    return [
+        str(RESULTS / "patches" / f"group{_PREDICT_GROUP_OF[image]}.shard{shard}of{SHARDS}")
+        for shard in range(1, SHARDS + 1)
+    ]
+
+
 def _alternatives(names):
     return "|".join(re.escape(n) for n in sorted(names)) or "^$"
 
@@ -231,6 +247,7 @@ wildcard_constraints:
     image=_alternatives(IMAGES),
     split="train|val",
     shard=r"\d+",
+    group=r"\d+",
 
 
 def shell_words(words):

@@ -1,18 +1,19 @@
-# Prediction (GPU when available) and reconstruction (CPU), one job per test image and shard.
+# Prediction (GPU when available): one job per group of test images (RUN.PREDICT_IMAGES_PER_JOB,
+# one process, so torch and the model load once) and shard; reconstruction (CPU) per image.
 
 
 rule predict:
     input:
-        image=lambda w: IMAGES[w.image],
+        images=lambda w: [IMAGES[name] for name in PREDICT_GROUPS[int(w.group)]],
         model=MODEL_FILE,
         config=stage_config("predict"),
         config_digest=stage_config_marker("predict"),
     output:
-        temp(str(RESULTS / "patches" / f"{{image}}.shard{{shard}}of{SHARDS}.npz")),
+        temp(directory(str(RESULTS / "patches" / f"group{{group}}.shard{{shard}}of{SHARDS}"))),
     log:
-        str(LOGS / "predict" / "{image}.shard{shard}.log"),
+        str(LOGS / "predict" / "group{group}.shard{shard}.log"),
     benchmark:
-        str(BENCHMARKS / "predict" / "{image}.shard{shard}.tsv")
+        str(BENCHMARKS / "predict" / "group{group}.shard{shard}.tsv")
     conda:
         CONDA_ENV
     threads: 2
@@ -23,18 +24,14 @@ rule predict:
     params:
         shards=SHARDS,
     shell:
-        "segpipe predict {input.image:q} {output:q} --model {input.model:q} --shard "
-        "{wildcards.shard}/{params.shards} "
+        "segpipe predict {input.images:q} --out-dir {output:q} --keep-going "
+        "--model {input.model:q} --shard {wildcards.shard}/{params.shards} "
         "--threads {threads} --config {input.config:q} > {log:q} 2>&1"
 
 
 rule reconstruct:
     input:
-        expand(
-            str(RESULTS / "patches" / "{{image}}.shard{shard}of{shards}.npz"),
-            shard=range(1, SHARDS + 1),
-            shards=SHARDS,
-        ),
+        lambda w: patch_folders(w.image),
     output:
         str(RESULTS / FOLDERS.channels / "{image}.tif"),
     log:
@@ -49,5 +46,7 @@ rule reconstruct:
     resources:
         mem_mb=8000,
         runtime=30,
+    params:
+        patches=lambda w, input: shell_words(Path(f) / f"{w.image}.npz" for f in input),
     shell:
-        "segpipe reconstruct {input:q} --out {output:q} > {log:q} 2>&1"
+        "segpipe reconstruct {params.patches} --out {output:q} > {log:q} 2>&1"

@@ -14,9 +14,9 @@ COMMANDS = {
     "check": "Pair raw and label images and check counts, shapes, dtypes and dimensionality.",
     "encode": "Encode an instance label image into the network's channels (F, B, P, C, T, Db, "
     "Dc, D, H/V/Z).",
-    "train": "Train a U-Net on raw images and their encoded channels.",
+    "train": "Train a network (MODEL.ARCHITECTURE) on raw images and their encoded channels.",
     "tune": "Choose the decoder's thresholds for the best F1 on the model's validation data.",
-    "predict": "Predict the patches of one image (or one shard of them) with a trained model.",
+    "predict": "Predict the patches of images (or one shard of them) with a trained model.",
     "reconstruct": "Blend predicted patches into the full channel map of one image.",
     "median-filter": "Median-filter predicted channels along chosen axes (before decode).",
     "decode": "Turn predicted channels into instances by marker-controlled watershed.",

@@ -26,7 +26,6 @@ class LogFollower:
     def __init__(self, paths: RunPaths, echo: Callable[[str], None], interval: float = 2.0):
         self.paths, self.echo, self.interval = paths, echo, interval
         self.offsets: dict[Path, int] = {}
-        self.predicted: set[tuple[str, int]] = set()
         self.started = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -76,19 +75,14 @@ class LogFollower:
                 self.echo(f"train: {message}")
         for log in sorted((self.paths.logs / "predict").glob("*.log")):
             try:
-                written = log.stat().st_mtime
+                if log.stat().st_mtime < self.started:
+                    continue  # an earlier run's
             except OSError:
                 continue
-            if written < self.started or (log.name, int(written)) in self.predicted:
-                continue
-            done = [
-                line
-                for line in log.read_text(errors="replace").splitlines()
-                if "patch(es) of" in line
-            ]
-            if done:
-                self.predicted.add((log.name, int(written)))
-                self.echo(f"predict: {done[-1].split(': ', 1)[-1]}")
+            # one line per image as a predict job of several images finishes each
+            for line in self._new_lines(log):
+                if "patch(es) of" in line:
+                    self.echo(f"predict: {line.split(': ', 1)[-1]}")
 
 
 def metrics_summary(csv_path: Path) -> str:

@@ -23,11 +23,14 @@ def test_the_follower_echoes_new_epoch_lines_and_finished_predictions(tmp_path):
             log.write("10:00:02 segpipe.train WARNING an epoch will take about 20 min\n")
             log.write("10:00:03 segpipe.train INFO epoch 2/2  half a li")  # not finished yet
         time.sleep(0.1)
-        (paths.logs / "predict" / "a.shard1.log").write_text("x.npz: 4 of 4 patch(es) of a.tif\n")
+        (paths.logs / "predict" / "group0.shard1.log").write_text(
+            "a.npz: 4 of 4 patch(es) of a.tif\nb.npz: 2 of 2 patch(es) of b.tif\n"
+        )
     assert seen == [
         "train: epoch 1/2  train 0.9000  val 0.8000",
         "train: an epoch will take about 20 min",
         "predict: 4 of 4 patch(es) of a.tif",
+        "predict: 2 of 2 patch(es) of b.tif",
     ]
 
 

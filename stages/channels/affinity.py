@@ -17,9 +17,13 @@ import functools
 import itertools
 
 import numpy as np
-from scipy import ndimage as ndi
 
+from .._lazy import lazy_import
 from ..labels.morphology import as_volume
+
+# scipy and scikit-image load at first use: `segpipe predict` reads this module only for
+# its metadata (see stages._lazy)
+ndi = lazy_import("scipy.ndimage")
 
 NEIGHBOURHOODS = {
     2: ("4-connectivity", "8-connectivity"),

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage as ndi
-from skimage.morphology import skeletonize
-from skimage.segmentation import find_boundaries
 
+from .._lazy import lazy_import
 from ..labels import instance_boxes
 from ..labels.morphology import (
     ball,
@@ -16,6 +14,12 @@ from ..labels.morphology import (
     face_boundaries,
     inner_points,
 )
+
+# scipy and scikit-image load at first use: `segpipe predict` reads this module only for
+# its metadata (see stages._lazy)
+ndi = lazy_import("scipy.ndimage")
+morphology = lazy_import("skimage.morphology")
+segmentation = lazy_import("skimage.segmentation")
 
 
 def encode_foreground(labels: np.ndarray, *, erosion: int = 0, dilation: int = 0) -> np.ndarray:
@@ -46,7 +50,7 @@ def encode_center_points(
     else:
         for label_id, box in instance_boxes(labels):
             mask = labels[box] == label_id
-            centers[box][skeletonize(mask) & mask] = label_id
+            centers[box][morphology.skeletonize(mask) & mask] = label_id
     centers = erode_labels(centers, erosion)
     if dilation > 0:
         grown = ndi.grey_dilation(centers, footprint=ball(dilation, labels.ndim))
@@ -89,14 +93,14 @@ def encode_contour(labels: np.ndarray, *, mode: str = "thick") -> np.ndarray:
     grid: equality tested).
     """
     if mode == "subpixel":
-        return find_boundaries(labels, connectivity=labels.ndim, mode="thick")
+        return segmentation.find_boundaries(labels, connectivity=labels.ndim, mode="thick")
     if mode == "dense":
         foreground = labels > 0
         return ndi.binary_dilation(foreground) & ~foreground
     if mode in ("thick", "inner"):
         # one compiled pass over face neighbours; equal to find_boundaries (tested)
         return face_boundaries(labels, foreground_only=mode == "inner")
-    return find_boundaries(labels, connectivity=1, mode=mode)
+    return segmentation.find_boundaries(labels, connectivity=1, mode=mode)
 
 
 def encode_touching(labels: np.ndarray, *, thickness: int = 2) -> np.ndarray:

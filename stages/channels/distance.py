@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage as ndi
-from skimage.morphology import skeletonize
 
+from .._lazy import lazy_import
 from ..labels import instance_boxes
 from ..labels.morphology import as_volume, inner_points, label_sizes_and_centroids, per_label_max
 from ..threads import kernel_threads
+
+# scipy and scikit-image load at first use: `segpipe predict` reads this module only for
+# its metadata (see stages._lazy)
+ndi = lazy_import("scipy.ndimage")
+morphology = lazy_import("skimage.morphology")
 
 
 def _multi_label_distance(
@@ -77,7 +81,7 @@ def encode_distance_to_center(
         out = np.zeros(labels.shape, dtype=np.float32)
         for label_id, box in instance_boxes(labels):
             mask = labels[box] == label_id
-            center = skeletonize(mask) & mask
+            center = morphology.skeletonize(mask) & mask
             out[box][mask] = ndi.distance_transform_edt(~center)[mask]
     if norm:
         # + 1 so the centre itself is not confused with background by mask_values

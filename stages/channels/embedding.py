@@ -9,10 +9,14 @@ pixel of an instance embeds exactly at the instance's centre.
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage as ndi
 
+from .._lazy import lazy_import
 from ..labels import instance_boxes
 from ..labels.morphology import label_sizes_and_centroids, per_label_lookup
+
+# scipy and scikit-image load at first use: `segpipe predict` reads this module only for
+# its metadata (see stages._lazy)
+ndi = lazy_import("scipy.ndimage")
 
 AXES = "ZYX"
 

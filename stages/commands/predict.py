@@ -1,8 +1,11 @@
-"""segpipe predict: one image -> predicted patch cores and their positions (a .npz per shard)."""
+"""segpipe predict: images -> predicted patch cores and their positions (a .npz per image and
+shard), many images per process so that the start-up (torch, the model) is paid once."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import click
 
@@ -38,6 +41,11 @@ def whole_image_patch(shape: tuple[int, ...], multiple: tuple[int, ...]) -> tupl
     return tuple(-(-size // m) * m for size, m in zip(shape, multiple))
 
 
+def error_path(patch_path: str | Path) -> Path:
+    """Where ``predict --keep-going`` leaves the reason an image's patch file is missing."""
+    return Path(patch_path).with_suffix(".error")
+
+
 def _shard(text: str) -> tuple[int, int]:
     try:
         k, n = (int(v) for v in text.split("/"))
@@ -48,15 +56,44 @@ def _shard(text: str) -> tuple[int, int]:
     return k, n
 
 
+def _outputs(paths: tuple[str, ...], out_dir: str | None) -> list[tuple[str, Path]]:
+    """(image, patch file) pairs: IMAGE OUT, or IMAGE... with --out-dir DIR (DIR/<stem>.npz)."""
+    if out_dir is None:
+        if len(paths) != 2:
+            raise click.UsageError(
+                "give IMAGE OUT (one image), or IMAGE... --out-dir DIR (one .npz per image)"
+            )
+        return [(paths[0], Path(paths[1]))]
+    stems: dict[str, str] = {}
+    for path in paths:
+        stem = Path(path).stem
+        if stem in stems:
+            raise click.UsageError(f"{stems[stem]} and {path} would both write {stem}.npz")
+        stems[stem] = path
+    return [(path, Path(out_dir) / f"{stem}.npz") for stem, path in stems.items()]
+
+
 @click.command(name="predict")
-@click.argument("image_path", type=click.Path(dir_okay=False))
-@click.argument("out_path", type=click.Path(dir_okay=False))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option(
     "--model",
     "model_path",
     required=True,
-    type=click.Path(dir_okay=False),
-    help="model.pt written by `segpipe train`.",
+    type=click.Path(),
+    help="model.pt written by `segpipe train`, or a BioImage Model Zoo package (.zip or "
+    "folder) written by `segpipe export`.",
+)
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Predict every image given into DIR/<image name>.npz (one process for all).",
+)
+@click.option(
+    "--keep-going",
+    is_flag=True,
+    help="With --out-dir: an image that cannot be read leaves DIR/<image name>.error with the "
+    "reason instead of failing the others (reconstruct reports it).",
 )
 @click.option(
     "--shard",
@@ -88,9 +125,10 @@ def _shard(text: str) -> tuple[int, int]:
 @config_option
 @clear_errors
 def command(
-    image_path: str,
-    out_path: str,
+    paths: tuple[str, ...],
     model_path: str,
+    out_dir: str | None,
+    keep_going: bool,
     shard: str,
     batch_size: int | None,
     threads: int | None,
@@ -98,19 +136,18 @@ def command(
     full_image: bool | None,
     config_path: str | None,
 ) -> None:
-    """Predict the patches of IMAGE_PATH (DATA.PATCH_SIZE, DATA.TEST.PADDING/OVERLAP) into OUT_PATH
-    (.npz); with --full-image (TEST.FULL_IMG), the whole image as one patch."""
+    """Predict the patches (DATA.PATCH_SIZE, DATA.TEST.PADDING/OVERLAP) of IMAGE into OUT (.npz),
+    or of every IMAGE into --out-dir; with --full-image (TEST.FULL_IMG), each whole image as one
+    patch. The model is loaded once for all images."""
     k, n = _shard(shard)
-    import json
-
-    import numpy as np
+    outputs = _outputs(paths, out_dir)
+    if keep_going and out_dir is None:
+        raise click.UsageError("--keep-going needs --out-dir")
     import torch
 
-    from ..io import InputError, atomic_output, read_raw
+    from ..io import InputError, atomic_directory
     from ..nn.inference import prefers_channels_last, prepare_for_inference
     from ..nn.model import load_model
-    from ..nn.patches import patch_grid, shard_indices
-    from ..nn.predict import predict_cores
     from .common import log, settings_for
 
     settings = settings_for("predict", config_path)
@@ -124,64 +161,126 @@ def command(
         )
     model, meta = load_model(model_path, device)
     rank = meta["ndim"]
+    if config_path is not None and settings.ndim != rank:
+        raise click.ClickException(
+            f"{model_path} is a {rank}D model but PROBLEM.NDIM of {config_path} is {settings.ndim}D"
+        )
     channels_last = prefers_channels_last(meta["spec"], device)
     prepare_for_inference(model, rank, channels_last=channels_last)
     if config_path is None:
         # no config: the model's own patch size, padding of an eighth, no overlap
         patch = tuple(meta["patch_size"][:-1])
         padding, overlap = tuple(p // 8 for p in patch), (0.0,) * len(patch)
-    elif settings.ndim != rank:
-        raise click.ClickException(
-            f"{model_path} is a {rank}D model but PROBLEM.NDIM of {config_path} is {settings.ndim}D"
-        )
     else:
         patch, padding, overlap = settings.patch, settings.padding, settings.overlap
-    image, info = read_raw(image_path, rank)
-    if image.shape[-1] != meta["spec"]["in_channels"]:
-        raise InputError(
-            f"{image_path}: {image.shape[-1]} channel(s) in a {rank}D image of shape "
-            f"{image.shape[:-1]}, but the model {model_path} takes {meta['spec']['in_channels']} "
-            "(a 3D image for a 2D model, or a colour image for a grey one?)"
-        )
-    if settings.full_image if full_image is None else full_image:
-        # the network's own multiple: its poolings (or UNETR's token size) along each axis
-        patch = whole_image_patch(image.shape[:-1], tuple(model.multiple))
-        padding, overlap = (0,) * rank, (0.0,) * rank
-    grid = patch_grid(image.shape[:-1], patch, list(padding), list(overlap))
-    indices = shard_indices(len(grid), k, n)
-    cores = predict_cores(
-        model,
-        meta,
-        image,
-        grid,
-        indices,
+    predictor = ImagePredictor(
+        model=model,
+        meta=meta,
+        model_path=model_path,
+        patch=tuple(patch),
+        padding=tuple(padding),
+        overlap=tuple(overlap),
+        shard=(k, n),
         batch_size=batch_size or settings.batch_size,
         tta=settings.tta if tta is None else tta,
+        full_image=settings.full_image if full_image is None else full_image,
         device=device,
         channels_last=channels_last,
     )
-    header = {
-        "image": str(image_path),
-        "image_shape": list(image.shape[:-1]),
-        "core_size": list(grid.core_size),
-        "overlap": list(overlap),
-        "patch_size": list(patch),
-        "padding": list(padding),
-        "channels": meta["channels"],
-        "channel_options": meta.get("channel_options", {}),
-        "shard": [k, n],
-        "patches": len(grid),
-        "spacing": list(info.spacing) if info.spacing else None,
-    }
-    with atomic_output(out_path) as temporary:
-        with open(temporary, "wb") as handle:
-            np.savez(
-                handle,
-                cores=cores,
-                starts=np.asarray([grid.starts[i] for i in indices], dtype=np.int64).reshape(
-                    len(indices), len(patch)
-                ),
-                indices=np.asarray(indices, dtype=np.int64),
-                header=np.asarray(json.dumps(header)),
+    if out_dir is None:
+        predictor.predict(*outputs[0])
+        return
+    failed = 0
+    with atomic_directory(out_dir) as folder:
+        for image_path, out_path in outputs:
+            try:
+                predictor.predict(image_path, folder / out_path.name)
+            except InputError as error:
+                if not keep_going:
+                    raise
+                failed += 1
+                log.error("%s", error)
+                error_path(folder / out_path.name).write_text(f"{error}\n")
+    click.echo(f"{out_dir}: {len(outputs) - failed} of {len(outputs)} image(s) predicted")
+
+
+@dataclass(frozen=True)
+class ImagePredictor:
+    """A loaded model and the prediction settings, applied to one image after another."""
+
+    model: Any
+    meta: dict
+    model_path: str
+    patch: tuple[int, ...]
+    padding: tuple[int, ...]
+    overlap: tuple[float, ...]
+    shard: tuple[int, int]
+    batch_size: int
+    tta: bool
+    full_image: bool
+    device: Any
+    channels_last: bool
+
+    def predict(self, image_path: str, out_path: str | Path) -> None:
+        """Predict this shard of the patches of ``image_path`` into ``out_path`` (.npz)."""
+        import json
+
+        import numpy as np
+
+        from ..io import InputError, atomic_output, read_raw
+        from ..nn.patches import patch_grid, shard_indices
+        from ..nn.predict import predict_cores
+
+        meta, rank = self.meta, self.meta["ndim"]
+        image, info = read_raw(image_path, rank)
+        if image.shape[-1] != meta["spec"]["in_channels"]:
+            raise InputError(
+                f"{image_path}: {image.shape[-1]} channel(s) in a {rank}D image of shape "
+                f"{image.shape[:-1]}, but the model {self.model_path} takes "
+                f"{meta['spec']['in_channels']} (a 3D image for a 2D model, or a colour image "
+                "for a grey one?)"
             )
-    click.echo(f"{out_path}: {len(indices)} of {len(grid)} patch(es) of {image_path}")
+        patch, padding, overlap = self.patch, self.padding, self.overlap
+        if self.full_image:
+            # the network's own multiple: its poolings (or UNETR's token size) along each axis
+            patch = whole_image_patch(image.shape[:-1], tuple(self.model.multiple))
+            padding, overlap = (0,) * rank, (0.0,) * rank
+        grid = patch_grid(image.shape[:-1], patch, list(padding), list(overlap))
+        k, n = self.shard
+        indices = shard_indices(len(grid), k, n)
+        cores = predict_cores(
+            self.model,
+            meta,
+            image,
+            grid,
+            indices,
+            batch_size=self.batch_size,
+            tta=self.tta,
+            device=self.device,
+            channels_last=self.channels_last,
+        )
+        del image
+        header = {
+            "image": str(image_path),
+            "image_shape": list(grid.image_shape),
+            "core_size": list(grid.core_size),
+            "overlap": list(overlap),
+            "patch_size": list(patch),
+            "padding": list(padding),
+            "channels": meta["channels"],
+            "channel_options": meta.get("channel_options", {}),
+            "shard": [k, n],
+            "patches": len(grid),
+            "spacing": list(info.spacing) if info.spacing else None,
+        }
+        starts = np.asarray([grid.starts[i] for i in indices], dtype=np.int64)
+        with atomic_output(out_path) as temporary:
+            with open(temporary, "wb") as handle:
+                np.savez(
+                    handle,
+                    cores=cores,
+                    starts=starts.reshape(len(indices), len(patch)),
+                    indices=np.asarray(indices, dtype=np.int64),
+                    header=np.asarray(json.dumps(header)),
+                )
+        click.echo(f"{out_path}: {len(indices)} of {len(grid)} patch(es) of {image_path}")

@@ -3,6 +3,8 @@ map."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from .common import clear_errors
@@ -31,9 +33,13 @@ def command(patch_paths: tuple[str, ...], out_path: str) -> None:
 
     from ..io import InputError, provenance, write_tiff
     from ..nn.patches import blend_cores
+    from .predict import error_path
 
     cores, starts, seen, header = [], [], set(), None
     for path in patch_paths:
+        reason = error_path(path)
+        if not Path(path).exists() and reason.is_file():
+            raise InputError(f"predict could not read the image: {reason.read_text().strip()}")
         try:
             with np.load(path) as data:
                 this = json.loads(str(data["header"]))

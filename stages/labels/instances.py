@@ -8,7 +8,12 @@ first (and mapped back where the output keeps the input's ids).
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage as ndi
+
+from .._lazy import lazy_import
+
+# scipy and scikit-image load at first use: `segpipe predict` reads this module only for
+# its metadata (see stages._lazy)
+ndi = lazy_import("scipy.ndimage")
 
 #: largest id used as it is; above it, ids are renumbered before per-id tables are built
 #: (a table of 2**20 ids costs a few MB)

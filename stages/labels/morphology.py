@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage as ndi
+
+from .._lazy import lazy_import
+
+# scipy and scikit-image load at first use: `segpipe predict` reads this module only for
+# its metadata (see stages._lazy)
+ndi = lazy_import("scipy.ndimage")
 
 
 def ball(radius: int, ndim: int) -> np.ndarray:

@@ -63,3 +63,36 @@ def tiny_config(tmp_path):
 def no_partial_files(folder) -> bool:
     """No temporary file was left behind by an atomic writer."""
     return not [p for p in folder.rglob("*.tmp*")]
+
+
+@pytest.fixture
+def trained(run, dataset, tiny_config, tmp_path):
+    for name in ("img-0", "img-1"):
+        assert (
+            run(
+                "encode",
+                dataset / f"train/label/{name}.tif",
+                tmp_path / "ch" / f"{name}.tif",
+                "--config",
+                tiny_config,
+            ).exit_code
+            == 0
+        )
+    result = run(
+        "train",
+        "--raw",
+        dataset / "train/raw",
+        "--label",
+        dataset / "train/label",
+        "--channels",
+        tmp_path / "ch",
+        "--out",
+        tmp_path / "model",
+        "--threads",
+        "1",
+        "--no-progress",
+        "--config",
+        tiny_config,
+    )
+    assert result.exit_code == 0, result.output
+    return tmp_path / "model" / "model.pt"

@@ -10,39 +10,6 @@ from stages.io import read_channels, read_tiff, write_tiff
 from .conftest import no_partial_files
 
 
-@pytest.fixture
-def trained(run, dataset, tiny_config, tmp_path):
-    for name in ("img-0", "img-1"):
-        assert (
-            run(
-                "encode",
-                dataset / f"train/label/{name}.tif",
-                tmp_path / "ch" / f"{name}.tif",
-                "--config",
-                tiny_config,
-            ).exit_code
-            == 0
-        )
-    result = run(
-        "train",
-        "--raw",
-        dataset / "train/raw",
-        "--label",
-        dataset / "train/label",
-        "--channels",
-        tmp_path / "ch",
-        "--out",
-        tmp_path / "model",
-        "--threads",
-        "1",
-        "--no-progress",
-        "--config",
-        tiny_config,
-    )
-    assert result.exit_code == 0, result.output
-    return tmp_path / "model" / "model.pt"
-
-
 def test_full_chain_by_hand(run, dataset, tiny_config, trained, tmp_path):
     image = dataset / "test/raw/img-0.tif"
     for k in (1, 2):
@@ -235,6 +202,47 @@ def test_predict_and_reconstruct_errors(run, dataset, tiny_config, trained, tmp_
         "reconstruct", tmp_path / "p1.npz", tmp_path / "p1.npz", "--out", tmp_path / "r.tif"
     )
     assert result.exit_code == 1 and "repeats patches" in result.output
+
+
+def test_many_images_in_one_predict_equal_one_each_and_a_bad_one_fails_alone(
+    run, dataset, tiny_config, trained, tmp_path
+):
+    """One process predicts a group of images (RUN.PREDICT_IMAGES_PER_JOB); the patch files
+    are those of one process per image, and an unreadable image leaves its reason for its own
+    reconstruct, with --keep-going, or fails the whole group, leaving nothing, without."""
+    images = [dataset / "test/raw/img-0.tif", dataset / "train/raw/img-1.tif"]
+    bad = tmp_path / "bad.tif"
+    bad.write_bytes(b"not a TIFF")
+    for image in images:
+        assert run("predict", image, tmp_path / f"{image.stem}.npz", "--model", trained,
+                   "--config", tiny_config).exit_code == 0  # fmt: skip
+    group = tmp_path / "group"
+    result = run("predict", *images, bad, "--out-dir", group, "--keep-going", "--model",
+                 trained, "--config", tiny_config)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "2 of 3 image(s) predicted" in result.output
+    assert sorted(p.name for p in group.iterdir()) == ["bad.error", "img-0.npz", "img-1.npz"]
+    for image in images:
+        with (
+            np.load(group / f"{image.stem}.npz") as one,
+            np.load(tmp_path / f"{image.stem}.npz") as alone,
+        ):
+            np.testing.assert_array_equal(one["cores"], alone["cores"])
+            assert str(one["header"]) == str(alone["header"])
+    result = run("reconstruct", group / "bad.npz", "--out", tmp_path / "bad_channels.tif")
+    assert result.exit_code == 1 and "bad.tif is not a readable TIFF" in result.output
+    assert not (tmp_path / "bad_channels.tif").exists()
+    assert run("reconstruct", group / "img-0.npz", "--out", tmp_path / "c.tif").exit_code == 0
+
+    strict = tmp_path / "strict"
+    result = run("predict", images[0], bad, "--out-dir", strict, "--model", trained,
+                 "--config", tiny_config)  # fmt: skip
+    assert result.exit_code == 1 and "bad.tif is not a readable TIFF" in result.output
+    assert not strict.exists() and no_partial_files(tmp_path)
+    result = run("predict", images[0], images[0], "--out-dir", strict, "--model", trained)
+    assert result.exit_code == 2 and "would both write img-0.npz" in result.output
+    result = run("predict", *images, tmp_path / "x.npz", "--model", trained)
+    assert result.exit_code == 2 and "IMAGE... --out-dir DIR" in result.output
 
 
 def test_train_errors(run, dataset, tiny_config, tmp_path):

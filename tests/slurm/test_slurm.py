@@ -173,8 +173,10 @@ def test_a_failed_image_fails_alone_and_names_its_log(slurm_run):
     )
     output = result.stdout + result.stderr
     assert result.returncode != 0
-    assert "Error in rule predict" in output and "bad" in output
-    assert "slurm_logs/rule_predict" in output  # where to read the failed job's log
-    bad_log = workdir / "results/slurm2d/results/slurm2d_2/logs/predict/bad.shard1.log"
-    assert "bad.tif is not a readable TIFF" in bad_log.read_text()
+    # one predict job for both images; the bad one fails its own reconstruct job, named
+    assert "Error in rule reconstruct" in output and "bad" in output
+    assert "slurm_logs/rule_reconstruct" in output  # where to read the failed job's log
+    logs = workdir / "results/slurm2d/results/slurm2d_2/logs"
+    assert "bad.tif is not a readable TIFF" in (logs / "reconstruct/bad.log").read_text()
+    assert "bad.tif is not a readable TIFF" in (logs / "predict/group0.shard1.log").read_text()
     assert (workdir / "results/slurm2d/results/slurm2d_2/per_image_instances/good.tif").exists()
