@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from stages.commands import STAGES, post_processing_steps, stage_slice
+from stages.commands.common import starting_model
 from stages.config import ConfigError, dump_yaml, resolve_config
 from stages.io import InputError, list_images
 from stages.workflow import ImageFolders, RunPaths
@@ -47,8 +48,9 @@ MEASURE = POST["MEASURE_PROPERTIES"]["ENABLE"]
 POST_STEPS = post_processing_steps(CFG)
 EVALUATE = CFG["TEST"]["ENABLE"] and TEST_DATA["LOAD_GT"] and CFG["TEST"]["MATCHING_STATS"]
 USE_VAL_FOLDER = not VAL_DATA["FROM_TRAIN"]
-# MODEL.LOAD_CHECKPOINT with PATHS.CHECKPOINT_FILE: fine-tune that model, or predict with it
-CHECKPOINT_FILE = CFG["PATHS"]["CHECKPOINT_FILE"] if CFG["MODEL"]["LOAD_CHECKPOINT"] else ""
+# MODEL.LOAD_CHECKPOINT with PATHS.CHECKPOINT_FILE, or MODEL.SOURCE bmz with a package:
+# fine-tune that model, or predict with it
+CHECKPOINT_FILE = starting_model(CFG)
 TRAINING = CFG["TRAIN"]["ENABLE"]
 TUNE = RUN["TUNE_THRESHOLDS"]
 if TUNE and not TRAINING:
@@ -57,11 +59,15 @@ if TUNE and not TRAINING:
         "training run: set TRAIN.ENABLE true, or RUN.TUNE_THRESHOLDS false"
     )
 TUNED_FILE = str(MODEL_DIR / "tuned_thresholds.json")
+#: MODEL.BMZ.EXPORT.ENABLE: the model as a BioImage Model Zoo package
+EXPORT_BMZ = CFG["MODEL"]["BMZ"]["EXPORT"]["ENABLE"]
+BMZ_PACKAGE = str(MODEL_DIR / "bmz" / f"{NAME}.zip")
 MODEL_FILE = CHECKPOINT_FILE if CHECKPOINT_FILE and not TRAINING else str(MODEL_DIR / "model.pt")
-if CFG["TEST"]["ENABLE"] and not TRAINING and not Path(MODEL_FILE).is_file():
+if CFG["TEST"]["ENABLE"] and not TRAINING and not Path(MODEL_FILE).exists():
     sys.exit(
         f"segpipe: invalid config: TRAIN.ENABLE is false but there is no model at {MODEL_FILE}; "
-        "set MODEL.LOAD_CHECKPOINT: true and PATHS.CHECKPOINT_FILE to a segpipe model.pt, or "
+        "set MODEL.LOAD_CHECKPOINT: true and PATHS.CHECKPOINT_FILE to a segpipe model.pt (or "
+        "MODEL.SOURCE: bmz and MODEL.BMZ.SOURCE_MODEL_ID to a package segpipe exported), or "
         "train (TRAIN.ENABLE: true)"
     )
 
@@ -380,4 +386,6 @@ def final_outputs():
             if EVALUATE:
                 outputs.append(str(STACK / "test_results_metrics.csv"))
         outputs += [str(RESULTS / "charts" / f"{i}_overlay.png") for i in REPORT_IMAGES]
+    if EXPORT_BMZ:
+        outputs.append(BMZ_PACKAGE)
     return outputs

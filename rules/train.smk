@@ -66,3 +66,30 @@ if CFG["TRAIN"]["ENABLE"]:
             "--out {params.model_dir:q} --log-csv {output.log_csv:q} --chart {output.chart:q} "
             "--threads {threads} "
             "--no-progress --config {input.config:q} > {log:q} 2>&1"
+
+
+# MODEL.BMZ.EXPORT.ENABLE: the model as a BioImage Model Zoo package, its test input cut from
+# the first test image (else the first training image)
+if EXPORT_BMZ:
+
+    rule export_bmz:
+        input:
+            model=MODEL_FILE,
+            image=(sorted(IMAGES.values()) or TRAIN_RAW)[:1],
+            config=stage_config("export"),
+            config_digest=stage_config_marker("export"),
+        output:
+            BMZ_PACKAGE,
+        log:
+            str(LOGS / "export_bmz.log"),
+        benchmark:
+            str(BENCHMARKS / "export_bmz.tsv")
+        conda:
+            CONDA_ENV
+        threads: 1
+        resources:
+            mem_mb=4000,
+            runtime=20,
+        shell:
+            "segpipe export {input.model:q} {output:q} --image {input.image:q} "
+            "--config {input.config:q} > {log:q} 2>&1"

@@ -27,6 +27,7 @@ COMMANDS = {
     "evaluate": "Match predicted against ground-truth instances and write the metrics CSVs.",
     "stack": "Stack 2D channel maps or label images into one 3D stack (as_3d_stack).",
     "overlay": "Draw a test image with its instances' outlines and matching (PNG).",
+    "export": "Export a trained model as a BioImage Model Zoo package (.zip or folder).",
     "config": "Validate a config and print it resolved, or print the config reference.",
 }
 

@@ -25,6 +25,7 @@ STAGES = (
     "filter_by_properties",
     "measure",
     "evaluate",
+    "export",
 )
 
 

@@ -85,3 +85,12 @@ def data_rank(ndim_flag: str | None, config_ndim: int, config_path: str | None) 
     if ndim_flag:
         return 2 if ndim_flag == "2D" else 3
     return config_ndim if config_path else None
+
+
+def starting_model(config: Any) -> str:
+    """The model a run starts from ("" for none): the package of MODEL.SOURCE bmz, or
+    PATHS.CHECKPOINT_FILE with MODEL.LOAD_CHECKPOINT."""
+    model = config["MODEL"]
+    if model["SOURCE"] == "bmz":
+        return model["BMZ"]["SOURCE_MODEL_ID"]
+    return config["PATHS"]["CHECKPOINT_FILE"] if model["LOAD_CHECKPOINT"] else ""

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .common import clear_errors, config_option, ndim_of
+from .common import clear_errors, config_option, ndim_of, starting_model
 
 if TYPE_CHECKING:  # numpy-only, but `segpipe train --help` imports nothing it does not need
     from ..nn.settings import TrainSettings
@@ -187,9 +187,7 @@ def settings_from_config(config) -> TrainCommandSettings:
         seed=config["SYSTEM"]["SEED"],
         reflect_to_complete_shape=data["REFLECT_TO_COMPLETE_SHAPE"],
         val_folders=None if val["FROM_TRAIN"] else (val["PATH"], val["GT_PATH"]),
-        init_model=(config["PATHS"]["CHECKPOINT_FILE"] or None)
-        if model["LOAD_CHECKPOINT"]
-        else None,
+        init_model=starting_model(config) or None,
     )
 
 
@@ -382,9 +380,10 @@ def _pairs(files: list, what: str) -> list[tuple[str, str]]:
 @click.option(
     "--init-model",
     default=None,
-    type=click.Path(dir_okay=False),
-    help="A segpipe model.pt to fine-tune [default: PATHS.CHECKPOINT_FILE when "
-    "MODEL.LOAD_CHECKPOINT].",
+    type=click.Path(),
+    help="A segpipe model.pt or exported BioImage Model Zoo package to fine-tune [default: "
+    "PATHS.CHECKPOINT_FILE when MODEL.LOAD_CHECKPOINT, MODEL.BMZ.SOURCE_MODEL_ID when "
+    "MODEL.SOURCE is bmz].",
 )
 @click.option("--fresh", is_flag=True, help="Ignore a resume state in <out>/resume and start over.")
 @click.option(
@@ -448,7 +447,9 @@ def command(
     initial_weights = None
     if init_model:
         initial_weights = initial_weights_for(Path(init_model), settings.loop)
-        files.append(("initial model", Path(init_model)))
+        # a package folder: its description holds the hash of each of its files
+        digest_of = Path(init_model) / "rdf.yaml" if Path(init_model).is_dir() else init_model
+        files.append(("initial model", Path(digest_of)))
     outcome = train_in_folder(
         samples,
         val_samples,

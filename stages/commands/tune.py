@@ -48,7 +48,7 @@ def _predict_whole(model, meta, image, settings: PredictSettings, device, channe
 
 
 @click.command(name="tune")
-@click.argument("model_path", type=click.Path(dir_okay=False))
+@click.argument("model_path", type=click.Path())
 @click.argument("validation_path", type=click.Path(dir_okay=False))
 @click.argument("out_path", type=click.Path(dir_okay=False))
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="CPU threads of torch.")

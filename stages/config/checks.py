@@ -7,6 +7,7 @@ slice (:func:`stages.config.slices.slice_of`) holds whatever its checks need.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -186,6 +187,30 @@ def _check_model(cfg: dict) -> None:
                 f"MODEL.{key}: needs {levels - 1} value(s) (one per pooling) for "
                 f"MODEL.FEATURE_MAPS {model['FEATURE_MAPS']}"
             )
+
+
+@check("MODEL.SOURCE", "MODEL.BMZ.SOURCE_MODEL_ID", context=("MODEL.LOAD_CHECKPOINT",))
+def _check_model_source(cfg: dict) -> None:
+    model = cfg["MODEL"]
+    source = model["BMZ"]["SOURCE_MODEL_ID"]
+    if model["SOURCE"] != "bmz":
+        return
+    if not source:
+        raise ConfigError(
+            "MODEL.BMZ.SOURCE_MODEL_ID: MODEL.SOURCE bmz needs the path of a BioImage Model Zoo "
+            "package (.zip or folder) that `segpipe export` wrote"
+        )
+    if model["LOAD_CHECKPOINT"]:
+        raise ConfigError(
+            "MODEL.LOAD_CHECKPOINT: true with MODEL.SOURCE bmz names two models to start from; "
+            "set one"
+        )
+    # a zoo nickname ("affable-shark"), a zoo id or a DOI ("10.5281/zenodo.5764892")
+    if ("/" not in source and "." not in source) or re.match(r"10\.\d{4,}/", source):
+        raise ConfigError(
+            f"MODEL.BMZ.SOURCE_MODEL_ID: {source!r} is not a path; segpipe downloads nothing: "
+            "download the package and give its .zip or folder"
+        )
 
 
 @check(

@@ -26,6 +26,15 @@ _MINUS_ONE_MEANS_UNSET = {
     "DATA.NORMALIZATION.ZERO_MEAN_UNIT_VAR.MEAN_VAL",
     "DATA.NORMALIZATION.ZERO_MEAN_UNIT_VAR.STD_VAL",
 }
+#: BiaPy 3.7.1 writes -1 (or a list of -1) for these when unset: read as segpipe's default
+_MINUS_ONE_MEANS_DEFAULT = {
+    "DATA.NORMALIZATION.PERC_CLIP.LOWER_PERC",
+    "DATA.NORMALIZATION.PERC_CLIP.UPPER_PERC",
+    "DATA.TEST.RESOLUTION",
+    "TRAIN.LR_SCHEDULER.MIN_LR",
+    "TRAIN.LR_SCHEDULER.REDUCEONPLATEAU_PATIENCE",
+    "TRAIN.LR_SCHEDULER.WARMUP_COSINE_DECAY_EPOCHS",
+}
 
 
 #: the most values a config may hold once its YAML aliases are expanded (a BiaPy config
@@ -139,19 +148,50 @@ def _read_channels(raw: dict) -> None:
         )
 
 
-def _read(schema: dict, node: dict, value: Any, path: str, warnings: list[str]) -> Any:
+_NO_DEFAULT = object()
+
+
+def _same_value(value: Any, default: Any) -> bool:
+    """Whether a config value is BiaPy's default (tuples, and BiaPy's literal strings such as
+    '(512, 512)', read as lists)."""
+    if default is _NO_DEFAULT:
+        return False
+    if isinstance(value, str) and not isinstance(default, str):
+        value = literal(value)
+    return _tuples_to_lists(value) == _tuples_to_lists(default)
+
+
+def _read(schema: dict, node: dict, value: Any, path: str, warnings: list[tuple[str, str]]) -> Any:
     node = resolve_ref(schema, node)
-    if "x-unimplemented" in node:
-        warnings.append(
-            f"{path} is a BiaPy key that segpipe does not implement yet "
-            f"({node['x-unimplemented']}); it has no effect"
-        )
+    fate = node.get("x-fate")
+    if fate == "other-workflow":
+        return value  # as in BiaPy: an instance segmentation run never reads it
+    if fate is not None or "x-unimplemented" in node:
+        expected = node.get("x-acts-as", node.get("x-biapy-default", _NO_DEFAULT))
+        if _same_value(value, expected):
+            return value  # a config BiaPy wrote out: silent
+        if fate == "unsupported":
+            raise ConfigError(f"{path}: not supported in segpipe: {node['x-why']}")
+        if fate == "no-effect":
+            warnings.append((path, f"no effect in segpipe: {node['x-why']}"))
+        else:
+            warnings.append(
+                (path, f"not implemented in segpipe yet, no effect: {node['x-unimplemented']}")
+            )
         return value
     expected = expected_types(node)
     if isinstance(value, str) and expected and "string" not in expected:
         value = literal(value)
-    if path in _MINUS_ONE_MEANS_UNSET and value == -1:
-        value = None
+    if path in _MINUS_ONE_MEANS_UNSET:
+        # BiaPy 3.7.1 writes per-channel lists: [-1.0] is unset, [0.5] is 0.5 for every channel
+        if isinstance(value, (list, tuple)) and len(set(value)) == 1:
+            value = value[0]
+        if value == -1:
+            value = None
+    if path in _MINUS_ONE_MEANS_DEFAULT and (
+        value == -1 or (isinstance(value, (list, tuple)) and set(value) == {-1})
+    ):
+        value = copy.deepcopy(node["default"])
     value = _tuples_to_lists(value)
     if node.get("type") != "object":
         return value
@@ -182,9 +222,15 @@ def read_config(schema: dict, raw: dict | None) -> tuple[dict, list[str]]:
     Returns
     -------
     config, warnings
-        The config (not yet validated) and one warning per BiaPy key set but not implemented.
+        The config (not yet validated), and the migration notes and one warning per reason
+        that BiaPy keys set away from BiaPy's default have no effect.
     """
     raw, notes = migrate(raw or {})
     _read_channels(raw)
-    warnings: list[str] = []
-    return _read(schema, schema, raw, "", warnings), notes + warnings
+    ignored: list[tuple[str, str]] = []
+    config = _read(schema, schema, raw, "", ignored)
+    # one line per reason: a config BiaPy wrote names many keys for the same one
+    by_reason: dict[str, list[str]] = {}
+    for path, reason in ignored:
+        by_reason.setdefault(reason, []).append(path)
+    return config, notes + [f"{', '.join(paths)}: {reason}" for reason, paths in by_reason.items()]

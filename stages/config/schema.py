@@ -10,10 +10,48 @@ import yaml
 SCHEMA_PATH = Path(__file__).with_name("schema.yaml")
 
 
+#: BiaPy's keys segpipe takes no value from: their fate, reason and BiaPy's default
+BIAPY_KEYS_PATH = Path(__file__).with_name("biapy_keys.yaml")
+#: how the reference names each fate
+FATE_TEXT = {
+    "other-workflow": "another BiaPy workflow's key, accepted without effect",
+    "no-effect": "no effect in segpipe (a warning when not BiaPy's default)",
+    "unsupported": "refused unless BiaPy's default",
+}
+
+
 @lru_cache(maxsize=1)
 def load_schema() -> dict:
+    """schema.yaml with the fates of biapy_keys.yaml merged in (``x-fate``, ``x-why``,
+    ``x-biapy-default``, ``x-acts-as``)."""
     with open(SCHEMA_PATH) as handle:
-        return yaml.safe_load(handle)
+        schema = yaml.safe_load(handle)
+    with open(BIAPY_KEYS_PATH) as handle:
+        fates = yaml.safe_load(handle)
+    for dotted, fate in fates.items():
+        node = schema
+        parts = dotted.split(".")
+        for part in parts[:-1]:
+            node = resolve_ref(schema, node)
+            # a section segpipe lacks (PROBLEM.INSTANCE_SEG.CELLPOSE) holds only fated keys
+            node = node["properties"].setdefault(
+                part, {"type": "object", "additionalProperties": False, "properties": {}}
+            )
+        properties = resolve_ref(schema, node).setdefault("properties", {})
+        if fate["fate"] == "known":
+            if "x-unimplemented" not in properties.get(parts[-1], {}):
+                raise ValueError(f"{BIAPY_KEYS_PATH.name}: {dotted} is not x-unimplemented")
+            properties[parts[-1]]["x-biapy-default"] = fate["biapy"]
+            continue
+        if parts[-1] in properties:
+            raise ValueError(f"{BIAPY_KEYS_PATH.name}: {dotted} is also in {SCHEMA_PATH.name}")
+        properties[parts[-1]] = {
+            "x-fate": fate["fate"],
+            "x-why": fate["why"],
+            **({"x-biapy-default": fate["biapy"]} if "biapy" in fate else {}),
+            **({"x-acts-as": fate["acts_as"]} if "acts_as" in fate else {}),
+        }
+    return schema
 
 
 def resolve_ref(schema: dict, node: dict) -> dict:
@@ -56,7 +94,13 @@ def reference_markdown() -> str:
         for name, child in node.get("properties", {}).items():
             child = resolve_ref(schema, child)
             path = f"{prefix}{name}"
-            if "x-unimplemented" in child:
+            if "x-fate" in child:
+                biapy = child.get("x-biapy-default")
+                default = f"`{biapy!r}` (BiaPy's)" if "x-biapy-default" in child else ""
+                rows.append(
+                    f"| `{path}` | {default} | {FATE_TEXT[child['x-fate']]}: {child['x-why']} |"
+                )
+            elif "x-unimplemented" in child:
                 rows.append(
                     f"| `{path}` | | not implemented yet: {child['x-unimplemented']} (warning) |"
                 )

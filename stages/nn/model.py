@@ -69,13 +69,21 @@ def save_model(path: str | Path, weights: dict, card: ModelCard) -> None:
 def load_model(
     path: str | Path, device: torch.device | None = None
 ) -> tuple[torch.nn.Module, dict]:
-    """A trained model and its card (as a dict); weights are loaded with ``weights_only=True``."""
+    """A trained model and its card (as a dict), from a ``model.pt`` or from a BioImage Model
+    Zoo package segpipe exported (a .zip or its folder); weights are loaded with
+    ``weights_only=True``."""
+    from .export import is_package, read_package
+
     path = Path(path)
+    package = is_package(path)  # a BioImage Model Zoo package segpipe exported
+    if package:
+        meta, weights = read_package(path)  # its errors say what the package lacks
     try:
-        checkpoint = torch.load(path, map_location=device or "cpu", weights_only=True)
-        meta = json.loads(checkpoint["meta"])
+        if not package:
+            checkpoint = torch.load(path, map_location=device or "cpu", weights_only=True)
+            meta, weights = json.loads(checkpoint["meta"]), checkpoint["model"]
         model = build_model(meta["spec"])
-        model.load_state_dict(checkpoint["model"])
+        model.load_state_dict(weights)
     except FileNotFoundError:
         raise FileNotFoundError(
             f"model {path} does not exist; train first (segpipe train)"

@@ -77,7 +77,7 @@ def test_key_at_the_wrong_level_points_to_where_it_lives():
 
 def test_unimplemented_biapy_key_is_named_in_a_warning():
     config, warnings = resolve_config(
-        {"TEST": {"BY_CHUNKS": {"ENABLE": True}}, "SYSTEM": {"NUM_CPUS": -1}}
+        {"TEST": {"BY_CHUNKS": {"ENABLE": True}}, "SYSTEM": {"NUM_CPUS": 8}}
     )
     assert any("TEST.BY_CHUNKS" in w for w in warnings)
     assert any("SYSTEM.NUM_CPUS" in w for w in warnings)
@@ -251,11 +251,13 @@ def test_biapy_template_runs_with_only_its_paths_changed():
     named = " ".join(warnings)
     for key in (
         "SYSTEM.NUM_WORKERS",
-        "DATA.TRAIN.IN_MEMORY",
+        "DATA.TEST.IN_MEMORY",
         "AUGMENTOR.AUG_SAMPLES",
         "AUGMENTOR.RANDOM_ROT",
     ):
         assert key in named, key
+    # set to BiaPy's own default, a key without effect goes unmentioned
+    assert "DATA.TRAIN.IN_MEMORY" not in named
     # the template's Residual U-Net is built, not replaced
     assert config["MODEL"]["ARCHITECTURE"] == "resunet" and "ARCHITECTURE" not in named
 

@@ -553,3 +553,31 @@ def test_two_classes_through_the_workflow(run2d, tmp_path):
     refused = snakemake(tmp_path, "--configfile", str(_write(tmp_path / "hv.yaml", config)), "-n")
     assert refused.returncode != 0
     assert "the channels ['H', 'V'] are 2D vectors" in refused.stderr + refused.stdout
+
+
+def test_a_zoo_package_of_the_run_predicts_as_its_model(run2d, tmp_path):
+    """MODEL.BMZ.EXPORT.ENABLE adds one job, the package, to a finished run; a run that starts
+    from that package (MODEL.SOURCE bmz, TRAIN.ENABLE false) predicts the same channel maps
+    (issue 14, item 5)."""
+    workdir, _ = run2d
+    shutil.copytree(workdir, tmp_path / "run", symlinks=True)
+    run = tmp_path / "run"
+    model = {**TINY_2D["MODEL"], "BMZ": {"EXPORT": {"ENABLE": True, "TAGS": ["nuclei"]}}}
+    path = _write(run / "export.yaml", {**TINY_2D, "MODEL": model})
+    assert planned_jobs(snakemake(run, "--configfile", str(path), "-n")) == {"export_bmz"}
+    result = snakemake(run, "--configfile", str(path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    package = run / "results/tiny2d/checkpoints/tiny2d_1/bmz/tiny2d.zip"
+    assert package.is_file()
+    config = {
+        **TINY_2D,
+        "RUN": {"NAME": "frombmz", "DEMO_DATA": "stardist2d"},
+        "TRAIN": {**TINY_2D["TRAIN"], "ENABLE": False},
+        "MODEL": {**TINY_2D["MODEL"], "SOURCE": "bmz", "BMZ": {"SOURCE_MODEL_ID": str(package)}},
+    }
+    result = snakemake(run, "--configfile", str(_write(run / "bmz.yaml", config)))
+    assert result.returncode == 0, result.stderr[-3000:]
+    maps = "results/{0}/results/{0}_1/per_image/tile-3.tif"
+    np.testing.assert_array_equal(
+        tifffile.imread(run / maps.format("frombmz")), tifffile.imread(run / maps.format("tiny2d"))
+    )

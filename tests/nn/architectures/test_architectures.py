@@ -10,6 +10,7 @@ from stages.commands.train import settings_from_config
 from stages.config import ConfigError, resolve_config
 from stages.nn.architectures import ARCHITECTURES
 from stages.nn.data import Sample
+from stages.nn.export import ChannelMaps, trace
 from stages.nn.model import build_model, load_model
 from stages.nn.patches import patch_grid
 from stages.nn.predict import predict_cores
@@ -165,6 +166,11 @@ def test_each_network_trains_resumes_and_predicts(
     cores = predict_cores(model, meta, image, grid, range(len(grid)), tta=True)
     assert cores.shape[:2] == (len(grid), 2) and np.isfinite(cores).all()
     assert cores.min() >= 0 and cores.max() <= 1  # sigmoid planes
+    # and exports: the TorchScript of the zoo package gives the network's channel maps
+    maps = ChannelMaps(model, meta["activations"]).eval()
+    x = torch.randn(2, 1, *patch)
+    with torch.no_grad():
+        torch.testing.assert_close(trace(maps, x)(x), maps(x), rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("ndim", [2, 3])

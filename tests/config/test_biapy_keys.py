@@ -1,0 +1,100 @@
+"""Every BiaPy key has a fate (issue 14, item 2): another workflow's, no effect, or refused
+away from BiaPy's default — never "unknown key"."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stages.config import ConfigError, resolve_config
+from stages.config.keys import set_key
+from stages.config.schema import BIAPY_KEYS_PATH
+
+FATES = yaml.safe_load(BIAPY_KEYS_PATH.read_text())
+
+
+def _config(values: dict) -> dict:
+    config: dict = {}
+    for dotted, value in values.items():
+        set_key(config, dotted, value)
+    return config
+
+
+def test_every_key_at_biapys_default_loads_silently():
+    """The keys as a config BiaPy wrote out holds them; another workflow's sections hold
+    anything. Only the one key whose BiaPy default segpipe does not follow speaks."""
+    values = {k: f["biapy"] for k, f in FATES.items() if "biapy" in f}
+    values.update(
+        {k: {"ANY": {"NESTED": [1, 2]}} for k, f in FATES.items() if f["fate"] == "other-workflow"}
+    )
+    config, warnings = resolve_config(_config(values))
+    assert warnings == [
+        "DATA.TRAIN.EXTRACT_RANDOM_PATCH: no effect in segpipe: training patches are always "
+        "sampled at random positions of the images (as BiaPy with true); the fixed grid of "
+        "false is not offered"
+    ]
+    # BiaPy's placeholders read as unset: -1 percentiles, [-1.0] means, a (-1,) resolution
+    config, _ = resolve_config(
+        _config({
+            "DATA.NORMALIZATION.PERC_CLIP.LOWER_PERC": -1.0,
+            "DATA.NORMALIZATION.ZERO_MEAN_UNIT_VAR.MEAN_VAL": [-1.0],
+            "DATA.NORMALIZATION.ZERO_MEAN_UNIT_VAR.STD_VAL": [0.25],
+            "DATA.TEST.RESOLUTION": [-1],
+            "TRAIN.LR_SCHEDULER.WARMUP_COSINE_DECAY_EPOCHS": -1,
+        })
+    )  # fmt: skip
+    normalization = config["DATA"]["NORMALIZATION"]
+    assert normalization["PERC_CLIP"]["LOWER_PERC"] == 0.0
+    assert normalization["ZERO_MEAN_UNIT_VAR"] == {"MEAN_VAL": None, "STD_VAL": 0.25}
+    assert config["DATA"]["TEST"]["RESOLUTION"] == []
+    assert config["TRAIN"]["LR_SCHEDULER"]["WARMUP_COSINE_DECAY_EPOCHS"] == 5
+
+
+@pytest.mark.parametrize(
+    "key, value, reason",
+    [
+        ("DATA.PREPROCESS.TRAIN", True, "no preprocessing (resize"),
+        ("TRAIN.GRADIENT_CLIP_NORM", 1.0, "gradients are not clipped"),
+        ("DATA.TRAIN.FILTER_SAMPLES.ENABLE", True, "no filtering of training samples"),
+        ("PROBLEM.INSTANCE_SEG.TYPE", "synapses", "synapse detection"),
+        ("TEST.AUGMENTATION_MODE", "max", "averages (mean)"),
+    ],
+)
+def test_a_value_segpipe_cannot_honour_is_refused_with_the_reason(key, value, reason):
+    match = rf"^{re.escape(key)}: not supported in segpipe: .*{re.escape(reason)}"
+    with pytest.raises(ConfigError, match=match):
+        resolve_config(_config({key: value}))
+
+
+def test_keys_without_effect_warn_once_per_reason_when_set_away_from_biapys_default():
+    _, warnings = resolve_config(
+        _config({
+            "PROBLEM.INSTANCE_SEG.CELLPOSE.FLOW_THRESHOLD": 0.8,
+            "PROBLEM.INSTANCE_SEG.CELLPOSE.N_STEPS": 100,
+            "DATA.PREPROCESS.RESIZE.OUTPUT_SHAPE": "(256, 256)",
+            "MODEL.SAVE_CKPT_FREQ": -1,  # BiaPy's default: silent
+        })
+    )  # fmt: skip
+    assert warnings == [
+        "PROBLEM.INSTANCE_SEG.CELLPOSE.FLOW_THRESHOLD, PROBLEM.INSTANCE_SEG.CELLPOSE.N_STEPS: no "
+        "effect in segpipe: read only by BiaPy's gradient-flow (Cellpose) decoder, which segpipe "
+        "does not have",
+        "DATA.PREPROCESS.RESIZE.OUTPUT_SHAPE: no effect in segpipe: read only with "
+        "DATA.PREPROCESS.TRAIN/VAL/TEST, which segpipe does not support",
+    ]
+    # a BiaPy literal string equal to the default is the default
+    _, warnings = resolve_config(_config({"DATA.PREPROCESS.RESIZE.OUTPUT_SHAPE": "(512, 512)"}))
+    assert warnings == []
+
+
+def test_a_misspelt_key_is_still_unknown():
+    with pytest.raises(ConfigError, match="unknown key PROBLEM.INSTANCE_SEG.CELLPOSE.N_STEP"):
+        resolve_config(_config({"PROBLEM.INSTANCE_SEG.CELLPOSE.N_STEP": 100}))
+
+
+def test_the_readme_key_fate_table_is_current():
+    from stages.readme_reference import readme_with_key_fates
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert readme == readme_with_key_fates(readme), "README key fates are stale: make reference"
