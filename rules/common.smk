@@ -61,7 +61,7 @@ if TUNE and not TRAINING:
 TUNED_FILE = str(MODEL_DIR / "tuned_thresholds.json")
 #: MODEL.BMZ.EXPORT.ENABLE: the model as a BioImage Model Zoo package
 EXPORT_BMZ = CFG["MODEL"]["BMZ"]["EXPORT"]["ENABLE"]
-BMZ_PACKAGE = str(MODEL_DIR / "bmz" / f"{NAME}.zip")
+BMZ_PACKAGE = str(MODEL_DIR / "bmz" / f"{RUN['NAME']}.zip")
 MODEL_FILE = CHECKPOINT_FILE if CHECKPOINT_FILE and not TRAINING else str(MODEL_DIR / "model.pt")
 if CFG["TEST"]["ENABLE"] and not TRAINING and not Path(MODEL_FILE).exists():
     sys.exit(
