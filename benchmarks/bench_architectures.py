@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/bench_architectures.py inference [--ndim 3]
     .venv/bin/python benchmarks/bench_architectures.py tiles [--counts 1,16,64]
     .venv/bin/python benchmarks/bench_architectures.py switches [--architectures unet,resunet]
-    .venv/bin/python benchmarks/bench_architectures.py accuracy --budget 150 [--cores 2]
+    .venv/bin/python benchmarks/bench_architectures.py accuracy --budget 150 [--cores 2] [--bf16]
 
 ``overhead``: per architecture (BiaPy's default sizes for the demo's 2D config: patch 128x128,
 batch 6), the mean training step of segpipe's loop (patch sampling and flips, channel
@@ -339,13 +339,17 @@ def switches(threads: int, architectures: list[str]) -> None:
         )
 
 
-def accuracy(budget: float, cores: int, architectures: list[str]) -> None:
+def accuracy(budget: float, cores: int, architectures: list[str], bf16: bool = False) -> None:
     print("| architecture | epochs in the budget | train (s) | F1@0.5 | precision | recall |")
     print("|---|---|---|---|---|---|")
     base = yaml.safe_load(DEMO_CONFIG.read_text())
     torch.set_num_threads(cores)
     for architecture in architectures:
         settings = demo_settings(architecture)
+        if bf16:
+            settings = dataclasses.replace(
+                settings, loop=dataclasses.replace(settings.loop, bf16=True)
+            )
         samples = demo_samples(settings)
         step = segpipe_step_seconds(settings, samples)
         # the demo's epoch: 11 training cells of 128x128 (12 less one held out), REPLICATE 20,
@@ -354,7 +358,7 @@ def accuracy(budget: float, cores: int, architectures: list[str]) -> None:
         epochs = max(1, int(budget / (step * steps_per_epoch)))
         config = copy.deepcopy(base)
         config["MODEL"] = {**config.get("MODEL", {}), "ARCHITECTURE": architecture}
-        config["TRAIN"] = {**config["TRAIN"], "EPOCHS": epochs, "PATIENCE": -1}
+        config["TRAIN"] = {**config["TRAIN"], "EPOCHS": epochs, "PATIENCE": -1, "BF16": bf16}
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "config.yaml"
             config["RUN"] = {**config["RUN"], "RESULT_DIR": str(Path(folder) / "results")}
@@ -399,6 +403,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--budget", type=float, default=150.0)
     parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--bf16", action="store_true", help="accuracy: train with TRAIN.BF16")
     arguments = parser.parse_args()
     if arguments.what == "overhead":
         overhead(arguments.threads)
@@ -409,7 +414,9 @@ def main() -> None:
     elif arguments.what == "tiles":
         tiles([int(c) for c in arguments.counts.split(",")], arguments.threads)
     else:
-        accuracy(arguments.budget, arguments.cores, arguments.architectures.split(","))
+        accuracy(
+            arguments.budget, arguments.cores, arguments.architectures.split(","), arguments.bf16
+        )
 
 
 if __name__ == "__main__":
