@@ -60,6 +60,9 @@ _OLD_MEDIAN_FILTERS = {"Z_FILTERING": "z", "YZ_FILTERING": "yz"}
 #: the window BiaPy gave them when their _SIZE key was not set
 _OLD_MEDIAN_SIZE = 5
 
+#: keys BiaPy once read under DATA and 3.7.1 moves into DATA.TRAIN
+_INTO_DATA_TRAIN = ("EXTRACT_RANDOM_PATCH", "PROBABILITY_MAP", "W_FOREGROUND", "W_BACKGROUND")
+
 #: every older key this module reads, and what it becomes (the config reference lists them)
 MIGRATED_KEYS = {
     **{f"{SEG}.{old}": f"{SEG}.WATERSHED.{new}" for old, new in _INTO_WATERSHED.items()},
@@ -77,6 +80,8 @@ MIGRATED_KEYS = {
     "DATA.NORMALIZATION.PERC_CLIP (a boolean)": "PERC_CLIP.ENABLE, with PERC_LOWER/PERC_UPPER",
     "DATA.NORMALIZATION.TYPE 'custom'": "'zero_mean_unit_variance' with CUSTOM_MEAN/CUSTOM_STD",
     "TEST.STATS.FULL_IMG": "TEST.FULL_IMG",
+    "DATA.TRAIN/VAL/TEST.MASK_PATH": "DATA.TRAIN/VAL/TEST.GT_PATH",
+    **{f"DATA.{key}": f"DATA.TRAIN.{key}" for key in _INTO_DATA_TRAIN},
     "MODEL.ARCHITECTURE hrnet18/32/48/64": "hrnet with MODEL.HRNET.VARIANT W18/32/48/64",
     **{f"{key} (all 0)": "[]: 2 at every pooling" for key in _AUTO_FACTORS},
     "TEST.EVALUATE": "nothing",
@@ -271,6 +276,20 @@ def _model_and_data(config: dict, migration: Migration) -> None:
         if isinstance(factors, (list, tuple)) and factors and all(f == 0 for f in factors):
             set_key(config, dotted, [])
             migration.note(f"read {dotted} {list(factors)} as [] (2 at every pooling)")
+    for key in _INTO_DATA_TRAIN:
+        # older BiaPy read these under DATA; 3.7.1 moves them into DATA.TRAIN on load
+        if _has(config, f"DATA.{key}"):
+            value = _pop(config, f"DATA.{key}")
+            if not _has(config, f"DATA.TRAIN.{key}"):
+                set_key(config, f"DATA.TRAIN.{key}", value)
+            migration.note(f"read DATA.{key} as DATA.TRAIN.{key}")
+    for split in ("TRAIN", "VAL", "TEST"):
+        # BiaPy's name before GT_PATH (the MitoEM paper's configs use it)
+        if _has(config, f"DATA.{split}.MASK_PATH"):
+            path = _pop(config, f"DATA.{split}.MASK_PATH")
+            if not _has(config, f"DATA.{split}.GT_PATH"):
+                set_key(config, f"DATA.{split}.GT_PATH", path)
+            migration.note(f"read DATA.{split}.MASK_PATH as DATA.{split}.GT_PATH")
     normalization = "DATA.NORMALIZATION"
     clip = get(config, f"{normalization}.PERC_CLIP")
     if isinstance(clip, bool):

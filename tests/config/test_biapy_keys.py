@@ -56,7 +56,7 @@ def test_every_key_at_biapys_default_loads_silently():
     [
         ("DATA.PREPROCESS.TRAIN", True, "no preprocessing (resize"),
         ("TRAIN.GRADIENT_CLIP_NORM", 1.0, "gradients are not clipped"),
-        ("DATA.TRAIN.FILTER_SAMPLES.ENABLE", True, "no filtering of training samples"),
+        ("DATA.TEST.ROI_MASK.ENABLE", True, "no region-of-interest masks"),
         ("PROBLEM.INSTANCE_SEG.TYPE", "synapses", "synapse detection"),
         ("TEST.AUGMENTATION_MODE", "max", "averages (mean)"),
     ],
@@ -98,3 +98,27 @@ def test_the_readme_key_fate_table_is_current():
 
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     assert readme == readme_with_key_fates(readme), "README key fates are stale: make reference"
+
+
+def test_the_paper_configs_older_keys_are_read_as_biapy_3_7_1_reads_them():
+    """MitoEM's MASK_PATH, the ovarian reserve study's DATA.EXTRACT_RANDOM_PATCH and SpineDL's
+    FILTER_SAMPLES (which segpipe does not apply: a warning, not an error)."""
+    config, warnings = resolve_config(
+        _config({
+            "DATA.TRAIN.MASK_PATH": "masks/train",
+            "DATA.TEST.MASK_PATH": "masks/test",
+            "DATA.EXTRACT_RANDOM_PATCH": True,
+            "DATA.TRAIN.FILTER_SAMPLES": {
+                "ENABLE": True, "PROPS": [["mean"]], "VALUES": [[0.05]], "SIGNS": [["lt"]]
+            },
+        })
+    )  # fmt: skip
+    assert config["DATA"]["TRAIN"]["GT_PATH"] == "masks/train"
+    assert config["DATA"]["TEST"]["GT_PATH"] == "masks/test"
+    assert "read DATA.TRAIN.MASK_PATH as DATA.TRAIN.GT_PATH" in warnings
+    assert "read DATA.EXTRACT_RANDOM_PATCH as DATA.TRAIN.EXTRACT_RANDOM_PATCH" in warnings
+    assert not any("EXTRACT_RANDOM_PATCH: no effect" in w for w in warnings)  # true: as segpipe
+    assert (
+        "DATA.TRAIN.FILTER_SAMPLES.ENABLE: no effect in segpipe: samples are not filtered by "
+        "their properties: all training patches are used"
+    ) in warnings
