@@ -63,6 +63,35 @@ _OLD_MEDIAN_SIZE = 5
 #: keys BiaPy once read under DATA and 3.7.1 moves into DATA.TRAIN
 _INTO_DATA_TRAIN = ("EXTRACT_RANDOM_PATCH", "PROBABILITY_MAP", "W_FOREGROUND", "W_BACKGROUND")
 
+#: older keys BiaPy 3.7.1's update code drops: read as nothing
+_DROPPED = (
+    *(f"AUGMENTOR.{k}" for k in (
+        "BRIGHTNESS_EM", "BRIGHTNESS_EM_FACTOR", "BRIGHTNESS_EM_MODE", "BRIGHTNESS_MODE",
+        "CONTRAST_EM", "CONTRAST_EM_FACTOR", "CONTRAST_EM_MODE", "CONTRAST_MODE",
+    )),
+    "DATA.NORMALIZATION.APPLICATION_MODE", "DATA.NORMALIZATION.CUSTOM_MODE",
+    "DATA.NORMALIZATION.MEASURE_BY", "DATA.TEST.ARGMAX_TO_OUTPUT", "DATA.VAL.BINARY_MASKS",
+    "MODEL.LOAD_MODEL_FROM_CHECKPOINT", "MODEL.LOAD_CHECKPOINT_ONLY_WEIGHTS", "TRAIN.ACCUM_ITER",
+    *(f"{SEG}.SYNAPSES.{k}" for k in (
+        "NORMALIZE_DISTANCES", "POSTSITE_DILATION", "POSTSITE_DILATION_DISTANCE_CHANNELS",
+    )),
+)  # fmt: skip
+#: older keys BiaPy 3.7.1's update code renames: old -> new
+_RENAMED = {
+    "MODEL.CONVNEXT_LAYERS": "MODEL.CONV_LAYERS",
+    "MODEL.UNETR_DEC_ACTIVATION": "MODEL.ACTIVATION",
+    "MODEL.UNETR_DEC_KERNEL_SIZE": "MODEL.KERNEL_SIZE",
+    "MODEL.BMZ.SOURCE_MODEL_DOI": "MODEL.BMZ.SOURCE_MODEL_ID",
+    "TEST.DET_IGNORE_POINTS_OUTSIDE_BOX": "TEST.EVAL_BORDER_CROP",
+    **{f"MODEL.HRNET_{w}": "MODEL.HRNET" for w in (64, 48, 32, 18)},
+    **{f"DATA.{key}": f"DATA.TRAIN.{key}" for key in _INTO_DATA_TRAIN},
+    **{f"DATA.{split}.MASK_PATH": f"DATA.{split}.GT_PATH" for split in ("TRAIN", "VAL", "TEST")},
+}
+#: MODEL.BMZ.EXPORT_MODEL's keys and their names in MODEL.BMZ.EXPORT
+_BMZ_EXPORT = {"ENABLE": "ENABLE", "NAME": "MODEL_NAME", "DESCRIPTION": "DESCRIPTION",
+               "AUTHORS": "AUTHORS", "LICENSE": "LICENSE", "DOCUMENTATION": "DOCUMENTATION",
+               "TAGS": "TAGS", "CITE": "CITE", "DATASET_INFO": "DATASET_INFO"}  # fmt: skip
+
 #: every older key this module reads, and what it becomes (the config reference lists them)
 MIGRATED_KEYS = {
     **{f"{SEG}.{old}": f"{SEG}.WATERSHED.{new}" for old, new in _INTO_WATERSHED.items()},
@@ -80,8 +109,12 @@ MIGRATED_KEYS = {
     "DATA.NORMALIZATION.PERC_CLIP (a boolean)": "PERC_CLIP.ENABLE, with PERC_LOWER/PERC_UPPER",
     "DATA.NORMALIZATION.TYPE 'custom'": "'zero_mean_unit_variance' with CUSTOM_MEAN/CUSTOM_STD",
     "TEST.STATS.FULL_IMG": "TEST.FULL_IMG",
-    "DATA.TRAIN/VAL/TEST.MASK_PATH": "DATA.TRAIN/VAL/TEST.GT_PATH",
-    **{f"DATA.{key}": f"DATA.TRAIN.{key}" for key in _INTO_DATA_TRAIN},
+    **_RENAMED,
+    **{key: "nothing" for key in _DROPPED},
+    "DATA.TEST.BINARY_MASKS with TEST.POST_PROCESSING.APPLY_MASK": "DATA.TEST.ROI_MASK.PATH",
+    "DATA.TRAIN.MINIMUM_FOREGROUND_PER": "DATA.TRAIN.FILTER_SAMPLES foreground lt the value",
+    "TEST.POST_PROCESSING.REMOVE_BY_PROPERTIES, _VALUES, _SIGN": f"{_REMOVE}.PROPS, VALUES, SIGNS",
+    "MODEL.BMZ.EXPORT_MODEL": "MODEL.BMZ.EXPORT (NAME as MODEL_NAME)",
     "MODEL.ARCHITECTURE hrnet18/32/48/64": "hrnet with MODEL.HRNET.VARIANT W18/32/48/64",
     **{f"{key} (all 0)": "[]: 2 at every pooling" for key in _AUTO_FACTORS},
     "TEST.EVALUATE": "nothing",
@@ -276,20 +309,6 @@ def _model_and_data(config: dict, migration: Migration) -> None:
         if isinstance(factors, (list, tuple)) and factors and all(f == 0 for f in factors):
             set_key(config, dotted, [])
             migration.note(f"read {dotted} {list(factors)} as [] (2 at every pooling)")
-    for key in _INTO_DATA_TRAIN:
-        # older BiaPy read these under DATA; 3.7.1 moves them into DATA.TRAIN on load
-        if _has(config, f"DATA.{key}"):
-            value = _pop(config, f"DATA.{key}")
-            if not _has(config, f"DATA.TRAIN.{key}"):
-                set_key(config, f"DATA.TRAIN.{key}", value)
-            migration.note(f"read DATA.{key} as DATA.TRAIN.{key}")
-    for split in ("TRAIN", "VAL", "TEST"):
-        # BiaPy's name before GT_PATH (the MitoEM paper's configs use it)
-        if _has(config, f"DATA.{split}.MASK_PATH"):
-            path = _pop(config, f"DATA.{split}.MASK_PATH")
-            if not _has(config, f"DATA.{split}.GT_PATH"):
-                set_key(config, f"DATA.{split}.GT_PATH", path)
-            migration.note(f"read DATA.{split}.MASK_PATH as DATA.{split}.GT_PATH")
     normalization = "DATA.NORMALIZATION"
     clip = get(config, f"{normalization}.PERC_CLIP")
     if isinstance(clip, bool):
@@ -323,11 +342,58 @@ def _single_values(config: dict, migration: Migration) -> None:
             migration.note(f"read {dotted} {value} as {value[0]!r} (one parameter group)")
 
 
+def _renamed_and_dropped(config: dict, migration: Migration) -> None:
+    """The keys BiaPy 3.7.1's update code renames, moves or drops, read as it reads them."""
+    for old, new in _RENAMED.items():
+        if _has(config, old):
+            value = _pop(config, old)
+            if not _has(config, new):  # the newer key, when both are given, wins
+                set_key(config, new, value)
+            migration.note(f"read {old} as {new}")
+    for old in _DROPPED:
+        if _has(config, old):
+            _pop(config, old)
+            migration.note(f"read {old} as nothing (BiaPy 3.7.1 drops it)")
+    if _has(config, "DATA.TEST.BINARY_MASKS"):
+        masks = _pop(config, "DATA.TEST.BINARY_MASKS")
+        if _pop(config, "TEST.POST_PROCESSING.APPLY_MASK"):
+            set_key(config, "DATA.TEST.ROI_MASK.PATH", masks)
+        migration.note("read DATA.TEST.BINARY_MASKS as DATA.TEST.ROI_MASK.PATH")
+    elif _has(config, "TEST.POST_PROCESSING.APPLY_MASK"):
+        _pop(config, "TEST.POST_PROCESSING.APPLY_MASK")
+        migration.note("read TEST.POST_PROCESSING.APPLY_MASK as nothing (no BINARY_MASKS)")
+    if _has(config, "DATA.TRAIN.MINIMUM_FOREGROUND_PER"):
+        least = _pop(config, "DATA.TRAIN.MINIMUM_FOREGROUND_PER")
+        if least != -1:
+            filters = {"PROPS": [["foreground"]], "VALUES": [[least]], "SIGNS": [["lt"]]}
+            for key, value in filters.items():
+                set_key(config, f"DATA.TRAIN.FILTER_SAMPLES.{key}", value)
+        migration.note("read DATA.TRAIN.MINIMUM_FOREGROUND_PER as DATA.TRAIN.FILTER_SAMPLES")
+    old_remove = "TEST.POST_PROCESSING.REMOVE_BY_PROPERTIES"
+    if _has(config, old_remove):
+        set_key(config, "TEST.POST_PROCESSING.MEASURE_PROPERTIES.ENABLE", True)
+        set_key(config, f"{_REMOVE}.ENABLE", True)
+        set_key(config, f"{_REMOVE}.PROPS", _pop(config, old_remove))
+        for old, new in (("_VALUES", "VALUES"), ("_SIGN", "SIGNS")):
+            if _has(config, old_remove + old):
+                set_key(config, f"{_REMOVE}.{new}", _pop(config, old_remove + old))
+        migration.note(f"read {old_remove} (and _VALUES, _SIGN) as {_REMOVE}")
+    export = (
+        _pop(config, "MODEL.BMZ.EXPORT_MODEL") if _has(config, "MODEL.BMZ.EXPORT_MODEL") else None
+    )
+    if export is not None:
+        for old, new in _BMZ_EXPORT.items():
+            if isinstance(export, dict) and old in export:
+                set_key(config, f"MODEL.BMZ.EXPORT.{new}", export[old])
+        migration.note("read MODEL.BMZ.EXPORT_MODEL as MODEL.BMZ.EXPORT")
+
+
 def migrate(raw: dict) -> tuple[dict, list[str]]:
     """A copy of a raw config mapping with older BiaPy keys in their 3.7 places, and the notes."""
     config = copy.deepcopy(raw)
     migration = Migration()
     ndim = 3 if get(config, "PROBLEM.NDIM") == "3D" else 2
+    _renamed_and_dropped(config, migration)  # first: the steps below read the new places
     if isinstance(get(config, SEG), dict):
         _channels(config, ndim, migration)
         _into_watershed(config, migration)

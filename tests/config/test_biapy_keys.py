@@ -122,3 +122,32 @@ def test_the_paper_configs_older_keys_are_read_as_biapy_3_7_1_reads_them():
         "DATA.TRAIN.FILTER_SAMPLES.ENABLE: no effect in segpipe: samples are not filtered by "
         "their properties: all training patches are used"
     ) in warnings
+
+
+def test_keys_biapy_3_7_1_renames_or_drops_on_load_are_read_so():
+    """Each key BiaPy 3.7.1's update code moves (checked against its check_configuration.py
+    in the benchmark environment): renamed, dropped, or rebuilt."""
+    config, notes = resolve_config(
+        _config({
+            "MODEL.CONVNEXT_LAYERS": [1, 1, 1, 1, 1],
+            "MODEL.UNETR_DEC_KERNEL_SIZE": 5,
+            "MODEL.BMZ.EXPORT_MODEL": {"ENABLE": True, "NAME": "nuclei", "LICENSE": "MIT"},
+            "MODEL.LOAD_CHECKPOINT_ONLY_WEIGHTS": True,
+            "AUGMENTOR.BRIGHTNESS_EM": True,
+            "TRAIN.ACCUM_ITER": 2,
+            "DATA.TRAIN.MINIMUM_FOREGROUND_PER": 0.1,
+            "TEST.POST_PROCESSING.REMOVE_BY_PROPERTIES": ["circularity"],
+            "TEST.POST_PROCESSING.REMOVE_BY_PROPERTIES_VALUES": [0.5],
+            "TEST.POST_PROCESSING.REMOVE_BY_PROPERTIES_SIGN": ["lt"],
+        })
+    )  # fmt: skip
+    model = config["MODEL"]
+    assert model["CONV_LAYERS"] == [1, 1, 1, 1, 1] and model["KERNEL_SIZE"] == 5
+    export = model["BMZ"]["EXPORT"]
+    assert export["ENABLE"] and export["MODEL_NAME"] == "nuclei" and export["LICENSE"] == "MIT"
+    remove = config["TEST"]["POST_PROCESSING"]["MEASURE_PROPERTIES"]
+    assert remove["ENABLE"] and remove["REMOVE_BY_PROPERTIES"]["ENABLE"]
+    assert remove["REMOVE_BY_PROPERTIES"]["PROPS"] == [["circularity"]]
+    assert remove["REMOVE_BY_PROPERTIES"]["SIGNS"] == [["lt"]]
+    assert "read TRAIN.ACCUM_ITER as nothing (BiaPy 3.7.1 drops it)" in notes
+    assert "read DATA.TRAIN.MINIMUM_FOREGROUND_PER as DATA.TRAIN.FILTER_SAMPLES" in notes
