@@ -102,6 +102,7 @@ MIGRATED_KEYS = {
     },
     f"{SEG}.DATA_MW_TH_FOREGROUND": "the growth-mask threshold of F (DATA_MW_TH_TYPE manual)",
     f"{SEG}.DATA_CHANNELS (a string)": "codes: B->F, D->Db, Dv2->D, F->H,V[,Z], M dropped (F)",
+    f"{SEG}.DATA_CHANNELS E_offset, E_sigma, E_seediness": "E (the three EmbedSeg parts)",
     f"{SEG}.DISTANCE_CHANNEL_MASK": "false: DATA_CHANNELS_EXTRA_OPTS D mask_values false",
     "MODEL.BATCH_NORMALIZATION": "true: MODEL.NORMALIZATION 'bn'",
     "MODEL.LAST_ACTIVATION": "nothing (each channel has its own activation)",
@@ -164,8 +165,19 @@ def old_channel_string(text: str, ndim: int) -> list[str] | None:
     return codes
 
 
+#: BiaPy 3.7.1's names of the EmbedSeg planes, which segpipe's one code E holds
+_EMBEDSEG_PARTS = ("E_offset", "E_sigma", "E_seediness")
+
+
 def _channels(config: dict, ndim: int, migration: Migration) -> None:
     value = get(config, f"{SEG}.DATA_CHANNELS")
+    if isinstance(value, list) and set(_EMBEDSEG_PARTS) <= set(value):
+        first = min(value.index(part) for part in _EMBEDSEG_PARTS)
+        codes = [c for c in value if c not in _EMBEDSEG_PARTS]
+        codes.insert(first, "E")
+        set_key(config, f"{SEG}.DATA_CHANNELS", codes)
+        migration.note(f"read {SEG}.DATA_CHANNELS {value} as {codes} (E holds the three)")
+        return
     if not isinstance(value, str) or value.lstrip().startswith(("[", "(")):
         return
     codes = old_channel_string(value.strip(), ndim)
