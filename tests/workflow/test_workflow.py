@@ -581,3 +581,40 @@ def test_a_zoo_package_of_the_run_predicts_as_its_model(run2d, tmp_path):
     np.testing.assert_array_equal(
         tifffile.imread(run / maps.format("frombmz")), tifffile.imread(run / maps.format("tiny2d"))
     )
+
+
+def test_a_config_with_the_keys_of_biapys_stardist_experiment_runs_end_to_end(run2d, tmp_path):
+    """The StarDist sanity config of BiaPy's templates (tests/config/test_biapy_configs.py):
+    Db + R channels, the stardist decoder, scale_range with percentile clipping; only its
+    paths and sizes changed (issue 14, item 6)."""
+    from tests.config.test_biapy_configs import STARDIST
+
+    workdir, _ = run2d
+    data = workdir / "data" / "d2"
+    config = {
+        **STARDIST,
+        "RUN": {"NAME": "stardistlike"},
+        "DATA": {
+            **STARDIST["DATA"],
+            "PATCH_SIZE": "(64, 64, 1)",
+            "TRAIN": {**STARDIST["DATA"]["TRAIN"], "PATH": str(data / "train" / "raw"),
+                      "GT_PATH": str(data / "train" / "label"), "REPLICATE": 1},
+            "TEST": {**STARDIST["DATA"]["TEST"], "PATH": str(data / "test" / "raw"),
+                     "GT_PATH": str(data / "test" / "label"), "PADDING": "(8, 8)"},
+        },
+        "MODEL": {**STARDIST["MODEL"], "FEATURE_MAPS": [8, 16], "NORMALIZATION": "bn"},
+        "TRAIN": {"EPOCHS": 1, "BATCH_SIZE": 8},
+    }  # fmt: skip
+    result = snakemake(tmp_path, "--configfile", str(_write(tmp_path / "sd.yaml", config)))
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = tmp_path / "results/stardistlike/results/stardistlike_1"
+    decode = yaml.safe_load(
+        (tmp_path / "results/stardistlike/config_files/stardistlike_1/decode.yaml").read_text()
+    )
+    assert decode["PROBLEM"]["INSTANCE_SEG"]["INSTANCE_CREATION_PROCESS"] == "stardist"
+    metrics = pd.read_csv(results / "test_results_metrics.csv")
+    assert list(metrics["file"]) == ["tile-3", "average"]
+    assert 0 <= metrics.loc[0, "0.5 TH f1"] <= 1
+    # the predicted maps hold the 32 ray planes after Db
+    channels = tifffile.imread(results / "per_image" / "tile-3.tif")
+    assert channels.shape == (33, 256, 256)
