@@ -175,7 +175,8 @@ def test_a_failed_image_fails_alone_and_names_its_log(slurm_run):
     assert result.returncode != 0
     # one predict job for both images; the bad one fails its own reconstruct job, named
     assert "Error in rule reconstruct" in output and "bad" in output
-    assert "slurm_logs/rule_reconstruct" in output  # where to read the failed job's log
+    # where to read the failed group job's log (reconstruct, decode, measure of that image)
+    assert "slurm_logs/group_per_image" in output
     logs = workdir / "results/slurm2d/results/slurm2d_2/logs"
     assert "bad.tif is not a readable TIFF" in (logs / "reconstruct/bad.log").read_text()
     assert "bad.tif is not a readable TIFF" in (logs / "predict/group0.shard1.log").read_text()
