@@ -59,16 +59,14 @@ def settings_from_config(config) -> ExportSettings:
     )
 
 
-def test_window(image, patch: tuple[int, ...]):
-    """The patch-sized window at the centre of a channel-last image, mirrored where the image
-    is smaller than the patch."""
-    import numpy as np
+def centre_window(image, patch: tuple[int, ...]):
+    """The patch-sized window at the centre of a channel-first (C, *spatial) image, mirrored
+    where the image is smaller than the patch."""
+    from ..nn.data import pad_to_patch
 
-    pad = [(0, max(0, p - s)) for p, s in zip(patch, image.shape[:-1])] + [(0, 0)]
-    if any(after for _, after in pad):
-        image = np.pad(image, pad, mode="symmetric")
-    starts = [(s - p) // 2 for s, p in zip(image.shape[:-1], patch)]
-    return image[tuple(slice(a, a + p) for a, p in zip(starts, patch))]
+    image = pad_to_patch(image, patch)
+    starts = [(s - p) // 2 for s, p in zip(image.shape[1:], patch)]
+    return image[(slice(None),) + tuple(slice(a, a + p) for a, p in zip(starts, patch))]
 
 
 def package_text(settings: ExportSettings, meta: dict):
@@ -135,9 +133,10 @@ def command(model_path: str, out_path: str, image_path: str, config_path: str | 
             f"{meta['spec']['in_channels']}"
         )
     patch = tuple(meta["patch_size"][:-1])
-    window = test_window(image, patch)
-    test_input = np.moveaxis(window, -1, 0)[np.newaxis].astype(np.float32)
-    normalized = np.moveaxis(normalize_image(window, meta["normalization"]), -1, 0)[np.newaxis]
+    window = centre_window(np.moveaxis(image, -1, 0), patch)
+    test_input = window[np.newaxis].astype(np.float32)
+    normalized = normalize_image(np.moveaxis(window, 0, -1), meta["normalization"])
+    normalized = np.moveaxis(normalized, -1, 0)[np.newaxis]
     halo = settings.padding if config_path is not None else tuple(p // 8 for p in patch)
     text = package_text(settings, meta)
     card = card_json(meta)

@@ -53,9 +53,14 @@ def normalize_image(image: np.ndarray, settings: dict) -> np.ndarray:
         low = image.min(axis=spatial, keepdims=True)
         high = image.max(axis=spatial, keepdims=True)
         return (image - low) / np.maximum(high - low, 1e-6)
-    # div: by the range of the integer type the values fit in, as BiaPy does
+    return image / division_divisor(image)
+
+
+def division_divisor(image: np.ndarray) -> float:
+    """What ``div`` normalisation divides by: the range of the integer type the image's values
+    fit in, as BiaPy does (255, 65535, else its maximum)."""
     top = float(image.max()) if image.size else 1.0
-    return image / (255.0 if top <= 255 else 65535.0 if top <= 65535 else max(top, 1.0))
+    return 255.0 if top <= 255 else 65535.0 if top <= 65535 else max(top, 1.0)
 
 
 # --------------------------------------------------------------------- transforms

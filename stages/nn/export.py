@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from .activations import apply_activations
+from .data import division_divisor
 from .model import build_model
 
 FORMAT_VERSION = "0.5.4"
@@ -95,9 +96,8 @@ def preprocessing(normalization: dict, axes: Sequence[str], test_input: np.ndarr
         scale = {"axes": spatial, "min_percentile": 0.0, "max_percentile": 100.0, "eps": 1e-6}
         steps.append({"id": "scale_range", "kwargs": scale})
     else:
-        top = float(test_input.max()) if test_input.size else 1.0
-        divisor = 255.0 if top <= 255 else 65535.0 if top <= 65535 else max(top, 1.0)
-        steps.append({"id": "scale_linear", "kwargs": {"gain": 1.0 / divisor, "offset": 0.0}})
+        gain = 1.0 / division_divisor(test_input)
+        steps.append({"id": "scale_linear", "kwargs": {"gain": gain, "offset": 0.0}})
     return steps
 
 
@@ -329,37 +329,44 @@ def is_package(path: str | Path) -> bool:
     )
 
 
+def _package_file(path: Path, names: Sequence[str]) -> bytes:
+    """The first of ``names`` that the package (folder or .zip) holds."""
+    if path.is_dir():
+        found = [path / name for name in names if (path / name).is_file()]
+        if not found:
+            raise KeyError(names[0])
+        return found[0].read_bytes()
+    with zipfile.ZipFile(path) as archive:
+        held = set(archive.namelist())
+        name = next((n for n in names if n in held), names[0])
+        return archive.read(name)
+
+
 def read_package(path: str | Path) -> tuple[dict, dict]:
-    """(model card, state dict of the network) of a package segpipe exported."""
+    """(model card, state dict of the network) of a package segpipe exported; only its
+    description and state-dict weights are read."""
     import io
 
     import yaml
 
     path = Path(path)
     try:
-        if path.is_dir():
-            description = yaml.safe_load((path / DESCRIPTION_FILE).read_text())
-            read = lambda name: (path / name).read_bytes()  # noqa: E731
-        else:
-            with zipfile.ZipFile(path) as archive:
-                names = set(archive.namelist())
-                rdf = DESCRIPTION_FILE if DESCRIPTION_FILE in names else "bioimageio.yaml"
-                description = yaml.safe_load(archive.read(rdf))
-                blobs = {n: archive.read(n) for n in names}
-            read = lambda name: blobs[name]  # noqa: E731
-    except (OSError, KeyError, zipfile.BadZipFile, yaml.YAMLError) as error:
+        # a package the zoo's tools wrote again may call its description bioimageio.yaml
+        text = _package_file(path, (DESCRIPTION_FILE, "bioimageio.yaml"))
+        description = yaml.safe_load(text) or {}
+        card = (description.get("config") or {}).get("segpipe", {}).get("card")
+        if card is None:
+            raise ValueError(
+                f"{path}: this BioImage Model Zoo package was not exported by segpipe (no "
+                "config.segpipe): segpipe needs its channel codes and normalisation to use it"
+            )
+        source = description["weights"]["pytorch_state_dict"]["source"]
+        weights = _package_file(path, (source,))
+    except (OSError, KeyError, TypeError, zipfile.BadZipFile, yaml.YAMLError) as error:
         raise ValueError(f"{path} is not a readable BioImage Model Zoo package ({error})") from None
-    card = ((description or {}).get("config") or {}).get("segpipe", {}).get("card")
-    if card is None:
-        raise ValueError(
-            f"{path}: this BioImage Model Zoo package was not exported by segpipe (no "
-            "config.segpipe): segpipe needs its channel codes and normalisation to use it"
-        )
-    source = description["weights"]["pytorch_state_dict"]["source"]
-    state = torch.load(io.BytesIO(read(source)), map_location="cpu", weights_only=True)
+    state = torch.load(io.BytesIO(weights), map_location="cpu", weights_only=True)
     prefix = "network."
-    weights = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
-    return card, weights
+    return card, {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
 
 
 def card_json(meta: dict) -> dict:
