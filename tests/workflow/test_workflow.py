@@ -4,6 +4,7 @@ settings."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -618,3 +619,30 @@ def test_a_config_with_the_keys_of_biapys_stardist_experiment_runs_end_to_end(ru
     # the predicted maps hold the 32 ray planes after Db
     channels = tifffile.imread(results / "per_image" / "tile-3.tif")
     assert channels.shape == (33, 256, 256)
+
+
+def test_test_images_are_predicted_in_groups_of_predict_images_per_job(run2d, tmp_path):
+    """RUN.PREDICT_IMAGES_PER_JOB: three test images, two a job: two predict jobs, the first
+    with two images, and one reconstruct job per image (a dry run)."""
+    workdir, _ = run2d
+    raw = tmp_path / "test" / "raw"
+    raw.mkdir(parents=True)
+    for name in ("a", "b", "c"):
+        shutil.copy(workdir / "data/d2/test/raw/tile-3.tif", raw / f"{name}.tif")
+    model = workdir / "results/tiny2d/checkpoints/tiny2d_1/model.pt"
+    config = {
+        **TINY_2D,
+        "RUN": {"NAME": "groups", "PREDICT_IMAGES_PER_JOB": 2},
+        "DATA": {**TINY_2D["DATA"], "TEST": {**TINY_2D["DATA"]["TEST"], "PATH": str(raw),
+                                              "LOAD_GT": False}},
+        "TRAIN": {**TINY_2D["TRAIN"], "ENABLE": False},
+        "MODEL": {**TINY_2D["MODEL"], "LOAD_CHECKPOINT": True},
+        "PATHS": {"CHECKPOINT_FILE": str(model)},
+    }  # fmt: skip
+    dry = snakemake(tmp_path, "--configfile", str(_write(tmp_path / "g.yaml", config)), "-n", "-p")
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    stats = dry.stdout.split("Job stats:")[1]
+    assert re.search(r"^predict\s+2$", stats, re.M) and re.search(r"^reconstruct\s+3$", stats, re.M)
+    folder = re.escape(str(raw))
+    assert re.search(rf"predict {folder}/a.tif {folder}/b.tif --out-dir \S+group0", dry.stdout)
+    assert re.search(rf"predict {folder}/c.tif --out-dir \S+group1", dry.stdout)
