@@ -53,6 +53,8 @@ if CFG["TRAIN"]["ENABLE"]:
                 * USE_VAL_FOLDER
             ),
             model_dir=folder_of(lambda i, o: o.model),
+            # AUGMENTOR.AUG_SAMPLES: examples in the experiment folder, as BiaPy writes them
+            aug_dir=str(RESULTS / "aug"),
             # one process per GPU when there are several (one is segpipe itself)
             launcher=(
                 f"python -m torch.distributed.run --standalone --nproc_per_node {TRAIN_GPUS} -m "
@@ -64,7 +66,7 @@ if CFG["TRAIN"]["ENABLE"]:
             "{params.launcher} train --raw {params.raw:q} --label {params.labels:q} --channels "
             "{params.channels:q} {params.validation} "
             "--out {params.model_dir:q} --log-csv {output.log_csv:q} --chart {output.chart:q} "
-            "--threads {threads} "
+            "--aug-dir {params.aug_dir:q} --threads {threads} "
             "--no-progress --config {input.config:q} > {log:q} 2>&1"
 
 

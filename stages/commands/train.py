@@ -98,10 +98,72 @@ def hrnet_and_stunet_shapes(hrnet: dict, stunet: dict) -> dict:
     }
 
 
+def augment_settings(augmentor: dict):
+    """The AUGMENTOR section as AugmentSettings; None when augmentation is off."""
+    from ..nn.augment.settings import NAMES, AugmentSettings
+
+    if not augmentor["ENABLE"]:
+        return None
+
+    def pair(key: str) -> tuple:
+        return tuple(augmentor[key])
+
+    return AugmentSettings(
+        probabilities={
+            name: float(augmentor[f"{name.upper()}_PROB"])
+            for name in NAMES
+            if augmentor[name.upper()]
+        },
+        rotation_range=pair("RANDOM_ROT_RANGE"),
+        zoom_range=pair("ZOOM_RANGE"),
+        zoom_in_z=augmentor["ZOOM_IN_Z"],
+        shear_range=pair("SHEAR_RANGE"),
+        shift_range=pair("SHIFT_RANGE"),
+        affine_mode=augmentor["AFFINE_MODE"],
+        elastic_alpha=pair("E_ALPHA"),
+        elastic_sigma=float(augmentor["E_SIGMA"]),
+        elastic_mode=augmentor["E_MODE"],
+        gaussian_sigma=pair("G_SIGMA"),
+        median_kernel=pair("MB_KERNEL"),
+        motion_kernel=pair("MOTB_K_RANGE"),
+        gamma=pair("GC_GAMMA"),
+        brightness_factor=pair("BRIGHTNESS_FACTOR"),
+        contrast_factor=pair("CONTRAST_FACTOR"),
+        dropout_range=pair("DROP_RANGE"),
+        cutout_iterations=pair("COUT_NB_ITERATIONS"),
+        cutout_size=pair("COUT_SIZE"),
+        cutout_value=float(augmentor["COUT_CVAL"]),
+        cutout_labels=augmentor["COUT_APPLY_TO_MASK"],
+        cutblur_size=pair("CBLUR_SIZE"),
+        cutblur_down=pair("CBLUR_DOWN_RANGE"),
+        cutblur_inside=augmentor["CBLUR_INSIDE"],
+        cutmix_size=pair("CMIX_SIZE"),
+        cutnoise_scale=pair("CNOISE_SCALE"),
+        cutnoise_iterations=pair("CNOISE_NB_ITERATIONS"),
+        cutnoise_size=pair("CNOISE_SIZE"),
+        misalignment_displacement=int(augmentor["MS_DISPLACEMENT"]),
+        misalignment_rotate_ratio=float(augmentor["MS_ROTATE_RATIO"]),
+        missing_sections_probability=float(augmentor["MISSP_CHANNEL_PB"]),
+        missing_sections_iterations=pair("MISSP_ITERATIONS"),
+        grid_ratio=float(augmentor["GRID_RATIO"]),
+        grid_period=pair("GRID_D_RANGE"),
+        grid_rotate=float(augmentor["GRID_ROTATE"]),
+        grid_invert=augmentor["GRID_INVERT"],
+        gaussian_noise_mean=float(augmentor["GAUSSIAN_NOISE_MEAN"]),
+        gaussian_noise_var=float(augmentor["GAUSSIAN_NOISE_VAR"]),
+        gaussian_noise_from_image=augmentor["GAUSSIAN_NOISE_USE_INPUT_IMG_MEAN_AND_VAR"],
+        salt_amount=float(augmentor["SALT_AMOUNT"]),
+        pepper_amount=float(augmentor["PEPPER_AMOUNT"]),
+        salt_and_pepper_amount=float(augmentor["SALT_AND_PEPPER_AMOUNT"]),
+        salt_and_pepper_salt=float(augmentor["SALT_AND_PEPPER_PROP"]),
+        samples=int(augmentor["AUG_NUM_SAMPLES"]) if augmentor["AUG_SAMPLES"] else 0,
+        samples_grid=augmentor["DRAW_GRID"],
+    )
+
+
 def settings_from_config(config) -> TrainCommandSettings:
     from ..channels import channel_planes
     from ..config import whole
-    from ..nn.data import AugmentSettings
     from ..nn.settings import ModelSpec, TrainSettings
 
     seg, data, train, model = (
@@ -115,16 +177,7 @@ def settings_from_config(config) -> TrainCommandSettings:
     codes = tuple(seg["DATA_CHANNELS"])
     options = whole(seg["DATA_CHANNELS_EXTRA_OPTS"])
     patch = tuple(data["PATCH_SIZE"])
-    augmentor = config["AUGMENTOR"]
-    augment = None
-    if augmentor["ENABLE"]:
-        augment = AugmentSettings(
-            probability=augmentor["DA_PROB"],
-            hflip=augmentor["HFLIP"],
-            vflip=augmentor["VFLIP"],
-            zflip=augmentor["ZFLIP"],
-            rot90=augmentor["ROT90"],
-        )
+    augment = augment_settings(config["AUGMENTOR"])
     scheduler = train["LR_SCHEDULER"]
     loop = TrainSettings(
         codes=codes,
@@ -243,6 +296,7 @@ def _load_set(
                 "DATA.REFLECT_TO_COMPLETE_SHAPE is false"
             )
         files += [(f"{what} raw", raw_path), (f"{what} labels", label_path)]
+        keep_labels = layout.reencode or (loop.augment is not None and loop.augment.changes_labels)
         if channels_dir and not layout.reencode:
             channels_path = Path(channels_dir) / f"{label_path.stem}.tif"
             files.append((f"{what} channels", channels_path))
@@ -277,13 +331,29 @@ def _load_set(
                 image=pad_to_patch(normalized, patch),
                 targets=pad_to_patch(targets, patch),
                 foreground=padded_labels > 0,
-                labels=padded_labels if layout.reencode else None,
+                labels=padded_labels if keep_labels else None,
                 classes=pad_to_patch(classes[np.newaxis], patch)[0]
-                if layout.reencode and layout.class_planes
+                if keep_labels and layout.class_planes
                 else None,
             )
         )
     return samples, files
+
+
+def _write_augmentation_examples(folder: Path, samples: list, settings, seed: int) -> None:
+    """AUGMENTOR.AUG_SAMPLES: augmented training patches in ``folder`` (first process only)."""
+    import os
+
+    augment = settings.loop.augment
+    if augment is None or augment.samples <= 0 or os.environ.get("RANK", "0") != "0":
+        return
+    from ..nn.augment.examples import write_examples
+    from ..nn.layout import channel_layout
+
+    loop = settings.loop
+    layout = channel_layout(list(loop.codes), loop.channel_options, loop.model.ndim, loop.n_classes)
+    written = write_examples(folder, samples, loop.patch, augment, layout.planes, seed)
+    click.echo(f"{folder}: {written} augmented training patch(es) (AUGMENTOR.AUG_SAMPLES)")
 
 
 #: the validation images (or cells of training images) of a model, in its folder
@@ -370,6 +440,13 @@ def _pairs(files: list, what: str) -> list[tuple[str, str]]:
     type=click.Path(dir_okay=False),
     help="Loss chart PNG [default: <out>/loss.png].",
 )
+@click.option(
+    "--aug-dir",
+    "aug_dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Augmented training patches to look at (AUGMENTOR.AUG_SAMPLES) [default: <out>/aug].",
+)
 @click.option("--seed", type=int, default=None, help="Random seed [default: SYSTEM.SEED].")
 @click.option(
     "--threads",
@@ -401,6 +478,7 @@ def command(
     model_dir: str,
     log_csv: str | None,
     chart_png: str | None,
+    aug_dir: str | None,
     seed: int | None,
     threads: int | None,
     init_model: str | None,
@@ -443,6 +521,12 @@ def command(
     if val_raw:
         val_samples, val_files = _load_set(val_raw, val_label, val_channels, settings, "val")
         files += val_files
+    _write_augmentation_examples(
+        Path(aug_dir) if aug_dir else folder / "aug",
+        samples,
+        settings,
+        settings.seed if seed is None else seed,
+    )
     init_model = init_model or settings.init_model
     initial_weights = None
     if init_model:

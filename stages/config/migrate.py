@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from ..nn.augment.settings import NAMES as AUGMENTATIONS
 from .keys import SEG, get, set_key
 
 #: keys that moved from PROBLEM.INSTANCE_SEG into its WATERSHED section (old -> new name)
@@ -116,6 +117,7 @@ MIGRATED_KEYS = {
     "DATA.TRAIN.MINIMUM_FOREGROUND_PER": "DATA.TRAIN.FILTER_SAMPLES foreground lt the value",
     "TEST.POST_PROCESSING.REMOVE_BY_PROPERTIES, _VALUES, _SIGN": f"{_REMOVE}.PROPS, VALUES, SIGNS",
     "MODEL.BMZ.EXPORT_MODEL": "MODEL.BMZ.EXPORT (NAME as MODEL_NAME)",
+    "AUGMENTOR.DA_PROB": "each AUGMENTOR.*_PROB not given",
     "MODEL.ARCHITECTURE hrnet18/32/48/64": "hrnet with MODEL.HRNET.VARIANT W18/32/48/64",
     **{f"{key} (all 0)": "[]: 2 at every pooling" for key in _AUTO_FACTORS},
     "TEST.EVALUATE": "nothing",
@@ -400,12 +402,26 @@ def _renamed_and_dropped(config: dict, migration: Migration) -> None:
         migration.note("read MODEL.BMZ.EXPORT_MODEL as MODEL.BMZ.EXPORT")
 
 
+def _augmentation_probability(config: dict, migration: Migration) -> None:
+    """BiaPy's older single AUGMENTOR.DA_PROB: the probability of every augmentation whose own
+    *_PROB is not given (BiaPy 3.7.1's update does the same)."""
+    if not _has(config, "AUGMENTOR.DA_PROB"):
+        return
+    probability = _pop(config, "AUGMENTOR.DA_PROB")
+    for name in AUGMENTATIONS:
+        key = f"AUGMENTOR.{name.upper()}_PROB"
+        if not _has(config, key):
+            set_key(config, key, probability)
+    migration.note("read AUGMENTOR.DA_PROB as each AUGMENTOR.*_PROB not given")
+
+
 def migrate(raw: dict) -> tuple[dict, list[str]]:
     """A copy of a raw config mapping with older BiaPy keys in their 3.7 places, and the notes."""
     config = copy.deepcopy(raw)
     migration = Migration()
     ndim = 3 if get(config, "PROBLEM.NDIM") == "3D" else 2
     _renamed_and_dropped(config, migration)  # first: the steps below read the new places
+    _augmentation_probability(config, migration)
     if isinstance(get(config, SEG), dict):
         _channels(config, ndim, migration)
         _into_watershed(config, migration)

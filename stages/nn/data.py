@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..channels import ENCODERS, plane_code
+from .augment.settings import AugmentSettings
 
 
 def _vector_axes() -> dict[str, int]:
@@ -246,67 +247,75 @@ class PatchSampler:
         augment: AugmentSettings | None,
         codes: Sequence[str],
         reencode: Callable[[np.ndarray], np.ndarray] | None = None,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``size`` random patches (image, targets, foreground); with ``reencode``, augmented
-        patches get their targets encoded from their flipped/rotated labels."""
-        images, targets, foregrounds = [], [], []
+    ) -> PatchBatch:
+        """``size`` random patches (image, targets, foreground, and the labels and classes when
+        the samples keep them), flipped and turned as ``augment`` says; with ``reencode``,
+        augmented patches get their targets encoded from their flipped/rotated labels."""
+        images, targets, foregrounds, labels, classes = [], [], [], [], []
         for _ in range(size):
             index, box = self.draw()
             sample = self.samples[index]
             image = sample.image[(slice(None),) + box]
             target = sample.targets[(slice(None),) + box]
             foreground = sample.foreground[box][np.newaxis]
-            if augment and reencode is not None:
-                flips, k = random_transform(
-                    self.rng, augment, len(self.patch), self.patch[-1] == self.patch[-2]
-                )
-                image = flip_and_rotate(image, flips, k)
-                labels = flip_and_rotate(sample.labels[box][np.newaxis], flips, k)[0]
-                if sample.classes is None:
-                    target = reencode(labels)
-                else:
-                    classes = flip_and_rotate(sample.classes[box][np.newaxis], flips, k)[0]
-                    target = reencode(labels, classes)
-                foreground = (labels > 0)[np.newaxis]
-            elif augment:
-                # a lone H or V cannot be rotated into the other: rotate only with both or neither
-                rotatable = self.patch[-1] == self.patch[-2] and not (
-                    ("H" in codes) ^ ("V" in codes)
+            patch_labels = None if sample.labels is None else sample.labels[box][np.newaxis]
+            patch_classes = None if sample.classes is None else sample.classes[box][np.newaxis]
+            if augment:
+                # a lone H or V cannot be rotated into the other: rotate only with both or
+                # neither, unless the targets are encoded again from the turned labels
+                rotatable = self.patch[-1] == self.patch[-2] and (
+                    reencode is not None or not (("H" in codes) ^ ("V" in codes))
                 )
                 flips, k = random_transform(self.rng, augment, len(self.patch), rotatable)
-                image = flip_and_rotate(image, flips, k)
-                target = flip_and_rotate(target, flips, k, codes)
-                foreground = flip_and_rotate(foreground, flips, k)
+                if flips or k:
+                    image = flip_and_rotate(image, flips, k)
+                    foreground = flip_and_rotate(foreground, flips, k)
+                    if patch_labels is not None:
+                        patch_labels = flip_and_rotate(patch_labels, flips, k)
+                    if patch_classes is not None:
+                        patch_classes = flip_and_rotate(patch_classes, flips, k)
+                    if reencode is None:
+                        target = flip_and_rotate(target, flips, k, codes)
+                    elif patch_classes is None:
+                        target = reencode(patch_labels[0])
+                    else:
+                        target = reencode(patch_labels[0], patch_classes[0])
             images.append(image)
             targets.append(target)
             foregrounds.append(foreground[0])
-        return np.stack(images), np.stack(targets), np.stack(foregrounds)
+            labels.append(patch_labels)
+            classes.append(patch_classes)
+        return PatchBatch(
+            np.stack(images),
+            np.stack(targets),
+            np.stack(foregrounds),
+            None if labels[0] is None else np.concatenate(labels),
+            None if classes[0] is None else np.concatenate(classes),
+        )
 
 
-@dataclass(frozen=True)
-class AugmentSettings:
-    """Random flips and quarter turns of training patches, each drawn with ``probability``."""
-
-    probability: float = 0.5
-    hflip: bool = True
-    vflip: bool = True
-    zflip: bool = False
-    rot90: bool = False
+@dataclass
+class PatchBatch:
+    images: np.ndarray  # (B, C_in, *spatial)
+    targets: np.ndarray  # (B, K, *spatial)
+    foreground: np.ndarray  # (B, *spatial) bool
+    labels: np.ndarray | None = None  # (B, *spatial) instance ids, when the samples keep them
+    classes: np.ndarray | None = None  # (B, *spatial) class ids, likewise
 
 
 def random_transform(
     rng: np.random.Generator, augment: AugmentSettings, ndim: int, square: bool
 ) -> tuple[tuple[int, ...], int]:
-    probability = augment.probability
+    """The flips (axes) and quarter turns of one patch, each rolled with its probability."""
     flips = []
-    if augment.hflip and rng.random() < probability:
+    if rng.random() < augment.probability("hflip"):
         flips.append(-1)
-    if augment.vflip and rng.random() < probability:
+    if rng.random() < augment.probability("vflip"):
         flips.append(-2)
-    if ndim == 3 and augment.zflip and rng.random() < probability:
+    if ndim == 3 and rng.random() < augment.probability("zflip"):
         flips.append(-3)
-    k = int(rng.integers(4)) if augment.rot90 and square else 0
-    return tuple(flips), k
+    turn = square and rng.random() < augment.probability("rot90")
+    return tuple(flips), int(rng.integers(1, 4)) if turn else 0
 
 
 def fixed_patches(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-from .data import AugmentSettings
+from .augment.settings import AugmentSettings
 
 
 def _as_lists(value):

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from .augment.batch import augment_patches
 from .data import PatchSampler, Sample, all_cells, fixed_patches, split_validation
 from .layout import channel_layout
 from .losses import code_losses
@@ -405,18 +406,30 @@ def train_network(
             leave=False,
         )
         for step in bar:
-            images, targets, foreground = sampler.batch(
+            batch = sampler.batch(
                 batch_size,
                 augment,
                 layout.planes,
                 layout.training_targets if layout.reencode else None,
             )
+            if augment is not None and augment.on_batches:
+                images, targets, foreground = augment_patches(
+                    batch,
+                    augment,
+                    layout.training_targets,
+                    int(sampler.rng.integers(2**62)),
+                    device,
+                )
+            else:
+                images, targets, foreground = (
+                    _to_tensor(a, device) for a in (batch.images, batch.targets, batch.foreground)
+                )
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=settings.bf16):
-                logits = model(_to_tensor(images, device))
+                logits = model(images)
             per_channel = code_losses(
                 logits.float(),
-                _to_tensor(targets, device),
-                _to_tensor(foreground, device),
+                targets,
+                foreground,
                 layout,
                 rebalance=settings.rebalance,
                 class_weights=class_weights,

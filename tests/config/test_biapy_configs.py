@@ -353,7 +353,16 @@ def test_what_segpipe_does_not_apply_is_said_once_each():
     assert "read DATA.EXTRACT_RANDOM_PATCH as DATA.TRAIN.EXTRACT_RANDOM_PATCH" in notes
     _, notes = _read(SPINEDL)
     assert "read MODEL.ARCHITECTURE hrnet32 as hrnet, MODEL.HRNET.VARIANT W32" in notes
-    assert "AUGMENTOR.ZOOM, AUGMENTOR.ZOOM_RANGE: no effect in segpipe" in notes  # one line
+    assert "ZOOM" not in notes  # BiaPy's zoom is applied
+
+
+def test_the_single_augmentation_probability_of_older_configs_becomes_each_one():
+    resolved, notes = _read(OVARIAN)
+    augmentor = resolved["AUGMENTOR"]
+    assert "read AUGMENTOR.DA_PROB as each AUGMENTOR.*_PROB not given" in notes
+    assert augmentor["GRIDMASK"] is True and augmentor["GRID_RATIO"] == 0.5
+    assert augmentor["GRIDMASK_PROB"] == augmentor["ELASTIC_PROB"] == 0.3
+    assert "DA_PROB" not in augmentor
 
 
 def test_a_zoo_model_by_nickname_is_refused_saying_why():

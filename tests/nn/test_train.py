@@ -205,3 +205,27 @@ def test_bf16_autocast_trains_and_the_speed_keys_reach_the_loop(mask2d, img2d):
     config = _config(1)
     config["MODEL"]["COMPILE"] = True
     assert settings_from_config(config).loop.compile
+
+
+def test_training_with_biapy_augmentations_moves_labels_and_stays_finite(tmp_path, mask2d, img2d):
+    """Every augmentation at once: patches whose labels moved are encoded again."""
+    torch.set_num_threads(1)
+    every = {
+        key: True
+        for key in ("RANDOM_ROT", "ZOOM", "SHEAR", "SHIFT", "ELASTIC", "G_BLUR", "MEDIAN_BLUR",
+                    "MOTION_BLUR", "GAMMA_CONTRAST", "BRIGHTNESS", "CONTRAST", "DROPOUT",
+                    "CUTOUT", "CUTBLUR", "CUTMIX", "CUTNOISE", "MISALIGNMENT",
+                    "MISSING_SECTIONS", "GRIDMASK", "GAUSSIAN_NOISE", "POISSON_NOISE", "SALT",
+                    "PEPPER", "SALT_AND_PEPPER")
+    }  # fmt: skip
+    config, notes = resolve_config(
+        {**_config(2), "AUGMENTOR": {"ENABLE": True, "DA_PROB": 0.5, **every}}
+    )
+    settings = settings_from_config(config).loop
+    assert len(settings.augment.probabilities) == len(every) + 3  # with VFLIP, HFLIP, ROT90
+    assert settings.augment.changes_labels
+    labels = mask2d[:96, :96]
+    samples = _samples(mask2d, img2d)
+    samples[0].labels = labels.astype(np.int64)
+    outcome = train_network(samples, None, settings, progress=False)
+    assert all(np.isfinite(row["train_loss"]) for row in outcome.history)

@@ -1,0 +1,129 @@
+"""What BiaPy's augmentations cost per training step, against the step itself, on the demo.
+
+The demo configs (config/config.yaml in 2D, config/examples/3d.yaml in 3D) train on the
+stardist sample; a step is one batch drawn, forward, backward and optimiser step with the
+exact flips and quarter turns the sampler does anyway. The augmentation of a batch (in torch
+on the training device, labels moved and channels encoded again on the CPU) is timed apart
+for three sets, each augmentation at BiaPy's default probability of 0.5:
+
+- template: what BiaPy's instance segmentation templates switch on (RANDOM_ROT);
+- common:   random rotation, zoom, elastic, Gaussian blur, brightness, contrast, gamma;
+- every:    every augmentation segpipe has.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_augment.py [--steps 20]
+
+Prints one Markdown row per (demo, set): milliseconds per step and the share of the step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from stages.commands.train import settings_from_config
+from stages.config import load_config
+from stages.demo import read_stardist_sample
+from stages.nn.augment.batch import augment_patches
+from stages.nn.augment.settings import FLIPS_AND_TURNS, NAMES, AugmentSettings
+from stages.nn.data import PatchSampler, Sample, normalize_image, pad_to_patch
+from stages.nn.layout import channel_layout
+from stages.nn.losses import code_losses
+from stages.nn.model import build_model
+
+ROOT = Path(__file__).resolve().parents[1]
+SETS = {
+    "template": ("random_rot",),
+    "common": ("random_rot", "zoom", "elastic", "g_blur", "brightness", "contrast",
+               "gamma_contrast"),
+    "every": tuple(n for n in NAMES if n not in FLIPS_AND_TURNS),
+}  # fmt: skip
+DEMOS = {
+    "2D": ("config/config.yaml", "stardist2d"),
+    "3D": ("config/examples/3d.yaml", "stardist3d"),
+}
+
+
+def _setup(config_path: str, sample: str):
+    config, _ = load_config(ROOT / config_path)
+    settings = settings_from_config(config)
+    loop = settings.loop
+    layout = channel_layout(list(loop.codes), loop.channel_options, loop.model.ndim)
+    image, labels = read_stardist_sample(sample)
+    labels = labels.astype(np.int64)
+    normalized = normalize_image(image[..., np.newaxis], settings.normalization)
+    patch = tuple(loop.patch)
+    padded_labels = pad_to_patch(labels[np.newaxis], patch)[0]
+    samples = [
+        Sample(
+            image=pad_to_patch(np.moveaxis(normalized, -1, 0), patch),
+            targets=pad_to_patch(layout.training_targets(labels), patch),
+            foreground=padded_labels > 0,
+            labels=padded_labels,
+        )
+    ]
+    return loop, layout, samples
+
+
+def _step_seconds(loop, layout, sampler, network, optimizer, steps: int) -> float:
+    network.train()
+    times = []
+    for _ in range(steps + 2):
+        started = time.perf_counter()
+        batch = sampler.batch(
+            loop.batch_size,
+            loop.augment,
+            layout.planes,
+            layout.training_targets if layout.reencode else None,
+        )
+        images, targets, foreground = (
+            torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
+            for a in (batch.images, batch.targets, batch.foreground)
+        )
+        loss = code_losses(network(images), targets, foreground, layout).sum()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        times.append(time.perf_counter() - started)
+    return float(np.median(times[2:]))
+
+
+def _augment_seconds(loop, layout, sampler, names, steps: int) -> float:
+    settings = AugmentSettings(probabilities={name: 0.5 for name in names})
+    times = []
+    for step in range(steps + 2):
+        batch = sampler.batch(loop.batch_size, None, layout.planes)
+        started = time.perf_counter()
+        augment_patches(batch, settings, layout.training_targets, step, torch.device("cpu"))
+        times.append(time.perf_counter() - started)
+    return float(np.median(times[2:]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=20)
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    print("| demo | patch x batch | step (ms) | set | augmentation (ms) | share of the step |")
+    print("|---|---|---|---|---|---|")
+    for demo, (config_path, sample) in DEMOS.items():
+        loop, layout, samples = _setup(config_path, sample)
+        sampler = PatchSampler(samples, loop.patch, [[]], np.random.default_rng(0))
+        network = build_model(loop.model)
+        optimizer = torch.optim.AdamW(network.parameters(), lr=1e-4)
+        step = _step_seconds(loop, layout, sampler, network, optimizer, args.steps)
+        for name, names in SETS.items():
+            augment = _augment_seconds(loop, layout, sampler, names, args.steps)
+            shape = "x".join(str(s) for s in loop.patch)
+            print(
+                f"| {demo} | {shape} x {loop.batch_size} | {step * 1e3:.0f} | {name} | "
+                f"{augment * 1e3:.1f} | {augment / step:.1%} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Training-patch augmentation: the settings (no torch), and the batch augmenter (torch)."""
