@@ -276,10 +276,14 @@ class PatchSampler:
                         patch_classes = flip_and_rotate(patch_classes, flips, k)
                     if reencode is None:
                         target = flip_and_rotate(target, flips, k, codes)
-                    elif patch_classes is None:
-                        target = reencode(patch_labels[0])
-                    else:
-                        target = reencode(patch_labels[0], patch_classes[0])
+                # codes encoded again are encoded from every augmented patch, turned or not, so
+                # that all of them see objects cut at the patch border alike
+                if reencode is not None:
+                    target = (
+                        reencode(patch_labels[0])
+                        if patch_classes is None
+                        else reencode(patch_labels[0], patch_classes[0])
+                    )
             images.append(image)
             targets.append(target)
             foregrounds.append(foreground[0])
