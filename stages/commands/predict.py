@@ -222,14 +222,14 @@ class ImagePredictor:
     channels_last: bool
 
     def predict(self, image_path: str, out_path: str | Path) -> None:
-        """Predict this shard of the patches of ``image_path`` into ``out_path`` (.npz)."""
-        import json
-
-        import numpy as np
-
+        """Predict this shard of the patches of ``image_path`` and hand its blended rows to
+        ``out_path`` (.npz for `segpipe reconstruct`), slab by slab."""
         from ..io import InputError, atomic_output, read_raw
+        from ..nn.blending import SlabBlender, shard_rows
+        from ..nn.data import normalize_image
+        from ..nn.handoff import ShardWriter
         from ..nn.patches import patch_grid, shard_indices
-        from ..nn.predict import predict_cores
+        from ..nn.predict import iter_predicted_cores
 
         meta, rank = self.meta, self.meta["ndim"]
         image, info = read_raw(image_path, rank)
@@ -246,20 +246,12 @@ class ImagePredictor:
             patch = whole_image_patch(image.shape[:-1], tuple(self.model.multiple))
             padding, overlap = (0,) * rank, (0.0,) * rank
         grid = patch_grid(image.shape[:-1], patch, list(padding), list(overlap))
+        # normalised in place (the raw image read is ours): one float32 copy of the image
+        image = normalize_image(image, meta["normalization"], copy=False)
         k, n = self.shard
-        indices = shard_indices(len(grid), k, n)
-        cores = predict_cores(
-            self.model,
-            meta,
-            image,
-            grid,
-            indices,
-            batch_size=self.batch_size,
-            tta=self.tta,
-            device=self.device,
-            channels_last=self.channels_last,
-        )
-        del image
+        indices = [int(i) for i in shard_indices(len(grid), k, n)]
+        first, last = shard_rows(grid, indices)
+        channels = len(meta["channels"])
         header = {
             "image": str(image_path),
             "image_shape": list(grid.image_shape),
@@ -273,14 +265,24 @@ class ImagePredictor:
             "patches": len(grid),
             "spacing": list(info.spacing) if info.spacing else None,
         }
-        starts = np.asarray([grid.starts[i] for i in indices], dtype=np.int64)
         with atomic_output(out_path) as temporary:
-            with open(temporary, "wb") as handle:
-                np.savez(
-                    handle,
-                    cores=cores,
-                    starts=starts.reshape(len(indices), len(patch)),
-                    indices=np.asarray(indices, dtype=np.int64),
-                    header=np.asarray(json.dumps(header)),
-                )
+            writer = ShardWriter(
+                temporary, header, first, (last - first, channels, *grid.image_shape[1:])
+            )
+            blender = SlabBlender(grid, overlap, channels, lambda _, values: writer.write(values))
+            for index, core in iter_predicted_cores(
+                self.model,
+                meta,
+                image,
+                grid,
+                indices,
+                batch_size=self.batch_size,
+                tta=self.tta,
+                device=self.device,
+                channels_last=self.channels_last,
+                normalized=True,
+            ):
+                blender.add(grid.starts[index], core)
+            blender.finish()
+            writer.close()
         click.echo(f"{out_path}: {len(indices)} of {len(grid)} patch(es) of {image_path}")

@@ -23,29 +23,25 @@ from .common import clear_errors
 def command(patch_paths: tuple[str, ...], out_path: str) -> None:
     """Blend PATCH_PATHS (every shard of one image, from `segpipe predict`) into OUT_PATH.
 
-    Padding is cropped and overlapping cores are weighted by a smooth window; all
+    Each shard holds its rows already blended (overlapping cores weighted by a smooth window
+    and divided by the summed weight of every core): they are added up, slab by slab. All
     shards must be given, else the uncovered area is an error.
     """
-    import json
     import zipfile
 
     import numpy as np
 
     from ..io import InputError, provenance, write_tiff
-    from ..nn.patches import blend_cores
+    from ..nn.handoff import iter_rows, read_header
     from .predict import error_path
 
-    cores, starts, seen, header = [], [], set(), None
+    header, shards = None, {}
     for path in patch_paths:
         reason = error_path(path)
         if not Path(path).exists() and reason.is_file():
             raise InputError(f"predict could not read the image: {reason.read_text().strip()}")
         try:
-            with np.load(path) as data:
-                this = json.loads(str(data["header"]))
-                cores.append(data["cores"])
-                starts.append(data["starts"])
-                indices = set(data["indices"].tolist())
+            this, _, _ = read_header(path)
         except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as error:
             raise InputError(
                 f"{path} is not a complete patch file written by `segpipe predict` ({error}); "
@@ -59,21 +55,27 @@ def command(patch_paths: tuple[str, ...], out_path: str) -> None:
             raise InputError(
                 f"{path} belongs to another image or prediction setting than {patch_paths[0]}"
             )
-        if seen & indices:
+        k, n = this["shard"]
+        if k in shards:
             raise InputError(f"{path} repeats patches already given by another shard")
-        seen |= indices
-    if len(seen) != header["patches"]:
+        shards[k] = path
+    n = header["shard"][1]
+    if sorted(shards) != list(range(1, n + 1)):
         raise InputError(
-            f"the shards hold {len(seen)} of the {header['patches']} patches of "
+            f"the shards hold {len(shards)} of the {n} shares of the patches of "
             f"{header['image']}: a shard is missing"
         )
-    blended = blend_cores(
-        np.concatenate(cores),
-        np.concatenate(starts),
-        header["image_shape"],
-        header["core_size"],
-        header["overlap"],
-    )
+    # the shards' final values add up: each already divided by the total blending weight
+    blended = np.zeros((len(header["channels"]), *header["image_shape"]), dtype=np.float32)
+    for k in sorted(shards):
+        try:
+            for first, values in iter_rows(shards[k]):
+                blended[:, first : first + values.shape[1]] += values
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+            raise InputError(
+                f"{shards[k]} is not a complete patch file written by `segpipe predict` "
+                f"({error}); delete it and predict again"
+            ) from None
     write_tiff(
         out_path,
         blended,

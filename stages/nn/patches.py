@@ -99,6 +99,32 @@ def iter_patches(
         yield index, padded[box]
 
 
+def read_patch(image: np.ndarray, grid: PatchGrid, index: int) -> np.ndarray:
+    """Patch ``index`` of a channel-last ``image``, padded where it leaves the image exactly as
+    :func:`pad_for_grid` pads, without a padded copy of the whole image."""
+    box, widths, offsets = [], [], []
+    for begin, patch, pad, size in zip(
+        grid.starts[index], grid.patch_size, grid.padding, grid.image_shape
+    ):
+        low, high = begin - pad, begin - pad + patch
+        first, last = max(low, 0), min(high, size)
+        # reflect mode mirrors about the edge pixel: read as far as the mirrored part reaches
+        if low < 0:
+            last = max(last, min(size, 1 - low))
+        if high > size:
+            first = min(first, max(0, 2 * size - 1 - high))
+        box.append(slice(first, last))
+        widths.append((max(0, -low), max(0, high - size)))
+        offsets.append(low - first + max(0, -low))
+    region = image[tuple(box)]
+    if not any(w for pair in widths for w in pair):
+        return region
+    widths += [(0, 0)] * (image.ndim - len(widths))
+    mode = "reflect" if all(s > 1 for s in grid.image_shape) else "edge"
+    padded = np.pad(region, widths, mode=mode)
+    return padded[tuple(slice(o, o + p) for o, p in zip(offsets, grid.patch_size))]
+
+
 def crop_core(prediction: np.ndarray, grid: PatchGrid) -> np.ndarray:
     """Drop the padding from a (C, *patch_size) prediction."""
     box = (slice(None),) + tuple(slice(q, q + c) for q, c in zip(grid.padding, grid.core_size))

@@ -24,7 +24,7 @@ def cores_of(run, image, model, out, config):
     result = run("predict", image, out, "--model", model, "--config", config)
     assert result.exit_code == 0, result.output
     with np.load(out) as data:
-        return data["cores"]
+        return data["channels"]
 
 
 def test_a_package_passes_the_zoos_test_and_predicts_as_its_model(

@@ -227,7 +227,7 @@ def test_many_images_in_one_predict_equal_one_each_and_a_bad_one_fails_alone(
             np.load(group / f"{image.stem}.npz") as one,
             np.load(tmp_path / f"{image.stem}.npz") as alone,
         ):
-            np.testing.assert_array_equal(one["cores"], alone["cores"])
+            np.testing.assert_array_equal(one["channels"], alone["channels"])
             assert str(one["header"]) == str(alone["header"])
     result = run("reconstruct", group / "bad.npz", "--out", tmp_path / "bad_channels.tif")
     assert result.exit_code == 1 and "bad.tif is not a readable TIFF" in result.output
@@ -550,7 +550,8 @@ def test_full_image_prediction_is_one_pass_over_the_padded_image(
     with np.load(tmp_path / "full.npz") as saved:
         header = json.loads(str(saved["header"]))
         assert header["patch_size"] == [62, 60] and header["padding"] == [0, 0]  # two levels
-        assert saved["cores"].shape == (1, 2, 62, 60)
+        # the hand-over holds the image's rows, blended: (rows, channels, X), cropped to 61 x 59
+        assert saved["channels"].shape == (61, 2, 59) and int(saved["first_row"]) == 0
     assert run("reconstruct", tmp_path / "full.npz", "--out", tmp_path / "full.tif").exit_code == 0
     whole, codes, _ = read_channels(tmp_path / "full.tif")
     assert codes == ["F", "C"] and whole.shape == (2, 61, 59)

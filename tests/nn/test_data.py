@@ -87,3 +87,22 @@ def test_training_patches_never_overlap_validation_cells(rng):
 def test_validation_needs_two_cells(rng):
     with pytest.raises(ValueError, match="too few to hold out validation"):
         split_validation([(16, 16)], (16, 16), 0.1, rng)
+
+
+def test_statistics_gathered_by_slabs_equal_numpys(monkeypatch):
+    import stages.nn.data as data
+
+    monkeypatch.setattr(data, "STATISTICS_SLAB", 50)  # many slabs
+    image = np.random.default_rng(3).normal(5.0, 2.0, (37, 21, 2)).astype(np.float32)
+    mean, std = data._channel_mean_std(image)
+    np.testing.assert_allclose(mean.ravel(), image.astype(np.float64).mean(axis=(0, 1)))
+    np.testing.assert_allclose(std.ravel(), image.astype(np.float64).std(axis=(0, 1)))
+    original = image.copy()
+    settings = {"perc_clip": False, "lower_perc": 0, "upper_perc": 100, "mean": None,
+                "std": None, "type": "zero_mean_unit_variance"}  # fmt: skip
+    copied = data.normalize_image(image, settings)
+    np.testing.assert_array_equal(image, original)  # copy=True leaves the input alone
+    in_place = data.normalize_image(image, settings, copy=False)
+    assert in_place is image  # float32 and copy=False: the work is done on the input
+    np.testing.assert_allclose(in_place, copied)
+    np.testing.assert_allclose(copied.mean(axis=(0, 1)), 0.0, atol=1e-5)

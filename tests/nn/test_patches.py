@@ -72,3 +72,18 @@ def test_bad_grid_arguments():
         patch_grid((10, 10), (8, 8), (4, 4), (0, 0))
     with pytest.raises(ValueError, match="overlap"):
         patch_grid((10, 10), (8, 8), (1, 1), (1.0, 0))
+
+
+@pytest.mark.parametrize(
+    "shape, patch, padding, overlap",
+    [((40, 37), (12, 10), (2, 1), (0.25, 0.5)), ((9, 7), (16, 16), (4, 4), (0.0, 0.0)),
+     ((3, 30, 22), (8, 12, 12), (3, 2, 2), (0.5, 0.25, 0.0)),
+     ((1, 20), (4, 8), (1, 2), (0.0, 0.0))],
+)  # fmt: skip
+def test_a_patch_read_alone_equals_the_patch_of_the_padded_image(shape, patch, padding, overlap):
+    from stages.nn.patches import read_patch
+
+    image = np.random.default_rng(0).random(shape + (2,)).astype(np.float32)
+    grid = patch_grid(shape, patch, padding, overlap)
+    for index, expected in iter_patches(pad_for_grid(image, grid), grid, range(len(grid))):
+        np.testing.assert_array_equal(read_patch(image, grid, index), expected)
