@@ -43,7 +43,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 
 from stages.commands.train import settings_from_config
 from stages.config import load_config
@@ -340,9 +339,10 @@ def switches(threads: int, architectures: list[str]) -> None:
 
 
 def accuracy(budget: float, cores: int, architectures: list[str], bf16: bool = False) -> None:
+    from demo_runs import run_demo
+
     print("| architecture | epochs in the budget | train (s) | F1@0.5 | precision | recall |")
     print("|---|---|---|---|---|---|")
-    base = yaml.safe_load(DEMO_CONFIG.read_text())
     torch.set_num_threads(cores)
     for architecture in architectures:
         settings = demo_settings(architecture)
@@ -356,40 +356,18 @@ def accuracy(budget: float, cores: int, architectures: list[str], bf16: bool = F
         # in batches of the config's size
         steps_per_epoch = -(-11 * 20 // settings.loop.batch_size)
         epochs = max(1, int(budget / (step * steps_per_epoch)))
-        config = copy.deepcopy(base)
-        config["MODEL"] = {**config.get("MODEL", {}), "ARCHITECTURE": architecture}
-        config["TRAIN"] = {**config["TRAIN"], "EPOCHS": epochs, "PATIENCE": -1, "BF16": bf16}
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "config.yaml"
-            config["RUN"] = {**config["RUN"], "RESULT_DIR": str(Path(folder) / "results")}
-            for key in ("TRAIN", "TEST"):
-                data = config["DATA"][key]
-                data["PATH"] = str(Path(folder) / "data" / key.lower() / "raw")
-                data["GT_PATH"] = str(Path(folder) / "data" / key.lower() / "label")
-            path.write_text(yaml.safe_dump(config))
-            started = time.time()
-            subprocess.run(
-                [
-                    str(Path(sys.executable).with_name("segpipe")),
-                    "run",
-                    str(path),
-                    "--cores",
-                    str(cores),
-                ],
-                check=True,
-                capture_output=True,
-                cwd=ROOT,
-            )
-            seconds = time.time() - started
-            metrics = next((Path(folder) / "results").rglob("test_results_metrics.csv"))
-            import pandas as pd
-
-            row = pd.read_csv(metrics).iloc[-1]
-            print(
-                f"| {architecture} | {epochs} | {seconds:.0f} | {row['0.5 TH f1']:.3f} "
-                f"| {row['0.5 TH precision']:.3f} | {row['0.5 TH recall']:.3f} |",
-                flush=True,
-            )
+        seconds, row = run_demo(
+            {
+                "MODEL": {"ARCHITECTURE": architecture},
+                "TRAIN": {"EPOCHS": epochs, "PATIENCE": -1, "BF16": bf16},
+            },
+            cores,
+        )
+        print(
+            f"| {architecture} | {epochs} | {seconds:.0f} | {row['0.5 TH f1']:.3f} "
+            f"| {row['0.5 TH precision']:.3f} | {row['0.5 TH recall']:.3f} |",
+            flush=True,
+        )
 
 
 def main() -> None:

@@ -47,6 +47,7 @@ MEASURE = POST["MEASURE_PROPERTIES"]["ENABLE"]
 #: when its keys change, and the last one writes per_image_post_processing/
 POST_STEPS = post_processing_steps(CFG)
 EVALUATE = CFG["TEST"]["ENABLE"] and TEST_DATA["LOAD_GT"] and CFG["TEST"]["MATCHING_STATS"]
+OME_ZARR = RUN["OME_ZARR"]
 USE_VAL_FOLDER = not VAL_DATA["FROM_TRAIN"]
 # MODEL.LOAD_CHECKPOINT with PATHS.CHECKPOINT_FILE, or MODEL.SOURCE bmz with a package:
 # fine-tune that model, or predict with it
@@ -386,6 +387,8 @@ def final_outputs():
             if EVALUATE:
                 outputs.append(str(STACK / "test_results_metrics.csv"))
         outputs += [str(RESULTS / "charts" / f"{i}_overlay.png") for i in REPORT_IMAGES]
+        if OME_ZARR:
+            outputs += [str(RESULTS / "ome_zarr" / f"{i}.zarr") for i in IMAGES]
     if EXPORT_BMZ:
         outputs.append(BMZ_PACKAGE)
     return outputs

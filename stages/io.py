@@ -22,7 +22,7 @@ import tifffile
 
 from .labels.check import label_dtype
 
-IMAGE_SUFFIXES = (".tif", ".tiff")
+IMAGE_SUFFIXES = (".tif", ".tiff", ".zarr", ".h5", ".hdf5", ".hdf")
 
 
 class InputError(ValueError):
@@ -100,7 +100,9 @@ def list_images(folder: str | Path, what: str = "image folder") -> list[Path]:
         if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
     )
     if not files:
-        raise InputError(f"{what} {folder} holds no .tif/.tiff files")
+        raise InputError(
+            f"{what} {folder} holds no images (.tif/.tiff, OME-Zarr or Zarr .zarr, HDF5 .h5)"
+        )
     seen: dict[str, Path] = {}
     for path in files:
         if path.stem in seen:
@@ -185,6 +187,22 @@ def read_tiff(path: str | Path, ndim: int | None = None) -> tuple[np.ndarray, Im
     return array, ImageInfo(spacing=spacing, metadata=dict(meta) if isinstance(meta, dict) else {})
 
 
+def read_image(
+    path: str | Path, ndim: int | None = None, axes: str | None = None
+) -> tuple[np.ndarray, ImageInfo]:
+    """Pixels and metadata of a TIFF, or of a Zarr/OME-Zarr/HDF5 container in segpipe's order
+    (``axes``: BiaPy's INPUT_IMG_AXES_ORDER for a container that does not say its own)."""
+    from .containers import ContainerError, is_container, read_container
+
+    if not is_container(path):
+        return read_tiff(path, ndim)
+    try:
+        data, order, spacing = read_container(path, axes)
+    except ContainerError as error:
+        raise InputError(str(error)) from None
+    return data, ImageInfo(spacing=spacing, metadata={"axes": order} if order else {})
+
+
 def tiff_metadata(path: str | Path) -> dict:
     """The JSON metadata segpipe wrote into a TIFF, without reading its pixels."""
     try:
@@ -217,15 +235,30 @@ def raw_to_channel_last(image: np.ndarray, ndim: int, path: str | Path) -> np.nd
     )
 
 
-def read_raw(path: str | Path, ndim: int) -> tuple[np.ndarray, ImageInfo]:
-    image, info = read_tiff(path, ndim)
-    image = raw_to_channel_last(image, ndim, path)
+def read_raw(path: str | Path, ndim: int, axes: str | None = None) -> tuple[np.ndarray, ImageInfo]:
+    """A raw image as ([Z,] Y, X, C); ``axes``: the order of a container's array when it does
+    not say its own (BiaPy's INPUT_IMG_AXES_ORDER)."""
+    image, info = read_image(path, ndim, axes)
+    order = info.metadata.get("axes")
+    if isinstance(order, str) and container_axes(order) and "C" not in order:
+        image = image[..., np.newaxis]  # a container said its axes: no channel axis
+    elif not (isinstance(order, str) and container_axes(order)):
+        image = raw_to_channel_last(image, ndim, path)
+    if image.ndim != ndim + 1:
+        raise InputError(
+            f"{path}: raw image of shape {image.shape[:-1]} is not {ndim}D (PROBLEM.NDIM {ndim}D)"
+        )
     if image.size == 0:
         raise InputError(f"{path}: raw image is empty (shape {image.shape})")
     if not (np.issubdtype(image.dtype, np.number) or image.dtype == bool):
         raise InputError(f"{path}: raw image has non-numeric dtype {image.dtype}")
     check_finite(image, path, "raw image")
     return image, info
+
+
+def container_axes(order: str) -> bool:
+    """Whether ``order`` is the axes a container was read as (spatial, then C last)."""
+    return order in ("YX", "ZYX", "YXC", "ZYXC")
 
 
 def check_finite(array: np.ndarray, path: str | Path, what: str) -> None:
@@ -298,20 +331,23 @@ def label_rank(shape: tuple[int, ...], metadata: dict, path: str | Path) -> int:
     )
 
 
-def read_labels(path: str | Path, ndim: int | None = None) -> tuple[np.ndarray, ImageInfo]:
+def read_labels(
+    path: str | Path, ndim: int | None = None, axes: str | None = None
+) -> tuple[np.ndarray, ImageInfo]:
     """Instance labels of ``ndim`` dimensions (``None``: from the file, :func:`label_rank`).
 
     Of a label image with classes only the instance ids; see :func:`read_labels_and_classes`.
     """
-    labels, classes, info = read_labels_and_classes(path, ndim)
+    labels, classes, info = read_labels_and_classes(path, ndim, axes)
     return labels, info
 
 
 def read_labels_and_classes(
-    path: str | Path, ndim: int | None = None
+    path: str | Path, ndim: int | None = None, axes: str | None = None
 ) -> tuple[np.ndarray, np.ndarray | None, ImageInfo]:
-    """Instance ids, class ids (None when the file has no class channel) and metadata."""
-    labels, info = read_tiff(path, ndim)
+    """Instance ids, class ids (None when the file has no class channel) and metadata;
+    ``axes`` as for :func:`read_raw` (BiaPy's INPUT_MASK_AXES_ORDER)."""
+    labels, info = read_image(path, ndim, axes)
     if ndim is None:
         ndim = label_rank(labels.shape, info.metadata, path)
         if len(info.spacing or ()) not in (0, ndim):

@@ -26,6 +26,7 @@ STAGES = (
     "measure",
     "evaluate",
     "export",
+    "ome_zarr",
 )
 
 

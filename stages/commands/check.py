@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import click
 
-from .common import clear_errors, config_option, ndim_of
+from .common import axes_for, axes_orders, clear_errors, config_option, ndim_of
 
 
 @dataclass(frozen=True)
@@ -15,11 +15,15 @@ class CheckSettings:
     ndim: int  # the dimensionality the images must have
     patch: tuple[int, ...]  # spatial patch size: no larger than the largest labelled image
     n_classes: int = 2  # more: label images must carry a class channel with ids below it
+    axes: tuple = ()  # the splits' axes orders for Zarr/HDF5 images (common.axes_orders)
 
 
 def settings_from_config(config) -> CheckSettings:
     return CheckSettings(
-        ndim_of(config), tuple(config["DATA"]["PATCH_SIZE"][:-1]), int(config["DATA"]["N_CLASSES"])
+        ndim_of(config),
+        tuple(config["DATA"]["PATCH_SIZE"][:-1]),
+        int(config["DATA"]["N_CLASSES"]),
+        axes_orders(config),
     )
 
 
@@ -133,7 +137,7 @@ def command(
             pairs = pair_images(raw_dir, label_dir)
         channels = None
         for raw_path, label_path in pairs:
-            raw, _ = read_raw(raw_path, rank)
+            raw, _ = read_raw(raw_path, rank, axes_for(settings.axes, raw_path))
             if channels is None:
                 channels = raw.shape[-1]
             elif raw.shape[-1] != channels:
@@ -147,7 +151,9 @@ def command(
                 "channels": int(raw.shape[-1]),
             }
             if label_path is not None:
-                labels, classes, _ = read_labels_and_classes(label_path, rank)
+                labels, classes, _ = read_labels_and_classes(
+                    label_path, rank, axes_for(settings.axes, label_path, label=True)
+                )
                 problem = class_channel_problem(classes, settings.n_classes, rank)
                 if problem:
                     raise click.ClickException(f"{label_path}: {problem}")

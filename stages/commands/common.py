@@ -87,6 +87,31 @@ def data_rank(ndim_flag: str | None, config_ndim: int, config_path: str | None) 
     return config_ndim if config_path else None
 
 
+#: (folder, axes order) of each split's raw and label folders: BiaPy's INPUT_IMG_AXES_ORDER
+#: and INPUT_MASK_AXES_ORDER, for Zarr/HDF5 arrays that do not name their axes
+AxesOrders = tuple[tuple[str, str], ...]
+
+
+def axes_orders(config: Any) -> AxesOrders:
+    """Every split's raw and label folders with the axes order given for them (test last)."""
+    orders = []
+    for split in ("TRAIN", "VAL", "TEST"):
+        data = config["DATA"][split]
+        orders.append((data["PATH"], data["INPUT_IMG_AXES_ORDER"]))
+        orders.append((data["GT_PATH"], data["INPUT_MASK_AXES_ORDER"]))
+    return tuple(orders)
+
+
+def axes_for(orders: AxesOrders, path: str | Path, label: bool = False) -> str:
+    """The axes order for an image at ``path``: that of the split folder holding it, else the
+    test split's (its raw images', or with ``label`` its labels')."""
+    folder = Path(path).resolve().parent
+    for configured, order in orders:
+        if configured and Path(configured).resolve() == folder:
+            return order
+    return orders[-1][1] if label else orders[-2][1]
+
+
 def starting_model(config: Any) -> str:
     """The model a run starts from ("" for none): the package of MODEL.SOURCE bmz, or
     PATHS.CHECKPOINT_FILE with MODEL.LOAD_CHECKPOINT."""

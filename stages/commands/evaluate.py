@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .common import clear_errors, config_option, ndim_of
+from .common import axes_for, axes_orders, clear_errors, config_option, ndim_of
 
 
 @dataclass(frozen=True)
@@ -15,6 +15,7 @@ class EvaluateSettings:
     thresholds: tuple[float, ...]
     colored_thresholds: tuple[float, ...]
     ndim: int
+    axes: tuple = ()  # the splits' axes orders for Zarr/HDF5 images (common.axes_orders)
 
 
 def settings_from_config(config) -> EvaluateSettings:
@@ -22,6 +23,7 @@ def settings_from_config(config) -> EvaluateSettings:
         tuple(config["TEST"]["MATCHING_STATS_THS"]),
         tuple(config["TEST"]["MATCHING_STATS_THS_COLORED_IMG"]),
         ndim_of(config),
+        axes_orders(config),
     )
 
 
@@ -220,7 +222,9 @@ def command(
     )
     rows = []
     for index, gt_path in enumerate(gts):
-        gt, gt_classes, _ = read_labels_and_classes(gt_path, rank)
+        gt, gt_classes, _ = read_labels_and_classes(
+            gt_path, rank, axes_for(settings.axes, gt_path, label=True)
+        )
         name = sets[0][1][index][0]
         row: dict = {"file": name}
         for tag, pairs in sets:

@@ -101,7 +101,7 @@ def package_text(settings: ExportSettings, meta: dict):
     "--image",
     "image_path",
     required=True,
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     help="A raw image the package's test input and cover are cut from (its centre, one patch).",
 )
 @config_option

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from .common import clear_errors, config_option, ndim_of
+from .common import axes_for, axes_orders, clear_errors, config_option, ndim_of
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,7 @@ class PredictSettings:
     tta: bool
     batch_size: int
     full_image: bool = False  # TEST.FULL_IMG: the whole image in one pass, no patches
+    axes: tuple = ()  # the splits' axes orders for Zarr/HDF5 images (common.axes_orders)
 
 
 def settings_from_config(config) -> PredictSettings:
@@ -33,6 +34,7 @@ def settings_from_config(config) -> PredictSettings:
         tta=config["TEST"]["AUGMENTATION"],
         batch_size=config["TRAIN"]["BATCH_SIZE"],
         full_image=config["TEST"]["FULL_IMG"],
+        axes=axes_orders(config),
     )
 
 
@@ -74,7 +76,7 @@ def _outputs(paths: tuple[str, ...], out_dir: str | None) -> list[tuple[str, Pat
 
 
 @click.command(name="predict")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option(
     "--model",
     "model_path",
@@ -186,6 +188,7 @@ def command(
         full_image=settings.full_image if full_image is None else full_image,
         device=device,
         channels_last=channels_last,
+        axes=settings.axes,
     )
     if out_dir is None:
         predictor.predict(*outputs[0])
@@ -220,6 +223,7 @@ class ImagePredictor:
     full_image: bool
     device: Any
     channels_last: bool
+    axes: tuple = ()  # the splits' axes orders for Zarr/HDF5 images (common.axes_orders)
 
     def predict(self, image_path: str, out_path: str | Path) -> None:
         """Predict this shard of the patches of ``image_path`` and hand its blended rows to
@@ -232,7 +236,8 @@ class ImagePredictor:
         from ..nn.predict import iter_predicted_cores
 
         meta, rank = self.meta, self.meta["ndim"]
-        image, info = read_raw(image_path, rank)
+        axes = axes_for(self.axes, image_path) if self.axes else None
+        image, info = read_raw(image_path, rank, axes)
         if image.shape[-1] != meta["spec"]["in_channels"]:
             raise InputError(
                 f"{image_path}: {image.shape[-1]} channel(s) in a {rank}D image of shape "

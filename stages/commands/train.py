@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .common import clear_errors, config_option, ndim_of, starting_model
+from .common import axes_for, axes_orders, clear_errors, config_option, ndim_of, starting_model
 
 if TYPE_CHECKING:  # numpy-only, but `segpipe train --help` imports nothing it does not need
     from ..nn.settings import TrainSettings
@@ -26,6 +26,8 @@ class TrainCommandSettings:
     val_folders: tuple[str, str] | None
     #: a model to start from (MODEL.LOAD_CHECKPOINT with PATHS.CHECKPOINT_FILE), else None
     init_model: str | None = None
+    #: the splits' axes orders for Zarr/HDF5 images (common.axes_orders)
+    axes: tuple = ()
 
 
 def normalization_from_config(section) -> dict:
@@ -241,6 +243,7 @@ def settings_from_config(config) -> TrainCommandSettings:
         reflect_to_complete_shape=data["REFLECT_TO_COMPLETE_SHAPE"],
         val_folders=None if val["FROM_TRAIN"] else (val["PATH"], val["GT_PATH"]),
         init_model=starting_model(config) or None,
+        axes=axes_orders(config),
     )
 
 
@@ -270,8 +273,14 @@ def _load_set(
     in_channels = loop.model.in_channels
     samples, files = [], []
     for raw_path, label_path in pair_images(raw_dir, label_dir):
-        image, _ = read_raw(raw_path, rank)
-        labels, classes, _ = read_labels_and_classes(label_path, rank)
+        image, _ = read_raw(
+            raw_path, rank, axes_for(settings.axes, raw_path) if settings.axes else None
+        )
+        labels, classes, _ = read_labels_and_classes(
+            label_path,
+            rank,
+            axes_for(settings.axes, label_path, label=True) if settings.axes else None,
+        )
         if layout.class_planes and classes is None:
             raise InputError(
                 f"{label_path}: DATA.N_CLASSES is {loop.n_classes}, so label images need two "

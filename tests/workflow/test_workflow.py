@@ -646,3 +646,36 @@ def test_test_images_are_predicted_in_groups_of_predict_images_per_job(run2d, tm
     folder = re.escape(str(raw))
     assert re.search(rf"predict {folder}/a.tif {folder}/b.tif --out-dir \S+group0", dry.stdout)
     assert re.search(rf"predict {folder}/c.tif --out-dir \S+group1", dry.stdout)
+
+
+def test_an_ome_zarr_test_image_is_segmented_and_written_back_for_napari(run2d, tmp_path):
+    """Issue 17 item 1: a folder of OME-Zarr test images runs through the workflow, and
+    RUN.OME_ZARR writes each with its instances as one OME-Zarr napari's reader opens."""
+    from ome_zarr.io import parse_url
+    from ome_zarr.reader import Label, Reader
+
+    from stages.containers import write_ome_zarr
+
+    workdir, _ = run2d
+    raw = tmp_path / "test" / "raw"
+    image = tifffile.imread(workdir / "data/d2/test/raw/tile-3.tif")
+    write_ome_zarr(raw / "tile-3.zarr", image[..., None], {})
+    model = workdir / "results/tiny2d/checkpoints/tiny2d_1/model.pt"
+    config = {
+        **TINY_2D,
+        "RUN": {"NAME": "zarr", "OME_ZARR": True, "REPORT_IMAGES": 0},
+        "DATA": {**TINY_2D["DATA"], "TEST": {**TINY_2D["DATA"]["TEST"], "PATH": str(raw),
+                                              "LOAD_GT": False}},
+        "TRAIN": {**TINY_2D["TRAIN"], "ENABLE": False},
+        "MODEL": {**TINY_2D["MODEL"], "LOAD_CHECKPOINT": True},
+        "PATHS": {"CHECKPOINT_FILE": str(model)},
+    }  # fmt: skip
+    result = snakemake(tmp_path, "--configfile", str(_write(tmp_path / "z.yaml", config)))
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = tmp_path / "results" / "zarr" / "results" / "zarr_1"
+    written = results / "ome_zarr" / "tile-3.zarr"
+    instances = tifffile.imread(results / "per_image_instances" / "tile-3.tif")
+    labels = [n for n in Reader(parse_url(str(written)))() if Label in map(type, n.specs)]
+    assert [n.metadata["name"] for n in labels] == ["instances"]
+    np.testing.assert_array_equal(np.asarray(labels[0].data[0]), instances)
+    assert len(np.unique(instances)) > 5

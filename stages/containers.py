@@ -1,0 +1,236 @@
+"""Chunked image containers: OME-Zarr (NGFF 0.4), plain Zarr arrays and HDF5 datasets.
+
+Arrays come back in segpipe's order, spatial axes ([Z,] Y, X) then channels last, with
+the axes they were read as. The order is taken from the OME-Zarr metadata, else from an
+``axes`` attribute of the array, else from the caller (BiaPy's INPUT_IMG_AXES_ORDER),
+else from the shape as TIFFs are read. Instance labels are written as OME-Zarr with NGFF
+``image-label`` metadata, beside the image they segment, so that napari opens both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+#: what marks a container, by suffix
+ZARR_SUFFIXES = (".zarr",)
+HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf")
+#: NGFF version written
+NGFF_VERSION = "0.4"
+#: BiaPy's default order, which says nothing about an array of fewer than five axes
+BIAPY_DEFAULT_AXES = "TZCYX"
+
+
+class ContainerError(ValueError):
+    """A container that cannot be read as an image; the message names it."""
+
+
+def is_container(path: str | Path) -> bool:
+    """A .zarr/.h5 path, or a folder that is a Zarr group or array (a label image inside an
+    OME-Zarr, say)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in ZARR_SUFFIXES or suffix in HDF5_SUFFIXES:
+        return True
+    return path.is_dir() and any(
+        (path / marker).exists() for marker in (".zgroup", ".zarray", "zarr.json")
+    )
+
+
+def _ngff_axes(attributes: dict) -> tuple[str, str, list[float] | None] | None:
+    """(dataset path, axes letters, level-0 scale) of an OME-Zarr image group, else None."""
+    multiscales = attributes.get("multiscales") or attributes.get("ome", {}).get("multiscales")
+    if not multiscales:
+        return None
+    first = multiscales[0]
+    axes = "".join(
+        (axis["name"] if isinstance(axis, dict) else str(axis))[0].upper()
+        for axis in first.get("axes", [])
+    )
+    dataset = first["datasets"][0]
+    scale = None
+    for transform in dataset.get("coordinateTransformations", []):
+        if transform.get("type") == "scale":
+            scale = [float(v) for v in transform["scale"]]
+    return dataset["path"], axes, scale
+
+
+def _only_dataset(handle, path: Path) -> tuple[str, object]:
+    """The one array of an HDF5 file or Zarr group (refused when there are several)."""
+    found: list[tuple[str, object]] = []
+
+    def visit(name, node):
+        if hasattr(node, "shape") and hasattr(node, "dtype"):
+            found.append((name, node))
+
+    if hasattr(handle, "visititems"):
+        handle.visititems(visit)
+    else:  # a Zarr group
+        for name, node in handle.arrays():
+            found.append((name, node))
+    if len(found) != 1:
+        names = ", ".join(name for name, _ in found) or "none"
+        raise ContainerError(
+            f"{path}: holds {len(found)} arrays ({names}); segpipe reads a container of one "
+            "image (an OME-Zarr image, or one array)"
+        )
+    return found[0]
+
+
+def _order(axes: str | None, given: str | None, shape: tuple[int, ...], path: Path) -> str | None:
+    """The axes letters of an array: its own, the caller's when they fit, else None."""
+    if axes:
+        if len(axes) != len(shape) or set(axes) - set("TCZYX") or len(set(axes)) != len(axes):
+            raise ContainerError(f"{path}: axes {axes!r} do not fit an array of shape {shape}")
+        return axes
+    if given and given.upper() != BIAPY_DEFAULT_AXES or given and len(shape) == 5:
+        given = given.upper()
+        if len(given) != len(shape) or set(given) - set("TCZYX"):
+            raise ContainerError(
+                f"{path}: an array of shape {shape} cannot be read with the axes order "
+                f"{given!r} (DATA.*.INPUT_IMG_AXES_ORDER / INPUT_MASK_AXES_ORDER)"
+            )
+        return given
+    return None
+
+
+def to_segpipe_order(array, axes: str, path: Path) -> tuple[np.ndarray, str]:
+    """Read ``array`` (any array-like with ``axes``) as ([Z,] Y, X[, C]): a T axis of size 1
+    dropped, channels moved last."""
+    if "T" in axes:
+        t = axes.index("T")
+        if array.shape[t] != 1:
+            raise ContainerError(
+                f"{path}: {array.shape[t]} time points; segpipe segments one at a time"
+            )
+    data = np.asarray(array[...])
+    if "T" in axes:
+        data = np.take(data, 0, axis=axes.index("T"))
+        axes = axes.replace("T", "")
+    wanted = [a for a in "ZYX" if a in axes] + (["C"] if "C" in axes else [])
+    data = np.transpose(data, [axes.index(a) for a in wanted])
+    return data, "".join(wanted)
+
+
+def read_container(
+    path: str | Path, axes: str | None = None
+) -> tuple[np.ndarray, str | None, tuple[float, ...] | None]:
+    """Pixels of a Zarr or HDF5 image in segpipe's order, the axes read (None: not known, the
+    caller decides by the shape) and the spatial pixel size (OME-Zarr's scale, if any)."""
+    path = Path(path)
+    if not path.exists():
+        raise ContainerError(f"{path} does not exist")
+    try:
+        if path.suffix.lower() in HDF5_SUFFIXES:
+            import h5py
+
+            with h5py.File(path, "r") as handle:
+                _, dataset = _only_dataset(handle, path)
+                own = dataset.attrs.get("axes")
+                own = own.decode() if isinstance(own, bytes) else own
+                order = _order(own if isinstance(own, str) else None, axes, dataset.shape, path)
+                if order is None:
+                    return np.asarray(dataset[...]), None, None
+                data, order = to_segpipe_order(dataset, order, path)
+                return data, order, None
+        import zarr
+
+        node = zarr.open(str(path), mode="r")
+        ngff = _ngff_axes(dict(node.attrs)) if not hasattr(node, "shape") else None
+        if ngff is not None:
+            dataset_path, own, scale = ngff
+            array = node[dataset_path]
+            data, order = to_segpipe_order(array, _order(own, None, array.shape, path), path)
+            spacing = None
+            if scale is not None:
+                spacing = tuple(s for s, a in zip(scale, own) if a in "ZYX")
+            return data, order, spacing
+        array = node if hasattr(node, "shape") else _only_dataset(node, path)[1]
+        own = array.attrs.get("axes")
+        order = _order(own if isinstance(own, str) else None, axes, array.shape, path)
+        if order is None:
+            return np.asarray(array[...]), None, None
+        data, order = to_segpipe_order(array, order, path)
+        return data, order, None
+    except ContainerError:
+        raise
+    except Exception as error:  # zarr and h5py raise many types for unreadable data
+        raise ContainerError(
+            f"{path} is not a readable image container ({type(error).__name__}: {error})"
+        ) from None
+
+
+def _multiscales(name: str, axes: str, spacing: Sequence[float] | None) -> list[dict]:
+    kinds = {"C": "channel", "Z": "space", "Y": "space", "X": "space"}
+    scale = [1.0 if a == "C" else 1.0 for a in axes]
+    if spacing is not None:
+        spatial = iter(float(s) for s in spacing)
+        scale = [1.0 if a == "C" else next(spatial) for a in axes]
+    described = []
+    for a in axes:
+        axis = {"name": a.lower(), "type": kinds[a]}
+        if kinds[a] == "space" and spacing is not None:
+            axis["unit"] = "micrometer"
+        described.append(axis)
+    return [
+        {
+            "version": NGFF_VERSION,
+            "name": name,
+            "axes": described,
+            "datasets": [
+                {"path": "0", "coordinateTransformations": [{"type": "scale", "scale": scale}]}
+            ],
+        }
+    ]
+
+
+def _chunks(shape: tuple[int, ...], axes: str) -> tuple[int, ...]:
+    side = {"C": 1, "Z": 32, "Y": 256, "X": 256}
+    return tuple(min(s, side[a]) for s, a in zip(shape, axes))
+
+
+def write_ome_zarr(
+    path: str | Path,
+    image: np.ndarray,
+    labels: dict[str, np.ndarray],
+    spacing: Sequence[float] | None = None,
+    name: str = "image",
+) -> None:
+    """Write a channel-last image ([Z,] Y, X, C) and its label images (each [Z,] Y, X) as one
+    OME-Zarr: the image at level 0, each label image under ``labels/<key>`` with NGFF
+    ``image-label`` metadata pointing back at the image."""
+    import zarr
+
+    spatial = "ZYX"[-(image.ndim - 1) :]
+    root = zarr.open_group(str(path), mode="w", zarr_format=2)
+    channel_first = np.moveaxis(image, -1, 0)
+    image_axes = "C" + spatial
+    array = root.create_array(
+        "0",
+        shape=channel_first.shape,
+        dtype=channel_first.dtype,
+        chunks=_chunks(channel_first.shape, image_axes),
+        chunk_key_encoding={"name": "v2", "separator": "/"},
+    )
+    array[...] = channel_first
+    root.attrs["multiscales"] = _multiscales(name, image_axes, spacing)
+    if not labels:
+        return
+    group = root.create_group("labels")
+    group.attrs["labels"] = list(labels)
+    for key, values in labels.items():
+        if values.shape != image.shape[:-1]:
+            raise ValueError(f"labels {key!r} of shape {values.shape} do not fit {image.shape}")
+        node = group.create_group(key)
+        stored = node.create_array(
+            "0",
+            shape=values.shape,
+            dtype=values.dtype,
+            chunks=_chunks(values.shape, spatial),
+            chunk_key_encoding={"name": "v2", "separator": "/"},
+        )
+        stored[...] = values
+        node.attrs["multiscales"] = _multiscales(key, spatial, spacing)
+        node.attrs["image-label"] = {"version": NGFF_VERSION, "source": {"image": "../../"}}

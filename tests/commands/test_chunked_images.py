@@ -1,0 +1,70 @@
+"""OME-Zarr, Zarr and HDF5 images through the stage commands (issue 17 item 1)."""
+
+import h5py
+import numpy as np
+import tifffile
+
+from stages.containers import read_container, write_ome_zarr
+from stages.io import read_channels, read_labels, write_tiff
+
+
+def test_predicting_an_ome_zarr_or_hdf5_image_equals_predicting_its_tiff(
+    run, dataset, trained, tiny_config, tmp_path
+):
+    tiff = dataset / "test/raw/img-0.tif"
+    image = tifffile.imread(tiff)
+    write_ome_zarr(tmp_path / "img-0.zarr", image[..., None], {})
+    with h5py.File(tmp_path / "img-0.h5", "w") as handle:
+        handle.create_dataset("raw", data=image[None]).attrs["axes"] = "CYX"
+    maps = []
+    for source in (tiff, tmp_path / "img-0.zarr", tmp_path / "img-0.h5"):
+        out = tmp_path / f"{source.suffix[1:]}.npz"
+        result = run("predict", source, out, "--model", trained, "--config", tiny_config)
+        assert result.exit_code == 0, result.output
+        channels = tmp_path / f"{source.suffix[1:]}.tif"
+        assert run("reconstruct", out, "--out", channels).exit_code == 0
+        maps.append(read_channels(channels)[0])
+    np.testing.assert_array_equal(maps[0], maps[1])
+    np.testing.assert_array_equal(maps[0], maps[2])
+
+
+def test_ome_zarr_writes_the_image_with_its_instances_for_napari(run, dataset, tmp_path):
+    raw, labels = dataset / "test/raw/img-0.tif", dataset / "test/label/img-0.tif"
+    out = tmp_path / "img-0.zarr"
+    out.mkdir()
+    (out / "stale").write_text("replaced")
+    result = run("ome-zarr", raw, labels, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert not (out / "stale").exists()
+    image, axes, _ = read_container(out)
+    assert axes == "YXC"
+    np.testing.assert_array_equal(image[..., 0], tifffile.imread(raw))
+    np.testing.assert_array_equal(
+        read_labels(out / "labels" / "instances")[0], read_labels(labels)[0]
+    )
+
+
+def test_a_label_image_that_does_not_fit_its_raw_is_refused_and_nothing_is_written(
+    run, dataset, tmp_path
+):
+    small = tmp_path / "small.tif"
+    write_tiff(small, tifffile.imread(dataset / "test/label/img-0.tif")[:10, :10])
+    result = run("ome-zarr", dataset / "test/raw/img-0.tif", small, "--out", tmp_path / "o.zarr")
+    assert result.exit_code == 1 and "does not fit" in result.output
+    assert not (tmp_path / "o.zarr").exists()
+
+
+def test_training_reads_a_folder_of_hdf5_images(run, dataset, tiny_config, tmp_path):
+    for split in ("raw", "label"):
+        (tmp_path / "h5" / split).mkdir(parents=True)
+        for tiff in sorted((dataset / "train" / split).iterdir()):
+            with h5py.File(tmp_path / "h5" / split / f"{tiff.stem}.h5", "w") as handle:
+                handle["data"] = tifffile.imread(tiff)
+    result = run("check", "--raw", tmp_path / "h5/raw", "--label", tmp_path / "h5/label",
+                 "--out", tmp_path / "check.json", "--config", tiny_config)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    result = run("train", "--raw", tmp_path / "h5/raw", "--label", tmp_path / "h5/label",
+                 "--out", tmp_path / "model", "--threads", "1", "--no-progress",
+                 "--config", tiny_config)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "model" / "model.pt").is_file()
