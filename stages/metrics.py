@@ -157,6 +157,21 @@ def _same_class_pairs(
     )
 
 
+def overlaps_from_counts(counts) -> Overlaps:
+    """The overlapping pairs and their IoU from :class:`~stages.overlap_counts.OverlapCounts`
+    (gathered block by block, say)."""
+    rows = np.searchsorted(counts.gt_ids, counts.pair_gt)
+    cols = np.searchsorted(counts.pred_ids, counts.pair_pred)
+    union = counts.gt_sizes[rows] + counts.pred_sizes[cols] - counts.shared
+    iou = (counts.shared / np.maximum(union, 1)).astype(np.float32)
+    return Overlaps(rows, cols, iou, counts.gt_ids, counts.pred_ids)
+
+
+def match_counts(counts, thresholds: Sequence[float] = (0.5,)) -> list[Matching]:
+    """:func:`match_instances` from overlap counts instead of the label images."""
+    return _matchings(overlaps_from_counts(counts), thresholds)
+
+
 def match_instances(
     gt: np.ndarray,
     pred: np.ndarray,
@@ -172,6 +187,11 @@ def match_instances(
     found = overlaps(gt, pred)
     if classes is not None:
         found = _same_class_pairs(found, gt, pred, classes)
+    return _matchings(found, thresholds)
+
+
+def _matchings(found: Overlaps, thresholds: Sequence[float]) -> list[Matching]:
+    """The matching of ``found``'s instances at each threshold, with its scores."""
     n_true, n_pred = len(found.gt_ids), len(found.pred_ids)
     best_iou_gt = np.zeros(n_true, np.float32)
     best_iou_pred = np.zeros(n_pred, np.float32)

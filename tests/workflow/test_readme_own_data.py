@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.workflow
 
 
-def test_the_3d_example_runs_on_a_volume_under_other_names(tmp_path):
+def test_the_3d_example_runs_on_a_volume_under_other_names(tmp_path, no_slurm_controller_queries):
     readme = (REPO / "README.md").read_text()
     assert "config/examples/3d.yaml" in readme and "segpipe run my.yaml --cores 8" in readme
     # the 3D sample, named and laid out as a user's own data would be
@@ -47,7 +47,7 @@ def test_the_3d_example_runs_on_a_volume_under_other_names(tmp_path):
     result = subprocess.run(
         [str(segpipe), "run", "my.yaml", "--cores", "2"],
         cwd=project,
-        env={**os.environ, "PATH": "/usr/bin:/bin"},
+        env={**os.environ, "PATH": f"{no_slurm_controller_queries}:/usr/bin:/bin"},
         capture_output=True,
         text=True,
     )

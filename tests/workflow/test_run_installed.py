@@ -49,7 +49,9 @@ def installed(tmp_path_factory) -> Path:
     return venv
 
 
-def test_segpipe_run_works_from_any_folder_and_reports_progress(installed, tmp_path):
+def test_segpipe_run_works_from_any_folder_and_reports_progress(
+    installed, tmp_path, no_slurm_controller_queries
+):
     folder = tmp_path / "my project"
     folder.mkdir()
     config = {
@@ -59,7 +61,8 @@ def test_segpipe_run_works_from_any_folder_and_reports_progress(installed, tmp_p
     }
     (folder / "run.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     environment = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-    environment["PATH"] = "/usr/bin:/bin"  # neither venv's bin: no `segpipe` on PATH
+    # neither venv's bin: no `segpipe` on PATH (the stand-in scontrol only)
+    environment["PATH"] = f"{no_slurm_controller_queries}:/usr/bin:/bin"
     result = subprocess.run(
         [str(installed / "bin" / "segpipe"), "run", "run.yaml", "--cores", "2"],
         cwd=folder,

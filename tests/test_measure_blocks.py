@@ -1,0 +1,42 @@
+import numpy as np
+import pandas as pd
+import pytest
+import zarr
+
+from stages.labels.classes import instance_classes
+from stages.measure import measure_instances
+from stages.measure_blocks import block_sums, blockwise_measurements, merge_sums
+
+
+@pytest.mark.parametrize("block", [(31, 61, 57), (8, 16, 16), (5, 7, 11), (1, 61, 57), (3, 3, 3)])
+def test_measurements_by_blocks_equal_the_whole_volume_s(mask3d, block):
+    """Volume, centre, box (diameter), Crofton surface area and sphericity, anisotropic."""
+    spacing = (2.0, 0.5, 0.5)
+    whole = measure_instances(mask3d, spacing=spacing)
+    by_blocks = blockwise_measurements(mask3d, block, spacing=spacing)
+    pd.testing.assert_frame_equal(
+        by_blocks.reset_index(drop=True), whole.reset_index(drop=True), check_dtype=False
+    )
+
+
+def test_a_zarr_volume_with_classes_and_large_ids_is_read_block_by_block(tmp_path, mask3d):
+    labels = np.where(mask3d > 0, mask3d.astype(np.int64) * 1_000_003, 0)
+    classes = np.where(mask3d > 0, 1 + mask3d % 3, 0).astype(np.uint8)
+    classes[mask3d == 8] = np.where(np.arange(classes[mask3d == 8].size) % 4 == 0, 2, 3)
+    stored = zarr.create_array(str(tmp_path / "l.zarr"), shape=labels.shape, dtype=np.int64,
+                               chunks=(8, 16, 16))  # fmt: skip
+    stored[...] = labels
+    got = blockwise_measurements(stored, (8, 16, 16), classes=classes, n_classes=4)
+    whole = measure_instances(labels)
+    np.testing.assert_array_equal(got["label"], whole["label"])
+    np.testing.assert_allclose(got["surface_area"], whole["surface_area"])
+    ids, majority = instance_classes(labels, classes)
+    np.testing.assert_array_equal(got["class"], majority)
+    assert int(got.loc[got.label == 8 * 1_000_003, "class"].iloc[0]) == 3
+
+
+def test_no_instance_anywhere_and_2d_are_refused(mask2d):
+    with pytest.raises(ValueError, match="no block held an instance"):
+        merge_sums([block_sums(np.zeros((3, 3, 3), np.int64), (0, 0, 0))])
+    with pytest.raises(ValueError, match="3D only"):
+        blockwise_measurements(mask2d, (64, 64), spacing=(1.0, 1.0))
