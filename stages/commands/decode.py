@@ -22,6 +22,8 @@ class DecodeSettings:
     ndim: int
     #: VORONOI_TH when TEST.POST_PROCESSING.VORONOI_ON_MASK is set, else None
     voronoi_threshold: float | None = None
+    #: TEST.BY_CHUNKS: (block size, halo) per spatial axis, else None
+    blocks: tuple[tuple[int, ...], tuple[int, ...]] | None = None
 
 
 def settings_from_config(config) -> DecodeSettings:
@@ -67,7 +69,80 @@ def settings_from_config(config) -> DecodeSettings:
         channel_options=whole(seg["DATA_CHANNELS_EXTRA_OPTS"]),
         ndim=ndim_of(config),
         voronoi_threshold=float(post["VORONOI_TH"]) if post["VORONOI_ON_MASK"] else None,
+        blocks=_blocks(config),
     )
+
+
+def _blocks(config) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """TEST.BY_CHUNKS's block size and halo (empty: four patches and one patch per axis)."""
+    chunks = config["TEST"]["BY_CHUNKS"]
+    if not chunks["ENABLE"]:
+        return None
+    patch = tuple(int(p) for p in config["DATA"]["PATCH_SIZE"][:-1])
+    block = tuple(chunks["BLOCK_SIZE"]) or tuple(4 * p for p in patch)
+    halo = tuple(chunks["HALO"]) or patch
+    for key, values in (("BLOCK_SIZE", block), ("HALO", halo)):
+        if len(values) != len(patch):
+            raise click.ClickException(
+                f"TEST.BY_CHUNKS.{key} {list(values)} needs one value per spatial axis "
+                f"({len(patch)} for DATA.PATCH_SIZE {list(patch)})"
+            )
+    return block, halo
+
+
+def decode_by_blocks_of(
+    channels, planes: list[str], decoders: dict, channel_options: dict, requested: str, blocks
+):
+    """decode_channels, block by block (TEST.BY_CHUNKS): the watershed's 'auto' thresholds
+    fixed on the whole image first, its size-relative fragment merging off."""
+    from dataclasses import replace
+
+    from ..channels import plane_code
+    from ..decode import DECODERS, Decoded, decode_channels, decoder_for, split_class_planes
+    from ..decode.blocks import decode_by_blocks
+    from ..decode.watershed import fixed_thresholds
+    from ..labels.classes import classes_by_majority
+    from .common import log
+
+    block, halo = blocks
+    values, value_planes, class_map = split_class_planes(channels, planes)
+    codes = list(dict.fromkeys(plane_code(p) for p in value_planes))
+    name = decoder_for(codes, requested)
+    decoders = dict(decoders)
+    if name == "watershed":
+        chosen = decoders.get(name) or DECODERS[name].settings()
+        if chosen.fragment_fraction:
+            log.info("TEST.BY_CHUNKS: fragment merging (MERGE_FRAGMENTS_BELOW) is off by blocks")
+        decoders[name] = replace(
+            fixed_thresholds(values, value_planes, chosen), fragment_fraction=0.0
+        )
+    found = decode_by_blocks(
+        values,
+        block,
+        halo,
+        lambda region: (
+            decode_channels(region, value_planes, decoders, channel_options, requested=name).labels
+        ),
+    )
+    if found.cut:
+        log.warning(
+            "%d instance(s) reached the edge of their block's halo %s and may be cut: raise "
+            "TEST.BY_CHUNKS.HALO above twice the largest instance",
+            found.cut,
+            list(halo),
+        )
+    used = {
+        "decoder": name,
+        "by_blocks": {"block": list(block), "halo": list(halo), "cut": found.cut},
+    }
+    if name == "watershed":
+        settings = decoders[name]
+        used["seed_thresholds"] = list(settings.seed_thresholds)
+        used["growth_thresholds"] = list(settings.growth_thresholds)
+    decoded = Decoded(found.labels, name, used)
+    if class_map is not None:
+        decoded.classes = classes_by_majority(decoded.labels, class_map)
+    return decoded
 
 
 def with_tuned_thresholds(decoders: dict, tuned_path: str) -> dict:
@@ -154,9 +229,14 @@ def command(
         with_tuned_thresholds(settings.decoders, tuned_path) if tuned_path else settings.decoders
     )
     try:
-        result = decode_channels(
-            channels, planes, decoders, channel_options, requested=settings.requested
-        )
+        if settings.blocks is None:
+            result = decode_channels(
+                channels, planes, decoders, channel_options, requested=settings.requested
+            )
+        else:
+            result = decode_by_blocks_of(
+                channels, planes, decoders, channel_options, settings.requested, settings.blocks
+            )
     except ValueError as error:
         raise click.ClickException(f"{channels_path}: {error}") from None
     labels, classes = result.labels, result.classes

@@ -64,6 +64,13 @@ _OLD_MEDIAN_SIZE = 5
 #: keys BiaPy once read under DATA and 3.7.1 moves into DATA.TRAIN
 _INTO_DATA_TRAIN = ("EXTRACT_RANDOM_PATCH", "PROBABILITY_MAP", "W_FOREGROUND", "W_BACKGROUND")
 
+#: keys BiaPy once read under TEST.BY_CHUNKS and 3.7.1 moves into DATA.TEST
+_OUT_OF_BY_CHUNKS = (
+    "INPUT_IMG_AXES_ORDER", "INPUT_MASK_AXES_ORDER", "INPUT_ZARR_MULTIPLE_DATA",
+    *(f"INPUT_ZARR_MULTIPLE_DATA_{k}_PATH"
+      for k in ("RAW", "GT", "ID", "PARTNERS", "LOCATIONS", "RESOLUTION")),
+)  # fmt: skip
+
 #: older keys BiaPy 3.7.1's update code drops: read as nothing
 _DROPPED = (
     *(f"AUGMENTOR.{k}" for k in (
@@ -73,6 +80,7 @@ _DROPPED = (
     "DATA.NORMALIZATION.APPLICATION_MODE", "DATA.NORMALIZATION.CUSTOM_MODE",
     "DATA.NORMALIZATION.MEASURE_BY", "DATA.TEST.ARGMAX_TO_OUTPUT", "DATA.VAL.BINARY_MASKS",
     "MODEL.LOAD_MODEL_FROM_CHECKPOINT", "MODEL.LOAD_CHECKPOINT_ONLY_WEIGHTS", "TRAIN.ACCUM_ITER",
+    "TEST.BY_CHUNKS.FORMAT", "TEST.BY_CHUNKS.WORKFLOW_PROCESS.INSTANCE_SEG_HALO",
     *(f"{SEG}.SYNAPSES.{k}" for k in (
         "NORMALIZE_DISTANCES", "POSTSITE_DILATION", "POSTSITE_DILATION_DISTANCE_CHANNELS",
     )),
@@ -87,6 +95,8 @@ _RENAMED = {
     **{f"MODEL.HRNET_{w}": "MODEL.HRNET" for w in (64, 48, 32, 18)},
     **{f"DATA.{key}": f"DATA.TRAIN.{key}" for key in _INTO_DATA_TRAIN},
     **{f"DATA.{split}.MASK_PATH": f"DATA.{split}.GT_PATH" for split in ("TRAIN", "VAL", "TEST")},
+    # the test data's axes and Zarr paths once lived under TEST.BY_CHUNKS
+    **{f"TEST.BY_CHUNKS.{key}": f"DATA.TEST.{key}" for key in _OUT_OF_BY_CHUNKS},
 }
 #: MODEL.BMZ.EXPORT_MODEL's keys and their names in MODEL.BMZ.EXPORT
 _BMZ_EXPORT = {"ENABLE": "ENABLE", "NAME": "MODEL_NAME", "DESCRIPTION": "DESCRIPTION",

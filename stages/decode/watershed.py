@@ -357,3 +357,25 @@ def watershed_from_channels(
         min_seed_size=settings.remove_small_before if settings.remove_before else 0,
         by_2d_slices=by_2d_slices,
     )
+
+
+def fixed_thresholds(
+    channels: np.ndarray, codes: Sequence[str], settings: WatershedSettings
+) -> WatershedSettings:
+    """``settings`` with every 'auto' threshold replaced by its value on the whole ``channels``.
+
+    Decoding block by block needs them: a block's own Otsu cut would differ from the whole
+    image's, and from its neighbours'.
+    """
+    codes = list(codes)
+    settings = settings.resolved(codes)
+    cache: dict[str, float] = {}
+    fixed = {}
+    for name, chosen, thresholds, growth in (
+        ("seed_thresholds", settings.seed_channels, settings.seed_thresholds, False),
+        ("growth_thresholds", settings.growth_channels, settings.growth_thresholds, True),
+    ):
+        _, used = _combine(channels, codes, chosen, thresholds, growth=growth, otsu_cache=cache)
+        offsets = "+".join(c for c in chosen if _is_offset(c))
+        fixed[name] = tuple(float(used.get(c, used.get(offsets, 0.0))) for c in chosen)
+    return replace(settings, **fixed)

@@ -349,7 +349,9 @@ def test_each_template_loads(config, checks):
 def test_what_segpipe_does_not_apply_is_said_once_each():
     _, notes = _read(OVARIAN)
     assert "DATA.TEST.FILTER_SAMPLES.ENABLE: no effect in segpipe" in notes
-    assert "TEST.BY_CHUNKS: not implemented in segpipe yet" in notes
+    assert "TEST.BY_CHUNKS.SAVE_OUT_TIF: not implemented in segpipe yet" in notes
+    assert "read TEST.BY_CHUNKS.INPUT_IMG_AXES_ORDER as DATA.TEST.INPUT_IMG_AXES_ORDER" in notes
+    assert "read TEST.BY_CHUNKS.FORMAT as nothing" in notes
     assert "read DATA.EXTRACT_RANDOM_PATCH as DATA.TRAIN.EXTRACT_RANDOM_PATCH" in notes
     _, notes = _read(SPINEDL)
     assert "read MODEL.ARCHITECTURE hrnet32 as hrnet, MODEL.HRNET.VARIANT W32" in notes

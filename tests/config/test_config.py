@@ -77,11 +77,11 @@ def test_key_at_the_wrong_level_points_to_where_it_lives():
 
 def test_unimplemented_biapy_key_is_named_in_a_warning():
     config, warnings = resolve_config(
-        {"TEST": {"BY_CHUNKS": {"ENABLE": True}}, "SYSTEM": {"NUM_CPUS": 8}}
+        {"TEST": {"BY_CHUNKS": {"Z_START": 10}}, "SYSTEM": {"NUM_CPUS": 8}}
     )
-    assert any("TEST.BY_CHUNKS" in w for w in warnings)
+    assert any("TEST.BY_CHUNKS.Z_START" in w for w in warnings)
     assert any("SYSTEM.NUM_CPUS" in w for w in warnings)
-    assert config["TEST"]["BY_CHUNKS"] == {"ENABLE": True}  # kept
+    assert config["TEST"]["BY_CHUNKS"]["Z_START"] == 10  # kept
 
 
 @pytest.mark.parametrize(
@@ -213,8 +213,11 @@ def test_stage_slices_hold_only_what_the_stage_reads():
     config, _ = resolve_config({})
     decode = stage_slice(config, "decode")
     assert set(decode) == {"PROBLEM", "TEST"}
-    # the Voronoi step's switch; its threshold joins only when it is on
-    assert decode["TEST"] == {"POST_PROCESSING": {"VORONOI_ON_MASK": False}}
+    # the Voronoi step's and block decoding's switches; their settings join only when on
+    assert decode["TEST"] == {
+        "POST_PROCESSING": {"VORONOI_ON_MASK": False},
+        "BY_CHUNKS": {"ENABLE": False},
+    }
     assert set(decode["PROBLEM"]["INSTANCE_SEG"]) == {
         "DATA_CHANNELS",
         "DATA_CHANNELS_EXTRA_OPTS",

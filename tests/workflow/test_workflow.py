@@ -674,7 +674,10 @@ def test_an_ome_zarr_test_image_is_segmented_and_written_back_for_napari(run2d, 
     assert result.returncode == 0, result.stderr[-3000:]
     results = tmp_path / "results" / "zarr" / "results" / "zarr_1"
     written = results / "ome_zarr" / "tile-3.zarr"
-    instances = tifffile.imread(results / "per_image_instances" / "tile-3.tif")
+    final = results / "per_image_post_processing" / "tile-3.tif"  # TINY_2D refines
+    if not final.exists():
+        final = results / "per_image_instances" / "tile-3.tif"
+    instances = tifffile.imread(final)
     labels = [n for n in Reader(parse_url(str(written)))() if Label in map(type, n.specs)]
     assert [n.metadata["name"] for n in labels] == ["instances"]
     np.testing.assert_array_equal(np.asarray(labels[0].data[0]), instances)

@@ -1,0 +1,48 @@
+"""TEST.BY_CHUNKS: segpipe decode block by block gives the instances of decoding whole."""
+
+import numpy as np
+import yaml
+
+from stages.io import read_labels, write_tiff
+
+
+def _config(tmp_path, **chunks):
+    path = tmp_path / f"c{len(list(tmp_path.glob('c*.yaml')))}.yaml"
+    path.write_text(yaml.safe_dump({
+        "PROBLEM": {"NDIM": "3D", "INSTANCE_SEG": {
+            "DATA_CHANNELS": ["F", "C"], "WATERSHED": {"MERGE_FRAGMENTS_BELOW": 0.0}}},
+        "DATA": {"PATCH_SIZE": [16, 32, 32, 1]},
+        "TEST": {"BY_CHUNKS": chunks},
+    }))  # fmt: skip
+    return path
+
+
+def test_decoding_by_blocks_gives_the_instances_of_decoding_whole(run, tmp_path, mask3d):
+    volume = np.zeros((31, 122, 114), np.uint16)
+    for k, (y, x) in enumerate(np.ndindex(2, 2)):
+        tile = mask3d[:, :: (-1) ** y, :: (-1) ** x]
+        volume[:, y * 61 : (y + 1) * 61, x * 57 : (x + 1) * 57] = np.where(tile, tile + 200 * k, 0)
+    write_tiff(tmp_path / "labels.tif", volume)
+    whole_config = _config(tmp_path)
+    assert run("encode", tmp_path / "labels.tif", tmp_path / "ch.tif", "--config",
+               whole_config).exit_code == 0  # fmt: skip
+    assert run("decode", tmp_path / "ch.tif", tmp_path / "whole.tif", "--config",
+               whole_config).exit_code == 0  # fmt: skip
+    blocks = _config(tmp_path, ENABLE=True, BLOCK_SIZE=[16, 40, 40], HALO=[24, 48, 48])
+    result = run("decode", tmp_path / "ch.tif", tmp_path / "blocks.tif", "--config", blocks)
+    assert result.exit_code == 0, result.output
+    whole, _ = read_labels(tmp_path / "whole.tif")
+    by_blocks, _ = read_labels(tmp_path / "blocks.tif")
+    assert np.array_equal(whole > 0, by_blocks > 0)
+    pairs = np.unique(np.stack([whole[whole > 0], by_blocks[whole > 0]], axis=1), axis=0)
+    assert len(pairs) == len(np.unique(whole)) - 1 == len(np.unique(by_blocks)) - 1 > 150
+
+
+def test_block_and_halo_need_one_value_per_axis(run, tmp_path, mask3d):
+    write_tiff(tmp_path / "labels.tif", mask3d)
+    config = _config(tmp_path, ENABLE=True, BLOCK_SIZE=[16, 40])
+    assert run("encode", tmp_path / "labels.tif", tmp_path / "ch.tif", "--config",
+               config).exit_code == 0  # fmt: skip
+    result = run("decode", tmp_path / "ch.tif", tmp_path / "out.tif", "--config", config)
+    assert result.exit_code != 0 and "TEST.BY_CHUNKS.BLOCK_SIZE [16, 40]" in result.output
+    assert not (tmp_path / "out.tif").exists()
