@@ -6,7 +6,7 @@ figures do not depend on the machine's load), and its F1@0.5 on the held-out til
 
 - segpipe:          the demo as it is (DATA_CHANNELS [F, C], no class rebalancing);
 - rebalance:        PROBLEM.INSTANCE_SEG.CLASS_REBALANCE_WITHIN_CHANNELS true (BiaPy's default);
-- B, C:             DATA_CHANNELS [B, C] (BiaPy 3.7.1's default).
+- B+C:              DATA_CHANNELS [B, C] (BiaPy 3.7.1's default).
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_defaults.py [--seeds 0,1,2] [--epochs 30]
 """
@@ -21,7 +21,7 @@ from demo_runs import run_demo
 VARIANTS = {
     "segpipe": {},
     "rebalance": {"PROBLEM": {"INSTANCE_SEG": {"CLASS_REBALANCE_WITHIN_CHANNELS": True}}},
-    "B, C": {"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["B", "C"]}}},
+    "B+C": {"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["B", "C"]}}},
 }
 
 
