@@ -85,7 +85,8 @@ def _order(axes: str | None, given: str | None, shape: tuple[int, ...], path: Pa
         if len(axes) != len(shape) or set(axes) - set("TCZYX") or len(set(axes)) != len(axes):
             raise ContainerError(f"{path}: axes {axes!r} do not fit an array of shape {shape}")
         return axes
-    if given and given.upper() != BIAPY_DEFAULT_AXES or given and len(shape) == 5:
+    # BiaPy's default order says nothing about an array of fewer than five axes
+    if given and (given.upper() != BIAPY_DEFAULT_AXES or len(shape) == 5):
         given = given.upper()
         if len(given) != len(shape) or set(given) - set("TCZYX"):
             raise ContainerError(
@@ -114,6 +115,16 @@ def to_segpipe_order(array, axes: str, path: Path) -> tuple[np.ndarray, str]:
     return data, "".join(wanted)
 
 
+def _read_array(array, own, given: str | None, path: Path) -> tuple[np.ndarray, str | None]:
+    """An array (h5py or Zarr) in segpipe's order, with the axes it was read as (None: its
+    order is not known and it is returned as stored)."""
+    own = own.decode() if isinstance(own, bytes) else own
+    order = _order(own if isinstance(own, str) else None, given, array.shape, path)
+    if order is None:
+        return np.asarray(array[...]), None
+    return to_segpipe_order(array, order, path)
+
+
 def read_container(
     path: str | Path, axes: str | None = None
 ) -> tuple[np.ndarray, str | None, tuple[float, ...] | None]:
@@ -128,32 +139,20 @@ def read_container(
 
             with h5py.File(path, "r") as handle:
                 _, dataset = _only_dataset(handle, path)
-                own = dataset.attrs.get("axes")
-                own = own.decode() if isinstance(own, bytes) else own
-                order = _order(own if isinstance(own, str) else None, axes, dataset.shape, path)
-                if order is None:
-                    return np.asarray(dataset[...]), None, None
-                data, order = to_segpipe_order(dataset, order, path)
-                return data, order, None
+                return (*_read_array(dataset, dataset.attrs.get("axes"), axes, path), None)
         import zarr
 
         node = zarr.open(str(path), mode="r")
         ngff = _ngff_axes(dict(node.attrs)) if not hasattr(node, "shape") else None
         if ngff is not None:
             dataset_path, own, scale = ngff
-            array = node[dataset_path]
-            data, order = to_segpipe_order(array, _order(own, None, array.shape, path), path)
+            data, order = _read_array(node[dataset_path], own, None, path)
             spacing = None
             if scale is not None:
                 spacing = tuple(s for s, a in zip(scale, own) if a in "ZYX")
             return data, order, spacing
         array = node if hasattr(node, "shape") else _only_dataset(node, path)[1]
-        own = array.attrs.get("axes")
-        order = _order(own if isinstance(own, str) else None, axes, array.shape, path)
-        if order is None:
-            return np.asarray(array[...]), None, None
-        data, order = to_segpipe_order(array, order, path)
-        return data, order, None
+        return (*_read_array(array, array.attrs.get("axes"), axes, path), None)
     except ContainerError:
         raise
     except Exception as error:  # zarr and h5py raise many types for unreadable data
@@ -164,10 +163,8 @@ def read_container(
 
 def _multiscales(name: str, axes: str, spacing: Sequence[float] | None) -> list[dict]:
     kinds = {"C": "channel", "Z": "space", "Y": "space", "X": "space"}
-    scale = [1.0 if a == "C" else 1.0 for a in axes]
-    if spacing is not None:
-        spatial = iter(float(s) for s in spacing)
-        scale = [1.0 if a == "C" else next(spatial) for a in axes]
+    spatial = iter(float(s) for s in (spacing or [1.0] * len(axes.replace("C", ""))))
+    scale = [1.0 if a == "C" else next(spatial) for a in axes]
     described = []
     for a in axes:
         axis = {"name": a.lower(), "type": kinds[a]}
@@ -207,15 +204,7 @@ def write_ome_zarr(
     root = zarr.open_group(str(path), mode="w", zarr_format=2)
     channel_first = np.moveaxis(image, -1, 0)
     image_axes = "C" + spatial
-    array = root.create_array(
-        "0",
-        shape=channel_first.shape,
-        dtype=channel_first.dtype,
-        chunks=_chunks(channel_first.shape, image_axes),
-        chunk_key_encoding={"name": "v2", "separator": "/"},
-    )
-    array[...] = channel_first
-    root.attrs["multiscales"] = _multiscales(name, image_axes, spacing)
+    _write_level(root, channel_first, image_axes, name, spacing)
     if not labels:
         return
     group = root.create_group("labels")
@@ -224,13 +213,18 @@ def write_ome_zarr(
         if values.shape != image.shape[:-1]:
             raise ValueError(f"labels {key!r} of shape {values.shape} do not fit {image.shape}")
         node = group.create_group(key)
-        stored = node.create_array(
-            "0",
-            shape=values.shape,
-            dtype=values.dtype,
-            chunks=_chunks(values.shape, spatial),
-            chunk_key_encoding={"name": "v2", "separator": "/"},
-        )
-        stored[...] = values
-        node.attrs["multiscales"] = _multiscales(key, spatial, spacing)
+        _write_level(node, values, spatial, key, spacing)
         node.attrs["image-label"] = {"version": NGFF_VERSION, "source": {"image": "../../"}}
+
+
+def _write_level(group, values: np.ndarray, axes: str, name: str, spacing) -> None:
+    """``values`` as the group's level-0 array "0", with its multiscales metadata."""
+    stored = group.create_array(
+        "0",
+        shape=values.shape,
+        dtype=values.dtype,
+        chunks=_chunks(values.shape, axes),
+        chunk_key_encoding={"name": "v2", "separator": "/"},
+    )
+    stored[...] = values
+    group.attrs["multiscales"] = _multiscales(name, axes, spacing)

@@ -90,61 +90,6 @@ def _blocks(config) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
     return block, halo
 
 
-def decode_by_blocks_of(
-    channels, planes: list[str], decoders: dict, channel_options: dict, requested: str, blocks
-):
-    """decode_channels, block by block (TEST.BY_CHUNKS): the watershed's 'auto' thresholds
-    fixed on the whole image first, its size-relative fragment merging off."""
-    from dataclasses import replace
-
-    from ..channels import plane_code
-    from ..decode import DECODERS, Decoded, decode_channels, decoder_for, split_class_planes
-    from ..decode.blocks import decode_by_blocks
-    from ..decode.watershed import fixed_thresholds
-    from ..labels.classes import classes_by_majority
-    from .common import log
-
-    block, halo = blocks
-    values, value_planes, class_map = split_class_planes(channels, planes)
-    codes = list(dict.fromkeys(plane_code(p) for p in value_planes))
-    name = decoder_for(codes, requested)
-    decoders = dict(decoders)
-    if name == "watershed":
-        chosen = decoders.get(name) or DECODERS[name].settings()
-        if chosen.fragment_fraction:
-            log.info("TEST.BY_CHUNKS: fragment merging (MERGE_FRAGMENTS_BELOW) is off by blocks")
-        decoders[name] = replace(
-            fixed_thresholds(values, value_planes, chosen), fragment_fraction=0.0
-        )
-    found = decode_by_blocks(
-        values,
-        block,
-        halo,
-        lambda region: (
-            decode_channels(region, value_planes, decoders, channel_options, requested=name).labels
-        ),
-    )
-    if found.cut:
-        log.warning(
-            "%d instance(s) reached the edge of their block's halo %s and may be cut: raise "
-            "TEST.BY_CHUNKS.HALO above twice the largest instance",
-            found.cut,
-            list(halo),
-        )
-    used = {
-        "decoder": name,
-        "by_blocks": {"block": list(block), "halo": list(halo), "cut": found.cut},
-    }
-    if name == "watershed":
-        settings = decoders[name]
-        used["seed_thresholds"] = list(settings.seed_thresholds)
-        used["growth_thresholds"] = list(settings.growth_thresholds)
-    decoded = Decoded(found.labels, name, used)
-    if class_map is not None:
-        decoded.classes = classes_by_majority(decoded.labels, class_map)
-    return decoded
-
-
 def with_tuned_thresholds(decoders: dict, tuned_path: str) -> dict:
     """``decoders`` with the thresholds `segpipe tune` wrote into ``tuned_path`` for its one."""
     import json
@@ -212,8 +157,9 @@ def command(
 
     limit_threads(threads)
     from ..decode import decode_channels
+    from ..decode.blocks import decode_channels_by_blocks
     from ..io import provenance, read_channels, write_json, write_labels, write_tiff
-    from .common import data_rank, settings_for
+    from .common import data_rank, log, settings_for
 
     settings = settings_for("decode", config_path)
     channels, planes, info = read_channels(channels_path)
@@ -234,9 +180,18 @@ def command(
                 channels, planes, decoders, channel_options, requested=settings.requested
             )
         else:
-            result = decode_by_blocks_of(
-                channels, planes, decoders, channel_options, settings.requested, settings.blocks
+            block, halo = settings.blocks
+            result = decode_channels_by_blocks(
+                channels, planes, block, halo, decoders, channel_options, settings.requested
             )
+            cut = result.settings["by_blocks"]["cut"]
+            if cut:
+                log.warning(
+                    "%d instance(s) reached the edge of their block's halo %s and may be cut: "
+                    "raise TEST.BY_CHUNKS.HALO above twice the largest instance",
+                    cut,
+                    list(halo),
+                )
     except ValueError as error:
         raise click.ClickException(f"{channels_path}: {error}") from None
     labels, classes = result.labels, result.classes

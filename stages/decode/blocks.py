@@ -80,3 +80,56 @@ def _sequential(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
         inverse = inverse + 1
         ids = np.r_[0, ids]
     return inverse.reshape(labels.shape).astype(np.int64), ids, len(ids) - 1
+
+
+def decode_channels_by_blocks(
+    channels: np.ndarray,
+    planes: list[str],
+    block: Sequence[int],
+    halo: Sequence[int],
+    decoders: dict | None = None,
+    channel_options: dict | None = None,
+    requested: str = "",
+):
+    """:func:`stages.decode.decode_channels`, block by block.
+
+    The watershed's 'auto' thresholds are fixed on the whole channels first (a block's own Otsu
+    cut would differ) and its fragment merging, relative to the median instance size of the
+    whole image, is off. The decoded settings record the blocks and how many instances reached
+    a halo's edge (``by_blocks``).
+    """
+    from dataclasses import replace
+
+    from ..channels import plane_code
+    from ..labels.classes import classes_by_majority
+    from . import DECODERS, Decoded, decode_channels, decoder_for, split_class_planes
+    from .watershed import fixed_thresholds
+
+    values, value_planes, class_map = split_class_planes(channels, planes)
+    codes = list(dict.fromkeys(plane_code(p) for p in value_planes))
+    name = decoder_for(codes, requested)
+    decoders = dict(decoders or {})
+    if name == "watershed":
+        chosen = decoders.get(name) or DECODERS[name].settings()
+        decoders[name] = replace(
+            fixed_thresholds(values, value_planes, chosen), fragment_fraction=0.0
+        )
+    found = decode_by_blocks(
+        values,
+        block,
+        halo,
+        lambda region: (
+            decode_channels(region, value_planes, decoders, channel_options, requested=name).labels
+        ),
+    )
+    used = {
+        "decoder": name,
+        "by_blocks": {"block": list(block), "halo": list(halo), "cut": found.cut},
+    }
+    if name == "watershed":
+        used["seed_thresholds"] = list(decoders[name].seed_thresholds)
+        used["growth_thresholds"] = list(decoders[name].growth_thresholds)
+    decoded = Decoded(found.labels, name, used)
+    if class_map is not None:
+        decoded.classes = classes_by_majority(decoded.labels, class_map)
+    return decoded

@@ -52,13 +52,18 @@ class ShardWriter:
 def read_header(path: str | Path) -> tuple[dict, int, tuple[int, ...]]:
     """The header, first row and (rows, C, *rest) shape of a shard file (no values read)."""
     with zipfile.ZipFile(path) as archive:
-        with archive.open("header.npy") as member:
-            header = json.loads(str(np.lib.format.read_array(member)))
-        with archive.open("first_row.npy") as member:
-            first_row = int(np.lib.format.read_array(member))
+        header, first_row = _small_members(archive)
         with archive.open("channels.npy") as member:
             shape = _array_header(member)
     return header, first_row, shape
+
+
+def _small_members(archive: zipfile.ZipFile) -> tuple[dict, int]:
+    with archive.open("header.npy") as member:
+        header = json.loads(str(np.lib.format.read_array(member)))
+    with archive.open("first_row.npy") as member:
+        first_row = int(np.lib.format.read_array(member))
+    return header, first_row
 
 
 def _array_header(member) -> tuple[int, ...]:
@@ -75,16 +80,17 @@ def _array_header(member) -> tuple[int, ...]:
 
 def iter_rows(path: str | Path) -> Iterator[tuple[int, np.ndarray]]:
     """(first row, (C, rows, *rest) float32) slabs of a shard file, READ_ROWS rows at a time."""
-    _, first_row, _ = read_header(path)
-    with zipfile.ZipFile(path) as archive, archive.open("channels.npy") as member:
-        shape = _array_header(member)
-        row_bytes = 4 * int(np.prod(shape[1:]))
-        done = 0
-        while done < shape[0]:
-            rows = min(READ_ROWS, shape[0] - done)
-            data = member.read(rows * row_bytes)
-            if len(data) != rows * row_bytes:
-                raise ValueError(f"the channels end after {done} of {shape[0]} rows")
-            values = np.frombuffer(data, dtype="<f4").reshape((rows,) + shape[1:])
-            yield first_row + done, np.moveaxis(values, 0, 1)
-            done += rows
+    with zipfile.ZipFile(path) as archive:
+        _, first_row = _small_members(archive)
+        with archive.open("channels.npy") as member:
+            shape = _array_header(member)
+            row_bytes = 4 * int(np.prod(shape[1:]))
+            done = 0
+            while done < shape[0]:
+                rows = min(READ_ROWS, shape[0] - done)
+                data = member.read(rows * row_bytes)
+                if len(data) != rows * row_bytes:
+                    raise ValueError(f"the channels end after {done} of {shape[0]} rows")
+                values = np.frombuffer(data, dtype="<f4").reshape((rows,) + shape[1:])
+                yield first_row + done, np.moveaxis(values, 0, 1)
+                done += rows

@@ -1,7 +1,8 @@
 """Cut an image into overlapping padded patches and blend patch predictions back.
 
 Each patch is a *core* (what the prediction keeps) plus ``padding`` of context on
-every side, read from a reflect-padded copy of the image. Cores tile the image
+every side, read from the image and reflect-padded where it leaves it (the image
+itself is never padded whole). Cores tile the image
 with the requested overlap; the last core on each axis is aligned to the image
 end, so no pixel is left out. Blending weights each core by a separable window
 that ramps over the overlap and divides by the summed weights, accumulating in
@@ -10,7 +11,7 @@ float64 so that identical patch values give back the input exactly.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,27 +82,10 @@ def patch_grid(
     return PatchGrid(image_shape, patch_size, padding, starts)
 
 
-def pad_for_grid(image: np.ndarray, grid: PatchGrid) -> np.ndarray:
-    """Reflect-pad a channel-last image so every patch of ``grid`` can be read from it."""
-    widths = [(q, q + c - s) for s, c, q in zip(grid.image_shape, grid.covered_shape, grid.padding)]
-    widths += [(0, 0)] * (image.ndim - len(widths))
-    mode = "reflect" if all(s > 1 for s in grid.image_shape) else "edge"
-    return np.pad(image, widths, mode=mode)
-
-
-def iter_patches(
-    padded: np.ndarray, grid: PatchGrid, indices: Sequence[int]
-) -> Iterator[tuple[int, np.ndarray]]:
-    """(index, patch) for the requested patch indices, read from :func:`pad_for_grid`'s output."""
-    for index in indices:
-        start = grid.starts[index]
-        box = tuple(slice(s, s + p) for s, p in zip(start, grid.patch_size))
-        yield index, padded[box]
-
-
 def read_patch(image: np.ndarray, grid: PatchGrid, index: int) -> np.ndarray:
-    """Patch ``index`` of a channel-last ``image``, padded where it leaves the image exactly as
-    :func:`pad_for_grid` pads, without a padded copy of the whole image."""
+    """Patch ``index`` of a channel-last ``image``, padded where it leaves the image as padding
+    the whole image would (mirrored about the edge pixel; repeated edge values along an axis of
+    one pixel), without a padded copy of the whole image."""
     box, widths, offsets = [], [], []
     for begin, patch, pad, size in zip(
         grid.starts[index], grid.patch_size, grid.padding, grid.image_shape

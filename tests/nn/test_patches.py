@@ -2,24 +2,35 @@ import numpy as np
 import pytest
 
 from stages.nn.patches import (
+    PatchGrid,
     blend_cores,
     crop_core,
-    iter_patches,
-    pad_for_grid,
     patch_grid,
+    read_patch,
     shard_indices,
 )
+
+
+def _padded_image(image: np.ndarray, grid: PatchGrid) -> np.ndarray:
+    """The reference for read_patch: the whole image reflect-padded so that every patch of
+    ``grid`` can be cut from it."""
+    widths = [(q, q + c - s) for s, c, q in zip(grid.image_shape, grid.covered_shape, grid.padding)]
+    widths += [(0, 0)] * (image.ndim - len(widths))
+    mode = "reflect" if all(s > 1 for s in grid.image_shape) else "edge"
+    return np.pad(image, widths, mode=mode)
 
 
 def _identity_round_trip(image: np.ndarray, patch, padding, overlap, shards: int = 1) -> np.ndarray:
     """Cut a channel-last image into patches, 'predict' each by copying it, and blend."""
     grid = patch_grid(image.shape[:-1], patch, padding, overlap)
-    padded = pad_for_grid(image, grid)
+    padded = _padded_image(image, grid)
     cores, starts = [], []
     for k in range(1, shards + 1):
-        for index, patch_values in iter_patches(padded, grid, shard_indices(len(grid), k, shards)):
+        for index in shard_indices(len(grid), k, shards):
+            start = grid.starts[index]
+            patch_values = padded[tuple(slice(s, s + p) for s, p in zip(start, grid.patch_size))]
             cores.append(crop_core(np.moveaxis(patch_values, -1, 0), grid))
-            starts.append(grid.starts[index])
+            starts.append(start)
     return blend_cores(np.stack(cores), np.array(starts), image.shape[:-1], grid.core_size, overlap)
 
 
@@ -81,9 +92,9 @@ def test_bad_grid_arguments():
      ((1, 20), (4, 8), (1, 2), (0.0, 0.0))],
 )  # fmt: skip
 def test_a_patch_read_alone_equals_the_patch_of_the_padded_image(shape, patch, padding, overlap):
-    from stages.nn.patches import read_patch
-
     image = np.random.default_rng(0).random(shape + (2,)).astype(np.float32)
     grid = patch_grid(shape, patch, padding, overlap)
-    for index, expected in iter_patches(pad_for_grid(image, grid), grid, range(len(grid))):
+    padded = _padded_image(image, grid)
+    for index, start in enumerate(grid.starts):
+        expected = padded[tuple(slice(s, s + p) for s, p in zip(start, grid.patch_size))]
         np.testing.assert_array_equal(read_patch(image, grid, index), expected)
