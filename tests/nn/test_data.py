@@ -106,3 +106,26 @@ def test_statistics_gathered_by_slabs_equal_numpys(monkeypatch):
     assert in_place is image  # float32 and copy=False: the work is done on the input
     np.testing.assert_allclose(in_place, copied)
     np.testing.assert_allclose(copied.mean(axis=(0, 1)), 0.0, atol=1e-5)
+
+
+def test_codes_encoded_again_are_encoded_from_every_augmented_patch_turned_or_not(mask2d):
+    """A patch left as it is gets R encoded from its own labels, as a turned one does (not the
+    whole image's rays, which run past the patch border)."""
+    from stages.nn.augment.settings import AugmentSettings
+    from stages.nn.layout import channel_layout
+
+    layout = channel_layout(["F", "R"], {}, 2)
+    labels = mask2d[:128, :128].astype(np.int64)
+    sample = Sample(
+        image=np.zeros((1, 128, 128), np.float32),
+        targets=layout.training_targets(labels),
+        foreground=labels > 0,
+        labels=labels,
+    )
+    sampler = PatchSampler([sample], (48, 48), [[]], np.random.default_rng(0))
+    never_turned = AugmentSettings(probabilities={})
+    batch = sampler.batch(6, never_turned, layout.planes, layout.training_targets)
+    for n in range(6):
+        np.testing.assert_allclose(batch.targets[n], layout.training_targets(batch.labels[n]))
+    # the whole image's rays differ from a patch's for objects cut by its border
+    assert not np.allclose(sample.targets[:, :48, :48], layout.training_targets(labels[:48, :48]))

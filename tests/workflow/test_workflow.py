@@ -621,6 +621,21 @@ def test_a_config_with_the_keys_of_biapys_stardist_experiment_runs_end_to_end(ru
     assert channels.shape == (33, 256, 256)
 
 
+def _predict_with_run2d_model(workdir: Path, raw: Path, **run) -> dict:
+    """TINY_2D segmenting the unlabelled test images in ``raw`` with run2d's model (no
+    training), with ``run`` as its RUN section."""
+    model = workdir / "results/tiny2d/checkpoints/tiny2d_1/model.pt"
+    return {
+        **TINY_2D,
+        "RUN": run,
+        "DATA": {**TINY_2D["DATA"], "TEST": {**TINY_2D["DATA"]["TEST"], "PATH": str(raw),
+                                              "LOAD_GT": False}},
+        "TRAIN": {**TINY_2D["TRAIN"], "ENABLE": False},
+        "MODEL": {**TINY_2D["MODEL"], "LOAD_CHECKPOINT": True},
+        "PATHS": {"CHECKPOINT_FILE": str(model)},
+    }  # fmt: skip
+
+
 def test_test_images_are_predicted_in_groups_of_predict_images_per_job(run2d, tmp_path):
     """RUN.PREDICT_IMAGES_PER_JOB: three test images, two a job: two predict jobs, the first
     with two images, and one reconstruct job per image (a dry run)."""
@@ -629,16 +644,7 @@ def test_test_images_are_predicted_in_groups_of_predict_images_per_job(run2d, tm
     raw.mkdir(parents=True)
     for name in ("a", "b", "c"):
         shutil.copy(workdir / "data/d2/test/raw/tile-3.tif", raw / f"{name}.tif")
-    model = workdir / "results/tiny2d/checkpoints/tiny2d_1/model.pt"
-    config = {
-        **TINY_2D,
-        "RUN": {"NAME": "groups", "PREDICT_IMAGES_PER_JOB": 2},
-        "DATA": {**TINY_2D["DATA"], "TEST": {**TINY_2D["DATA"]["TEST"], "PATH": str(raw),
-                                              "LOAD_GT": False}},
-        "TRAIN": {**TINY_2D["TRAIN"], "ENABLE": False},
-        "MODEL": {**TINY_2D["MODEL"], "LOAD_CHECKPOINT": True},
-        "PATHS": {"CHECKPOINT_FILE": str(model)},
-    }  # fmt: skip
+    config = _predict_with_run2d_model(workdir, raw, NAME="groups", PREDICT_IMAGES_PER_JOB=2)
     dry = snakemake(tmp_path, "--configfile", str(_write(tmp_path / "g.yaml", config)), "-n", "-p")
     assert dry.returncode == 0, dry.stderr[-3000:]
     stats = dry.stdout.split("Job stats:")[1]
@@ -660,16 +666,7 @@ def test_an_ome_zarr_test_image_is_segmented_and_written_back_for_napari(run2d, 
     raw = tmp_path / "test" / "raw"
     image = tifffile.imread(workdir / "data/d2/test/raw/tile-3.tif")
     write_ome_zarr(raw / "tile-3.zarr", image[..., None], {})
-    model = workdir / "results/tiny2d/checkpoints/tiny2d_1/model.pt"
-    config = {
-        **TINY_2D,
-        "RUN": {"NAME": "zarr", "OME_ZARR": True, "REPORT_IMAGES": 0},
-        "DATA": {**TINY_2D["DATA"], "TEST": {**TINY_2D["DATA"]["TEST"], "PATH": str(raw),
-                                              "LOAD_GT": False}},
-        "TRAIN": {**TINY_2D["TRAIN"], "ENABLE": False},
-        "MODEL": {**TINY_2D["MODEL"], "LOAD_CHECKPOINT": True},
-        "PATHS": {"CHECKPOINT_FILE": str(model)},
-    }  # fmt: skip
+    config = _predict_with_run2d_model(workdir, raw, NAME="zarr", OME_ZARR=True, REPORT_IMAGES=0)
     result = snakemake(tmp_path, "--configfile", str(_write(tmp_path / "z.yaml", config)))
     assert result.returncode == 0, result.stderr[-3000:]
     results = tmp_path / "results" / "zarr" / "results" / "zarr_1"
