@@ -29,10 +29,11 @@ from stages.config import load_config
 from stages.demo import read_stardist_sample
 from stages.nn.augment.batch import augment_patches
 from stages.nn.augment.settings import FLIPS_AND_TURNS, NAMES, AugmentSettings
-from stages.nn.data import PatchSampler, Sample, normalize_image, pad_to_patch
+from stages.nn.data import PatchSampler, Sample, pad_to_patch
 from stages.nn.layout import channel_layout
 from stages.nn.losses import code_losses
 from stages.nn.model import build_model
+from stages.nn.normalization import normalize_image
 
 ROOT = Path(__file__).resolve().parents[1]
 SETS = {

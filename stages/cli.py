@@ -17,6 +17,8 @@ COMMANDS = {
     "train": "Train a network (MODEL.ARCHITECTURE) on raw images and their encoded channels.",
     "tune": "Choose the decoder's thresholds for the best F1 on the model's validation data.",
     "predict": "Predict the patches of images (or one shard of them) with a trained model.",
+    "plan-blocks": "Plan a volume's block-wise prediction: statistics, blocks, an empty Zarr.",
+    "predict-blocks": "Predict one group of a volume's blocks into its Zarr of channels.",
     "reconstruct": "Blend predicted patches into the full channel map of one image.",
     "median-filter": "Median-filter predicted channels along chosen axes (before decode).",
     "decode": "Turn predicted channels into instances by marker-controlled watershed.",

@@ -228,3 +228,49 @@ def _write_level(group, values: np.ndarray, axes: str, name: str, spacing) -> No
     )
     stored[...] = values
     group.attrs["multiscales"] = _multiscales(name, axes, spacing)
+
+
+def channel_chunks(block: Sequence[int], largest: int = 128) -> tuple[int, ...]:
+    """Chunk sides of a channel store written block by block: the largest divisor of each
+    block side up to ``largest``, so that no two blocks ever write into one chunk."""
+    return tuple(
+        max(d for d in range(1, min(side, largest) + 1) if side % d == 0) for side in block
+    )
+
+
+def create_channel_store(
+    path: str | Path, shape: Sequence[int], block: Sequence[int], metadata: dict
+):
+    """An empty float32 Zarr array of (C, [Z,] Y, X) predicted channels, chunked so that jobs
+    can write whole blocks of ``block`` at once, with segpipe's channel metadata as attributes.
+    Unwritten values are NaN, so a block never predicted cannot pass for one."""
+    import zarr
+
+    array = zarr.create_array(
+        str(path),
+        shape=tuple(int(s) for s in shape),
+        chunks=(1, *channel_chunks(block)),
+        dtype="float32",
+        fill_value=float("nan"),
+        overwrite=True,
+    )
+    array.attrs.update(metadata)
+    return array
+
+
+def open_channel_store(path: str | Path, mode: str = "r"):
+    """The Zarr array of a channel store (:func:`create_channel_store`)."""
+    import zarr
+
+    try:
+        array = zarr.open_array(str(path), mode=mode)
+    except Exception as error:  # zarr raises many types for what is not an array
+        raise ContainerError(
+            f"{path} is not a channel store written by segpipe ({type(error).__name__}: {error})"
+        ) from None
+    if "channels" not in array.attrs:
+        raise ContainerError(
+            f"{path}: no channel codes in its attributes; it was not written by "
+            "`segpipe predict-blocks`"
+        )
+    return array

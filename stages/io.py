@@ -400,8 +400,60 @@ def write_labels(
     write_tiff(path, stacked, spacing=spacing, metadata={**(metadata or {}), "axes": axes})
 
 
+class ChannelStoreRegions:
+    """The channels of a store written block by block, read by regions (any index a Zarr
+    array takes); a region holding a block that was never predicted is an InputError."""
+
+    def __init__(self, array, path: str | Path):
+        self.array, self.path = array, path
+        self.shape, self.ndim, self.dtype = tuple(array.shape), array.ndim, np.dtype(np.float32)
+
+    def __getitem__(self, index) -> np.ndarray:
+        values = np.asarray(self.array[index], dtype=np.float32)
+        if np.isnan(values).any():
+            raise InputError(
+                f"{self.path}: channels at {index} were never predicted (a predict-blocks job "
+                "is missing or failed); predict its blocks again"
+            )
+        check_finite(values, self.path, "channel image")
+        return values
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        values = self[...]
+        return values if dtype is None else values.astype(dtype, copy=False)
+
+
+def open_channels(path: str | Path) -> tuple[Any, list[str], ImageInfo]:
+    """Like :func:`read_channels`, but a channel store (Zarr) is left on disk and read region
+    by region (:class:`ChannelStoreRegions`); a TIFF is read whole."""
+    from .containers import ContainerError, is_container, open_channel_store
+
+    if not is_container(path):
+        return read_channels(path)
+    try:
+        array = open_channel_store(path)
+    except ContainerError as error:
+        raise InputError(str(error)) from None
+    metadata = dict(array.attrs)
+    codes = list(metadata["channels"])
+    if array.shape[0] != len(codes):
+        raise InputError(
+            f"{path}: {array.shape[0]} channel(s) in the data but {len(codes)} code(s) {codes} "
+            "in the metadata"
+        )
+    spacing = metadata.get("spacing")
+    info = ImageInfo(spacing=tuple(spacing) if spacing else None, metadata=metadata)
+    return ChannelStoreRegions(array, path), codes, info
+
+
 def read_channels(path: str | Path) -> tuple[np.ndarray, list[str], ImageInfo]:
-    """A (C, [Z,] Y, X) channel image and its channel codes from the metadata."""
+    """A (C, [Z,] Y, X) channel image and its channel codes from the metadata (a TIFF, or a
+    channel store of `segpipe predict-blocks`, read whole)."""
+    from .containers import is_container
+
+    if is_container(path):
+        regions, codes, info = open_channels(path)
+        return regions[...], codes, info
     array, info = read_tiff(path)
     codes = info.metadata.get("channels")
     if not codes:

@@ -29,3 +29,9 @@ def img2d() -> np.ndarray:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="session")
+def img3d() -> np.ndarray:
+    """The real 3D nuclei image of mask3d."""
+    return tifffile.imread(stardist_data_folder() / "img3d.tif")

@@ -75,6 +75,30 @@ def settings_for(stage: str, config_path: str | Path | None) -> Any:
     return stage_settings(stage, stage_config(config_path))
 
 
+def chunk_block(config: Any) -> tuple[int, ...] | None:
+    """TEST.BY_CHUNKS's block size per spatial axis (empty: four patches of DATA.PATCH_SIZE),
+    None when BY_CHUNKS is off."""
+    if not config["TEST"]["BY_CHUNKS"]["ENABLE"]:
+        return None
+    return _per_axis(config, "BLOCK_SIZE", 4)
+
+
+def chunk_halo(config: Any) -> tuple[int, ...]:
+    """TEST.BY_CHUNKS's decoding halo per spatial axis (empty: one patch)."""
+    return _per_axis(config, "HALO", 1)
+
+
+def _per_axis(config: Any, key: str, patches: int) -> tuple[int, ...]:
+    patch = tuple(int(p) for p in config["DATA"]["PATCH_SIZE"][:-1])
+    values = tuple(config["TEST"]["BY_CHUNKS"][key]) or tuple(patches * p for p in patch)
+    if len(values) != len(patch):
+        raise click.ClickException(
+            f"TEST.BY_CHUNKS.{key} {list(values)} needs one value per spatial axis "
+            f"({len(patch)} for DATA.PATCH_SIZE {list(patch)})"
+        )
+    return values
+
+
 def ndim_of(config: Any) -> int:
     """PROBLEM.NDIM as 2 or 3."""
     return 2 if config["PROBLEM"]["NDIM"] == "2D" else 3

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .common import clear_errors, config_option, ndim_of
+from .common import chunk_block, chunk_halo, clear_errors, config_option, ndim_of
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ def settings_from_config(config) -> DecodeSettings:
     seg = config["PROBLEM"]["INSTANCE_SEG"]
     shed, star, embed = seg["WATERSHED"], seg["STARDIST"], seg["EMBEDSEG"]
     post = config["TEST"]["POST_PROCESSING"]
+    block = chunk_block(config)
     watershed = WatershedSettings(
         seed_channels=tuple(shed["SEED_CHANNELS"]),
         seed_thresholds=tuple(shed["SEED_CHANNELS_THRESH"]),
@@ -69,25 +70,8 @@ def settings_from_config(config) -> DecodeSettings:
         channel_options=whole(seg["DATA_CHANNELS_EXTRA_OPTS"]),
         ndim=ndim_of(config),
         voronoi_threshold=float(post["VORONOI_TH"]) if post["VORONOI_ON_MASK"] else None,
-        blocks=_blocks(config),
+        blocks=(block, chunk_halo(config)) if block else None,
     )
-
-
-def _blocks(config) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
-    """TEST.BY_CHUNKS's block size and halo (empty: four patches and one patch per axis)."""
-    chunks = config["TEST"]["BY_CHUNKS"]
-    if not chunks["ENABLE"]:
-        return None
-    patch = tuple(int(p) for p in config["DATA"]["PATCH_SIZE"][:-1])
-    block = tuple(chunks["BLOCK_SIZE"]) or tuple(4 * p for p in patch)
-    halo = tuple(chunks["HALO"]) or patch
-    for key, values in (("BLOCK_SIZE", block), ("HALO", halo)):
-        if len(values) != len(patch):
-            raise click.ClickException(
-                f"TEST.BY_CHUNKS.{key} {list(values)} needs one value per spatial axis "
-                f"({len(patch)} for DATA.PATCH_SIZE {list(patch)})"
-            )
-    return block, halo
 
 
 def with_tuned_thresholds(decoders: dict, tuned_path: str) -> dict:
@@ -113,7 +97,7 @@ def with_tuned_thresholds(decoders: dict, tuned_path: str) -> dict:
 
 
 @click.command(name="decode")
-@click.argument("channels_path", type=click.Path(dir_okay=False))
+@click.argument("channels_path", type=click.Path())
 @click.argument("out_path", type=click.Path(dir_okay=False))
 @click.option(
     "--debug-dir",
@@ -145,8 +129,8 @@ def command(
     tuned_path: str | None,
     config_path: str | None,
 ) -> None:
-    """Decode CHANNELS_PATH (written by `segpipe reconstruct` or `segpipe encode`) into the label
-    image OUT_PATH.
+    """Decode CHANNELS_PATH (written by `segpipe reconstruct` or `segpipe encode`, or the Zarr of
+    `segpipe predict-blocks`) into the label image OUT_PATH.
 
     The channel planes come from the file's metadata and pick the decoder (R: StarDist
     NMS, E: EmbedSeg clustering, else the watershed) unless
@@ -156,13 +140,17 @@ def command(
     from ..threads import limit_threads
 
     limit_threads(threads)
+    import numpy as np
+
     from ..decode import decode_channels
     from ..decode.blocks import decode_channels_by_blocks
-    from ..io import provenance, read_channels, write_json, write_labels, write_tiff
+    from ..io import open_channels, provenance, read_channels, write_json, write_labels, write_tiff
     from .common import data_rank, log, settings_for
 
     settings = settings_for("decode", config_path)
-    channels, planes, info = read_channels(channels_path)
+    # by blocks, a Zarr of channels stays on disk and is read block by block
+    reader = read_channels if settings.blocks is None else open_channels
+    channels, planes, info = reader(channels_path)
     expected = data_rank(None, settings.ndim, config_path)
     if expected is not None and channels.ndim - 1 != expected:
         raise click.ClickException(
@@ -200,7 +188,7 @@ def command(
         from ..labels.classes import classes_by_majority
 
         try:
-            mask = voronoi_mask(channels, planes, settings.voronoi_threshold)
+            mask = voronoi_mask(np.asarray(channels), planes, settings.voronoi_threshold)
         except ValueError as error:
             raise click.ClickException(f"{channels_path}: {error}") from None
         labels = voronoi_on_mask(labels, mask)

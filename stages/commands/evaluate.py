@@ -42,15 +42,17 @@ def _thresholds(text: str | None, param: str) -> list[float] | None:
 
 
 def _files(values: tuple[str, ...], what: str) -> list[Path]:
-    """The label files named by ``values``: a folder stands for its TIFF files (sorted)."""
+    """The label files named by ``values``: a folder stands for its images (sorted); a
+    container (a Zarr of channels, say) is one image."""
+    from ..containers import is_container
     from ..io import InputError, list_images
 
     files: list[Path] = []
     for value in values:
         path = Path(value)
-        if path.is_dir():
+        if path.is_dir() and not is_container(path):
             files += list_images(path, what)
-        elif path.is_file():
+        elif path.is_file() or (is_container(path) and path.exists()):
             files.append(path)
         else:
             raise InputError(f"{what} {path} does not exist")

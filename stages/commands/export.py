@@ -114,9 +114,9 @@ def command(model_path: str, out_path: str, image_path: str, config_path: str | 
     import numpy as np
 
     from ..io import InputError, atomic_directory, atomic_output, read_raw
-    from ..nn.data import normalize_image
     from ..nn.export import card_json, write_package, zip_folder
     from ..nn.model import load_model
+    from ..nn.normalization import normalize_image
     from .common import settings_for
 
     settings = settings_for("export", config_path)

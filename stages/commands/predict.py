@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from .common import axes_for, axes_orders, clear_errors, config_option, ndim_of
+from .common import axes_for, axes_orders, chunk_block, clear_errors, config_option, ndim_of
 
 
 @dataclass(frozen=True)
@@ -22,10 +22,13 @@ class PredictSettings:
     batch_size: int
     full_image: bool = False  # TEST.FULL_IMG: the whole image in one pass, no patches
     axes: tuple = ()  # the splits' axes orders for Zarr/HDF5 images (common.axes_orders)
+    #: TEST.BY_CHUNKS: (block size, blocks per job), else None
+    blocks: tuple[tuple[int, ...], int] | None = None
 
 
 def settings_from_config(config) -> PredictSettings:
     test = config["DATA"]["TEST"]
+    block = chunk_block(config)
     return PredictSettings(
         ndim=ndim_of(config),
         patch=tuple(config["DATA"]["PATCH_SIZE"][:-1]),
@@ -35,6 +38,7 @@ def settings_from_config(config) -> PredictSettings:
         batch_size=config["TRAIN"]["BATCH_SIZE"],
         full_image=config["TEST"]["FULL_IMG"],
         axes=axes_orders(config),
+        blocks=(block, config["TEST"]["BY_CHUNKS"]["BLOCKS_PER_JOB"]) if block else None,
     )
 
 
@@ -145,30 +149,13 @@ def command(
     outputs = _outputs(paths, out_dir)
     if keep_going and out_dir is None:
         raise click.UsageError("--keep-going needs --out-dir")
-    import torch
-
     from ..io import InputError, atomic_directory
-    from ..nn.inference import prefers_channels_last, prepare_for_inference
-    from ..nn.model import load_model
     from .common import log, settings_for
 
     settings = settings_for("predict", config_path)
-    if threads:
-        torch.set_num_threads(threads)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.type == "cpu":
-        log.info(
-            "CUDA is not available: predicting on the CPU with %d thread(s)",
-            torch.get_num_threads(),
-        )
-    model, meta = load_model(model_path, device)
-    rank = meta["ndim"]
-    if config_path is not None and settings.ndim != rank:
-        raise click.ClickException(
-            f"{model_path} is a {rank}D model but PROBLEM.NDIM of {config_path} is {settings.ndim}D"
-        )
-    channels_last = prefers_channels_last(meta["spec"], device)
-    prepare_for_inference(model, rank, channels_last=channels_last)
+    model, meta, device, channels_last = load_for_inference(
+        model_path, threads, settings.ndim if config_path is not None else None, config_path
+    )
     if config_path is None:
         # no config: the model's own patch size, padding of an eighth, no overlap
         patch = tuple(meta["patch_size"][:-1])
@@ -207,6 +194,36 @@ def command(
     click.echo(f"{out_dir}: {len(outputs) - failed} of {len(outputs)} image(s) predicted")
 
 
+def load_for_inference(
+    model_path: str, threads: int | None, ndim: int | None = None, config_path: str | None = None
+):
+    """(model, card, device, channels_last): the model at ``model_path`` on the GPU when there
+    is one, made ready for inference; ``ndim``: the config's rank, which the model must have."""
+    import torch
+
+    from ..nn.inference import prefers_channels_last, prepare_for_inference
+    from ..nn.model import load_model
+    from .common import log
+
+    if threads:
+        torch.set_num_threads(threads)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.type == "cpu":
+        log.info(
+            "CUDA is not available: predicting on the CPU with %d thread(s)",
+            torch.get_num_threads(),
+        )
+    model, meta = load_model(model_path, device)
+    rank = meta["ndim"]
+    if ndim is not None and ndim != rank:
+        raise click.ClickException(
+            f"{model_path} is a {rank}D model but PROBLEM.NDIM of {config_path} is {ndim}D"
+        )
+    channels_last = prefers_channels_last(meta["spec"], device)
+    prepare_for_inference(model, rank, channels_last=channels_last)
+    return model, meta, device, channels_last
+
+
 @dataclass(frozen=True)
 class ImagePredictor:
     """A loaded model and the prediction settings, applied to one image after another."""
@@ -230,8 +247,8 @@ class ImagePredictor:
         ``out_path`` (.npz for `segpipe reconstruct`), slab by slab."""
         from ..io import InputError, atomic_output, read_raw
         from ..nn.blending import SlabBlender, shard_rows
-        from ..nn.data import normalize_image
         from ..nn.handoff import ShardWriter
+        from ..nn.normalization import normalize_image
         from ..nn.patches import patch_grid, shard_indices
         from ..nn.predict import iter_predicted_cores
 

@@ -262,8 +262,9 @@ def _load_set(
     import numpy as np
 
     from ..io import InputError, pair_images, read_channels, read_labels_and_classes, read_raw
-    from ..nn.data import Sample, normalize_image, pad_to_patch
+    from ..nn.data import Sample, pad_to_patch
     from ..nn.layout import channel_layout, class_targets
+    from ..nn.normalization import normalize_image
 
     loop = settings.loop
     rank = loop.model.ndim

@@ -1,4 +1,4 @@
-"""Normalisation, validation split, random patch sampling and flips/rot90 (numpy only).
+"""Validation split, random patch sampling and flips/rot90 (numpy only).
 
 Images are held channel first, (C, [Z,] Y, X), like the targets. Offsets H/V/Z are
 vectors: a flip or rotation of the patch also flips or rotates them.
@@ -26,74 +26,6 @@ def _rotation_pairs() -> list[tuple[str, str, bool]]:
     return [
         (y, x, vector) for e in ENCODERS.values() for y, (x, vector) in e.rotation_partners.items()
     ]
-
-
-# --------------------------------------------------------------------- normalisation
-#: elements per slab when statistics are gathered slab by slab (bounds the temporaries)
-STATISTICS_SLAB = 1 << 20
-
-
-def _slabs(image: np.ndarray):
-    """Views of ``image`` along its first axis, each of about STATISTICS_SLAB elements."""
-    per_row = max(1, image[0].size if image.ndim > 1 else 1)
-    step = max(1, STATISTICS_SLAB // per_row)
-    for first in range(0, image.shape[0], step):
-        yield image[first : first + step]
-
-
-def _channel_mean_std(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel mean and standard deviation of a channel-last image (float64, two passes
-    over slabs: no temporary the size of the image)."""
-    spatial = tuple(range(image.ndim - 1))
-    count = image[..., 0].size
-    mean = image.mean(axis=spatial, dtype=np.float64)
-    squares = np.zeros_like(mean)
-    for slab in _slabs(image):
-        centred = slab.astype(np.float64)
-        centred -= mean
-        np.square(centred, out=centred)
-        squares += centred.reshape(-1, centred.shape[-1]).sum(axis=0)
-    shape = (1,) * len(spatial) + (-1,)
-    return mean.reshape(shape), np.sqrt(squares / max(count, 1)).reshape(shape)
-
-
-def normalize_image(image: np.ndarray, settings: dict, *, copy: bool = True) -> np.ndarray:
-    """Normalise a channel-last image per channel with its own statistics (or fixed ones).
-
-    Returns float32. The work is done in place on the float32 image (``copy=False`` and a
-    float32 input: the input itself), so the only large temporary is the percentile clip's.
-    """
-    image = image.astype(np.float32, copy=copy)
-    spatial = tuple(range(image.ndim - 1))
-    if settings["perc_clip"]:
-        low = np.percentile(image, settings["lower_perc"], axis=spatial, keepdims=True)
-        high = np.percentile(image, settings["upper_perc"], axis=spatial, keepdims=True)
-        np.clip(image, low, high, out=image)
-    kind = settings["type"]
-    if kind == "zero_mean_unit_variance":
-        mean, std = _channel_mean_std(image)
-        if settings["mean"] is not None:
-            mean = np.asarray(settings["mean"], dtype=np.float64)
-        if settings["std"] is not None:
-            std = np.asarray(settings["std"], dtype=np.float64)
-        image -= mean.astype(np.float32)
-        image /= np.maximum(std, 1e-6).astype(np.float32)
-        return image
-    if kind == "scale_range":
-        low = image.min(axis=spatial, keepdims=True)
-        high = image.max(axis=spatial, keepdims=True)
-        image -= low
-        image /= np.maximum(high - low, 1e-6)
-        return image
-    image /= np.float32(division_divisor(image))
-    return image
-
-
-def division_divisor(image: np.ndarray) -> float:
-    """What ``div`` normalisation divides by: the range of the integer type the image's values
-    fit in, as BiaPy does (255, 65535, else its maximum)."""
-    top = float(image.max()) if image.size else 1.0
-    return 255.0 if top <= 255 else 65535.0 if top <= 65535 else max(top, 1.0)
 
 
 # --------------------------------------------------------------------- transforms

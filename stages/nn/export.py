@@ -23,8 +23,8 @@ import torch
 from torch import nn
 
 from .activations import apply_activations
-from .data import division_divisor
 from .model import build_model
+from .normalization import division_divisor
 
 FORMAT_VERSION = "0.5.4"
 TORCHSCRIPT_FILE = "weights_torchscript.pt"

@@ -82,11 +82,10 @@ def patch_grid(
     return PatchGrid(image_shape, patch_size, padding, starts)
 
 
-def read_patch(image: np.ndarray, grid: PatchGrid, index: int) -> np.ndarray:
-    """Patch ``index`` of a channel-last ``image``, padded where it leaves the image as padding
-    the whole image would (mirrored about the edge pixel; repeated edge values along an axis of
-    one pixel), without a padded copy of the whole image."""
-    box, widths, offsets = [], [], []
+def patch_source(grid: PatchGrid, index: int) -> tuple[slice, ...]:
+    """The region of the image that patch ``index`` is read from: the patch within the image,
+    and where it leaves the image, as far inside as its mirrored part reaches."""
+    box = []
     for begin, patch, pad, size in zip(
         grid.starts[index], grid.patch_size, grid.padding, grid.image_shape
     ):
@@ -98,9 +97,22 @@ def read_patch(image: np.ndarray, grid: PatchGrid, index: int) -> np.ndarray:
         if high > size:
             first = min(first, max(0, 2 * size - 1 - high))
         box.append(slice(first, last))
+    return tuple(box)
+
+
+def read_patch(image: np.ndarray, grid: PatchGrid, index: int) -> np.ndarray:
+    """Patch ``index`` of a channel-last ``image``, padded where it leaves the image as padding
+    the whole image would (mirrored about the edge pixel; repeated edge values along an axis of
+    one pixel), without a padded copy of the whole image."""
+    box = patch_source(grid, index)
+    widths, offsets = [], []
+    for begin, patch, pad, size, read in zip(
+        grid.starts[index], grid.patch_size, grid.padding, grid.image_shape, box
+    ):
+        low, high = begin - pad, begin - pad + patch
         widths.append((max(0, -low), max(0, high - size)))
-        offsets.append(low - first + max(0, -low))
-    region = image[tuple(box)]
+        offsets.append(low - read.start + max(0, -low))
+    region = image[box]
     if not any(w for pair in widths for w in pair):
         return region
     widths += [(0, 0)] * (image.ndim - len(widths))

@@ -8,8 +8,9 @@ import numpy as np
 import torch
 
 from .activations import apply_activations
-from .data import flip_and_rotate, invert_flip_and_rotate, normalize_image, tta_transforms
+from .data import flip_and_rotate, invert_flip_and_rotate, tta_transforms
 from .inference import memory_format
+from .normalization import normalize_image
 from .patches import PatchGrid, crop_core, read_patch
 
 

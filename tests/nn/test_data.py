@@ -7,7 +7,6 @@ from stages.nn.data import (
     Sample,
     flip_and_rotate,
     invert_flip_and_rotate,
-    normalize_image,
     split_validation,
     tta_transforms,
 )
@@ -46,26 +45,6 @@ def test_tta_transform_counts():
     assert len(set(tta_transforms(2, False, ["F", "C"]))) == 4
 
 
-def test_normalisations():
-    image = np.arange(24, dtype=np.float32).reshape(4, 6, 1) * 10
-    base = {"perc_clip": False, "lower_perc": 0, "upper_perc": 100, "mean": None, "std": None}
-    z = normalize_image(image, {**base, "type": "zero_mean_unit_variance"})
-    assert z.mean() == pytest.approx(0, abs=1e-6) and z.std() == pytest.approx(1, abs=1e-5)
-    s = normalize_image(image, {**base, "type": "scale_range"})
-    assert s.min() == 0 and s.max() == pytest.approx(1)
-    fixed = normalize_image(
-        image, {**base, "type": "zero_mean_unit_variance", "mean": 10.0, "std": 2.0}
-    )
-    assert fixed[0, 0, 0] == pytest.approx(-5)
-    d = normalize_image(image, {**base, "type": "div"})
-    assert d.max() == pytest.approx(230 / 255)
-    clipped = normalize_image(
-        image,
-        {**base, "type": "scale_range", "perc_clip": True, "lower_perc": 10, "upper_perc": 90},
-    )
-    assert (clipped == 0).sum() >= 2 and (clipped == 1).sum() >= 2
-
-
 def test_training_patches_never_overlap_validation_cells(rng):
     shape = (64, 64)
     sample = Sample(
@@ -87,25 +66,6 @@ def test_training_patches_never_overlap_validation_cells(rng):
 def test_validation_needs_two_cells(rng):
     with pytest.raises(ValueError, match="too few to hold out validation"):
         split_validation([(16, 16)], (16, 16), 0.1, rng)
-
-
-def test_statistics_gathered_by_slabs_equal_numpys(monkeypatch):
-    import stages.nn.data as data
-
-    monkeypatch.setattr(data, "STATISTICS_SLAB", 50)  # many slabs
-    image = np.random.default_rng(3).normal(5.0, 2.0, (37, 21, 2)).astype(np.float32)
-    mean, std = data._channel_mean_std(image)
-    np.testing.assert_allclose(mean.ravel(), image.astype(np.float64).mean(axis=(0, 1)))
-    np.testing.assert_allclose(std.ravel(), image.astype(np.float64).std(axis=(0, 1)))
-    original = image.copy()
-    settings = {"perc_clip": False, "lower_perc": 0, "upper_perc": 100, "mean": None,
-                "std": None, "type": "zero_mean_unit_variance"}  # fmt: skip
-    copied = data.normalize_image(image, settings)
-    np.testing.assert_array_equal(image, original)  # copy=True leaves the input alone
-    in_place = data.normalize_image(image, settings, copy=False)
-    assert in_place is image  # float32 and copy=False: the work is done on the input
-    np.testing.assert_allclose(in_place, copied)
-    np.testing.assert_allclose(copied.mean(axis=(0, 1)), 0.0, atol=1e-5)
 
 
 def test_codes_encoded_again_are_encoded_from_every_augmented_patch_turned_or_not(mask2d):
