@@ -48,6 +48,14 @@ MEASURE = POST["MEASURE_PROPERTIES"]["ENABLE"]
 POST_STEPS = post_processing_steps(CFG)
 EVALUATE = CFG["TEST"]["ENABLE"] and TEST_DATA["LOAD_GT"] and CFG["TEST"]["MATCHING_STATS"]
 OME_ZARR = RUN["OME_ZARR"]
+#: TEST.BY_CHUNKS: each test image predicted block by block, in groups of blocks per job, into
+#: a Zarr of channels that decode reads block by block
+BY_CHUNKS = CFG["TEST"]["BY_CHUNKS"]["ENABLE"]
+if BY_CHUNKS and (AS_3D_STACK or CFG["TEST"]["FULL_IMG"]):
+    sys.exit(
+        "segpipe: invalid config: TEST.BY_CHUNKS predicts each image block by block; it cannot "
+        "be combined with TEST.ANALIZE_2D_IMGS_AS_3D_STACK or TEST.FULL_IMG"
+    )
 USE_VAL_FOLDER = not VAL_DATA["FROM_TRAIN"]
 # MODEL.LOAD_CHECKPOINT with PATHS.CHECKPOINT_FILE, or MODEL.SOURCE bmz with a package:
 # fine-tune that model, or predict with it
@@ -288,10 +296,34 @@ def instances(image):
     return str(RESULTS / FOLDERS.instances / f"{image}.tif")
 
 
+def channels_file(image):
+    """The predicted channels of ``image``: a TIFF, or with BY_CHUNKS a Zarr filled by blocks."""
+    return str(RESULTS / FOLDERS.channels / f"{image}{'.zarr' if BY_CHUNKS else '.tif'}")
+
+
+def block_plan(image):
+    return str(RESULTS / "blocks" / f"{image}.plan.json")
+
+
+def predicted_block_groups(wildcards):
+    """With BY_CHUNKS, the markers of every predict_blocks job of an image (their number comes
+    from its plan, a checkpoint); else nothing."""
+    if not BY_CHUNKS:
+        return []
+    import json
+
+    plan = checkpoints.plan_blocks.get(image=wildcards.image).output.plan
+    groups = len(json.loads(Path(plan).read_text())["groups"])
+    return [
+        str(RESULTS / "blocks" / wildcards.image / f"group{g}.json") for g in range(1, groups + 1)
+    ]
+
+
 def decode_input(image):
     """The channels decode reads: median-filtered when MEDIAN_FILTER is on."""
-    folder = FOLDERS.median_filtered if MEDIAN_FILTER else FOLDERS.channels
-    return str(RESULTS / folder / f"{image}.tif")
+    if MEDIAN_FILTER:
+        return str(RESULTS / FOLDERS.median_filtered / f"{image}.tif")
+    return channels_file(image)
 
 
 def post_step_output(step):

@@ -3,7 +3,8 @@
 
 rule median_filter:
     input:
-        channels=str(RESULTS / FOLDERS.channels / "{image}.tif"),
+        channels=lambda w: channels_file(w.image),
+        blocks=predicted_block_groups,
         config=stage_config("median_filter"),
         config_digest=stage_config_marker("median_filter"),
     output:
@@ -27,6 +28,7 @@ rule median_filter:
 rule decode:
     input:
         channels=lambda w: decode_input(w.image),
+        blocks=predicted_block_groups,
         tuned=[TUNED_FILE] if TUNE else [],
         config=stage_config("decode"),
         config_digest=stage_config_marker("decode"),

@@ -5,7 +5,7 @@ rule evaluate:
     input:
         instances=[instances(i) for i in IMAGES],
         post=[final_labels(i) for i in IMAGES] if POST_STEPS else [],
-        channels=[str(RESULTS / FOLDERS.channels / f"{i}.tif") for i in IMAGES],
+        channels=[channels_file(i) for i in IMAGES],
         gt=TEST_LABEL,
         config=stage_config("evaluate"),
         config_digest=stage_config_marker("evaluate"),

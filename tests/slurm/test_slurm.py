@@ -181,3 +181,48 @@ def test_a_failed_image_fails_alone_and_names_its_log(slurm_run):
     assert "bad.tif is not a readable TIFF" in (logs / "reconstruct/bad.log").read_text()
     assert "bad.tif is not a readable TIFF" in (logs / "predict/group0.shard1.log").read_text()
     assert (workdir / "results/slurm2d/results/slurm2d_2/per_image_instances/good.tif").exists()
+
+
+def test_a_test_image_of_sixteen_blocks_is_predicted_by_four_gpu_jobs(slurm_run):
+    """Issue 17 item 6: TEST.BY_CHUNKS through SLURM: each test image is planned, its 16 blocks
+    predicted by four GPU-partition jobs into one Zarr of channels (equal to the whole-image
+    prediction of the first run) and decoded block by block."""
+    import numpy as np
+
+    from stages.io import read_channels
+
+    workdir, _ = slurm_run
+    shutil.copytree(
+        workdir / "results/slurm2d/checkpoints/slurm2d_1",
+        workdir / "results/slurm2d/checkpoints/slurm2d_3",
+    )
+    chunks = {"ENABLE": True, "BLOCK_SIZE": [64, 64], "HALO": [48, 48], "BLOCKS_PER_JOB": 4}
+    config = {
+        **CONFIG,
+        "RUN": {"NAME": "slurm2d", "ID": 3},
+        "TRAIN": {**CONFIG["TRAIN"], "ENABLE": False},
+        "TEST": {**CONFIG["TEST"], "BY_CHUNKS": chunks},
+    }
+    result = snakemake(
+        workdir, config, "--profile", str(REPO / "profiles" / "slurm"), "--jobs", "4", *THREADS,
+        "--set-threads", "predict_blocks=1", "--slurm-keep-successful-logs",
+        "--slurm-init-seconds-before-status-checks", "2",
+    )  # fmt: skip
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    results = workdir / "results/slurm2d/results/slurm2d_3"
+    images = sorted(p.stem for p in (workdir / "data/d/test/raw").glob("*.tif"))
+    logs = workdir / ".snakemake" / "slurm_logs" / "rule_predict_blocks"
+    assert len(list(logs.rglob("*.log"))) == 4 * len(images)
+    ours = [job for job in jobs() if job.get("WorkDir") == str(workdir)]
+    assert all(job["JobState"] == "COMPLETED" for job in ours), ours
+    # the four block jobs of each image went to the GPU partition (older jobs may be forgotten)
+    assert len([job for job in ours if job.get("Partition") == "gpu"]) >= 4 * len(images)
+    for image in images:
+        assert len(list((results / "blocks" / image).glob("group*.json"))) == 4
+        by_blocks, _, _ = read_channels(results / "per_image" / f"{image}.zarr")
+        whole, _, _ = read_channels(
+            workdir / "results/slurm2d/results/slurm2d_1/per_image" / f"{image}.tif"
+        )
+        np.testing.assert_allclose(by_blocks, whole, rtol=1e-4, atol=1e-5)
+    metrics = pd.read_csv(results / "test_results_metrics.csv")
+    assert len(metrics) > 0

@@ -679,3 +679,39 @@ def test_an_ome_zarr_test_image_is_segmented_and_written_back_for_napari(run2d, 
     assert [n.metadata["name"] for n in labels] == ["instances"]
     np.testing.assert_array_equal(np.asarray(labels[0].data[0]), instances)
     assert len(np.unique(instances)) > 5
+
+
+def test_a_test_image_is_predicted_by_blocks_in_parallel_jobs(run2d, tmp_path):
+    """Issue 17 items 2 and 6: with TEST.BY_CHUNKS, a test image (an OME-Zarr) is planned, its
+    16 blocks are predicted by four jobs straight into a Zarr of channels equal to run2d's
+    whole-image prediction, and decoded block by block."""
+    from stages.containers import write_ome_zarr
+    from stages.io import read_channels
+
+    workdir, _ = run2d
+    raw = tmp_path / "test" / "raw"
+    image = tifffile.imread(workdir / "data/d2/test/raw/tile-3.tif")
+    write_ome_zarr(raw / "tile-3.zarr", image[..., None], {})
+    config = _predict_with_run2d_model(workdir, raw, NAME="blocks", REPORT_IMAGES=0)
+    config["TEST"] = {**TINY_2D["TEST"], "BY_CHUNKS": {
+        "ENABLE": True, "BLOCK_SIZE": [64, 64], "HALO": [48, 48], "BLOCKS_PER_JOB": 4}}  # fmt: skip
+    path = _write(tmp_path / "b.yaml", config)
+    dry = snakemake(tmp_path, "--configfile", str(path), "-n")
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    assert {"plan_blocks", "decode"} <= planned_jobs(dry) and "predict" not in planned_jobs(dry)
+    result = snakemake(tmp_path, "--configfile", str(path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = tmp_path / "results" / "blocks" / "results" / "blocks_1"
+    markers = sorted((results / "blocks" / "tile-3").glob("group*.json"))
+    assert len(markers) == 4
+    by_blocks, codes, _ = read_channels(results / "per_image" / "tile-3.zarr")
+    whole, whole_codes, _ = read_channels(
+        workdir / "results/tiny2d/results/tiny2d_1/per_image/tile-3.tif"
+    )
+    assert codes == whole_codes
+    np.testing.assert_allclose(by_blocks, whole, rtol=1e-4, atol=1e-5)
+    instances = tifffile.imread(results / "per_image_instances" / "tile-3.tif")
+    assert len(np.unique(instances)) > 5
+    # nothing left to do: the blocks written into the Zarr after its plan rerun nothing
+    again = snakemake(tmp_path, "--configfile", str(path), "-n")
+    assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
