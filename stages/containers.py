@@ -258,6 +258,23 @@ def create_channel_store(
     return array
 
 
+def create_label_store(path: str | Path, shape: Sequence[int], block: Sequence[int]):
+    """An empty (zero) uint32 Zarr array of instance labels ([Z,] Y, X), chunked so that
+    blocks of ``block`` write whole chunks, with its ``axes`` attribute."""
+    import zarr
+
+    array = zarr.create_array(
+        str(path),
+        shape=tuple(int(s) for s in shape),
+        chunks=channel_chunks(block),
+        dtype="uint32",
+        fill_value=0,
+        overwrite=True,
+    )
+    array.attrs["axes"] = "ZYX"[-len(shape) :]
+    return array
+
+
 def open_channel_store(path: str | Path, mode: str = "r"):
     """The Zarr array of a channel store (:func:`create_channel_store`)."""
     import zarr

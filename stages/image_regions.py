@@ -9,6 +9,7 @@ the array.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +70,24 @@ class RegionReader:
 
     def __exit__(self, *_) -> None:
         self.close()
+
+
+def float_slabs(reader: RegionReader, path) -> Callable[[], Iterator[np.ndarray]]:
+    """A callable yielding the reader's float32 slabs along its first axis (each about
+    STATISTICS_SLAB values, checked finite), one pass per call: what the normalisation
+    statistics read."""
+    from .io import check_finite
+    from .nn.normalization import rows_per_slab
+
+    step = rows_per_slab(reader.shape)
+
+    def slabs() -> Iterator[np.ndarray]:
+        for first in range(0, reader.shape[0], step):
+            slab = reader[first : first + step].astype(np.float32)
+            check_finite(slab, path, "raw image")
+            yield slab
+
+    return slabs
 
 
 def _shape_axes(shape: tuple[int, ...], ndim: int, path) -> str:

@@ -485,6 +485,12 @@ def write_json(path: str | Path, data: Any) -> None:
         temporary.write_text(json.dumps(data, indent=2, default=_json_default) + "\n")
 
 
+def json_ready(data: Any) -> Any:
+    """``data`` as plain JSON values (numpy scalars and arrays, tuples and paths turned into
+    numbers, lists and strings), for attributes of a Zarr."""
+    return json.loads(json.dumps(data, default=_json_default))
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()

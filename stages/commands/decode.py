@@ -98,7 +98,7 @@ def with_tuned_thresholds(decoders: dict, tuned_path: str) -> dict:
 
 @click.command(name="decode")
 @click.argument("channels_path", type=click.Path())
-@click.argument("out_path", type=click.Path(dir_okay=False))
+@click.argument("out_path", type=click.Path())
 @click.option(
     "--debug-dir",
     type=click.Path(file_okay=False),
@@ -140,14 +140,34 @@ def command(
     from ..threads import limit_threads
 
     limit_threads(threads)
+    from contextlib import ExitStack
+
     import numpy as np
 
+    from ..containers import create_label_store, is_container
     from ..decode import decode_channels
     from ..decode.blocks import decode_channels_by_blocks
-    from ..io import open_channels, provenance, read_channels, write_json, write_labels, write_tiff
+    from ..io import (
+        atomic_directory,
+        json_ready,
+        open_channels,
+        provenance,
+        read_channels,
+        write_json,
+        write_labels,
+        write_tiff,
+    )
     from .common import data_rank, log, settings_for
 
     settings = settings_for("decode", config_path)
+    # a Zarr of labels is filled block by block: no whole label volume is ever held
+    to_store = is_container(out_path)
+    if to_store and (settings.blocks is None or settings.voronoi_threshold is not None):
+        raise click.ClickException(
+            f"{out_path}: labels are written into a Zarr block by block: set "
+            "TEST.BY_CHUNKS.ENABLE (with TEST.POST_PROCESSING.VORONOI_ON_MASK off), or write "
+            "a TIFF"
+        )
     # by blocks, a Zarr of channels stays on disk and is read block by block
     reader = read_channels if settings.blocks is None else open_channels
     channels, planes, info = reader(channels_path)
@@ -162,26 +182,45 @@ def command(
     decoders = (
         with_tuned_thresholds(settings.decoders, tuned_path) if tuned_path else settings.decoders
     )
-    try:
-        if settings.blocks is None:
-            result = decode_channels(
-                channels, planes, decoders, channel_options, requested=settings.requested
-            )
-        else:
-            block, halo = settings.blocks
-            result = decode_channels_by_blocks(
-                channels, planes, block, halo, decoders, channel_options, settings.requested
-            )
-            cut = result.settings["by_blocks"]["cut"]
-            if cut:
-                log.warning(
-                    "%d instance(s) reached the edge of their block's halo %s and may be cut: "
-                    "raise TEST.BY_CHUNKS.HALO above twice the largest instance",
-                    cut,
-                    list(halo),
+    with ExitStack() as stack:
+        store = None
+        if to_store:
+            folder = stack.enter_context(atomic_directory(out_path))
+            store = create_label_store(folder, channels.shape[1:], settings.blocks[0])
+        try:
+            if settings.blocks is None:
+                result = decode_channels(
+                    channels, planes, decoders, channel_options, requested=settings.requested
                 )
-    except ValueError as error:
-        raise click.ClickException(f"{channels_path}: {error}") from None
+            else:
+                block, halo = settings.blocks
+                result = decode_channels_by_blocks(
+                    channels, planes, block, halo, decoders, channel_options,
+                    settings.requested, out=store,
+                )  # fmt: skip
+                cut = result.settings["by_blocks"]["cut"]
+                if cut:
+                    log.warning(
+                        "%d instance(s) reached the edge of their block's halo %s and may be "
+                        "cut: raise TEST.BY_CHUNKS.HALO above twice the largest instance",
+                        cut,
+                        list(halo),
+                    )
+        except ValueError as error:
+            raise click.ClickException(f"{channels_path}: {error}") from None
+        metadata = {
+            "source": str(channels_path),
+            "decoder": result.decoder,
+            "settings": result.settings,
+            "voronoi_threshold": settings.voronoi_threshold,
+            "versions": provenance(),
+        }
+        if store is not None:
+            objects = result.settings["by_blocks"]["objects"]
+            spacing = list(info.spacing) if info.spacing else None
+            store.attrs.update(json_ready({**metadata, "spacing": spacing, "objects": objects}))
+            click.echo(f"{out_path}: {objects} instance(s) ({result.decoder}, by blocks)")
+            return
     labels, classes = result.labels, result.classes
     if settings.voronoi_threshold is not None:
         from ..decode.voronoi import voronoi_mask, voronoi_on_mask
@@ -208,12 +247,6 @@ def command(
         labels,
         classes=classes,
         spacing=info.spacing,
-        metadata={
-            "source": str(channels_path),
-            "decoder": result.decoder,
-            "settings": result.settings,
-            "voronoi_threshold": settings.voronoi_threshold,
-            "versions": provenance(),
-        },
+        metadata=metadata,
     )
     click.echo(f"{out_path}: {int(labels.max())} instance(s) ({result.decoder})")

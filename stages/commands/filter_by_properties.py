@@ -44,7 +44,7 @@ def parse_group(text: str) -> tuple[tuple[str, str, float], ...]:
 
 
 @click.command(name="filter-by-properties")
-@click.argument("labels_path", type=click.Path(dir_okay=False))
+@click.argument("labels_path", type=click.Path())
 @click.argument("out_path", type=click.Path(dir_okay=False))
 @click.option(
     "--condition",

@@ -63,7 +63,7 @@ resolution_option = click.option(
 
 
 @click.command(name="measure")
-@click.argument("labels_path", type=click.Path(dir_okay=False))
+@click.argument("labels_path", type=click.Path())
 @click.argument("out_path", type=click.Path(dir_okay=False))
 @resolution_option
 @click.option(
@@ -87,15 +87,28 @@ def command(
     from .common import data_rank, settings_for
 
     settings = settings_for("measure", config_path)
-    labels, classes, info = read_labels_and_classes(
-        labels_path, data_rank(None, settings.ndim, config_path)
-    )
-    spacing = measurement_spacing(resolution, settings, info, labels_path, labels.ndim)
     extras = (
         [p.strip() for p in extra_props.split(",") if p.strip()]
         if extra_props is not None
         else list(settings.extra_properties)
     )
+    store = None if extras else _label_store(labels_path)
+    if store is not None:
+        # a 3D Zarr of labels written by decode: measured block by block, never read whole
+        from ..io import ImageInfo
+        from ..measure_blocks import blockwise_measurements
+
+        info = ImageInfo(spacing=store.attrs.get("spacing"), metadata={})
+        spacing = measurement_spacing(resolution, settings, info, labels_path, 3)
+        block = tuple(store.chunks)  # decode's blocks divide into them
+        table = blockwise_measurements(store, block, spacing=spacing or (1.0, 1.0, 1.0))
+        write_csv(out_path, table)
+        click.echo(f"{out_path}: {len(table)} instance(s), measured by blocks of {list(block)}")
+        return
+    labels, classes, info = read_labels_and_classes(
+        labels_path, data_rank(None, settings.ndim, config_path)
+    )
+    spacing = measurement_spacing(resolution, settings, info, labels_path, labels.ndim)
     try:
         table = measure_instances(labels, spacing=spacing, extra_properties=extras)
     except (AttributeError, ValueError) as error:
@@ -104,3 +117,21 @@ def command(
         table = with_class_column(table, labels, classes)
     write_csv(out_path, table)
     click.echo(f"{out_path}: {len(table)} instance(s)")
+
+
+def _label_store(path: str):
+    """The Zarr array of a 3D label store written by `segpipe decode` (a ``ZYX`` array of
+    unsigned ids), else None: other images are measured whole."""
+    from ..containers import is_container
+
+    if not is_container(path) or not str(path).endswith(".zarr"):
+        return None
+    import zarr
+
+    try:
+        array = zarr.open_array(str(path), mode="r")
+    except Exception:  # an OME-Zarr group or anything else: read whole, with its own checks
+        return None
+    if array.attrs.get("axes") != "ZYX" or array.dtype.kind != "u":
+        return None
+    return array

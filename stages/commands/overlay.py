@@ -9,7 +9,7 @@ from .common import clear_errors
 
 @click.command(name="overlay")
 @click.argument("raw_path", type=click.Path())
-@click.argument("labels_path", type=click.Path(dir_okay=False))
+@click.argument("labels_path", type=click.Path())
 @click.argument("out_path", type=click.Path(dir_okay=False))
 @click.option("--truth", type=click.Path(), default=None, help="Ground-truth labels.")
 @click.option(

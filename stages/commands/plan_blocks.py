@@ -43,15 +43,16 @@ def command(
 ) -> None:
     """Plan the block-wise prediction of IMAGE_PATH: its normalisation statistics (gathered
     slab by slab), its blocks and their groups, written to PLAN_PATH (JSON), and an empty Zarr
-    of channels at CHANNELS_PATH that `segpipe predict-blocks PLAN_PATH --group k` fills."""
-    import numpy as np
-
+    of channels at CHANNELS_PATH that `segpipe predict-blocks PLAN_PATH --group k` fills.
+    Blocks are rounded up to whole steps of the patch grid (no patch predicted twice without
+    need)."""
     from ..containers import create_channel_store
-    from ..image_regions import open_raw_regions
-    from ..io import InputError, atomic_directory, check_finite, provenance, write_json
-    from ..nn.block_prediction import block_boxes, group_blocks
+    from ..decode.blocks import block_boxes
+    from ..image_regions import float_slabs, open_raw_regions
+    from ..io import InputError, atomic_directory, provenance, write_json
+    from ..nn.block_prediction import aligned_block, group_blocks
     from ..nn.model import load_model
-    from ..nn.normalization import image_normalization, rows_per_slab
+    from ..nn.normalization import image_normalization
     from ..nn.patches import patch_grid
     from .common import settings_for
 
@@ -80,17 +81,10 @@ def command(
                 f"{reader.shape[:-1]}, but the model {model_path} takes "
                 f"{meta['spec']['in_channels']}"
             )
-        step = rows_per_slab(reader.shape)
-
-        def slabs():
-            for first in range(0, reader.shape[0], step):
-                slab = reader[first : first + step].astype(np.float32)
-                check_finite(slab, image_path, "raw image")
-                yield slab
-
-        normalization = image_normalization(slabs, meta["normalization"])
+        normalization = image_normalization(float_slabs(reader, image_path), meta["normalization"])
         shape = reader.shape[:-1]
     grid = patch_grid(shape, patch, list(padding), list(overlap))  # checks the settings
+    block = aligned_block(block, grid, overlap)
     boxes = block_boxes(shape, block)
     groups = group_blocks(len(boxes), per_job)
     with atomic_directory(channels_path) as folder:

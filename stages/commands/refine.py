@@ -30,7 +30,7 @@ def settings_from_config(config) -> RefineSettings:
 
 
 @click.command(name="refine")
-@click.argument("labels_path", type=click.Path(dir_okay=False))
+@click.argument("labels_path", type=click.Path())
 @click.argument("out_path", type=click.Path(dir_okay=False))
 @click.option(
     "--operations",

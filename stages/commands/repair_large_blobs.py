@@ -22,7 +22,7 @@ def settings_from_config(config) -> RepairSettings:
 
 
 @click.command(name="repair-large-blobs")
-@click.argument("labels_path", type=click.Path(dir_okay=False))
+@click.argument("labels_path", type=click.Path())
 @click.argument("out_path", type=click.Path(dir_okay=False))
 @click.option(
     "--min-size",

@@ -24,10 +24,12 @@ FATE_TEXT = {
 def load_schema() -> dict:
     """schema.yaml with the fates of biapy_keys.yaml merged in (``x-fate``, ``x-why``,
     ``x-biapy-default``, ``x-acts-as``)."""
+    # libyaml's loader when there is one: every command start reads these (0.25 s -> 0.035 s)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with open(SCHEMA_PATH) as handle:
-        schema = yaml.safe_load(handle)
+        schema = yaml.load(handle, Loader=loader)
     with open(BIAPY_KEYS_PATH) as handle:
-        fates = yaml.safe_load(handle)
+        fates = yaml.load(handle, Loader=loader)
     for dotted, fate in fates.items():
         node = schema
         parts = dotted.split(".")

@@ -35,7 +35,13 @@ def otsu_256(values, low, high):
     means (running sums) and the first maximum of the between-class variance, in one call
     instead of a dozen numpy calls on 256-element arrays.
     """
-    counts = histogram_256(values, low, high)
+    return otsu_of_counts(histogram_256(values, low, high), low, high)
+
+
+@numba.njit(cache=True, nogil=True)
+def otsu_of_counts(counts, low, high):
+    """Otsu's threshold from the 256-bin ``counts`` of :func:`histogram_256` on [low, high]
+    (summed over the blocks of a volume, say)."""
     start = np.float64(low)
     step = (np.float64(high) - start) / 256.0
     edges = np.empty(257)

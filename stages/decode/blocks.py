@@ -38,13 +38,21 @@ def decode_by_blocks(
     block: Sequence[int],
     halo: Sequence[int],
     decode: Callable[[np.ndarray], np.ndarray],
+    out=None,
 ) -> BlockDecoding:
     """Instances of (C, *S) ``channels`` (an array, or a lazy one that slices) decoded block
-    by block with ``decode`` (channels of a region in, its labels out)."""
+    by block with ``decode`` (channels of a region in, its labels out).
+
+    ``out``: a zeroed uint32 array of the spatial shape to write into, in memory or on disk
+    (a Zarr array: each block's objects are written as they are found, so that no whole
+    label volume is held); by default a new array."""
     shape = tuple(channels.shape[1:])
     if not (len(block) == len(halo) == len(shape)):
         raise ValueError(f"block {block} and halo {halo} need one value per axis of {shape}")
-    out = np.zeros(shape, dtype=np.uint32)
+    if out is None:
+        out = np.zeros(shape, dtype=np.uint32)
+    elif tuple(out.shape) != shape:
+        raise ValueError(f"labels of shape {tuple(out.shape)} cannot hold channels of {shape}")
     next_id, cut = 1, 0
     for corner in block_corners(shape, block):
         core = [(c, min(c + b, s)) for c, b, s in zip(corner, block, shape)]
@@ -68,9 +76,23 @@ def decode_by_blocks(
             keep[index] = next_id
             next_id += 1
         owned = keep[local]
-        target = out[read]
-        np.copyto(target, owned, where=owned > 0)
+        written = ndi.find_objects((owned > 0).astype(np.uint8))
+        if written and written[0] is not None:
+            # read and write back only the box of this block's objects (out may be on disk)
+            box = written[0]
+            place = tuple(slice(r.start + b.start, r.start + b.stop) for r, b in zip(read, box))
+            target = np.asarray(out[place])
+            np.copyto(target, owned[box], where=owned[box] > 0)
+            out[place] = target
     return BlockDecoding(out, next_id - 1, cut)
+
+
+def block_boxes(shape: Sequence[int], block: Sequence[int]) -> list[tuple[slice, ...]]:
+    """The blocks of ``block`` tiling ``shape`` (the last ones cut at the end), in C order."""
+    return [
+        tuple(slice(c, min(c + b, s)) for c, b, s in zip(corner, block, shape))
+        for corner in block_corners(shape, block)
+    ]
 
 
 def _sequential(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -90,8 +112,10 @@ def decode_channels_by_blocks(
     decoders: dict | None = None,
     channel_options: dict | None = None,
     requested: str = "",
+    out=None,
 ):
-    """:func:`stages.decode.decode_channels`, block by block.
+    """:func:`stages.decode.decode_channels`, block by block (into ``out`` when given: see
+    :func:`decode_by_blocks`).
 
     The watershed's 'auto' thresholds are fixed on the whole channels first (a block's own Otsu
     cut would differ) and its fragment merging, relative to the median instance size of the
@@ -111,8 +135,14 @@ def decode_channels_by_blocks(
     decoders = dict(decoders or {})
     if name == "watershed":
         chosen = decoders.get(name) or DECODERS[name].settings()
+        # read block by block when the channels are on disk (never a whole channel)
+        boxes = None if isinstance(values, np.ndarray) else block_boxes(values.shape[1:], block)
         decoders[name] = replace(
-            fixed_thresholds(values, value_planes, chosen), fragment_fraction=0.0
+            fixed_thresholds(values, value_planes, chosen, boxes), fragment_fraction=0.0
+        )
+    if class_map is not None and out is not None:
+        raise ValueError(
+            "the classes of a class head are taken on whole label images: decode into a TIFF"
         )
     found = decode_by_blocks(
         values,
@@ -121,10 +151,16 @@ def decode_channels_by_blocks(
         lambda region: (
             decode_channels(region, value_planes, decoders, channel_options, requested=name).labels
         ),
+        out=out,
     )
     used = {
         "decoder": name,
-        "by_blocks": {"block": list(block), "halo": list(halo), "cut": found.cut},
+        "by_blocks": {
+            "block": list(block),
+            "halo": list(halo),
+            "cut": found.cut,
+            "objects": found.objects,
+        },
     }
     if name == "watershed":
         used["seed_thresholds"] = list(decoders[name].seed_thresholds)

@@ -107,6 +107,63 @@ def _auto_threshold(values: np.ndarray) -> float:
     return otsu_threshold(values) if values.size else 0.0
 
 
+class ChannelFigures:
+    """What an 'auto' threshold reads of one channel, computed once each: Otsu's threshold,
+    Otsu's threshold of its positive values, its maximum. From an array in memory, or
+    (``blocks``) from a channel read block by block, with the same figures."""
+
+    def __init__(self, values, blocks: Sequence[tuple[slice, ...]] | None = None):
+        self.values, self.blocks, self.found = values, blocks, {}
+
+    def _parts(self, positive: bool):
+        for box in self.blocks or [...]:
+            part = np.asarray(self.values[box]).ravel()
+            yield part[part > 0] if positive else part
+
+    def _otsu(self, positive: bool) -> float:
+        from ._kernels import histogram_256, otsu_of_counts
+
+        if self.blocks is None:
+            values = np.asarray(self.values)
+            return _auto_threshold(values[values > 0] if positive else values)
+        low, high, size = np.inf, -np.inf, 0
+        for part in self._parts(positive):
+            if part.size:
+                low, high, size = min(low, part.min()), max(high, part.max()), size + part.size
+        if not size or not high > low:
+            return float(low) if size else 0.0
+        counts = np.zeros(256, np.int64)
+        for part in self._parts(positive):
+            if part.size:
+                counts += histogram_256(np.ascontiguousarray(part), low, high)
+        return float(otsu_of_counts(counts, low, high))
+
+    def get(self, name: str) -> float:
+        if name not in self.found:
+            if name == "max":
+                self.found[name] = max(float(p.max()) for p in self._parts(False) if p.size)
+            else:
+                self.found[name] = self._otsu(positive=name == "positive_otsu")
+        return self.found[name]
+
+
+def auto_threshold(code: str, figures: ChannelFigures, *, growth: bool) -> float:
+    """The threshold 'auto' stands for on channel ``code`` (not an offset)."""
+    if code == "D":
+        # D is signed: its boundary is 0 whatever the balance of inside and outside
+        # (Otsu over a mostly-background image lands in the background)
+        return 0.0 if growth else figures.get("positive_otsu")
+    otsu = figures.get("otsu")
+    if growth and ENCODERS[code].kind != "binary":
+        # distance channels are small near instance rims, so the mask needs a lower cut:
+        # BiaPy's Otsu / 2, mirrored for 'below' channels
+        above = _polarity(code) not in ("below", "gradient")
+        return otsu / 2 if above else (otsu + figures.get("max")) / 2
+    # a binary channel learnt with BCE already puts the boundary at its Otsu cut (~0.5);
+    # BiaPy's Otsu / 2 grows every instance about a pixel too far
+    return otsu
+
+
 def _select(
     values: np.ndarray,
     code: str,
@@ -119,25 +176,11 @@ def _select(
     polarity = "below" if _polarity(code) in ("below", "gradient") else "above"
     if threshold == "auto" and _is_offset(code):
         threshold = 0.0  # the offsets fall inside instances and rise at their rims
-    elif threshold == "auto" and code == "D":
-        # D is signed: its boundary is 0 whatever the balance of inside and outside
-        # (Otsu over a mostly-background image lands in the background)
-        inside = values[values > 0]
-        threshold = 0.0 if growth or inside.size == 0 else _auto_threshold(inside)
     elif threshold == "auto":
-        # seeds and growth mask often threshold the same channel: one histogram for both
+        # seeds and growth mask often threshold the same channel: its figures serve both
         otsu_cache = {} if otsu_cache is None else otsu_cache
-        if code not in otsu_cache:
-            otsu_cache[code] = _auto_threshold(values)
-        otsu = otsu_cache[code]
-        if growth and ENCODERS[code].kind != "binary":
-            # distance channels are small near instance rims, so the mask needs a lower cut:
-            # BiaPy's Otsu / 2, mirrored for 'below' channels
-            threshold = otsu / 2 if polarity == "above" else (otsu + float(values.max())) / 2
-        else:
-            # a binary channel learnt with BCE already puts the boundary at its Otsu cut
-            # (~0.5); BiaPy's Otsu / 2 grows every instance about a pixel too far
-            threshold = otsu
+        figures = otsu_cache.setdefault(code, ChannelFigures(values))
+        threshold = auto_threshold(code, figures, growth=growth)
     threshold = float(threshold)
     return (values > threshold if polarity == "above" else values < threshold), threshold
 
@@ -360,16 +403,22 @@ def watershed_from_channels(
 
 
 def fixed_thresholds(
-    channels: np.ndarray, codes: Sequence[str], settings: WatershedSettings
+    channels: np.ndarray,
+    codes: Sequence[str],
+    settings: WatershedSettings,
+    blocks: Sequence[tuple[slice, ...]] | None = None,
 ) -> WatershedSettings:
     """``settings`` with every 'auto' threshold replaced by its value on the whole ``channels``.
 
     Decoding block by block needs them: a block's own Otsu cut would differ from the whole
-    image's, and from its neighbours'.
+    image's, and from its neighbours'. With ``blocks`` (spatial boxes tiling the image), each
+    channel is read block by block (histograms summed), never whole: the same values.
     """
     codes = list(codes)
     settings = settings.resolved(codes)
-    cache: dict[str, float] = {}
+    if blocks is not None:
+        return _fixed_thresholds_by_blocks(channels, codes, settings, blocks)
+    cache: dict[str, ChannelFigures] = {}
     fixed = {}
     for name, chosen, thresholds, growth in (
         ("seed_thresholds", settings.seed_channels, settings.seed_thresholds, False),
@@ -379,3 +428,39 @@ def fixed_thresholds(
         offsets = "+".join(c for c in chosen if _is_offset(c))
         fixed[name] = tuple(float(used.get(c, used.get(offsets, 0.0))) for c in chosen)
     return replace(settings, **fixed)
+
+
+def _fixed_thresholds_by_blocks(
+    channels, codes: list[str], settings: WatershedSettings, blocks
+) -> WatershedSettings:
+    figures: dict[str, ChannelFigures] = {}
+    fixed = {}
+    for name, chosen, thresholds, growth in (
+        ("seed_thresholds", settings.seed_channels, settings.seed_thresholds, False),
+        ("growth_thresholds", settings.growth_channels, settings.growth_thresholds, True),
+    ):
+        values = []
+        for code, threshold in zip(chosen, list(thresholds) or ["auto"] * len(chosen)):
+            if threshold != "auto":
+                values.append(float(threshold))
+            elif _is_offset(code):
+                values.append(0.0)  # as _select: the offsets' slope is cut at 0
+            else:
+                index = codes.index(code)
+                found = figures.setdefault(
+                    code,
+                    ChannelFigures(_OneChannel(channels, index), blocks),
+                )
+                values.append(auto_threshold(code, found, growth=growth))
+        fixed[name] = tuple(values)
+    return replace(settings, **fixed)
+
+
+class _OneChannel:
+    """Channel ``index`` of (C, *S) channels, sliced by spatial boxes."""
+
+    def __init__(self, channels, index: int):
+        self.channels, self.index = channels, index
+
+    def __getitem__(self, box) -> np.ndarray:
+        return np.asarray(self.channels[(self.index, *box)])

@@ -20,14 +20,16 @@ from .normalization import Normalization, apply_normalization
 from .patches import PatchGrid, blend_window, patch_source
 
 
-def block_boxes(shape: Sequence[int], block: Sequence[int]) -> list[tuple[slice, ...]]:
-    """The blocks of ``block`` tiling ``shape`` (the last ones cut at the end), in C order."""
-    from ..decode.blocks import block_corners
-
-    return [
-        tuple(slice(c, min(c + b, s)) for c, b, s in zip(corner, block, shape))
-        for corner in block_corners(shape, block)
-    ]
+def aligned_block(block: Sequence[int], grid: PatchGrid, overlap: Sequence[float]) -> tuple:
+    """``block`` rounded up to whole steps of the patch grid along each axis (never past the
+    image), so that the patches of one block are not the next block's too: a patch whose core
+    straddles a block face is predicted by both blocks, and unaligned blocks of a few cores
+    predict many of them twice."""
+    steps = [max(1, int(np.floor(c * (1.0 - o)))) for c, o in zip(grid.core_size, overlap)]
+    return tuple(
+        min(-(-int(b) // step) * step, max(size, 1))
+        for b, step, size in zip(block, steps, grid.image_shape)
+    )
 
 
 def patches_for_block(grid: PatchGrid, box: Sequence[slice]) -> list[int]:

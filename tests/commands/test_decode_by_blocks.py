@@ -46,3 +46,25 @@ def test_block_and_halo_need_one_value_per_axis(run, tmp_path, mask3d):
     result = run("decode", tmp_path / "ch.tif", tmp_path / "out.tif", "--config", config)
     assert result.exit_code != 0 and "TEST.BY_CHUNKS.BLOCK_SIZE [16, 40]" in result.output
     assert not (tmp_path / "out.tif").exists()
+
+
+def test_labels_decoded_into_zarr_measure_by_blocks_as_the_tiff_does(run, tmp_path, mask3d):
+    """Decode into a Zarr of labels (block by block) and measure it block by block: the
+    instances and the table of decoding into a TIFF and measuring it whole."""
+    import pandas as pd
+
+    write_tiff(tmp_path / "labels.tif", mask3d)
+    config = _config(tmp_path, ENABLE=True, BLOCK_SIZE=[8, 24, 24], HALO=[24, 48, 48])
+    assert run("encode", tmp_path / "labels.tif", tmp_path / "ch.tif", "--config",
+               config).exit_code == 0  # fmt: skip
+    for out in ("l.tif", "l.zarr"):
+        result = run("decode", tmp_path / "ch.tif", tmp_path / out, "--config", config)
+        assert result.exit_code == 0, result.output
+        result = run("measure", tmp_path / out, tmp_path / f"{out}.csv", "--resolution", "2,1,1")
+        assert result.exit_code == 0, result.output
+    assert "measured by blocks" in result.output
+    on_disk, _ = read_labels(tmp_path / "l.zarr")
+    np.testing.assert_array_equal(on_disk, read_labels(tmp_path / "l.tif")[0])
+    whole, blocks = (pd.read_csv(tmp_path / f"{out}.csv") for out in ("l.tif", "l.zarr"))
+    assert len(whole) > 40
+    pd.testing.assert_frame_equal(blocks[whole.columns], whole, check_dtype=False)

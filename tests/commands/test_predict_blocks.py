@@ -14,7 +14,7 @@ from stages.io import open_channels, read_channels, read_labels
 
 def _blocks_config(tiny_config, tmp_path, **chunks):
     config = yaml.safe_load(tiny_config.read_text())
-    config["TEST"]["BY_CHUNKS"] = {"ENABLE": True, "BLOCK_SIZE": [24, 20], "HALO": [32, 32],
+    config["TEST"]["BY_CHUNKS"] = {"ENABLE": True, "BLOCK_SIZE": [18, 18], "HALO": [32, 32],
                                    "BLOCKS_PER_JOB": 3, **chunks}  # fmt: skip
     config["PROBLEM"] = {"INSTANCE_SEG": {"WATERSHED": {"MERGE_FRAGMENTS_BELOW": 0.0}}}
     path = tmp_path / "blocks.yaml"
@@ -39,11 +39,13 @@ def test_blocks_predicted_in_groups_equal_the_whole_prediction(
     result = run("plan-blocks", image, store, plan, "--model", trained, "--config", config)
     assert result.exit_code == 0, result.output
     planned = json.loads(plan.read_text())
-    assert len(planned["blocks"]) == 4 * 4 and len(planned["groups"]) == 6  # 16 blocks, 3 a job
+    # blocks of whole grid steps (core 24, overlap 0.25: 18) tile 90x70 in 5x4, 3 a job
+    assert planned["block"] == [18, 18]
+    assert len(planned["blocks"]) == 5 * 4 and len(planned["groups"]) == 7
     # before any job, every value is missing
     with pytest.raises(ValueError, match="never predicted"):
         read_channels(store)
-    for group in range(1, 7):
+    for group in range(1, 8):
         done = tmp_path / "out" / f"group{group}.json"
         result = run("predict-blocks", plan, "--model", trained, "--group", group,
                      "--done", done, "--threads", "1")  # fmt: skip
@@ -65,6 +67,15 @@ def test_blocks_predicted_in_groups_equal_the_whole_prediction(
     from_tif, _ = read_labels(tmp_path / "from_tif.tif")
     assert from_zarr.max() > 3
     np.testing.assert_array_equal(from_zarr, from_tif)
+    # into a Zarr of labels, block by block: the same instances
+    assert run("decode", store, tmp_path / "labels.zarr", "--config", config).exit_code == 0
+    on_disk, _ = read_labels(tmp_path / "labels.zarr")
+    np.testing.assert_array_equal(on_disk, from_tif)
+    whole_config = tmp_path / "whole.yaml"
+    whole_config.write_text(tiny_config.read_text())
+    result = run("decode", store, tmp_path / "l2.zarr", "--config", whole_config)
+    assert result.exit_code != 0 and "written into a Zarr block by block" in result.output
+    assert not (tmp_path / "l2.zarr").exists()
     # evaluate scores the channels of the Zarr as those of the TIFF
     tifffile.imwrite(tmp_path / "gt.tif", mask2d[200:290, 180:250])
     tables = []
@@ -88,7 +99,7 @@ def test_a_missing_group_is_named_when_decoding(run, trained, tiny_config, tmp_p
     assert result.exit_code != 0 and "never predicted" in result.output
     assert not (tmp_path / "labels.tif").exists()
     regions, _, _ = open_channels(store)
-    assert regions[(slice(None), slice(0, 24), slice(0, 20))].shape == (2, 24, 20)
+    assert regions[(slice(None), slice(0, 18), slice(0, 18))].shape == (2, 18, 18)
 
 
 def test_bad_plans_and_groups_are_refused(run, trained, tiny_config, tmp_path, image):
@@ -96,8 +107,8 @@ def test_bad_plans_and_groups_are_refused(run, trained, tiny_config, tmp_path, i
     plan = tmp_path / "tile.plan.json"
     assert run("plan-blocks", image, tmp_path / "tile.zarr", plan, "--model", trained,
                "--config", config).exit_code == 0  # fmt: skip
-    result = run("predict-blocks", plan, "--model", trained, "--group", 7)
-    assert result.exit_code != 0 and "plans 6 group(s), not 7" in result.output
+    result = run("predict-blocks", plan, "--model", trained, "--group", 8)
+    assert result.exit_code != 0 and "plans 7 group(s), not 8" in result.output
     (tmp_path / "bad.json").write_text("{}")
     result = run("predict-blocks", tmp_path / "bad.json", "--model", trained, "--group", 1)
     assert result.exit_code != 0 and "not a plan written by `segpipe plan-blocks`" in result.output

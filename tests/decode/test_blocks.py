@@ -58,6 +58,21 @@ def test_channels_read_lazily_from_zarr_decode_the_same(volume, tmp_path):
     assert np.array_equal(lazy.labels, eager.labels)
 
 
+def test_labels_written_block_by_block_into_zarr_equal_those_in_memory(volume, tmp_path):
+    """A small halo on purpose: objects cut at halos overlap their neighbours' regions, and the
+    labels on disk must still equal those in memory voxel for voxel."""
+    _, channels = volume
+    for halo in ((24, 46, 48), (2, 3, 3)):
+        out = zarr.create_array(str(tmp_path / f"l{halo[0]}.zarr"), shape=channels.shape[1:],
+                                dtype=np.uint32, chunks=(8, 16, 16), fill_value=0)  # fmt: skip
+        on_disk = decode_by_blocks(channels, (16, 64, 64), halo, _decode, out=out)
+        in_memory = decode_by_blocks(channels, (16, 64, 64), halo, _decode)
+        assert on_disk.objects == in_memory.objects and on_disk.cut == in_memory.cut
+        np.testing.assert_array_equal(out[...], in_memory.labels)
+    with pytest.raises(ValueError, match="cannot hold channels"):
+        decode_by_blocks(channels, (16, 64, 64), halo, _decode, out=np.zeros((2, 2, 2), np.uint32))
+
+
 def test_a_halo_smaller_than_the_objects_says_how_many_came_out_cut(volume):
     _, channels = volume
     decoded = decode_by_blocks(channels, (16, 32, 32), (1, 2, 2), _decode)
@@ -91,3 +106,27 @@ def test_stardist_and_embedseg_decode_by_blocks_as_whole(mask2d, codes):
     decoded = decode_by_blocks(channels, (128, 128), tuple(int(2 * e + 2) for e in extent), decode)
     assert decoded.cut == 0 and decoded.objects == len(np.unique(whole)) - 1 > 100
     assert _same_up_to_renumbering(whole, decoded.labels)
+
+
+@pytest.mark.parametrize("codes", [["F", "C"], ["B", "D"], ["F", "Db"], ["B", "Dc"]])
+def test_auto_thresholds_read_block_by_block_equal_those_of_the_whole_channels(
+    mask3d, tmp_path, codes
+):
+    """'auto' thresholds (Otsu, Otsu of the positive part, the maximum) from channels read
+    block by block, never whole, equal those taken on the whole channels."""
+    from stages.decode import DECODERS
+    from stages.decode.blocks import block_boxes
+    from stages.decode.watershed import fixed_thresholds
+
+    rng = np.random.default_rng(0)
+    channels = encode_channels(mask3d.astype(np.int64), codes).astype(np.float32)
+    channels += rng.normal(0, 0.1, channels.shape).astype(np.float32)
+    stored = zarr.create_array(str(tmp_path / "c.zarr"), shape=channels.shape,
+                               dtype=np.float32, chunks=(1, 8, 16, 16))  # fmt: skip
+    stored[...] = channels
+    settings = DECODERS["watershed"].settings()
+    whole = fixed_thresholds(channels, codes, settings)
+    by_blocks = fixed_thresholds(stored, codes, settings, block_boxes(mask3d.shape, (8, 20, 24)))
+    assert whole.seed_thresholds == pytest.approx(by_blocks.seed_thresholds, abs=1e-9)
+    assert whole.growth_thresholds == pytest.approx(by_blocks.growth_thresholds, abs=1e-9)
+    assert len(whole.seed_thresholds) >= 1

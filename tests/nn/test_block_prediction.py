@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
+from stages.decode.blocks import block_boxes
 from stages.nn.block_prediction import (
     RegionView,
     blend_block,
-    block_boxes,
     patches_for_block,
     source_region,
 )
@@ -116,3 +116,20 @@ def test_a_volume_predicted_block_by_block_from_zarr_equals_the_whole_prediction
         )
     np.testing.assert_allclose(got, whole, rtol=1e-4, atol=1e-5)
     assert whole.std() > 0.01
+
+
+def test_aligned_blocks_share_no_patch_without_overlap():
+    """Blocks rounded to whole steps of a grid without overlap: every patch is predicted by
+    one block only (but the last, aligned to the image end); unaligned blocks repeat many."""
+    from stages.nn.block_prediction import aligned_block
+
+    grid = patch_grid((60, 200, 190), (16, 64, 64), (2, 8, 8), (0.0, 0.0, 0.0))
+    overlap = (0.0, 0.0, 0.0)
+    block = aligned_block((32, 128, 128), grid, overlap)
+    assert block == (36, 144, 144)
+
+    def predicted(side):
+        return sum(len(patches_for_block(grid, box)) for box in block_boxes(grid.image_shape, side))
+
+    assert predicted(block) <= len(grid) * 1.5 < predicted((32, 128, 128))
+    assert aligned_block((500, 500, 500), grid, overlap) == (60, 200, 190)  # never past it

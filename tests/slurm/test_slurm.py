@@ -5,6 +5,7 @@ Skipped, with the reason, where the cluster cannot be brought up (not root, no a
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -183,8 +184,8 @@ def test_a_failed_image_fails_alone_and_names_its_log(slurm_run):
     assert (workdir / "results/slurm2d/results/slurm2d_2/per_image_instances/good.tif").exists()
 
 
-def test_a_test_image_of_sixteen_blocks_is_predicted_by_four_gpu_jobs(slurm_run):
-    """Issue 17 item 6: TEST.BY_CHUNKS through SLURM: each test image is planned, its 16 blocks
+def test_a_test_image_of_36_blocks_is_predicted_by_four_gpu_jobs(slurm_run):
+    """Issue 17 item 6: TEST.BY_CHUNKS through SLURM: each test image is planned, its 36 blocks
     predicted by four GPU-partition jobs into one Zarr of channels (equal to the whole-image
     prediction of the first run) and decoded block by block."""
     import numpy as np
@@ -196,7 +197,8 @@ def test_a_test_image_of_sixteen_blocks_is_predicted_by_four_gpu_jobs(slurm_run)
         workdir / "results/slurm2d/checkpoints/slurm2d_1",
         workdir / "results/slurm2d/checkpoints/slurm2d_3",
     )
-    chunks = {"ENABLE": True, "BLOCK_SIZE": [64, 64], "HALO": [48, 48], "BLOCKS_PER_JOB": 4}
+    # 48x48 blocks (whole steps of the patch grid) tile each 256x256 tile in 6x6, 9 a job
+    chunks = {"ENABLE": True, "BLOCK_SIZE": [48, 48], "HALO": [48, 48], "BLOCKS_PER_JOB": 9}
     config = {
         **CONFIG,
         "RUN": {"NAME": "slurm2d", "ID": 3},
@@ -218,6 +220,8 @@ def test_a_test_image_of_sixteen_blocks_is_predicted_by_four_gpu_jobs(slurm_run)
     # the four block jobs of each image went to the GPU partition (older jobs may be forgotten)
     assert len([job for job in ours if job.get("Partition") == "gpu"]) >= 4 * len(images)
     for image in images:
+        plan = json.loads((results / "blocks" / f"{image}.plan.json").read_text())
+        assert len(plan["blocks"]) == 36 and len(plan["groups"]) == 4
         assert len(list((results / "blocks" / image).glob("group*.json"))) == 4
         by_blocks, _, _ = read_channels(results / "per_image" / f"{image}.zarr")
         whole, _, _ = read_channels(
