@@ -275,8 +275,15 @@ def option_per_file(option, files):
     return [word for path in files for word in (option, path)]
 
 
+#: DATA.<split>.IN_MEMORY false: training reads patches from disk and encodes each itself
+IN_MEMORY = {"train": TRAIN_DATA["IN_MEMORY"], "val": VAL_DATA["IN_MEMORY"]}
+
+
 def channel_files(split, labels):
-    """Encoded channels of each label file (named by the label's stem)."""
+    """Encoded channels of each label file (named by the label's stem); none for a split read
+    patch by patch from disk."""
+    if not IN_MEMORY[split]:
+        return []
     return [str(RESULTS / "channels" / split / f"{Path(p).stem}.tif") for p in labels]
 
 
@@ -292,8 +299,12 @@ def folder_of(files):
 
 
 # ------------------------------------------------------------------ final labels per image
+#: decoded instances: a TIFF, or with BY_CHUNKS a Zarr written block by block
+INSTANCES_SUFFIX = ".zarr" if BY_CHUNKS else ".tif"
+
+
 def instances(image):
-    return str(RESULTS / FOLDERS.instances / f"{image}.tif")
+    return str(RESULTS / FOLDERS.instances / f"{image}{INSTANCES_SUFFIX}")
 
 
 def channels_file(image):
@@ -340,7 +351,7 @@ def post_step_input(step):
     before = POST_STEPS[: POST_STEPS.index(step)] if step in POST_STEPS else []
     if before:
         return post_step_output(before[-1])
-    return str(RESULTS / FOLDERS.instances / "{image}.tif")
+    return str(RESULTS / FOLDERS.instances / f"{{image}}{INSTANCES_SUFFIX}")
 
 
 def final_labels(image):

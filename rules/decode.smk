@@ -33,7 +33,9 @@ rule decode:
         config=stage_config("decode"),
         config_digest=stage_config_marker("decode"),
     output:
-        str(RESULTS / FOLDERS.instances / "{image}.tif"),
+        (directory if BY_CHUNKS else str)(
+            str(RESULTS / FOLDERS.instances / f"{{image}}{INSTANCES_SUFFIX}")
+        ),
     log:
         str(LOGS / "decode" / "{image}.log"),
     benchmark:

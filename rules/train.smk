@@ -40,7 +40,9 @@ if CFG["TRAIN"]["ENABLE"]:
         params:
             raw=folder_of(lambda i, o: i.raw),
             labels=folder_of(lambda i, o: i.labels),
-            channels=folder_of(lambda i, o: i.channels),
+            channels=lambda w, input: shell_words(
+                ["--channels", Path(input.channels[0]).parent] if input.channels else []
+            ),
             validation=shell_words(
                 [
                     "--val-raw",
@@ -63,8 +65,8 @@ if CFG["TRAIN"]["ENABLE"]:
                 else "segpipe"
             ),
         shell:
-            "{params.launcher} train --raw {params.raw:q} --label {params.labels:q} --channels "
-            "{params.channels:q} {params.validation} "
+            "{params.launcher} train --raw {params.raw:q} --label {params.labels:q} "
+            "{params.channels} {params.validation} "
             "--out {params.model_dir:q} --log-csv {output.log_csv:q} --chart {output.chart:q} "
             "--aug-dir {params.aug_dir:q} --threads {threads} "
             "--no-progress --config {input.config:q} > {log:q} 2>&1"

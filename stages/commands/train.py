@@ -28,6 +28,10 @@ class TrainCommandSettings:
     init_model: str | None = None
     #: the splits' axes orders for Zarr/HDF5 images (common.axes_orders)
     axes: tuple = ()
+    #: DATA.TRAIN / DATA.VAL IN_MEMORY: false reads patches from disk
+    in_memory: tuple[bool, bool] = (True, True)
+    #: with patches read from disk, the labels read around each to encode it
+    encoding_halo: tuple[int, ...] = ()
 
 
 def normalization_from_config(section) -> dict:
@@ -244,6 +248,8 @@ def settings_from_config(config) -> TrainCommandSettings:
         val_folders=None if val["FROM_TRAIN"] else (val["PATH"], val["GT_PATH"]),
         init_model=starting_model(config) or None,
         axes=axes_orders(config),
+        in_memory=(data["TRAIN"]["IN_MEMORY"], val["IN_MEMORY"]),
+        encoding_halo=tuple(data["TRAIN"]["ENCODING_HALO"]) or tuple(loop.patch),
     )
 
 
@@ -273,6 +279,8 @@ def _load_set(
     encoded_planes = list(layout.planes[: len(layout.planes) - layout.class_planes])
     in_channels = loop.model.in_channels
     samples, files = [], []
+    if not settings.in_memory[what == "val"]:
+        return _lazy_set(raw_dir, label_dir, settings, what, layout)
     for raw_path, label_path in pair_images(raw_dir, label_dir):
         image, _ = read_raw(
             raw_path, rank, axes_for(settings.axes, raw_path) if settings.axes else None
@@ -347,6 +355,70 @@ def _load_set(
                 else None,
             )
         )
+    return samples, files
+
+
+def _lazy_set(raw_dir: str, label_dir: str, settings, what: str, layout):
+    """Samples read from disk patch by patch (DATA.<split>.IN_MEMORY false), and the files."""
+    from ..image_regions import float_slabs, open_raw_regions
+    from ..io import InputError, pair_images
+    from ..nn.data import Sample
+    from ..nn.lazy_samples import (
+        EncodedRegions,
+        ForegroundRegions,
+        LabelRegions,
+        NormalizedRegions,
+    )
+    from ..nn.normalization import image_normalization
+    from .common import log
+
+    loop = settings.loop
+    rank, patch = loop.model.ndim, tuple(loop.patch)
+    keep_labels = layout.reencode or (loop.augment is not None and loop.augment.changes_labels)
+    planes = len(layout.planes)
+    samples, files = [], []
+    for raw_path, label_path in pair_images(raw_dir, label_dir):
+        axes = axes_for(settings.axes, raw_path) if settings.axes else None
+        label_axes = axes_for(settings.axes, label_path, label=True) if settings.axes else None
+        raw, _ = open_raw_regions(raw_path, rank, axes)
+        labels, _ = open_raw_regions(label_path, rank, label_axes)
+        where = f"{label_path} (DATA.{what.upper()}.IN_MEMORY false)"
+        if layout.class_planes or labels.shape[-1] != 1:
+            raise InputError(f"{where}: label images with classes are read whole: set IN_MEMORY")
+        if labels.dtype.kind not in "ui":
+            raise InputError(f"{label_path}: labels of dtype {labels.dtype} are not integers")
+        if labels.shape[:-1] != raw.shape[:-1]:
+            raise InputError(
+                f"{label_path}: label shape {labels.shape[:-1]} differs from its raw image "
+                f"{raw_path} {raw.shape[:-1]}"
+            )
+        if raw.shape[-1] != loop.model.in_channels:
+            raise InputError(
+                f"{raw_path}: {raw.shape[-1]} channel(s), but DATA.PATCH_SIZE "
+                f"{(*patch, loop.model.in_channels)} says {loop.model.in_channels}"
+            )
+        if any(s < p for s, p in zip(raw.shape[:-1], patch)):
+            raise InputError(f"{where}: shape {raw.shape[:-1]} is smaller than a patch {patch}")
+        normalization = image_normalization(float_slabs(raw, raw_path), settings.normalization)
+        label_regions = LabelRegions(labels)
+
+        def encode(region, path=label_path):
+            try:
+                return layout.training_targets(region, None)
+            except ValueError as error:
+                raise InputError(f"{path}: {error}") from None
+
+        samples.append(
+            Sample(
+                image=NormalizedRegions(raw, normalization),
+                targets=EncodedRegions(label_regions, encode, planes, settings.encoding_halo),
+                foreground=ForegroundRegions(label_regions),
+                labels=label_regions if keep_labels else None,
+            )
+        )
+        files += [(f"{what} raw", raw_path), (f"{what} labels", label_path)]
+        log.info("%s: read patch by patch from disk (DATA.%s.IN_MEMORY false)", raw_path,
+                 what.upper())  # fmt: skip
     return samples, files
 
 

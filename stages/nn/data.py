@@ -176,18 +176,29 @@ class PatchSampler:
         rng: np.random.Generator,
     ):
         self.samples, self.patch, self.rng = samples, tuple(patch), rng
-        self.positions = []
+        self.valid_shapes = [
+            tuple(s - p + 1 for s, p in zip(x.foreground.shape, self.patch)) for x in samples
+        ]
+        # in memory: every free start position listed; read from disk (the image may not
+        # fit, nor a map of its positions): starts drawn and those on a held cell redrawn
+        self.positions, self.held = [], []
         for sample, cells in zip(samples, excluded):
-            shape = sample.foreground.shape
-            blocked = np.zeros(shape, dtype=bool)
+            self.held.append({tuple(s // p for s, p in zip(start, self.patch)) for start in cells})
+            if not isinstance(sample.foreground, np.ndarray):
+                self.positions.append(None)
+                continue
+            blocked = np.zeros(sample.foreground.shape, dtype=bool)
             for start in cells:
                 blocked[tuple(slice(s, s + p) for s, p in zip(start, self.patch))] = True
             valid = _box_sums(blocked, self.patch) == 0
             self.positions.append(np.flatnonzero(valid))
-        self.valid_shapes = [
-            tuple(s - p + 1 for s, p in zip(x.foreground.shape, self.patch)) for x in samples
-        ]
-        counts = np.array([len(p) for p in self.positions], dtype=np.float64)
+        counts = np.array(
+            [
+                len(p) if p is not None else self._free_starts(i)
+                for i, p in enumerate(self.positions)
+            ],
+            dtype=np.float64,
+        )
         if counts.sum() == 0:
             raise ValueError(
                 "no training area is left outside the validation patches (DATA.VAL.SPLIT_TRAIN "
@@ -201,9 +212,36 @@ class PatchSampler:
 
     def draw(self) -> tuple[int, tuple[slice, ...]]:
         index = int(self.rng.choice(len(self.samples), p=self.weights))
-        flat = int(self.positions[index][self.rng.integers(len(self.positions[index]))])
-        start = np.unravel_index(flat, self.valid_shapes[index])
+        if self.positions[index] is None:
+            start = self._free_start(index)
+        else:
+            flat = int(self.positions[index][self.rng.integers(len(self.positions[index]))])
+            start = np.unravel_index(flat, self.valid_shapes[index])
         return index, tuple(slice(int(s), int(s) + p) for s, p in zip(start, self.patch))
+
+    def _free_start(self, index: int) -> tuple[int, ...]:
+        """A uniformly drawn start whose patch overlaps no held-out cell of image ``index``."""
+        for _ in range(10000):
+            start = tuple(int(self.rng.integers(v)) for v in self.valid_shapes[index])
+            if self._is_free(index, start):
+                return start
+        raise ValueError("no free training patch found outside the validation cells")
+
+    def _is_free(self, index: int, start: Sequence[int]) -> bool:
+        touched = itertools.product(
+            *(range(s // p, (s + p - 1) // p + 1) for s, p in zip(start, self.patch))
+        )
+        return not any(cell in self.held[index] for cell in touched)
+
+    def _free_starts(self, index: int, tries: int = 4000) -> int:
+        """About how many starts of image ``index`` are free of held cells (the share of
+        ``tries`` starts drawn apart from the training draws)."""
+        shape = self.valid_shapes[index]
+        if not self.held[index]:
+            return int(np.prod(shape))
+        draws = np.random.default_rng(index).integers(0, shape, size=(tries, len(shape)))
+        free = sum(self._is_free(index, start) for start in draws.tolist())
+        return int(round(np.prod(shape, dtype=np.float64) * free / tries))
 
     def batch(
         self,
@@ -298,6 +336,21 @@ def fixed_patches(
             targets.append(sample.targets[(slice(None),) + box])
             foregrounds.append(sample.foreground[box])
     return np.stack(images), np.stack(targets), np.stack(foregrounds)
+
+
+def at_most(
+    cells: Sequence[Sequence[tuple[int, ...]]], limit: int, rng: np.random.Generator
+) -> list[list[tuple[int, ...]]]:
+    """At most ``limit`` of the cells of all images, drawn at random (each image's in order)."""
+    flat = [(i, c) for i, image in enumerate(cells) for c in image]
+    if len(flat) <= limit:
+        return [list(image) for image in cells]
+    chosen = sorted(rng.choice(len(flat), size=limit, replace=False))
+    kept: list[list[tuple[int, ...]]] = [[] for _ in cells]
+    for position in chosen:
+        image, cell = flat[position]
+        kept[image].append(cell)
+    return kept
 
 
 def all_cells(samples: Sequence[Sample], patch: Sequence[int]) -> list[list[tuple[int, ...]]]:

@@ -21,8 +21,9 @@ import numpy as np
 import torch
 
 from .augment.batch import augment_patches
-from .data import PatchSampler, Sample, all_cells, fixed_patches, split_validation
+from .data import PatchSampler, Sample, all_cells, at_most, fixed_patches, split_validation
 from .layout import channel_layout
+from .lazy_samples import LAZY_VALIDATION_PATCHES, is_lazy
 from .losses import code_losses
 from .model import build_model
 from .settings import TrainSettings
@@ -316,12 +317,15 @@ def train_network(
         held = split_validation(
             [s.foreground.shape for s in samples], patch, settings.val_split, rng
         )
+        if any(is_lazy(s.foreground) for s in samples):
+            held = at_most(held, LAZY_VALIDATION_PATCHES, rng)
         val_images, val_targets, val_foreground = fixed_patches(samples, patch, held)
     else:
         held = [[] for _ in samples]
-        val_images, val_targets, val_foreground = fixed_patches(
-            val_samples, patch, all_cells(val_samples, patch)
-        )
+        cells = all_cells(val_samples, patch)
+        if any(is_lazy(s.foreground) for s in val_samples):
+            cells = at_most(cells, LAZY_VALIDATION_PATCHES, rng)
+        val_images, val_targets, val_foreground = fixed_patches(val_samples, patch, cells)
     sampler = PatchSampler(samples, patch, held, rng)
     replicate = max(1, settings.replicate)
     # an epoch draws the same number of patches however many processes share it

@@ -68,3 +68,41 @@ def test_training_reads_a_folder_of_hdf5_images(run, dataset, tiny_config, tmp_p
                  "--config", tiny_config)  # fmt: skip
     assert result.exit_code == 0, result.output
     assert (tmp_path / "model" / "model.pt").is_file()
+
+
+def test_training_reads_patches_from_disk_when_not_in_memory(
+    run, dataset, tiny_config, tmp_path, caplog
+):
+    """Issue 17 item 5: DATA.TRAIN.IN_MEMORY false trains from HDF5 images read patch by
+    patch (targets encoded per patch); label images with a class channel are refused."""
+    import logging
+
+    import yaml
+
+    config = yaml.safe_load(tiny_config.read_text())
+    config["DATA"]["TRAIN"]["IN_MEMORY"] = False
+    lazy_config = tmp_path / "lazy.yaml"
+    lazy_config.write_text(yaml.safe_dump(config))
+    for split in ("raw", "label"):
+        (tmp_path / "h5" / split).mkdir(parents=True)
+        for tiff in sorted((dataset / "train" / split).iterdir()):
+            with h5py.File(tmp_path / "h5" / split / f"{tiff.stem}.h5", "w") as handle:
+                handle["data"] = tifffile.imread(tiff)
+    with caplog.at_level(logging.INFO, logger="segpipe"):
+        result = run("train", "--raw", tmp_path / "h5/raw", "--label", tmp_path / "h5/label",
+                     "--out", tmp_path / "model", "--threads", "1", "--no-progress",
+                     "--config", lazy_config)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "read patch by patch from disk" in caplog.text
+    assert (tmp_path / "model" / "model.pt").is_file()
+    # a class channel beside the ids
+    (tmp_path / "classes" / "label").mkdir(parents=True)
+    for tiff in sorted((dataset / "train" / "label").iterdir()):
+        labels = tifffile.imread(tiff)
+        tifffile.imwrite(tmp_path / "classes" / "label" / tiff.name,
+                         np.stack([labels, (labels > 0).astype(labels.dtype)], -1))  # fmt: skip
+    result = run("train", "--raw", dataset / "train/raw", "--label",
+                 tmp_path / "classes/label", "--out", tmp_path / "model2", "--no-progress",
+                 "--config", lazy_config)  # fmt: skip
+    assert result.exit_code != 0 and "IN_MEMORY false" in result.output
+    assert "img-0.tif" in result.output and not (tmp_path / "model2").exists()

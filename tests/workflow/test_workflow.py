@@ -684,9 +684,10 @@ def test_an_ome_zarr_test_image_is_segmented_and_written_back_for_napari(run2d, 
 def test_a_test_image_is_predicted_by_blocks_in_parallel_jobs(run2d, tmp_path):
     """Issue 17 items 2 and 6: with TEST.BY_CHUNKS, a test image (an OME-Zarr) is planned, its
     16 blocks are predicted by four jobs straight into a Zarr of channels equal to run2d's
-    whole-image prediction, and decoded block by block."""
+    whole-image prediction, and decoded block by block (64x64 blocks rounded to whole steps of
+    the patch grid: 72x72)."""
     from stages.containers import write_ome_zarr
-    from stages.io import read_channels
+    from stages.io import read_channels, read_labels
 
     workdir, _ = run2d
     raw = tmp_path / "test" / "raw"
@@ -710,8 +711,27 @@ def test_a_test_image_is_predicted_by_blocks_in_parallel_jobs(run2d, tmp_path):
     )
     assert codes == whole_codes
     np.testing.assert_allclose(by_blocks, whole, rtol=1e-4, atol=1e-5)
-    instances = tifffile.imread(results / "per_image_instances" / "tile-3.tif")
+    instances, _ = read_labels(results / "per_image_instances" / "tile-3.zarr")  # by blocks
     assert len(np.unique(instances)) > 5
+    refined = tifffile.imread(results / "per_image_post_processing" / "tile-3.tif")
+    assert 5 < len(np.unique(refined)) <= len(np.unique(instances))
+    measured = pd.read_csv(results / "per_image_post_processing" / "tile-3_full_stats.csv")
+    assert len(measured) == len(np.unique(refined)) - 1
     # nothing left to do: the blocks written into the Zarr after its plan rerun nothing
     again = snakemake(tmp_path, "--configfile", str(path), "-n")
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_training_read_from_disk_plans_no_encoding(run2d, tmp_path):
+    """DATA.TRAIN.IN_MEMORY false: train reads and encodes patches itself, so no encode job
+    is planned and train gets no channel folder (a dry run)."""
+    workdir, _ = run2d
+    config = {**TINY_2D, "RUN": {"NAME": "lazy", "DEMO_DATA": "stardist2d"},
+              "DATA": {**TINY_2D["DATA"], "TRAIN": {**TINY_2D["DATA"]["TRAIN"],
+                                                    "IN_MEMORY": False}}}  # fmt: skip
+    shutil.copytree(workdir / "data", tmp_path / "data")
+    dry = snakemake(tmp_path, "--configfile", str(_write(tmp_path / "l.yaml", config)), "-n", "-p")
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    assert "train" in planned_jobs(dry) and "encode" not in planned_jobs(dry)
+    train = next(line for line in dry.stdout.splitlines() if " train --raw " in line)
+    assert "--channels" not in train
