@@ -1,0 +1,208 @@
+"""Peak memory and wall time of each block-wise stage as a volume grows 8x, twice.
+
+Synthetic nuclei volumes are tiled from the real 3D sample (stardist's img3d/mask3d, each
+copy mirrored and its ids moved up) and stored as Zarr. A small 3D network is trained on the
+real sample first; then, per size, the stages a TEST.BY_CHUNKS run goes through are run as
+the workflow runs them, each its own process under /usr/bin/time: plan-blocks, every
+predict-blocks group, decode (channels Zarr -> labels Zarr, block by block), measure (by
+blocks) and evaluate (against the tiled ground truth). Peak RSS is the process's maximum
+resident set; a stage of several jobs reports its largest job and the summed time. A small
+volume goes first, unreported, so that no figure holds the one-off compilation of numba's
+kernels.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_volumes.py [--sizes 64,128,128 ...]
+        [--workdir DIR] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import tifffile
+import yaml
+
+from stages.demo import stardist_data_folder
+
+DEFAULT_SIZES = ["64,128,128", "128,256,256", "256,512,512"]
+BLOCK = [32, 128, 128]
+HALO = [16, 48, 48]
+PATCH = [16, 64, 64]
+
+
+def tiled(image: np.ndarray, labels: np.ndarray, shape) -> tuple[np.ndarray, np.ndarray]:
+    """``shape`` filled with mirrored copies of the sample. A nucleus cut by the sample's face
+    meets its mirror image there: the two halves are one nucleus and get one id (the
+    connected parts of each original id), every other copy its own."""
+    from skimage.measure import label
+
+    tile = image.shape
+    grid = [-(-s // t) for s, t in zip(shape, tile)]
+    raw = np.zeros(shape, image.dtype)
+    ids = np.zeros(shape, np.uint32)
+    for cell in np.ndindex(*grid):
+        flips = tuple(slice(None, None, -1) if c % 2 else slice(None) for c in cell)
+        box = tuple(slice(c * t, min((c + 1) * t, s)) for c, t, s in zip(cell, tile, shape))
+        part = tuple(slice(0, b.stop - b.start) for b in box)
+        raw[box] = image[flips][part]
+        ids[box] = labels[flips][part]
+    return raw, label(ids, background=0, connectivity=1).astype(np.uint32)
+
+
+def write_zarr(path: Path, array: np.ndarray, chunks) -> None:
+    import zarr
+
+    stored = zarr.create_array(str(path), shape=array.shape, dtype=array.dtype,
+                               chunks=chunks, overwrite=True)  # fmt: skip
+    stored[...] = array
+    stored.attrs["axes"] = "ZYX"
+
+
+def timed(command: list[str], log: Path) -> tuple[float, float]:
+    """(peak RSS in MiB, wall seconds) of one command run to completion."""
+    report = log.with_suffix(".time")
+    started = time.perf_counter()
+    with open(log, "w") as out:
+        done = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", str(report), *command],
+                              stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+    seconds = time.perf_counter() - started
+    if done.returncode:
+        sys.exit(f"failed: {' '.join(command)} (see {log})")
+    return int(report.read_text().split()[-1]) / 1024.0, seconds
+
+
+def train_model(workdir: Path, config_path: Path) -> Path:
+    data = workdir / "sample"
+    model = workdir / "model" / "model.pt"
+    if model.exists():
+        return model
+    folder = stardist_data_folder()
+    for split in ("raw", "label"):
+        (data / split).mkdir(parents=True, exist_ok=True)
+    # the sample mirrored 2x2x2: room for patches and a held-out validation share
+    raw, labels = tiled(tifffile.imread(folder / "img3d.tif"),
+                        tifffile.imread(folder / "mask3d.tif"), (62, 122, 114))  # fmt: skip
+    tifffile.imwrite(data / "raw" / "n.tif", raw)
+    tifffile.imwrite(data / "label" / "n.tif", labels.astype(np.uint16))
+    segpipe = [sys.executable, "-m", "stages"]
+    subprocess.run([*segpipe, "encode", data / "label" / "n.tif", data / "channels" / "n.tif",
+                    "--config", config_path], check=True)  # fmt: skip
+    subprocess.run([*segpipe, "train", "--raw", data / "raw", "--label", data / "label",
+                    "--channels", data / "channels", "--out", model.parent, "--no-progress",
+                    "--config", config_path], check=True)  # fmt: skip
+    return model
+
+
+def run_size(workdir: Path, shape, model: Path, config_path: Path, image, labels) -> dict:
+    name = "x".join(map(str, shape))
+    folder = workdir / name
+    folder.mkdir(parents=True, exist_ok=True)
+    raw, truth = tiled(image, labels, shape)
+    write_zarr(folder / "raw.zarr", raw, (32, 128, 128))
+    write_zarr(folder / "truth.zarr", truth, (32, 128, 128))
+    objects = len(np.unique(truth)) - 1
+    del raw, truth
+    segpipe = [sys.executable, "-m", "stages"]
+    logs = folder / "logs"
+    logs.mkdir(exist_ok=True)
+    channels, plan = folder / "channels.zarr", folder / "plan.json"
+    stages = {}
+    stages["plan-blocks"] = timed([*segpipe, "plan-blocks", str(folder / "raw.zarr"),
+                                   str(channels), str(plan), "--model", str(model),
+                                   "--config", str(config_path)], logs / "plan.log")  # fmt: skip
+    groups = len(json.loads(plan.read_text())["groups"])
+    peaks, total = [], 0.0
+    for group in range(1, groups + 1):
+        peak, seconds = timed([*segpipe, "predict-blocks", str(plan), "--model", str(model),
+                               "--group", str(group), "--threads", "2"],
+                              logs / f"predict{group}.log")  # fmt: skip
+        peaks.append(peak)
+        total += seconds
+    stages["predict-blocks"] = (max(peaks), total)
+    stages["decode"] = timed([*segpipe, "decode", str(channels), str(folder / "labels.zarr"),
+                              "--config", str(config_path)], logs / "decode.log")  # fmt: skip
+    stages["measure"] = timed([*segpipe, "measure", str(folder / "labels.zarr"),
+                               str(folder / "stats.csv")], logs / "measure.log")  # fmt: skip
+    stages["evaluate"] = timed([*segpipe, "evaluate", "--pred", str(folder / "labels.zarr"),
+                                "--gt", str(folder / "truth.zarr"), "--in-order", "--out",
+                                str(folder / "metrics.csv"), "--ndim", "3D"],
+                               logs / "evaluate.log")  # fmt: skip
+    import pandas as pd
+
+    metrics = pd.read_csv(folder / "metrics.csv")
+    f1 = [c for c in metrics.columns if c == "0.5 TH f1"]
+    return {
+        "shape": list(shape),
+        "voxels": int(np.prod(shape)),
+        "float32_mib": float(np.prod(shape)) * 4 / 2**20,
+        "objects": objects,
+        "blocks": len(json.loads(plan.read_text())["blocks"]),
+        "jobs": groups,
+        "f1_at_0.5": float(metrics[f1[0]].iloc[0]) if f1 else None,
+        "stages": {
+            k: {"peak_mib": round(p, 1), "seconds": round(s, 2)} for k, (p, s) in stages.items()
+        },  # fmt: skip
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", nargs="+", default=DEFAULT_SIZES)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/segpipe-bench-volumes"))
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    config = {
+        "PROBLEM": {"NDIM": "3D", "INSTANCE_SEG": {"DATA_CHANNELS": ["F", "C"]}},
+        "DATA": {"PATCH_SIZE": [*PATCH, 1], "TEST": {"PADDING": [2, 8, 8],
+                                                     "OVERLAP": [0.0, 0.0, 0.0]},
+                 "TRAIN": {"REPLICATE": 4}},
+        "MODEL": {"FEATURE_MAPS": [8, 16, 32], "NORMALIZATION": "bn", "Z_DOWN": [1, 2]},
+        "TRAIN": {"EPOCHS": args.epochs, "BATCH_SIZE": 4, "LR": 2e-3},
+        "TEST": {"BY_CHUNKS": {"ENABLE": True, "BLOCK_SIZE": BLOCK, "HALO": HALO,
+                               "BLOCKS_PER_JOB": 8}},
+    }  # fmt: skip
+    config_path = args.workdir / "config.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    model = train_model(args.workdir, config_path)
+    folder = stardist_data_folder()
+    image = tifffile.imread(folder / "img3d.tif")
+    labels = tifffile.imread(folder / "mask3d.tif")
+    # a first small volume, not reported: the decoders' numba kernels compile into their cache
+    run_size(args.workdir, (32, 64, 64), model, config_path, image, labels)
+    rows = []
+    for size in args.sizes:
+        shape = tuple(int(v) for v in size.split(","))
+        row = run_size(args.workdir, shape, model, config_path, image, labels)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    result = {
+        "date": date.today().isoformat(),
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU(s)",
+        "block": BLOCK,
+        "halo": HALO,
+        "patch": PATCH,
+        "rows": rows,
+    }
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+    stages = list(rows[0]["stages"])
+    print("\n| stage | " + " | ".join("x".join(map(str, r["shape"])) for r in rows) + " |")
+    print("|---|" + "---|" * len(rows))
+    for stage in stages:
+        cells = [f"{r['stages'][stage]['peak_mib']:.0f} MiB, {r['stages'][stage]['seconds']:.1f} s"
+                 for r in rows]  # fmt: skip
+        print(f"| {stage} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
