@@ -1,7 +1,8 @@
 """Peak memory and wall time of each block-wise stage as a volume grows 8x, twice.
 
 Synthetic nuclei volumes are tiled from the real 3D sample (stardist's img3d/mask3d, each
-copy mirrored and its ids moved up) and stored as Zarr. A small 3D network is trained on the
+copy mirrored, a nucleus cut by the sample's face joined with its mirror image) and stored
+as Zarr. A small 3D network is trained on the
 real sample first; then, per size, the stages a TEST.BY_CHUNKS run goes through are run as
 the workflow runs them, each its own process under /usr/bin/time: plan-blocks, every
 predict-blocks group, decode (channels Zarr -> labels Zarr, block by block), measure (by
@@ -11,7 +12,10 @@ volume goes first, unreported, so that no figure holds the one-off compilation o
 kernels.
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_volumes.py [--sizes 64,128,128 ...]
-        [--workdir DIR] [--json out.json]
+        [--workdir DIR] [--json out.json] [--jobs-only N]
+
+``--jobs-only N``: per size, the plan and N prediction jobs from the middle of the volume
+only (the peak of a job on a volume too long to predict whole on this machine).
 """
 
 from __future__ import annotations
@@ -101,7 +105,11 @@ def train_model(workdir: Path, config_path: Path) -> Path:
     return model
 
 
-def run_size(workdir: Path, shape, model: Path, config_path: Path, image, labels) -> dict:
+def run_size(
+    workdir: Path, shape, model: Path, config_path: Path, image, labels, groups: int = 0
+) -> dict:
+    """Every stage on a volume of ``shape``; ``groups`` > 0: plan and that many prediction
+    jobs only (a job's peak memory on a volume too long to predict whole here)."""
     name = "x".join(map(str, shape))
     folder = workdir / name
     folder.mkdir(parents=True, exist_ok=True)
@@ -118,15 +126,31 @@ def run_size(workdir: Path, shape, model: Path, config_path: Path, image, labels
     stages["plan-blocks"] = timed([*segpipe, "plan-blocks", str(folder / "raw.zarr"),
                                    str(channels), str(plan), "--model", str(model),
                                    "--config", str(config_path)], logs / "plan.log")  # fmt: skip
-    groups = len(json.loads(plan.read_text())["groups"])
+    planned = len(json.loads(plan.read_text())["groups"])
     peaks, total = [], 0.0
-    for group in range(1, groups + 1):
+    # with --jobs-only, jobs from the middle of the volume (blocks with context on every side)
+    chosen = range(1, planned + 1)
+    if groups:
+        first = max(1, planned // 2 + 1 - groups // 2)
+        chosen = range(first, min(first + groups, planned + 1))
+    for group in chosen:
         peak, seconds = timed([*segpipe, "predict-blocks", str(plan), "--model", str(model),
                                "--group", str(group), "--threads", "2"],
                               logs / f"predict{group}.log")  # fmt: skip
         peaks.append(peak)
         total += seconds
     stages["predict-blocks"] = (max(peaks), total)
+    if groups:
+        return {
+            "shape": list(shape),
+            "voxels": int(np.prod(shape)),
+            "blocks": len(json.loads(plan.read_text())["blocks"]),
+            "jobs": planned,
+            "jobs_run": len(peaks),
+            "stages": {
+                k: {"peak_mib": round(p, 1), "seconds": round(t, 2)} for k, (p, t) in stages.items()
+            },  # fmt: skip
+        }
     stages["decode"] = timed([*segpipe, "decode", str(channels), str(folder / "labels.zarr"),
                               "--config", str(config_path)], logs / "decode.log")  # fmt: skip
     stages["measure"] = timed([*segpipe, "measure", str(folder / "labels.zarr"),
@@ -145,7 +169,7 @@ def run_size(workdir: Path, shape, model: Path, config_path: Path, image, labels
         "float32_mib": float(np.prod(shape)) * 4 / 2**20,
         "objects": objects,
         "blocks": len(json.loads(plan.read_text())["blocks"]),
-        "jobs": groups,
+        "jobs": planned,
         "f1_at_0.5": float(metrics[f1[0]].iloc[0]) if f1 else None,
         "stages": {
             k: {"peak_mib": round(p, 1), "seconds": round(s, 2)} for k, (p, s) in stages.items()
@@ -159,6 +183,10 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/segpipe-bench-volumes"))
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--jobs-only", type=int, default=0,
+        help="plan and run this many prediction jobs per size, nothing else",
+    )  # fmt: skip
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     config = {
@@ -178,11 +206,12 @@ def main() -> None:
     image = tifffile.imread(folder / "img3d.tif")
     labels = tifffile.imread(folder / "mask3d.tif")
     # a first small volume, not reported: the decoders' numba kernels compile into their cache
-    run_size(args.workdir, (32, 64, 64), model, config_path, image, labels)
+    if not args.jobs_only:
+        run_size(args.workdir, (32, 64, 64), model, config_path, image, labels)
     rows = []
     for size in args.sizes:
         shape = tuple(int(v) for v in size.split(","))
-        row = run_size(args.workdir, shape, model, config_path, image, labels)
+        row = run_size(args.workdir, shape, model, config_path, image, labels, args.jobs_only)
         rows.append(row)
         print(json.dumps(row), flush=True)
     result = {
@@ -196,6 +225,8 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
     stages = list(rows[0]["stages"])
+    if args.jobs_only:
+        return
     print("\n| stage | " + " | ".join("x".join(map(str, r["shape"])) for r in rows) + " |")
     print("|---|" + "---|" * len(rows))
     for stage in stages:
