@@ -75,6 +75,11 @@ def settings_for(stage: str, config_path: str | Path | None) -> Any:
     return stage_settings(stage, stage_config(config_path))
 
 
+def model_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The ``--model`` option of the commands that predict with a trained model."""
+    return click.option("--model", "model_path", required=True, type=click.Path(), help=help_text)
+
+
 def chunk_block(config: Any) -> tuple[int, ...] | None:
     """TEST.BY_CHUNKS's block size per spatial axis (empty: four patches of DATA.PATCH_SIZE),
     None when BY_CHUNKS is off."""

@@ -5,20 +5,14 @@ from __future__ import annotations
 
 import click
 
-from .common import axes_for, clear_errors, config_option
+from .common import axes_for, clear_errors, config_option, model_option
 
 
 @click.command(name="plan-blocks")
 @click.argument("image_path", type=click.Path())
 @click.argument("channels_path", type=click.Path())
 @click.argument("plan_path", type=click.Path(dir_okay=False))
-@click.option(
-    "--model",
-    "model_path",
-    required=True,
-    type=click.Path(),
-    help="model.pt written by `segpipe train` (or a package written by `segpipe export`).",
-)
+@model_option("model.pt written by `segpipe train` (or a package written by `segpipe export`).")
 @click.option(
     "--block-size",
     default=None,

@@ -9,7 +9,15 @@ from typing import Any
 
 import click
 
-from .common import axes_for, axes_orders, chunk_block, clear_errors, config_option, ndim_of
+from .common import (
+    axes_for,
+    axes_orders,
+    chunk_block,
+    clear_errors,
+    config_option,
+    model_option,
+    ndim_of,
+)
 
 
 @dataclass(frozen=True)
@@ -81,13 +89,9 @@ def _outputs(paths: tuple[str, ...], out_dir: str | None) -> list[tuple[str, Pat
 
 @click.command(name="predict")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option(
-    "--model",
-    "model_path",
-    required=True,
-    type=click.Path(),
-    help="model.pt written by `segpipe train`, or a BioImage Model Zoo package (.zip or "
-    "folder) written by `segpipe export`.",
+@model_option(
+    "model.pt written by `segpipe train`, or a BioImage Model Zoo package (.zip or "
+    "folder) written by `segpipe export`."
 )
 @click.option(
     "--out-dir",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from .common import clear_errors
+from .common import clear_errors, model_option
 
 
 def read_plan(plan_path: str) -> dict:
@@ -27,13 +27,7 @@ def read_plan(plan_path: str) -> dict:
 
 @click.command(name="predict-blocks")
 @click.argument("plan_path", type=click.Path(dir_okay=False))
-@click.option(
-    "--model",
-    "model_path",
-    required=True,
-    type=click.Path(),
-    help="The model the plan was made for.",
-)
+@model_option("The model the plan was made for.")
 @click.option(
     "--group",
     type=click.IntRange(min=1),
