@@ -14,6 +14,7 @@ import numpy as np
 
 from ..channels import ENCODERS, plane_code
 from .augment.settings import AugmentSettings
+from .lazy_samples import is_lazy
 
 
 def _vector_axes() -> dict[str, int]:
@@ -184,7 +185,7 @@ class PatchSampler:
         self.positions, self.held = [], []
         for sample, cells in zip(samples, excluded):
             self.held.append({tuple(s // p for s, p in zip(start, self.patch)) for start in cells})
-            if not isinstance(sample.foreground, np.ndarray):
+            if is_lazy(sample.foreground):
                 self.positions.append(None)
                 continue
             blocked = np.zeros(sample.foreground.shape, dtype=bool)
