@@ -275,6 +275,23 @@ def create_label_store(path: str | Path, shape: Sequence[int], block: Sequence[i
     return array
 
 
+def create_picture_store(path: str | Path, shape: Sequence[int], block: Sequence[int]):
+    """An empty (black) uint8 RGB Zarr array ([Z,] Y, X, 3), chunked so that blocks of
+    ``block`` write whole chunks: a picture of a volume, written block by block."""
+    import zarr
+
+    array = zarr.create_array(
+        str(path),
+        shape=(*(int(s) for s in shape), 3),
+        chunks=(*channel_chunks(block), 3),
+        dtype="uint8",
+        fill_value=0,
+        overwrite=True,
+    )
+    array.attrs["axes"] = "ZYX"[-len(shape) :] + "C"
+    return array
+
+
 def open_channel_store(path: str | Path, mode: str = "r"):
     """The Zarr array of a channel store (:func:`create_channel_store`)."""
     import zarr

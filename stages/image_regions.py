@@ -90,55 +90,62 @@ def float_slabs(reader: RegionReader, path) -> Callable[[], Iterator[np.ndarray]
     return slabs
 
 
-def _shape_axes(shape: tuple[int, ...], ndim: int, path) -> str:
+def _shape_axes(shape: tuple[int, ...], ndim: int | None, path, what: str = "raw image") -> str:
     """Axes letters of an array that does not say its own, decided by its shape as
-    :func:`stages.io.raw_to_channel_last` decides (a channel-first image: at most 4 first)."""
+    :func:`stages.io.raw_to_channel_last` decides (a channel-first image: at most 4 first);
+    ``ndim`` None: the rank a label image of that shape has (:func:`stages.io.label_rank`)."""
+    if ndim is None:
+        from .io import label_rank
+
+        ndim = label_rank(shape, {}, path)
     spatial = "ZYX"[-ndim:]
     if len(shape) == ndim:
         return spatial
     if len(shape) == ndim + 1:
         return "C" + spatial if shape[0] <= 4 < shape[-1] else spatial + "C"
     raise InputError(
-        f"{path}: raw image of shape {shape} is not {ndim}D (expected "
+        f"{path}: {what} of shape {shape} is not {ndim}D (expected "
         f"{'(Y,X[,C])' if ndim == 2 else '(Z,Y,X[,C])'} for PROBLEM.NDIM {ndim}D)"
     )
 
 
 def open_raw_regions(
-    path: str | Path, ndim: int, axes: str | None = None
+    path: str | Path, ndim: int | None, axes: str | None = None, what: str = "raw image"
 ) -> tuple[RegionReader, ImageInfo]:
     """A raw image opened for reading by regions (close it, or use it as a context manager),
     and its spacing. ``axes``: BiaPy's INPUT_IMG_AXES_ORDER for a container that does not say
-    its own. A TIFF that cannot be memory-mapped (compressed, tiled) is read whole."""
+    its own. A TIFF that cannot be memory-mapped (compressed, tiled) is read whole. ``what``
+    names the image in errors (a label image is read the same way). ``ndim`` None: the axes the
+    container names, else the rank its shape gives a label image."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path} does not exist")
     try:
         if is_container(path):
-            reader, spacing = _open_container(path, ndim, axes)
+            reader, spacing = _open_container(path, ndim, axes, what)
         else:
-            reader, spacing = _open_tiff(path, ndim)
+            reader, spacing = _open_tiff(path, ndim, what)
     except (ContainerError, InputError) as error:
         raise InputError(str(error)) from None
     except Exception as error:  # the readers raise many types for unreadable data
         raise InputError(
             f"{path} is not a readable image ({type(error).__name__}: {error})"
         ) from None
-    if len(reader.shape) != ndim + 1:
+    if ndim is not None and len(reader.shape) != ndim + 1:
         reader.close()
         raise InputError(
-            f"{path}: raw image of shape {reader.shape[:-1]} is not {ndim}D (PROBLEM.NDIM {ndim}D)"
+            f"{path}: {what} of shape {reader.shape[:-1]} is not {ndim}D (PROBLEM.NDIM {ndim}D)"
         )
     if 0 in reader.shape:
         reader.close()
-        raise InputError(f"{path}: raw image is empty (shape {reader.shape})")
+        raise InputError(f"{path}: {what} is empty (shape {reader.shape})")
     if not (np.issubdtype(reader.dtype, np.number) or reader.dtype == bool):
         reader.close()
-        raise InputError(f"{path}: raw image has non-numeric dtype {reader.dtype}")
+        raise InputError(f"{path}: {what} has non-numeric dtype {reader.dtype}")
     return reader, ImageInfo(spacing=spacing, metadata={})
 
 
-def _open_container(path: Path, ndim: int, axes: str | None):
+def _open_container(path: Path, ndim: int | None, axes: str | None, what: str):
     if path.suffix.lower() in HDF5_SUFFIXES:
         import h5py
 
@@ -151,7 +158,7 @@ def _open_container(path: Path, ndim: int, axes: str | None):
         except Exception:
             handle.close()
             raise
-        order = order or _shape_axes(dataset.shape, ndim, path)
+        order = order or _shape_axes(dataset.shape, ndim, path, what)
         return RegionReader(dataset, order, handle), None
     import zarr
 
@@ -166,20 +173,23 @@ def _open_container(path: Path, ndim: int, axes: str | None):
     array = node if hasattr(node, "shape") else _only_dataset(node, path)[1]
     own = array.attrs.get("axes")
     order = _order(own if isinstance(own, str) else None, axes, array.shape, path)
-    return RegionReader(array, order or _shape_axes(array.shape, ndim, path)), None
+    return RegionReader(array, order or _shape_axes(array.shape, ndim, path, what)), None
 
 
-def _open_tiff(path: Path, ndim: int):
+def _open_tiff(path: Path, ndim: int | None, what: str):
     import tifffile
 
-    from .io import _spacing
+    from .io import _spacing, label_rank
 
     with tifffile.TiffFile(path) as tif:
-        spacing = _spacing(tif, ndim)
         shape = tuple(tif.series[0].shape)
+        if ndim is None:  # the axes segpipe wrote, else the shape
+            meta = tif.shaped_metadata[0] if tif.shaped_metadata else {}
+            ndim = label_rank(shape, meta if isinstance(meta, dict) else {}, path)
+        spacing = _spacing(tif, ndim)
     try:
         array = tifffile.memmap(path, mode="r")
     except ValueError:  # compressed or not contiguous: no map, read it whole
         array = tifffile.imread(path)
     array = array.reshape(shape)  # the series' shape, its singleton axes squeezed as read_tiff's
-    return RegionReader(array, _shape_axes(array.shape, ndim, path)), spacing
+    return RegionReader(array, _shape_axes(array.shape, ndim, path, what)), spacing

@@ -303,6 +303,65 @@ def channel_iou(
     return channel_ious(channels, planes, truth, channel_options, threshold, [patch])[0]
 
 
+def binary_channel_codes(planes: Sequence[str]) -> list[tuple[int, str]]:
+    """(plane index, code) of the binary one-plane channels whose IoU is scored (F, B, C, P, T,
+    ...); several-plane channels (A, E, R), regressions and the class head are left out."""
+    from .channels import ENCODERS, plane_code
+
+    found = []
+    for index, plane in enumerate(planes):
+        if plane.startswith("class "):  # the class head: see class_iou
+            continue
+        code = plane_code(plane)
+        if code == plane and code in ENCODERS and ENCODERS[code].kind == "binary":
+            found.append((index, code))
+    return found
+
+
+def channel_cell_counts(
+    channels: np.ndarray,
+    planes: Sequence[str],
+    truth: np.ndarray,
+    channel_options: dict | None = None,
+    threshold: float = 0.5,
+    patches: Sequence[Sequence[int] | None] = (None,),
+    inner: tuple[slice, ...] | None = None,
+) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+    """{code: per patch choice, (shared, joined) pixel counts of the predicted channel above
+    ``threshold`` and the channel encoded from ``truth``, in all or per patch cell}.
+
+    ``inner``: the region of ``truth`` the channels cover (truth grown by a halo, so that the
+    encoding near the region's faces sees the objects beyond). The counts add up over blocks:
+    the cells of blocks that are whole multiples of a patch concatenate to the image's cells.
+    """
+    from .channels import encode_channels
+
+    counts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for index, code in binary_channel_codes(planes):
+        options = {code: (channel_options or {}).get(code, {})}
+        expected = encode_channels(truth, [code], options)[0]
+        expected = (expected if inner is None else expected[inner]) > 0.5
+        predicted = np.asarray(channels[index]) > threshold
+        both, union = expected & predicted, expected | predicted
+        counts[code] = [(_cell_counts(both, p), _cell_counts(union, p)) for p in patches]
+    return counts
+
+
+def channel_scores(
+    counts: dict[str, list[tuple[np.ndarray, np.ndarray]]],
+) -> list[dict[str, float]]:
+    """Per patch choice, {code: mean IoU over the cells} from :func:`channel_cell_counts`; a
+    cell empty in both scores 1."""
+    scores: list[dict[str, float]] = []
+    for code, per_patch in counts.items():
+        for position, (shared, joined) in enumerate(per_patch):
+            if len(scores) <= position:
+                scores.append({})
+            per_cell = np.divide(shared, joined, out=np.ones(joined.shape), where=joined > 0)
+            scores[position][code] = float(per_cell.mean())
+    return scores
+
+
 def channel_ious(
     channels: np.ndarray,
     planes: Sequence[str],
@@ -313,24 +372,8 @@ def channel_ious(
 ) -> list[dict[str, float]]:
     """:func:`channel_iou` for each of ``patches`` (None: the whole image), the ground truth
     encoded once."""
-    from .channels import ENCODERS, encode_channels, plane_code
-
-    scores: list[dict[str, float]] = [{} for _ in patches]
-    for index, plane in enumerate(planes):
-        if plane.startswith("class "):  # the class head: see class_iou
-            continue
-        code = plane_code(plane)
-        if code != plane or code not in ENCODERS or ENCODERS[code].kind != "binary":
-            continue
-        options = {code: (channel_options or {}).get(code, {})}
-        expected = encode_channels(truth, [code], options)[0] > 0.5
-        predicted = channels[index] > threshold
-        both, union = expected & predicted, expected | predicted
-        for found, patch in zip(scores, patches):
-            shared, joined = _cell_counts(both, patch), _cell_counts(union, patch)
-            per_cell = np.divide(shared, joined, out=np.ones(joined.shape), where=joined > 0)
-            found[code] = float(per_cell.mean())
-    return scores
+    counts = channel_cell_counts(channels, planes, truth, channel_options, threshold, patches)
+    return channel_scores(counts) or [{} for _ in patches]
 
 
 def _cell_counts(mask: np.ndarray, patch: Sequence[int] | None) -> np.ndarray:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .common import axes_for, axes_orders, clear_errors, config_option, ndim_of
+from .common import axes_for, axes_orders, chunk_halo, clear_errors, config_option, ndim_of
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,7 @@ class EvaluateSettings:
     colored_thresholds: tuple[float, ...]
     ndim: int
     axes: tuple = ()  # the splits' axes orders for Zarr/HDF5 images (common.axes_orders)
+    halo: tuple[int, ...] = ()  # ground truth encoded around each block (channel IoU by blocks)
 
 
 def settings_from_config(config) -> EvaluateSettings:
@@ -24,6 +25,7 @@ def settings_from_config(config) -> EvaluateSettings:
         tuple(config["TEST"]["MATCHING_STATS_THS_COLORED_IMG"]),
         ndim_of(config),
         axes_orders(config),
+        chunk_halo(config),
     )
 
 
@@ -100,6 +102,162 @@ def class_metrics(
         row.update(metrics_row(name, matchings, f"{tag}(class {value})"))
     del row["file"]
     return row
+
+
+@dataclass(frozen=True)
+class ImagePair:
+    """One test image's files: its ground truth, its predictions ('' and '(post)' tags) and
+    its predicted channels (or None)."""
+
+    name: str
+    gt_path: Path
+    preds: list[tuple[str, Path]]
+    channel_path: Path | None
+
+
+def _write_associations(folder: Path, stem: str, matchings) -> None:
+    from ..io import write_csv
+    from ..metrics import associations
+
+    for matching in matchings:
+        gt_table, fp_table = associations(matching)
+        write_csv(folder / f"{stem}_th_{matching.threshold:g}_gt_assoc.csv", gt_table)
+        write_csv(folder / f"{stem}_th_{matching.threshold:g}_fp.csv", fp_table)
+
+
+def _shape_mismatch(path, shape, gt_path, gt_shape) -> click.ClickException:
+    return click.ClickException(
+        f"{path} (shape {tuple(shape)}) and {gt_path} (shape {tuple(gt_shape)}) differ in shape"
+    )
+
+
+def _channel_columns(scores: list[dict[str, float]], per_patch: bool) -> dict:
+    row = {f"IoU {code}": iou for code, iou in scores[0].items()}
+    if per_patch:
+        row.update({f"IoU {code} (per patch)": iou for code, iou in scores[1].items()})
+    return row
+
+
+def _row_whole(
+    image: ImagePair, ths: list, colored_ths: list, folder: Path, settings, rank: int | None
+) -> dict:
+    """One image's row, its label images read whole."""
+    from ..io import read_channels, read_labels_and_classes, write_tiff
+    from ..metrics import association_image, channel_ious, match_instances, metrics_row
+
+    gt, gt_classes, _ = read_labels_and_classes(
+        image.gt_path, rank, axes_for(settings.axes, image.gt_path, label=True)
+    )
+    row: dict = {"file": image.name}
+    for tag, pred_path in image.preds:
+        pred, pred_classes, _ = read_labels_and_classes(pred_path, rank or gt.ndim)
+        if pred.shape != gt.shape:
+            raise _shape_mismatch(pred_path, pred.shape, image.gt_path, gt.shape)
+        if gt_classes is not None and pred_classes is not None:
+            row.update(class_metrics(gt, gt_classes, pred, pred_classes, ths, tag, image.name))
+        # one set of overlaps serves the metric thresholds and the coloured ones
+        by_threshold = {
+            m.threshold: m for m in match_instances(gt, pred, sorted({*ths, *colored_ths}))
+        }
+        matchings = [by_threshold[float(th)] for th in ths]
+        row.update(metrics_row(image.name, matchings, tag))
+        stem = image.name + ("_post" if tag else "")
+        _write_associations(folder, stem, matchings)
+        for th in colored_ths:
+            matching = by_threshold[float(th)]
+            write_tiff(
+                folder / f"{stem}_th_{matching.threshold:g}_associations.tif",
+                association_image(gt, pred, matching),
+                rgb=True,
+            )
+    if image.channel_path is not None:
+        channels, planes, info = read_channels(image.channel_path)
+        if channels.shape[1:] != gt.shape:
+            raise _shape_mismatch(image.channel_path, channels.shape[1:], image.gt_path, gt.shape)
+        options = info.metadata.get("channel_options") or {}
+        core = info.metadata.get("core_size")
+        per_patch = bool(core) and len(core) == gt.ndim
+        scores = channel_ious(
+            channels, planes, gt, options, patches=[None, core] if per_patch else [None]
+        )
+        row.update(_channel_columns(scores, per_patch))
+    return row
+
+
+def _row_by_blocks(
+    image: ImagePair, ths: list, colored_ths: list, folder: Path, settings, rank: int | None
+) -> dict | None:
+    """One image's row, its label images read block by block (a Zarr or HDF5 among its files:
+    a volume that may not fit in memory); None when both sides have class channels (the class
+    metrics read whole images). Association pictures are Zarr arrays, written by blocks."""
+    from ..containers import create_picture_store
+    from ..evaluate_blocks import (
+        BLOCK_UNIT,
+        blockwise_channel_counts,
+        evaluation_block,
+        open_label_blocks,
+        write_association_blocks,
+    )
+    from ..io import atomic_directory, open_channels
+    from ..metrics import channel_scores, match_counts, metrics_row
+    from ..overlap_counts import blockwise_counts
+
+    gt = open_label_blocks(image.gt_path, rank, axes_for(settings.axes, image.gt_path, True))
+    opened = [gt]
+    try:
+        preds = []
+        for tag, pred_path in image.preds:
+            opened.append(open_label_blocks(pred_path, rank or len(gt.shape)))
+            if opened[-1].shape != gt.shape:
+                raise _shape_mismatch(pred_path, opened[-1].shape, image.gt_path, gt.shape)
+            preds.append((tag, opened[-1]))
+        if gt.has_classes and any(pred.has_classes for _, pred in preds):
+            return None
+        ndim = len(gt.shape)
+        unit, per_patch = (BLOCK_UNIT,) * ndim, False
+        if image.channel_path is not None:
+            channels, planes, info = open_channels(image.channel_path)
+            if tuple(channels.shape[1:]) != gt.shape:
+                raise _shape_mismatch(
+                    image.channel_path, channels.shape[1:], image.gt_path, gt.shape
+                )
+            core = info.metadata.get("core_size")
+            per_patch = bool(core) and len(core) == ndim
+            unit = tuple(core) if per_patch else unit
+        block = evaluation_block(gt.shape, unit)
+        row: dict = {"file": image.name}
+        for tag, pred in preds:
+            counts = blockwise_counts(gt, pred, block)
+            by_threshold = {
+                m.threshold: m for m in match_counts(counts, sorted({*ths, *colored_ths}))
+            }
+            matchings = [by_threshold[float(th)] for th in ths]
+            row.update(metrics_row(image.name, matchings, tag))
+            stem = image.name + ("_post" if tag else "")
+            _write_associations(folder, stem, matchings)
+            for th in colored_ths:
+                matching = by_threshold[float(th)]
+                target = folder / f"{stem}_th_{matching.threshold:g}_associations.zarr"
+                with atomic_directory(target) as temporary:
+                    picture = create_picture_store(temporary, gt.shape, block)
+                    write_association_blocks(gt, pred, matching, block, picture)
+        if image.channel_path is not None:
+            halo = settings.halo if len(settings.halo) == ndim else tuple(core or unit)
+            counts = blockwise_channel_counts(
+                channels,
+                planes,
+                gt,
+                info.metadata.get("channel_options") or {},
+                block,
+                halo,
+                patches=[None, core] if per_patch else [None],
+            )
+            scores = channel_scores(counts) or [{}, {}]
+            row.update(_channel_columns(scores, per_patch))
+        return row
+    finally:
+        for labels in opened:
+            labels.close()
 
 
 @click.command(name="evaluate")
@@ -196,14 +354,8 @@ def command(
     """
     import pandas as pd
 
-    from ..io import read_channels, read_labels_and_classes, write_csv, write_tiff
-    from ..metrics import (
-        association_image,
-        associations,
-        channel_ious,
-        match_instances,
-        metrics_row,
-    )
+    from ..containers import is_container
+    from ..io import write_csv
     from .common import data_rank, settings_for
 
     settings = settings_for("evaluate", config_path)
@@ -224,56 +376,14 @@ def command(
     )
     rows = []
     for index, gt_path in enumerate(gts):
-        gt, gt_classes, _ = read_labels_and_classes(
-            gt_path, rank, axes_for(settings.axes, gt_path, label=True)
-        )
         name = sets[0][1][index][0]
-        row: dict = {"file": name}
-        for tag, pairs in sets:
-            pred_path = pairs[index][2]
-            pred, pred_classes, _ = read_labels_and_classes(pred_path, rank or gt.ndim)
-            if pred.shape != gt.shape:
-                raise click.ClickException(
-                    f"{pred_path} (shape {pred.shape}) and {gt_path} (shape {gt.shape}) differ "
-                    "in shape"
-                )
-            if gt_classes is not None and pred_classes is not None:
-                row.update(class_metrics(gt, gt_classes, pred, pred_classes, ths, tag, name))
-            # one set of overlaps serves the metric thresholds and the coloured ones
-            by_threshold = {
-                m.threshold: m for m in match_instances(gt, pred, sorted({*ths, *colored_ths}))
-            }
-            matchings = [by_threshold[float(th)] for th in ths]
-            row.update(metrics_row(name, matchings, tag))
-            stem = name + ("_post" if tag else "")
-            for matching in matchings:
-                gt_table, fp_table = associations(matching)
-                write_csv(folder / f"{stem}_th_{matching.threshold:g}_gt_assoc.csv", gt_table)
-                write_csv(folder / f"{stem}_th_{matching.threshold:g}_fp.csv", fp_table)
-            for th in colored_ths:
-                matching = by_threshold[float(th)]
-                write_tiff(
-                    folder / f"{stem}_th_{matching.threshold:g}_associations.tif",
-                    association_image(gt, pred, matching),
-                    rgb=True,
-                )
-        if channel_pairs:
-            channels, planes, info = read_channels(channel_pairs[index][2])
-            if channels.shape[1:] != gt.shape:
-                raise click.ClickException(
-                    f"{channel_pairs[index][2]} (shape {channels.shape[1:]}) and {gt_path} "
-                    f"(shape {gt.shape}) differ in shape"
-                )
-            options = info.metadata.get("channel_options") or {}
-            core = info.metadata.get("core_size")
-            per_patch = bool(core) and len(core) == gt.ndim
-            scores = channel_ious(
-                channels, planes, gt, options, patches=[None, core] if per_patch else [None]
-            )
-            row.update({f"IoU {code}": iou for code, iou in scores[0].items()})
-            if per_patch:
-                row.update({f"IoU {code} (per patch)": iou for code, iou in scores[1].items()})
-        rows.append(row)
+        preds = [(tag, pairs[index][2]) for tag, pairs in sets]
+        image = ImagePair(name, gt_path, preds, channel_pairs[index][2] if channel_pairs else None)
+        row = None
+        files = (gt_path, *(path for _, path in preds), image.channel_path)
+        if any(path is not None and is_container(path) for path in files):
+            row = _row_by_blocks(image, ths, colored_ths, folder, settings, rank)
+        rows.append(row or _row_whole(image, ths, colored_ths, folder, settings, rank))
     table = pd.DataFrame(rows)
     average = table.drop(columns="file").mean(numeric_only=True).to_dict()
     table = pd.concat([table, pd.DataFrame([{"file": "average", **average}])], ignore_index=True)

@@ -48,10 +48,17 @@ def test_block_and_halo_need_one_value_per_axis(run, tmp_path, mask3d):
     assert not (tmp_path / "out.tif").exists()
 
 
-def test_labels_decoded_into_zarr_measure_by_blocks_as_the_tiff_does(run, tmp_path, mask3d):
+def test_labels_decoded_into_zarr_measure_by_blocks_as_the_tiff_does(
+    run, tmp_path, mask3d, monkeypatch
+):
     """Decode into a Zarr of labels (block by block) and measure it block by block: the
-    instances and the table of decoding into a TIFF and measuring it whole."""
+    instances and the table of decoding into a TIFF and measuring it whole. Then evaluate."""
     import pandas as pd
+
+    import stages.evaluate_blocks
+
+    # evaluation blocks of 8x16x32 voxels: a dozen on this volume
+    monkeypatch.setattr(stages.evaluate_blocks, "EVALUATION_BLOCK_VOXELS", 4096)
 
     write_tiff(tmp_path / "labels.tif", mask3d)
     config = _config(tmp_path, ENABLE=True, BLOCK_SIZE=[8, 24, 24], HALO=[24, 48, 48])
@@ -68,3 +75,27 @@ def test_labels_decoded_into_zarr_measure_by_blocks_as_the_tiff_does(run, tmp_pa
     whole, blocks = (pd.read_csv(tmp_path / f"{out}.csv") for out in ("l.tif", "l.zarr"))
     assert len(whole) > 40
     pd.testing.assert_frame_equal(blocks[whole.columns], whole, check_dtype=False)
+    # evaluated block by block (Zarr labels and truth) as whole (TIFFs): the same table,
+    # associations and pictures
+    import tifffile
+    import zarr
+
+    truth = np.roll(mask3d, 1, axis=2)  # one voxel off: some nuclei below an IoU of 0.8
+    zarr.save_array(str(tmp_path / "truth.zarr"), truth)
+    write_tiff(tmp_path / "truth.tif", truth)
+    tables = []
+    for name, pred, gt in (("z", "l.zarr", "truth.zarr"), ("t", "l.tif", "truth.tif")):
+        result = run("evaluate", "--pred", tmp_path / pred, "--gt", tmp_path / gt, "--channels",
+                     tmp_path / "ch.tif", "--out", tmp_path / name / "m.csv", "--thresholds",
+                     "0.3,0.8", "--colored", "0.8", "--in-order", "--config", config)  # fmt: skip
+        assert result.exit_code == 0, result.output
+        tables.append(pd.read_csv(tmp_path / name / "m.csv").drop(columns="file"))
+    pd.testing.assert_frame_equal(*tables)
+    assert {"IoU F", "IoU C", "0.8 TH f1"} <= set(tables[0].columns)
+    assert 0.3 < tables[0]["0.8 TH f1"][0] < 0.8 < tables[0]["0.3 TH f1"][0]
+    for table in ("l_th_0.8_gt_assoc.csv", "l_th_0.3_fp.csv"):
+        found = [pd.read_csv(tmp_path / n / "point_associations" / table) for n in "zt"]
+        pd.testing.assert_frame_equal(*found)
+    picture = zarr.open_array(str(tmp_path / "z/point_associations/l_th_0.8_associations.zarr"))
+    expected = tifffile.imread(tmp_path / "t/point_associations/l_th_0.8_associations.tif")
+    np.testing.assert_array_equal(picture[...], expected)
