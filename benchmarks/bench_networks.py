@@ -93,6 +93,18 @@ CASES = [
      {"cfg": {"NUM_STAGES": 2, "NUM_MODULES": [1, 2], "NUM_BRANCHES": [2, 3],
               "NUM_BLOCKS": [[2, 2], [1, 1, 1]], "NUM_CHANNELS": [[8, 16], [8, 16, 32]],
               "BLOCK_TYPE": "BASIC", "Z_DOWN": [1, 2], "YX_DOWN": [2, 2]}}),
+    *[(f"2D HRNet W18, {head} head (+ the 1x1 conv to 2 channels: 514)", "hrnet",
+       {"ndim": 2, "hrnet_variant": "W18", "norm": "bn", "activation": "relu", "hrnet_head": head},
+       {"variant": 18, "norm": "bn", "activation": "relu", "head": head})
+      for head in ("ASPP", "PSP", "OCR")],
+    *[(f"3D HRNet custom, {head} head (+ 514)", "hrnet",
+       {"ndim": 3, "hrnet_variant": "custom", "hrnet_modules": (1, 2), "hrnet_branches": (2, 3),
+        "hrnet_blocks": ((2, 2), (1, 1, 1)), "hrnet_channels": ((8, 16), (8, 16, 32)),
+        "hrnet_z_down": (1, 2), "hrnet_yx_down": (2, 2), "hrnet_head": head},
+       {"cfg": {"NUM_STAGES": 2, "NUM_MODULES": [1, 2], "NUM_BRANCHES": [2, 3],
+                "NUM_BLOCKS": [[2, 2], [1, 1, 1]], "NUM_CHANNELS": [[8, 16], [8, 16, 32]],
+                "BLOCK_TYPE": "BASIC", "Z_DOWN": [1, 2], "YX_DOWN": [2, 2]}, "head": head})
+      for head in ("ASPP", "PSP")],
     ("2D STU-Net small", "stunet", {"ndim": 2, "stunet_variant": "small"}, {"variant": "small"}),
     ("3D STU-Net base", "stunet", {"ndim": 3, "stunet_variant": "base"}, {"variant": "base"}),
     ("3D STU-Net large", "stunet", {"ndim": 3, "stunet_variant": "large"}, {"variant": "large"}),
@@ -188,7 +200,8 @@ def biapy_keywords(architecture: str, ndim: int, theirs: dict) -> dict:
     if architecture == "hrnet":
         cfg = theirs.get("cfg") or hrnet_variant_cfg(theirs["variant"])
         return {
-            "cfg": cfg, "image_shape": shape, "output_channels": [2], "head_type": "FCN",
+            "cfg": cfg, "image_shape": shape, "output_channels": [2],
+            "head_type": theirs.get("head", "FCN"),
             "normalization": theirs.get("norm", "in"),
             "activation": theirs.get("activation", "elu"),
         }  # fmt: skip
@@ -232,6 +245,9 @@ def main() -> None:
         ndim = ours["ndim"]
         with contextlib.redirect_stdout(io.StringIO()):  # BiaPy prints its heads
             reference = count(biapy[architecture](**biapy_keywords(architecture, ndim, theirs)))
+        if theirs.get("head", "FCN") != "FCN":
+            # BiaPy's context heads end at their 256 channels: segpipe classifies them
+            reference += 256 * 2 + 2
         patch = (256, 256) if ndim == 2 else (128, 128, 128)
         spec = ModelSpec(
             in_channels=1, out_channels=2, architecture=architecture, patch=patch,

@@ -40,6 +40,10 @@ DEFAULT_SIZES = ["64,128,128", "128,256,256", "256,512,512"]
 BLOCK = [32, 128, 128]
 HALO = [16, 48, 48]
 PATCH = [16, 64, 64]
+#: --from-truth: blocks small enough that the smallest volume has blocks with a whole halo on
+#: every side (three blocks per axis), so that every size decodes regions of the same size
+TRUTH_BLOCK = [32, 96, 96]
+TRUTH_SIZES = ["96,288,288", "192,576,576", "384,1152,1152"]
 
 
 def tiled(image: np.ndarray, labels: np.ndarray, shape) -> tuple[np.ndarray, np.ndarray]:
@@ -151,14 +155,7 @@ def run_size(
                 k: {"peak_mib": round(p, 1), "seconds": round(t, 2)} for k, (p, t) in stages.items()
             },  # fmt: skip
         }
-    stages["decode"] = timed([*segpipe, "decode", str(channels), str(folder / "labels.zarr"),
-                              "--config", str(config_path)], logs / "decode.log")  # fmt: skip
-    stages["measure"] = timed([*segpipe, "measure", str(folder / "labels.zarr"),
-                               str(folder / "stats.csv")], logs / "measure.log")  # fmt: skip
-    stages["evaluate"] = timed([*segpipe, "evaluate", "--pred", str(folder / "labels.zarr"),
-                                "--gt", str(folder / "truth.zarr"), "--in-order", "--out",
-                                str(folder / "metrics.csv"), "--ndim", "3D"],
-                               logs / "evaluate.log")  # fmt: skip
+    stages.update(after_prediction(folder, channels, config_path))
     import pandas as pd
 
     metrics = pd.read_csv(folder / "metrics.csv")
@@ -177,6 +174,67 @@ def run_size(
     }
 
 
+def after_prediction(folder: Path, channels: Path, config_path: Path) -> dict:
+    """decode, measure and evaluate (with the channel IoUs) of a volume's channels Zarr."""
+    segpipe = [sys.executable, "-m", "stages"]
+    logs = folder / "logs"
+    stages = {}
+    stages["decode"] = timed([*segpipe, "decode", str(channels), str(folder / "labels.zarr"),
+                              "--config", str(config_path)], logs / "decode.log")  # fmt: skip
+    stages["measure"] = timed([*segpipe, "measure", str(folder / "labels.zarr"),
+                               str(folder / "stats.csv")], logs / "measure.log")  # fmt: skip
+    stages["evaluate"] = timed([*segpipe, "evaluate", "--pred", str(folder / "labels.zarr"),
+                                "--gt", str(folder / "truth.zarr"), "--channels", str(channels),
+                                "--in-order", "--out", str(folder / "metrics.csv"), "--ndim", "3D",
+                                "--config", str(config_path)],
+                               logs / "evaluate.log")  # fmt: skip
+    return stages
+
+
+def channels_from_truth(path: Path, truth: np.ndarray, block, halo) -> None:
+    """A channels Zarr as predict-blocks writes it, of F and C encoded from the truth block by
+    block (each with ``halo`` of context): the input of decode without a network."""
+    from stages.channels import encode_channels
+    from stages.containers import create_channel_store
+    from stages.decode.blocks import block_boxes
+
+    shape = truth.shape
+    metadata = {"channels": ["F", "C"], "channel_options": {}, "axes": "CZYX", "block": list(block)}
+    store = create_channel_store(path, (2, *shape), block, metadata)
+    for box in block_boxes(shape, block):
+        grown = tuple(slice(max(b.start - h, 0), min(b.stop + h, s))
+                      for b, h, s in zip(box, halo, shape))  # fmt: skip
+        inner = tuple(slice(b.start - g.start, b.stop - g.start) for b, g in zip(box, grown))
+        encoded = encode_channels(truth[grown], ["F", "C"])
+        store[(slice(None), *box)] = encoded[(slice(None), *inner)]
+
+
+def run_from_truth(workdir: Path, shape, config_path: Path, image, labels) -> dict:
+    """decode, measure and evaluate of a volume whose channels are encoded from its truth (no
+    prediction): the stages after prediction on volumes too long to predict here."""
+    name = "truth-" + "x".join(map(str, shape))
+    folder = workdir / name
+    (folder / "logs").mkdir(parents=True, exist_ok=True)
+    _, truth = tiled(image, labels, shape)
+    write_zarr(folder / "truth.zarr", truth, TRUTH_BLOCK)
+    channels_from_truth(folder / "channels.zarr", truth, TRUTH_BLOCK, HALO)
+    objects = len(np.unique(truth)) - 1
+    del truth
+    stages = after_prediction(folder, folder / "channels.zarr", config_path)
+    import pandas as pd
+
+    metrics = pd.read_csv(folder / "metrics.csv")
+    return {
+        "shape": list(shape),
+        "voxels": int(np.prod(shape)),
+        "objects": objects,
+        "f1_at_0.5": float(metrics["0.5 TH f1"].iloc[0]),
+        "stages": {
+            k: {"peak_mib": round(p, 1), "seconds": round(s, 2)} for k, (p, s) in stages.items()
+        },  # fmt: skip
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=DEFAULT_SIZES)
@@ -187,7 +245,14 @@ def main() -> None:
         "--jobs-only", type=int, default=0,
         help="plan and run this many prediction jobs per size, nothing else",
     )  # fmt: skip
+    parser.add_argument(
+        "--from-truth", action="store_true",
+        help=f"no network: channels encoded from the truth, then decode, measure and evaluate "
+        f"(blocks of {TRUTH_BLOCK}; sizes default to {TRUTH_SIZES})",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.from_truth:
+        return main_from_truth(args)
     args.workdir.mkdir(parents=True, exist_ok=True)
     config = {
         "PROBLEM": {"NDIM": "3D", "INSTANCE_SEG": {"DATA_CHANNELS": ["F", "C"]}},
@@ -230,6 +295,39 @@ def main() -> None:
     print("\n| stage | " + " | ".join("x".join(map(str, r["shape"])) for r in rows) + " |")
     print("|---|" + "---|" * len(rows))
     for stage in stages:
+        cells = [f"{r['stages'][stage]['peak_mib']:.0f} MiB, {r['stages'][stage]['seconds']:.1f} s"
+                 for r in rows]  # fmt: skip
+        print(f"| {stage} | " + " | ".join(cells) + " |")
+
+
+def main_from_truth(args) -> None:
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    sizes = args.sizes if args.sizes != DEFAULT_SIZES else TRUTH_SIZES
+    config = {
+        "PROBLEM": {"NDIM": "3D", "INSTANCE_SEG": {"DATA_CHANNELS": ["F", "C"]}},
+        "DATA": {"PATCH_SIZE": [*PATCH, 1]},
+        "TEST": {"BY_CHUNKS": {"ENABLE": True, "BLOCK_SIZE": TRUTH_BLOCK, "HALO": HALO}},
+    }
+    config_path = args.workdir / "config-truth.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    folder = stardist_data_folder()
+    image = tifffile.imread(folder / "img3d.tif")
+    labels = tifffile.imread(folder / "mask3d.tif")
+    run_from_truth(args.workdir, (32, 64, 64), config_path, image, labels)  # numba's cache
+    rows = []
+    for size in sizes:
+        row = run_from_truth(args.workdir, tuple(int(v) for v in size.split(",")), config_path,
+                             image, labels)  # fmt: skip
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps({
+            "date": date.today().isoformat(),
+            "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU(s)",
+            "block": TRUTH_BLOCK, "halo": HALO, "rows": rows}, indent=2))  # fmt: skip
+    print("\n| stage | " + " | ".join("x".join(map(str, r["shape"])) for r in rows) + " |")
+    print("|---|" + "---|" * len(rows))
+    for stage in rows[0]["stages"]:
         cells = [f"{r['stages'][stage]['peak_mib']:.0f} MiB, {r['stages'][stage]['seconds']:.1f} s"
                  for r in rows]  # fmt: skip
         print(f"| {stage} | " + " | ".join(cells) + " |")

@@ -96,6 +96,7 @@ def hrnet_and_stunet_shapes(hrnet: dict, stunet: dict) -> dict:
         "hrnet_block_type": hrnet["BLOCK_TYPE"],
         "hrnet_z_down": tuple(hrnet["Z_DOWN"]),
         "hrnet_yx_down": tuple(hrnet["YX_DOWN"]),
+        "hrnet_head": hrnet["HEAD_TYPE"],
         "stunet_variant": stunet["VARIANT"],
         "stunet_depth": tuple(stunet["DEPTH"]),
         "stunet_dims": tuple(stunet["DIMS"]),

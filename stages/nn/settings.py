@@ -57,6 +57,7 @@ class ModelSpec:
     hrnet_block_type: str = "BASIC"
     hrnet_z_down: tuple[int, ...] = ()
     hrnet_yx_down: tuple[int, ...] = ()
+    hrnet_head: str = "FCN"  # FCN, ASPP, PSP or OCR
     stunet_variant: str = "base"  # small, base, large or custom (the stunet_* shape below)
     stunet_depth: tuple[int, ...] = (1, 1, 1, 1, 1, 1)
     stunet_dims: tuple[int, ...] = (32, 64, 128, 256, 512, 512)

@@ -6,7 +6,8 @@ the logits upsampled to the input size.
 Shaped by MODEL.HRNET: VARIANT W18/W32/W48/W64 (BiaPy's three stages of 1, 4 and 3 modules
 with 2, 3 and 4 branches of four basic blocks, widths W x 1, 2, 4, 8; Z not pooled) or
 ``custom`` with NUM_MODULES, NUM_BRANCHES, NUM_BLOCKS, NUM_CHANNELS, BLOCK_TYPE, Z_DOWN and
-YX_DOWN; the FCN head (a 1x1 conv). NORMALIZATION and ACTIVATION apply.
+YX_DOWN; HEAD_TYPE FCN (a 1x1 conv) or a context head (ASPP, PSP, OCR: :mod:`.heads`).
+NORMALIZATION and ACTIVATION apply.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from torch.nn import functional
 
 from ..settings import ModelSpec
 from .blocks import PaddedNetwork, activation_layer, conv_class, norm_layer
+from .heads import context_head
 from .registry import register_architecture
 
 STEM_CHANNELS = 64
@@ -164,6 +166,7 @@ class HRNet(PaddedNetwork):
         yx_down: Sequence[int] = (),
         norm: str = "bn",
         activation: str = "relu",
+        head: str = "FCN",
     ):
         super().__init__()
         stages = len(modules)
@@ -224,7 +227,9 @@ class HRNet(PaddedNetwork):
                 channels = module.channels
             self.stages.append(nn.Sequential(*stage_modules))
         self.multiple = strides[-1]
-        self.head = conv_class(ndim)(sum(channels), out_channels, 1)
+        self.head = context_head(head, ndim, sum(channels), out_channels, norm) or conv_class(ndim)(
+            sum(channels), out_channels, 1
+        )
 
     def forward_padded(self, x: torch.Tensor) -> torch.Tensor:
         size = x.shape[2:]
@@ -277,5 +282,6 @@ def build_hrnet(spec: ModelSpec) -> nn.Module:
         spec.out_channels,
         norm=spec.norm,
         activation=spec.activation,
+        head=spec.hrnet_head,
         **hrnet_shape(spec),
     )

@@ -57,6 +57,17 @@ BIAPY_PARAMETERS = [
       "hrnet_branches": (2, 3), "hrnet_blocks": ((2, 2), (1, 1, 1)),
       "hrnet_channels": ((8, 16), (8, 16, 32)), "hrnet_z_down": (1, 2), "hrnet_yx_down": (2, 2)},
      1_111_730),
+    # the context heads: BiaPy's count plus the 1x1 conv to the two channels (514) it lacks
+    ({"architecture": "hrnet", "ndim": 2, "hrnet_variant": "W18", "norm": "bn",
+      "activation": "relu", "hrnet_head": "ASPP"}, 11_627_030),
+    ({"architecture": "hrnet", "ndim": 2, "hrnet_variant": "W18", "norm": "bn",
+      "activation": "relu", "hrnet_head": "PSP"}, 10_171_926),
+    ({"architecture": "hrnet", "ndim": 2, "hrnet_variant": "W18", "norm": "bn",
+      "activation": "relu", "hrnet_head": "OCR"}, 10_514_968),
+    ({"architecture": "hrnet", "ndim": 3, "hrnet_variant": "custom", "hrnet_modules": (1, 2),
+      "hrnet_branches": (2, 3), "hrnet_blocks": ((2, 2), (1, 1, 1)),
+      "hrnet_channels": ((8, 16), (8, 16, 32)), "hrnet_z_down": (1, 2), "hrnet_yx_down": (2, 2),
+      "hrnet_head": "PSP"}, 1_448_514),
     ({"architecture": "stunet", "ndim": 2, "stunet_variant": "small"}, 5_116_120),
     ({"architecture": "stunet", "ndim": 3, "stunet_variant": "base"}, 58_158_056),
     ({"architecture": "stunet", "ndim": 3, "stunet_variant": "custom", "stunet_depth": (1, 2, 2),
@@ -90,9 +101,9 @@ def _patch(architecture: str, ndim: int) -> tuple[int, ...]:
     return LIGHTEST_PATCH.get((architecture, ndim), (32, 32) if ndim == 2 else (8, 32, 32))
 
 
-def _config(architecture: str, ndim: int, epochs: int) -> dict:
+def _config(architecture: str, ndim: int, epochs: int, norm: str = "bn", head: str = "FCN") -> dict:
     patch = [*_patch(architecture, ndim), 1]
-    model = {"ARCHITECTURE": architecture, "FEATURE_MAPS": [4, 8, 16], "NORMALIZATION": "bn"}
+    model = {"ARCHITECTURE": architecture, "FEATURE_MAPS": [4, 8, 16], "NORMALIZATION": norm}
     if architecture == "unetr":
         model.update(
             VIT_TOKEN_SIZE=8 if ndim == 2 else 4,
@@ -105,7 +116,7 @@ def _config(architecture: str, ndim: int, epochs: int) -> dict:
         model["HRNET"] = {
             "VARIANT": "custom", "NUM_STAGES": 2, "NUM_MODULES": [1, 1], "NUM_BRANCHES": [2, 3],
             "NUM_BLOCKS": [[1, 1], [1, 1, 1]], "NUM_CHANNELS": [[4, 8], [4, 8, 16]],
-            "Z_DOWN": [1, 2] if ndim == 3 else [], "YX_DOWN": [2, 2],
+            "Z_DOWN": [1, 2] if ndim == 3 else [], "YX_DOWN": [2, 2], "HEAD_TYPE": head,
         }  # fmt: skip
     if architecture == "stunet":
         model["STUNET"] = {
@@ -243,3 +254,26 @@ def test_hrnet_with_bottleneck_stages_runs(ndim):
     size = (1, 1, 40, 44) if ndim == 2 else (1, 1, 6, 40, 44)
     with torch.no_grad():
         assert network(torch.zeros(size)).shape == (1, 2, *size[2:])
+
+
+@pytest.mark.parametrize("ndim", [2, 3])
+@pytest.mark.parametrize("head", ["ASPP", "PSP", "OCR"])
+def test_hrnet_context_heads_train_and_predict_the_channels(head, ndim, tmp_path, mask2d, mask3d):
+    """Instance norm too: PSP's 1x1 pooled context holds one value per channel, which
+    instance norm cannot normalise (BiaPy's raises there)."""
+    torch.set_num_threads(1)
+    labels = mask2d[:64, :64] if ndim == 2 else mask3d[:16, :32, :32]
+    settings = settings_from_config(_config("hrnet", ndim, 1, norm="in", head=head))
+    train_in_folder(
+        [_sample(labels)], None, settings.loop, folder=tmp_path / "model", inputs_digest="a",
+        normalization=settings.normalization, seed=0, log_csv=tmp_path / "log.csv",
+        chart_png=tmp_path / "loss.png", progress=False,
+    )  # fmt: skip
+    model, meta = load_model(tmp_path / "model" / "model.pt")
+    assert meta["spec"]["hrnet_head"] == head
+    patch = _patch("hrnet", ndim)
+    image = _sample(labels).image[0][tuple(slice(0, p) for p in patch)][..., np.newaxis]
+    grid = patch_grid(image.shape[:-1], patch, [p // 8 for p in patch], [0] * ndim)
+    cores = predict_cores(model, meta, image, grid, range(len(grid)), tta=True)
+    assert cores.shape[:2] == (len(grid), 2) and np.isfinite(cores).all()
+    assert 0 <= cores.min() < cores.max() <= 1
