@@ -93,6 +93,22 @@ CASES = [
      {"cfg": {"NUM_STAGES": 2, "NUM_MODULES": [1, 2], "NUM_BRANCHES": [2, 3],
               "NUM_BLOCKS": [[2, 2], [1, 1, 1]], "NUM_CHANNELS": [[8, 16], [8, 16, 32]],
               "BLOCK_TYPE": "BASIC", "Z_DOWN": [1, 2], "YX_DOWN": [2, 2]}}),
+    *[(f"{'2D' if ndim == 2 else '3D'} {name}, pre-activation (norm_act_conv){extra}",
+       architecture, {"ndim": ndim, "conv_block_order": "norm_act_conv", **ours},
+       {"conv_block_order": "norm_act_conv", **theirs})
+      for name, architecture, ndim, extra, ours, theirs in [
+          ("U-Net", "unet", 2, ", LARGER_IO", {"larger_io": True}, {"larger_io": True}),
+          ("U-Net", "unet", 3, "", {}, {}),
+          ("Residual U-Net", "resunet", 2, ", CONV_LAYERS [3]*5", {"conv_layers": (3,) * 5},
+           {"conv_layers": [3] * 5}),
+          ("Residual U-Net", "resunet", 3, ", LARGER_IO", {"larger_io": True},
+           {"larger_io": True}),
+          ("ResUNet++", "resunet++", 2, "", {}, {}),
+          ("SEUNet", "seunet", 2, "", {}, {}),
+          ("ResUNet SE", "resunet_se", 3, "", {}, {}),
+          ("Attention U-Net", "attention_unet", 2, ", bn", {"norm": "bn"},
+           {"normalization": "bn"}),
+      ]],
     *[(f"2D HRNet W18, {head} head (+ the 1x1 conv to 2 channels: 514)", "hrnet",
        {"ndim": 2, "hrnet_variant": "W18", "norm": "bn", "activation": "relu", "hrnet_head": head},
        {"variant": 18, "norm": "bn", "activation": "relu", "head": head})

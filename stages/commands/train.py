@@ -206,6 +206,7 @@ def settings_from_config(config) -> TrainCommandSettings:
             larger_io=bool(model["LARGER_IO"]),
             isotropy=isotropy_per_level(model["ISOTROPY"], len(model["FEATURE_MAPS"])),
             conv_layers=tuple(model["CONV_LAYERS"]),
+            conv_block_order=model["CONV_BLOCK_ORDER"],
             patch=tuple(patch[:-1]),
             **vit_sizes(model),
             unetr_num_filters=int(model["UNETR_VIT_NUM_FILTERS"]),

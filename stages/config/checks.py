@@ -287,6 +287,26 @@ def _check_architecture_shape(cfg: dict) -> None:
         )
 
 
+#: the networks built of conv blocks whose layer order MODEL.CONV_BLOCK_ORDER sets (BiaPy's list)
+PRE_ACTIVATION_ARCHITECTURES = (
+    "unet", "resunet", "resunet++", "seunet", "resunet_se", "attention_unet",
+)  # fmt: skip
+
+
+@check("MODEL.CONV_BLOCK_ORDER", context=("MODEL.ARCHITECTURE",))
+def _check_conv_block_order(cfg: dict) -> None:
+    model = cfg["MODEL"]
+    if (
+        model["CONV_BLOCK_ORDER"] == "norm_act_conv"
+        and model["ARCHITECTURE"] not in PRE_ACTIVATION_ARCHITECTURES
+    ):
+        raise ConfigError(
+            f"MODEL.CONV_BLOCK_ORDER norm_act_conv (pre-activation) applies to "
+            f"{', '.join(PRE_ACTIVATION_ARCHITECTURES)}; MODEL.ARCHITECTURE "
+            f"{model['ARCHITECTURE']} has no such blocks (keep conv_norm_act)"
+        )
+
+
 @check("MODEL.HRNET", context=("MODEL.ARCHITECTURE",))
 def _check_hrnet(cfg: dict) -> None:
     hrnet = cfg["MODEL"]["HRNET"]

@@ -38,6 +38,7 @@ class ModelSpec:
     larger_io: bool = False
     isotropy: tuple[bool, ...] = ()  # per level; empty: all isotropic
     conv_layers: tuple[int, ...] = ()  # convolutions (U-NeXt: ConvNeXt blocks) per level; empty: 2
+    conv_block_order: str = "conv_norm_act"  # or norm_act_conv (pre-activation)
     patch: tuple[int, ...] = ()  # spatial training patch: UNETR's token grid
     vit_token_size: int = 16
     vit_embed_dim: int = 768

@@ -78,9 +78,14 @@ class SqueezeExcitation(nn.Module):
         return x * gate.reshape(gate.shape + (1,) * (x.ndim - 2))
 
 
+#: the layer orders of a conv block (MODEL.CONV_BLOCK_ORDER): post- and pre-activation
+CONV_BLOCK_ORDERS = ("conv_norm_act", "norm_act_conv")
+
+
 class ConvBlock(nn.Sequential):
     """``convs`` times conv -> norm -> activation (-> squeeze-excitation), the dropout after the
-    first (BiaPy's layers, so BiaPy's parameters)."""
+    first (BiaPy's layers, so BiaPy's parameters). ``order`` norm_act_conv: each conv's input
+    normalised and activated first (pre-activation: the norm over the input's channels)."""
 
     def __init__(
         self,
@@ -94,14 +99,18 @@ class ConvBlock(nn.Sequential):
         dropout: float = 0.0,
         convs: int = 2,
         squeeze_excitation: bool = False,
+        order: str = "conv_norm_act",
     ):
+        if order not in CONV_BLOCK_ORDERS:
+            raise ValueError(f"conv block order {order!r}: one of {', '.join(CONV_BLOCK_ORDERS)}")
         layers: list[nn.Module] = []
         for index in range(convs):
-            layers += [
-                same_conv(ndim, c_in if index == 0 else c_out, c_out, kernel),
-                norm_layer(norm, c_out, ndim),
-                activation_layer(activation),
-            ]
+            c_conv = c_in if index == 0 else c_out
+            conv = same_conv(ndim, c_conv, c_out, kernel)
+            if order == "norm_act_conv":
+                layers += [norm_layer(norm, c_conv, ndim), activation_layer(activation), conv]
+            else:
+                layers += [conv, norm_layer(norm, c_out, ndim), activation_layer(activation)]
             if index == 0 and dropout > 0:
                 layers.append((nn.Dropout2d if ndim == 2 else nn.Dropout3d)(dropout))
             if squeeze_excitation:
@@ -115,6 +124,8 @@ class ResidualBlock(nn.Module):
 
     ``first``: the network's first block, which gets no pre-activation. ``extra_conv``: one conv
     block before the residual part, whose output is the shortcut (ResUNet SE's form).
+    ``order`` norm_act_conv: BiaPy's full pre-activation block, ``convs`` pre-activated convs
+    (none bare, the first block's input normalised too).
     """
 
     def __init__(
@@ -133,21 +144,35 @@ class ResidualBlock(nn.Module):
         extra_conv: bool = False,
         skip_kernel: int | Sequence[int] = 1,
         skip_norm: str = "none",
+        order: str = "conv_norm_act",
     ):
         super().__init__()
         block = {"kernel": kernel, "norm": norm, "activation": activation, "dropout": dropout}
-        preactivation = (
-            [] if first else [norm_layer(norm, c_in, ndim), activation_layer(activation)]
-        )
         self.pre = None
-        if extra_conv:
-            self.pre = nn.Sequential(*preactivation, ConvBlock(ndim, c_in, c_out, convs=1, **block))
-            preactivation, c_in = [], c_out
-        main = [*preactivation, ConvBlock(ndim, c_in, c_out, convs=1, **block)]
-        main += [ConvBlock(ndim, c_out, c_out, convs=1, **block) for _ in range(convs - 2)]
-        if convs >= 2:
-            main.append(same_conv(ndim, c_out, c_out, kernel))
-        self.main = nn.Sequential(*main)
+        if order == "norm_act_conv":
+            # full pre-activation: every conv's input normalised, the first block's too
+            pre_activated = {**block, "convs": 1, "order": order}
+            if extra_conv:
+                self.pre = ConvBlock(ndim, c_in, c_out, **pre_activated)
+                c_in = c_out
+            self.main = nn.Sequential(
+                ConvBlock(ndim, c_in, c_out, **pre_activated),
+                *(ConvBlock(ndim, c_out, c_out, **pre_activated) for _ in range(convs - 1)),
+            )
+        else:
+            preactivation = (
+                [] if first else [norm_layer(norm, c_in, ndim), activation_layer(activation)]
+            )
+            if extra_conv:
+                self.pre = nn.Sequential(
+                    *preactivation, ConvBlock(ndim, c_in, c_out, convs=1, **block)
+                )
+                preactivation, c_in = [], c_out
+            main = [*preactivation, ConvBlock(ndim, c_in, c_out, convs=1, **block)]
+            main += [ConvBlock(ndim, c_out, c_out, convs=1, **block) for _ in range(convs - 2)]
+            if convs >= 2:
+                main.append(same_conv(ndim, c_out, c_out, kernel))
+            self.main = nn.Sequential(*main)
         if extra_conv:
             self.shortcut: nn.Module = nn.Identity()
         else:

@@ -99,6 +99,7 @@ class ResUNetPlusPlus(PaddedNetwork):
         larger_io: bool = False,
         isotropy: Sequence[bool] = (),
         conv_layers: Sequence[int] = (),
+        order: str = "conv_norm_act",
     ):
         super().__init__()
         levels = len(feature_maps)
@@ -111,7 +112,7 @@ class ResUNetPlusPlus(PaddedNetwork):
         conv_layers = list(conv_layers) or [2] * levels
         self.factors = [pooling_factor(ndim, z, yx) for z, yx in zip(z_down, yx_down)]
         self.multiple = total_factor(ndim, self.factors[1:])
-        common = {"norm": norm, "activation": activation}
+        common = {"norm": norm, "activation": activation, "order": order}
 
         def residual(level: int, c_in: int, c_out: int, first: bool = False) -> ResidualBlock:
             shape = level_kernel(kernel, ndim, isotropy[level])

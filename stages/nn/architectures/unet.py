@@ -61,6 +61,7 @@ class UNet(PaddedNetwork):
         larger_io: bool = False,
         isotropy: Sequence[bool] = (),
         conv_layers: Sequence[int] = (),
+        order: str = "conv_norm_act",
         residual: bool = False,
         squeeze_excitation: bool = False,
         attention: bool = False,
@@ -78,7 +79,7 @@ class UNet(PaddedNetwork):
         conv_layers = list(conv_layers) or [2] * levels
         self.factors = [pooling_factor(ndim, z, yx) for z, yx in zip(z_down, yx_down)]
         self.multiple = total_factor(ndim, self.factors)
-        common = {"norm": norm, "activation": activation}
+        common = {"norm": norm, "activation": activation, "order": order}
 
         def block(level: int, c_in: int, c_out: int, first: bool = False) -> nn.Module:
             shape = {
@@ -167,6 +168,7 @@ def encoder_decoder_keywords(spec: ModelSpec) -> dict:
         "larger_io": spec.larger_io,
         "isotropy": list(spec.isotropy),
         "conv_layers": list(spec.conv_layers),
+        "order": spec.conv_block_order,
     }
 
 

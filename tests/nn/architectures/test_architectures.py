@@ -57,6 +57,14 @@ BIAPY_PARAMETERS = [
       "hrnet_branches": (2, 3), "hrnet_blocks": ((2, 2), (1, 1, 1)),
       "hrnet_channels": ((8, 16), (8, 16, 32)), "hrnet_z_down": (1, 2), "hrnet_yx_down": (2, 2)},
      1_111_730),
+    # pre-activation blocks (MODEL.CONV_BLOCK_ORDER norm_act_conv)
+    ({"architecture": "unet", "ndim": 3, "conv_block_order": "norm_act_conv"}, 5_648_324),
+    ({"architecture": "resunet", "ndim": 3, "conv_block_order": "norm_act_conv",
+      "larger_io": True}, 6_734_612),
+    ({"architecture": "resunet++", "ndim": 2, "conv_block_order": "norm_act_conv"}, 3_970_391),
+    ({"architecture": "resunet_se", "ndim": 3, "conv_block_order": "norm_act_conv"}, 9_544_596),
+    ({"architecture": "attention_unet", "ndim": 2, "conv_block_order": "norm_act_conv",
+      "norm": "bn"}, 1_966_600),
     # the context heads: BiaPy's count plus the 1x1 conv to the two channels (514) it lacks
     ({"architecture": "hrnet", "ndim": 2, "hrnet_variant": "W18", "norm": "bn",
       "activation": "relu", "hrnet_head": "ASPP"}, 11_627_030),
@@ -209,7 +217,8 @@ def test_unetr_takes_sizes_other_than_its_training_patch(ndim):
          "power of two"),
         ({"CONV_LAYERS": [2, 2]}, {}, "CONV_LAYERS has 2 value"),
         ({"ARCHITECTURE": "resunet++", "FEATURE_MAPS": [8, 16]}, {}, "at least 3"),
-        ({"CONV_BLOCK_ORDER": "norm_act_conv"}, {}, "CONV_BLOCK_ORDER"),
+        ({"CONV_BLOCK_ORDER": "norm_act_conv", "ARCHITECTURE": "multiresunet"}, {},
+         "CONV_BLOCK_ORDER norm_act_conv .pre-activation. applies to unet"),
         ({"YX_DOWN": [2, 2]}, {}, "YX_DOWN: needs 4 value"),
         ({"ARCHITECTURE": "multiresunet", "YX_DOWN": [2, 1, 2, 2]}, {}, "always pools"),
         ({"ARCHITECTURE": "hrnet", "HRNET": {"VARIANT": "custom", "NUM_STAGES": 2}}, {},
@@ -277,3 +286,25 @@ def test_hrnet_context_heads_train_and_predict_the_channels(head, ndim, tmp_path
     cores = predict_cores(model, meta, image, grid, range(len(grid)), tta=True)
     assert cores.shape[:2] == (len(grid), 2) and np.isfinite(cores).all()
     assert 0 <= cores.min() < cores.max() <= 1
+
+
+@pytest.mark.parametrize("architecture", ["unet", "resunet_se"])
+def test_pre_activation_blocks_normalise_each_conv_input_and_train(architecture, tmp_path, mask2d):
+    network = build_model(
+        ModelSpec(ndim=2, in_channels=1, out_channels=2, architecture=architecture,
+                  feature_maps=(4, 8, 16), norm="bn", conv_block_order="norm_act_conv")
+    )  # fmt: skip
+    first = next(m for m in network.modules() if not list(m.children()))
+    assert isinstance(first, torch.nn.BatchNorm2d) and first.num_features == 1  # the input's
+    config = _config(architecture, 2, 1)
+    config["MODEL"]["CONV_BLOCK_ORDER"] = "norm_act_conv"
+    settings = settings_from_config(config)
+    train_in_folder(
+        [_sample(mask2d[:64, :64])], None, settings.loop, folder=tmp_path / "model",
+        inputs_digest="a", normalization=settings.normalization, seed=0,
+        log_csv=tmp_path / "log.csv", chart_png=tmp_path / "loss.png", progress=False,
+    )  # fmt: skip
+    model, meta = load_model(tmp_path / "model" / "model.pt")
+    assert meta["spec"]["conv_block_order"] == "norm_act_conv"
+    with torch.no_grad():
+        assert torch.isfinite(model(torch.randn(1, 1, 32, 32))).all()
