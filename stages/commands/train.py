@@ -32,6 +32,16 @@ class TrainCommandSettings:
     in_memory: tuple[bool, bool] = (True, True)
     #: with patches read from disk, the labels read around each to encode it
     encoding_halo: tuple[int, ...] = ()
+    #: DATA.FILTER_BY_IMAGE: the (train, val folder) filters that leave out whole images (the
+    #: loop's filters then are those of patches and validation cells only)
+    image_filters: tuple = (None, None)
+
+    def patch_filters(self, what: str) -> list:
+        """The patch and cell filters that test the samples of a split ('train' or 'val')."""
+        chosen = [self.loop.val_filter]
+        if what == "train":
+            chosen = [self.loop.train_filter] + (chosen if self.val_folders is None else [])
+        return [f for f in chosen if f is not None]
 
 
 def normalization_from_config(section) -> dict:
@@ -186,6 +196,9 @@ def settings_from_config(config) -> TrainCommandSettings:
     patch = tuple(data["PATCH_SIZE"])
     augment = augment_settings(config["AUGMENTOR"])
     scheduler = train["LR_SCHEDULER"]
+    train_filter = sample_filter_of(data["TRAIN"]["FILTER_SAMPLES"])
+    val_filter = sample_filter_of(data["VAL"]["FILTER_SAMPLES"])
+    by_image = bool(data["FILTER_BY_IMAGE"])
     loop = TrainSettings(
         codes=codes,
         channel_options=options,
@@ -240,6 +253,9 @@ def settings_from_config(config) -> TrainCommandSettings:
         augment=augment,
         compile=bool(model["COMPILE"]),
         bf16=bool(train["BF16"]),
+        train_filter=None if by_image else train_filter,
+        # cells held out of the training images are tested one by one, even by image
+        val_filter=val_filter if not by_image or data["VAL"]["FROM_TRAIN"] else None,
     )
     val = data["VAL"]
     return TrainCommandSettings(
@@ -252,6 +268,22 @@ def settings_from_config(config) -> TrainCommandSettings:
         axes=axes_orders(config),
         in_memory=(data["TRAIN"]["IN_MEMORY"], val["IN_MEMORY"]),
         encoding_halo=tuple(data["TRAIN"]["ENCODING_HALO"]) or tuple(loop.patch),
+        image_filters=(
+            train_filter if by_image else None,
+            val_filter if by_image and not val["FROM_TRAIN"] else None,
+        ),
+    )
+
+
+def sample_filter_of(section):
+    """The :class:`~stages.nn.sample_filter.SampleFilter` of a DATA.<split>.FILTER_SAMPLES
+    section, None when off (checked with the config)."""
+    from ..nn.sample_filter import sample_filter
+
+    if not section["ENABLE"]:
+        return None
+    return sample_filter(
+        section["PROPS"], section["VALUES"], section["SIGNS"], normalized=section["NORM_BEFORE"]
     )
 
 
@@ -273,6 +305,7 @@ def _load_set(
     from ..nn.data import Sample, pad_to_patch
     from ..nn.layout import channel_layout, class_targets
     from ..nn.normalization import normalize_image
+    from .common import log
 
     loop = settings.loop
     rank = loop.model.ndim
@@ -281,6 +314,10 @@ def _load_set(
     encoded_planes = list(layout.planes[: len(layout.planes) - layout.class_planes])
     in_channels = loop.model.in_channels
     samples, files = [], []
+    image_filter = settings.image_filters[what == "val"]
+    patch_filters = settings.patch_filters(what)
+    keep_raw = any(f.needs_raw for f in patch_filters)
+    keep_ids = any(f.needs_labels for f in patch_filters)
     if not settings.in_memory[what == "val"]:
         return _lazy_set(raw_dir, label_dir, settings, what, layout)
     for raw_path, label_path in pair_images(raw_dir, label_dir):
@@ -345,6 +382,11 @@ def _load_set(
             except ValueError as error:
                 raise InputError(f"{label_path}: {error}") from None
         normalized = np.moveaxis(normalize_image(image, settings.normalization), -1, 0)
+        if image_filter is not None and image_filter.leaves_out(
+            normalized if image_filter.normalized else image, labels
+        ):
+            log.info("%s: left out by DATA.%s.FILTER_SAMPLES", raw_path, what.upper())
+            continue
         padded_labels = pad_to_patch(labels[np.newaxis], patch)[0]
         samples.append(
             Sample(
@@ -355,7 +397,14 @@ def _load_set(
                 classes=pad_to_patch(classes[np.newaxis], patch)[0]
                 if keep_labels and layout.class_planes
                 else None,
+                raw=pad_to_patch(np.moveaxis(image, -1, 0), patch) if keep_raw else None,
+                filter_labels=padded_labels if keep_ids else None,
             )
+        )
+    if not samples:
+        raise InputError(
+            f"DATA.{what.upper()}.FILTER_SAMPLES leaves out every image of {raw_dir}: loosen "
+            "its conditions"
         )
     return samples, files
 
@@ -370,6 +419,7 @@ def _lazy_set(raw_dir: str, label_dir: str, settings, what: str, layout):
         ForegroundRegions,
         LabelRegions,
         NormalizedRegions,
+        RawRegions,
     )
     from ..nn.normalization import image_normalization
     from .common import log
@@ -379,6 +429,14 @@ def _lazy_set(raw_dir: str, label_dir: str, settings, what: str, layout):
     keep_labels = layout.reencode or (loop.augment is not None and loop.augment.changes_labels)
     planes = len(layout.planes)
     samples, files = [], []
+    if settings.image_filters[what == "val"] is not None:
+        raise InputError(
+            f"DATA.FILTER_BY_IMAGE with DATA.{what.upper()}.IN_MEMORY false: images read from "
+            "disk are filtered patch by patch (set FILTER_BY_IMAGE false)"
+        )
+    patch_filters = settings.patch_filters(what)
+    keep_raw = any(f.needs_raw for f in patch_filters)
+    keep_ids = any(f.needs_labels for f in patch_filters)
     for raw_path, label_path in pair_images(raw_dir, label_dir):
         axes = axes_for(settings.axes, raw_path) if settings.axes else None
         label_axes = axes_for(settings.axes, label_path, label=True) if settings.axes else None
@@ -416,6 +474,8 @@ def _lazy_set(raw_dir: str, label_dir: str, settings, what: str, layout):
                 targets=EncodedRegions(label_regions, encode, planes, settings.encoding_halo),
                 foreground=ForegroundRegions(label_regions),
                 labels=label_regions if keep_labels else None,
+                raw=RawRegions(raw) if keep_raw else None,
+                filter_labels=label_regions if keep_ids else None,
             )
         )
         files += [(f"{what} raw", raw_path), (f"{what} labels", label_path)]

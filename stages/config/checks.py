@@ -287,6 +287,22 @@ def _check_architecture_shape(cfg: dict) -> None:
         )
 
 
+@check("DATA.TRAIN.FILTER_SAMPLES", "DATA.VAL.FILTER_SAMPLES")
+def _check_sample_filters(cfg: dict) -> None:
+    from ..nn.sample_filter import sample_filter
+
+    for split in ("TRAIN", "VAL"):
+        chosen = cfg["DATA"][split]["FILTER_SAMPLES"]
+        if not chosen["ENABLE"]:
+            continue
+        if not chosen["PROPS"]:
+            raise ConfigError(f"DATA.{split}.FILTER_SAMPLES.ENABLE needs conditions in PROPS")
+        try:
+            sample_filter(chosen["PROPS"], chosen["VALUES"], chosen["SIGNS"])
+        except ValueError as error:
+            raise ConfigError(f"DATA.{split}.FILTER_SAMPLES: {error}") from None
+
+
 #: the networks built of conv blocks whose layer order MODEL.CONV_BLOCK_ORDER sets (BiaPy's list)
 PRE_ACTIVATION_ARCHITECTURES = (
     "unet", "resunet", "resunet++", "seunet", "resunet_se", "attention_unet",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -137,6 +138,47 @@ class Sample:
         None  # (*spatial) instance ids, for codes encoded again after augmentation
     )
     classes: np.ndarray | None = None  # (*spatial) class ids, with labels, for a class head
+    # for FILTER_SAMPLES only: the raw pixels (C_in, *spatial) and the instance ids (*spatial),
+    # kept when a filter tests them (arrays, or lazy ones read region by region)
+    raw: Any = None
+    filter_labels: Any = None
+
+
+#: patches drawn for one accepted patch before FILTER_SAMPLES is said to leave out everything
+FILTER_DRAWS = 1000
+
+
+def leaves_out(sample: Sample, box: tuple[slice, ...], sample_filter) -> bool:
+    """Whether ``sample_filter`` (:class:`stages.nn.sample_filter.SampleFilter`) leaves out
+    the patch ``box`` of ``sample``: its raw or normalised pixels, its ids or foreground."""
+    image = sample.raw if sample_filter.needs_raw else sample.image
+    labels = sample.filter_labels if sample.filter_labels is not None else sample.foreground
+    return sample_filter.leaves_out(np.asarray(image[(slice(None), *box)]), np.asarray(labels[box]))
+
+
+def filter_cells(
+    samples: Sequence[Sample],
+    patch: Sequence[int],
+    cells: Sequence[Sequence[tuple[int, ...]]],
+    sample_filter,
+) -> list[list[tuple[int, ...]]]:
+    """``cells`` (per sample, patch start corners) without those ``sample_filter`` leaves
+    out; ValueError when none is left."""
+    kept = [
+        [
+            start
+            for start in starts
+            if not leaves_out(
+                sample, tuple(slice(s, s + p) for s, p in zip(start, patch)), sample_filter
+            )
+        ]
+        for sample, starts in zip(samples, cells)
+    ]
+    if not any(kept):
+        raise ValueError(
+            "DATA.VAL.FILTER_SAMPLES leaves out every validation patch: loosen its conditions"
+        )
+    return kept
 
 
 def split_validation(
@@ -175,8 +217,12 @@ class PatchSampler:
         patch: Sequence[int],
         excluded: Sequence[Sequence[tuple[int, ...]]],
         rng: np.random.Generator,
+        sample_filter=None,
     ):
+        """``sample_filter``: a :class:`stages.nn.sample_filter.SampleFilter`; patches it
+        leaves out are drawn again."""
         self.samples, self.patch, self.rng = samples, tuple(patch), rng
+        self.sample_filter = sample_filter
         self.valid_shapes = [
             tuple(s - p + 1 for s, p in zip(x.foreground.shape, self.patch)) for x in samples
         ]
@@ -212,6 +258,19 @@ class PatchSampler:
         self.patches_per_pass = max(1, int(round(free_volume / float(np.prod(self.patch)))))
 
     def draw(self) -> tuple[int, tuple[slice, ...]]:
+        """A random training patch (image index, box) that the sample filter keeps."""
+        if self.sample_filter is None:
+            return self._draw_any()
+        for _ in range(FILTER_DRAWS):
+            index, box = self._draw_any()
+            if not leaves_out(self.samples[index], box, self.sample_filter):
+                return index, box
+        raise ValueError(
+            f"DATA.TRAIN.FILTER_SAMPLES left out all of {FILTER_DRAWS} patches drawn in a row: "
+            "loosen its conditions"
+        )
+
+    def _draw_any(self) -> tuple[int, tuple[slice, ...]]:
         index = int(self.rng.choice(len(self.samples), p=self.weights))
         if self.positions[index] is None:
             start = self._free_start(index)

@@ -43,6 +43,18 @@ class NormalizedRegions:
         return np.moveaxis(apply_normalization(values, self.normalization), -1, 0)
 
 
+class RawRegions:
+    """A (C, *S) raw image as stored, read region by region from a channel-last reader (what
+    a FILTER_SAMPLES condition on raw values tests)."""
+
+    def __init__(self, reader):
+        self.reader = reader
+        self.shape = (reader.shape[-1], *reader.shape[:-1])
+
+    def __getitem__(self, index) -> np.ndarray:
+        return np.moveaxis(np.asarray(self.reader[_spatial(index)]), -1, 0)
+
+
 class LabelRegions:
     """A (*S) label image read region by region (from a reader with one channel)."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 
 from .augment.settings import AugmentSettings
+from .sample_filter import SampleFilter
 
 
 def _as_lists(value):
@@ -113,3 +114,6 @@ class TrainSettings:
     augment: AugmentSettings | None = None
     compile: bool = False  # torch.compile the network for training (MODEL.COMPILE)
     bf16: bool = False  # the forward pass under bfloat16 autocast (TRAIN.BF16)
+    # FILTER_SAMPLES: training patches (and validation cells) left out by their properties
+    train_filter: SampleFilter | None = None
+    val_filter: SampleFilter | None = None

@@ -21,7 +21,15 @@ import numpy as np
 import torch
 
 from .augment.batch import augment_patches
-from .data import PatchSampler, Sample, all_cells, at_most, fixed_patches, split_validation
+from .data import (
+    PatchSampler,
+    Sample,
+    all_cells,
+    at_most,
+    filter_cells,
+    fixed_patches,
+    split_validation,
+)
 from .layout import channel_layout
 from .lazy_samples import LAZY_VALIDATION_PATCHES, is_lazy
 from .losses import code_losses
@@ -319,14 +327,19 @@ def train_network(
         )
         if any(is_lazy(s.foreground) for s in samples):
             held = at_most(held, LAZY_VALIDATION_PATCHES, rng)
-        val_images, val_targets, val_foreground = fixed_patches(samples, patch, held)
+        kept = held if settings.val_filter is None else filter_cells(
+            samples, patch, held, settings.val_filter
+        )  # fmt: skip
+        val_images, val_targets, val_foreground = fixed_patches(samples, patch, kept)
     else:
         held = [[] for _ in samples]
         cells = all_cells(val_samples, patch)
+        if settings.val_filter is not None:
+            cells = filter_cells(val_samples, patch, cells, settings.val_filter)
         if any(is_lazy(s.foreground) for s in val_samples):
             cells = at_most(cells, LAZY_VALIDATION_PATCHES, rng)
         val_images, val_targets, val_foreground = fixed_patches(val_samples, patch, cells)
-    sampler = PatchSampler(samples, patch, held, rng)
+    sampler = PatchSampler(samples, patch, held, rng, settings.train_filter)
     replicate = max(1, settings.replicate)
     # an epoch draws the same number of patches however many processes share it
     steps_per_epoch = settings.steps_per_epoch or max(

@@ -102,7 +102,7 @@ def test_the_readme_key_fate_table_is_current():
 
 def test_the_paper_configs_older_keys_are_read_as_biapy_3_7_1_reads_them():
     """MitoEM's MASK_PATH, the ovarian reserve study's DATA.EXTRACT_RANDOM_PATCH and SpineDL's
-    FILTER_SAMPLES (which segpipe does not apply: a warning, not an error)."""
+    FILTER_SAMPLES (applied: no warning)."""
     config, warnings = resolve_config(
         _config({
             "DATA.TRAIN.MASK_PATH": "masks/train",
@@ -118,10 +118,8 @@ def test_the_paper_configs_older_keys_are_read_as_biapy_3_7_1_reads_them():
     assert "read DATA.TRAIN.MASK_PATH as DATA.TRAIN.GT_PATH" in warnings
     assert "read DATA.EXTRACT_RANDOM_PATCH as DATA.TRAIN.EXTRACT_RANDOM_PATCH" in warnings
     assert not any("EXTRACT_RANDOM_PATCH: no effect" in w for w in warnings)  # true: as segpipe
-    assert (
-        "DATA.TRAIN.FILTER_SAMPLES.ENABLE: no effect in segpipe: samples are not filtered by "
-        "their properties: all training patches are used"
-    ) in warnings
+    assert config["DATA"]["TRAIN"]["FILTER_SAMPLES"]["PROPS"] == [["mean"]]
+    assert not any("FILTER_SAMPLES" in w for w in warnings)
 
 
 def test_keys_biapy_3_7_1_renames_or_drops_on_load_are_read_so():
