@@ -250,6 +250,11 @@ def settings_from_config(config) -> TrainCommandSettings:
         replicate=data["TRAIN"]["REPLICATE"],
         steps_per_epoch=train["STEPS_PER_EPOCH"],
         val_split=data["VAL"]["SPLIT_TRAIN"],
+        cross_val=(
+            (data["VAL"]["CROSS_VAL_NFOLD"], data["VAL"]["CROSS_VAL_FOLD"])
+            if data["VAL"]["CROSS_VAL"]
+            else None
+        ),
         augment=augment,
         compile=bool(model["COMPILE"]),
         bf16=bool(train["BF16"]),

@@ -303,6 +303,26 @@ def _check_sample_filters(cfg: dict) -> None:
             raise ConfigError(f"DATA.{split}.FILTER_SAMPLES: {error}") from None
 
 
+@check(
+    "DATA.VAL.CROSS_VAL",
+    "DATA.VAL.CROSS_VAL_FOLD",
+    context=("DATA.VAL.FROM_TRAIN", "DATA.VAL.CROSS_VAL_NFOLD"),
+)
+def _check_cross_validation(cfg: dict) -> None:
+    val = cfg["DATA"]["VAL"]
+    if not val["CROSS_VAL"]:
+        return
+    if not val["FROM_TRAIN"]:
+        raise ConfigError(
+            "DATA.VAL.CROSS_VAL folds the training images: it needs DATA.VAL.FROM_TRAIN true"
+        )
+    if val["CROSS_VAL_FOLD"] > val["CROSS_VAL_NFOLD"]:
+        raise ConfigError(
+            f"DATA.VAL.CROSS_VAL_FOLD {val['CROSS_VAL_FOLD']} is past the "
+            f"{val['CROSS_VAL_NFOLD']} folds of DATA.VAL.CROSS_VAL_NFOLD"
+        )
+
+
 #: the networks built of conv blocks whose layer order MODEL.CONV_BLOCK_ORDER sets (BiaPy's list)
 PRE_ACTIVATION_ARCHITECTURES = (
     "unet", "resunet", "resunet++", "seunet", "resunet_se", "attention_unet",

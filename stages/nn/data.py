@@ -181,13 +181,11 @@ def filter_cells(
     return kept
 
 
-def split_validation(
-    shapes: Sequence[Sequence[int]], patch: Sequence[int], fraction: float, rng: np.random.Generator
-) -> list[list[tuple[int, ...]]]:
-    """Hold out ``fraction`` of the non-overlapping patch cells of all images (at least one).
-
-    Returns, per image, the start corners of its validation cells.
-    """
+def _patch_cells(
+    shapes: Sequence[Sequence[int]], patch: Sequence[int]
+) -> list[tuple[int, tuple[int, ...]]]:
+    """(image index, start corner) of every non-overlapping patch cell of the images, in
+    order; at least two, else a ValueError (nothing to hold out)."""
     cells = []
     for index, shape in enumerate(shapes):
         counts = [max(1, s // p) for s, p in zip(shape, patch)]
@@ -199,13 +197,50 @@ def split_validation(
             f"{tuple(patch)}: too few to hold out validation (DATA.VAL.FROM_TRAIN); use smaller "
             "patches or a validation folder"
         )
-    count = min(len(cells) - 1, max(1, int(round(fraction * len(cells)))))
-    chosen = rng.choice(len(cells), size=count, replace=False)
-    held: list[list[tuple[int, ...]]] = [[] for _ in shapes]
-    for i in sorted(chosen):
+    return cells
+
+
+def _held_per_image(
+    cells: list[tuple[int, tuple[int, ...]]], chosen, images: int
+) -> list[list[tuple[int, ...]]]:
+    held: list[list[tuple[int, ...]]] = [[] for _ in range(images)]
+    for i in sorted(int(c) for c in chosen):
         image_index, start = cells[i]
         held[image_index].append(start)
     return held
+
+
+def split_validation(
+    shapes: Sequence[Sequence[int]], patch: Sequence[int], fraction: float, rng: np.random.Generator
+) -> list[list[tuple[int, ...]]]:
+    """Hold out ``fraction`` of the non-overlapping patch cells of all images (at least one).
+
+    Returns, per image, the start corners of its validation cells.
+    """
+    cells = _patch_cells(shapes, patch)
+    count = min(len(cells) - 1, max(1, int(round(fraction * len(cells)))))
+    return _held_per_image(cells, rng.choice(len(cells), size=count, replace=False), len(shapes))
+
+
+def cross_validation_fold(
+    shapes: Sequence[Sequence[int]],
+    patch: Sequence[int],
+    folds: int,
+    fold: int,
+    rng: np.random.Generator,
+) -> list[list[tuple[int, ...]]]:
+    """The validation cells of fold ``fold`` (1-based) of ``folds``: the patch cells shuffled
+    once and cut into ``folds`` parts of sizes differing by at most one (BiaPy's CROSS_VAL,
+    which folds its samples the same way). Per image, the start corners of its cells."""
+    cells = _patch_cells(shapes, patch)
+    if not 1 <= fold <= folds <= len(cells):
+        raise ValueError(
+            f"fold {fold} of {folds} (DATA.VAL.CROSS_VAL_FOLD, CROSS_VAL_NFOLD) needs at least "
+            f"{folds} patch cells of DATA.PATCH_SIZE {tuple(patch)}; the training images hold "
+            f"{len(cells)}"
+        )
+    parts = np.array_split(rng.permutation(len(cells)), folds)
+    return _held_per_image(cells, parts[fold - 1], len(shapes))
 
 
 class PatchSampler:

@@ -111,6 +111,7 @@ class TrainSettings:
     replicate: int = 1
     steps_per_epoch: int = 0  # 0: the training area drawn `replicate` times
     val_split: float = 0.1  # held out of the training images when no validation set is given
+    cross_val: tuple[int, int] | None = None  # (folds, fold): the cells of that fold held out
     augment: AugmentSettings | None = None
     compile: bool = False  # torch.compile the network for training (MODEL.COMPILE)
     bf16: bool = False  # the forward pass under bfloat16 autocast (TRAIN.BF16)

@@ -26,6 +26,7 @@ from .data import (
     Sample,
     all_cells,
     at_most,
+    cross_validation_fold,
     filter_cells,
     fixed_patches,
     split_validation,
@@ -322,9 +323,11 @@ def train_network(
     torch.use_deterministic_algorithms(True, warn_only=True)
     rng = np.random.default_rng(seed)  # the validation split must be the same in every process
     if val_samples is None:
-        held = split_validation(
-            [s.foreground.shape for s in samples], patch, settings.val_split, rng
-        )
+        shapes = [s.foreground.shape for s in samples]
+        if settings.cross_val is not None:
+            held = cross_validation_fold(shapes, patch, *settings.cross_val, rng)
+        else:
+            held = split_validation(shapes, patch, settings.val_split, rng)
         if any(is_lazy(s.foreground) for s in samples):
             held = at_most(held, LAZY_VALIDATION_PATCHES, rng)
         kept = held if settings.val_filter is None else filter_cells(

@@ -5,6 +5,7 @@ from stages.channels import encode_channels
 from stages.nn.data import (
     PatchSampler,
     Sample,
+    cross_validation_fold,
     flip_and_rotate,
     invert_flip_and_rotate,
     split_validation,
@@ -61,6 +62,24 @@ def test_training_patches_never_overlap_validation_cells(rng):
     for _ in range(300):
         _, box = sampler.draw()
         assert not blocked[box].any()
+
+
+def test_cross_validation_folds_partition_the_cells(rng):
+    """Five folds of the 4x4 + 2x4 cells of two images: disjoint, together every cell, sizes
+    differing by at most one; the same seed gives the same folds."""
+    shapes, patch = [(64, 64), (32, 64)], (16, 16)
+    folds = [
+        cross_validation_fold(shapes, patch, 5, k, np.random.default_rng(7)) for k in range(1, 6)
+    ]
+    cells = [(i, c) for fold in folds for i, image in enumerate(fold) for c in image]
+    assert len(cells) == len(set(cells)) == 16 + 8
+    assert sorted(sum(len(image) for image in fold) for fold in folds) == [4, 5, 5, 5, 5]
+    again = cross_validation_fold(shapes, patch, 5, 3, np.random.default_rng(7))
+    assert again == folds[2]
+    with pytest.raises(ValueError, match="fold 6 of 5"):
+        cross_validation_fold(shapes, patch, 5, 6, rng)
+    with pytest.raises(ValueError, match="needs at least 30 patch cells"):
+        cross_validation_fold(shapes, patch, 30, 1, rng)
 
 
 def test_validation_needs_two_cells(rng):

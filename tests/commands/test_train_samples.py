@@ -1,5 +1,6 @@
-"""DATA.TRAIN.FILTER_SAMPLES through segpipe train: whole images left out (FILTER_BY_IMAGE) or
-patches drawn again; one clear error when nothing is left."""
+"""Which samples segpipe train trains and validates on: FILTER_SAMPLES (whole images left out
+with FILTER_BY_IMAGE, or patches drawn again; one clear error when nothing is left) and
+cross-validation folds."""
 
 import logging
 
@@ -67,3 +68,24 @@ def test_validation_cells_held_out_of_training_images_are_filtered(
     result = _train(run, dataset, tmp_path / "model", path)
     assert result.exit_code != 0
     assert "DATA.VAL.FILTER_SAMPLES leaves out every validation patch" in result.output
+
+
+def test_cross_validation_holds_out_the_chosen_fold(run, dataset, tiny_config, tmp_path):
+    import json
+
+    records = []
+    for fold in (1, 3):
+        config = yaml.safe_load(tiny_config.read_text())
+        config["DATA"]["VAL"] = {"CROSS_VAL": True, "CROSS_VAL_NFOLD": 3, "CROSS_VAL_FOLD": fold}
+        path = tmp_path / f"fold{fold}.yaml"
+        path.write_text(yaml.safe_dump(config))
+        result = _train(run, dataset, tmp_path / f"model{fold}", path)
+        assert result.exit_code == 0, result.output
+        records.append(json.loads((tmp_path / f"model{fold}" / "validation.json").read_text()))
+    assert records[0] != records[1]
+    config["DATA"]["VAL"] = {"CROSS_VAL": True, "CROSS_VAL_NFOLD": 3, "CROSS_VAL_FOLD": 4}
+    path.write_text(yaml.safe_dump(config))
+    result = _train(run, dataset, tmp_path / "bad", path)
+    assert result.exit_code != 0 and "DATA.VAL.CROSS_VAL_FOLD 4 is past the 3 folds" in (
+        result.output
+    )
