@@ -242,6 +242,8 @@ def settings_from_config(config) -> TrainCommandSettings:
         optimizer=train["OPTIMIZER"],
         lr=train["LR"],
         weight_decay=train["W_DECAY"],
+        betas=tuple(float(b) for b in train["OPT_BETAS"][0]),
+        gradient_clip=float(train["GRADIENT_CLIP_NORM"]),
         scheduler=scheduler["NAME"],
         warmup_epochs=scheduler["WARMUP_COSINE_DECAY_EPOCHS"],
         min_lr=scheduler["MIN_LR"],

@@ -103,6 +103,8 @@ class TrainSettings:
     optimizer: str = "ADAMW"
     lr: float = 1e-4
     weight_decay: float = 0.0
+    betas: tuple[float, float] = (0.9, 0.999)  # ADAM and ADAMW's (TRAIN.OPT_BETAS)
+    gradient_clip: float = 0.0  # the gradients' total norm clipped to this; 0: not clipped
     scheduler: str = ""  # warmupcosine, onecycle, reduceonplateau or empty (constant)
     warmup_epochs: int = 0
     min_lr: float = 0.0

@@ -172,8 +172,18 @@ def _optimizer(model: torch.nn.Module, settings: TrainSettings) -> torch.optim.O
     if name == "SGD":
         return torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=decay)
     if name == "ADAM":
-        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=decay)
-    return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=decay)
+        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=decay, betas=settings.betas)
+    return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=decay, betas=settings.betas)
+
+
+def apply_gradients(
+    network: torch.nn.Module, optimizer: torch.optim.Optimizer, clip: float = 0.0
+) -> None:
+    """One optimiser step from the gradients computed, their total norm clipped to ``clip``
+    first when it is positive (TRAIN.GRADIENT_CLIP_NORM)."""
+    if clip > 0:
+        torch.nn.utils.clip_grad_norm_(network.parameters(), max_norm=clip)
+    optimizer.step()
 
 
 def _scheduler(optimizer: torch.optim.Optimizer, settings: TrainSettings, steps_per_epoch: int):
@@ -462,7 +472,7 @@ def train_network(
                 )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            optimizer.step()
+            apply_gradients(network, optimizer, settings.gradient_clip)
             if schedule_unit == "step":
                 scheduler.step()
             totals += per_channel.detach().cpu().numpy()

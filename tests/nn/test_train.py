@@ -229,3 +229,28 @@ def test_training_with_biapy_augmentations_moves_labels_and_stays_finite(tmp_pat
     samples[0].labels = labels.astype(np.int64)
     outcome = train_network(samples, None, settings, progress=False)
     assert all(np.isfinite(row["train_loss"]) for row in outcome.history)
+
+
+def test_gradients_are_clipped_to_the_norm_asked_and_adam_takes_the_betas():
+    from stages.nn.settings import ModelSpec, TrainSettings
+    from stages.nn.train import _optimizer, apply_gradients
+
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(8, 4)
+    before = [p.detach().clone() for p in layer.parameters()]
+    optimizer = torch.optim.SGD(layer.parameters(), lr=1.0)
+    (layer(torch.randn(16, 8)) * 100).pow(2).sum().backward()
+    norm = torch.sqrt(sum((p.grad**2).sum() for p in layer.parameters()))
+    assert norm > 10
+    apply_gradients(layer, optimizer, clip=0.5)
+    moved = torch.sqrt(sum(((p - b) ** 2).sum() for p, b in zip(layer.parameters(), before)))
+    assert moved.item() == pytest.approx(0.5, rel=1e-4)  # SGD: the step is lr x the gradient
+    spec = ModelSpec(ndim=2, in_channels=1, out_channels=1)
+    settings = TrainSettings(codes=("F",), channel_options={}, model=spec, patch=(8, 8),
+                             betas=(0.8, 0.95))  # fmt: skip
+    for name in ("ADAM", "ADAMW"):
+        chosen = _optimizer(layer, TrainSettings(**{**settings.__dict__, "optimizer": name}))
+        assert chosen.param_groups[0]["betas"] == (0.8, 0.95)
+    config, _ = resolve_config({"TRAIN": {"OPT_BETAS": [[0.5, 0.9]], "GRADIENT_CLIP_NORM": 2.0}})
+    loop = settings_from_config(config).loop
+    assert (loop.betas, loop.gradient_clip) == ((0.5, 0.9), 2.0)
