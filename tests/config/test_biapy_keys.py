@@ -55,7 +55,7 @@ def test_every_key_at_biapys_default_loads_silently():
     "key, value, reason",
     [
         ("DATA.PREPROCESS.TRAIN", True, "no preprocessing (resize"),
-        ("TRAIN.GRADIENT_CLIP_NORM", 1.0, "gradients are not clipped"),
+        ("TRAIN.CHECKPOINT_MONITOR", "val_iou", "the lowest validation loss"),
         ("DATA.TEST.ROI_MASK.ENABLE", True, "no region-of-interest masks"),
         ("PROBLEM.INSTANCE_SEG.TYPE", "synapses", "synapse detection"),
         ("TEST.AUGMENTATION_MODE", "max", "averages (mean)"),
