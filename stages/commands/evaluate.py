@@ -125,6 +125,22 @@ def _write_associations(folder: Path, stem: str, matchings) -> None:
         write_csv(folder / f"{stem}_th_{matching.threshold:g}_fp.csv", fp_table)
 
 
+def _record_matchings(
+    row: dict, image: ImagePair, tag: str, found: list, ths: list, folder: Path
+) -> tuple[str, dict]:
+    """Add one prediction's metric columns (``found``: its matchings at every threshold) to
+    ``row`` and write its association tables; returns its file stem and the matchings by
+    threshold (for the pictures)."""
+    from ..metrics import metrics_row
+
+    by_threshold = {m.threshold: m for m in found}
+    matchings = [by_threshold[float(th)] for th in ths]
+    row.update(metrics_row(image.name, matchings, tag))
+    stem = image.name + ("_post" if tag else "")
+    _write_associations(folder, stem, matchings)
+    return stem, by_threshold
+
+
 def _shape_mismatch(path, shape, gt_path, gt_shape) -> click.ClickException:
     return click.ClickException(
         f"{path} (shape {tuple(shape)}) and {gt_path} (shape {tuple(gt_shape)}) differ in shape"
@@ -143,7 +159,7 @@ def _row_whole(
 ) -> dict:
     """One image's row, its label images read whole."""
     from ..io import read_channels, read_labels_and_classes, write_tiff
-    from ..metrics import association_image, channel_ious, match_instances, metrics_row
+    from ..metrics import association_image, channel_ious, match_instances
 
     gt, gt_classes, _ = read_labels_and_classes(
         image.gt_path, rank, axes_for(settings.axes, image.gt_path, label=True)
@@ -156,13 +172,8 @@ def _row_whole(
         if gt_classes is not None and pred_classes is not None:
             row.update(class_metrics(gt, gt_classes, pred, pred_classes, ths, tag, image.name))
         # one set of overlaps serves the metric thresholds and the coloured ones
-        by_threshold = {
-            m.threshold: m for m in match_instances(gt, pred, sorted({*ths, *colored_ths}))
-        }
-        matchings = [by_threshold[float(th)] for th in ths]
-        row.update(metrics_row(image.name, matchings, tag))
-        stem = image.name + ("_post" if tag else "")
-        _write_associations(folder, stem, matchings)
+        found = match_instances(gt, pred, sorted({*ths, *colored_ths}))
+        stem, by_threshold = _record_matchings(row, image, tag, found, ths, folder)
         for th in colored_ths:
             matching = by_threshold[float(th)]
             write_tiff(
@@ -199,7 +210,7 @@ def _row_by_blocks(
         write_association_blocks,
     )
     from ..io import atomic_directory, open_channels
-    from ..metrics import channel_scores, match_counts, metrics_row
+    from ..metrics import channel_scores, match_counts
     from ..overlap_counts import blockwise_counts
 
     gt = open_label_blocks(image.gt_path, rank, axes_for(settings.axes, image.gt_path, True))
@@ -227,14 +238,8 @@ def _row_by_blocks(
         block = evaluation_block(gt.shape, unit)
         row: dict = {"file": image.name}
         for tag, pred in preds:
-            counts = blockwise_counts(gt, pred, block)
-            by_threshold = {
-                m.threshold: m for m in match_counts(counts, sorted({*ths, *colored_ths}))
-            }
-            matchings = [by_threshold[float(th)] for th in ths]
-            row.update(metrics_row(image.name, matchings, tag))
-            stem = image.name + ("_post" if tag else "")
-            _write_associations(folder, stem, matchings)
+            found = match_counts(blockwise_counts(gt, pred, block), sorted({*ths, *colored_ths}))
+            stem, by_threshold = _record_matchings(row, image, tag, found, ths, folder)
             for th in colored_ths:
                 matching = by_threshold[float(th)]
                 target = folder / f"{stem}_th_{matching.threshold:g}_associations.zarr"
