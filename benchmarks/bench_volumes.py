@@ -174,15 +174,25 @@ def run_size(
     }
 
 
-def after_prediction(folder: Path, channels: Path, config_path: Path) -> dict:
-    """decode, measure and evaluate (with the channel IoUs) of a volume's channels Zarr."""
+AFTER_PREDICTION = ("decode", "measure", "evaluate")
+
+
+def after_prediction(
+    folder: Path, channels: Path, config_path: Path, only: tuple = AFTER_PREDICTION
+) -> dict:
+    """decode, measure and evaluate (with the channel IoUs) of a volume's channels Zarr; those
+    of ``only``, the others' outputs taken as they are."""
     segpipe = [sys.executable, "-m", "stages"]
     logs = folder / "logs"
     stages = {}
-    stages["decode"] = timed([*segpipe, "decode", str(channels), str(folder / "labels.zarr"),
-                              "--config", str(config_path)], logs / "decode.log")  # fmt: skip
-    stages["measure"] = timed([*segpipe, "measure", str(folder / "labels.zarr"),
-                               str(folder / "stats.csv")], logs / "measure.log")  # fmt: skip
+    if "decode" in only:
+        stages["decode"] = timed([*segpipe, "decode", str(channels), str(folder / "labels.zarr"),
+                                  "--config", str(config_path)], logs / "decode.log")  # fmt: skip
+    if "measure" in only:
+        stages["measure"] = timed([*segpipe, "measure", str(folder / "labels.zarr"),
+                                   str(folder / "stats.csv")], logs / "measure.log")  # fmt: skip
+    if "evaluate" not in only:
+        return stages
     stages["evaluate"] = timed([*segpipe, "evaluate", "--pred", str(folder / "labels.zarr"),
                                 "--gt", str(folder / "truth.zarr"), "--channels", str(channels),
                                 "--in-order", "--out", str(folder / "metrics.csv"), "--ndim", "3D",
@@ -209,18 +219,24 @@ def channels_from_truth(path: Path, truth: np.ndarray, block, halo) -> None:
         store[(slice(None), *box)] = encoded[(slice(None), *inner)]
 
 
-def run_from_truth(workdir: Path, shape, config_path: Path, image, labels) -> dict:
+def run_from_truth(
+    workdir: Path, shape, config_path: Path, image, labels, only: tuple = AFTER_PREDICTION
+) -> dict:
     """decode, measure and evaluate of a volume whose channels are encoded from its truth (no
-    prediction): the stages after prediction on volumes too long to predict here."""
+    prediction): the stages after prediction on volumes too long to predict here. With
+    ``only`` a subset, the volume's folder of an earlier run is used as it is."""
     name = "truth-" + "x".join(map(str, shape))
     folder = workdir / name
     (folder / "logs").mkdir(parents=True, exist_ok=True)
-    _, truth = tiled(image, labels, shape)
-    write_zarr(folder / "truth.zarr", truth, TRUTH_BLOCK)
-    channels_from_truth(folder / "channels.zarr", truth, TRUTH_BLOCK, HALO)
-    objects = len(np.unique(truth)) - 1
-    del truth
-    stages = after_prediction(folder, folder / "channels.zarr", config_path)
+    objects = None
+    if tuple(only) == AFTER_PREDICTION or not (folder / "labels.zarr").exists():
+        _, truth = tiled(image, labels, shape)
+        write_zarr(folder / "truth.zarr", truth, TRUTH_BLOCK)
+        channels_from_truth(folder / "channels.zarr", truth, TRUTH_BLOCK, HALO)
+        objects = len(np.unique(truth)) - 1
+        del truth
+        only = AFTER_PREDICTION
+    stages = after_prediction(folder, folder / "channels.zarr", config_path, tuple(only))
     import pandas as pd
 
     metrics = pd.read_csv(folder / "metrics.csv")
@@ -244,6 +260,10 @@ def main() -> None:
     parser.add_argument(
         "--jobs-only", type=int, default=0,
         help="plan and run this many prediction jobs per size, nothing else",
+    )  # fmt: skip
+    parser.add_argument(
+        "--only", nargs="+", choices=AFTER_PREDICTION, default=list(AFTER_PREDICTION),
+        help="--from-truth: run these stages only, on the volumes of an earlier run",
     )  # fmt: skip
     parser.add_argument(
         "--from-truth", action="store_true",
@@ -317,7 +337,7 @@ def main_from_truth(args) -> None:
     rows = []
     for size in sizes:
         row = run_from_truth(args.workdir, tuple(int(v) for v in size.split(",")), config_path,
-                             image, labels)  # fmt: skip
+                             image, labels, tuple(args.only))  # fmt: skip
         rows.append(row)
         print(json.dumps(row), flush=True)
     if args.json:

@@ -18,8 +18,10 @@ from .decode.blocks import block_boxes
 from .io import InputError
 from .metrics import Matching, association_image, channel_cell_counts
 
-#: voxels per evaluation block: a block's labels, their pairs and sort keys stay near 100 MiB
-EVALUATION_BLOCK_VOXELS = 2**22
+#: voxels per evaluation block: with its halo of context for the channel IoUs, a block holds a
+#: few million voxels (measured flat within 12% from 8 M to 64 M voxels, where 4 M-voxel blocks
+#: grew 39%: benchmarks/RESULTS.md)
+EVALUATION_BLOCK_VOXELS = 2**20
 
 #: the side of the smallest block along each axis when no patch sets a unit (blocks are then
 #: powers of two, as the chunks of most stores are)
