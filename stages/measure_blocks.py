@@ -10,7 +10,7 @@ the whole volume does. A boundary pair is counted from its instance voxel's bloc
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -156,6 +156,58 @@ def measurements_from_sums(sums: InstanceSums, spacing: Sequence[float]) -> pd.D
     return frame
 
 
+#: block sums merged into the running total this many at a time
+MERGE_EVERY = 32
+
+
+def _select(sums: InstanceSums, keep: np.ndarray) -> InstanceSums:
+    return InstanceSums(*(getattr(sums, f)[keep] for f in InstanceSums.__dataclass_fields__))
+
+
+def measurement_tables(
+    labels,
+    block: Sequence[int],
+    spacing: Sequence[float] = (1.0, 1.0, 1.0),
+    classes=None,
+    n_classes: int = 0,
+) -> Iterator[pd.DataFrame]:
+    """Measure a 3D label volume (an array, or a Zarr/HDF5 array read block by block), each
+    block read once with one voxel of context, in parts: after each layer of blocks along Z,
+    the instances that end in it (none of their voxels in the slice after it, which the
+    blocks read as context), by label. Every instance is in one part; only the instances open
+    across a layer's face are held."""
+    shape = labels.shape
+    open_sums: InstanceSums | None = None
+    for z in range(0, shape[0], block[0]):
+        parts = [] if open_sums is None else [open_sums]
+        continuing = []  # ids in the slice after the layer: their instances go on
+        for rest in itertools.product(*(range(0, s, b) for s, b in zip(shape[1:], block[1:]))):
+            corner = (z, *rest)
+            low = [max(c - 1, 0) for c in corner]
+            high = [min(c + b + 1, s) for c, b, s in zip(corner, block, shape)]
+            box = tuple(slice(a, b) for a, b in zip(low, high))
+            pad = [
+                (1 - (c - a), (min(c + b, s) + 1) - h)
+                for c, a, h, b, s in zip(corner, low, high, block, shape)
+            ]
+            read = np.pad(np.asarray(labels[box]), pad)
+            read_classes = None if classes is None else np.pad(np.asarray(classes[box]), pad)
+            continuing.append(np.unique(read[-1]))
+            found = block_sums(read, corner, read_classes, n_classes)
+            found = _select(found, found.npixels > 0)  # ids seen in the context only
+            if len(found.ids):
+                parts.append(found)
+            if len(parts) == MERGE_EVERY:
+                parts = [merge_sums(parts)]
+        if not parts:
+            continue
+        merged = merge_sums(parts)
+        ended = ~np.isin(merged.ids, np.concatenate(continuing))
+        if ended.any():
+            yield measurements_from_sums(_select(merged, ended), spacing)
+        open_sums = _select(merged, ~ended) if not ended.all() else None
+
+
 def blockwise_measurements(
     labels,
     block: Sequence[int],
@@ -163,19 +215,13 @@ def blockwise_measurements(
     classes=None,
     n_classes: int = 0,
 ) -> pd.DataFrame:
-    """Measure a 3D label volume (an array, or a Zarr/HDF5 array read block by block), each
-    block read once with one voxel of context."""
-    shape = labels.shape
-    parts = []
-    for corner in itertools.product(*(range(0, s, b) for s, b in zip(shape, block))):
-        low = [max(c - 1, 0) for c in corner]
-        high = [min(c + b + 1, s) for c, b, s in zip(corner, block, shape)]
-        box = tuple(slice(a, b) for a, b in zip(low, high))
-        pad = [
-            (1 - (c - a), (min(c + b, s) + 1) - h)
-            for c, a, h, b, s in zip(corner, low, high, block, shape)
-        ]
-        read = np.pad(np.asarray(labels[box]), pad)
-        read_classes = None if classes is None else np.pad(np.asarray(classes[box]), pad)
-        parts.append(block_sums(read, corner, read_classes, n_classes))
-    return measurements_from_sums(merge_sums(parts), spacing)
+    """:func:`measurement_tables` as one table, by label."""
+    tables = list(measurement_tables(labels, block, spacing, classes, n_classes))
+    if not tables:
+        return empty_measurements(spacing, n_classes)
+    return pd.concat(tables, ignore_index=True).sort_values("label", ignore_index=True)
+
+
+def empty_measurements(spacing: Sequence[float], n_classes: int = 0) -> pd.DataFrame:
+    """The measurement columns with no row (a volume without instances)."""
+    return measurements_from_sums(_empty(3, n_classes), spacing)

@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import zarr
+from scipy import ndimage as ndi
 
 from stages.labels.classes import instance_classes
 from stages.measure import measure_instances
@@ -40,3 +41,18 @@ def test_no_instance_anywhere_and_2d_are_refused(mask2d):
         merge_sums([block_sums(np.zeros((3, 3, 3), np.int64), (0, 0, 0))])
     with pytest.raises(ValueError, match="3D only"):
         blockwise_measurements(mask2d, (64, 64), spacing=(1.0, 1.0))
+
+
+def test_instances_come_out_once_as_each_layer_of_blocks_ends_them(mask3d):
+    """Layers of 8 slices: every nucleus in exactly one part, in the part of the layer holding
+    its last slice; a volume without instances gives the columns and no row."""
+    from stages.measure_blocks import measurement_tables
+
+    parts = list(measurement_tables(mask3d, (8, 16, 16)))
+    labels = np.concatenate([part["label"].to_numpy() for part in parts])
+    assert sorted(labels) == sorted(np.unique(mask3d)[1:]) and len(parts) > 2
+    last_slice = {i: s[0].stop - 1 for i, s in enumerate(ndi.find_objects(mask3d), 1) if s}
+    for layer, part in zip(sorted({last_slice[i] // 8 for i in labels}), parts):
+        assert {last_slice[i] // 8 for i in part["label"]} == {layer}
+    empty = blockwise_measurements(np.zeros((6, 8, 8), np.uint16), (4, 4, 4))
+    assert len(empty) == 0 and "surface_area" in empty.columns

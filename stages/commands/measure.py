@@ -95,15 +95,24 @@ def command(
     store = None if extras else _label_store(labels_path)
     if store is not None:
         # a 3D Zarr of labels written by decode: measured block by block, never read whole
-        from ..io import ImageInfo
-        from ..measure_blocks import blockwise_measurements
+        from ..io import ImageInfo, atomic_output
+        from ..measure_blocks import empty_measurements, measurement_tables
 
         info = ImageInfo(spacing=store.attrs.get("spacing"), metadata={})
         spacing = measurement_spacing(resolution, settings, info, labels_path, 3)
         block = tuple(store.chunks)  # decode's blocks divide into them
-        table = blockwise_measurements(store, block, spacing=spacing or (1.0, 1.0, 1.0))
-        write_csv(out_path, table)
-        click.echo(f"{out_path}: {len(table)} instance(s), measured by blocks of {list(block)}")
+        count = 0
+        with atomic_output(out_path) as temporary:
+            # rows written as each layer of blocks completes them: only open instances held
+            for table in measurement_tables(store, block, spacing=spacing or (1.0, 1.0, 1.0)):
+                table.to_csv(temporary, mode="a", header=count == 0, index=False)
+                count += len(table)
+            if count == 0:
+                empty_measurements(spacing or (1.0, 1.0, 1.0)).to_csv(temporary, index=False)
+        click.echo(
+            f"{out_path}: {count} instance(s), measured by blocks of {list(block)} (rows in the "
+            "order the instances end along Z)"
+        )
         return
     labels, classes, info = read_labels_and_classes(
         labels_path, data_rank(None, settings.ndim, config_path)
