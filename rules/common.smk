@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from stages.commands import STAGES, post_processing_steps, stage_slice
-from stages.commands.common import starting_model
+from stages.commands.common import experiment_model_name, starting_model
 from stages.config import ConfigError, dump_yaml, resolve_config
 from stages.io import InputError, list_images
 from stages.workflow import ImageFolders, RunPaths
@@ -71,7 +71,11 @@ TUNED_FILE = str(MODEL_DIR / "tuned_thresholds.json")
 #: MODEL.BMZ.EXPORT.ENABLE: the model as a BioImage Model Zoo package
 EXPORT_BMZ = CFG["MODEL"]["BMZ"]["EXPORT"]["ENABLE"]
 BMZ_PACKAGE = str(MODEL_DIR / "bmz" / f"{RUN['NAME']}.zip")
-MODEL_FILE = CHECKPOINT_FILE if CHECKPOINT_FILE and not TRAINING else str(MODEL_DIR / "model.pt")
+MODEL_FILE = (
+    CHECKPOINT_FILE
+    if CHECKPOINT_FILE and not TRAINING
+    else str(MODEL_DIR / ("model.pt" if TRAINING else experiment_model_name(CFG)))
+)
 if CFG["TEST"]["ENABLE"] and not TRAINING and not Path(MODEL_FILE).exists():
     sys.exit(
         f"segpipe: invalid config: TRAIN.ENABLE is false but there is no model at {MODEL_FILE}; "

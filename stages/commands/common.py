@@ -148,3 +148,13 @@ def starting_model(config: Any) -> str:
     if model["SOURCE"] == "bmz":
         return model["BMZ"]["SOURCE_MODEL_ID"]
     return config["PATHS"]["CHECKPOINT_FILE"] if model["LOAD_CHECKPOINT"] else ""
+
+
+def experiment_model_name(config: Any) -> str:
+    """The experiment's model file a run that does not train predicts with
+    (MODEL.LOAD_CHECKPOINT_EPOCH): the best epoch's or the last one's."""
+    return (
+        "model_last.pt"
+        if config["MODEL"]["LOAD_CHECKPOINT_EPOCH"] == "last_on_train"
+        else ("model.pt")
+    )

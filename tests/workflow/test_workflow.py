@@ -357,6 +357,15 @@ def test_post_processing_steps_each_rerun_alone(run2d, tmp_path):
         missing.stderr + missing.stdout
     )
     assert "PATHS.CHECKPOINT_FILE" in missing.stderr + missing.stdout
+    # without a CHECKPOINT_FILE, the experiment's last epoch (MODEL.LOAD_CHECKPOINT_EPOCH)
+    last = {
+        **TINY_2D,
+        "TRAIN": {**TINY_2D["TRAIN"], "ENABLE": False},
+        "MODEL": {**TINY_2D["MODEL"], "LOAD_CHECKPOINT_EPOCH": "last_on_train"},
+    }
+    dry = snakemake(workdir, "--configfile", str(_write(tmp_path / "last.yaml", last)), "-n", "-p")
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    assert "checkpoints/tiny2d_1/model_last.pt" in dry.stdout
     post = {
         **TINY_2D["TEST"]["POST_PROCESSING"],
         "MEDIAN_FILTER": True,
