@@ -24,6 +24,8 @@ class DecodeSettings:
     voronoi_threshold: float | None = None
     #: TEST.BY_CHUNKS: (block size, halo) per spatial axis, else None
     blocks: tuple[tuple[int, ...], tuple[int, ...]] | None = None
+    #: DATA.TEST.ROI_MASK: the mask (file or folder) and its axes order, else None
+    roi: tuple[str, str] | None = None
 
 
 def settings_from_config(config) -> DecodeSettings:
@@ -34,6 +36,7 @@ def settings_from_config(config) -> DecodeSettings:
     shed, star, embed = seg["WATERSHED"], seg["STARDIST"], seg["EMBEDSEG"]
     post = config["TEST"]["POST_PROCESSING"]
     block = chunk_block(config)
+    roi = config["DATA"]["TEST"]["ROI_MASK"]
     watershed = WatershedSettings(
         seed_channels=tuple(shed["SEED_CHANNELS"]),
         seed_thresholds=tuple(shed["SEED_CHANNELS_THRESH"]),
@@ -71,6 +74,7 @@ def settings_from_config(config) -> DecodeSettings:
         ndim=ndim_of(config),
         voronoi_threshold=float(post["VORONOI_TH"]) if post["VORONOI_ON_MASK"] else None,
         blocks=(block, chunk_halo(config)) if block else None,
+        roi=(roi["PATH"], roi["AXES_ORDER"]) if roi["ENABLE"] else None,
     )
 
 
@@ -119,6 +123,15 @@ def with_tuned_thresholds(decoders: dict, tuned_path: str) -> dict:
     default=None,
     help="Thresholds from `segpipe tune` (JSON), used instead of the config's for its decoder.",
 )
+@click.option(
+    "--roi",
+    "roi_path",
+    type=click.Path(),
+    default=None,
+    help="Region of interest: a mask (non-zero inside; any shape, scaled to the image) or a "
+    "folder of masks named as the images; the channels are zeroed outside it "
+    "[default: DATA.TEST.ROI_MASK.PATH with ROI_MASK.ENABLE].",
+)
 @config_option
 @clear_errors
 def command(
@@ -127,6 +140,7 @@ def command(
     debug_dir: str | None,
     threads: int | None,
     tuned_path: str | None,
+    roi_path: str | None,
     config_path: str | None,
 ) -> None:
     """Decode CHANNELS_PATH (written by `segpipe reconstruct` or `segpipe encode`, or the Zarr of
@@ -177,6 +191,21 @@ def command(
             f"{channels_path}: {channels.ndim - 1}D channels, but PROBLEM.NDIM of {config_path} "
             f"is {expected}D"
         )
+    roi = (roi_path, "") if roi_path else settings.roi
+    if roi is not None:
+        from ..roi import ChannelsInRegion, read_roi_mask, roi_mask_file, roi_region
+
+        try:
+            mask_path = roi_mask_file(roi[0], Path(channels_path).stem)
+            mask = read_roi_mask(mask_path, channels.ndim - 1, roi[1])
+            if isinstance(channels, np.ndarray):
+                channels = channels * roi_region(mask, channels.shape[1:])[np.newaxis]
+            else:  # on disk: zeroed block by block as they are read
+                channels = ChannelsInRegion(channels, mask)
+        except ValueError as error:
+            raise click.ClickException(str(error)) from None
+        log.info("%s: channels zeroed outside the region of interest %s", channels_path,
+                 mask_path)  # fmt: skip
     # the options the channels were made with travel in the file; the config's are the fallback
     channel_options = info.metadata.get("channel_options") or settings.channel_options
     decoders = (

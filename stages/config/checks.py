@@ -323,6 +323,13 @@ def _check_cross_validation(cfg: dict) -> None:
         )
 
 
+@check("DATA.TEST.ROI_MASK")
+def _check_roi_mask(cfg: dict) -> None:
+    roi = cfg["DATA"]["TEST"]["ROI_MASK"]
+    if roi["ENABLE"] and not roi["PATH"]:
+        raise ConfigError("DATA.TEST.ROI_MASK.ENABLE needs the mask (or folder) in PATH")
+
+
 #: the networks built of conv blocks whose layer order MODEL.CONV_BLOCK_ORDER sets (BiaPy's list)
 PRE_ACTIVATION_ARCHITECTURES = (
     "unet", "resunet", "resunet++", "seunet", "resunet_se", "attention_unet",

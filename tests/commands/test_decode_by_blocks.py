@@ -100,3 +100,52 @@ def test_labels_decoded_into_zarr_measure_by_blocks_as_the_tiff_does(
     picture = zarr.open_array(str(tmp_path / "z/point_associations/l_th_0.8_associations.zarr"))
     expected = tifffile.imread(tmp_path / "t/point_associations/l_th_0.8_associations.tif")
     np.testing.assert_array_equal(picture[...], expected)
+
+
+def test_a_region_of_interest_keeps_instances_inside_it_by_blocks_too(run, tmp_path, mask3d):
+    import tifffile
+
+    from stages.roi import roi_region
+
+    write_tiff(tmp_path / "labels.tif", mask3d)
+    mask = np.zeros((2, 2, 2), np.uint8)
+    mask[:, 1, :] = 1  # the half of larger Y: a coarse mask, scaled onto the volume
+    tifffile.imwrite(tmp_path / "roi.tif", mask)
+    whole_config = _config(tmp_path)
+    assert run("encode", tmp_path / "labels.tif", tmp_path / "ch.tif", "--config",
+               whole_config).exit_code == 0  # fmt: skip
+    result = run("decode", tmp_path / "ch.tif", tmp_path / "in.tif", "--roi", tmp_path / "roi.tif",
+                 "--config", whole_config)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    inside, _ = read_labels(tmp_path / "in.tif")
+    region = roi_region(mask, mask3d.shape)
+    assert inside.max() > 10 and not inside[~region].any()
+    # block by block from a Zarr of channels, the ROI from the config
+    import yaml
+
+    from stages.containers import create_channel_store
+    from stages.io import read_channels
+
+    channels, planes, info = read_channels(tmp_path / "ch.tif")
+    store = create_channel_store(tmp_path / "ch.zarr", channels.shape, (8, 24, 24),
+                                 {**info.metadata, "channels": planes})  # fmt: skip
+    store[...] = channels
+    config = yaml.safe_load(_config(tmp_path, ENABLE=True, BLOCK_SIZE=[8, 24, 24],
+                                    HALO=[24, 48, 48]).read_text())  # fmt: skip
+    config["DATA"]["TEST"] = {"ROI_MASK": {"ENABLE": True, "PATH": str(tmp_path / "roi.tif")}}
+    (tmp_path / "roi.yaml").write_text(yaml.safe_dump(config))
+    result = run("decode", tmp_path / "ch.zarr", tmp_path / "in.zarr", "--config",
+                 tmp_path / "roi.yaml")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    by_blocks, _ = read_labels(tmp_path / "in.zarr")
+    assert np.array_equal(by_blocks > 0, inside > 0)
+    pairs = np.unique(np.stack([inside[inside > 0], by_blocks[inside > 0]], axis=1), axis=0)
+    assert len(pairs) == len(np.unique(inside)) - 1
+    # a folder of masks without this image's: one error, nothing written
+    (tmp_path / "masks").mkdir()
+    for name in ("a", "b"):
+        tifffile.imwrite(tmp_path / "masks" / f"{name}.tif", mask)
+    result = run("decode", tmp_path / "ch.tif", tmp_path / "x.tif", "--roi", tmp_path / "masks",
+                 "--config", whole_config)  # fmt: skip
+    assert result.exit_code != 0 and "none named 'ch'" in result.output
+    assert not (tmp_path / "x.tif").exists()

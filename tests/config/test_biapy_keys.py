@@ -56,7 +56,6 @@ def test_every_key_at_biapys_default_loads_silently():
     [
         ("DATA.PREPROCESS.TRAIN", True, "no preprocessing (resize"),
         ("TRAIN.CHECKPOINT_MONITOR", "val_iou", "the lowest validation loss"),
-        ("DATA.TEST.ROI_MASK.ENABLE", True, "no region-of-interest masks"),
         ("PROBLEM.INSTANCE_SEG.TYPE", "synapses", "synapse detection"),
         ("TEST.AUGMENTATION_MODE", "max", "averages (mean)"),
     ],

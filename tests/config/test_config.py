@@ -212,8 +212,10 @@ def test_every_stage_slice_is_a_valid_config(raw):
 def test_stage_slices_hold_only_what_the_stage_reads():
     config, _ = resolve_config({})
     decode = stage_slice(config, "decode")
-    assert set(decode) == {"PROBLEM", "TEST"}
-    # the Voronoi step's and block decoding's switches; their settings join only when on
+    assert set(decode) == {"PROBLEM", "TEST", "DATA"}
+    # the Voronoi step's, block decoding's and the region of interest's switches; their
+    # settings join only when on
+    assert decode["DATA"] == {"TEST": {"ROI_MASK": {"ENABLE": False, "PATH": "", "AXES_ORDER": ""}}}
     assert decode["TEST"] == {
         "POST_PROCESSING": {"VORONOI_ON_MASK": False},
         "BY_CHUNKS": {"ENABLE": False},
