@@ -360,6 +360,7 @@ def test_post_processing_steps_each_rerun_alone(run2d, tmp_path):
     # without a CHECKPOINT_FILE, the experiment's last epoch (MODEL.LOAD_CHECKPOINT_EPOCH)
     last = {
         **TINY_2D,
+        "RUN": {**TINY_2D["RUN"], "TUNE_THRESHOLDS": False},
         "TRAIN": {**TINY_2D["TRAIN"], "ENABLE": False},
         "MODEL": {**TINY_2D["MODEL"], "LOAD_CHECKPOINT_EPOCH": "last_on_train"},
     }
