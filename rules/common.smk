@@ -379,7 +379,8 @@ REPORT_IMAGES = sorted(IMAGES)[: RUN["REPORT_IMAGES"]]
 def association_image(image):
     """The RGB association image evaluate writes for the final labels of ``image``."""
     stem = image + ("_post" if POST_STEPS else "")
-    name = f"{stem}_th_{ASSOCIATION_THRESHOLD:g}_associations.tif"
+    # by blocks, evaluate writes the picture into a Zarr block by block
+    name = f"{stem}_th_{ASSOCIATION_THRESHOLD:g}_associations{'.zarr' if BY_CHUNKS else '.tif'}"
     return str(RESULTS / "point_associations" / name)
 
 

@@ -25,7 +25,8 @@ def settings_from_config(config) -> EvaluateSettings:
         tuple(config["TEST"]["MATCHING_STATS_THS_COLORED_IMG"]),
         ndim_of(config),
         axes_orders(config),
-        chunk_halo(config),
+        # the decoding halo, read (with the patch size it defaults to) only for block decoding
+        chunk_halo(config) if config["TEST"]["BY_CHUNKS"]["ENABLE"] else (),
     )
 
 

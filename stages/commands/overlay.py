@@ -14,9 +14,10 @@ from .common import clear_errors
 @click.option("--truth", type=click.Path(), default=None, help="Ground-truth labels.")
 @click.option(
     "--associations",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     default=None,
-    help="The association TIFF of `segpipe evaluate` (<image>_th_<t>_associations.tif).",
+    help="The association picture of `segpipe evaluate` (<image>_th_<t>_associations.tif, or "
+    ".zarr for a volume evaluated by blocks).",
 )
 @click.option("--ndim", type=click.Choice(["2D", "3D"]), default=None, help="[default: the file's]")
 @clear_errors
@@ -30,7 +31,7 @@ def command(
 ) -> None:
     """Draw RAW_PATH with the outlines of LABELS_PATH (and of --truth) and the --associations
     image side by side into OUT_PATH (PNG; the middle slice of a volume)."""
-    from ..io import InputError, read_labels, read_raw, read_tiff
+    from ..io import InputError, read_image, read_labels, read_raw
     from ..labels import instance_count
     from ..pictures import image_panels, save_panels
 
@@ -40,7 +41,7 @@ def command(
     true_labels = read_labels(truth, rank)[0] if truth else None
     matching = None
     if associations:
-        matching, _ = read_tiff(associations)
+        matching, _ = read_image(associations)  # a TIFF, or the Zarr of a volume by blocks
         if matching.shape[-1] != 3 or matching.shape[:-1] != predicted.shape:
             raise InputError(
                 f"{associations}: shape {matching.shape} is not the RGB association image of "

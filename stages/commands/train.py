@@ -26,6 +26,8 @@ class TrainCommandSettings:
     val_folders: tuple[str, str] | None
     #: a model to start from (MODEL.LOAD_CHECKPOINT with PATHS.CHECKPOINT_FILE), else None
     init_model: str | None = None
+    #: MODEL.SKIP_UNMATCHED_LAYERS: take only the starting model's tensors that fit
+    skip_unmatched_layers: bool = False
     #: the splits' axes orders for Zarr/HDF5 images (common.axes_orders)
     axes: tuple = ()
     #: DATA.TRAIN / DATA.VAL IN_MEMORY: false reads patches from disk
@@ -260,6 +262,7 @@ def settings_from_config(config) -> TrainCommandSettings:
         augment=augment,
         compile=bool(model["COMPILE"]),
         bf16=bool(train["BF16"]),
+        frozen_layers=tuple(model["FREEZE_LAYERS_MATCHING"]),
         train_filter=None if by_image else train_filter,
         # cells held out of the training images are tested one by one, even by image
         val_filter=val_filter if not by_image or data["VAL"]["FROM_TRAIN"] else None,
@@ -272,6 +275,7 @@ def settings_from_config(config) -> TrainCommandSettings:
         reflect_to_complete_shape=data["REFLECT_TO_COMPLETE_SHAPE"],
         val_folders=None if val["FROM_TRAIN"] else (val["PATH"], val["GT_PATH"]),
         init_model=starting_model(config) or None,
+        skip_unmatched_layers=bool(model["SKIP_UNMATCHED_LAYERS"]),
         axes=axes_orders(config),
         in_memory=(data["TRAIN"]["IN_MEMORY"], val["IN_MEMORY"]),
         encoding_halo=tuple(data["TRAIN"]["ENCODING_HALO"]) or tuple(loop.patch),
@@ -681,7 +685,9 @@ def command(
     init_model = init_model or settings.init_model
     initial_weights = None
     if init_model:
-        initial_weights = initial_weights_for(Path(init_model), settings.loop)
+        initial_weights = initial_weights_for(
+            Path(init_model), settings.loop, settings.skip_unmatched_layers
+        )
         # a package folder: its description holds the hash of each of its files
         digest_of = Path(init_model) / "rdf.yaml" if Path(init_model).is_dir() else init_model
         files.append(("initial model", Path(digest_of)))

@@ -330,6 +330,19 @@ def _check_roi_mask(cfg: dict) -> None:
         raise ConfigError("DATA.TEST.ROI_MASK.ENABLE needs the mask (or folder) in PATH")
 
 
+@check("MODEL.FREEZE_LAYERS_MATCHING")
+def _check_frozen_layers(cfg: dict) -> None:
+    import re
+
+    for index, pattern in enumerate(cfg["MODEL"]["FREEZE_LAYERS_MATCHING"]):
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            raise ConfigError(
+                f"MODEL.FREEZE_LAYERS_MATCHING[{index}] {pattern!r} is not a regex: {error}"
+            ) from None
+
+
 #: the networks built of conv blocks whose layer order MODEL.CONV_BLOCK_ORDER sets (BiaPy's list)
 PRE_ACTIVATION_ARCHITECTURES = (
     "unet", "resunet", "resunet++", "seunet", "resunet_se", "attention_unet",

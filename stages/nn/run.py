@@ -64,16 +64,30 @@ def train_in_folder(
     return outcome
 
 
-def initial_weights_for(path: Path, settings: TrainSettings) -> dict:
+def initial_weights_for(path: Path, settings: TrainSettings, skip_unmatched: bool = False) -> dict:
     """The weights of the model at ``path`` to fine-tune, once it is checked to fit ``settings``.
 
     The network (architecture, sizes, channels in and out) and the channel planes must be
-    those the settings train; an error names the file and what differs.
+    those the settings train; an error names the file and what differs. ``skip_unmatched``
+    (MODEL.SKIP_UNMATCHED_LAYERS): the tensors of the same name and shape are taken, the
+    others (a head for other channels, say) start from the config's network's initialisation.
     """
     from .layout import channel_layout
     from .model import build_model, load_model
 
     network, card = load_model(path)
+    if skip_unmatched:
+        target = build_model(settings.model).state_dict()
+        found = network.state_dict()
+        taken = {k: v for k, v in found.items() if k in target and target[k].shape == v.shape}
+        if not taken:
+            raise ValueError(f"{path}: no layer of this model fits the config's network")
+        log.info(
+            "starting from the weights of %s: %d of %d tensors taken, %d left as initialised "
+            "(MODEL.SKIP_UNMATCHED_LAYERS)",
+            path, len(taken), len(target), len(target) - len(taken),
+        )  # fmt: skip
+        return {**target, **taken}
     wanted = settings.model.as_dict()
     found = ModelSpec.from_dict(card["spec"]).as_dict()
     differences = []

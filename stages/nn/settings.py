@@ -117,6 +117,7 @@ class TrainSettings:
     augment: AugmentSettings | None = None
     compile: bool = False  # torch.compile the network for training (MODEL.COMPILE)
     bf16: bool = False  # the forward pass under bfloat16 autocast (TRAIN.BF16)
+    frozen_layers: tuple[str, ...] = ()  # regexes of parameter names not trained
     # FILTER_SAMPLES: training patches (and validation cells) left out by their properties
     train_filter: SampleFilter | None = None
     val_filter: SampleFilter | None = None

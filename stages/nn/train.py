@@ -176,6 +176,27 @@ def _optimizer(model: torch.nn.Module, settings: TrainSettings) -> torch.optim.O
     return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=decay, betas=settings.betas)
 
 
+def freeze_layers(network: torch.nn.Module, patterns: Sequence[str]) -> list[str]:
+    """Parameters whose name matches any of the regexes ``patterns`` (re.search) are not
+    trained (MODEL.FREEZE_LAYERS_MATCHING); returns their names."""
+    import re
+
+    if not patterns:
+        return []
+    compiled = [re.compile(p) for p in patterns]
+    frozen = []
+    for name, parameter in network.named_parameters():
+        if any(p.search(name) for p in compiled):
+            parameter.requires_grad_(False)
+            frozen.append(name)
+    if not frozen:
+        raise ValueError(
+            f"MODEL.FREEZE_LAYERS_MATCHING {list(patterns)} matches no parameter of the network"
+        )
+    log.info("%d parameter tensor(s) frozen (MODEL.FREEZE_LAYERS_MATCHING)", len(frozen))
+    return frozen
+
+
 def apply_gradients(
     network: torch.nn.Module, optimizer: torch.optim.Optimizer, clip: float = 0.0
 ) -> None:
@@ -371,6 +392,7 @@ def train_network(
     if initial_weights is not None:
         network.load_state_dict(initial_weights)
     network = network.to(device)
+    freeze_layers(network, settings.frozen_layers)
     model = network
     if where.world > 1:
         model = torch.nn.parallel.DistributedDataParallel(

@@ -452,6 +452,21 @@ def test_train_fine_tunes_a_model_from_any_path(run, dataset, tiny_config, train
     assert "nuclei.pt: cannot fine-tune this model with this config" in result.output
     assert "out_channels 2 (wanted 3)" in result.output
     assert not (tmp_path / "other" / "model.pt").exists()
+    # ... unless only the tensors that fit are taken (MODEL.SKIP_UNMATCHED_LAYERS); the first
+    # level frozen (MODEL.FREEZE_LAYERS_MATCHING) keeps the starting model's weights exactly
+    config["MODEL"]["SKIP_UNMATCHED_LAYERS"] = True
+    config["MODEL"]["FREEZE_LAYERS_MATCHING"] = [r"^encoders\.0\."]
+    fine.write_text(yaml.safe_dump(config))
+    result = run(*args, "--out", tmp_path / "other", "--no-progress", "--config", fine)
+    assert result.exit_code == 0, result.output
+    other = torch.load(tmp_path / "other" / "model_last.pt", weights_only=True)["model"]
+    frozen = [name for name in other if name.startswith("encoders.0.") and "weight" in name]
+    assert frozen and all(torch.equal(other[name], start[name]) for name in frozen)
+    assert other["head.weight"].shape[0] == 3 != start["head.weight"].shape[0]
+    config["MODEL"]["FREEZE_LAYERS_MATCHING"] = ["^nothing_is_named_so"]
+    fine.write_text(yaml.safe_dump(config))
+    result = run(*args, "--out", tmp_path / "none", "--no-progress", "--config", fine)
+    assert result.exit_code != 0 and "matches no parameter of the network" in result.output
 
 
 def test_decode_with_voronoi_fills_the_foreground(run, dataset, tmp_path):
