@@ -146,6 +146,8 @@ if AS_3D_STACK:
     _stack_config = copy.deepcopy(CFG)
     _stack_config["PROBLEM"]["NDIM"] = "3D"
     _stack_config["TEST"]["ANALIZE_2D_IMGS_AS_3D_STACK"] = False
+    # the test images' 2D regions of interest are not masks of their stack
+    _stack_config["DATA"]["TEST"]["ROI_MASK"]["ENABLE"] = False
     for _step in POST_STEPS:
         try:  # a 2D-only property (circularity, elongation) has no meaning on the stack
             resolve_config(stage_slice(_stack_config, _step))
