@@ -16,6 +16,11 @@ kernels.
 
 ``--jobs-only N``: per size, the plan and N prediction jobs from the middle of the volume
 only (the peak of a job on a volume too long to predict whole on this machine).
+
+``--from-truth [--only decode decode_jobs measure evaluate]``: no network; channels encoded
+from the tiled truth. ``decode_jobs`` decodes as the workflow does with TEST.BY_CHUNKS
+(plan-decode, the decode-blocks groups as parallel jobs, one per CPU, merge-blocks) and checks
+the labels equal to those of ``decode`` in one job.
 """
 
 from __future__ import annotations
@@ -175,6 +180,48 @@ def run_size(
 
 
 AFTER_PREDICTION = ("decode", "measure", "evaluate")
+#: stages that --only may name besides those: decoding by parallel jobs as the workflow does
+#: (plan-decode, decode-blocks per group, DECODE_WORKERS at a time, merge-blocks)
+OPTIONAL = ("decode_jobs",)
+DECODE_WORKERS = os.cpu_count() or 1
+
+
+def decode_in_jobs(folder: Path, channels: Path, config_path: Path) -> dict:
+    """plan-decode, every decode-blocks group (DECODE_WORKERS at a time) and merge-blocks of a
+    channels Zarr; the labels checked equal to those of decode in one job when it ran. A stage
+    of several jobs reports its largest job's peak and the wall time of all of them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    segpipe = [sys.executable, "-m", "stages"]
+    logs, plan = folder / "logs", folder / "decode.json"
+    stages = {"plan_decode": timed([*segpipe, "plan-decode", str(channels), str(plan), "--config",
+                                    str(config_path)], logs / "plan_decode.log")}  # fmt: skip
+    groups = range(1, len(json.loads(plan.read_text())["groups"]) + 1)
+    parts = [folder / "parts" / f"labels{g}.zarr" for g in groups]
+
+    def job(group: int) -> tuple[float, float]:
+        return timed([*segpipe, "decode-blocks", str(plan), str(parts[group - 1]), "--group",
+                      str(group)], logs / f"decode_blocks{group}.log")  # fmt: skip
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(DECODE_WORKERS) as pool:
+        jobs = list(pool.map(job, groups))
+    stages[f"decode_blocks ({len(jobs)} jobs, {DECODE_WORKERS} at a time)"] = (
+        max(peak for peak, _ in jobs), time.perf_counter() - started)  # fmt: skip
+    merged = folder / "labels-jobs.zarr"
+    stages["merge_blocks"] = timed([*segpipe, "merge-blocks", str(plan), str(merged),
+                                    *map(str, parts)], logs / "merge_blocks.log")  # fmt: skip
+    if (folder / "labels.zarr").exists():
+        import zarr
+
+        from stages.decode.blocks import block_boxes
+
+        one, jobs_labels = (zarr.open_array(str(p), mode="r") for p in (folder / "labels.zarr",
+                                                                       merged))  # fmt: skip
+        for box in block_boxes(one.shape, (64, 512, 512)):
+            if not np.array_equal(one[box], jobs_labels[box]):
+                sys.exit(f"{merged} differs from {folder / 'labels.zarr'} in {box}")
+    return stages
 
 
 def after_prediction(
@@ -191,6 +238,8 @@ def after_prediction(
     if "measure" in only:
         stages["measure"] = timed([*segpipe, "measure", str(folder / "labels.zarr"),
                                    str(folder / "stats.csv")], logs / "measure.log")  # fmt: skip
+    if "decode_jobs" in only:
+        stages.update(decode_in_jobs(folder, channels, config_path))
     if "evaluate" not in only:
         return stages
     stages["evaluate"] = timed([*segpipe, "evaluate", "--pred", str(folder / "labels.zarr"),
@@ -229,22 +278,23 @@ def run_from_truth(
     folder = workdir / name
     (folder / "logs").mkdir(parents=True, exist_ok=True)
     objects = None
-    if tuple(only) == AFTER_PREDICTION or not (folder / "labels.zarr").exists():
+    if tuple(only) == AFTER_PREDICTION or not (folder / "channels.zarr").exists():
         _, truth = tiled(image, labels, shape)
         write_zarr(folder / "truth.zarr", truth, TRUTH_BLOCK)
         channels_from_truth(folder / "channels.zarr", truth, TRUTH_BLOCK, HALO)
         objects = len(np.unique(truth)) - 1
         del truth
-        only = AFTER_PREDICTION
+    if not (folder / "labels.zarr").exists():
+        only = ("decode", *only)  # measure and evaluate read what decode wrote
     stages = after_prediction(folder, folder / "channels.zarr", config_path, tuple(only))
     import pandas as pd
 
-    metrics = pd.read_csv(folder / "metrics.csv")
+    metrics = folder / "metrics.csv"
     return {
         "shape": list(shape),
         "voxels": int(np.prod(shape)),
         "objects": objects,
-        "f1_at_0.5": float(metrics["0.5 TH f1"].iloc[0]),
+        "f1_at_0.5": float(pd.read_csv(metrics)["0.5 TH f1"].iloc[0]) if metrics.exists() else None,
         "stages": {
             k: {"peak_mib": round(p, 1), "seconds": round(s, 2)} for k, (p, s) in stages.items()
         },  # fmt: skip
@@ -262,7 +312,7 @@ def main() -> None:
         help="plan and run this many prediction jobs per size, nothing else",
     )  # fmt: skip
     parser.add_argument(
-        "--only", nargs="+", choices=AFTER_PREDICTION, default=list(AFTER_PREDICTION),
+        "--only", nargs="+", choices=AFTER_PREDICTION + OPTIONAL, default=list(AFTER_PREDICTION),
         help="--from-truth: run these stages only, on the volumes of an earlier run",
     )  # fmt: skip
     parser.add_argument(

@@ -336,6 +336,18 @@ def predicted_block_groups(wildcards):
     ]
 
 
+def decoded_block_groups(wildcards):
+    """The parts of every decode_blocks job of an image (their number comes from its decoding
+    plan, a checkpoint)."""
+    import json
+
+    plan = checkpoints.plan_decode.get(image=wildcards.image).output[0]
+    groups = len(json.loads(Path(plan).read_text())["groups"])
+    return [
+        str(RESULTS / "blocks" / wildcards.image / f"labels{g}.zarr") for g in range(1, groups + 1)
+    ]
+
+
 def decode_input(image):
     """The channels decode reads: median-filtered when MEDIAN_FILTER is on."""
     if MEDIAN_FILTER:

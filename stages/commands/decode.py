@@ -26,6 +26,8 @@ class DecodeSettings:
     blocks: tuple[tuple[int, ...], tuple[int, ...]] | None = None
     #: DATA.TEST.ROI_MASK: the mask (file or folder) and its axes order, else None
     roi: tuple[str, str] | None = None
+    #: TEST.BY_CHUNKS.BLOCKS_PER_JOB: the blocks one `segpipe decode-blocks` job decodes
+    blocks_per_job: int = 8
 
 
 def settings_from_config(config) -> DecodeSettings:
@@ -75,6 +77,7 @@ def settings_from_config(config) -> DecodeSettings:
         voronoi_threshold=float(post["VORONOI_TH"]) if post["VORONOI_ON_MASK"] else None,
         blocks=(block, chunk_halo(config)) if block else None,
         roi=(roi["PATH"], roi["AXES_ORDER"]) if roi["ENABLE"] else None,
+        blocks_per_job=config["TEST"]["BY_CHUNKS"]["BLOCKS_PER_JOB"] if block else 8,
     )
 
 
@@ -98,6 +101,60 @@ def with_tuned_thresholds(decoders: dict, tuned_path: str) -> dict:
             f"{tuned_path}: not a thresholds file of `segpipe tune` ({error})"
         ) from None
     return {**decoders, name: chosen}
+
+
+@dataclass
+class DecodeInput:
+    """Channels as decode reads them, and what travels with them."""
+
+    channels: object  # an array, or a lazy one that slices (a Zarr read block by block)
+    planes: list[str]
+    info: object  # the file's ImageInfo
+    channel_options: dict  # the encoder options the channels were made with
+    roi_mask: Path | None  # the region-of-interest mask the channels were zeroed outside of
+
+
+def open_decode_input(
+    channels_path: str,
+    settings: DecodeSettings,
+    roi_path: str | None,
+    config_path: str | None,
+    lazy: bool,
+) -> DecodeInput:
+    """Open CHANNELS_PATH for decoding (``lazy``: a Zarr is left on disk), check its rank
+    against the config's, and zero it outside the region of interest (``--roi``, else the
+    config's DATA.TEST.ROI_MASK)."""
+    import numpy as np
+
+    from ..io import open_channels, read_channels
+    from .common import data_rank, log
+
+    channels, planes, info = (open_channels if lazy else read_channels)(channels_path)
+    expected = data_rank(None, settings.ndim, config_path)
+    if expected is not None and channels.ndim - 1 != expected:
+        raise click.ClickException(
+            f"{channels_path}: {channels.ndim - 1}D channels, but PROBLEM.NDIM of {config_path} "
+            f"is {expected}D"
+        )
+    roi = (roi_path, "") if roi_path else settings.roi
+    mask_path = None
+    if roi is not None:
+        from ..roi import ChannelsInRegion, read_roi_mask, roi_mask_file, roi_region
+
+        try:
+            mask_path = roi_mask_file(roi[0], Path(channels_path).stem)
+            mask = read_roi_mask(mask_path, channels.ndim - 1, roi[1])
+            if isinstance(channels, np.ndarray):
+                channels = channels * roi_region(mask, channels.shape[1:])[np.newaxis]
+            else:  # on disk: zeroed block by block as they are read
+                channels = ChannelsInRegion(channels, mask)
+        except ValueError as error:
+            raise click.ClickException(str(error)) from None
+        log.info("%s: channels zeroed outside the region of interest %s", channels_path,
+                 mask_path)  # fmt: skip
+    # the options the channels were made with travel in the file; the config's are the fallback
+    channel_options = info.metadata.get("channel_options") or settings.channel_options
+    return DecodeInput(channels, planes, info, channel_options, mask_path)
 
 
 @click.command(name="decode")
@@ -164,14 +221,12 @@ def command(
     from ..io import (
         atomic_directory,
         json_ready,
-        open_channels,
         provenance,
-        read_channels,
         write_json,
         write_labels,
         write_tiff,
     )
-    from .common import data_rank, log, settings_for
+    from .common import log, settings_for
 
     settings = settings_for("decode", config_path)
     # a Zarr of labels is filled block by block: no whole label volume is ever held
@@ -183,31 +238,11 @@ def command(
             "a TIFF"
         )
     # by blocks, a Zarr of channels stays on disk and is read block by block
-    reader = read_channels if settings.blocks is None else open_channels
-    channels, planes, info = reader(channels_path)
-    expected = data_rank(None, settings.ndim, config_path)
-    if expected is not None and channels.ndim - 1 != expected:
-        raise click.ClickException(
-            f"{channels_path}: {channels.ndim - 1}D channels, but PROBLEM.NDIM of {config_path} "
-            f"is {expected}D"
-        )
-    roi = (roi_path, "") if roi_path else settings.roi
-    if roi is not None:
-        from ..roi import ChannelsInRegion, read_roi_mask, roi_mask_file, roi_region
-
-        try:
-            mask_path = roi_mask_file(roi[0], Path(channels_path).stem)
-            mask = read_roi_mask(mask_path, channels.ndim - 1, roi[1])
-            if isinstance(channels, np.ndarray):
-                channels = channels * roi_region(mask, channels.shape[1:])[np.newaxis]
-            else:  # on disk: zeroed block by block as they are read
-                channels = ChannelsInRegion(channels, mask)
-        except ValueError as error:
-            raise click.ClickException(str(error)) from None
-        log.info("%s: channels zeroed outside the region of interest %s", channels_path,
-                 mask_path)  # fmt: skip
-    # the options the channels were made with travel in the file; the config's are the fallback
-    channel_options = info.metadata.get("channel_options") or settings.channel_options
+    found = open_decode_input(
+        channels_path, settings, roi_path, config_path, lazy=settings.blocks is not None
+    )
+    channels, planes, info = found.channels, found.planes, found.info
+    channel_options = found.channel_options
     decoders = (
         with_tuned_thresholds(settings.decoders, tuned_path) if tuned_path else settings.decoders
     )

@@ -4,7 +4,7 @@ import zarr
 from scipy import ndimage as ndi
 
 from stages.channels import encode_channels
-from stages.decode.blocks import decode_by_blocks
+from stages.decode.blocks import BlockPart, decode_by_blocks, merge_block_parts
 from stages.decode.watershed import watershed_from_channels
 
 CODES = ["F", "C"]
@@ -71,6 +71,34 @@ def test_labels_written_block_by_block_into_zarr_equal_those_in_memory(volume, t
         np.testing.assert_array_equal(out[...], in_memory.labels)
     with pytest.raises(ValueError, match="cannot hold channels"):
         decode_by_blocks(channels, (16, 64, 64), halo, _decode, out=np.zeros((2, 2, 2), np.uint32))
+
+
+@pytest.mark.parametrize("per_job", [1, 5, 7])
+def test_parts_decoded_by_separate_jobs_merge_into_the_labels_of_one_job(volume, tmp_path, per_job):
+    """Issue 17 item 6: jobs decoding consecutive runs of blocks into their own Zarr parts,
+    merged in block order, give the labels of decoding every block in one pass voxel for
+    voxel (ids included), with halos both above and below the objects' size (cut objects
+    overlap their neighbours' and the later block's win, as in one pass)."""
+    _, channels = volume
+    block = (16, 48, 40)
+    count = 4 * 3 * 3
+    for halo in ((24, 46, 48), (2, 3, 3)):
+        one_pass = decode_by_blocks(channels, block, halo, _decode)
+        parts = []
+        for job, first in enumerate(range(0, count, per_job)):
+            store = zarr.create_array(str(tmp_path / f"p{per_job}-{halo[0]}-{job}.zarr"),
+                                      shape=channels.shape[1:], dtype=np.uint32,
+                                      chunks=(16, 48, 40), fill_value=0)  # fmt: skip
+            found = decode_by_blocks(
+                channels, block, halo, _decode, out=store,
+                blocks=range(first, min(first + per_job, count)),
+            )  # fmt: skip
+            parts.append(BlockPart(store, found.objects, found.box))
+        assert sum(p.objects for p in parts) == one_pass.objects
+        assert sum(p.box is None for p in parts) < len(parts)
+        merged = np.zeros(channels.shape[1:], np.uint32)
+        assert merge_block_parts(parts, merged, block) == one_pass.objects
+        np.testing.assert_array_equal(merged, one_pass.labels)
 
 
 def test_a_halo_smaller_than_the_objects_says_how_many_came_out_cut(volume):

@@ -187,7 +187,7 @@ def test_a_failed_image_fails_alone_and_names_its_log(slurm_run):
 def test_a_test_image_of_nine_blocks_is_predicted_by_two_gpu_jobs(slurm_run):
     """Issue 17 item 6: TEST.BY_CHUNKS through SLURM: each test image is planned, its nine
     blocks predicted by two GPU-partition jobs into one Zarr of channels (equal to the
-    whole-image prediction of the first run) and decoded block by block."""
+    whole-image prediction of the first run), decoded by two CPU jobs and joined."""
     import numpy as np
 
     from stages.io import read_channels
@@ -217,6 +217,8 @@ def test_a_test_image_of_nine_blocks_is_predicted_by_two_gpu_jobs(slurm_run):
     images = sorted(p.stem for p in (workdir / "data/d/test/raw").glob("*.tif"))
     logs = workdir / ".snakemake" / "slurm_logs" / "rule_predict_blocks"
     assert len(list(logs.rglob("*.log"))) == 2 * len(images)
+    decode_logs = workdir / ".snakemake" / "slurm_logs" / "rule_decode_blocks"
+    assert len(list(decode_logs.rglob("*.log"))) == 2 * len(images)
     ours = [job for job in jobs() if int(job["JobId"]) > before]
     assert ours and all(job["JobState"] == "COMPLETED" for job in ours), ours
     # the two block jobs of each image, and only they, went to the GPU partition
@@ -225,6 +227,8 @@ def test_a_test_image_of_nine_blocks_is_predicted_by_two_gpu_jobs(slurm_run):
         plan = json.loads((results / "blocks" / f"{image}.plan.json").read_text())
         assert len(plan["blocks"]) == 9 and len(plan["groups"]) == 2
         assert len(list((results / "blocks" / image).glob("group*.json"))) == 2
+        decoding = json.loads((results / "blocks" / f"{image}.decode.json").read_text())
+        assert decoding["blocks"] == 9 and len(decoding["groups"]) == 2
         by_blocks, _, _ = read_channels(results / "per_image" / f"{image}.zarr")
         whole, _, _ = read_channels(
             workdir / "results/slurm2d/results/slurm2d_1/per_image" / f"{image}.tif"

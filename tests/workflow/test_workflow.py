@@ -709,7 +709,8 @@ def test_a_test_image_is_predicted_by_blocks_in_parallel_jobs(run2d, tmp_path):
     path = _write(tmp_path / "b.yaml", config)
     dry = snakemake(tmp_path, "--configfile", str(path), "-n")
     assert dry.returncode == 0, dry.stderr[-3000:]
-    assert {"plan_blocks", "decode"} <= planned_jobs(dry) and "predict" not in planned_jobs(dry)
+    assert {"plan_blocks", "plan_decode", "decode"} <= planned_jobs(dry)
+    assert "predict" not in planned_jobs(dry)
     result = snakemake(tmp_path, "--configfile", str(path))
     assert result.returncode == 0, result.stderr[-3000:]
     results = tmp_path / "results" / "blocks" / "results" / "blocks_1"
@@ -723,6 +724,20 @@ def test_a_test_image_is_predicted_by_blocks_in_parallel_jobs(run2d, tmp_path):
     np.testing.assert_allclose(by_blocks, whole, rtol=1e-4, atol=1e-5)
     instances, _ = read_labels(results / "per_image_instances" / "tile-3.zarr")  # by blocks
     assert len(np.unique(instances)) > 5
+    # decoded by four parallel jobs, their parts joined and removed; the same labels as
+    # `segpipe decode` by blocks in one job
+    decode_logs = sorted((results / "logs" / "decode_blocks").glob("tile-3.group*.log"))
+    assert len(decode_logs) == 4 and not list((results / "blocks" / "tile-3").glob("*.zarr"))
+    (decode_config,) = (tmp_path / "results" / "blocks" / "config_files").rglob("decode.yaml")
+    channels = results / "per_image" / "tile-3.zarr"
+    segpipe = Path(sys.executable).parent / "segpipe"
+    one_job = subprocess.run(
+        [segpipe, "decode", channels, tmp_path / "one.zarr", "--config", decode_config],
+        capture_output=True,
+        text=True,
+    )
+    assert one_job.returncode == 0, one_job.stderr[-2000:]
+    np.testing.assert_array_equal(read_labels(tmp_path / "one.zarr")[0], instances)
     refined = tifffile.imread(results / "per_image_post_processing" / "tile-3.tif")
     assert 5 < len(np.unique(refined)) <= len(np.unique(instances))
     measured = pd.read_csv(results / "per_image_post_processing" / "tile-3_full_stats.csv")
