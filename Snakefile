@@ -17,6 +17,7 @@ report: "report/workflow.rst"
 
 include: "rules/common.smk"
 include: "rules/data.smk"
+include: "rules/preprocess.smk"
 include: "rules/train.smk"
 include: "rules/predict.smk"
 include: "rules/decode.smk"

@@ -200,8 +200,10 @@ def decode_in_jobs(folder: Path, channels: Path, config_path: Path) -> dict:
     parts = [folder / "parts" / f"labels{g}.zarr" for g in groups]
 
     def job(group: int) -> tuple[float, float]:
-        return timed([*segpipe, "decode-blocks", str(plan), str(parts[group - 1]), "--group",
-                      str(group)], logs / f"decode_blocks{group}.log")  # fmt: skip
+        # one thread a job, as the workflow's decode_blocks rule runs them
+        command = [*segpipe, "decode-blocks", str(plan), str(parts[group - 1]), "--group",
+                   str(group), "--threads", "1"]  # fmt: skip
+        return timed(command, logs / f"decode_blocks{group}.log")
 
     started = time.perf_counter()
     with ThreadPoolExecutor(DECODE_WORKERS) as pool:
@@ -397,9 +399,13 @@ def main_from_truth(args) -> None:
             "block": TRUTH_BLOCK, "halo": HALO, "rows": rows}, indent=2))  # fmt: skip
     print("\n| stage | " + " | ".join("x".join(map(str, r["shape"])) for r in rows) + " |")
     print("|---|" + "---|" * len(rows))
-    for stage in rows[0]["stages"]:
-        cells = [f"{r['stages'][stage]['peak_mib']:.0f} MiB, {r['stages'][stage]['seconds']:.1f} s"
-                 for r in rows]  # fmt: skip
+    for stage in dict.fromkeys(s.split(" (")[0] for r in rows for s in r["stages"]):
+        cells = []
+        for row in rows:  # a stage of several jobs is named with its job count per size
+            (name,) = [s for s in row["stages"] if s.split(" (")[0] == stage]
+            found = row["stages"][name]
+            jobs = name[len(stage) :]
+            cells.append(f"{found['peak_mib']:.0f} MiB, {found['seconds']:.1f} s{jobs}")
         print(f"| {stage} | " + " | ".join(cells) + " |")
 
 

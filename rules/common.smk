@@ -235,13 +235,56 @@ for _raws, _labels, _key in (
             f"{len(_labels)}"
         )
 
+#: the test images as given (overlays, measurements and the report read these)
+IMAGES = {Path(p).stem: p for p in TEST_RAW}
+if len(IMAGES) != len(TEST_RAW):
+    sys.exit(f"segpipe: two test images in {TEST_DATA['PATH']} share a name apart from the suffix")
+
+#: DATA.PREPROCESS: each raw image of the splits it names is preprocessed by its own job into
+#: RESULTS/preprocessed/<subset>/raw/ (with RESIZE, training and validation labels are resized
+#: alike into .../label/), and the stages after it read those; the channels predicted for a
+#: resized test image are resized back to the image's shape before decoding
+PREPROCESS_CFG = CFG["DATA"]["PREPROCESS"]
+RESIZE_ON = PREPROCESS_CFG["RESIZE"]["ENABLE"]
+#: subset -> image name -> (raw file, its label file when resized with it, else None)
+PREPROCESS_SOURCES = {}
+RAW_DIRS = {"train": TRAIN_DATA["PATH"], "val": VAL_DATA["PATH"]}
+LABEL_DIRS = {"train": TRAIN_DATA["GT_PATH"], "val": VAL_DATA["GT_PATH"]}
+
+
+def _preprocessed(subset, raws, labels):
+    """The raw and label files a split's later stages read once it is preprocessed."""
+    folder = RESULTS / "preprocessed" / subset
+    with_labels = RESIZE_ON and subset != "test"
+    PREPROCESS_SOURCES[subset] = {
+        Path(raw).stem: (raw, label if with_labels else None)
+        for raw, label in zip(raws, labels if with_labels else [None] * len(raws))
+    }
+    if with_labels:
+        # named by the raw image's stem: the pairs keep their order in both folders
+        labels = [str(folder / "label" / f"{Path(raw).stem}.tif") for raw in raws]
+        LABEL_DIRS[subset] = str(folder / "label")
+    raws = [str(folder / "raw" / f"{Path(raw).stem}.tif") for raw in raws]
+    if subset in RAW_DIRS:
+        RAW_DIRS[subset] = str(folder / "raw")
+    return raws, labels
+
+
+if PREPROCESS_CFG["TRAIN"] and TRAIN_RAW:
+    TRAIN_RAW, TRAIN_LABEL = _preprocessed("train", TRAIN_RAW, TRAIN_LABEL)
+if PREPROCESS_CFG["VAL"] and VAL_RAW:
+    VAL_RAW, VAL_LABEL = _preprocessed("val", VAL_RAW, VAL_LABEL)
+#: what prediction reads of each test image
+PREDICT_INPUT = dict(IMAGES)
+if PREPROCESS_CFG["TEST"] and TEST_RAW:
+    PREDICT_INPUT = dict(zip(IMAGES, _preprocessed("test", list(IMAGES.values()), [])[0]))
+#: the test images' channels are predicted at another shape and resized back
+RESIZE_BACK = bool(PREPROCESS_CFG["TEST"] and RESIZE_ON and TEST_RAW)
+
 LABEL_FILES = {
     "train": {Path(p).stem: p for p in TRAIN_LABEL},
     "val": {Path(p).stem: p for p in VAL_LABEL},
 }
-IMAGES = {Path(p).stem: p for p in TEST_RAW}
-if len(IMAGES) != len(TEST_RAW):
-    sys.exit(f"segpipe: two test images in {TEST_DATA['PATH']} share a name apart from the suffix")
 
 
 #: the test images of each predict job (RUN.PREDICT_IMAGES_PER_JOB), in name order

@@ -74,8 +74,8 @@ rule check:
         runtime=30,
     params:
         folders=shell_words(
-            ["--raw", TRAIN_DATA["PATH"], "--label", TRAIN_DATA["GT_PATH"]] * bool(TRAIN_RAW)
-            + ["--raw", VAL_DATA["PATH"], "--label", VAL_DATA["GT_PATH"]] * bool(VAL_RAW)
+            ["--raw", RAW_DIRS["train"], "--label", LABEL_DIRS["train"]] * bool(TRAIN_RAW)
+            + ["--raw", RAW_DIRS["val"], "--label", LABEL_DIRS["val"]] * bool(VAL_RAW)
         ),
         ndim=NDIM,
     shell:

@@ -6,7 +6,7 @@
 
 rule predict:
     input:
-        images=lambda w: [IMAGES[name] for name in PREDICT_GROUPS[int(w.group)]],
+        images=lambda w: [PREDICT_INPUT[name] for name in PREDICT_GROUPS[int(w.group)]],
         model=MODEL_FILE,
         config=stage_config("predict"),
         config_digest=stage_config_marker("predict"),
@@ -35,7 +35,8 @@ rule reconstruct:
     input:
         lambda w: patch_folders(w.image),
     output:
-        str(RESULTS / FOLDERS.channels / "{image}.tif"),
+        # with RESIZE_BACK at the preprocessed shape, for resize_channels
+        str(RESULTS / ("channels_resized" if RESIZE_BACK else FOLDERS.channels) / "{image}.tif"),
     log:
         str(LOGS / "reconstruct" / "{image}.log"),
     benchmark:

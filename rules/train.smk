@@ -7,6 +7,7 @@ if CFG["TRAIN"]["ENABLE"]:
         input:
             raw=TRAIN_RAW,
             labels=TRAIN_LABEL,
+            val=VAL_RAW + VAL_LABEL,
             channels=channel_files("train", TRAIN_LABEL),
             val_channels=channel_files("val", VAL_LABEL),
             check=str(RESULTS / "check" / "data_check.json"),
@@ -46,9 +47,9 @@ if CFG["TRAIN"]["ENABLE"]:
             validation=shell_words(
                 [
                     "--val-raw",
-                    VAL_DATA["PATH"],
+                    RAW_DIRS["val"],
                     "--val-label",
-                    VAL_DATA["GT_PATH"],
+                    LABEL_DIRS["val"],
                     "--val-channels",
                     RESULTS / "channels" / "val",
                 ]
@@ -79,7 +80,7 @@ if EXPORT_BMZ:
     rule export_bmz:
         input:
             model=MODEL_FILE,
-            image=(sorted(IMAGES.values()) or TRAIN_RAW)[:1],
+            image=(sorted(PREDICT_INPUT.values()) or TRAIN_RAW)[:1],
             config=stage_config("export"),
             config_digest=stage_config_marker("export"),
         output:

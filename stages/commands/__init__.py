@@ -13,6 +13,7 @@ from typing import Any
 
 #: the stages whose commands read a config, in workflow order
 STAGES = (
+    "preprocess",
     "check",
     "encode",
     "train",

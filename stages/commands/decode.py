@@ -26,8 +26,8 @@ class DecodeSettings:
     blocks: tuple[tuple[int, ...], tuple[int, ...]] | None = None
     #: DATA.TEST.ROI_MASK: the mask (file or folder) and its axes order, else None
     roi: tuple[str, str] | None = None
-    #: TEST.BY_CHUNKS.BLOCKS_PER_JOB: the blocks one `segpipe decode-blocks` job decodes
-    blocks_per_job: int = 8
+    #: TEST.BY_CHUNKS.DECODE_BLOCKS_PER_JOB: the blocks one `segpipe decode-blocks` job decodes
+    blocks_per_job: int = 32
 
 
 def settings_from_config(config) -> DecodeSettings:
@@ -77,7 +77,7 @@ def settings_from_config(config) -> DecodeSettings:
         voronoi_threshold=float(post["VORONOI_TH"]) if post["VORONOI_ON_MASK"] else None,
         blocks=(block, chunk_halo(config)) if block else None,
         roi=(roi["PATH"], roi["AXES_ORDER"]) if roi["ENABLE"] else None,
-        blocks_per_job=config["TEST"]["BY_CHUNKS"]["BLOCKS_PER_JOB"] if block else 8,
+        blocks_per_job=config["TEST"]["BY_CHUNKS"]["DECODE_BLOCKS_PER_JOB"] if block else 32,
     )
 
 

@@ -14,7 +14,7 @@ from .common import clear_errors, config_option
     "--blocks-per-job",
     type=click.IntRange(min=1),
     default=None,
-    help="Blocks one decode-blocks job decodes [default: TEST.BY_CHUNKS.BLOCKS_PER_JOB].",
+    help="Blocks one decode-blocks job decodes [default: TEST.BY_CHUNKS.DECODE_BLOCKS_PER_JOB].",
 )
 @click.option(
     "--tuned",
@@ -42,7 +42,8 @@ def command(
     config_path: str | None,
 ) -> None:
     """Plan the decoding of CHANNELS_PATH (a Zarr of `segpipe predict-blocks`, or any channel
-    file) by blocks of TEST.BY_CHUNKS.BLOCK_SIZE with its HALO, in groups of BLOCKS_PER_JOB:
+    file) by blocks of TEST.BY_CHUNKS.BLOCK_SIZE with its HALO, in groups of
+    DECODE_BLOCKS_PER_JOB:
     the decoder and its settings (the watershed's 'auto' thresholds fixed on the whole
     channels, read block by block), written to PLAN_PATH (JSON). `segpipe decode-blocks
     PLAN_PATH PART --group k` decodes each group, `segpipe merge-blocks` joins the parts into

@@ -162,6 +162,55 @@ def _check_patches(cfg: dict) -> None:
             )
 
 
+PRE = "DATA.PREPROCESS"
+
+
+@check(f"{PRE}.RESIZE.ENABLE", f"{PRE}.RESIZE.OUTPUT_SHAPE",
+       context=("PROBLEM.NDIM", "DATA.PATCH_SIZE"))  # fmt: skip
+def _check_resize(cfg: dict) -> None:
+    resize = cfg["DATA"]["PREPROCESS"]["RESIZE"]
+    if not resize["ENABLE"]:
+        return
+    ndim = 2 if cfg["PROBLEM"]["NDIM"] == "2D" else 3
+    shape, patch = resize["OUTPUT_SHAPE"], cfg["DATA"]["PATCH_SIZE"][:-1]
+    if len(shape) not in (ndim, ndim + 1):
+        raise ConfigError(
+            f"{PRE}.RESIZE.OUTPUT_SHAPE: {shape} needs one size per spatial axis of "
+            f"PROBLEM.NDIM {cfg['PROBLEM']['NDIM']}"
+        )
+    if any(s < p for s, p in zip(shape, patch)):
+        raise ConfigError(
+            f"{PRE}.RESIZE.OUTPUT_SHAPE: {shape} is smaller than DATA.PATCH_SIZE {patch}"
+        )
+
+
+@check(f"{PRE}.MEDIAN_BLUR.ENABLE", f"{PRE}.MEDIAN_BLUR.KERNEL_SIZE", f"{PRE}.CLAHE.KERNEL_SIZE",
+       f"{PRE}.CANNY.ENABLE", context=("PROBLEM.NDIM",))  # fmt: skip
+def _check_preprocess_filters(cfg: dict) -> None:
+    pre = cfg["DATA"]["PREPROCESS"]
+    ndim = 2 if cfg["PROBLEM"]["NDIM"] == "2D" else 3
+    size = pre["MEDIAN_BLUR"]["KERNEL_SIZE"]
+    if pre["MEDIAN_BLUR"]["ENABLE"] and len(size) not in (ndim, ndim + 1):
+        raise ConfigError(
+            f"{PRE}.MEDIAN_BLUR.KERNEL_SIZE: {size} needs one size per axis of "
+            f"PROBLEM.NDIM {cfg['PROBLEM']['NDIM']} (and the channel's)"
+        )
+    kernel = pre["CLAHE"]["KERNEL_SIZE"]
+    if isinstance(kernel, list) and len(kernel) != ndim:
+        raise ConfigError(f"{PRE}.CLAHE.KERNEL_SIZE: {kernel} needs one size per spatial axis")
+    if pre["CANNY"]["ENABLE"] and ndim == 3:
+        raise ConfigError(f"{PRE}.CANNY.ENABLE: Canny edges are for 2D images only")
+
+
+@check(f"{PRE}.TEST", context=("TEST.BY_CHUNKS.ENABLE",))
+def _check_preprocess_by_chunks(cfg: dict) -> None:
+    if cfg["DATA"]["PREPROCESS"]["TEST"] and cfg["TEST"]["BY_CHUNKS"]["ENABLE"]:
+        raise ConfigError(
+            f"{PRE}.TEST: test images are preprocessed whole; with TEST.BY_CHUNKS preprocess the "
+            "volumes beforehand"
+        )
+
+
 @check("DATA.TEST.RESOLUTION", context=("PROBLEM.NDIM",))
 def _check_resolution(cfg: dict) -> None:
     ndim = 2 if cfg["PROBLEM"]["NDIM"] == "2D" else 3

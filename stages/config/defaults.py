@@ -8,8 +8,8 @@ def complete(cfg: dict) -> None:
 
     The one place where a resolved config gains values it was not given: the patch size by
     NDIM, test padding and overlap by the patch, one options mapping per channel code, the
-    activation's lower-case spelling, and the watershed's channel lists where thresholds
-    were given without them (as BiaPy infers them).
+    activation's lower-case spelling, BiaPy's 2D resize shape in 3D, and the watershed's
+    channel lists where thresholds were given without them (as BiaPy infers them).
     """
     ndim = 2 if cfg["PROBLEM"]["NDIM"] == "2D" else 3
     if not cfg["DATA"]["PATCH_SIZE"]:
@@ -29,6 +29,9 @@ def complete(cfg: dict) -> None:
         **{code: dict(options or {}) for code, options in extra.items()},
     }
     cfg["MODEL"]["ACTIVATION"] = cfg["MODEL"]["ACTIVATION"].lower()
+    resize = cfg["DATA"]["PREPROCESS"]["RESIZE"]
+    if ndim == 3 and list(resize["OUTPUT_SHAPE"]) == [512, 512]:
+        resize["OUTPUT_SHAPE"] = [512, 512, 512]  # BiaPy's 2D default, read as it reads it
     _watershed_lists(seg)
 
 

@@ -55,7 +55,7 @@ def test_jobs_of_blocks_merge_into_the_labels_of_one_decode(
     run, tmp_path, stored_channels, halo, caplog
 ):
     config = _config(tmp_path, "c", ENABLE=True, BLOCK_SIZE=[8, 24, 24], HALO=list(halo),
-                     BLOCKS_PER_JOB=7)  # fmt: skip
+                     DECODE_BLOCKS_PER_JOB=7)  # fmt: skip
     result = run("decode", stored_channels, tmp_path / "one.zarr", "--config", config)
     assert result.exit_code == 0, result.output
     planned, parts = _decode_in_jobs(run, tmp_path, stored_channels, config)

@@ -54,7 +54,8 @@ def test_every_key_at_biapys_default_loads_silently():
 @pytest.mark.parametrize(
     "key, value, reason",
     [
-        ("DATA.PREPROCESS.TRAIN", True, "no preprocessing (resize"),
+        ("DATA.PREPROCESS.ZOOM.ENABLE", True, "zooms the patches of TEST.BY_CHUNKS only"),
+        ("DATA.PREPROCESS.RESIZE.PRESERVE_RANGE", False, "into 0s and 1s"),
         ("TRAIN.CHECKPOINT_MONITOR", "val_iou", "the lowest validation loss"),
         ("PROBLEM.INSTANCE_SEG.TYPE", "synapses", "synapse detection"),
         ("TEST.AUGMENTATION_MODE", "max", "averages (mean)"),
@@ -71,7 +72,7 @@ def test_keys_without_effect_warn_once_per_reason_when_set_away_from_biapys_defa
         _config({
             "PROBLEM.INSTANCE_SEG.CELLPOSE.FLOW_THRESHOLD": 0.8,
             "PROBLEM.INSTANCE_SEG.CELLPOSE.N_STEPS": 100,
-            "DATA.PREPROCESS.RESIZE.OUTPUT_SHAPE": "(256, 256)",
+            "DATA.PREPROCESS.GAUSSIAN_BLUR.CHANNEL_AXIS": 2,
             "MODEL.SAVE_CKPT_FREQ": -1,  # BiaPy's default: silent
         })
     )  # fmt: skip
@@ -79,11 +80,11 @@ def test_keys_without_effect_warn_once_per_reason_when_set_away_from_biapys_defa
         "PROBLEM.INSTANCE_SEG.CELLPOSE.FLOW_THRESHOLD, PROBLEM.INSTANCE_SEG.CELLPOSE.N_STEPS: no "
         "effect in segpipe: read only by BiaPy's gradient-flow (Cellpose) decoder, which segpipe "
         "does not have",
-        "DATA.PREPROCESS.RESIZE.OUTPUT_SHAPE: no effect in segpipe: read only with "
-        "DATA.PREPROCESS.TRAIN/VAL/TEST, which segpipe does not support",
+        "DATA.PREPROCESS.GAUSSIAN_BLUR.CHANNEL_AXIS: no effect in segpipe: the blur runs along "
+        "the spatial axes of each channel: channels are never blurred together",
     ]
     # a BiaPy literal string equal to the default is the default
-    _, warnings = resolve_config(_config({"DATA.PREPROCESS.RESIZE.OUTPUT_SHAPE": "(512, 512)"}))
+    _, warnings = resolve_config(_config({"DATA.PREPROCESS.GAUSSIAN_BLUR.CHANNEL_AXIS": "None"}))
     assert warnings == []
 
 

@@ -198,7 +198,13 @@ def test_a_test_image_of_nine_blocks_is_predicted_by_two_gpu_jobs(slurm_run):
         workdir / "results/slurm2d/checkpoints/slurm2d_3",
     )
     # 96x96 blocks (whole steps of the patch grid) tile each 256x256 tile in 3x3, 5 a job
-    chunks = {"ENABLE": True, "BLOCK_SIZE": [96, 96], "HALO": [48, 48], "BLOCKS_PER_JOB": 5}
+    chunks = {
+        "ENABLE": True,
+        "BLOCK_SIZE": [96, 96],
+        "HALO": [48, 48],
+        "BLOCKS_PER_JOB": 5,
+        "DECODE_BLOCKS_PER_JOB": 5,
+    }
     config = {
         **CONFIG,
         "RUN": {"NAME": "slurm2d", "ID": 3},

@@ -257,6 +257,65 @@ def test_training_with_a_validation_folder(run2d, tmp_path):
     assert (experiment / "checkpoints" / "valfolder_1" / "model.pt").exists()
 
 
+def test_preprocessed_images_train_and_predict_and_channels_come_back_to_size(run2d, tmp_path):
+    """Issue 14, DATA.PREPROCESS: training, validation and test images resized (256 -> 128) and
+    blurred by their own jobs, labels resized alike; the test tile's channels are predicted at
+    128x128 and resized back, so its instances and metrics are at the tile's own size."""
+    from stages.io import read_channels, read_labels
+
+    workdir, _ = run2d
+    data = workdir / "data" / "d2"
+    config = {
+        **TINY_2D,
+        "RUN": {"NAME": "pre"},
+        "DATA": {
+            **TINY_2D["DATA"],
+            "TRAIN": {
+                "PATH": str(data / "train" / "raw"),
+                "GT_PATH": str(data / "train" / "label"),
+                "REPLICATE": 1,
+            },  # fmt: skip
+            "VAL": {
+                "FROM_TRAIN": False,
+                "PATH": str(data / "test" / "raw"),
+                "GT_PATH": str(data / "test" / "label"),
+            },  # fmt: skip
+            "TEST": {
+                **TINY_2D["DATA"]["TEST"],
+                "PATH": str(data / "test" / "raw"),
+                "GT_PATH": str(data / "test" / "label"),
+            },  # fmt: skip
+            "PREPROCESS": {
+                "TRAIN": True,
+                "VAL": True,
+                "TEST": True,
+                "RESIZE": {"ENABLE": True, "OUTPUT_SHAPE": "(128, 128)"},
+                "GAUSSIAN_BLUR": {"ENABLE": True, "SIGMA": 0.5},
+            },  # fmt: skip
+        },
+        "TRAIN": {**TINY_2D["TRAIN"], "EPOCHS": 1},
+    }
+    path = _write(tmp_path / "pre.yaml", config)
+    result = snakemake(tmp_path, "--configfile", str(path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = tmp_path / "results" / "pre" / "results" / "pre_1"
+    for subset, count in (("train", 3), ("val", 1), ("test", 1)):
+        raws = sorted((results / "preprocessed" / subset / "raw").glob("*.tif"))
+        assert len(raws) == count and tifffile.imread(raws[0]).shape == (128, 128)
+    labels = sorted((results / "preprocessed" / "train" / "label").glob("*.tif"))
+    assert [p.name for p in labels] == ["tile-0.tif", "tile-1.tif", "tile-2.tif"]
+    assert tifffile.imread(labels[0]).shape == (128, 128)
+    # the validation tile, resized to 128x128, gives 2x2 cells of 64x64 (16 at its own size)
+    assert "4 validation patch(es)" in (results / "logs" / "train.log").read_text()
+    small, _, _ = read_channels(results / "channels_resized" / "tile-3.tif")
+    channels, _, _ = read_channels(results / "per_image" / "tile-3.tif")
+    assert small.shape == (2, 128, 128) and channels.shape == (2, 256, 256)
+    instances, _ = read_labels(results / "per_image_instances" / "tile-3.tif")
+    assert instances.shape == (256, 256)
+    metrics = pd.read_csv(results / "test_results_metrics.csv")
+    assert list(metrics["file"]) == ["tile-3", "average"]
+
+
 HOSTILE_TRAIN = ["nucleo 1", "y$(touch INJECTED)", 'it\'s "q"']
 HOSTILE_TEST = ["núcleo ü `touch INJECTED`"]
 
@@ -705,7 +764,8 @@ def test_a_test_image_is_predicted_by_blocks_in_parallel_jobs(run2d, tmp_path):
     write_ome_zarr(raw / "tile-3.zarr", image[..., None], {})
     config = _predict_with_run2d_model(workdir, raw, NAME="blocks", REPORT_IMAGES=0)
     config["TEST"] = {**TINY_2D["TEST"], "BY_CHUNKS": {
-        "ENABLE": True, "BLOCK_SIZE": [64, 64], "HALO": [48, 48], "BLOCKS_PER_JOB": 4}}  # fmt: skip
+        "ENABLE": True, "BLOCK_SIZE": [64, 64], "HALO": [48, 48], "BLOCKS_PER_JOB": 4,
+        "DECODE_BLOCKS_PER_JOB": 4}}  # fmt: skip
     path = _write(tmp_path / "b.yaml", config)
     dry = snakemake(tmp_path, "--configfile", str(path), "-n")
     assert dry.returncode == 0, dry.stderr[-3000:]
