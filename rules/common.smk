@@ -391,19 +391,29 @@ def decoded_block_groups(wildcards):
     ]
 
 
+def median_filtered_file(image):
+    """The median-filtered channels of ``image``: a TIFF, or with BY_CHUNKS a Zarr."""
+    return str(RESULTS / FOLDERS.median_filtered / f"{image}{'.zarr' if BY_CHUNKS else '.tif'}")
+
+
 def decode_input(image):
     """The channels decode reads: median-filtered when MEDIAN_FILTER is on."""
     if MEDIAN_FILTER:
-        return str(RESULTS / FOLDERS.median_filtered / f"{image}.tif")
+        return median_filtered_file(image)
     return channels_file(image)
+
+
+#: with BY_CHUNKS, refine writes a Zarr block by block (the other steps read whole images)
+BLOCKWISE_STEPS = ("refine",) if BY_CHUNKS else ()
 
 
 def post_step_output(step):
     """Where a post-processing step writes: per_image_post_processing/ for the last step on,
     post_processing_steps/<step>/ for the others."""
+    name = "{image}" + (".zarr" if step in BLOCKWISE_STEPS else ".tif")
     if POST_STEPS and step == POST_STEPS[-1]:
-        return str(RESULTS / FOLDERS.post_processing / "{image}.tif")
-    return str(RESULTS / "post_processing_steps" / step / "{image}.tif")
+        return str(RESULTS / FOLDERS.post_processing / name)
+    return str(RESULTS / "post_processing_steps" / step / name)
 
 
 def post_step_input(step):
@@ -417,7 +427,7 @@ def post_step_input(step):
 
 def final_labels(image):
     if POST_STEPS:
-        return str(RESULTS / FOLDERS.post_processing / f"{image}.tif")
+        return post_step_output(POST_STEPS[-1]).format(image=image)
     return instances(image)
 
 

@@ -9,7 +9,8 @@ rule median_filter:
         config=stage_config("median_filter"),
         config_digest=stage_config_marker("median_filter"),
     output:
-        str(RESULTS / FOLDERS.median_filtered / "{image}.tif"),
+        # with BY_CHUNKS a Zarr, filtered block by block
+        (directory if BY_CHUNKS else str)(median_filtered_file("{image}")),
     log:
         str(LOGS / "median_filter" / "{image}.log"),
     benchmark:

@@ -12,7 +12,7 @@ if "refine" in POST_STEPS:
             config=stage_config("refine"),
             config_digest=stage_config_marker("refine"),
         output:
-            post_step_output("refine"),
+            (directory if "refine" in BLOCKWISE_STEPS else str)(post_step_output("refine")),
         log:
             str(LOGS / "refine" / "{image}.log"),
         benchmark:

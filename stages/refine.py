@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from scipy import ndimage as ndi
-from skimage.segmentation import clear_border, expand_labels
+from skimage.segmentation import expand_labels
 
 from .labels import compact_ids, instance_boxes, restore_ids
 from .labels.morphology import erode_labels, remove_large_labels, remove_small_labels
@@ -30,6 +30,18 @@ def fill_instance_holes(labels: np.ndarray) -> np.ndarray:
         holes = ndi.binary_fill_holes(mask) & (labels[box] == 0)
         out[box][holes] = label_id
     return out
+
+
+def clear_border_instances(labels: np.ndarray) -> np.ndarray:
+    """The instances that touch a face of the image removed, whole. skimage's clear_border
+    (BiaPy's) removes the same instances, except that of an instance made of separate pieces
+    it removes only the pieces on the border; segpipe removes the instance, so that a volume
+    refined block by block (which sees the faces, not every piece) gives the same labels."""
+    on_faces = [np.zeros(1, labels.dtype)]
+    for axis in range(labels.ndim):
+        on_faces += [np.take(labels, 0, axis).ravel(), np.take(labels, -1, axis).ravel()]
+    touching = np.unique(np.concatenate(on_faces))
+    return np.where(np.isin(labels, touching[touching > 0]), 0, labels).astype(labels.dtype)
 
 
 def refine_instances(
@@ -60,7 +72,7 @@ def refine_instances(
         elif operation == "fill_holes":
             out = fill_instance_holes(out)
         elif operation == "clear_border":
-            out = clear_border(out)
+            out = clear_border_instances(out)
         elif operation == "remove_small_objects":
             out = remove_small_labels(out, int(value))
         else:

@@ -93,6 +93,12 @@ def chunk_halo(config: Any) -> tuple[int, ...]:
     return _per_axis(config, "HALO", 1)
 
 
+def block_and_halo(config: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """TEST.BY_CHUNKS's block size and halo per spatial axis, whether BY_CHUNKS is on or not
+    (for a label volume on disk refined block by block)."""
+    return _per_axis(config, "BLOCK_SIZE", 4), _per_axis(config, "HALO", 1)
+
+
 def _per_axis(config: Any, key: str, patches: int) -> tuple[int, ...]:
     patch = tuple(int(p) for p in config["DATA"]["PATCH_SIZE"][:-1])
     values = tuple(config["TEST"]["BY_CHUNKS"][key]) or tuple(patches * p for p in patch)

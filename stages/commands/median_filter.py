@@ -34,8 +34,8 @@ def parse_filter(text: str) -> tuple[str, int]:
 
 
 @click.command(name="median-filter")
-@click.argument("channels_path", type=click.Path(dir_okay=False))
-@click.argument("out_path", type=click.Path(dir_okay=False))
+@click.argument("channels_path", type=click.Path())
+@click.argument("out_path", type=click.Path())
 @click.option(
     "--filter",
     "filters_text",
@@ -49,30 +49,49 @@ def command(
     channels_path: str, out_path: str, filters_text: tuple[str, ...], config_path: str | None
 ) -> None:
     """Median-filter every plane of CHANNELS_PATH (from `segpipe reconstruct`) into OUT_PATH,
-    which `segpipe decode` reads like the original."""
-    from ..io import provenance, read_channels, write_tiff
-    from ..postprocess import median_filter_channels
+    which `segpipe decode` reads like the original. A Zarr of channels (`segpipe
+    predict-blocks`) is filtered block by block into the Zarr OUT_PATH, never read whole:
+    the same values as filtering it whole."""
+    from ..containers import create_channel_store, is_container
+    from ..io import (
+        atomic_directory,
+        json_ready,
+        open_channels,
+        provenance,
+        read_channels,
+        write_tiff,
+    )
+    from ..postprocess import median_filter_by_blocks, median_filter_channels
     from .common import settings_for
 
     settings = settings_for("median_filter", config_path)
     filters = (
         tuple(parse_filter(text) for text in filters_text) if filters_text else settings.filters
     )
-    channels, planes, info = read_channels(channels_path)
+    by_blocks = is_container(channels_path)
+    if by_blocks != is_container(out_path):
+        raise click.ClickException(
+            f"{out_path}: a Zarr of channels is filtered into a Zarr, a TIFF into a TIFF"
+        )
+    channels, planes, info = (open_channels if by_blocks else read_channels)(channels_path)
+    metadata = {
+        **{k: v for k, v in info.metadata.items() if k != "shape"},
+        "source": str(channels_path),
+        "median_filters": [list(f) for f in filters],
+        "versions": provenance(),
+    }
     try:
-        filtered = median_filter_channels(channels, filters)
+        if by_blocks:
+            # the blocks the channels were predicted in (their chunks divide them)
+            block = info.metadata.get("block") or channels.array.chunks[1:]
+            with atomic_directory(out_path) as folder:
+                store = create_channel_store(folder, channels.shape, block, json_ready(metadata))
+                median_filter_by_blocks(channels, filters, block, store)
+        else:
+            filtered = median_filter_channels(channels, filters)
     except ValueError as error:
         raise click.ClickException(f"{channels_path}: {error}") from None
-    write_tiff(
-        out_path,
-        filtered,
-        spacing=info.spacing,
-        metadata={
-            **info.metadata,
-            "source": str(channels_path),
-            "median_filters": [list(f) for f in filters],
-            "versions": provenance(),
-        },
-    )
+    if not by_blocks:
+        write_tiff(out_path, filtered, spacing=info.spacing, metadata=metadata)
     described = ", ".join(f"{axes} {size}" for axes, size in filters) or "no filter"
     click.echo(f"{out_path}: {len(planes)} channel(s) median-filtered ({described})")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import click
 
-from .common import clear_errors, config_option, ndim_of
+from .common import block_and_halo, clear_errors, config_option, ndim_of
 
 
 @dataclass(frozen=True)
@@ -14,6 +14,8 @@ class RefineSettings:
     operations: tuple[str, ...]
     values: tuple[int | str, ...]
     ndim: int
+    #: TEST.BY_CHUNKS's block size and halo, for a label volume refined block by block
+    blocks: tuple[tuple[int, ...], tuple[int, ...]] | None = None
 
 
 def settings_from_config(config) -> RefineSettings:
@@ -26,12 +28,13 @@ def settings_from_config(config) -> RefineSettings:
         if post[key]:
             operations.append(operation)
             values.append("none")
-    return RefineSettings(tuple(operations), tuple(values), ndim_of(config))
+    blocks = block_and_halo(config) if config["TEST"]["BY_CHUNKS"]["ENABLE"] else None
+    return RefineSettings(tuple(operations), tuple(values), ndim_of(config), blocks)
 
 
 @click.command(name="refine")
 @click.argument("labels_path", type=click.Path())
-@click.argument("out_path", type=click.Path(dir_okay=False))
+@click.argument("out_path", type=click.Path())
 @click.option(
     "--operations",
     default=None,
@@ -53,9 +56,13 @@ def command(
     values_text: str | None,
     config_path: str | None,
 ) -> None:
-    """Refine every instance of LABELS_PATH and write OUT_PATH (ids renumbered 1..n)."""
+    """Refine every instance of LABELS_PATH and write OUT_PATH (ids renumbered 1..n). OUT_PATH
+    a Zarr: LABELS_PATH (any label image, a Zarr of `segpipe decode` above all) is refined block
+    by block with TEST.BY_CHUNKS's BLOCK_SIZE and HALO, one pass per operation, never read
+    whole; the labels of refining it whole for instances within the halo."""
     from skimage.segmentation import relabel_sequential
 
+    from ..containers import is_container
     from ..io import provenance, read_labels_and_classes, write_labels
     from ..labels.classes import classes_by_majority
     from ..refine import OPERATIONS, refine_instances
@@ -85,6 +92,9 @@ def command(
                 )
     else:
         ops, values = list(settings.operations), list(settings.values)
+    if is_container(out_path):
+        _refine_by_blocks(labels_path, out_path, ops, values, settings, config_path)
+        return
     labels, classes, info = read_labels_and_classes(
         labels_path, data_rank(None, settings.ndim, config_path)
     )
@@ -105,3 +115,67 @@ def command(
     click.echo(
         f"{out_path}: {int(refined.max())} instance(s) after {', '.join(ops) or 'no operation'}"
     )
+
+
+def _refine_by_blocks(
+    labels_path: str, out_path: str, operations, values, settings: RefineSettings, config_path
+) -> None:
+    """The refine command for a label volume written into a Zarr block by block."""
+    import tempfile
+    from pathlib import Path
+
+    from ..containers import create_label_store
+    from ..evaluate_blocks import open_label_blocks
+    from ..io import atomic_directory, json_ready, provenance
+    from ..refine_blocks import refine_by_blocks
+
+    if settings.blocks is None:
+        raise click.ClickException(
+            f"{out_path}: labels are refined into a Zarr block by block: set "
+            "TEST.BY_CHUNKS.ENABLE (with its BLOCK_SIZE and HALO), or write a TIFF"
+        )
+    block, halo = settings.blocks
+    labels = open_label_blocks(labels_path, settings.ndim)
+    try:
+        if labels.has_classes:
+            raise click.ClickException(
+                f"{labels_path}: labels with classes are refined whole: write a TIFF"
+            )
+        if len(block) != len(labels.shape):
+            raise click.ClickException(
+                f"TEST.BY_CHUNKS.BLOCK_SIZE {list(block)} does not fit the {len(labels.shape)}D "
+                f"labels {labels_path}"
+            )
+        with atomic_directory(out_path) as folder:
+            with tempfile.TemporaryDirectory(dir=Path(out_path).parent) as scratch:
+                store = create_label_store(folder, labels.shape, block)
+                count = refine_by_blocks(
+                    labels, operations, values, block, halo,
+                    lambda step: create_label_store(Path(scratch) / f"{step}.zarr",
+                                                    labels.shape, block),
+                    store,
+                )  # fmt: skip
+            store.attrs.update(json_ready({
+                "source": str(labels_path), "spacing": _stored_spacing(labels_path),
+                "operations": list(operations),
+                "values": list(values), "block": list(block), "halo": list(halo),
+                "objects": count, "versions": provenance(),
+            }))  # fmt: skip
+    except ValueError as error:
+        raise click.ClickException(f"{labels_path}: {error}") from None
+    finally:
+        labels.close()
+    click.echo(
+        f"{out_path}: {count} instance(s) after {', '.join(operations) or 'no operation'} "
+        "(by blocks)"
+    )
+
+
+def _stored_spacing(path: str) -> list | None:
+    """The spacing a Zarr of segpipe's labels records (None for any other file)."""
+    import zarr
+
+    try:
+        return dict(zarr.open_array(str(path), mode="r").attrs).get("spacing")
+    except Exception:  # not a Zarr array: zarr raises many types
+        return None

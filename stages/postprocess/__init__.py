@@ -6,7 +6,12 @@ the workflow rules around them read the TEST.POST_PROCESSING keys.
 """
 
 from .large_blobs import repair_large_blobs
-from .median import MEDIAN_AXES, median_filter_channels, median_footprint
+from .median import (
+    MEDIAN_AXES,
+    median_filter_by_blocks,
+    median_filter_channels,
+    median_footprint,
+)
 from .properties import CONDITION_PROPERTIES, SIGNS, Condition, remove_by_properties
 
 __all__ = [
@@ -14,6 +19,7 @@ __all__ = [
     "MEDIAN_AXES",
     "SIGNS",
     "Condition",
+    "median_filter_by_blocks",
     "median_filter_channels",
     "median_footprint",
     "remove_by_properties",

@@ -61,3 +61,28 @@ def median_filter_channels(channels: np.ndarray, filters: Sequence[tuple[str, in
             # scipy's default border (reflect), as in BiaPy: the same values at the edges
             out[index] = ndi.median_filter(out[index], size=footprint)
     return out
+
+
+def median_filter_by_blocks(
+    channels, filters: Sequence[tuple[str, int]], block: Sequence[int], out
+) -> None:
+    """:func:`median_filter_channels` of (C, *S) ``channels`` (an array, or a lazy one that
+    slices: a Zarr read block by block) written into ``out`` block by block. Each block is
+    filtered with a margin of every filter's half window summed, so that what reaches its core
+    is what filtering the whole image gives (at the image's edges the margin is cut and the
+    filters reflect, as on the whole image): the same values, never the whole image held."""
+    from ..decode.blocks import block_boxes
+
+    shape = tuple(channels.shape[1:])
+    if len(block) != len(shape):
+        raise ValueError(f"block {list(block)} needs one size per spatial axis of {shape}")
+    footprints = [median_footprint(axes, int(size), len(shape)) for axes, size in filters]
+    margin = [sum(f[axis] // 2 for f in footprints) for axis in range(len(shape))]
+    for box in block_boxes(shape, block):
+        region = tuple(
+            slice(max(b.start - m, 0), min(b.stop + m, s)) for b, m, s in zip(box, margin, shape)
+        )
+        values = np.asarray(channels[(slice(None), *region)], dtype=np.float32)
+        filtered = median_filter_channels(values, filters)
+        core = tuple(slice(b.start - r.start, b.stop - r.start) for b, r in zip(box, region))
+        out[(slice(None), *box)] = filtered[(slice(None), *core)]

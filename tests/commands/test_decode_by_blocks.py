@@ -149,3 +149,35 @@ def test_a_region_of_interest_keeps_instances_inside_it_by_blocks_too(run, tmp_p
                  "--config", whole_config)  # fmt: skip
     assert result.exit_code != 0 and "none named 'ch'" in result.output
     assert not (tmp_path / "x.tif").exists()
+
+
+def test_labels_in_a_zarr_are_refined_block_by_block_as_whole(run, tmp_path, mask3d):
+    """Issue 17 item 4: refine a Zarr of labels into a Zarr, never reading it whole: the
+    labels of refining the TIFF whole."""
+    import zarr
+
+    volume = np.concatenate([mask3d, np.where(mask3d[:, :, ::-1], mask3d[:, :, ::-1] + 500, 0)], 2)
+    write_tiff(tmp_path / "l.tif", volume)
+    store = zarr.create_array(str(tmp_path / "l.zarr"), shape=volume.shape, dtype="uint32",
+                              chunks=(8, 24, 24), fill_value=0)  # fmt: skip
+    store[...] = volume
+    store.attrs["spacing"] = [2.0, 1.0, 1.0]
+    config = _config(tmp_path, ENABLE=True, BLOCK_SIZE=[8, 24, 24], HALO=[31, 40, 40])
+    refine = ("--operations", "erosion,fill_holes,remove_small_objects,clear_border",
+              "--values", "1,none,40,none", "--config", config)  # fmt: skip
+    result = run("refine", tmp_path / "l.zarr", tmp_path / "r.zarr", *refine)
+    assert result.exit_code == 0, result.output
+    assert "(by blocks)" in result.output
+    result = run("refine", tmp_path / "l.tif", tmp_path / "r.tif", *refine)
+    assert result.exit_code == 0, result.output
+    by_blocks, _ = read_labels(tmp_path / "r.zarr")
+    whole, _ = read_labels(tmp_path / "r.tif")
+    assert 10 < whole.max() < len(np.unique(volume)) - 1
+    np.testing.assert_array_equal(by_blocks, whole)
+    assert zarr.open_array(str(tmp_path / "r.zarr")).attrs["spacing"] == [2.0, 1.0, 1.0]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("tmp")]  # scratch removed
+    # without TEST.BY_CHUNKS there is no block size: one error, nothing written
+    result = run("refine", tmp_path / "l.zarr", tmp_path / "x.zarr", "--operations", "erosion",
+                 "--values", "1", "--config", _config(tmp_path))  # fmt: skip
+    assert result.exit_code != 0 and "set TEST.BY_CHUNKS.ENABLE" in result.output
+    assert not (tmp_path / "x.zarr").exists()

@@ -33,6 +33,27 @@ def test_median_filter_writes_channels_decode_reads(run, dataset, tmp_path):
     )
 
 
+def test_a_zarr_of_channels_is_filtered_block_by_block_into_a_zarr(run, tmp_path, mask3d):
+    """Issue 17: the median filters of a volume predicted by blocks, never read whole."""
+    from stages.channels import encode_channels
+    from stages.containers import create_channel_store
+
+    channels = encode_channels(mask3d, ["F", "C"])
+    store = create_channel_store(tmp_path / "ch.zarr", channels.shape, (8, 24, 24),
+                                 {"channels": ["F", "C"], "block": [8, 24, 24]})  # fmt: skip
+    store[...] = channels
+    result = run("median-filter", tmp_path / "ch.zarr", tmp_path / "mf.zarr", "--filter", "z:3",
+                 "--filter", "xy:5")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    filtered, planes, info = read_channels(tmp_path / "mf.zarr")
+    expected = median_filter_channels(channels, [("z", 3), ("xy", 5)])
+    assert planes == ["F", "C"] and info.metadata["median_filters"] == [["z", 3], ["xy", 5]]
+    np.testing.assert_array_equal(filtered, expected)
+    result = run("median-filter", tmp_path / "ch.zarr", tmp_path / "mf.tif", "--filter", "z:3")
+    assert result.exit_code != 0 and "a Zarr of channels is filtered into a Zarr" in result.output
+    assert not (tmp_path / "mf.tif").exists()
+
+
 def test_median_filter_errors(run, dataset, tmp_path):
     label = dataset / "train/label/img-0.tif"
     assert run("encode", label, tmp_path / "ch.tif", "--channels", "F").exit_code == 0

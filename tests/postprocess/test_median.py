@@ -61,3 +61,19 @@ def test_filters_apply_in_order_to_every_channel(mask3d, rng):
         np.testing.assert_array_equal(out[index], expected)
     assert out.dtype == channels.dtype
     np.testing.assert_array_equal(median_filter_channels(channels, []), channels)
+
+
+@pytest.mark.parametrize("block", [(8, 16, 16), (31, 61, 57), (5, 64, 20)])
+def test_filtering_by_blocks_gives_the_values_of_filtering_whole(mask3d, block):
+    """Several filters in a row: each block's margin is their half windows summed."""
+    from stages.channels import encode_channels
+    from stages.postprocess import median_filter_by_blocks
+
+    channels = encode_channels(mask3d, ["F", "C", "Db"])
+    filters = [("z", 3), ("xy", 5), ("zx", 4)]
+    whole = median_filter_channels(channels, filters)
+    out = np.full_like(channels, np.nan)
+    median_filter_by_blocks(channels, filters, block, out)
+    np.testing.assert_array_equal(out, whole)
+    with pytest.raises(ValueError, match="one size per spatial axis"):
+        median_filter_by_blocks(channels, filters, (8, 16), out)

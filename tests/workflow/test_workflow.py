@@ -757,6 +757,7 @@ def test_a_test_image_is_predicted_by_blocks_in_parallel_jobs(run2d, tmp_path):
     the patch grid: 72x72)."""
     from stages.containers import write_ome_zarr
     from stages.io import read_channels, read_labels
+    from stages.postprocess import median_filter_channels
 
     workdir, _ = run2d
     raw = tmp_path / "test" / "raw"
@@ -766,6 +767,9 @@ def test_a_test_image_is_predicted_by_blocks_in_parallel_jobs(run2d, tmp_path):
     config["TEST"] = {**TINY_2D["TEST"], "BY_CHUNKS": {
         "ENABLE": True, "BLOCK_SIZE": [64, 64], "HALO": [48, 48], "BLOCKS_PER_JOB": 4,
         "DECODE_BLOCKS_PER_JOB": 4}}  # fmt: skip
+    # the median filter of the channels, block by block into a Zarr decode reads
+    config["TEST"]["POST_PROCESSING"] = {**TINY_2D["TEST"]["POST_PROCESSING"], "MEDIAN_FILTER":
+        True, "MEDIAN_FILTER_AXIS": ["xy"], "MEDIAN_FILTER_SIZE": [3]}  # fmt: skip
     path = _write(tmp_path / "b.yaml", config)
     dry = snakemake(tmp_path, "--configfile", str(path), "-n")
     assert dry.returncode == 0, dry.stderr[-3000:]
@@ -789,7 +793,9 @@ def test_a_test_image_is_predicted_by_blocks_in_parallel_jobs(run2d, tmp_path):
     decode_logs = sorted((results / "logs" / "decode_blocks").glob("tile-3.group*.log"))
     assert len(decode_logs) == 4 and not list((results / "blocks" / "tile-3").glob("*.zarr"))
     (decode_config,) = (tmp_path / "results" / "blocks" / "config_files").rglob("decode.yaml")
-    channels = results / "per_image" / "tile-3.zarr"
+    channels = results / "per_image_median_filtered" / "tile-3.zarr"
+    filtered, _, _ = read_channels(channels)
+    np.testing.assert_array_equal(filtered, median_filter_channels(by_blocks, [("xy", 3)]))
     segpipe = Path(sys.executable).parent / "segpipe"
     one_job = subprocess.run(
         [segpipe, "decode", channels, tmp_path / "one.zarr", "--config", decode_config],
@@ -798,7 +804,8 @@ def test_a_test_image_is_predicted_by_blocks_in_parallel_jobs(run2d, tmp_path):
     )
     assert one_job.returncode == 0, one_job.stderr[-2000:]
     np.testing.assert_array_equal(read_labels(tmp_path / "one.zarr")[0], instances)
-    refined = tifffile.imread(results / "per_image_post_processing" / "tile-3.tif")
+    # refined block by block into a Zarr (TINY_2D's fill_holes, remove_small_objects)
+    refined, _ = read_labels(results / "per_image_post_processing" / "tile-3.zarr")
     assert 5 < len(np.unique(refined)) <= len(np.unique(instances))
     measured = pd.read_csv(results / "per_image_post_processing" / "tile-3_full_stats.csv")
     assert len(measured) == len(np.unique(refined)) - 1
