@@ -17,8 +17,9 @@ kernels.
 ``--jobs-only N``: per size, the plan and N prediction jobs from the middle of the volume
 only (the peak of a job on a volume too long to predict whole on this machine).
 
-``--from-truth [--only decode decode_jobs measure evaluate]``: no network; channels encoded
-from the tiled truth. ``decode_jobs`` decodes as the workflow does with TEST.BY_CHUNKS
+``--from-truth [--only decode decode_jobs median_filter refine measure evaluate]``: no
+network; channels encoded from the tiled truth; ``median_filter`` (z 3, then xy 5) and
+``refine`` (REFINE) block by block. ``decode_jobs`` decodes as the workflow does with TEST.BY_CHUNKS
 (plan-decode, the decode-blocks groups as parallel jobs, one per CPU, merge-blocks) and checks
 the labels equal to those of ``decode`` in one job.
 """
@@ -182,7 +183,10 @@ def run_size(
 AFTER_PREDICTION = ("decode", "measure", "evaluate")
 #: stages that --only may name besides those: decoding by parallel jobs as the workflow does
 #: (plan-decode, decode-blocks per group, DECODE_WORKERS at a time, merge-blocks)
-OPTIONAL = ("decode_jobs",)
+OPTIONAL = ("decode_jobs", "median_filter", "refine")
+#: the refinement benchmarked: a local operation, hole filling with the halo, a removal by
+#: size and clear_border (each a pass of its own over the blocks)
+REFINE = ("erosion,fill_holes,remove_small_objects,clear_border", "1,none,50,none")
 DECODE_WORKERS = os.cpu_count() or 1
 
 
@@ -242,6 +246,15 @@ def after_prediction(
                                    str(folder / "stats.csv")], logs / "measure.log")  # fmt: skip
     if "decode_jobs" in only:
         stages.update(decode_in_jobs(folder, channels, config_path))
+    if "median_filter" in only:
+        stages["median_filter"] = timed([*segpipe, "median-filter", str(channels),
+                                         str(folder / "median.zarr"), "--filter", "z:3",
+                                         "--filter", "xy:5"], logs / "median.log")  # fmt: skip
+    if "refine" in only:
+        stages["refine"] = timed([*segpipe, "refine", str(folder / "labels.zarr"),
+                                  str(folder / "refined.zarr"), "--operations", REFINE[0],
+                                  "--values", REFINE[1], "--config", str(config_path)],
+                                 logs / "refine.log")  # fmt: skip
     if "evaluate" not in only:
         return stages
     stages["evaluate"] = timed([*segpipe, "evaluate", "--pred", str(folder / "labels.zarr"),
