@@ -30,31 +30,54 @@ def command(
     ndim: str | None,
 ) -> None:
     """Draw RAW_PATH with the outlines of LABELS_PATH (and of --truth) and the --associations
-    image side by side into OUT_PATH (PNG; the middle slice of a volume)."""
-    from ..io import InputError, read_image, read_labels, read_raw
-    from ..labels import instance_count
+    image side by side into OUT_PATH (PNG; the middle slice of a volume). Of a volume only
+    that slice is read (Zarr, HDF5 or TIFF), and the instances are counted block by block: a
+    volume larger than memory is drawn in the memory of one slice and one block."""
+    import numpy as np
+
+    from ..evaluate_blocks import open_label_blocks
+    from ..image_regions import open_raw_regions
+    from ..io import InputError
     from ..pictures import image_panels, save_panels
 
-    predicted, _ = read_labels(labels_path, None if ndim is None else int(ndim[0]))
-    rank = predicted.ndim
-    raw, _ = read_raw(raw_path, rank)
-    true_labels = read_labels(truth, rank)[0] if truth else None
-    matching = None
-    if associations:
-        matching, _ = read_image(associations)  # a TIFF, or the Zarr of a volume by blocks
-        if matching.shape[-1] != 3 or matching.shape[:-1] != predicted.shape:
-            raise InputError(
-                f"{associations}: shape {matching.shape} is not the RGB association image of "
-                f"{labels_path} (shape {predicted.shape})"
-            )
-    for name, other in (
-        ("raw image", raw.shape[:-1]),
-        ("ground truth", getattr(true_labels, "shape", None)),
-    ):
-        if other is not None and other != predicted.shape:
-            raise InputError(
-                f"the {name} (shape {other}) and {labels_path} (shape {predicted.shape}) differ"
-            )
+    labels = open_label_blocks(labels_path, None if ndim is None else int(ndim[0]))
+    opened = [labels]
+    try:
+        shape = labels.shape
+        rank = len(shape)
+        # the middle Z slice of a volume (kept as a volume of one slice), a 2D image whole
+        view = (slice(shape[0] // 2, shape[0] // 2 + 1),) if rank == 3 else ()
+        view += (slice(None),) * (rank - len(view))
+        predicted = labels[view]
+        raw_reader, _ = open_raw_regions(raw_path, rank)
+        opened.append(raw_reader)
+        truth_reader = open_label_blocks(truth, rank) if truth else None
+        if truth_reader is not None:
+            opened.append(truth_reader)
+        matching_reader = None
+        if associations:
+            matching_reader, _ = open_raw_regions(associations, rank, what="association image")
+            opened.append(matching_reader)
+            if matching_reader.shape != (*shape, 3):
+                raise InputError(
+                    f"{associations}: shape {matching_reader.shape} is not the RGB association "
+                    f"image of {labels_path} (shape {shape})"
+                )
+        for name, other in (
+            ("raw image", raw_reader.shape[:-1]),
+            ("ground truth", getattr(truth_reader, "shape", None)),
+        ):
+            if other is not None and tuple(other) != shape:
+                raise InputError(
+                    f"the {name} (shape {tuple(other)}) and {labels_path} (shape {shape}) differ"
+                )
+        raw = np.asarray(raw_reader[view])
+        true_labels = truth_reader[view] if truth_reader is not None else None
+        matching = np.asarray(matching_reader[view]) if matching_reader is not None else None
+        count = _instance_count(labels)
+    finally:
+        for reader in opened:
+            reader.close()
     threshold = _threshold_of(associations)
     panels = image_panels(
         raw,
@@ -63,8 +86,24 @@ def command(
         matching,
         f"matching at IoU {threshold}: TP green, FN red, FP blue" if threshold else "matching",
     )
-    save_panels(panels, out_path, f"{_stem(raw_path)}: {instance_count(predicted)} instance(s)")
+    save_panels(panels, out_path, f"{_stem(raw_path)}: {count} instance(s)")
     click.echo(f"{out_path}: {len(panels)} panel(s)")
+
+
+def _instance_count(labels) -> int:
+    """The distinct non-zero ids of a label image read by regions, counted block by block."""
+    import numpy as np
+
+    from ..decode.blocks import block_boxes
+    from ..evaluate_blocks import evaluation_block
+
+    seen = np.zeros(0, bool)
+    for box in block_boxes(labels.shape, evaluation_block(labels.shape, (1,) * len(labels.shape))):
+        ids = np.unique(labels[box])
+        if len(ids) and ids[-1] >= len(seen):
+            seen = np.concatenate([seen, np.zeros(int(ids[-1]) + 1 - len(seen), bool)])
+        seen[ids] = True
+    return int(np.count_nonzero(seen[1:]))
 
 
 def _stem(path: str) -> str:

@@ -189,6 +189,36 @@ def test_overlay_draws_a_test_image_and_refuses_mismatched_files(run, dataset, t
     assert not (tmp_path / "x.png").exists()
 
 
+def test_a_volume_in_zarrs_is_drawn_from_its_middle_slice_as_from_tiffs(
+    run, tmp_path, img3d, mask3d, monkeypatch
+):
+    """Issue 17: the overlay of a volume reads its middle slice only (the instances counted
+    block by block): the picture of the same volume in TIFFs, read whole."""
+    import matplotlib.image
+    import zarr
+
+    import stages.evaluate_blocks
+
+    monkeypatch.setattr(stages.evaluate_blocks, "EVALUATION_BLOCK_VOXELS", 4096)
+    truth = np.roll(mask3d, 2, axis=1)
+    picture = np.zeros(mask3d.shape + (3,), np.uint8)
+    picture[mask3d > 0] = (0, 255, 0)
+    for name, array in (("raw", img3d), ("l", mask3d), ("t", truth), ("a_th_0.5_associations",
+                                                                     picture)):  # fmt: skip
+        write_tiff(tmp_path / f"{name}.tif", array, rgb=array.ndim == 4)
+        zarr.save_array(str(tmp_path / f"{name}.zarr"), array)
+    for suffix in ("tif", "zarr"):
+        files = [tmp_path / f"{n}.{suffix}" for n in ("raw", "l")]
+        result = run("overlay", *files, tmp_path / f"{suffix}.png", "--truth",
+                     tmp_path / f"t.{suffix}", "--associations",
+                     tmp_path / f"a_th_0.5_associations.{suffix}", "--ndim", "3D")  # fmt: skip
+        assert result.exit_code == 0, result.output
+    np.testing.assert_array_equal(
+        matplotlib.image.imread(tmp_path / "zarr.png"),
+        matplotlib.image.imread(tmp_path / "tif.png"),
+    )
+
+
 def test_clear_border_as_its_own_key_removes_the_instances_at_the_border(run, dataset, tmp_path):
     label = dataset / "train/label/img-0.tif"
     config = tmp_path / "c.yaml"
