@@ -63,7 +63,9 @@ if "filter_by_properties" in POST_STEPS:
             config=stage_config("filter_by_properties"),
             config_digest=stage_config_marker("filter_by_properties"),
         output:
-            labels=post_step_output("filter_by_properties"),
+            labels=(directory if "filter_by_properties" in BLOCKWISE_STEPS else str)(
+                post_step_output("filter_by_properties")
+            ),
             all_stats=str(RESULTS / FOLDERS.instances / "{image}_full_stats.csv"),
             kept_stats=str(RESULTS / FOLDERS.post_processing / "{image}_filtered_stats.csv"),
         log:

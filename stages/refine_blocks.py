@@ -66,6 +66,14 @@ def _map_pass(source, target, block, table: np.ndarray) -> None:
         target[box] = mapped.astype(values.dtype, copy=False)
 
 
+def remove_ids_by_blocks(source, target, block: Sequence[int], ids: np.ndarray) -> None:
+    """``target`` = ``source`` without the instances ``ids`` (the others keep their ids),
+    written block by block."""
+    ids = np.asarray(ids, dtype=np.int64)
+    length = int(ids.max()) + 1 if len(ids) else 1
+    _map_pass(source, target, block, _removal_table(ids, length))
+
+
 def _removal_table(remove: np.ndarray, length: int) -> np.ndarray:
     """An id table that sends the ids of ``remove`` to 0 and keeps the others."""
     table = np.arange(length, dtype=np.int64)

@@ -45,7 +45,7 @@ def parse_group(text: str) -> tuple[tuple[str, str, float], ...]:
 
 @click.command(name="filter-by-properties")
 @click.argument("labels_path", type=click.Path())
-@click.argument("out_path", type=click.Path(dir_okay=False))
+@click.argument("out_path", type=click.Path())
 @click.option(
     "--condition",
     "conditions",
@@ -80,9 +80,12 @@ def command(
     config_path: str | None,
 ) -> None:
     """Measure every instance of LABELS_PATH, remove those that satisfy a group of conditions and
-    write OUT_PATH (ids kept) and the two CSVs."""
+    write OUT_PATH (ids kept) and the two CSVs. OUT_PATH a Zarr: a 3D Zarr of segpipe's labels
+    (decode, refine) is measured and filtered block by block, never read whole (without
+    EXTRA_PROPS); other label images are read whole and written into the Zarr."""
     import numpy as np
 
+    from ..containers import is_container
     from ..io import provenance, read_labels_and_classes, write_csv, write_labels
     from ..measure import measure_instances, with_class_column
     from ..postprocess import Condition, remove_by_properties
@@ -98,6 +101,10 @@ def command(
         raise click.UsageError(
             "give --condition or a config with REMOVE_BY_PROPERTIES PROPS, SIGNS and VALUES"
         )
+    if is_container(out_path):
+        _filter_into_store(labels_path, out_path, condition_groups, settings, resolution,
+                           all_stats, kept_stats, config_path)  # fmt: skip
+        return
     labels, classes, info = read_labels_and_classes(
         labels_path, data_rank(None, settings.measure.ndim, config_path)
     )
@@ -128,3 +135,63 @@ def command(
         write_csv(kept_stats, table[table["comment"] == "Correct"])
     removed = int((table["comment"] == "Removed").sum())
     click.echo(f"{out_path}: {len(table) - removed} instance(s) kept, {removed} removed")
+
+
+def _filter_into_store(
+    labels_path: str, out_path: str, condition_groups, settings: FilterSettings, resolution,
+    all_stats: str | None, kept_stats: str | None, config_path: str | None,
+) -> None:  # fmt: skip
+    """filter-by-properties into a Zarr of labels: block by block for a 3D label store."""
+    from ..containers import create_label_store
+    from ..io import ImageInfo, atomic_directory, json_ready, provenance, write_csv
+    from ..measure_blocks import blockwise_measurements
+    from ..postprocess.properties import judge_by_properties
+    from ..refine_blocks import remove_ids_by_blocks
+    from .common import data_rank
+    from .measure import _label_store
+
+    store = None if settings.measure.extra_properties else _label_store(labels_path)
+    if store is not None:
+        info = ImageInfo(spacing=store.attrs.get("spacing"), metadata={})
+        spacing = measurement_spacing(resolution, settings.measure, info, labels_path, 3)
+        block = tuple(store.chunks)
+        table = blockwise_measurements(store, block, spacing or (1.0, 1.0, 1.0))
+        source, shape, ndim = store, tuple(store.shape), 3
+    else:
+        from ..io import read_labels_and_classes
+        from ..measure import measure_instances
+
+        labels, classes, info = read_labels_and_classes(
+            labels_path, data_rank(None, settings.measure.ndim, config_path)
+        )
+        if classes is not None:
+            raise click.ClickException(
+                f"{labels_path}: labels with classes are written as a TIFF: give OUT_PATH .tif"
+            )
+        spacing = measurement_spacing(resolution, settings.measure, info, labels_path, labels.ndim)
+        table = measure_instances(
+            labels, spacing=spacing, extra_properties=list(settings.measure.extra_properties)
+        )
+        source, shape, ndim = labels, labels.shape, labels.ndim
+        block = shape
+    try:
+        table, gone = judge_by_properties(table, condition_groups, ndim)
+    except (AttributeError, ValueError) as error:
+        raise click.ClickException(f"{labels_path}: {error}") from None
+    with atomic_directory(out_path) as folder:
+        out = create_label_store(folder, shape, block)
+        remove_ids_by_blocks(source, out, block, gone)
+        out.attrs.update(json_ready({
+            "source": str(labels_path), "spacing": getattr(info, "spacing", None),
+            "removed_when": [[str(c) for c in group] for group in condition_groups],
+            "versions": provenance(),
+        }))  # fmt: skip
+    if all_stats:
+        write_csv(all_stats, table)
+    if kept_stats:
+        write_csv(kept_stats, table[table["comment"] == "Correct"])
+    removed = int((table["comment"] == "Removed").sum())
+    click.echo(
+        f"{out_path}: {len(table) - removed} instance(s) kept, {removed} removed"
+        + (" (by blocks)" if store is not None else "")
+    )

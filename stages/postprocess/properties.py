@@ -102,13 +102,21 @@ def remove_by_properties(
         more columns: ``conditions`` (per group, 'Satisfied' or 'No satisfied') and
         ``comment`` ('Removed' or 'Correct').
     """
-    satisfied = satisfied_groups(table, groups, labels.ndim)
+    out, gone = judge_by_properties(table, groups, labels.ndim)
+    kept = np.where(np.isin(labels, gone), 0, labels).astype(labels.dtype, copy=False)
+    return kept, out
+
+
+def judge_by_properties(
+    table: pd.DataFrame, groups: Sequence[Sequence[Condition]], ndim: int
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """``table`` with its ``conditions`` and ``comment`` columns (see
+    :func:`remove_by_properties`), and the ids of the instances to remove."""
+    satisfied = satisfied_groups(table, groups, ndim)
     removed = satisfied.any(axis=1)
     out = table.copy()
     out["conditions"] = [
         str([SATISFIED if flag else NOT_SATISFIED for flag in row]) for row in satisfied
     ]
     out["comment"] = np.where(removed, REMOVED, CORRECT)
-    gone = table["label"].to_numpy()[removed]
-    kept = np.where(np.isin(labels, gone), 0, labels).astype(labels.dtype, copy=False)
-    return kept, out
+    return out, table["label"].to_numpy()[removed]

@@ -181,3 +181,39 @@ def test_labels_in_a_zarr_are_refined_block_by_block_as_whole(run, tmp_path, mas
                  "--values", "1", "--config", _config(tmp_path))  # fmt: skip
     assert result.exit_code != 0 and "set TEST.BY_CHUNKS.ENABLE" in result.output
     assert not (tmp_path / "x.zarr").exists()
+
+
+def test_labels_in_a_zarr_are_filtered_by_properties_block_by_block(run, tmp_path, mask3d):
+    """Issue 17: removal by properties of a Zarr of labels, measured block by block: the
+    labels and tables of filtering the TIFF whole."""
+    import pandas as pd
+    import zarr
+
+    volume = np.concatenate([mask3d, np.where(mask3d[:, :, ::-1], mask3d[:, :, ::-1] + 500, 0)], 2)
+    write_tiff(tmp_path / "l.tif", volume)
+    store = zarr.create_array(str(tmp_path / "l.zarr"), shape=volume.shape, dtype="uint32",
+                              chunks=(8, 24, 24), fill_value=0)  # fmt: skip
+    store[...] = volume
+    store.attrs["axes"] = "ZYX"
+    conditions = (
+        "--condition",
+        "npixels lt 400",
+        "--condition",
+        "sphericity lt 0.5, npixels lt 900",
+    )
+    for name in ("z", "t"):
+        source = tmp_path / ("l.zarr" if name == "z" else "l.tif")
+        out = tmp_path / ("f.zarr" if name == "z" else "f.tif")
+        tables = ("--all-stats", tmp_path / f"{name}_all.csv", "--kept-stats",
+                  tmp_path / f"{name}_kept.csv")  # fmt: skip
+        result = run("filter-by-properties", source, out, *conditions, *tables)
+        assert result.exit_code == 0, result.output
+    assert "(by blocks)" in run("filter-by-properties", tmp_path / "l.zarr", tmp_path / "g.zarr",
+                                *conditions).output  # fmt: skip
+    by_blocks, _ = read_labels(tmp_path / "f.zarr")
+    whole, _ = read_labels(tmp_path / "f.tif")
+    np.testing.assert_array_equal(by_blocks, whole)
+    assert 10 < len(np.unique(whole)) - 1 < len(np.unique(volume)) - 1
+    for table in ("all", "kept"):
+        found, expected = (pd.read_csv(tmp_path / f"{n}_{table}.csv") for n in "zt")
+        pd.testing.assert_frame_equal(found[expected.columns], expected, check_dtype=False)
