@@ -17,11 +17,12 @@ kernels.
 ``--jobs-only N``: per size, the plan and N prediction jobs from the middle of the volume
 only (the peak of a job on a volume too long to predict whole on this machine).
 
-``--from-truth [--only decode decode_jobs median_filter refine measure evaluate]``: no
-network; channels encoded from the tiled truth; ``median_filter`` (z 3, then xy 5) and
-``refine`` (REFINE) block by block. ``decode_jobs`` decodes as the workflow does with TEST.BY_CHUNKS
-(plan-decode, the decode-blocks groups as parallel jobs, one per CPU, merge-blocks) and checks
-the labels equal to those of ``decode`` in one job.
+``--from-truth [--only decode decode_jobs median_filter refine filter_by_properties measure
+evaluate]``: no network; channels encoded from the tiled truth; ``median_filter`` (z 3, then
+xy 5), ``refine`` (REFINE) and ``filter_by_properties`` block by block. ``decode_jobs``
+decodes as the workflow does with TEST.BY_CHUNKS (plan-decode, the decode-blocks groups as
+parallel jobs, one per CPU, merge-blocks) and checks the labels equal to those of ``decode``
+in one job.
 """
 
 from __future__ import annotations
@@ -183,7 +184,7 @@ def run_size(
 AFTER_PREDICTION = ("decode", "measure", "evaluate")
 #: stages that --only may name besides those: decoding by parallel jobs as the workflow does
 #: (plan-decode, decode-blocks per group, DECODE_WORKERS at a time, merge-blocks)
-OPTIONAL = ("decode_jobs", "median_filter", "refine")
+OPTIONAL = ("decode_jobs", "median_filter", "refine", "filter_by_properties")
 #: the refinement benchmarked: a local operation, hole filling with the halo, a removal by
 #: size and clear_border (each a pass of its own over the blocks)
 REFINE = ("erosion,fill_holes,remove_small_objects,clear_border", "1,none,50,none")
@@ -255,6 +256,13 @@ def after_prediction(
                                   str(folder / "refined.zarr"), "--operations", REFINE[0],
                                   "--values", REFINE[1], "--config", str(config_path)],
                                  logs / "refine.log")  # fmt: skip
+    if "filter_by_properties" in only:
+        stages["filter_by_properties"] = timed(
+            [*segpipe, "filter-by-properties", str(folder / "labels.zarr"),
+             str(folder / "filtered.zarr"), "--condition", "npixels lt 2000",
+             "--condition", "sphericity lt 0.6, npixels lt 6000",
+             "--all-stats", str(folder / "filter_all.csv")],
+            logs / "filter.log")  # fmt: skip
     if "evaluate" not in only:
         return stages
     stages["evaluate"] = timed([*segpipe, "evaluate", "--pred", str(folder / "labels.zarr"),

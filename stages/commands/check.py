@@ -115,9 +115,8 @@ def command(
     Pairs are made in sorted file order. The first problem stops the check with a
     message naming the file.
     """
-    import numpy as np
-
-    from ..io import list_images, pair_images, read_labels_and_classes, read_raw, write_json
+    from ..containers import is_container
+    from ..io import list_images, pair_images, write_json
     from .common import settings_for
 
     if label_dirs and len(label_dirs) != len(raw_dirs):
@@ -137,33 +136,17 @@ def command(
             pairs = pair_images(raw_dir, label_dir)
         channels = None
         for raw_path, label_path in pairs:
-            raw, _ = read_raw(raw_path, rank, axes_for(settings.axes, raw_path))
+            if is_container(raw_path) or (label_path is not None and is_container(label_path)):
+                # Zarr and HDF5 images may not fit in memory: read region by region
+                entry = checked_by_regions(raw_path, label_path, rank, settings)
+            else:
+                entry = checked_whole(raw_path, label_path, rank, settings)
             if channels is None:
-                channels = raw.shape[-1]
-            elif raw.shape[-1] != channels:
+                channels = entry["channels"]
+            elif entry["channels"] != channels:
                 raise click.ClickException(
-                    f"{raw_path}: {raw.shape[-1]} channel(s), but the first image of {raw_dir} "
-                    f"has {channels}"
-                )
-            entry = {
-                "raw": str(raw_path),
-                "shape": list(raw.shape[:-1]),
-                "channels": int(raw.shape[-1]),
-            }
-            if label_path is not None:
-                labels, classes, _ = read_labels_and_classes(
-                    label_path, rank, axes_for(settings.axes, label_path, label=True)
-                )
-                problem = class_channel_problem(classes, settings.n_classes, rank)
-                if problem:
-                    raise click.ClickException(f"{label_path}: {problem}")
-                if labels.shape != raw.shape[:-1]:
-                    raise click.ClickException(
-                        f"{label_path}: label shape {labels.shape} differs from its raw image "
-                        f"{raw_path} {raw.shape[:-1]}"
-                    )
-                entry.update(
-                    label=str(label_path), instances=int(np.count_nonzero(np.unique(labels)))
+                    f"{raw_path}: {entry['channels']} channel(s), but the first image of "
+                    f"{raw_dir} has {channels}"
                 )
             report.append(entry)
         if config_path and label_dir != "none" and len(settings.patch) == rank:
@@ -178,3 +161,86 @@ def command(
         )
     if out_path:
         write_json(out_path, {"ndim": dims, "images": report})
+
+
+def checked_whole(raw_path, label_path, rank: int, settings: CheckSettings) -> dict:
+    """The report entry of a raw image and its labels (or None), each read whole."""
+    import numpy as np
+
+    from ..io import read_labels_and_classes, read_raw
+
+    raw, _ = read_raw(raw_path, rank, axes_for(settings.axes, raw_path))
+    entry = {"raw": str(raw_path), "shape": list(raw.shape[:-1]), "channels": int(raw.shape[-1])}
+    if label_path is None:
+        return entry
+    labels, classes, _ = read_labels_and_classes(
+        label_path, rank, axes_for(settings.axes, label_path, label=True)
+    )
+    problem = class_channel_problem(classes, settings.n_classes, rank)
+    if problem:
+        raise click.ClickException(f"{label_path}: {problem}")
+    _same_shape(labels.shape, raw.shape[:-1], raw_path, label_path)
+    entry.update(label=str(label_path), instances=int(np.count_nonzero(np.unique(labels))))
+    return entry
+
+
+def checked_by_regions(raw_path, label_path, rank: int, settings: CheckSettings) -> dict:
+    """:func:`checked_whole`, reading the images block by block (the same checks: numbers,
+    finite values, non-negative integer ids, class ids below DATA.N_CLASSES)."""
+    import numpy as np
+
+    from ..decode.blocks import block_boxes
+    from ..evaluate_blocks import LabelBlocks, evaluation_block
+    from ..image_regions import open_raw_regions
+    from ..io import InputError, check_finite
+    from ..labels import check_labels, instance_count_by_blocks
+
+    reader, _ = open_raw_regions(raw_path, rank, axes_for(settings.axes, raw_path))
+    with reader:
+        shape, channels = tuple(reader.shape[:-1]), int(reader.shape[-1])
+        if not all(shape) or not channels:
+            raise InputError(f"{raw_path}: raw image is empty (shape {reader.shape})")
+        block = evaluation_block(shape, (1,) * rank)
+        for box in block_boxes(shape, block):
+            values = np.asarray(reader[box])
+            if not (np.issubdtype(values.dtype, np.number) or values.dtype == bool):
+                raise InputError(f"{raw_path}: raw image has non-numeric dtype {values.dtype}")
+            check_finite(values, raw_path, "raw image")
+    entry = {"raw": str(raw_path), "shape": list(shape), "channels": channels}
+    if label_path is None:
+        return entry
+    labels, _ = open_raw_regions(
+        label_path, rank, axes_for(settings.axes, label_path, label=True), what="label image"
+    )
+    with labels:
+        if labels.shape[-1] not in (1, 2):
+            raise InputError(
+                f"{label_path}: label image with {labels.shape[-1]} channels (ids, or ids then "
+                "classes)"
+            )
+        _same_shape(tuple(labels.shape[:-1]), shape, raw_path, label_path)
+        # the ids, checked region by region as they are counted
+        count = instance_count_by_blocks(LabelBlocks(labels, label_path), block)
+        classes = None
+        if labels.shape[-1] == 2:
+            highest = 0
+            for box in block_boxes(shape, block):
+                try:
+                    region = check_labels(np.asarray(labels[box])[..., 1], "class ids")
+                except ValueError as error:
+                    raise InputError(f"{label_path}: {error}") from None
+                highest = max(highest, int(region.max(initial=0)))
+            classes = np.array([highest])  # what class_channel_problem reads of them
+        problem = class_channel_problem(classes, settings.n_classes, rank)
+        if problem:
+            raise click.ClickException(f"{label_path}: {problem}")
+    entry.update(label=str(label_path), instances=count)
+    return entry
+
+
+def _same_shape(label_shape, raw_shape, raw_path, label_path) -> None:
+    if tuple(label_shape) != tuple(raw_shape):
+        raise click.ClickException(
+            f"{label_path}: label shape {tuple(label_shape)} differs from its raw image "
+            f"{raw_path} {tuple(raw_shape)}"
+        )

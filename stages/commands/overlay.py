@@ -35,9 +35,10 @@ def command(
     volume larger than memory is drawn in the memory of one slice and one block."""
     import numpy as np
 
-    from ..evaluate_blocks import open_label_blocks
+    from ..evaluate_blocks import evaluation_block, open_label_blocks
     from ..image_regions import open_raw_regions
     from ..io import InputError
+    from ..labels import instance_count_by_blocks
     from ..pictures import image_panels, save_panels
 
     labels = open_label_blocks(labels_path, None if ndim is None else int(ndim[0]))
@@ -74,7 +75,7 @@ def command(
         raw = np.asarray(raw_reader[view])
         true_labels = truth_reader[view] if truth_reader is not None else None
         matching = np.asarray(matching_reader[view]) if matching_reader is not None else None
-        count = _instance_count(labels)
+        count = instance_count_by_blocks(labels, evaluation_block(shape, (1,) * rank))
     finally:
         for reader in opened:
             reader.close()
@@ -88,22 +89,6 @@ def command(
     )
     save_panels(panels, out_path, f"{_stem(raw_path)}: {count} instance(s)")
     click.echo(f"{out_path}: {len(panels)} panel(s)")
-
-
-def _instance_count(labels) -> int:
-    """The distinct non-zero ids of a label image read by regions, counted block by block."""
-    import numpy as np
-
-    from ..decode.blocks import block_boxes
-    from ..evaluate_blocks import evaluation_block
-
-    seen = np.zeros(0, bool)
-    for box in block_boxes(labels.shape, evaluation_block(labels.shape, (1,) * len(labels.shape))):
-        ids = np.unique(labels[box])
-        if len(ids) and ids[-1] >= len(seen):
-            seen = np.concatenate([seen, np.zeros(int(ids[-1]) + 1 - len(seen), bool)])
-        seen[ids] = True
-    return int(np.count_nonzero(seen[1:]))
 
 
 def _stem(path: str) -> str:

@@ -4,7 +4,13 @@ Shared by the encoders (channels), the decoders, refinement and measurement.
 """
 
 from .check import MAX_ID, check_labels, label_dtype
-from .instances import compact_ids, instance_boxes, instance_count, restore_ids
+from .instances import (
+    compact_ids,
+    instance_boxes,
+    instance_count,
+    instance_count_by_blocks,
+    restore_ids,
+)
 
 __all__ = [
     "MAX_ID",
@@ -12,6 +18,7 @@ __all__ = [
     "compact_ids",
     "instance_boxes",
     "instance_count",
+    "instance_count_by_blocks",
     "label_dtype",
     "restore_ids",
 ]

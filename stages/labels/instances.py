@@ -65,3 +65,17 @@ def instance_count(labels: np.ndarray) -> int:
     """How many instances (distinct non-zero ids) ``labels`` holds."""
     ids = np.unique(labels)
     return int(np.count_nonzero(ids))
+
+
+def instance_count_by_blocks(labels, block) -> int:
+    """:func:`instance_count` of labels read by regions (an array, or a lazy one that slices),
+    block by block: the memory of one block and a table of the ids seen."""
+    from ..decode.blocks import block_boxes
+
+    seen = np.zeros(1, bool)
+    for box in block_boxes(labels.shape, block):
+        ids = np.unique(np.asarray(labels[box]))
+        if len(ids) and ids[-1] >= len(seen):
+            seen = np.concatenate([seen, np.zeros(int(ids[-1]) + 1 - len(seen), bool)])
+        seen[ids] = True
+    return int(np.count_nonzero(seen[1:]))

@@ -106,3 +106,68 @@ def test_training_reads_patches_from_disk_when_not_in_memory(
                  "--config", lazy_config)  # fmt: skip
     assert result.exit_code != 0 and "IN_MEMORY false" in result.output
     assert "img-0.tif" in result.output and not (tmp_path / "model2").exists()
+
+
+def test_check_reads_zarr_images_region_by_region_as_it_reads_tiffs(
+    run, tmp_path, img3d, mask3d, monkeypatch
+):
+    """Issue 17: `check` of Zarr training images reads them by regions (blocks of 4096 voxels
+    here): the report of the same images as TIFFs, and the same refusals."""
+    import json
+
+    import zarr
+
+    import stages.evaluate_blocks
+
+    monkeypatch.setattr(stages.evaluate_blocks, "EVALUATION_BLOCK_VOXELS", 4096)
+    for kind, array in (("raw", img3d), ("label", mask3d)):
+        for suffix in ("tif", "zarr"):
+            (tmp_path / suffix / kind).mkdir(parents=True, exist_ok=True)
+        write_tiff(tmp_path / "tif" / kind / "a.tif", array)
+        zarr.save_array(str(tmp_path / "zarr" / kind / "a.zarr"), array)
+    reports = []
+    for suffix in ("tif", "zarr"):
+        result = run("check", "--raw", tmp_path / suffix / "raw", "--label",
+                     tmp_path / suffix / "label", "--ndim", "3D", "--out",
+                     tmp_path / f"{suffix}.json")  # fmt: skip
+        assert result.exit_code == 0, result.output
+        reports.append(json.loads((tmp_path / f"{suffix}.json").read_text())["images"])
+    for entry in reports[0]:
+        entry.update(raw=entry["raw"].replace("tif", "zarr"), label=entry["label"].replace(
+            "tif", "zarr"))  # fmt: skip
+    assert reports[0] == reports[1] and reports[1][0]["instances"] == 51
+    # a negative id deep inside, a NaN in the raw image, labels of another shape
+    for kind, array, message in (
+        ("label", np.where(np.arange(mask3d.size).reshape(mask3d.shape) == 30000, -1,
+                           mask3d.astype(np.int32)), "must be non-negative"),
+        ("raw", np.where(mask3d == 5, np.nan, img3d.astype(np.float32)), "raw image"),
+        ("label", mask3d[:, :60], "differs from its raw image"),
+    ):  # fmt: skip
+        folder = tmp_path / f"bad-{kind}-{len(message)}"
+        for part in ("raw", "label"):
+            (folder / part).mkdir(parents=True)
+            good = img3d if part == "raw" else mask3d
+            zarr.save_array(str(folder / part / "a.zarr"), array if part == kind else good)
+        result = run("check", "--raw", folder / "raw", "--label", folder / "label", "--ndim",
+                     "3D")  # fmt: skip
+        assert result.exit_code != 0 and message in result.output, result.output
+        assert str(folder / kind / "a.zarr") in result.output or kind == "label"
+
+
+def test_check_by_regions_refuses_class_ids_beyond_n_classes(run, tmp_path, img3d, mask3d):
+    import yaml
+    import zarr
+
+    classes = np.where(mask3d > 0, 1 + mask3d % 3, 0)  # class ids 1..3
+    for part, array in (("raw", img3d), ("label", np.stack([mask3d, classes], -1))):
+        (tmp_path / part).mkdir()
+        zarr.save_array(str(tmp_path / part / "a.zarr"), array)
+    for n_classes, message in ((4, "1 image(s) OK"), (3, "class id 3 in the class channel")):
+        config = tmp_path / f"c{n_classes}.yaml"
+        config.write_text(yaml.safe_dump({"PROBLEM": {"NDIM": "3D"},
+                                          "DATA": {"N_CLASSES": n_classes,
+                                                   "PATCH_SIZE": [16, 32, 32, 1]}}))  # fmt: skip
+        result = run("check", "--raw", tmp_path / "raw", "--label", tmp_path / "label",
+                     "--config", config)  # fmt: skip
+        assert message in result.output, result.output
+        assert (result.exit_code == 0) == (n_classes == 4)
