@@ -403,8 +403,8 @@ def decode_input(image):
     return channels_file(image)
 
 
-#: with BY_CHUNKS, these steps write a Zarr block by block (large-blob repair reads whole)
-BLOCKWISE_STEPS = ("refine", "filter_by_properties") if BY_CHUNKS else ()
+#: with BY_CHUNKS, every step writes a Zarr block by block (never reading a volume whole)
+BLOCKWISE_STEPS = ("refine", "repair_large_blobs", "filter_by_properties") if BY_CHUNKS else ()
 
 
 def post_step_output(step):

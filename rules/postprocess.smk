@@ -37,7 +37,9 @@ if "repair_large_blobs" in POST_STEPS:
             config=stage_config("repair_large_blobs"),
             config_digest=stage_config_marker("repair_large_blobs"),
         output:
-            post_step_output("repair_large_blobs"),
+            (directory if "repair_large_blobs" in BLOCKWISE_STEPS else str)(
+                post_step_output("repair_large_blobs")
+            ),
         log:
             str(LOGS / "repair_large_blobs" / "{image}.log"),
         benchmark:

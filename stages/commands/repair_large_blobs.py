@@ -23,7 +23,7 @@ def settings_from_config(config) -> RepairSettings:
 
 @click.command(name="repair-large-blobs")
 @click.argument("labels_path", type=click.Path())
-@click.argument("out_path", type=click.Path(dir_okay=False))
+@click.argument("out_path", type=click.Path())
 @click.option(
     "--min-size",
     type=click.IntRange(min=1),
@@ -34,7 +34,10 @@ def settings_from_config(config) -> RepairSettings:
 @clear_errors
 def command(labels_path: str, out_path: str, min_size: int | None, config_path: str | None) -> None:
     """Merge into each large instance of LABELS_PATH the touching instances inside its bounding
-    box and fill its holes; write OUT_PATH (ids kept)."""
+    box and fill its holes; write OUT_PATH (ids kept). OUT_PATH a Zarr: LABELS_PATH is copied
+    into it block by block and repaired there, reading only the boxes of the large instances
+    and of the neighbours they absorb: the labels of repairing the whole image."""
+    from ..containers import is_container
     from ..io import provenance, read_labels_and_classes, write_labels
     from ..labels import instance_count
     from ..labels.classes import classes_by_majority
@@ -47,6 +50,9 @@ def command(labels_path: str, out_path: str, min_size: int | None, config_path: 
         raise click.UsageError(
             "give --min-size or a config with TEST.POST_PROCESSING.REPARE_LARGE_BLOBS_SIZE set"
         )
+    if is_container(out_path):
+        _repair_into_store(labels_path, out_path, size, settings)
+        return
     labels, classes, info = read_labels_and_classes(
         labels_path, data_rank(None, settings.ndim, config_path)
     )
@@ -62,3 +68,37 @@ def command(labels_path: str, out_path: str, min_size: int | None, config_path: 
     before = instance_count(labels)
     after = instance_count(repaired)
     click.echo(f"{out_path}: {after} instance(s), {before - after} merged into larger ones")
+
+
+def _repair_into_store(labels_path: str, out_path: str, size: int, settings) -> None:
+    """repair-large-blobs into a Zarr of labels, block by block."""
+    from ..containers import create_label_store
+    from ..evaluate_blocks import evaluation_block, open_label_blocks
+    from ..io import atomic_directory, json_ready, provenance
+    from ..labels import instance_count_by_blocks
+    from ..postprocess.large_blobs import label_boxes_by_blocks, repair_large_blobs_into
+    from ..refine_blocks import label_sizes_by_blocks, remove_ids_by_blocks
+
+    labels = open_label_blocks(labels_path, settings.ndim)
+    try:
+        if labels.has_classes:
+            raise click.ClickException(
+                f"{labels_path}: labels with classes are repaired whole: write a TIFF"
+            )
+        shape = labels.shape
+        block = evaluation_block(shape, (1,) * len(shape))
+        with atomic_directory(out_path) as folder:
+            out = create_label_store(folder, shape, block)
+            remove_ids_by_blocks(labels, out, block, [])  # a copy, block by block
+            before = instance_count_by_blocks(out, block)
+            sizes = label_sizes_by_blocks(out, block)
+            boxes = label_boxes_by_blocks(out, block)
+            repair_large_blobs_into(out, sizes, boxes, size)
+            after = instance_count_by_blocks(out, block)
+            out.attrs.update(json_ready({
+                "source": str(labels_path), "repair_min_size": size, "versions": provenance(),
+            }))  # fmt: skip
+    finally:
+        labels.close()
+    click.echo(f"{out_path}: {after} instance(s), {before - after} merged into larger ones "
+               "(by blocks)")  # fmt: skip

@@ -60,38 +60,82 @@ def repair_large_blobs(
     labels = np.asarray(labels)
     if min_size < 1 or not labels.any():
         return labels.copy()
-    if inside_fraction is None:
-        inside_fraction = INSIDE_FRACTION[labels.ndim]
     compact, original_ids = compact_ids(labels)
     out = compact.copy()
     sizes = np.bincount(out.ravel())
-    boxes = ndi.find_objects(out)
+    boxes = {i + 1: box for i, box in enumerate(ndi.find_objects(out)) if box is not None}
+    repair_large_blobs_into(out, sizes, boxes, min_size, inside_fraction)
+    return restore_ids(out, original_ids, labels.dtype)
+
+
+def repair_large_blobs_into(
+    out, sizes: np.ndarray, boxes: dict, min_size: int, inside_fraction: float | None = None
+) -> None:
+    """:func:`repair_large_blobs` in place on ``out``, an array or one on disk (a Zarr) that is
+    read and written by regions: only the boxes of the large instances and of the neighbours
+    they absorb are ever read. ``sizes`` (voxels per id) and ``boxes`` (id -> box of slices)
+    describe ``out`` and are updated as instances merge."""
+    ndim = len(out.shape)
+    if inside_fraction is None:
+        inside_fraction = INSIDE_FRACTION[ndim]
+    sizes = np.array(sizes, dtype=np.int64)
     large = np.flatnonzero(sizes >= min_size)
     large = large[large > 0]
-    adjacency = ndi.generate_binary_structure(out.ndim, out.ndim)
-    holes_structure = _hole_structure(out.ndim)
+    adjacency = ndi.generate_binary_structure(ndim, ndim)
+    holes_structure = _hole_structure(ndim)
+    shape = tuple(out.shape)
     # largest first: an instance merged into a larger one is not repaired on its own
     for label_id in large[np.argsort(-sizes[large], kind="stable")]:
         if sizes[label_id] == 0:
             continue
-        box = boxes[label_id - 1]
-        around = out[_grow(box, out.shape)]
+        box = boxes[label_id]
+        around = np.asarray(out[_grow(box, shape)])
         mask = around == label_id
         ring = ndi.binary_dilation(mask, structure=adjacency) & ~mask
         neighbours = np.unique(around[ring])
         neighbours = neighbours[neighbours > 0]
         if neighbours.size:
-            inside = np.bincount(out[box].ravel(), minlength=len(sizes))[neighbours]
+            inside = np.bincount(np.asarray(out[box]).ravel(), minlength=len(sizes))[neighbours]
             for neighbour in neighbours[inside >= inside_fraction * sizes[neighbours]]:
-                region = out[boxes[neighbour - 1]]
+                where = boxes[neighbour]
+                region = np.array(out[where])
                 region[region == neighbour] = label_id
-                box = _union(box, boxes[neighbour - 1])
+                out[where] = region
+                box = _union(box, where)
                 sizes[label_id] += sizes[neighbour]
                 sizes[neighbour] = 0
-        region = out[box]
+        region = np.array(out[box])
         filled = ndi.binary_fill_holes(region == label_id, structure=holes_structure)
         holes = filled & (region == 0)
         region[holes] = label_id
+        out[box] = region
         sizes[label_id] += int(holes.sum())
-        boxes[label_id - 1] = box
-    return restore_ids(out, original_ids, labels.dtype)
+        boxes[label_id] = box
+
+
+def label_boxes_by_blocks(labels, block) -> dict:
+    """id -> bounding box (slices) of every instance of labels read by regions, block by
+    block."""
+    from ..decode.blocks import block_boxes
+
+    low = np.zeros((0, len(labels.shape)), np.int64)
+    high = np.zeros((0, len(labels.shape)), np.int64)
+    for box in block_boxes(labels.shape, block):
+        ids, inverse = np.unique(np.asarray(labels[box]), return_inverse=True)
+        if ids[-1] >= len(low):
+            grow = int(ids[-1]) + 1 - len(low)
+            low = np.concatenate([low, np.full((grow, low.shape[1]), np.iinfo(np.int64).max)])
+            high = np.concatenate([high, np.full((grow, high.shape[1]), -1)])
+        local = ndi.find_objects(inverse.reshape(tuple(b.stop - b.start for b in box)) + 1)
+        for index, found in enumerate(local):
+            if found is None or ids[index] == 0:
+                continue
+            starts = [f.start + b.start for f, b in zip(found, box)]
+            stops = [f.stop + b.start for f, b in zip(found, box)]
+            low[ids[index]] = np.minimum(low[ids[index]], starts)
+            high[ids[index]] = np.maximum(high[ids[index]], stops)
+    return {
+        int(i): tuple(slice(int(a), int(b)) for a, b in zip(low[i], high[i]))
+        for i in np.flatnonzero(high[:, 0] >= 0)
+        if i > 0
+    }

@@ -217,3 +217,31 @@ def test_labels_in_a_zarr_are_filtered_by_properties_block_by_block(run, tmp_pat
     for table in ("all", "kept"):
         found, expected = (pd.read_csv(tmp_path / f"{n}_{table}.csv") for n in "zt")
         pd.testing.assert_frame_equal(found[expected.columns], expected, check_dtype=False)
+
+
+def test_labels_in_a_zarr_have_their_large_blobs_repaired_block_by_block(
+    run, tmp_path, mask3d, monkeypatch
+):
+    """Issue 17: large-blob repair of a Zarr of labels reads the boxes of the large instances
+    only (blocks of 4096 voxels for the copy and the sums): the labels of repairing whole."""
+    import zarr
+
+    import stages.evaluate_blocks
+    from tests.postprocess.test_large_blobs import _broken_copy
+
+    monkeypatch.setattr(stages.evaluate_blocks, "EVALUATION_BLOCK_VOXELS", 4096)
+    labels = mask3d.astype(np.uint32)
+    ids, sizes = np.unique(labels[labels > 0], return_counts=True)
+    for rank, label_id in enumerate(ids[np.argsort(-sizes)][:4]):  # the four largest, broken
+        labels = _broken_copy(labels, int(label_id), 1000 + rank)
+    write_tiff(tmp_path / "l.tif", labels)
+    zarr.save_array(str(tmp_path / "l.zarr"), labels)
+    size = int(np.sort(sizes)[-6])
+    for source, out in (("l.tif", "r.tif"), ("l.zarr", "r.zarr")):
+        result = run("repair-large-blobs", tmp_path / source, tmp_path / out, "--min-size", size,
+                     "--config", _config(tmp_path))  # fmt: skip
+        assert result.exit_code == 0, result.output
+    assert "4 merged into larger ones (by blocks)" in result.output
+    whole, _ = read_labels(tmp_path / "r.tif")
+    np.testing.assert_array_equal(read_labels(tmp_path / "r.zarr")[0], whole)
+    np.testing.assert_array_equal(whole, mask3d)  # the four nuclei whole again

@@ -757,7 +757,7 @@ def test_a_test_image_is_predicted_by_blocks_in_parallel_jobs(run2d, tmp_path):
     the patch grid: 72x72)."""
     from stages.containers import write_ome_zarr
     from stages.io import read_channels, read_labels
-    from stages.postprocess import median_filter_channels
+    from stages.postprocess import median_filter_channels, repair_large_blobs
 
     workdir, _ = run2d
     raw = tmp_path / "test" / "raw"
@@ -770,9 +770,12 @@ def test_a_test_image_is_predicted_by_blocks_in_parallel_jobs(run2d, tmp_path):
     # the median filter of the channels, block by block into a Zarr decode reads; refinement
     # and removal by properties into Zarrs of labels
     removal = {"ENABLE": True, "PROPS": [["npixels"]], "VALUES": [[60]], "SIGNS": [["lt"]]}
-    config["TEST"]["POST_PROCESSING"] = {**TINY_2D["TEST"]["POST_PROCESSING"], "MEDIAN_FILTER":
-        True, "MEDIAN_FILTER_AXIS": ["xy"], "MEDIAN_FILTER_SIZE": [3], "MEASURE_PROPERTIES": {
-            "ENABLE": True, "REMOVE_BY_PROPERTIES": removal}}  # fmt: skip
+    config["TEST"]["POST_PROCESSING"] = {
+        **TINY_2D["TEST"]["POST_PROCESSING"],
+        "MEDIAN_FILTER": True, "MEDIAN_FILTER_AXIS": ["xy"], "MEDIAN_FILTER_SIZE": [3],
+        "MEASURE_PROPERTIES": {"ENABLE": True, "REMOVE_BY_PROPERTIES": removal},
+        "REPARE_LARGE_BLOBS_SIZE": 300,
+    }  # fmt: skip
     path = _write(tmp_path / "b.yaml", config)
     dry = snakemake(tmp_path, "--configfile", str(path), "-n")
     assert dry.returncode == 0, dry.stderr[-3000:]
@@ -807,15 +810,17 @@ def test_a_test_image_is_predicted_by_blocks_in_parallel_jobs(run2d, tmp_path):
     )
     assert one_job.returncode == 0, one_job.stderr[-2000:]
     np.testing.assert_array_equal(read_labels(tmp_path / "one.zarr")[0], instances)
-    # refined block by block into a Zarr (TINY_2D's fill_holes, remove_small_objects), then
-    # the instances under 60 pixels removed
+    # refined block by block into a Zarr (TINY_2D's fill_holes, remove_small_objects), large
+    # blobs repaired, then the instances under 60 pixels removed
     refined, _ = read_labels(results / "post_processing_steps" / "refine" / "tile-3.zarr")
     assert 5 < len(np.unique(refined)) <= len(np.unique(instances))
+    repaired, _ = read_labels(results / "post_processing_steps/repair_large_blobs/tile-3.zarr")
+    np.testing.assert_array_equal(repaired, repair_large_blobs(refined, 300))
     kept, _ = read_labels(results / "per_image_post_processing" / "tile-3.zarr")
-    sizes = np.bincount(refined.ravel())
-    np.testing.assert_array_equal(kept, np.where(sizes[refined] < 60, 0, refined))
+    sizes = np.bincount(repaired.ravel())
+    np.testing.assert_array_equal(kept, np.where(sizes[repaired] < 60, 0, repaired))
     measured = pd.read_csv(results / "per_image_instances" / "tile-3_full_stats.csv")
-    assert len(measured) == len(np.unique(refined)) - 1
+    assert len(measured) == len(np.unique(repaired)) - 1
     kept_rows = pd.read_csv(results / "per_image_post_processing" / "tile-3_filtered_stats.csv")
     assert len(kept_rows) == len(np.unique(kept)) - 1
     # nothing left to do: the blocks written into the Zarr after its plan rerun nothing
