@@ -17,9 +17,9 @@ kernels.
 ``--jobs-only N``: per size, the plan and N prediction jobs from the middle of the volume
 only (the peak of a job on a volume too long to predict whole on this machine).
 
-``--from-truth [--only decode decode_jobs median_filter refine filter_by_properties measure
-evaluate]``: no network; channels encoded from the tiled truth; ``median_filter`` (z 3, then
-xy 5), ``refine`` (REFINE) and ``filter_by_properties`` block by block. ``decode_jobs``
+``--from-truth [--only decode decode_jobs median_filter refine repair_large_blobs
+filter_by_properties measure evaluate]``: no network; channels encoded from the tiled truth;
+the post-processing stages block by block. ``decode_jobs``
 decodes as the workflow does with TEST.BY_CHUNKS (plan-decode, the decode-blocks groups as
 parallel jobs, one per CPU, merge-blocks) and checks the labels equal to those of ``decode``
 in one job.
@@ -184,7 +184,13 @@ def run_size(
 AFTER_PREDICTION = ("decode", "measure", "evaluate")
 #: stages that --only may name besides those: decoding by parallel jobs as the workflow does
 #: (plan-decode, decode-blocks per group, DECODE_WORKERS at a time, merge-blocks)
-OPTIONAL = ("decode_jobs", "median_filter", "refine", "filter_by_properties")
+OPTIONAL = (
+    "decode_jobs",
+    "median_filter",
+    "refine",
+    "repair_large_blobs",
+    "filter_by_properties",
+)
 #: the refinement benchmarked: a local operation, hole filling with the halo, a removal by
 #: size and clear_border (each a pass of its own over the blocks)
 REFINE = ("erosion,fill_holes,remove_small_objects,clear_border", "1,none,50,none")
@@ -256,6 +262,12 @@ def after_prediction(
                                   str(folder / "refined.zarr"), "--operations", REFINE[0],
                                   "--values", REFINE[1], "--config", str(config_path)],
                                  logs / "refine.log")  # fmt: skip
+    if "repair_large_blobs" in only:
+        # instances of at least 2000 voxels (a third of the tiled nuclei) repaired
+        stages["repair_large_blobs"] = timed([*segpipe, "repair-large-blobs",
+                                              str(folder / "labels.zarr"),
+                                              str(folder / "repaired.zarr"), "--min-size", "2000"],
+                                             logs / "repair.log")  # fmt: skip
     if "filter_by_properties" in only:
         stages["filter_by_properties"] = timed(
             [*segpipe, "filter-by-properties", str(folder / "labels.zarr"),

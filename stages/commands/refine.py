@@ -135,7 +135,9 @@ def _refine_by_blocks(
             "TEST.BY_CHUNKS.ENABLE (with its BLOCK_SIZE and HALO), or write a TIFF"
         )
     block, halo = settings.blocks
-    labels = open_label_blocks(labels_path, settings.ndim)
+    from .common import data_rank
+
+    labels = open_label_blocks(labels_path, data_rank(None, settings.ndim, config_path))
     try:
         if labels.has_classes:
             raise click.ClickException(

@@ -51,7 +51,7 @@ def command(labels_path: str, out_path: str, min_size: int | None, config_path: 
             "give --min-size or a config with TEST.POST_PROCESSING.REPARE_LARGE_BLOBS_SIZE set"
         )
     if is_container(out_path):
-        _repair_into_store(labels_path, out_path, size, settings)
+        _repair_into_store(labels_path, out_path, size, data_rank(None, settings.ndim, config_path))
         return
     labels, classes, info = read_labels_and_classes(
         labels_path, data_rank(None, settings.ndim, config_path)
@@ -70,8 +70,8 @@ def command(labels_path: str, out_path: str, min_size: int | None, config_path: 
     click.echo(f"{out_path}: {after} instance(s), {before - after} merged into larger ones")
 
 
-def _repair_into_store(labels_path: str, out_path: str, size: int, settings) -> None:
-    """repair-large-blobs into a Zarr of labels, block by block."""
+def _repair_into_store(labels_path: str, out_path: str, size: int, rank: int | None) -> None:
+    """repair-large-blobs into a Zarr of labels, block by block (``rank`` None: the file's)."""
     from ..containers import create_label_store
     from ..evaluate_blocks import evaluation_block, open_label_blocks
     from ..io import atomic_directory, json_ready, provenance
@@ -79,7 +79,7 @@ def _repair_into_store(labels_path: str, out_path: str, size: int, settings) -> 
     from ..postprocess.large_blobs import label_boxes_by_blocks, repair_large_blobs_into
     from ..refine_blocks import label_sizes_by_blocks, remove_ids_by_blocks
 
-    labels = open_label_blocks(labels_path, settings.ndim)
+    labels = open_label_blocks(labels_path, rank)
     try:
         if labels.has_classes:
             raise click.ClickException(
