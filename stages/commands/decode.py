@@ -157,6 +157,25 @@ def open_decode_input(
     return DecodeInput(channels, planes, info, channel_options, mask_path)
 
 
+#: the options decode and plan-decode share
+tuned_option = click.option(
+    "--tuned",
+    "tuned_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Thresholds from `segpipe tune` (JSON), used instead of the config's for its decoder.",
+)
+roi_option = click.option(
+    "--roi",
+    "roi_path",
+    type=click.Path(),
+    default=None,
+    help="Region of interest: a mask (non-zero inside; any shape, scaled to the image) or a "
+    "folder of masks named as the images; the channels are zeroed outside it "
+    "[default: DATA.TEST.ROI_MASK.PATH with ROI_MASK.ENABLE].",
+)
+
+
 @click.command(name="decode")
 @click.argument("channels_path", type=click.Path())
 @click.argument("out_path", type=click.Path())
@@ -173,22 +192,8 @@ def open_decode_input(
     default=None,
     help="CPU threads for the compiled kernels (StarDist's NMS) [default: all cores].",
 )
-@click.option(
-    "--tuned",
-    "tuned_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Thresholds from `segpipe tune` (JSON), used instead of the config's for its decoder.",
-)
-@click.option(
-    "--roi",
-    "roi_path",
-    type=click.Path(),
-    default=None,
-    help="Region of interest: a mask (non-zero inside; any shape, scaled to the image) or a "
-    "folder of masks named as the images; the channels are zeroed outside it "
-    "[default: DATA.TEST.ROI_MASK.PATH with ROI_MASK.ENABLE].",
-)
+@tuned_option
+@roi_option
 @config_option
 @clear_errors
 def command(

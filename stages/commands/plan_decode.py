@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .common import clear_errors, config_option
+from .decode import roi_option, tuned_option
 
 
 @click.command(name="plan-decode")
@@ -16,21 +17,8 @@ from .common import clear_errors, config_option
     default=None,
     help="Blocks one decode-blocks job decodes [default: TEST.BY_CHUNKS.DECODE_BLOCKS_PER_JOB].",
 )
-@click.option(
-    "--tuned",
-    "tuned_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Thresholds from `segpipe tune` (JSON), used instead of the config's for its decoder.",
-)
-@click.option(
-    "--roi",
-    "roi_path",
-    type=click.Path(),
-    default=None,
-    help="Region of interest, as for `segpipe decode` [default: DATA.TEST.ROI_MASK.PATH with "
-    "ROI_MASK.ENABLE].",
-)
+@tuned_option
+@roi_option
 @config_option
 @clear_errors
 def command(
