@@ -17,19 +17,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .decode.blocks import block_boxes
+from .labels import label_sizes_by_blocks
 from .labels.morphology import erode_labels
 from .refine import OPERATIONS, fill_instance_holes
-
-
-def label_sizes_by_blocks(labels, block: Sequence[int]) -> np.ndarray:
-    """Voxels per id (index = id) of a label volume, summed block by block."""
-    sizes = np.zeros(1, np.int64)
-    for box in block_boxes(labels.shape, block):
-        counts = np.bincount(np.asarray(labels[box]).ravel())
-        if len(counts) > len(sizes):
-            sizes = np.concatenate([sizes, np.zeros(len(counts) - len(sizes), np.int64)])
-        sizes[: len(counts)] += counts
-    return sizes
 
 
 def border_ids(labels) -> np.ndarray:

@@ -72,12 +72,14 @@ def command(labels_path: str, out_path: str, min_size: int | None, config_path: 
 
 def _repair_into_store(labels_path: str, out_path: str, size: int, rank: int | None) -> None:
     """repair-large-blobs into a Zarr of labels, block by block (``rank`` None: the file's)."""
+    import numpy as np
+
     from ..containers import create_label_store
     from ..evaluate_blocks import evaluation_block, open_label_blocks
     from ..io import atomic_directory, json_ready, provenance
-    from ..labels import instance_count_by_blocks
+    from ..labels import label_sizes_by_blocks
     from ..postprocess.large_blobs import label_boxes_by_blocks, repair_large_blobs_into
-    from ..refine_blocks import label_sizes_by_blocks, remove_ids_by_blocks
+    from ..refine_blocks import remove_ids_by_blocks
 
     labels = open_label_blocks(labels_path, rank)
     try:
@@ -90,11 +92,10 @@ def _repair_into_store(labels_path: str, out_path: str, size: int, rank: int | N
         with atomic_directory(out_path) as folder:
             out = create_label_store(folder, shape, block)
             remove_ids_by_blocks(labels, out, block, [])  # a copy, block by block
-            before = instance_count_by_blocks(out, block)
             sizes = label_sizes_by_blocks(out, block)
+            before = int(np.count_nonzero(sizes[1:]))
             boxes = label_boxes_by_blocks(out, block)
-            repair_large_blobs_into(out, sizes, boxes, size)
-            after = instance_count_by_blocks(out, block)
+            after = before - repair_large_blobs_into(out, sizes, boxes, size)
             out.attrs.update(json_ready({
                 "source": str(labels_path), "repair_min_size": size, "versions": provenance(),
             }))  # fmt: skip

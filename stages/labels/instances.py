@@ -67,15 +67,20 @@ def instance_count(labels: np.ndarray) -> int:
     return int(np.count_nonzero(ids))
 
 
-def instance_count_by_blocks(labels, block) -> int:
-    """:func:`instance_count` of labels read by regions (an array, or a lazy one that slices),
-    block by block: the memory of one block and a table of the ids seen."""
+def label_sizes_by_blocks(labels, block) -> np.ndarray:
+    """Voxels per id (index = id) of labels read by regions (an array, or a lazy one that
+    slices), summed block by block: the memory of one block and a table up to the largest id."""
     from ..decode.blocks import block_boxes
 
-    seen = np.zeros(1, bool)
+    sizes = np.zeros(1, np.int64)
     for box in block_boxes(labels.shape, block):
-        ids = np.unique(np.asarray(labels[box]))
-        if len(ids) and ids[-1] >= len(seen):
-            seen = np.concatenate([seen, np.zeros(int(ids[-1]) + 1 - len(seen), bool)])
-        seen[ids] = True
-    return int(np.count_nonzero(seen[1:]))
+        counts = np.bincount(np.asarray(labels[box]).ravel())
+        if len(counts) > len(sizes):
+            sizes = np.concatenate([sizes, np.zeros(len(counts) - len(sizes), np.int64)])
+        sizes[: len(counts)] += counts
+    return sizes
+
+
+def instance_count_by_blocks(labels, block) -> int:
+    """:func:`instance_count` of labels read by regions, block by block."""
+    return int(np.count_nonzero(label_sizes_by_blocks(labels, block)[1:]))

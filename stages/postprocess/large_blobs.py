@@ -70,11 +70,12 @@ def repair_large_blobs(
 
 def repair_large_blobs_into(
     out, sizes: np.ndarray, boxes: dict, min_size: int, inside_fraction: float | None = None
-) -> None:
+) -> int:
     """:func:`repair_large_blobs` in place on ``out``, an array or one on disk (a Zarr) that is
     read and written by regions: only the boxes of the large instances and of the neighbours
     they absorb are ever read. ``sizes`` (voxels per id) and ``boxes`` (id -> box of slices)
-    describe ``out`` and are updated as instances merge."""
+    describe ``out`` and are updated as instances merge. Returns how many instances merged
+    into larger ones."""
     ndim = len(out.shape)
     if inside_fraction is None:
         inside_fraction = INSIDE_FRACTION[ndim]
@@ -84,18 +85,23 @@ def repair_large_blobs_into(
     adjacency = ndi.generate_binary_structure(ndim, ndim)
     holes_structure = _hole_structure(ndim)
     shape = tuple(out.shape)
+    merged = 0
     # largest first: an instance merged into a larger one is not repaired on its own
     for label_id in large[np.argsort(-sizes[large], kind="stable")]:
         if sizes[label_id] == 0:
             continue
         box = boxes[label_id]
-        around = np.asarray(out[_grow(box, shape)])
+        grown = _grow(box, shape)
+        around = np.asarray(out[grown])
         mask = around == label_id
         ring = ndi.binary_dilation(mask, structure=adjacency) & ~mask
         neighbours = np.unique(around[ring])
         neighbours = neighbours[neighbours > 0]
         if neighbours.size:
-            inside = np.bincount(np.asarray(out[box]).ravel(), minlength=len(sizes))[neighbours]
+            # the box within the grown box already read (out may be on disk)
+            within = around[tuple(slice(b.start - g.start, b.stop - g.start)
+                                  for b, g in zip(box, grown))]  # fmt: skip
+            inside = np.bincount(within.ravel(), minlength=len(sizes))[neighbours]
             for neighbour in neighbours[inside >= inside_fraction * sizes[neighbours]]:
                 where = boxes[neighbour]
                 region = np.array(out[where])
@@ -104,6 +110,7 @@ def repair_large_blobs_into(
                 box = _union(box, where)
                 sizes[label_id] += sizes[neighbour]
                 sizes[neighbour] = 0
+                merged += 1
         region = np.array(out[box])
         filled = ndi.binary_fill_holes(region == label_id, structure=holes_structure)
         holes = filled & (region == 0)
@@ -111,6 +118,7 @@ def repair_large_blobs_into(
         out[box] = region
         sizes[label_id] += int(holes.sum())
         boxes[label_id] = box
+    return merged
 
 
 def label_boxes_by_blocks(labels, block) -> dict:
