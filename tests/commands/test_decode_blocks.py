@@ -108,6 +108,12 @@ def test_bad_plans_groups_and_parts_are_named(run, tmp_path, stored_channels):
     config = _config(tmp_path, "c", ENABLE=True, BLOCK_SIZE=[16, 32, 64], HALO=[4, 8, 8])
     planned, parts = _decode_in_jobs(run, tmp_path, stored_channels, config)
     assert len(planned["groups"]) == 1 and planned["blocks"] == 2 * 2 * 2
+    # --blocks-per-job before the config's DECODE_BLOCKS_PER_JOB
+    result = run("plan-decode", stored_channels, tmp_path / "p3.json", "--blocks-per-job", 3,
+                 "--config", config)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "p3.json").read_text())["groups"] == [[0, 1, 2], [3, 4, 5],
+                                                                        [6, 7]]  # fmt: skip
     result = run("decode-blocks", tmp_path / "plan.json", tmp_path / "x.zarr", "--group", 2)
     assert result.exit_code != 0 and "plans 1 group(s), not 2" in result.output
     assert not (tmp_path / "x.zarr").exists()
