@@ -5,6 +5,7 @@
     .venv/bin/python benchmarks/bench_architectures.py tiles [--counts 1,16,64]
     .venv/bin/python benchmarks/bench_architectures.py switches [--architectures unet,resunet]
     .venv/bin/python benchmarks/bench_architectures.py accuracy --budget 150 [--cores 2] [--bf16]
+    python benchmarks/bench_architectures.py gpu-training|gpu-inference (on a CUDA machine)
 
 ``overhead``: per architecture (BiaPy's default sizes for the demo's 2D config: patch 128x128,
 batch 6), the mean training step of segpipe's loop (patch sampling and flips, channel
@@ -24,6 +25,9 @@ predict job per image cost before RUN.PREDICT_IMAGES_PER_JOB).
 ``switches``: segpipe's training step with TRAIN.BF16 (bfloat16 autocast) and with
 MODEL.COMPILE (torch.compile; its compilation is paid in the first epoch, not timed), each
 against the plain step.
+
+``gpu-training`` and ``gpu-inference``: the overhead table on a CUDA device, with what
+bfloat16 autocast, channel-last weights and (training) non-deterministic kernels change.
 
 ``accuracy``: the demo pipeline (`segpipe run`) once per architecture, each trained for the
 number of epochs that fits ``--budget`` seconds at its measured step time, and its
@@ -47,9 +51,10 @@ import torch
 from stages.commands.train import settings_from_config
 from stages.config import load_config
 from stages.demo import demo_tiles, read_stardist_sample
-from stages.nn.data import Sample, normalize_image
+from stages.nn.data import Sample
 from stages.nn.layout import channel_layout
 from stages.nn.model import build_model
+from stages.nn.normalization import normalize_image
 from stages.nn.patches import patch_grid
 from stages.nn.predict import predict_cores
 from stages.nn.train import train_network
@@ -62,6 +67,7 @@ ARCHITECTURES = [
 ]  # fmt: skip
 STEPS = 12  # timed training steps (after WARMUP)
 WARMUP = 3
+CPU = torch.device("cpu")
 
 
 def demo_settings(architecture: str):
@@ -87,19 +93,46 @@ def demo_samples(settings) -> list[Sample]:
     return samples
 
 
-def bare_step_seconds(network: torch.nn.Module, batch: int, patch, out_channels: int) -> float:
-    """Mean forward + backward + AdamW step of the module on random tensors."""
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work, so that a wall-clock time covers it."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def bare_step_seconds(
+    network: torch.nn.Module,
+    batch: int,
+    patch,
+    out_channels: int,
+    device: torch.device = CPU,
+    *,
+    bf16: bool = False,
+    channels_last: bool = False,
+) -> float:
+    """Mean forward + backward + AdamW step of the module on random tensors (``bf16``: the
+    forward under bfloat16 autocast; ``channels_last``: weights and inputs channel-last)."""
+    from stages.nn.inference import memory_format, to_channels_last
+
+    network = network.to(device)
+    layout = torch.contiguous_format
+    if channels_last:
+        layout = memory_format(len(patch))
+        to_channels_last(network, len(patch))
     optimizer = torch.optim.AdamW(network.parameters(), lr=1e-4)
-    x = torch.randn(batch, 1, *patch)
-    target = torch.rand(batch, out_channels, *patch)
+    x = torch.randn(batch, 1, *patch, device=device).contiguous(memory_format=layout)
+    target = torch.rand(batch, out_channels, *patch, device=device)
     network.train()
     for index in range(WARMUP + STEPS):
         if index == WARMUP:
+            synchronize(device)
             started = time.perf_counter()
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(network(x), target)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            output = network(x)
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(output.float(), target)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+    synchronize(device)
     return (time.perf_counter() - started) / STEPS
 
 
@@ -112,7 +145,9 @@ def segpipe_step_seconds(settings, samples) -> float:
     return outcome.history[1]["step_seconds"]
 
 
-def inference_seconds(settings, network, image: np.ndarray) -> tuple[float, float]:
+def inference_seconds(
+    settings, network, image: np.ndarray, device: torch.device = CPU
+) -> tuple[float, float]:
     """(segpipe's prediction of the image's patches, the module's forward on as many random
     patches), each the best of three."""
     loop = settings.loop
@@ -130,15 +165,17 @@ def inference_seconds(settings, network, image: np.ndarray) -> tuple[float, floa
     batch = loop.batch_size
     # the same batches as predict: full ones and the remainder
     sizes = [batch] * (len(grid) // batch) + ([len(grid) % batch] if len(grid) % batch else [])
-    inputs = [torch.randn(size, 1, *loop.patch) for size in sizes]
+    inputs = [torch.randn(size, 1, *loop.patch, device=device) for size in sizes]
     for _ in range(3):
         started = time.perf_counter()
-        predict_cores(network, meta, image, grid, range(len(grid)), batch_size=batch)
+        predict_cores(network, meta, image, grid, range(len(grid)), batch_size=batch, device=device)
         ours.append(time.perf_counter() - started)
+        synchronize(device)
         started = time.perf_counter()
         with torch.inference_mode():
             for x in inputs:
                 network(x)
+        synchronize(device)
         bare.append(time.perf_counter() - started)
     return min(ours), min(bare)
 
@@ -187,8 +224,10 @@ def forward_seconds(network, x: torch.Tensor, repeats: int = 5) -> tuple[float, 
         output = network(x)
         best = float("inf")
         for _ in range(repeats):
+            synchronize(x.device)
             started = time.perf_counter()
             output = network(x)
+            synchronize(x.device)
             best = min(best, time.perf_counter() - started)
     return best, output
 
@@ -338,6 +377,98 @@ def switches(threads: int, architectures: list[str]) -> None:
         )
 
 
+def training_device() -> torch.device:
+    """The device segpipe's loop picks (stages.nn.train.pick_device): CUDA when there is one."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def device_name(device: torch.device) -> str:
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else "the CPU"
+
+
+def gpu_training(architectures: list[str]) -> None:
+    """The overhead table's training steps on the GPU, in float32 and under bfloat16 autocast,
+    and what channel-last weights and non-deterministic kernels would change in the bare step."""
+    device = training_device()
+    print(f"Training steps on {device_name(device)}, the demo's 2D config:")
+    print(
+        "| architecture | parameters | step fp32, segpipe (ms) | bare (ms) | ratio "
+        "| step bf16, segpipe (ms) | bare (ms) | ratio | bare bf16, channels-last "
+        "| bare fp32, not deterministic |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for architecture in architectures:
+        settings = demo_settings(architecture)
+        samples = demo_samples(settings)
+        loop = settings.loop
+        torch.manual_seed(0)
+        network = build_model(loop.model)
+        parameters = sum(p.numel() for p in network.parameters())
+        shape = (loop.batch_size, loop.patch, loop.model.out_channels)
+        bf16_settings = dataclasses.replace(settings, loop=dataclasses.replace(loop, bf16=True))
+        # segpipe's loop leaves deterministic algorithms on: the bare steps run under them too
+        ours = segpipe_step_seconds(settings, samples)
+        bare = bare_step_seconds(copy.deepcopy(network), *shape, device)
+        ours_bf16 = segpipe_step_seconds(bf16_settings, samples)
+        bare_bf16 = bare_step_seconds(copy.deepcopy(network), *shape, device, bf16=True)
+        last_bf16 = bare_step_seconds(
+            copy.deepcopy(network), *shape, device, bf16=True, channels_last=True
+        )
+        torch.use_deterministic_algorithms(False)
+        free = bare_step_seconds(copy.deepcopy(network), *shape, device)
+        print(
+            f"| {architecture} | {parameters / 1e6:.2f} M | {ours * 1e3:.1f} | {bare * 1e3:.1f} "
+            f"| {ours / bare:.2f} | {ours_bf16 * 1e3:.1f} | {bare_bf16 * 1e3:.1f} "
+            f"| {ours_bf16 / bare_bf16:.2f} | {last_bf16 / bare_bf16:.2f}x | {free / bare:.2f}x |",
+            flush=True,
+        )
+
+
+def gpu_inference(architectures: list[str]) -> None:
+    """The overhead table's prediction on the GPU (the network made ready as `segpipe predict`
+    does), and the forward time of a batch with channel-last weights and/or bfloat16
+    autocast against float32 as loaded, with their largest output change."""
+    from stages.nn.inference import memory_format, prefers_channels_last, prepare_for_inference
+
+    device = training_device()
+    image, _ = read_stardist_sample("stardist2d")
+    image = image[..., np.newaxis].astype(np.float32)
+    print(f"Prediction on {device_name(device)}, the demo's 2D config:")
+    print(
+        "| architecture | predict 512x512, segpipe (ms) | forward, bare (ms) | ratio "
+        "| batch forward fp32 (ms) | channels-last | bf16 | both | max diff, channels-last "
+        "| max diff, bf16 |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for architecture in architectures:
+        settings = demo_settings(architecture)
+        loop = settings.loop
+        torch.manual_seed(0)
+        network = build_model(loop.model).to(device).eval()
+        ready = prepare_for_inference(
+            copy.deepcopy(network),
+            2,
+            channels_last=prefers_channels_last({"architecture": architecture}, device),
+        )
+        predicted, forward = inference_seconds(settings, ready, image, device)
+        x = torch.rand(loop.batch_size, 1, *loop.patch, device=device)
+        base, reference = forward_seconds(network, x)
+        layout = memory_format(2)
+        last_network = prepare_for_inference(copy.deepcopy(network), 2, channels_last=True)
+        last, out_last = forward_seconds(last_network, x.contiguous(memory_format=layout))
+        with torch.autocast(device.type, dtype=torch.bfloat16):
+            bf16, out_bf16 = forward_seconds(network, x)
+            both, _ = forward_seconds(last_network, x.contiguous(memory_format=layout))
+        print(
+            f"| {architecture} | {predicted * 1e3:.1f} | {forward * 1e3:.1f} "
+            f"| {predicted / forward:.2f} | {base * 1e3:.2f} | {last / base:.2f}x "
+            f"| {bf16 / base:.2f}x | {both / base:.2f}x "
+            f"| {float((out_last - reference).abs().max()):.1e} "
+            f"| {float((out_bf16.float() - reference).abs().max()):.1e} |",
+            flush=True,
+        )
+
+
 def accuracy(budget: float, cores: int, architectures: list[str], bf16: bool = False) -> None:
     from demo_runs import run_demo
 
@@ -372,7 +503,13 @@ def accuracy(budget: float, cores: int, architectures: list[str], bf16: bool = F
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["overhead", "accuracy", "inference", "tiles", "switches"])
+    parser.add_argument(
+        "what",
+        choices=[
+            "overhead", "accuracy", "inference", "tiles", "switches", "gpu-training",
+            "gpu-inference",
+        ],
+    )  # fmt: skip
     parser.add_argument("--counts", default="1,16,64", help="tiles: folder sizes")
     parser.add_argument("--ndim", type=int, default=2)
     parser.add_argument(
@@ -389,6 +526,10 @@ def main() -> None:
         inference_options(arguments.threads, arguments.ndim, arguments.architectures.split(","))
     elif arguments.what == "switches":
         switches(arguments.threads, arguments.architectures.split(","))
+    elif arguments.what == "gpu-training":
+        gpu_training(arguments.architectures.split(","))
+    elif arguments.what == "gpu-inference":
+        gpu_inference(arguments.architectures.split(","))
     elif arguments.what == "tiles":
         tiles([int(c) for c in arguments.counts.split(",")], arguments.threads)
     else:

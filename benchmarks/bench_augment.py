@@ -10,7 +10,7 @@ for three sets, each augmentation at BiaPy's default probability of 0.5:
 - common:   random rotation, zoom, elastic, Gaussian blur, brightness, contrast, gamma;
 - every:    every augmentation segpipe has.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/bench_augment.py [--steps 20]
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_augment.py [--steps 20] [--device cuda]
 
 Prints one Markdown row per (demo, set): milliseconds per step and the share of the step.
 """
@@ -69,7 +69,12 @@ def _setup(config_path: str, sample: str):
     return loop, layout, samples
 
 
-def _step_seconds(loop, layout, sampler, network, optimizer, steps: int) -> float:
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _step_seconds(loop, layout, sampler, network, optimizer, steps: int, device) -> float:
     network.train()
     times = []
     for _ in range(steps + 2):
@@ -81,24 +86,26 @@ def _step_seconds(loop, layout, sampler, network, optimizer, steps: int) -> floa
             layout.training_targets if layout.reencode else None,
         )
         images, targets, foreground = (
-            torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
+            torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).to(device)
             for a in (batch.images, batch.targets, batch.foreground)
         )
         loss = code_losses(network(images), targets, foreground, layout).sum()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        _synchronize(device)
         times.append(time.perf_counter() - started)
     return float(np.median(times[2:]))
 
 
-def _augment_seconds(loop, layout, sampler, names, steps: int) -> float:
+def _augment_seconds(loop, layout, sampler, names, steps: int, device) -> float:
     settings = AugmentSettings(probabilities={name: 0.5 for name in names})
     times = []
     for step in range(steps + 2):
         batch = sampler.batch(loop.batch_size, None, layout.planes)
         started = time.perf_counter()
-        augment_patches(batch, settings, layout.training_targets, step, torch.device("cpu"))
+        augment_patches(batch, settings, layout.training_targets, step, device)
+        _synchronize(device)
         times.append(time.perf_counter() - started)
     return float(np.median(times[2:]))
 
@@ -106,18 +113,20 @@ def _augment_seconds(loop, layout, sampler, names, steps: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--device", default="cpu", help="where the step and augmentation run")
     args = parser.parse_args()
+    device = torch.device(args.device)
     torch.manual_seed(0)
     print("| demo | patch x batch | step (ms) | set | augmentation (ms) | share of the step |")
     print("|---|---|---|---|---|---|")
     for demo, (config_path, sample) in DEMOS.items():
         loop, layout, samples = _setup(config_path, sample)
         sampler = PatchSampler(samples, loop.patch, [[]], np.random.default_rng(0))
-        network = build_model(loop.model)
+        network = build_model(loop.model).to(device)
         optimizer = torch.optim.AdamW(network.parameters(), lr=1e-4)
-        step = _step_seconds(loop, layout, sampler, network, optimizer, args.steps)
+        step = _step_seconds(loop, layout, sampler, network, optimizer, args.steps, device)
         for name, names in SETS.items():
-            augment = _augment_seconds(loop, layout, sampler, names, args.steps)
+            augment = _augment_seconds(loop, layout, sampler, names, args.steps, device)
             shape = "x".join(str(s) for s in loop.patch)
             print(
                 f"| {demo} | {shape} x {loop.batch_size} | {step * 1e3:.0f} | {name} | "

@@ -145,6 +145,9 @@ def pick_device(where: Distributed = Distributed()) -> torch.device:
     import os
 
     if torch.cuda.is_available():
+        # cuBLAS is deterministic only with a fixed workspace, read when its handle is made
+        # (at the first matrix product, after this): PyTorch's reproducibility notes
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         device = torch.device("cuda", where.local_rank % torch.cuda.device_count())
         log.info(
             "training on %s (%s; CUDA_VISIBLE_DEVICES=%s)",
