@@ -427,7 +427,8 @@ def gpu_training(architectures: list[str]) -> None:
 def gpu_inference(architectures: list[str]) -> None:
     """The overhead table's prediction on the GPU (the network made ready as `segpipe predict`
     does), and the forward time of a batch with channel-last weights and/or bfloat16
-    autocast against float32 as loaded, with their largest output change."""
+    autocast against float32 as loaded, with their largest output change; with batch norm
+    (the demo's) and instance norm."""
     from stages.nn.inference import memory_format, prefers_channels_last, prepare_for_inference
 
     device = training_device()
@@ -435,38 +436,44 @@ def gpu_inference(architectures: list[str]) -> None:
     image = image[..., np.newaxis].astype(np.float32)
     print(f"Prediction on {device_name(device)}, the demo's 2D config:")
     print(
-        "| architecture | predict 512x512, segpipe (ms) | forward, bare (ms) | ratio "
+        "| architecture | norm | predict 512x512, segpipe (ms) | forward, bare (ms) | ratio "
         "| batch forward fp32 (ms) | channels-last | bf16 | both | max diff, channels-last "
         "| max diff, bf16 |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    fixed_norms = ("multiresunet", "unext_v1", "unext_v2", "stunet")  # batch, layer, instance
     for architecture in architectures:
-        settings = demo_settings(architecture)
-        loop = settings.loop
-        torch.manual_seed(0)
-        network = build_model(loop.model).to(device).eval()
-        ready = prepare_for_inference(
-            copy.deepcopy(network),
-            2,
-            channels_last=prefers_channels_last({"architecture": architecture}, device),
-        )
-        predicted, forward = inference_seconds(settings, ready, image, device)
-        x = torch.rand(loop.batch_size, 1, *loop.patch, device=device)
-        base, reference = forward_seconds(network, x)
-        layout = memory_format(2)
-        last_network = prepare_for_inference(copy.deepcopy(network), 2, channels_last=True)
-        last, out_last = forward_seconds(last_network, x.contiguous(memory_format=layout))
-        with torch.autocast(device.type, dtype=torch.bfloat16):
-            bf16, out_bf16 = forward_seconds(network, x)
-            both, _ = forward_seconds(last_network, x.contiguous(memory_format=layout))
-        print(
-            f"| {architecture} | {predicted * 1e3:.1f} | {forward * 1e3:.1f} "
-            f"| {predicted / forward:.2f} | {base * 1e3:.2f} | {last / base:.2f}x "
-            f"| {bf16 / base:.2f}x | {both / base:.2f}x "
-            f"| {float((out_last - reference).abs().max()):.1e} "
-            f"| {float((out_bf16.float() - reference).abs().max()):.1e} |",
-            flush=True,
-        )
+        for norm in ("bn", "in"):
+            if architecture in fixed_norms and norm == "in":
+                continue
+            settings = demo_settings(architecture)
+            loop = dataclasses.replace(
+                settings.loop, model=dataclasses.replace(settings.loop.model, norm=norm)
+            )
+            settings = dataclasses.replace(settings, loop=loop)
+            torch.manual_seed(0)
+            network = build_model(loop.model).to(device).eval()
+            spec = {"architecture": architecture, "norm": norm}
+            ready = prepare_for_inference(
+                copy.deepcopy(network), 2, channels_last=prefers_channels_last(spec, device)
+            )
+            predicted, forward = inference_seconds(settings, ready, image, device)
+            x = torch.rand(loop.batch_size, 1, *loop.patch, device=device)
+            base, reference = forward_seconds(network, x)
+            layout = memory_format(2)
+            last_network = prepare_for_inference(copy.deepcopy(network), 2, channels_last=True)
+            last, out_last = forward_seconds(last_network, x.contiguous(memory_format=layout))
+            with torch.autocast(device.type, dtype=torch.bfloat16):
+                bf16, out_bf16 = forward_seconds(network, x)
+                both, _ = forward_seconds(last_network, x.contiguous(memory_format=layout))
+            print(
+                f"| {architecture} | {norm} | {predicted * 1e3:.1f} | {forward * 1e3:.1f} "
+                f"| {predicted / forward:.2f} | {base * 1e3:.2f} | {last / base:.2f}x "
+                f"| {bf16 / base:.2f}x | {both / base:.2f}x "
+                f"| {float((out_last - reference).abs().max()):.1e} "
+                f"| {float((out_bf16.float() - reference).abs().max()):.1e} |",
+                flush=True,
+            )
 
 
 def accuracy(budget: float, cores: int, architectures: list[str], bf16: bool = False) -> None:

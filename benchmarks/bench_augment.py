@@ -1,23 +1,27 @@
 """What BiaPy's augmentations cost per training step, against the step itself, on the demo.
 
 The demo configs (config/config.yaml in 2D, config/examples/3d.yaml in 3D) train on the
-stardist sample; a step is one batch drawn, forward, backward and optimiser step with the
-exact flips and quarter turns the sampler does anyway. The augmentation of a batch (in torch
-on the training device, labels moved and channels encoded again on the CPU) is timed apart
-for three sets, each augmentation at BiaPy's default probability of 0.5:
+stardist sample. Three sets of augmentations, each at BiaPy's default probability of 0.5:
 
 - template: what BiaPy's instance segmentation templates switch on (RANDOM_ROT);
 - common:   random rotation, zoom, elastic, Gaussian blur, brightness, contrast, gamma;
 - every:    every augmentation segpipe has.
 
+For each: the augmentation of a batch alone (in torch on the training device, labels moved
+and channels encoded again on the CPU), against a bare step (one batch drawn with the flips
+the sampler does anyway, forward, backward, optimiser step); and segpipe's own training step
+with the set, against the same loop without it (what the set adds to a step: on a GPU the
+next batch is drawn and augmented while the step runs, stages/nn/prefetch.py).
+
     PYTHONPATH=. .venv/bin/python benchmarks/bench_augment.py [--steps 20] [--device cuda]
 
-Prints one Markdown row per (demo, set): milliseconds per step and the share of the step.
+Prints one Markdown row per (demo, set).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from pathlib import Path
 
@@ -34,6 +38,7 @@ from stages.nn.layout import channel_layout
 from stages.nn.losses import code_losses
 from stages.nn.model import build_model
 from stages.nn.normalization import normalize_image
+from stages.nn.train import train_network
 
 ROOT = Path(__file__).resolve().parents[1]
 SETS = {
@@ -110,6 +115,15 @@ def _augment_seconds(loop, layout, sampler, names, steps: int, device) -> float:
     return float(np.median(times[2:]))
 
 
+def _loop_step_seconds(loop, samples, augment, steps: int) -> float:
+    """segpipe's training step with ``augment``, over its second epoch (the first warms up)."""
+    loop = dataclasses.replace(
+        loop, augment=augment, epochs=2, steps_per_epoch=steps, scheduler="", patience=None
+    )
+    # validated on the training sample itself: the 3D sample holds too few patches to split
+    return train_network(samples, samples, loop, progress=False).history[1]["step_seconds"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20)
@@ -117,20 +131,30 @@ def main() -> None:
     args = parser.parse_args()
     device = torch.device(args.device)
     torch.manual_seed(0)
-    print("| demo | patch x batch | step (ms) | set | augmentation (ms) | share of the step |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| demo | patch x batch | bare step (ms) | set | augmentation alone (ms) | share of the "
+        "bare step | segpipe's step without (ms) | with (ms) | added to the step |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for demo, (config_path, sample) in DEMOS.items():
         loop, layout, samples = _setup(config_path, sample)
         sampler = PatchSampler(samples, loop.patch, [[]], np.random.default_rng(0))
         network = build_model(loop.model).to(device)
         optimizer = torch.optim.AdamW(network.parameters(), lr=1e-4)
         step = _step_seconds(loop, layout, sampler, network, optimizer, args.steps, device)
+        without = _loop_step_seconds(loop, samples, loop.augment, args.steps)
         for name, names in SETS.items():
             augment = _augment_seconds(loop, layout, sampler, names, args.steps, device)
+            chosen = dataclasses.replace(
+                loop.augment,
+                probabilities={**loop.augment.probabilities, **{n: 0.5 for n in names}},
+            )
+            with_set = _loop_step_seconds(loop, samples, chosen, args.steps)
             shape = "x".join(str(s) for s in loop.patch)
             print(
                 f"| {demo} | {shape} x {loop.batch_size} | {step * 1e3:.0f} | {name} | "
-                f"{augment * 1e3:.1f} | {augment / step:.1%} |",
+                f"{augment * 1e3:.1f} | {augment / step:.1%} | {without * 1e3:.1f} "
+                f"| {with_set * 1e3:.1f} | {(with_set - without) / without:+.1%} |",
                 flush=True,
             )
 

@@ -7,7 +7,7 @@
 #   4. the 2D demo pipeline (`segpipe run`, Snakemake) trained and predicted on the GPU;
 #   5. the training and augmentation tests with CUDA visible.
 #
-#   benchmarks/gpu_checks.sh OUT_DIR
+#   [PARTS="augment tests"] [ARCHITECTURES=unet,resunet] benchmarks/gpu_checks.sh OUT_DIR
 #
 # The packages that machine lacks travel as wheels in .gpu/whl (Python 3.12: `pip download
 # --no-deps --only-binary=:all: --python-version 3.12 ...` of snakemake, zarr, jsonschema and
@@ -57,10 +57,23 @@ part() {  # part SECONDS FILE COMMAND...: one check, its output in FILE, its tim
 }
 
 only=${ARCHITECTURES:+--architectures $ARCHITECTURES}  # all of them unless named
-part 150 training.md $python benchmarks/bench_architectures.py gpu-training $only
-part 60 augment.md $python benchmarks/bench_augment.py --steps 10 --device cuda
-part 60 inference.md $python benchmarks/bench_architectures.py gpu-inference $only
-rm -rf results data
-part 150 demo.log segpipe run config/config.yaml --cores "$(nproc)"
-find results -name '*.csv' -o -name '*.tsv' -o -name '*.log' | tar czf "$out/demo_results.tgz" -T - 2>>"$errors"
-part 60 tests.log $python -m pytest -q -p no:cacheprovider -x tests/nn/test_train.py tests/nn/augment
+parts=" ${PARTS:-training augment inference demo tests} "  # or some of them, in this order
+if [[ $parts == *" training "* ]]; then
+    part 150 training.md $python benchmarks/bench_architectures.py gpu-training $only
+fi
+if [[ $parts == *" augment "* ]]; then
+    part 90 augment.md $python benchmarks/bench_augment.py --steps 20 --device cuda
+fi
+if [[ $parts == *" inference "* ]]; then
+    part 90 inference.md $python benchmarks/bench_architectures.py gpu-inference $only
+fi
+if [[ $parts == *" demo "* ]]; then
+    rm -rf results data
+    part 150 demo.log segpipe run config/config.yaml --cores "$(nproc)"
+    find results -name '*.csv' -o -name '*.tsv' -o -name '*.log' |
+        tar czf "$out/demo_results.tgz" -T - 2>>"$errors"
+fi
+if [[ $parts == *" tests "* ]]; then
+    part 90 tests.log $python -m pytest -q -p no:cacheprovider -x tests/nn/test_train.py \
+        tests/nn/test_prefetch.py tests/nn/augment
+fi

@@ -35,6 +35,7 @@ from .layout import channel_layout
 from .lazy_samples import LAZY_VALIDATION_PATCHES, is_lazy
 from .losses import code_losses
 from .model import build_model
+from .prefetch import prefetched
 from .settings import TrainSettings
 
 log = logging.getLogger("segpipe.train")
@@ -443,6 +444,20 @@ def train_network(
     patience = settings.patience
     from tqdm import tqdm
 
+    def draw_batch() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The next training batch on the device: sampled, flipped, augmented."""
+        batch = sampler.batch(
+            batch_size,
+            augment,
+            layout.planes,
+            layout.training_targets if layout.reencode else None,
+        )
+        if augment is not None and augment.on_batches:
+            return augment_patches(
+                batch, augment, layout.training_targets, int(sampler.rng.integers(2**62)), device
+            )
+        return tuple(_to_tensor(a, device) for a in (batch.images, batch.targets, batch.foreground))
+
     epoch = start_epoch - 1
     epoch_seconds: list[float] = []
     for epoch in range(start_epoch, settings.epochs):
@@ -460,25 +475,8 @@ def train_network(
             mininterval=2.0,
             leave=False,
         )
-        for step in bar:
-            batch = sampler.batch(
-                batch_size,
-                augment,
-                layout.planes,
-                layout.training_targets if layout.reencode else None,
-            )
-            if augment is not None and augment.on_batches:
-                images, targets, foreground = augment_patches(
-                    batch,
-                    augment,
-                    layout.training_targets,
-                    int(sampler.rng.integers(2**62)),
-                    device,
-                )
-            else:
-                images, targets, foreground = (
-                    _to_tensor(a, device) for a in (batch.images, batch.targets, batch.foreground)
-                )
+        batches = prefetched(draw_batch, steps_per_epoch, device)
+        for step, (images, targets, foreground) in zip(bar, batches):
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=settings.bf16):
                 logits = model(images)
             per_channel = code_losses(
@@ -504,6 +502,7 @@ def train_network(
             bar.set_postfix(loss=f"{loss.item():.4f}")
             if where.main and not epoch_seconds and step + 1 == ESTIMATE_AFTER_STEPS:
                 _estimate_epoch(time.time() - epoch_started, step + 1, steps_per_epoch, batch_size)
+        batches.close()  # its thread, if any, ends with the epoch
         if where.world > 1:
             shared = torch.tensor(totals, dtype=torch.float64)
             torch.distributed.all_reduce(shared)
