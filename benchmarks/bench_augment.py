@@ -14,6 +14,10 @@ with the set, against the same loop without it (what the set adds to a step: on 
 next batch is drawn and augmented while the step runs, stages/nn/prefetch.py).
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_augment.py [--steps 20] [--device cuda]
+        [--variants]
+
+``--variants``: segpipe's step drawn in turn, and in a thread with Python's default thread
+switch interval (5 ms) and shorter ones, besides segpipe's default.
 
 Prints one Markdown row per (demo, set).
 """
@@ -22,12 +26,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+import stages.nn.train
 from stages.commands.train import settings_from_config
 from stages.config import load_config
 from stages.demo import read_stardist_sample
@@ -38,6 +44,7 @@ from stages.nn.layout import channel_layout
 from stages.nn.losses import code_losses
 from stages.nn.model import build_model
 from stages.nn.normalization import normalize_image
+from stages.nn.prefetch import prefetched
 from stages.nn.train import train_network
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,8 +122,19 @@ def _augment_seconds(loop, layout, sampler, names, steps: int, device) -> float:
     return float(np.median(times[2:]))
 
 
-def _loop_step_seconds(loop, samples, augment, steps: int) -> float:
+#: how the next batch is drawn: segpipe's default, and the alternatives ``--variants`` adds
+VARIANTS = {
+    "default": {},
+    "in turn": {"background": False},
+    "thread, 5 ms switch": {"background": True, "switch_interval": 5e-3},
+    "thread, 1 ms switch": {"background": True, "switch_interval": 1e-3},
+    "thread, 0.02 ms switch": {"background": True, "switch_interval": 2e-5},
+}
+
+
+def _loop_step_seconds(loop, samples, augment, steps: int, variant: dict) -> float:
     """segpipe's training step with ``augment``, over its second epoch (the first warms up)."""
+    stages.nn.train.prefetched = functools.partial(prefetched, **variant)
     loop = dataclasses.replace(
         loop, augment=augment, epochs=2, steps_per_epoch=steps, scheduler="", patience=None
     )
@@ -128,35 +146,42 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--device", default="cpu", help="where the step and augmentation run")
+    parser.add_argument("--variants", action="store_true", help="other ways to draw batches")
     args = parser.parse_args()
+    variants = list(VARIANTS) if args.variants else ["default"]
     device = torch.device(args.device)
     torch.manual_seed(0)
     print(
         "| demo | patch x batch | bare step (ms) | set | augmentation alone (ms) | share of the "
-        "bare step | segpipe's step without (ms) | with (ms) | added to the step |"
+        "bare step | batches drawn | segpipe's step without (ms) | with (ms) | added to the step |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for demo, (config_path, sample) in DEMOS.items():
         loop, layout, samples = _setup(config_path, sample)
         sampler = PatchSampler(samples, loop.patch, [[]], np.random.default_rng(0))
         network = build_model(loop.model).to(device)
         optimizer = torch.optim.AdamW(network.parameters(), lr=1e-4)
         step = _step_seconds(loop, layout, sampler, network, optimizer, args.steps, device)
-        without = _loop_step_seconds(loop, samples, loop.augment, args.steps)
+        without = {
+            v: _loop_step_seconds(loop, samples, loop.augment, args.steps, VARIANTS[v])
+            for v in variants
+        }
         for name, names in SETS.items():
             augment = _augment_seconds(loop, layout, sampler, names, args.steps, device)
             chosen = dataclasses.replace(
                 loop.augment,
                 probabilities={**loop.augment.probabilities, **{n: 0.5 for n in names}},
             )
-            with_set = _loop_step_seconds(loop, samples, chosen, args.steps)
-            shape = "x".join(str(s) for s in loop.patch)
-            print(
-                f"| {demo} | {shape} x {loop.batch_size} | {step * 1e3:.0f} | {name} | "
-                f"{augment * 1e3:.1f} | {augment / step:.1%} | {without * 1e3:.1f} "
-                f"| {with_set * 1e3:.1f} | {(with_set - without) / without:+.1%} |",
-                flush=True,
-            )
+            for variant in variants:
+                with_set = _loop_step_seconds(loop, samples, chosen, args.steps, VARIANTS[variant])
+                base = without[variant]
+                shape = "x".join(str(s) for s in loop.patch)
+                print(
+                    f"| {demo} | {shape} x {loop.batch_size} | {step * 1e3:.0f} | {name} | "
+                    f"{augment * 1e3:.1f} | {augment / step:.1%} | {variant} | {base * 1e3:.1f} "
+                    f"| {with_set * 1e3:.1f} | {(with_set - base) / base:+.1%} |",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

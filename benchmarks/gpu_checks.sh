@@ -59,10 +59,10 @@ part() {  # part SECONDS FILE COMMAND...: one check, its output in FILE, its tim
 only=${ARCHITECTURES:+--architectures $ARCHITECTURES}  # all of them unless named
 parts=" ${PARTS:-training augment inference demo tests} "  # or some of them, in this order
 if [[ $parts == *" training "* ]]; then
-    part 150 training.md $python benchmarks/bench_architectures.py gpu-training $only
+    part 130 training.md $python benchmarks/bench_architectures.py gpu-training $only
 fi
 if [[ $parts == *" augment "* ]]; then
-    part 90 augment.md $python benchmarks/bench_augment.py --steps 20 --device cuda
+    part 150 augment.md $python benchmarks/bench_augment.py --steps 20 --device cuda --variants
 fi
 if [[ $parts == *" inference "* ]]; then
     part 90 inference.md $python benchmarks/bench_architectures.py gpu-inference $only

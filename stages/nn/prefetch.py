@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import torch
 
 Tensors = Sequence[torch.Tensor]
+
+#: how long (seconds) a thread may hold the interpreter while the other waits, when batches
+#: are drawn in the background: the training thread gives the interpreter up at every kernel
+#: launch and, at Python's default of 5 ms, waits that long to get it back from the drawing
+#: thread for each of its hundreds of launches a step (benchmarks/RESULTS.md, 2026-12-04)
+SWITCH_INTERVAL = 1e-4
 
 
 def prefetched(
@@ -16,6 +23,7 @@ def prefetched(
     device: torch.device,
     *,
     background: bool | None = None,
+    switch_interval: float | None = SWITCH_INTERVAL,
 ) -> Iterator[Tensors]:
     """The results of ``count`` calls of ``draw``, in order, each drawn while the one before
     is being used.
@@ -28,6 +36,8 @@ def prefetched(
     batch's sampling on the CPU, a step costs the longer of the two rather than their sum
     (benchmarks/RESULTS.md, bench_augment.py). ``background``: draw in the thread; by default
     only on a CUDA device, since on the CPU the thread would take cores from torch's own.
+    ``switch_interval``: Python's thread switch interval while the thread runs (None: as it
+    is); the one before is restored at the end.
     """
     if background is None:
         background = device.type == "cuda"
@@ -46,6 +56,16 @@ def prefetched(
             ready.record(stream)
         return tensors, ready
 
+    interval = sys.getswitchinterval()
+    if switch_interval is not None:
+        sys.setswitchinterval(switch_interval)
+    try:
+        yield from _in_background(drawn, count, device)
+    finally:
+        sys.setswitchinterval(interval)
+
+
+def _in_background(drawn, count: int, device: torch.device) -> Iterator[Tensors]:
     with ThreadPoolExecutor(1, thread_name_prefix="segpipe-batches") as pool:
         pending = pool.submit(drawn) if count else None
         for index in range(count):

@@ -1,4 +1,5 @@
 import functools
+import sys
 
 import numpy as np
 import pytest
@@ -7,7 +8,7 @@ import torch
 import stages.nn.train
 from stages.commands.train import settings_from_config
 from stages.config import resolve_config
-from stages.nn.prefetch import prefetched
+from stages.nn.prefetch import SWITCH_INTERVAL, prefetched
 from stages.nn.train import train_network
 
 from .test_train import _config, _samples
@@ -39,6 +40,23 @@ def test_a_failed_draw_is_raised_where_the_batch_is_used():
 
     with pytest.raises(ValueError, match="the patch sampler failed"):
         list(prefetched(draw, 3, CPU, background=True))
+
+
+def test_the_thread_switch_interval_is_shortened_while_drawing_and_restored_after():
+    before = sys.getswitchinterval()
+    seen = []
+
+    def draw():
+        seen.append(sys.getswitchinterval())
+        return (torch.zeros(1),)
+
+    for _ in prefetched(draw, 3, CPU, background=True):
+        assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL)
+    assert seen == pytest.approx([SWITCH_INTERVAL] * 3) and sys.getswitchinterval() == before
+    with pytest.raises(ValueError):
+        for _ in prefetched(draw, 3, CPU, background=True):
+            raise ValueError("the step failed")
+    assert sys.getswitchinterval() == before
 
 
 def test_training_with_batches_drawn_in_a_thread_equals_training_in_turn(
