@@ -44,7 +44,7 @@ from stages.nn.layout import channel_layout
 from stages.nn.losses import code_losses
 from stages.nn.model import build_model
 from stages.nn.normalization import normalize_image
-from stages.nn.prefetch import prefetched
+from stages.nn.prefetch import draws_ahead, prefetched
 from stages.nn.train import train_network
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,17 +124,19 @@ def _augment_seconds(loop, layout, sampler, names, steps: int, device) -> float:
 
 #: how the next batch is drawn: segpipe's default, and the alternatives ``--variants`` adds
 VARIANTS = {
-    "default": {},
-    "in turn": {"background": False},
-    "thread, 5 ms switch": {"background": True, "switch_interval": 5e-3},
-    "thread, 1 ms switch": {"background": True, "switch_interval": 1e-3},
-    "thread, 0.02 ms switch": {"background": True, "switch_interval": 2e-5},
+    "default": (None, {}),
+    "in turn": (False, {}),
+    "thread, 5 ms switch": (True, {"switch_interval": 5e-3}),
+    "thread, 1 ms switch": (True, {"switch_interval": 1e-3}),
+    "thread, 0.02 ms switch": (True, {"switch_interval": 2e-5}),
 }
 
 
-def _loop_step_seconds(loop, samples, augment, steps: int, variant: dict) -> float:
+def _loop_step_seconds(loop, samples, augment, steps: int, variant) -> float:
     """segpipe's training step with ``augment``, over its second epoch (the first warms up)."""
-    stages.nn.train.prefetched = functools.partial(prefetched, **variant)
+    ahead, options = variant
+    stages.nn.train.draws_ahead = draws_ahead if ahead is None else (lambda *_: ahead)
+    stages.nn.train.prefetched = functools.partial(prefetched, **options)
     loop = dataclasses.replace(
         loop, augment=augment, epochs=2, steps_per_epoch=steps, scheduler="", patience=None
     )

@@ -48,19 +48,20 @@ def to_channels_last(network: nn.Module, ndim: int) -> nn.Module:
     return network
 
 
-#: convolutional networks measured faster with channel-last weights on the CPU when their
-#: normalisation is batch norm (0.57-0.91x the forward time in 2D and 3D); with instance norm
-#: the change ranged from 0.75x to 1.25x, and U-NeXt, UNETR and STU-Net gained nothing steady
-#: (benchmarks/RESULTS.md, 2026-12-03)
+#: convolutional networks measured faster with channel-last weights when their normalisation
+#: is batch norm: on the CPU 0.57-0.91x the forward time in 2D and 3D, on an H200 0.42-0.93x in
+#: 2D (two runs); with instance norm the change ranged from 0.75x to 1.25x on the CPU and
+#: 0.62x to 1.30x on the GPU, where its outputs also moved by up to 0.16; U-NeXt, UNETR and
+#: STU-Net gained nothing steady on either (benchmarks/RESULTS.md, 2026-12-03 and 2026-12-04)
 CHANNELS_LAST_WITH_BATCH_NORM = (
     "unet", "resunet", "attention_unet", "seunet", "resunet_se", "resunet++", "hrnet",
 )  # fmt: skip
 
 
 def prefers_channels_last(spec: dict, device: torch.device) -> bool:
-    """Whether channel-last weights make this network faster on this device (measured on the
-    CPU only: benchmarks/bench_architectures.py inference)."""
-    if device.type != "cpu":
+    """Whether channel-last weights make this network faster (measured on the CPU and on a
+    CUDA GPU: benchmarks/bench_architectures.py inference and gpu-inference)."""
+    if device.type not in ("cpu", "cuda"):
         return False
     architecture = spec.get("architecture", "unet")
     if architecture == "multiresunet":  # always batch norm

@@ -35,7 +35,7 @@ from .layout import channel_layout
 from .lazy_samples import LAZY_VALIDATION_PATCHES, is_lazy
 from .losses import code_losses
 from .model import build_model
-from .prefetch import prefetched
+from .prefetch import draws_ahead, prefetched
 from .settings import TrainSettings
 
 log = logging.getLogger("segpipe.train")
@@ -458,6 +458,7 @@ def train_network(
             )
         return tuple(_to_tensor(a, device) for a in (batch.images, batch.targets, batch.foreground))
 
+    ahead = draws_ahead(device, len(augment.batch_augmentations) if augment else 0)
     epoch = start_epoch - 1
     epoch_seconds: list[float] = []
     for epoch in range(start_epoch, settings.epochs):
@@ -475,7 +476,7 @@ def train_network(
             mininterval=2.0,
             leave=False,
         )
-        batches = prefetched(draw_batch, steps_per_epoch, device)
+        batches = prefetched(draw_batch, steps_per_epoch, device, background=ahead)
         for step, (images, targets, foreground) in zip(bar, batches):
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=settings.bf16):
                 logits = model(images)

@@ -1,4 +1,3 @@
-import functools
 import sys
 
 import numpy as np
@@ -8,7 +7,7 @@ import torch
 import stages.nn.train
 from stages.commands.train import settings_from_config
 from stages.config import resolve_config
-from stages.nn.prefetch import SWITCH_INTERVAL, prefetched
+from stages.nn.prefetch import SWITCH_INTERVAL, draws_ahead, prefetched
 from stages.nn.train import train_network
 
 from .test_train import _config, _samples
@@ -72,12 +71,16 @@ def test_training_with_batches_drawn_in_a_thread_equals_training_in_turn(
     samples = _samples(mask2d, img2d)
     samples[0].labels = mask2d[:96, :96].astype(np.int64)
     in_turn = train_network(samples, None, settings, progress=False)
-    monkeypatch.setattr(
-        stages.nn.train, "prefetched", functools.partial(prefetched, background=True)
-    )
+    monkeypatch.setattr(stages.nn.train, "draws_ahead", lambda device, augmentations: True)
     in_thread = train_network(samples, None, settings, progress=False)
     assert [r["train_loss"] for r in in_thread.history] == [
         r["train_loss"] for r in in_turn.history
     ]
     for name, weight in in_turn.last_weights.items():
         torch.testing.assert_close(in_thread.last_weights[name], weight, rtol=0, atol=0)
+
+
+def test_batches_are_drawn_ahead_on_a_gpu_when_their_augmentation_is_light():
+    cuda = torch.device("cuda", 0)
+    assert draws_ahead(cuda, 0) and draws_ahead(cuda, 1)
+    assert not draws_ahead(cuda, 7) and not draws_ahead(CPU, 0)

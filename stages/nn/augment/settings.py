@@ -102,4 +102,11 @@ class AugmentSettings:
     @property
     def on_batches(self) -> bool:
         """Whether anything beyond flips and quarter turns is enabled (the torch augmenter)."""
-        return any(p > 0 for name, p in self.probabilities.items() if name not in FLIPS_AND_TURNS)
+        return bool(self.batch_augmentations)
+
+    @property
+    def batch_augmentations(self) -> tuple[str, ...]:
+        """The enabled augmentations beyond flips and quarter turns (the torch augmenter's)."""
+        return tuple(
+            name for name, p in self.probabilities.items() if p > 0 and name not in FLIPS_AND_TURNS
+        )
