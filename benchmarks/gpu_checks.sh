@@ -5,7 +5,9 @@
 #   2. the augmentations' share of a training step on the GPU (2D and 3D demos);
 #   3. every architecture's prediction, and channel-last weights / bf16 at inference;
 #   4. the 2D demo pipeline (`segpipe run`, Snakemake) trained and predicted on the GPU;
-#   5. the training and augmentation tests with CUDA visible.
+#   5. the training and augmentation tests with CUDA visible;
+#   6. (PARTS=accuracy, alone: about 10 minutes) each architecture's demo F1@0.5 after the same
+#      training time on the GPU.
 #
 #   [PARTS="augment tests"] [ARCHITECTURES=unet,resunet] benchmarks/gpu_checks.sh OUT_DIR
 #
@@ -72,6 +74,10 @@ if [[ $parts == *" demo "* ]]; then
     part 150 demo.log segpipe run config/config.yaml --cores "$(nproc)"
     find results -name '*.csv' -o -name '*.tsv' -o -name '*.log' |
         tar czf "$out/demo_results.tgz" -T - 2>>"$errors"
+fi
+if [[ $parts == *" accuracy "* ]]; then  # not in the default: about 10 minutes alone
+    part 540 accuracy.md $python benchmarks/bench_architectures.py accuracy --budget 20 \
+        --cores "$(nproc)" $only
 fi
 if [[ $parts == *" tests "* ]]; then
     part 90 tests.log $python -m pytest -q -p no:cacheprovider -x tests/nn/test_train.py \

@@ -66,6 +66,28 @@ def save_model(path: str | Path, weights: dict, card: ModelCard) -> None:
         torch.save({"model": cpu, "meta": json.dumps(card.to_meta())}, temporary)
 
 
+def biapy_checkpoint_version(checkpoint) -> str | None:
+    """BiaPy's version (or "unknown") when a loaded ``.pth`` is one of BiaPy's checkpoints
+    (its state dict under "model", beside its config or version and no segpipe card)."""
+    if not isinstance(checkpoint, dict) or "meta" in checkpoint or "model" not in checkpoint:
+        return None
+    if "biapy_version" in checkpoint or "cfg" in checkpoint:
+        return str(checkpoint.get("biapy_version", "unknown"))
+    return None
+
+
+def _biapy_checkpoint_message(path: Path, checkpoint: dict) -> str:
+    version = biapy_checkpoint_version(checkpoint) or "unknown"
+    architecture = (checkpoint.get("cfg") or {}).get("MODEL", {}).get("ARCHITECTURE")
+    trained = f" ({architecture})" if architecture else ""
+    return (
+        f"{path} is a BiaPy checkpoint (BiaPy {version}){trained}: segpipe cannot load "
+        "BiaPy's weights, whose networks name and order their layers differently; train "
+        "the model with segpipe from the same config (PATHS.CHECKPOINT_FILE takes a segpipe "
+        "model.pt or a BioImage Model Zoo package segpipe exported)"
+    )
+
+
 def load_model(
     path: str | Path, device: torch.device | None = None
 ) -> tuple[torch.nn.Module, dict]:
@@ -81,6 +103,8 @@ def load_model(
     try:
         if not package:
             checkpoint = torch.load(path, map_location=device or "cpu", weights_only=True)
+            if biapy_checkpoint_version(checkpoint) is not None:
+                raise ValueError(_biapy_checkpoint_message(path, checkpoint))
             meta, weights = json.loads(checkpoint["meta"]), checkpoint["model"]
         model = build_model(meta["spec"])
         model.load_state_dict(weights)
@@ -88,7 +112,13 @@ def load_model(
         raise FileNotFoundError(
             f"model {path} does not exist; train first (segpipe train)"
         ) from None
+    except ValueError as error:
+        if "BiaPy" in str(error):
+            raise
+        raise ValueError(f"{path} is not a segpipe model (ValueError: {error})") from None
     except Exception as error:  # torch raises many types for a file that is not a model
+        if "yacs" in str(error):  # BiaPy before 3.6 pickled its config as a yacs CfgNode
+            raise ValueError(_biapy_checkpoint_message(path, {})) from None
         raise ValueError(
             f"{path} is not a segpipe model ({type(error).__name__}: {error})"
         ) from None

@@ -172,6 +172,27 @@ def test_load_model_errors_name_the_file(tmp_path):
         load_model(bad)
 
 
+def test_a_biapy_checkpoint_is_named_as_one(tmp_path):
+    """What BiaPy 3.7 writes (utils/misc.py save_model): its state dict, optimiser, epoch,
+    config as a plain dict and version."""
+    biapy = tmp_path / "my_model-checkpoint-best.pth"
+    torch.save(
+        {
+            "model": {"down_path.0.conv.0.weight": torch.zeros(16, 1, 3, 3)},
+            "optimizer": [{}],
+            "epoch": 12,
+            "cfg": {"MODEL": {"ARCHITECTURE": "resunet"}},
+            "biapy_version": "3.7.1",
+        },
+        biapy,
+    )
+    with pytest.raises(ValueError) as raised:
+        load_model(biapy)
+    message = str(raised.value)
+    assert "my_model-checkpoint-best.pth is a BiaPy checkpoint (BiaPy 3.7.1) (resunet)" in message
+    assert "cannot load BiaPy's weights" in message and "not a segpipe model" not in message
+
+
 def test_a_diverging_loss_stops_training_with_one_clear_error(mask2d, img2d):
     torch.set_num_threads(1)
     (sample,) = _samples(mask2d, img2d)
