@@ -243,18 +243,29 @@ def create_channel_store(
 ):
     """An empty float32 Zarr array of (C, [Z,] Y, X) predicted channels, chunked so that jobs
     can write whole blocks of ``block`` at once, with segpipe's channel metadata as attributes.
-    Unwritten values are NaN, so a block never predicted cannot pass for one."""
+    Unwritten values are NaN, so a block never predicted cannot pass for one.
+
+    The store is an OME-Zarr image (NGFF 0.4: the array is level "0" of a group with
+    ``multiscales`` and ``omero`` channel names), so napari and other NGFF readers open the
+    channels of a volume predicted block by block; :func:`open_channel_store` returns the
+    array."""
     import zarr
 
-    array = zarr.create_array(
-        str(path),
+    root = zarr.open_group(str(path), mode="w", zarr_format=2)
+    array = root.create_array(
+        "0",
         shape=tuple(int(s) for s in shape),
         chunks=(1, *channel_chunks(block)),
         dtype="float32",
         fill_value=float("nan"),
-        overwrite=True,
+        chunk_key_encoding={"name": "v2", "separator": "/"},
     )
     array.attrs.update(metadata)
+    axes = "C" + "ZYX"[-(len(shape) - 1) :]
+    root.attrs["multiscales"] = _multiscales("channels", axes, metadata.get("spacing"))
+    root.attrs["omero"] = {
+        "channels": [{"label": str(code), "active": True} for code in metadata["channels"]]
+    }
     return array
 
 
@@ -293,11 +304,13 @@ def create_picture_store(path: str | Path, shape: Sequence[int], block: Sequence
 
 
 def open_channel_store(path: str | Path, mode: str = "r"):
-    """The Zarr array of a channel store (:func:`create_channel_store`)."""
+    """The Zarr array of a channel store (:func:`create_channel_store`; a bare array, as
+    segpipe wrote them before they were OME-Zarr images, opens too)."""
     import zarr
 
     try:
-        array = zarr.open_array(str(path), mode=mode)
+        node = zarr.open(str(path), mode=mode)
+        array = node["0"] if isinstance(node, zarr.Group) else node
     except Exception as error:  # zarr raises many types for what is not an array
         raise ContainerError(
             f"{path} is not a channel store written by segpipe ({type(error).__name__}: {error})"

@@ -53,6 +53,39 @@ def test_napari_s_reader_finds_the_image_and_its_labels(tmp_path, volume):
     assert tuple(nodes[0].data[0].shape) == (1,) + image.shape  # c, z, y, x
 
 
+def test_a_channel_store_is_an_ome_zarr_image_that_napari_s_reader_opens(tmp_path, volume):
+    """Channels predicted block by block (issue 17 item 1): level "0" of an NGFF group,
+    channel axis first, the codes as channel names; segpipe reads them back by regions."""
+    from ome_zarr.io import parse_url
+    from ome_zarr.reader import Multiscales, Reader
+
+    from stages.containers import create_channel_store, open_channel_store
+    from stages.io import open_channels
+
+    image, labels = volume
+    channels = np.stack([labels > 0, image / image.max()]).astype(np.float32)
+    path = tmp_path / "tile.zarr"
+    metadata = {"channels": ["F", "C"], "spacing": [2.0, 0.5, 0.5]}
+    store = create_channel_store(path, channels.shape, (16, 32, 32), metadata)
+    store[...] = channels
+    node = next(iter(Reader(parse_url(str(path)))()))
+    assert Multiscales in {type(spec) for spec in node.specs}
+    np.testing.assert_array_equal(np.asarray(node.data[0]), channels)
+    assert node.metadata["channel_names"] == ["F", "C"]
+    attributes = json.loads((path / ".zattrs").read_text())
+    axes = attributes["multiscales"][0]["axes"]
+    assert [a["name"] for a in axes] == ["c", "z", "y", "x"] and axes[0]["type"] == "channel"
+    scale = attributes["multiscales"][0]["datasets"][0]["coordinateTransformations"][0]
+    assert scale["scale"] == [1.0, 2.0, 0.5, 0.5]
+    regions, codes, info = open_channels(path)
+    assert codes == ["F", "C"] and info.spacing == (2.0, 0.5, 0.5)
+    np.testing.assert_array_equal(regions[:, 3:9], channels[:, 3:9])
+    # a store written before they were OME-Zarr images (a bare array) still opens
+    bare = zarr.create_array(str(tmp_path / "old.zarr"), shape=(2, 4, 4), dtype="float32")
+    bare.attrs["channels"] = ["F", "C"]
+    assert open_channel_store(tmp_path / "old.zarr").shape == (2, 4, 4)
+
+
 @pytest.mark.parametrize(
     "stored_axes, given, transform",
     [
