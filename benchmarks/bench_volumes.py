@@ -435,8 +435,12 @@ def main_from_truth(args) -> None:
     for stage in dict.fromkeys(s.split(" (")[0] for r in rows for s in r["stages"]):
         cells = []
         for row in rows:  # a stage of several jobs is named with its job count per size
-            (name,) = [s for s in row["stages"] if s.split(" (")[0] == stage]
-            found = row["stages"][name]
+            named = [s for s in row["stages"] if s.split(" (")[0] == stage]
+            if not named:  # not run at this size (its output was already there)
+                cells.append("")
+                continue
+            found = row["stages"][named[0]]
+            name = named[0]
             jobs = name[len(stage) :]
             cells.append(f"{found['peak_mib']:.0f} MiB, {found['seconds']:.1f} s{jobs}")
         print(f"| {stage} | " + " | ".join(cells) + " |")

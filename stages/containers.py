@@ -269,15 +269,18 @@ def create_channel_store(
     return array
 
 
-def create_label_store(path: str | Path, shape: Sequence[int], block: Sequence[int]):
+def create_label_store(
+    path: str | Path, shape: Sequence[int], block: Sequence[int], largest_chunk: int = 128
+):
     """An empty (zero) uint32 Zarr array of instance labels ([Z,] Y, X), chunked so that
-    blocks of ``block`` write whole chunks, with its ``axes`` attribute."""
+    blocks of ``block`` write whole chunks (of sides up to ``largest_chunk``), with its
+    ``axes`` attribute."""
     import zarr
 
     array = zarr.create_array(
         str(path),
         shape=tuple(int(s) for s in shape),
-        chunks=channel_chunks(block),
+        chunks=channel_chunks(block, largest_chunk),
         dtype="uint32",
         fill_value=0,
         overwrite=True,

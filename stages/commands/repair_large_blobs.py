@@ -8,6 +8,10 @@ import click
 
 from .common import clear_errors, config_option, ndim_of
 
+#: chunk side of a repaired label store: every large instance's box is read (and, when it
+#: changes, written) alone, and a chunk is decoded (and encoded) whole for any box touching it
+REPAIR_CHUNK = 64
+
 
 @dataclass(frozen=True)
 class RepairSettings:
@@ -90,7 +94,7 @@ def _repair_into_store(labels_path: str, out_path: str, size: int, rank: int | N
         shape = labels.shape
         block = evaluation_block(shape, (1,) * len(shape))
         with atomic_directory(out_path) as folder:
-            out = create_label_store(folder, shape, block)
+            out = create_label_store(folder, shape, block, REPAIR_CHUNK)
             remove_ids_by_blocks(labels, out, block, [])  # a copy, block by block
             sizes = label_sizes_by_blocks(out, block)
             before = int(np.count_nonzero(sizes[1:]))

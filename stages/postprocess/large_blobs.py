@@ -97,26 +97,31 @@ def repair_large_blobs_into(
         ring = ndi.binary_dilation(mask, structure=adjacency) & ~mask
         neighbours = np.unique(around[ring])
         neighbours = neighbours[neighbours > 0]
+        # the box within the grown box already read (out may be on disk)
+        within = around[tuple(slice(b.start - g.start, b.stop - g.start)
+                              for b, g in zip(box, grown))]  # fmt: skip
+        absorbed = []
         if neighbours.size:
-            # the box within the grown box already read (out may be on disk)
-            within = around[tuple(slice(b.start - g.start, b.stop - g.start)
-                                  for b, g in zip(box, grown))]  # fmt: skip
             inside = np.bincount(within.ravel(), minlength=len(sizes))[neighbours]
-            for neighbour in neighbours[inside >= inside_fraction * sizes[neighbours]]:
-                where = boxes[neighbour]
-                region = np.array(out[where])
-                region[region == neighbour] = label_id
-                out[where] = region
-                box = _union(box, where)
-                sizes[label_id] += sizes[neighbour]
-                sizes[neighbour] = 0
-                merged += 1
-        region = np.array(out[box])
+            absorbed = neighbours[inside >= inside_fraction * sizes[neighbours]]
+        for neighbour in absorbed:
+            where = boxes[neighbour]
+            region = np.array(out[where])
+            region[region == neighbour] = label_id
+            out[where] = region
+            box = _union(box, where)
+            sizes[label_id] += sizes[neighbour]
+            sizes[neighbour] = 0
+            merged += 1
+        # nothing merged: the box is still as read; on disk, every read or write of a small
+        # box decodes (and a write encodes again) the whole chunks it touches
+        region = np.array(out[box]) if len(absorbed) else within.copy()
         filled = ndi.binary_fill_holes(region == label_id, structure=holes_structure)
         holes = filled & (region == 0)
-        region[holes] = label_id
-        out[box] = region
-        sizes[label_id] += int(holes.sum())
+        if holes.any():
+            region[holes] = label_id
+            out[box] = region
+            sizes[label_id] += int(holes.sum())
         boxes[label_id] = box
     return merged
 
