@@ -218,6 +218,19 @@ def overhead(threads: int) -> None:
         )
 
 
+#: networks whose normalisation is their own (batch, layer and instance norm): only "bn" runs
+FIXED_NORMS = ("multiresunet", "unext_v1", "unext_v2", "stunet")
+
+
+def with_norms(architectures: list[str]):
+    """(architecture, normalisation) pairs to time: batch and instance norm where the
+    network takes MODEL.NORMALIZATION."""
+    for architecture in architectures:
+        for norm in ("bn", "in"):
+            if norm == "bn" or architecture not in FIXED_NORMS:
+                yield architecture, norm
+
+
 def forward_seconds(network, x: torch.Tensor, repeats: int = 5) -> tuple[float, torch.Tensor]:
     """Best of ``repeats`` forwards (after one warm-up), and the output."""
     with torch.inference_mode():
@@ -242,41 +255,37 @@ def inference_options(threads: int, ndim: int, architectures: list[str]) -> None
     print(f"{ndim}D, batch {tuple(shape)}, {threads} threads, normalisation bn and in:")
     print("| architecture | norm | as loaded (s) | folded | channels-last | both | max diff |")
     print("|---|---|---|---|---|---|---|")
-    fixed_norms = ("multiresunet", "unext_v1", "unext_v2", "stunet")  # batch, layer, instance
-    for architecture in architectures:
-        for norm in ("bn", "in"):
-            if architecture in fixed_norms and norm == "in":
-                continue
-            settings = demo_settings(architecture)
-            spec = dataclasses.replace(
-                settings.loop.model, norm=norm, ndim=ndim, patch=tuple(shape[2:])
-            )
-            torch.manual_seed(0)
-            network = build_model(spec)
-            # statistics that are not the identity, as after training
-            for module in network.modules():
-                if isinstance(module, (torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)):
-                    module.running_mean.uniform_(-0.5, 0.5)
-                    module.running_var.uniform_(0.5, 2.0)
-            network.eval()
-            x = torch.randn(shape)
-            base, reference = forward_seconds(network, x)
-            folded_network = copy.deepcopy(network)
-            fuse_batch_norms(folded_network)
-            folded, out_folded = forward_seconds(folded_network, x)
-            layout = memory_format(ndim)
-            last_network = to_channels_last(copy.deepcopy(network), ndim)
-            last, out_last = forward_seconds(last_network, x.contiguous(memory_format=layout))
-            both_network = to_channels_last(folded_network, ndim)
-            both, out_both = forward_seconds(both_network, x.contiguous(memory_format=layout))
-            difference = max(
-                float((out - reference).abs().max()) for out in (out_folded, out_last, out_both)
-            )
-            print(
-                f"| {architecture} | {norm} | {base:.3f} | {folded / base:.2f}x "
-                f"| {last / base:.2f}x | {both / base:.2f}x | {difference:.1e} |",
-                flush=True,
-            )
+    for architecture, norm in with_norms(architectures):
+        settings = demo_settings(architecture)
+        spec = dataclasses.replace(
+            settings.loop.model, norm=norm, ndim=ndim, patch=tuple(shape[2:])
+        )
+        torch.manual_seed(0)
+        network = build_model(spec)
+        # statistics that are not the identity, as after training
+        for module in network.modules():
+            if isinstance(module, (torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)):
+                module.running_mean.uniform_(-0.5, 0.5)
+                module.running_var.uniform_(0.5, 2.0)
+        network.eval()
+        x = torch.randn(shape)
+        base, reference = forward_seconds(network, x)
+        folded_network = copy.deepcopy(network)
+        fuse_batch_norms(folded_network)
+        folded, out_folded = forward_seconds(folded_network, x)
+        layout = memory_format(ndim)
+        last_network = to_channels_last(copy.deepcopy(network), ndim)
+        last, out_last = forward_seconds(last_network, x.contiguous(memory_format=layout))
+        both_network = to_channels_last(folded_network, ndim)
+        both, out_both = forward_seconds(both_network, x.contiguous(memory_format=layout))
+        difference = max(
+            float((out - reference).abs().max()) for out in (out_folded, out_last, out_both)
+        )
+        print(
+            f"| {architecture} | {norm} | {base:.3f} | {folded / base:.2f}x "
+            f"| {last / base:.2f}x | {both / base:.2f}x | {difference:.1e} |",
+            flush=True,
+        )
 
 
 def tiles(counts: list[int], threads: int) -> None:
@@ -441,39 +450,35 @@ def gpu_inference(architectures: list[str]) -> None:
         "| max diff, bf16 |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    fixed_norms = ("multiresunet", "unext_v1", "unext_v2", "stunet")  # batch, layer, instance
-    for architecture in architectures:
-        for norm in ("bn", "in"):
-            if architecture in fixed_norms and norm == "in":
-                continue
-            settings = demo_settings(architecture)
-            loop = dataclasses.replace(
-                settings.loop, model=dataclasses.replace(settings.loop.model, norm=norm)
-            )
-            settings = dataclasses.replace(settings, loop=loop)
-            torch.manual_seed(0)
-            network = build_model(loop.model).to(device).eval()
-            spec = {"architecture": architecture, "norm": norm}
-            ready = prepare_for_inference(
-                copy.deepcopy(network), 2, channels_last=prefers_channels_last(spec, device)
-            )
-            predicted, forward = inference_seconds(settings, ready, image, device)
-            x = torch.rand(loop.batch_size, 1, *loop.patch, device=device)
-            base, reference = forward_seconds(network, x)
-            layout = memory_format(2)
-            last_network = prepare_for_inference(copy.deepcopy(network), 2, channels_last=True)
-            last, out_last = forward_seconds(last_network, x.contiguous(memory_format=layout))
-            with torch.autocast(device.type, dtype=torch.bfloat16):
-                bf16, out_bf16 = forward_seconds(network, x)
-                both, _ = forward_seconds(last_network, x.contiguous(memory_format=layout))
-            print(
-                f"| {architecture} | {norm} | {predicted * 1e3:.1f} | {forward * 1e3:.1f} "
-                f"| {predicted / forward:.2f} | {base * 1e3:.2f} | {last / base:.2f}x "
-                f"| {bf16 / base:.2f}x | {both / base:.2f}x "
-                f"| {float((out_last - reference).abs().max()):.1e} "
-                f"| {float((out_bf16.float() - reference).abs().max()):.1e} |",
-                flush=True,
-            )
+    for architecture, norm in with_norms(architectures):
+        settings = demo_settings(architecture)
+        loop = dataclasses.replace(
+            settings.loop, model=dataclasses.replace(settings.loop.model, norm=norm)
+        )
+        settings = dataclasses.replace(settings, loop=loop)
+        torch.manual_seed(0)
+        network = build_model(loop.model).to(device).eval()
+        spec = {"architecture": architecture, "norm": norm}
+        ready = prepare_for_inference(
+            copy.deepcopy(network), 2, channels_last=prefers_channels_last(spec, device)
+        )
+        predicted, forward = inference_seconds(settings, ready, image, device)
+        x = torch.rand(loop.batch_size, 1, *loop.patch, device=device)
+        base, reference = forward_seconds(network, x)
+        layout = memory_format(2)
+        last_network = prepare_for_inference(copy.deepcopy(network), 2, channels_last=True)
+        last, out_last = forward_seconds(last_network, x.contiguous(memory_format=layout))
+        with torch.autocast(device.type, dtype=torch.bfloat16):
+            bf16, out_bf16 = forward_seconds(network, x)
+            both, _ = forward_seconds(last_network, x.contiguous(memory_format=layout))
+        print(
+            f"| {architecture} | {norm} | {predicted * 1e3:.1f} | {forward * 1e3:.1f} "
+            f"| {predicted / forward:.2f} | {base * 1e3:.2f} | {last / base:.2f}x "
+            f"| {bf16 / base:.2f}x | {both / base:.2f}x "
+            f"| {float((out_last - reference).abs().max()):.1e} "
+            f"| {float((out_bf16.float() - reference).abs().max()):.1e} |",
+            flush=True,
+        )
 
 
 def accuracy(budget: float, cores: int, architectures: list[str], bf16: bool = False) -> None:
