@@ -214,14 +214,97 @@ def blockwise_measurements(
     spacing: Sequence[float] = (1.0, 1.0, 1.0),
     classes=None,
     n_classes: int = 0,
+    extra_properties: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """:func:`measurement_tables` as one table, by label."""
+    """:func:`measurement_tables` as one table, by label, with the regionprops
+    ``extra_properties`` of :func:`extra_properties_by_regions` as more columns (as
+    :func:`stages.measure.measure_instances` adds them)."""
     tables = list(measurement_tables(labels, block, spacing, classes, n_classes))
     if not tables:
-        return empty_measurements(spacing, n_classes)
-    return pd.concat(tables, ignore_index=True).sort_values("label", ignore_index=True)
+        table = empty_measurements(spacing, n_classes)
+        for name in extra_properties:
+            table[name] = []
+        return table
+    table = pd.concat(tables, ignore_index=True).sort_values("label", ignore_index=True)
+    if extra_properties:
+        from .labels import label_boxes_by_blocks
+
+        boxes = label_boxes_by_blocks(labels, block)
+        extra = extra_properties_by_regions(labels, boxes, extra_properties, block, spacing)
+        table = table.merge(extra, on="label", how="left")
+    return table
 
 
 def empty_measurements(spacing: Sequence[float], n_classes: int = 0) -> pd.DataFrame:
     """The measurement columns with no row (a volume without instances)."""
     return measurements_from_sums(_empty(3, n_classes), spacing)
+
+
+def _object_array(items: list) -> np.ndarray:
+    """A 1-D object array of ``items`` (numpy would stack arrays of one shape into one)."""
+    out = np.empty(len(items), dtype=object)
+    for index, item in enumerate(items):
+        out[index] = item
+    return out
+
+
+def _offset_positions(table: dict, origin: Sequence[int], spacing: Sequence[float]) -> dict:
+    """regionprops_table columns of a region at ``origin`` moved to the volume's coordinates:
+    the properties that say where an instance is (its box, centroid, pixels, slice); the
+    others describe its shape and do not change."""
+    ndim = len(origin)
+    start = np.asarray(origin)
+    moved = dict(table)
+    for name, values in table.items():
+        stem, _, index = name.rpartition("-")
+        if stem == "bbox":
+            moved[name] = values + origin[int(index) % ndim]
+        elif stem == "centroid":
+            moved[name] = values + origin[int(index)] * spacing[int(index)]
+        elif name == "coords":
+            moved[name] = _object_array([c + start for c in values])
+        elif name == "coords_scaled":
+            moved[name] = _object_array([c + start * np.asarray(spacing) for c in values])
+        elif name == "slice":
+            moved[name] = _object_array(
+                [tuple(slice(s.start + o, s.stop + o, s.step) for s, o in zip(one, origin))
+                 for one in values]
+            )  # fmt: skip
+    return moved
+
+
+def extra_properties_by_regions(
+    labels,
+    boxes: dict[int, tuple[slice, ...]],
+    properties: Sequence[str],
+    block: Sequence[int],
+    spacing: Sequence[float] | None = None,
+) -> pd.DataFrame:
+    """scikit-image ``regionprops`` ``properties`` of every instance of ``labels`` (an array,
+    or a Zarr/HDF5 array read by regions), with a ``label`` column, by label: the values
+    measuring the whole volume gives.
+
+    Instances are grouped by the ``block`` holding the first corner of their box (``boxes``:
+    id -> box, :func:`stages.labels.label_boxes_by_blocks`); each group's
+    region, the union of its boxes (at most a block and one instance's extent along each axis),
+    is read once and measured with the other instances in it blanked out.
+    """
+    from skimage.measure import regionprops_table
+
+    ndim = len(labels.shape)
+    spacing = tuple(float(s) for s in (spacing or (1.0,) * ndim))
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for label_id, box in boxes.items():
+        key = tuple(s.start // b for s, b in zip(box, block))
+        groups.setdefault(key, []).append(label_id)
+    tables = []
+    for ids in groups.values():
+        starts = [min(boxes[i][axis].start for i in ids) for axis in range(ndim)]
+        stops = [max(boxes[i][axis].stop for i in ids) for axis in range(ndim)]
+        region = np.asarray(labels[tuple(slice(a, b) for a, b in zip(starts, stops))])
+        region = np.where(np.isin(region, ids), region, 0)
+        table = regionprops_table(region, properties=["label", *properties], spacing=spacing)
+        tables.append(pd.DataFrame(_offset_positions(table, starts, spacing)))
+    if not tables:
+        return pd.DataFrame({name: [] for name in ["label", *properties]})
+    return pd.concat(tables, ignore_index=True).sort_values("label", ignore_index=True)

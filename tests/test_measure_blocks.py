@@ -56,3 +56,35 @@ def test_instances_come_out_once_as_each_layer_of_blocks_ends_them(mask3d):
         assert {last_slice[i] // 8 for i in part["label"]} == {layer}
     empty = blockwise_measurements(np.zeros((6, 8, 8), np.uint16), (4, 4, 4))
     assert len(empty) == 0 and "surface_area" in empty.columns
+
+
+#: shape properties and every kind of position-dependent one (pixels and physical units)
+EXTRAS = ["solidity", "euler_number", "extent", "axis_major_length", "moments_central",
+          "bbox", "centroid", "coords", "coords_scaled", "slice"]  # fmt: skip
+
+
+@pytest.mark.parametrize("block", [(8, 16, 16), (16, 32, 32), (64, 128, 128)])
+def test_extra_properties_by_regions_equal_the_whole_volume_s(tmp_path, mask3d, block):
+    """Real nuclei, anisotropic spacing, instances across block faces and corners, ids with
+    gaps, read from a Zarr by regions."""
+    from stages.labels import label_boxes_by_blocks
+    from stages.measure_blocks import extra_properties_by_regions
+
+    labels = np.where(mask3d > 0, mask3d.astype(np.uint32) * 7 + 1000, 0).astype(np.uint32)
+    store = zarr.create_array(str(tmp_path / "l.zarr"), shape=labels.shape, dtype="uint32",
+                              chunks=(8, 16, 16))  # fmt: skip
+    store[...] = labels
+    spacing = (2.0, 0.5, 0.75)
+    whole = measure_instances(labels, spacing=spacing, extra_properties=EXTRAS)
+    boxes = label_boxes_by_blocks(store, (8, 16, 16))
+    found = extra_properties_by_regions(store, boxes, EXTRAS, block, spacing)
+    assert found["label"].tolist() == whole["label"].tolist()
+    for column in found.columns:
+        expected, got = whole[column].to_numpy(), found[column].to_numpy()
+        if column in ("coords", "coords_scaled"):
+            for a, b in zip(expected, got):
+                np.testing.assert_allclose(b, a)
+        elif column == "slice":
+            assert list(got) == list(expected)
+        else:
+            np.testing.assert_allclose(got.astype(float), expected.astype(float), rtol=1e-9)

@@ -81,8 +81,9 @@ def command(
 ) -> None:
     """Measure every instance of LABELS_PATH, remove those that satisfy a group of conditions and
     write OUT_PATH (ids kept) and the two CSVs. OUT_PATH a Zarr: a 3D Zarr of segpipe's labels
-    (decode, refine) is measured and filtered block by block, never read whole (without
-    EXTRA_PROPS); other label images are read whole and written into the Zarr."""
+    (decode, refine) is measured and filtered block by block, never read whole (EXTRA_PROPS
+    from each instance's region); other label images are read whole and written into the
+    Zarr."""
     import numpy as np
 
     from ..containers import is_container
@@ -150,12 +151,20 @@ def _filter_into_store(
     from .common import data_rank
     from .measure import _label_store
 
-    store = None if settings.measure.extra_properties else _label_store(labels_path)
+    store = _label_store(labels_path)
     if store is not None:
         info = ImageInfo(spacing=store.attrs.get("spacing"), metadata={})
         spacing = measurement_spacing(resolution, settings.measure, info, labels_path, 3)
         block = tuple(store.chunks)
-        table = blockwise_measurements(store, block, spacing or (1.0, 1.0, 1.0))
+        try:
+            table = blockwise_measurements(
+                store,
+                block,
+                spacing or (1.0, 1.0, 1.0),
+                extra_properties=list(settings.measure.extra_properties),
+            )
+        except (AttributeError, ValueError) as error:
+            raise click.ClickException(f"{labels_path}: {error}") from None
         source, shape, ndim = store, tuple(store.shape), 3
     else:
         from ..io import read_labels_and_classes

@@ -92,15 +92,30 @@ def command(
         if extra_props is not None
         else list(settings.extra_properties)
     )
-    store = None if extras else _label_store(labels_path)
+    store = _label_store(labels_path)
     if store is not None:
         # a 3D Zarr of labels written by decode: measured block by block, never read whole
         from ..io import ImageInfo, atomic_output
-        from ..measure_blocks import empty_measurements, measurement_tables
+        from ..measure_blocks import (
+            blockwise_measurements,
+            empty_measurements,
+            measurement_tables,
+        )
 
         info = ImageInfo(spacing=store.attrs.get("spacing"), metadata={})
         spacing = measurement_spacing(resolution, settings, info, labels_path, 3)
         block = tuple(store.chunks)  # decode's blocks divide into them
+        if extras:
+            # the extra columns come from each instance's region: one table, by label
+            try:
+                table = blockwise_measurements(
+                    store, block, spacing or (1.0, 1.0, 1.0), extra_properties=extras
+                )
+            except (AttributeError, ValueError) as error:
+                raise click.ClickException(f"{labels_path}: {error}") from None
+            write_csv(out_path, table)
+            click.echo(f"{out_path}: {len(table)} instance(s), measured by blocks of {list(block)}")
+            return
         count = 0
         with atomic_output(out_path) as temporary:
             # rows written as each layer of blocks completes them: only open instances held

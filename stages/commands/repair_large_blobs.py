@@ -81,8 +81,8 @@ def _repair_into_store(labels_path: str, out_path: str, size: int, rank: int | N
     from ..containers import create_label_store
     from ..evaluate_blocks import evaluation_block, open_label_blocks
     from ..io import atomic_directory, json_ready, provenance
-    from ..labels import label_sizes_by_blocks
-    from ..postprocess.large_blobs import label_boxes_by_blocks, repair_large_blobs_into
+    from ..labels import label_boxes_by_blocks, label_sizes_by_blocks
+    from ..postprocess.large_blobs import repair_large_blobs_into
     from ..refine_blocks import remove_ids_by_blocks
 
     labels = open_label_blocks(labels_path, rank)

@@ -9,6 +9,7 @@ from .instances import (
     instance_boxes,
     instance_count,
     instance_count_by_blocks,
+    label_boxes_by_blocks,
     label_sizes_by_blocks,
     restore_ids,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "instance_boxes",
     "instance_count",
     "instance_count_by_blocks",
+    "label_boxes_by_blocks",
     "label_sizes_by_blocks",
     "label_dtype",
     "restore_ids",

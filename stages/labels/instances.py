@@ -84,3 +84,31 @@ def label_sizes_by_blocks(labels, block) -> np.ndarray:
 def instance_count_by_blocks(labels, block) -> int:
     """:func:`instance_count` of labels read by regions, block by block."""
     return int(np.count_nonzero(label_sizes_by_blocks(labels, block)[1:]))
+
+
+def label_boxes_by_blocks(labels, block) -> dict:
+    """id -> bounding box (slices) of every instance of labels read by regions, block by
+    block."""
+    from ..decode.blocks import block_boxes
+
+    low = np.zeros((0, len(labels.shape)), np.int64)
+    high = np.zeros((0, len(labels.shape)), np.int64)
+    for box in block_boxes(labels.shape, block):
+        ids, inverse = np.unique(np.asarray(labels[box]), return_inverse=True)
+        if ids[-1] >= len(low):
+            grow = int(ids[-1]) + 1 - len(low)
+            low = np.concatenate([low, np.full((grow, low.shape[1]), np.iinfo(np.int64).max)])
+            high = np.concatenate([high, np.full((grow, high.shape[1]), -1)])
+        local = ndi.find_objects(inverse.reshape(tuple(b.stop - b.start for b in box)) + 1)
+        for index, found in enumerate(local):
+            if found is None or ids[index] == 0:
+                continue
+            starts = [f.start + b.start for f, b in zip(found, box)]
+            stops = [f.stop + b.start for f, b in zip(found, box)]
+            low[ids[index]] = np.minimum(low[ids[index]], starts)
+            high[ids[index]] = np.maximum(high[ids[index]], stops)
+    return {
+        int(i): tuple(slice(int(a), int(b)) for a, b in zip(low[i], high[i]))
+        for i in np.flatnonzero(high[:, 0] >= 0)
+        if i > 0
+    }

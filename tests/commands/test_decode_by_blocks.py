@@ -76,6 +76,15 @@ def test_labels_decoded_into_zarr_measure_by_blocks_as_the_tiff_does(
     assert len(whole) > 40
     blocks = blocks.sort_values("label", ignore_index=True)  # rows as instances end along Z
     pd.testing.assert_frame_equal(blocks[whole.columns], whole, check_dtype=False)
+    # regionprops extras come from each instance's region, still never the whole volume
+    for out in ("l.tif", "l.zarr"):
+        result = run("measure", tmp_path / out, tmp_path / f"{out}.x.csv", "--resolution",
+                     "2,1,1", "--extra-props", "solidity,bbox,centroid")  # fmt: skip
+        assert result.exit_code == 0, result.output
+    assert "measured by blocks" in result.output
+    whole, blocks = (pd.read_csv(tmp_path / f"{out}.x.csv") for out in ("l.tif", "l.zarr"))
+    assert {"solidity", "bbox-5", "centroid-0"} <= set(whole.columns)
+    pd.testing.assert_frame_equal(blocks[whole.columns], whole, check_dtype=False)
     # evaluated block by block (Zarr labels and truth) as whole (TIFFs): the same table,
     # associations and pictures
     import tifffile
@@ -217,6 +226,22 @@ def test_labels_in_a_zarr_are_filtered_by_properties_block_by_block(run, tmp_pat
     for table in ("all", "kept"):
         found, expected = (pd.read_csv(tmp_path / f"{n}_{table}.csv") for n in "zt")
         pd.testing.assert_frame_equal(found[expected.columns], expected, check_dtype=False)
+    # with regionprops extras in the tables (EXTRA_PROPS): still block by block, same result
+    config = tmp_path / "extra.yaml"
+    config.write_text(yaml.safe_dump({"PROBLEM": {"NDIM": "3D"}, "TEST": {"POST_PROCESSING": {
+        "MEASURE_PROPERTIES": {"ENABLE": True, "EXTRA_PROPS": ["solidity"]}}}}))  # fmt: skip
+    for name in ("z", "t"):
+        source = tmp_path / ("l.zarr" if name == "z" else "l.tif")
+        out = tmp_path / ("e.zarr" if name == "z" else "e.tif")
+        result = run("filter-by-properties", source, out, "--condition", "npixels lt 400",
+                     "--config", config, "--all-stats", tmp_path / f"{name}_extra.csv")  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert ("(by blocks)" in result.output) == (name == "z")
+    np.testing.assert_array_equal(read_labels(tmp_path / "e.zarr")[0],
+                                  read_labels(tmp_path / "e.tif")[0])  # fmt: skip
+    found, expected = (pd.read_csv(tmp_path / f"{n}_extra.csv") for n in "zt")
+    assert "solidity" in expected.columns and (expected["comment"] == "Removed").any()
+    pd.testing.assert_frame_equal(found[expected.columns], expected, check_dtype=False)
 
 
 def test_labels_in_a_zarr_have_their_large_blobs_repaired_block_by_block(
