@@ -280,6 +280,22 @@ if PREPROCESS_CFG["TEST"] and TEST_RAW:
     PREDICT_INPUT = dict(zip(IMAGES, _preprocessed("test", list(IMAGES.values()), [])[0]))
 #: the test images' channels are predicted at another shape and resized back
 RESIZE_BACK = bool(PREPROCESS_CFG["TEST"] and RESIZE_ON and TEST_RAW)
+#: MATCH_HISTOGRAM: its reference images are pooled once (rule reference_histogram) into the
+#: histogram every preprocess job reads, instead of each job reading them all
+HISTOGRAM_REFERENCE_FILES = []
+REFERENCE_HISTOGRAM = []
+if PREPROCESS_SOURCES and PREPROCESS_CFG["MATCH_HISTOGRAM"]["ENABLE"]:
+    _reference = Path(PREPROCESS_CFG["MATCH_HISTOGRAM"]["REFERENCE_PATH"])
+    if not _reference.exists():
+        sys.exit(
+            f"segpipe: DATA.PREPROCESS.MATCH_HISTOGRAM.REFERENCE_PATH {_reference} does not exist"
+        )
+    HISTOGRAM_REFERENCE_FILES = (
+        _folder_files(_reference, "histogram reference folder")
+        if _reference.is_dir()
+        else [str(_reference)]
+    )
+    REFERENCE_HISTOGRAM = [str(RESULTS / "preprocessed" / "reference_histogram.npz")]
 
 LABEL_FILES = {
     "train": {Path(p).stem: p for p in TRAIN_LABEL},

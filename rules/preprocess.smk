@@ -1,11 +1,34 @@
 # DATA.PREPROCESS: each raw image of a preprocessed split by its own job (with RESIZE,
-# training and validation labels resized alike), and the test images' predicted channels
-# resized back to the images' own shape.
+# training and validation labels resized alike; with MATCH_HISTOGRAM, the reference images
+# pooled once before them), and the test images' predicted channels resized back to the
+# images' own shape.
+
+
+rule reference_histogram:
+    input:
+        images=HISTOGRAM_REFERENCE_FILES,
+        config=stage_config("preprocess"),
+        config_digest=stage_config_marker("preprocess"),
+    output:
+        str(RESULTS / "preprocessed" / "reference_histogram.npz"),
+    log:
+        str(LOGS / "preprocess" / "reference_histogram.log"),
+    benchmark:
+        str(BENCHMARKS / "preprocess" / "reference_histogram.tsv")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    shell:
+        "segpipe reference-histogram {output:q} --config {input.config:q} > {log:q} 2>&1"
 
 
 rule preprocess:
     input:
         raw=lambda w: PREPROCESS_SOURCES[w.subset][w.name][0],
+        histogram=REFERENCE_HISTOGRAM,
         config=stage_config("preprocess"),
         config_digest=stage_config_marker("preprocess"),
     output:
@@ -22,8 +45,11 @@ rule preprocess:
     resources:
         mem_mb=4000,
         runtime=30,
+    params:
+        histogram=shell_words(option_per_file("--histogram", REFERENCE_HISTOGRAM)),
     shell:
-        "segpipe preprocess {input.raw:q} {output:q} --config {input.config:q} > {log:q} 2>&1"
+        "segpipe preprocess {input.raw:q} {output:q} {params.histogram} "
+        "--config {input.config:q} > {log:q} 2>&1"
 
 
 if RESIZE_ON:
@@ -33,6 +59,7 @@ if RESIZE_ON:
         input:
             raw=lambda w: PREPROCESS_SOURCES[w.subset][w.name][0],
             label=lambda w: PREPROCESS_SOURCES[w.subset][w.name][1],
+            histogram=REFERENCE_HISTOGRAM,
             config=stage_config("preprocess"),
             config_digest=stage_config_marker("preprocess"),
         output:
@@ -50,9 +77,11 @@ if RESIZE_ON:
         resources:
             mem_mb=4000,
             runtime=30,
+        params:
+            histogram=shell_words(option_per_file("--histogram", REFERENCE_HISTOGRAM)),
         shell:
             "segpipe preprocess {input.raw:q} {output.raw:q} --labels {input.label:q} "
-            "{output.label:q} --config {input.config:q} > {log:q} 2>&1"
+            "{output.label:q} {params.histogram} --config {input.config:q} > {log:q} 2>&1"
 
     rule resize_channels:
         input:

@@ -12,6 +12,7 @@ COMMANDS = {
     "run": "Run the whole workflow on a config, from any folder (Snakemake underneath).",
     "demo-data": "Write the stardist sample (2D or 3D) as train/test raw and label folders.",
     "preprocess": "Resize, blur, match histograms, equalise or edge-detect a raw image.",
+    "reference-histogram": "Pool the histogram reference images of MATCH_HISTOGRAM once.",
     "resize-channels": "Resize predicted channels back to their image's shape (after RESIZE).",
     "check": "Pair raw and label images and check counts, shapes, dtypes and dimensionality.",
     "encode": "Encode an instance label image into the network's channels (F, B, P, C, T, Db, "

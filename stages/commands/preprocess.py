@@ -71,6 +71,41 @@ def reference_images(path: str, ndim: int) -> list:
     return [read_raw(f, ndim)[0] for f in files]
 
 
+def write_reference_histogram(path: str | Path, reference) -> None:
+    """A :class:`~stages.preprocess.ReferenceHistogram` as an .npz (written atomically)."""
+    import numpy as np
+
+    from ..io import atomic_output
+
+    arrays = {}
+    for index, (values, quantiles) in enumerate(zip(reference.values, reference.quantiles)):
+        arrays[f"values{index}"], arrays[f"quantiles{index}"] = values, quantiles
+    with atomic_output(path) as temporary, open(temporary, "wb") as stream:
+        np.savez(stream, **arrays)
+
+
+def read_reference_histogram(path: str | Path):
+    """The :class:`~stages.preprocess.ReferenceHistogram` :func:`write_reference_histogram`
+    wrote."""
+    import numpy as np
+
+    from ..io import InputError
+    from ..preprocess import ReferenceHistogram
+
+    try:
+        with np.load(path) as stored:
+            count = len(stored.files) // 2
+            return ReferenceHistogram(
+                [stored[f"values{i}"] for i in range(count)],
+                [stored[f"quantiles{i}"] for i in range(count)],
+            )
+    except (OSError, ValueError, KeyError) as error:
+        raise InputError(
+            f"{path} is not a reference histogram written by `segpipe reference-histogram` "
+            f"({type(error).__name__}: {error})"
+        ) from None
+
+
 @click.command(name="preprocess")
 @click.argument("raw_path", type=click.Path())
 @click.argument("out_path", type=click.Path())
@@ -82,12 +117,21 @@ def reference_images(path: str, ndim: int) -> list:
     help="LABEL_PATH OUT: also resize the raw image's label image (nearest neighbour) when "
     "DATA.PREPROCESS.RESIZE is on; else copy it.",
 )
+@click.option(
+    "--histogram",
+    "histogram_path",
+    type=click.Path(),
+    default=None,
+    help="The reference histogram of `segpipe reference-histogram` (MATCH_HISTOGRAM), instead "
+    "of reading the reference images again.",
+)
 @config_option
 @clear_errors
 def command(
     raw_path: str,
     out_path: str,
     label_paths: tuple[str, str] | None,
+    histogram_path: str | None,
     config_path: str | None,
 ) -> None:
     """Preprocess the raw image RAW_PATH as DATA.PREPROCESS says (resize, Gaussian and median
@@ -105,7 +149,11 @@ def command(
     image, info = read_raw(raw_path, settings.ndim, axes_for(settings.axes, raw_path))
     reference = None
     if steps.histogram_reference is not None:
-        reference = reference_histogram(reference_images(steps.histogram_reference, settings.ndim))
+        if histogram_path is not None:
+            reference = read_reference_histogram(histogram_path)
+        else:
+            images = reference_images(steps.histogram_reference, settings.ndim)
+            reference = reference_histogram(images)
     try:
         result = preprocess_image(image, steps, reference)
     except ValueError as error:

@@ -78,6 +78,15 @@ def test_a_3d_volume_is_equalised_and_matched_to_a_reference_folder(run, tmp_pat
     assert matched.shape == img3d.shape + (1,)
     # the reference's intensities: half the original's
     assert abs(np.median(matched) - np.median(img3d) / 2) <= 2
+    # the workflow's way: the reference pooled once, then read by each preprocess job
+    histogram = tmp_path / "reference_histogram.npz"
+    result = run("reference-histogram", histogram, "--config", config)
+    assert result.exit_code == 0 and "1 reference image(s)" in result.output, result.output
+    (tmp_path / "reference" / "a.tif").unlink()  # the jobs no longer read the reference
+    result = run("preprocess", tmp_path / "vol.tif", tmp_path / "out2.tif", "--histogram",
+                 histogram, "--config", config)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    np.testing.assert_array_equal(read_raw(tmp_path / "out2.tif", 3)[0], matched)
     config = _config(tmp_path, "3D", CLAHE={"ENABLE": True, "KERNEL_SIZE": [8, 16, 16]})
     result = run("preprocess", tmp_path / "vol.tif", tmp_path / "eq.tif", "--config", config)
     assert result.exit_code == 0, result.output
@@ -98,6 +107,18 @@ def test_bad_preprocessing_inputs_are_named(run, tmp_path, img2d, mask2d):
         result.output
     )
     assert not (tmp_path / "out.tif").exists()
+    result = run("reference-histogram", tmp_path / "h.npz", "--config", config)
+    assert result.exit_code != 0 and "does not exist" in result.output
+    assert not (tmp_path / "h.npz").exists()
+    (tmp_path / "bad.npz").write_bytes(b"not a histogram")
+    config = _config(tmp_path, MATCH_HISTOGRAM={"ENABLE": True, "REFERENCE_PATH": str(
+        tmp_path / "raw.tif")})  # fmt: skip
+    result = run("preprocess", tmp_path / "raw.tif", tmp_path / "out.tif", "--histogram",
+                 tmp_path / "bad.npz", "--config", config)  # fmt: skip
+    assert result.exit_code != 0 and "bad.npz is not a reference histogram" in result.output
+    assert not (tmp_path / "out.tif").exists()
+    result = run("reference-histogram", tmp_path / "h.npz", "--config", _config(tmp_path))
+    assert result.exit_code != 0 and "MATCH_HISTOGRAM.ENABLE is false" in result.output
     write_tiff(tmp_path / "label.tif", mask2d[:100])
     config = _config(tmp_path, RESIZE={"ENABLE": True, "OUTPUT_SHAPE": [256, 256]})
     result = run("preprocess", tmp_path / "raw.tif", tmp_path / "out.tif", "--labels",

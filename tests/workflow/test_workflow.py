@@ -291,6 +291,8 @@ def test_preprocessed_images_train_and_predict_and_channels_come_back_to_size(ru
                 "TEST": True,
                 "RESIZE": {"ENABLE": True, "OUTPUT_SHAPE": "(128, 128)"},
                 "GAUSSIAN_BLUR": {"ENABLE": True, "SIGMA": 0.5},
+                # matched to the training tiles' histogram, pooled once for all five jobs
+                "MATCH_HISTOGRAM": {"ENABLE": True, "REFERENCE_PATH": str(data / "train" / "raw")},
             },  # fmt: skip
         },
         "TRAIN": {**TINY_2D["TRAIN"], "EPOCHS": 1},
@@ -302,6 +304,11 @@ def test_preprocessed_images_train_and_predict_and_channels_come_back_to_size(ru
     for subset, count in (("train", 3), ("val", 1), ("test", 1)):
         raws = sorted((results / "preprocessed" / subset / "raw").glob("*.tif"))
         assert len(raws) == count and tifffile.imread(raws[0]).shape == (128, 128)
+    assert (results / "preprocessed" / "reference_histogram.npz").exists()
+    assert (
+        "3 reference image(s)"
+        in (results / "logs" / "preprocess" / "reference_histogram.log").read_text()
+    )
     labels = sorted((results / "preprocessed" / "train" / "label").glob("*.tif"))
     assert [p.name for p in labels] == ["tile-0.tif", "tile-1.tif", "tile-2.tif"]
     assert tifffile.imread(labels[0]).shape == (128, 128)
