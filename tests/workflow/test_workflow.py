@@ -321,6 +321,14 @@ def test_preprocessed_images_train_and_predict_and_channels_come_back_to_size(ru
     assert instances.shape == (256, 256)
     metrics = pd.read_csv(results / "test_results_metrics.csv")
     assert list(metrics["file"]) == ["tile-3", "average"]
+    # a histogram reference that is not there stops the workflow before any job, named
+    config["DATA"]["PREPROCESS"]["MATCH_HISTOGRAM"]["REFERENCE_PATH"] = str(tmp_path / "none")
+    config["RUN"] = {"NAME": "pre2"}
+    result = snakemake(tmp_path, "--configfile", str(_write(tmp_path / "p2.yaml", config)), "-n")
+    assert result.returncode != 0 and (
+        f"MATCH_HISTOGRAM.REFERENCE_PATH {tmp_path / 'none'} does not exist"
+        in result.stderr + result.stdout
+    )
 
 
 HOSTILE_TRAIN = ["nucleo 1", "y$(touch INJECTED)", 'it\'s "q"']
