@@ -86,7 +86,44 @@ def instance_count_by_blocks(labels, block) -> int:
     return int(np.count_nonzero(label_sizes_by_blocks(labels, block)[1:]))
 
 
-def label_boxes_by_blocks(labels, block) -> dict:
+class InstanceBoxes:
+    """id -> bounding box (a tuple of slices) of instances, held as two int64 arrays (first
+    voxel and one past the last, per id and axis): 48 bytes an id in 3D, where a dict of slice
+    tuples takes about 500, which at 111,000 instances was a quarter of a block-wise repair's
+    memory (benchmarks/RESULTS.md, 2026-12-04). Ids without a box are absent."""
+
+    def __init__(self, low: np.ndarray, high: np.ndarray):
+        self.low, self.high = low, high
+
+    def __contains__(self, label_id) -> bool:
+        return 0 < int(label_id) < len(self.high) and self.high[int(label_id), 0] >= 0
+
+    def __getitem__(self, label_id) -> tuple[slice, ...]:
+        if label_id not in self:
+            raise KeyError(label_id)
+        index = int(label_id)
+        return tuple(slice(int(a), int(b)) for a, b in zip(self.low[index], self.high[index]))
+
+    def __setitem__(self, label_id, box: tuple[slice, ...]) -> None:
+        index = int(label_id)
+        if not 0 < index < len(self.high):
+            raise KeyError(label_id)
+        self.low[index] = [s.start for s in box]
+        self.high[index] = [s.stop for s in box]
+
+    def keys(self) -> np.ndarray:
+        present = np.flatnonzero(self.high[:, 0] >= 0)
+        return present[present > 0]
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+    def items(self):
+        for label_id in self.keys():
+            yield int(label_id), self[label_id]
+
+
+def label_boxes_by_blocks(labels, block) -> InstanceBoxes:
     """id -> bounding box (slices) of every instance of labels read by regions, block by
     block."""
     from ..decode.blocks import block_boxes
@@ -107,8 +144,4 @@ def label_boxes_by_blocks(labels, block) -> dict:
             stops = [f.stop + b.start for f, b in zip(found, box)]
             low[ids[index]] = np.minimum(low[ids[index]], starts)
             high[ids[index]] = np.maximum(high[ids[index]], stops)
-    return {
-        int(i): tuple(slice(int(a), int(b)) for a, b in zip(low[i], high[i]))
-        for i in np.flatnonzero(high[:, 0] >= 0)
-        if i > 0
-    }
+    return InstanceBoxes(low, high)

@@ -34,3 +34,21 @@ def test_background_only_and_3d(shape):
     one = empty.copy()
     one[(1,) * len(shape)] = DIRECT_IDS + 5
     assert instance_boxes(one) == [(DIRECT_IDS + 5, tuple(slice(1, 2) for _ in shape))]
+
+
+@pytest.mark.parametrize("block", [(8, 16, 16), (31, 61, 57)])
+def test_boxes_by_blocks_are_find_objects_boxes_held_in_two_arrays(mask3d, block):
+    from scipy import ndimage as ndi
+
+    from stages.labels import label_boxes_by_blocks
+
+    labels = np.where(mask3d > 0, mask3d.astype(np.int64) * 3 + 10, 0)  # ids with gaps
+    boxes = label_boxes_by_blocks(labels, block)
+    expected = {i + 1: box for i, box in enumerate(ndi.find_objects(labels)) if box is not None}
+    assert dict(boxes.items()) == expected and len(boxes) == len(expected)
+    assert 0 not in boxes and 13 not in boxes and 25 in boxes and 10**6 not in boxes
+    with pytest.raises(KeyError):
+        boxes[13]
+    boxes[25] = (slice(0, 2), slice(1, 3), slice(2, 4))  # as a repair grows an instance
+    assert boxes[25] == (slice(0, 2), slice(1, 3), slice(2, 4))
+    assert boxes.low.nbytes + boxes.high.nbytes == 2 * 8 * 3 * (labels.max() + 1)
