@@ -142,35 +142,29 @@ def _filter_into_store(
     labels_path: str, out_path: str, condition_groups, settings: FilterSettings, resolution,
     all_stats: str | None, kept_stats: str | None, config_path: str | None,
 ) -> None:  # fmt: skip
-    """filter-by-properties into a Zarr of labels: block by block for a 3D label store, whose
-    table rows are judged and written as the instances end (only the removed ids are held)."""
-    import contextlib
-
-    import numpy as np
-
+    """filter-by-properties into a Zarr of labels: block by block for a 3D label store."""
     from ..containers import create_label_store
-    from ..io import ImageInfo, atomic_directory, atomic_output, json_ready, provenance
-    from ..measure_blocks import blockwise_measurements, empty_measurements, measurement_tables
+    from ..io import ImageInfo, atomic_directory, json_ready, provenance, write_csv
+    from ..measure_blocks import blockwise_measurements
     from ..postprocess.properties import judge_by_properties
     from ..refine_blocks import remove_ids_by_blocks
     from .common import data_rank
     from .measure import _label_store
 
-    extras = list(settings.measure.extra_properties)
     store = _label_store(labels_path)
     if store is not None:
         info = ImageInfo(spacing=store.attrs.get("spacing"), metadata={})
         spacing = measurement_spacing(resolution, settings.measure, info, labels_path, 3)
-        spacing = spacing or (1.0, 1.0, 1.0)
         block = tuple(store.chunks)
-        if extras:  # their columns come from each instance's region: one table, by label
-            try:
-                tables = [blockwise_measurements(store, block, spacing, extra_properties=extras)]
-            except (AttributeError, ValueError) as error:
-                raise click.ClickException(f"{labels_path}: {error}") from None
-        else:  # rows as the instances end along Z
-            tables = measurement_tables(store, block, spacing)
-        empty = empty_measurements(spacing)
+        try:
+            table = blockwise_measurements(
+                store,
+                block,
+                spacing or (1.0, 1.0, 1.0),
+                extra_properties=list(settings.measure.extra_properties),
+            )
+        except (AttributeError, ValueError) as error:
+            raise click.ClickException(f"{labels_path}: {error}") from None
         source, shape, ndim = store, tuple(store.shape), 3
     else:
         from ..io import read_labels_and_classes
@@ -184,47 +178,29 @@ def _filter_into_store(
                 f"{labels_path}: labels with classes are written as a TIFF: give OUT_PATH .tif"
             )
         spacing = measurement_spacing(resolution, settings.measure, info, labels_path, labels.ndim)
-        try:
-            tables = [measure_instances(labels, spacing=spacing, extra_properties=extras)]
-        except (AttributeError, ValueError) as error:
-            raise click.ClickException(f"{labels_path}: {error}") from None
-        empty = tables[0]
+        table = measure_instances(
+            labels, spacing=spacing, extra_properties=list(settings.measure.extra_properties)
+        )
         source, shape, ndim = labels, labels.shape, labels.ndim
         block = shape
-    with contextlib.ExitStack() as outputs:
-        csvs = {
-            kind: outputs.enter_context(atomic_output(path))
-            for kind, path in (("all", all_stats), ("kept", kept_stats))
-            if path
-        }
-        gone, kept_count, removed, header = [], 0, 0, True
-        try:
-            for table in tables:
-                judged, ids = judge_by_properties(table, condition_groups, ndim)
-                if len(judged) == 0 and not header:
-                    continue
-                kept = judged[judged["comment"] == "Correct"]
-                for kind, rows in (("all", judged), ("kept", kept)):
-                    if kind in csvs:
-                        rows.to_csv(csvs[kind], mode="a", header=header, index=False)
-                header = False
-                gone.append(ids)
-                kept_count, removed = kept_count + len(kept), removed + len(ids)
-            if header:  # no instance at all: the header alone
-                judged, _ = judge_by_properties(empty, condition_groups, ndim)
-                for kind in csvs:
-                    judged.to_csv(csvs[kind], index=False)
-        except (AttributeError, ValueError) as error:
-            raise click.ClickException(f"{labels_path}: {error}") from None
-        folder = outputs.enter_context(atomic_directory(out_path))
+    try:
+        table, gone = judge_by_properties(table, condition_groups, ndim)
+    except (AttributeError, ValueError) as error:
+        raise click.ClickException(f"{labels_path}: {error}") from None
+    with atomic_directory(out_path) as folder:
         out = create_label_store(folder, shape, block)
-        remove_ids_by_blocks(source, out, block, np.concatenate([np.zeros(0, np.int64), *gone]))
+        remove_ids_by_blocks(source, out, block, gone)
         out.attrs.update(json_ready({
             "source": str(labels_path), "spacing": getattr(info, "spacing", None),
             "removed_when": [[str(c) for c in group] for group in condition_groups],
             "versions": provenance(),
         }))  # fmt: skip
+    if all_stats:
+        write_csv(all_stats, table)
+    if kept_stats:
+        write_csv(kept_stats, table[table["comment"] == "Correct"])
+    removed = int((table["comment"] == "Removed").sum())
     click.echo(
-        f"{out_path}: {kept_count} instance(s) kept, {removed} removed"
+        f"{out_path}: {len(table) - removed} instance(s) kept, {removed} removed"
         + (" (by blocks)" if store is not None else "")
     )
