@@ -66,6 +66,10 @@ def save_model(path: str | Path, weights: dict, card: ModelCard) -> None:
         torch.save({"model": cpu, "meta": json.dumps(card.to_meta())}, temporary)
 
 
+class ForeignCheckpointError(ValueError):
+    """A checkpoint another tool (BiaPy) wrote, where a segpipe model was expected."""
+
+
 def biapy_checkpoint_version(checkpoint) -> str | None:
     """BiaPy's version (or "unknown") when a loaded ``.pth`` is one of BiaPy's checkpoints
     (its state dict under "model", beside its config or version and no segpipe card)."""
@@ -104,7 +108,7 @@ def load_model(
         if not package:
             checkpoint = torch.load(path, map_location=device or "cpu", weights_only=True)
             if biapy_checkpoint_version(checkpoint) is not None:
-                raise ValueError(_biapy_checkpoint_message(path, checkpoint))
+                raise ForeignCheckpointError(_biapy_checkpoint_message(path, checkpoint))
             meta, weights = json.loads(checkpoint["meta"]), checkpoint["model"]
         model = build_model(meta["spec"])
         model.load_state_dict(weights)
@@ -112,13 +116,11 @@ def load_model(
         raise FileNotFoundError(
             f"model {path} does not exist; train first (segpipe train)"
         ) from None
-    except ValueError as error:
-        if "BiaPy" in str(error):
-            raise
-        raise ValueError(f"{path} is not a segpipe model (ValueError: {error})") from None
+    except ForeignCheckpointError:
+        raise
     except Exception as error:  # torch raises many types for a file that is not a model
         if "yacs" in str(error):  # BiaPy before 3.6 pickled its config as a yacs CfgNode
-            raise ValueError(_biapy_checkpoint_message(path, {})) from None
+            raise ForeignCheckpointError(_biapy_checkpoint_message(path, {})) from None
         raise ValueError(
             f"{path} is not a segpipe model ({type(error).__name__}: {error})"
         ) from None
