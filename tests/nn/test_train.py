@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -275,3 +277,19 @@ def test_gradients_are_clipped_to_the_norm_asked_and_adam_takes_the_betas():
     config, _ = resolve_config({"TRAIN": {"OPT_BETAS": [[0.5, 0.9]], "GRADIENT_CLIP_NORM": 2.0}})
     loop = settings_from_config(config).loop
     assert (loop.betas, loop.gradient_clip) == ((0.5, 0.9), 2.0)
+
+
+def test_training_on_cuda_fixes_the_cublas_workspace_for_deterministic_kernels(monkeypatch):
+    """Without CUBLAS_WORKSPACE_CONFIG, deterministic algorithms cannot make cuBLAS so: set
+    when a CUDA device is picked (before its first matrix product), a user's value kept."""
+    from stages.nn.train import pick_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device: "a stand-in GPU")
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    assert pick_device() == torch.device("cuda", 0)
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":16:8")
+    pick_device()
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":16:8"
