@@ -75,4 +75,7 @@ def cli(verbose: bool, debug: bool) -> None:
 
 
 def main() -> None:
+    from .allocator import limit_malloc_arenas
+
+    limit_malloc_arenas()
     cli(prog_name="segpipe")
