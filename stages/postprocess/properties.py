@@ -114,9 +114,18 @@ def judge_by_properties(
     :func:`remove_by_properties`), and the ids of the instances to remove."""
     satisfied = satisfied_groups(table, groups, ndim)
     removed = satisfied.any(axis=1)
-    out = table.copy()
-    out["conditions"] = [
-        str([SATISFIED if flag else NOT_SATISFIED for flag in row]) for row in satisfied
-    ]
-    out["comment"] = np.where(removed, REMOVED, CORRECT)
+    out = table.copy(deep=False)  # new columns only: the measurements are not copied
+    out["conditions"] = _conditions_column(satisfied)
+    out["comment"] = pd.Categorical.from_codes(removed.astype(np.int8), [CORRECT, REMOVED])
     return out, table["label"].to_numpy()[removed]
+
+
+def _conditions_column(satisfied: np.ndarray) -> pd.Categorical:
+    """BiaPy's per-instance list of "Satisfied"/"No satisfied" (one per condition group), as a
+    categorical: a table of a hundred thousand instances holds a few distinct strings, not one
+    string per row."""
+    if len(satisfied) == 0:
+        return pd.Categorical([])
+    patterns, codes = np.unique(satisfied, axis=0, return_inverse=True)
+    names = [str([SATISFIED if flag else NOT_SATISFIED for flag in row]) for row in patterns]
+    return pd.Categorical.from_codes(codes.reshape(-1), names)
