@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -685,9 +685,12 @@ def command(
     init_model = init_model or settings.init_model
     initial_weights = None
     if init_model:
-        initial_weights = initial_weights_for(
+        initial_weights, layout = initial_weights_for(
             Path(init_model), settings.loop, settings.skip_unmatched_layers
         )
+        # the fine-tuned network is built as the starting model's was
+        model = replace(settings.loop.model, layout=layout)
+        settings = replace(settings, loop=replace(settings.loop, model=model))
         # a package folder: its description holds the hash of each of its files
         digest_of = Path(init_model) / "rdf.yaml" if Path(init_model).is_dir() else init_model
         files.append(("initial model", Path(digest_of)))

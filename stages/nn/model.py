@@ -85,10 +85,10 @@ def _biapy_checkpoint_message(path: Path, checkpoint: dict) -> str:
     architecture = (checkpoint.get("cfg") or {}).get("MODEL", {}).get("ARCHITECTURE")
     trained = f" ({architecture})" if architecture else ""
     return (
-        f"{path} is a BiaPy checkpoint (BiaPy {version}){trained}: segpipe cannot load "
-        "BiaPy's weights, whose networks name and order their layers differently; train "
-        "the model with segpipe from the same config (PATHS.CHECKPOINT_FILE takes a segpipe "
-        "model.pt or a BioImage Model Zoo package segpipe exported)"
+        f"{path} is a BiaPy checkpoint (BiaPy {version}){trained}: turn it into a segpipe "
+        f"model once with `segpipe import-biapy {path} model.pt` (BiaPy's U-Net family) and "
+        "use that model.pt (PATHS.CHECKPOINT_FILE takes a segpipe model.pt or a BioImage Model "
+        "Zoo package segpipe exported)"
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from .checkpoints import ResumeFolder, settings_digest
@@ -64,8 +64,12 @@ def train_in_folder(
     return outcome
 
 
-def initial_weights_for(path: Path, settings: TrainSettings, skip_unmatched: bool = False) -> dict:
-    """The weights of the model at ``path`` to fine-tune, once it is checked to fit ``settings``.
+def initial_weights_for(
+    path: Path, settings: TrainSettings, skip_unmatched: bool = False
+) -> tuple[dict, int]:
+    """The weights of the model at ``path`` to fine-tune, once it is checked to fit ``settings``,
+    and the layout of its network (:attr:`ModelSpec.layout`), which the fine-tuned network
+    keeps: the same tensors mean another function in another layout.
 
     The network (architecture, sizes, channels in and out) and the channel planes must be
     those the settings train; an error names the file and what differs. ``skip_unmatched``
@@ -76,6 +80,8 @@ def initial_weights_for(path: Path, settings: TrainSettings, skip_unmatched: boo
     from .model import build_model, load_model
 
     network, card = load_model(path)
+    layout = ModelSpec.from_dict(card["spec"]).layout
+    settings = replace(settings, model=replace(settings.model, layout=layout))
     if skip_unmatched:
         target = build_model(settings.model).state_dict()
         found = network.state_dict()
@@ -87,7 +93,7 @@ def initial_weights_for(path: Path, settings: TrainSettings, skip_unmatched: boo
             "(MODEL.SKIP_UNMATCHED_LAYERS)",
             path, len(taken), len(target), len(target) - len(taken),
         )  # fmt: skip
-        return {**target, **taken}
+        return {**target, **taken}, layout
     wanted = settings.model.as_dict()
     found = ModelSpec.from_dict(card["spec"]).as_dict()
     differences = []
@@ -110,4 +116,4 @@ def initial_weights_for(path: Path, settings: TrainSettings, skip_unmatched: boo
             f"{path}: cannot fine-tune this model with this config: " + "; ".join(differences)
         )
     log.info("starting from the weights of %s", path)
-    return network.state_dict()
+    return network.state_dict(), layout

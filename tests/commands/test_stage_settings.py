@@ -145,7 +145,7 @@ def test_larger_io_and_isotropy_shape_the_network_the_train_stage_builds():
         {"PROBLEM": {"NDIM": "3D"}, "MODEL": {"LARGER_IO": True, "ISOTROPY": False}}
     )
     spec = stage_settings("train", config).loop.model
-    assert spec.larger_io and spec.isotropy == (False,) * 5 and spec.layout == 2
+    assert spec.larger_io and spec.isotropy == (False,) * 5 and spec.layout == 3
     listed, _ = resolve_config(
         {"PROBLEM": {"NDIM": "3D"}, "MODEL": {"ISOTROPY": [True, True, False, False, False]}}
     )

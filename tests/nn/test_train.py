@@ -192,7 +192,7 @@ def test_a_biapy_checkpoint_is_named_as_one(tmp_path):
         load_model(biapy)
     message = str(raised.value)
     assert "my_model-checkpoint-best.pth is a BiaPy checkpoint (BiaPy 3.7.1) (resunet)" in message
-    assert "cannot load BiaPy's weights" in message and "not a segpipe model" not in message
+    assert "segpipe import-biapy" in message and "not a segpipe model" not in message
 
 
 def test_a_diverging_loss_stops_training_with_one_clear_error(mask2d, img2d):

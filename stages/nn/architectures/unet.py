@@ -40,7 +40,9 @@ class UNet(PaddedNetwork):
     the input and the output (LARGER_IO); ``isotropy``: a cubic kernel per level or, in 3D, a
     flat (1, k, k) one (ISOTROPY); ``conv_layers``: convolutions per block (CONV_LAYERS).
     ``legacy_decoder`` rebuilds the models segpipe wrote before BiaPy's layout (no norm or
-    activation after upsampling, nearest resampling).
+    activation after upsampling, nearest resampling); ``skip_first`` those written before
+    2026-12-04, whose decoders concatenate the skip connection before the upsampled features
+    (BiaPy's order is the upsampled features first).
     """
 
     def __init__(
@@ -66,11 +68,13 @@ class UNet(PaddedNetwork):
         squeeze_excitation: bool = False,
         attention: bool = False,
         extra_conv: bool = False,
+        skip_first: bool = False,
     ):
         super().__init__()
         if ndim not in (2, 3):
             raise ValueError(f"ndim must be 2 or 3, got {ndim}")
         self.ndim = ndim
+        self.skip_first = skip_first
         levels = len(feature_maps)
         dropout = list(dropout) or [0.0] * levels
         z_down = list(z_down) or [2] * (levels - 1)
@@ -148,7 +152,7 @@ class UNet(PaddedNetwork):
             skip = skips.pop()
             if self.gates is not None:
                 skip = self.gates[index](x, skip)
-            x = decoder(torch.cat([skip, x], dim=1))
+            x = decoder(torch.cat([skip, x] if self.skip_first else [x, skip], dim=1))
         if self.conv_out is not None:
             x = self.conv_out(x)
         return self.head(x)
@@ -179,6 +183,7 @@ def unet_from_spec(spec: ModelSpec, **variant: bool) -> UNet:
         spec.in_channels,
         spec.out_channels,
         legacy_decoder=spec.layout == 1,
+        skip_first=spec.layout <= 2,
         **encoder_decoder_keywords(spec),
         **variant,
     )

@@ -103,3 +103,25 @@ def test_a_card_without_a_layout_rebuilds_the_first_unet():
     assert not any(isinstance(m, torch.nn.InstanceNorm2d) for m in old.upsamplers.modules())
     new = build_model({**card, "layout": 2})
     assert sum(p.numel() for p in new.parameters()) - sum(p.numel() for p in old.parameters()) == 16
+
+
+def test_layout_3_concatenates_the_upsampled_features_first_as_biapy():
+    """Cards of layout 2 keep their decoders' order (skip connection first); the same weights
+    in layout 3 are another function, which is why a fine-tuned model keeps its layout."""
+    from stages.nn.model import build_model
+
+    card = {"ndim": 2, "in_channels": 1, "out_channels": 2, "feature_maps": [4, 8]}
+    torch.manual_seed(0)
+    biapy_order, skip_first = build_model(card | {"layout": 3}), build_model(card | {"layout": 2})
+    assert not biapy_order.skip_first and skip_first.skip_first
+    assert build_model(card | {"layout": 1}).skip_first  # the first U-Net: skip first too
+    skip_first.load_state_dict(biapy_order.state_dict())
+    x = torch.rand(1, 1, 16, 16)
+    with torch.no_grad():
+        assert not torch.allclose(biapy_order.eval()(x), skip_first.eval()(x))
+        # the decoder's first conv with its input channels swapped gives the same function
+        state = biapy_order.state_dict()
+        weight = state["decoders.0.0.weight"]
+        state["decoders.0.0.weight"] = torch.cat([weight[:, 4:], weight[:, :4]], dim=1)
+        skip_first.load_state_dict(state)
+        assert torch.allclose(biapy_order(x), skip_first.eval()(x), atol=1e-6)

@@ -1,0 +1,122 @@
+"""Weights another tool trained for the same network, given segpipe's names.
+
+BiaPy's networks compute the functions of segpipe's with other names and another
+registration order (its U-Net registers each decoder level's upsampling then its block,
+segpipe all upsamplers then all blocks). So the tensors are paired by the order in which
+their modules are called: segpipe's from hooks on a forward pass of an example input,
+BiaPy's from its state dict's order with the few places where BiaPy registers a layer before
+or after the order it calls it in moved (:func:`biapy_call_order`), each pair checked for
+shape. Whether a pairing computes the same function as the foreign network is checked per
+architecture by ``benchmarks/check_biapy_import.py`` (outputs equal on random input); shapes
+alone catch most mismatches, not all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+
+
+class WeightPairingError(ValueError):
+    """Foreign weights that do not pair with a segpipe network's, tensor for tensor."""
+
+
+def call_order(model: torch.nn.Module, example: torch.Tensor) -> list[str]:
+    """``model``'s state-dict keys in the order their modules are first called on
+    ``example`` (a module's own tensors in its registration order, before its children's).
+    Modules that the forward pass never calls come last, in registration order."""
+    names = {module: name for name, module in model.named_modules()}
+    started: list[str] = []
+    hooks = [
+        module.register_forward_pre_hook(lambda module, _: started.append(names[module]))
+        for module in names
+    ]
+    training = model.training
+    try:
+        with torch.no_grad():
+            model.eval()(example)
+    finally:
+        model.train(training)
+        for hook in hooks:
+            hook.remove()
+    called = list(dict.fromkeys(started))  # first calls, in order
+    modules = called + [name for name in names.values() if name not in set(called)]
+    own: dict[str, list[str]] = {name: [] for name in names.values()}
+    for key in model.state_dict():
+        owner, _, _ = key.rpartition(".")
+        own[owner].append(key)
+    return [key for name in modules for key in own[name]]
+
+
+def pair_biapy_weights(
+    foreign: Mapping[str, torch.Tensor], model: torch.nn.Module, example: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    """BiaPy's tensors ``foreign`` (in the order their layers are called) named as ``model``'s
+    state dict (in call order).
+
+    Raises :class:`WeightPairingError` naming the first pair whose shapes differ, or the
+    counts when one side has tensors left over.
+    """
+    ours = call_order(model, example)
+    target = model.state_dict()
+    foreign = joined_biapy_heads(foreign)
+    theirs = [(key, foreign[key]) for key in biapy_call_order(list(foreign))]
+    if len(theirs) != len(ours):
+        raise WeightPairingError(
+            f"{len(theirs)} tensors where the network has {len(ours)}: another network's weights"
+        )
+    paired = {}
+    for (foreign_key, tensor), key in zip(theirs, ours):
+        if tuple(tensor.shape) != tuple(target[key].shape):
+            raise WeightPairingError(
+                f"{foreign_key} {tuple(tensor.shape)} does not fit {key} "
+                f"{tuple(target[key].shape)}: the network is built otherwise"
+            )
+        paired[key] = tensor.to(target[key].dtype)
+    return paired
+
+
+#: BiaPy's layers registered out of call order: (name, where it is called among its siblings)
+BIAPY_CALLED_FIRST = ("conv_in",)  # U-Net family: the larger input conv, registered last
+BIAPY_CALLED_LAST = ("shortcut",)  # residual blocks: the shortcut, registered first in some
+
+
+def biapy_call_order(keys: list[str]) -> list[str]:
+    """BiaPy state-dict ``keys`` in the order their layers are called: the state dict's order
+    with BIAPY_CALLED_FIRST moved before their siblings and BIAPY_CALLED_LAST after them."""
+    tree: dict = {}
+    for key in keys:
+        node = tree
+        for part in key.split("."):
+            node = node.setdefault(part, {})
+
+    def flatten(node: dict, prefix: str) -> list[str]:
+        names = list(node)
+        names = (
+            [n for n in names if n in BIAPY_CALLED_FIRST]
+            + [n for n in names if n not in BIAPY_CALLED_FIRST + BIAPY_CALLED_LAST]
+            + [n for n in names if n in BIAPY_CALLED_LAST]
+        )
+        ordered = []
+        for name in names:
+            child = node[name]
+            ordered += flatten(child, f"{prefix}{name}.") if child else [prefix + name]
+        return ordered
+
+    return flatten(tree, "")
+
+
+def joined_biapy_heads(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """BiaPy's output heads (``heads.0``, ``heads.1``, ...: channel groups, then the class head)
+    as the one head convolution segpipe's networks end with: their outputs concatenated in head
+    order, which is BiaPy's order of the channels (and classes last)."""
+    heads = sorted({int(key.split(".")[1]) for key in state if key.startswith("heads.")})
+    if len(heads) < 2:
+        return dict(state)
+    joined = {k: v for k, v in state.items() if not k.startswith("heads.")}
+    for part in ("weight", "bias"):
+        pieces = [state[f"heads.{h}.{part}"] for h in heads if f"heads.{h}.{part}" in state]
+        if pieces:
+            joined[f"heads.0.{part}"] = torch.cat(pieces, dim=0)
+    return joined
