@@ -92,7 +92,7 @@ def readme_with_key_fates(readme: str) -> str:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1].startswith("-"):  # an option, never a page's path
-        sys.exit("usage: python -m stages.readme_reference [PAGE.md] (writes PAGE.md and README.md)")
+        sys.exit("usage: python -m stages.readme_reference [PAGE.md] (writes it and README.md)")
     target = Path(sys.argv[1] if len(sys.argv) > 1 else PAGE)
     target.write_text(reference_page())
     readme = target.parent.parent / "README.md"
