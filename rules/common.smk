@@ -8,6 +8,7 @@ from pathlib import Path
 
 from stages.commands import STAGES, post_processing_steps, stage_slice
 from stages.commands.common import experiment_model_name, starting_model
+from stages.commands.import_biapy import looks_like_biapy_checkpoint
 from stages.config import ConfigError, dump_yaml, resolve_config
 from stages.io import InputError, list_images
 from stages.workflow import ImageFolders, RunPaths
@@ -60,6 +61,10 @@ USE_VAL_FOLDER = not VAL_DATA["FROM_TRAIN"]
 # MODEL.LOAD_CHECKPOINT with PATHS.CHECKPOINT_FILE, or MODEL.SOURCE bmz with a package:
 # fine-tune that model, or predict with it
 CHECKPOINT_FILE = starting_model(CFG)
+# a checkpoint BiaPy saved: the import_biapy job turns it into a segpipe model first
+BIAPY_CHECKPOINT = CHECKPOINT_FILE if looks_like_biapy_checkpoint(CHECKPOINT_FILE) else ""
+if BIAPY_CHECKPOINT:
+    CHECKPOINT_FILE = str(MODEL_DIR.parent / f"{Path(BIAPY_CHECKPOINT).stem}_imported.pt")
 TRAINING = CFG["TRAIN"]["ENABLE"]
 TUNE = RUN["TUNE_THRESHOLDS"]
 if TUNE and not TRAINING:
@@ -76,7 +81,12 @@ MODEL_FILE = (
     if CHECKPOINT_FILE and not TRAINING
     else str(MODEL_DIR / ("model.pt" if TRAINING else experiment_model_name(CFG)))
 )
-if CFG["TEST"]["ENABLE"] and not TRAINING and not Path(MODEL_FILE).exists():
+if (
+    CFG["TEST"]["ENABLE"]
+    and not TRAINING
+    and not BIAPY_CHECKPOINT
+    and not Path(MODEL_FILE).exists()
+):
     sys.exit(
         f"segpipe: invalid config: TRAIN.ENABLE is false but there is no model at {MODEL_FILE}; "
         "set MODEL.LOAD_CHECKPOINT: true and PATHS.CHECKPOINT_FILE to a segpipe model.pt (or "

@@ -1,6 +1,25 @@
 # Training: one job for the whole training set (GPU when the scheduler gives one).
 
 
+# PATHS.CHECKPOINT_FILE is a checkpoint BiaPy saved: imported once into a segpipe model, which
+# training fine-tunes and prediction uses
+if BIAPY_CHECKPOINT:
+
+    rule import_biapy:
+        input:
+            BIAPY_CHECKPOINT,
+        output:
+            CHECKPOINT_FILE,
+        log:
+            str(LOGS / "import_biapy.log"),
+        conda:
+            CONDA_ENV
+        resources:
+            mem_mb=4000,
+        shell:
+            "segpipe import-biapy {input:q} {output:q} > {log:q} 2>&1"
+
+
 if CFG["TRAIN"]["ENABLE"]:
 
     rule train:
@@ -56,6 +75,8 @@ if CFG["TRAIN"]["ENABLE"]:
                 * USE_VAL_FOLDER
             ),
             model_dir=folder_of(lambda i, o: o.model),
+            # the model to fine-tune as the workflow has it (a BiaPy checkpoint imported)
+            init=shell_words(["--init-model", CHECKPOINT_FILE] if CHECKPOINT_FILE else []),
             # AUGMENTOR.AUG_SAMPLES: examples in the experiment folder, as BiaPy writes them
             aug_dir=str(RESULTS / "aug"),
             # one process per GPU when there are several (one is segpipe itself)
@@ -69,7 +90,7 @@ if CFG["TRAIN"]["ENABLE"]:
             "{params.launcher} train --raw {params.raw:q} --label {params.labels:q} "
             "{params.channels} {params.validation} "
             "--out {params.model_dir:q} --log-csv {output.log_csv:q} --chart {output.chart:q} "
-            "--aug-dir {params.aug_dir:q} --threads {threads} "
+            "--aug-dir {params.aug_dir:q} --threads {threads} {params.init} "
             "--no-progress --config {input.config:q} > {log:q} 2>&1"
 
 

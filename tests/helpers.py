@@ -51,3 +51,20 @@ def classes_by_intensity(
     table = np.zeros(int(labels.max()) + 1, dtype=np.uint8)
     table[ids] = np.where(means > threshold, 2, 1)
     return table[labels]
+
+
+def save_as_biapy_checkpoint(network, example, config: dict | None, path, epoch: int = 17) -> None:
+    """``network``'s tensors saved as BiaPy 3.7.1 saves a checkpoint (state dict, optimizer,
+    epoch, config as a plain dict, version): in the order its layers are called, under names
+    of their own (BiaPy is not installed in CI; its real names and orders are checked by
+    benchmarks/check_biapy_import.py)."""
+    import torch
+
+    from stages.nn.foreign_weights import call_order
+
+    state = network.state_dict()
+    weights = {f"layer{i:04d}.{key.rpartition('.')[2]}": state[key]
+               for i, key in enumerate(call_order(network, example))}  # fmt: skip
+    contents = {"model_build_kwargs": None, "model": weights, "optimizer": [{}], "epoch": epoch,
+                "cfg": config, "biapy_version": "3.7.1"}  # fmt: skip
+    torch.save(contents, path)

@@ -16,6 +16,26 @@ log = logging.getLogger("segpipe.import")
 IMPORTABLE = ("unet", "resunet", "attention_unet", "seunet", "resunet_se")
 
 
+#: the key "biapy_version" as a pickled string (protocol 2's BINUNICODE, torch.save's default,
+#: and protocol 4's SHORT_BINUNICODE): the text inside a longer string does not match
+_VERSION_KEYS = (b"X\x0d\x00\x00\x00biapy_version", b"\x8c\x0dbiapy_version")
+
+
+def looks_like_biapy_checkpoint(path: str | Path) -> bool:
+    """Whether ``path`` is a checkpoint BiaPy saved (a torch zip whose pickle holds the key
+    "biapy_version"), told without importing torch, for the workflow to import it first.
+    A file it cannot read is not one (the command that loads it says why)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            pickles = [n for n in archive.namelist() if n.endswith("/data.pkl")]
+            data = archive.read(pickles[0]) if len(pickles) == 1 else b""
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return any(key in data for key in _VERSION_KEYS)
+
+
 def read_biapy_checkpoint(path: Path) -> dict:
     """A BiaPy checkpoint's contents (state dict, config, version), read with
     ``weights_only=True``; an error names the file when it is not one."""

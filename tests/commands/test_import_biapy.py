@@ -10,9 +10,10 @@ import pytest
 import torch
 import yaml
 
-from stages.nn.foreign_weights import call_order
 from stages.nn.model import build_model, load_model
 from stages.nn.settings import ModelSpec
+
+from ..helpers import save_as_biapy_checkpoint
 
 #: a BiaPy config for a small 2D residual U-Net (the keys a user's file would set)
 BIAPY_CONFIG = {
@@ -30,20 +31,14 @@ SPEC = ModelSpec(
 )  # fmt: skip
 
 
-def biapy_checkpoint(path, config=BIAPY_CONFIG, spec=SPEC, **extra) -> torch.nn.Module:
+def biapy_checkpoint(path, config=BIAPY_CONFIG, spec=SPEC) -> torch.nn.Module:
     """A checkpoint as BiaPy 3.7.1 saves one, of a network with random weights."""
     torch.manual_seed(1)
     network = build_model(spec).eval()
-    state = network.state_dict()
-    for tensor in state.values():
+    for tensor in network.state_dict().values():
         if tensor.dtype.is_floating_point:
             tensor.copy_(torch.rand(tensor.shape))
-    example = torch.rand(1, 1, *spec.patch)
-    weights = {f"layer{i:04d}.{key.rpartition('.')[2]}": state[key]
-               for i, key in enumerate(call_order(network, example))}  # fmt: skip
-    contents = {"model_build_kwargs": None, "model": weights, "optimizer": [{}], "epoch": 17,
-                "cfg": config, "biapy_version": "3.7.1", **extra}  # fmt: skip
-    torch.save(contents, path)
+    save_as_biapy_checkpoint(network, torch.rand(1, 1, *spec.patch), config, path)
     return network
 
 
@@ -123,3 +118,17 @@ def test_files_that_are_not_biapy_checkpoints_are_refused(run, tmp_path, trained
     result = run("import-biapy", tmp_path / "text.pth", tmp_path / "m.pt")
     assert result.exit_code == 1 and "text.pth is not a BiaPy checkpoint" in result.output
     assert not (tmp_path / "m.pt").exists()
+
+
+def test_the_workflow_tells_a_biapy_checkpoint_without_torch(run, tmp_path, trained):
+    from stages.commands.import_biapy import looks_like_biapy_checkpoint
+
+    biapy_checkpoint(tmp_path / "b.pth")
+    assert looks_like_biapy_checkpoint(tmp_path / "b.pth")
+    # a model imported from one names BiaPy's version in its card: still segpipe's
+    assert run("import-biapy", tmp_path / "b.pth", tmp_path / "m.pt").exit_code == 0
+    assert not looks_like_biapy_checkpoint(tmp_path / "m.pt")
+    assert not looks_like_biapy_checkpoint(trained)
+    assert not looks_like_biapy_checkpoint(tmp_path / "missing.pth")
+    assert not looks_like_biapy_checkpoint(tmp_path)  # a package folder
+    assert not looks_like_biapy_checkpoint("")

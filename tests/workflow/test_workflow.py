@@ -515,6 +515,48 @@ def test_post_processing_steps_each_rerun_alone(run2d, tmp_path):
     }
 
 
+def test_a_biapy_checkpoint_is_imported_then_predicts_as_the_model_it_holds(run2d, tmp_path):
+    """PATHS.CHECKPOINT_FILE naming a checkpoint BiaPy saved: an import_biapy job turns it into
+    a segpipe model first, which prediction uses, predicting as the network it holds; with
+    TRAIN.ENABLE the same import is what training fine-tunes (issue 14 item 5)."""
+    import torch
+
+    from stages.nn.model import load_model
+
+    from ..helpers import save_as_biapy_checkpoint
+
+    workdir, _ = run2d
+    shutil.copytree(workdir / "data", tmp_path / "data")
+    trained = workdir / "results/tiny2d/checkpoints/tiny2d_1/model.pt"
+    network, _ = load_model(trained)
+    biapy = tmp_path / "biapy" / "nuclei-checkpoint-best.pth"
+    biapy.parent.mkdir()
+    biapy_config = {key: TINY_2D[key] for key in ("PROBLEM", "DATA", "MODEL")}
+    save_as_biapy_checkpoint(network, torch.rand(1, 1, 64, 64), biapy_config, biapy)
+    config = {
+        **TINY_2D,
+        "RUN": {"NAME": "frombiapy"},
+        "TRAIN": {**TINY_2D["TRAIN"], "ENABLE": False},
+        "MODEL": {**TINY_2D["MODEL"], "LOAD_CHECKPOINT": True},
+        "PATHS": {"CHECKPOINT_FILE": str(biapy)},
+    }
+    path = _write(tmp_path / "biapy.yaml", config)
+    result = snakemake(tmp_path, "--configfile", str(path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    imported = tmp_path / "results/frombiapy/checkpoints/nuclei-checkpoint-best_imported.pt"
+    assert imported.is_file() and load_model(imported)[1]["imported_from"]["file"] == str(biapy)
+    ours = tifffile.imread(workdir / "results/tiny2d/results/tiny2d_1/per_image/tile-3.tif")
+    theirs = tifffile.imread(
+        tmp_path / "results/frombiapy/results/frombiapy_1/per_image/tile-3.tif"
+    )
+    np.testing.assert_allclose(theirs, ours, atol=1e-5)
+    finetune = {**config, "TRAIN": {**TINY_2D["TRAIN"], "ENABLE": True}}
+    dry = snakemake(tmp_path, "--configfile", str(_write(path, finetune)), "-n", "-p")
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    relative = imported.relative_to(tmp_path)
+    assert {"train"} <= planned_jobs(dry) and f"--init-model {relative} " in dry.stdout
+
+
 def test_thresholds_tuned_after_training_are_what_decode_uses(run2d, tmp_path):
     """RUN.TUNE_THRESHOLDS (issue 16): tune after train, decode with its thresholds."""
     import json
