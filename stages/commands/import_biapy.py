@@ -82,8 +82,11 @@ def imported_model(checkpoint: dict, config: dict, source: Path):
             "from the same config"
         )
     network = build_model(spec)
+    # the forward pass that orders the layers: twice the pooling multiple is enough (a 3D
+    # training patch would cost gigabytes for nothing)
+    size = tuple(2 * m for m in network.multiple)
     generator = torch.Generator().manual_seed(0)
-    example = torch.rand((1, spec.in_channels, *spec.patch), generator=generator)
+    example = torch.rand((1, spec.in_channels, *size), generator=generator)
     try:
         weights = pair_biapy_weights(checkpoint["model"], network, example)
     except ValueError as error:
