@@ -124,13 +124,11 @@ def warp(
         if ids is None:
             moved.append(None)
             continue
-        # sample the rank of each id among the ids present: exact in float32, and 0 stays 0
-        values, ranks = torch.unique(
-            torch.cat([ids.reshape(-1), ids.new_zeros(1)]), return_inverse=True
-        )
-        ranks = ranks[:-1].reshape(ids.shape)[:, None].float()
+        # the ids themselves, sampled in float64: exact below 2**53 (every int32 id), and no
+        # torch.unique, which would wait for the device
         sampled = F.grid_sample(
-            ranks, grid, mode="nearest", padding_mode=padding, align_corners=False
-        )
-        moved.append(values[sampled[:, 0].round().long()])
+            ids[:, None].double(), grid.double(), mode="nearest", padding_mode=padding,
+            align_corners=False,
+        )  # fmt: skip
+        moved.append(sampled[:, 0].round().to(ids.dtype))
     return out, moved[0], moved[1]
