@@ -218,9 +218,9 @@ def _intensities(image, labels, settings: AugmentSettings, dice: Dice, noise, re
         image[n] = intensity.gamma_contrast(image[n], dice.uniform(*settings.gamma))
     for n in dice.rolls(p("gaussian_noise"), count):
         mean, variance = settings.gaussian_noise_mean, settings.gaussian_noise_var
-        if settings.gaussian_noise_from_image:
-            mean = float(image[n].mean())
-            variance = float(image[n].var()) * dice.uniform(0.9, 1.1)
+        if settings.gaussian_noise_from_image:  # tensors: no wait for the device
+            mean = image[n].mean()
+            variance = image[n].var() * dice.uniform(0.9, 1.1)
         image[n] = intensity.gaussian_noise(image[n], mean, variance, noise)
     for n in dice.rolls(p("poisson_noise"), count):
         image[n] = intensity.poisson_noise(image[n], noise)

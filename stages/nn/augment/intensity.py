@@ -26,10 +26,14 @@ def gamma_contrast(patch: torch.Tensor, gamma: float) -> torch.Tensor:
 
 
 def gaussian_noise(
-    patch: torch.Tensor, mean: float, variance: float, generator: torch.Generator
+    patch: torch.Tensor,
+    mean: float | torch.Tensor,
+    variance: float | torch.Tensor,
+    generator: torch.Generator,
 ) -> torch.Tensor:
     noise = torch.randn(patch.shape, generator=generator, device=patch.device)
-    return patch + mean + math.sqrt(max(variance, 0.0)) * noise
+    spread = torch.as_tensor(variance, dtype=patch.dtype, device=patch.device).clamp(min=0)
+    return patch + mean + spread.sqrt() * noise
 
 
 def poisson_noise(patch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
