@@ -2,7 +2,8 @@
 # The GPU checks of the network and augmentation issues, in one run on a CUDA machine that has
 # torch but no network (figures in benchmarks/RESULTS.md):
 #   1. every architecture's training step, segpipe against the bare module (fp32, bf16);
-#   2. the augmentations' share of a training step on the GPU (2D and 3D demos);
+#   2. the augmentations' share of a training step on the GPU (2D and 3D demos), and warping
+#      labels as float64 ids against the former torch.unique ranks;
 #   3. every architecture's prediction, and channel-last weights / bf16 at inference;
 #   4. the 2D demo pipeline (`segpipe run`, Snakemake) trained and predicted on the GPU;
 #   5. the training and augmentation tests with CUDA visible;
@@ -64,6 +65,7 @@ if [[ $parts == *" training "* ]]; then
     part 130 training.md $python benchmarks/bench_architectures.py gpu-training $only
 fi
 if [[ $parts == *" augment "* ]]; then
+    part 20 label_warp.md $python benchmarks/bench_label_warp.py --device cuda
     part 150 augment.md $python benchmarks/bench_augment.py --steps 20 --device cuda --variants
 fi
 if [[ $parts == *" inference "* ]]; then
