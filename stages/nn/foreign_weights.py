@@ -82,9 +82,49 @@ BIAPY_CALLED_FIRST = ("conv_in",)  # U-Net family: the larger input conv, regist
 BIAPY_CALLED_LAST = ("shortcut",)  # residual blocks: the shortcut, registered first in some
 
 
+#: BiaPy's lists of layers registered apart from the list whose layers they are called
+#: between: (list, host, offset, where): ``list.i`` is called just before or after
+#: ``host.(i + offset)``
+BIAPY_WOVEN = (
+    ("downsample_layers", "down_path", 1, "after"),  # U-NeXt: each level's downsampling
+    ("sqex_blocks", "down_path", 0, "after"),  # ResUNet++: squeeze-excitation of each level
+    ("attentions.0", "up_paths.0", 0, "before"),  # ResUNet++: the gate before each up level
+)
+
+
+def _unit(key: str, prefix: str) -> int | None:
+    """The index of ``key`` in the list of layers ``prefix`` (None: not in it)."""
+    if not key.startswith(prefix + "."):
+        return None
+    index = key[len(prefix) + 1 :].split(".", 1)[0]
+    return int(index) if index.isdigit() else None
+
+
+def _woven(keys: list[str]) -> list[str]:
+    """``keys`` with the layers of each BIAPY_WOVEN list moved beside their host's (a layer
+    whose host is missing goes last: the shapes will say whether that fits)."""
+    for name, host, offset, where in BIAPY_WOVEN:
+        moving = [k for k in keys if _unit(k, name) is not None]
+        if not moving:
+            continue
+        keys = [k for k in keys if _unit(k, name) is None]
+        unplaced = []
+        for index in sorted({_unit(k, name) for k in moving}):
+            unit = [k for k in moving if _unit(k, name) == index]
+            places = [i for i, k in enumerate(keys) if _unit(k, host) == index + offset]
+            if not places:
+                unplaced += unit
+                continue
+            at = places[0] if where == "before" else places[-1] + 1
+            keys[at:at] = unit
+        keys += unplaced
+    return keys
+
+
 def biapy_call_order(keys: list[str]) -> list[str]:
     """BiaPy state-dict ``keys`` in the order their layers are called: the state dict's order
-    with BIAPY_CALLED_FIRST moved before their siblings and BIAPY_CALLED_LAST after them."""
+    with BIAPY_CALLED_FIRST moved before their siblings, BIAPY_CALLED_LAST after them and the
+    BIAPY_WOVEN lists beside the layers that call them."""
     tree: dict = {}
     for key in keys:
         node = tree
@@ -104,7 +144,7 @@ def biapy_call_order(keys: list[str]) -> list[str]:
             ordered += flatten(child, f"{prefix}{name}.") if child else [prefix + name]
         return ordered
 
-    return flatten(tree, "")
+    return _woven(flatten(tree, ""))
 
 
 def joined_biapy_heads(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -74,6 +74,27 @@ def test_biapy_layers_registered_out_of_call_order_are_moved():
     ]
 
 
+def test_biapy_lists_called_between_other_layers_are_woven_in():
+    """U-NeXt's downsamplings (after the next level's blocks), ResUNet++'s squeeze-excitations
+    (after their level) and attention gates (before their decoder level)."""
+    unext = [
+        "down_path.0.a", "down_path.1.a", "down_path.2.a",
+        "downsample_layers.0.w", "downsample_layers.1.w", "bottleneck.w",
+    ]  # fmt: skip
+    assert biapy_call_order(unext) == [
+        "down_path.0.a", "down_path.1.a", "downsample_layers.0.w",
+        "down_path.2.a", "downsample_layers.1.w", "bottleneck.w",
+    ]  # fmt: skip
+    resunet_plus_plus = [
+        "down_path.0.a", "down_path.1.b", "down_path.1.c", "sqex_blocks.0.w", "sqex_blocks.1.w",
+        "up_paths.0.0.up.w", "up_paths.0.1.up.w", "attentions.0.0.w", "attentions.0.1.w",
+    ]  # fmt: skip
+    assert biapy_call_order(resunet_plus_plus) == [
+        "down_path.0.a", "sqex_blocks.0.w", "down_path.1.b", "down_path.1.c", "sqex_blocks.1.w",
+        "attentions.0.0.w", "up_paths.0.0.up.w", "attentions.0.1.w", "up_paths.0.1.up.w",
+    ]  # fmt: skip
+
+
 def test_biapy_heads_join_into_one_in_head_order():
     state = {
         "body.weight": torch.zeros(3),
