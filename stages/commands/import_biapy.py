@@ -13,7 +13,10 @@ log = logging.getLogger("segpipe.import")
 
 #: the architectures whose BiaPy 3.7.1 weights pair with segpipe's network tensor for tensor
 #: and give the same outputs (benchmarks/check_biapy_import.py, every configuration equal)
-IMPORTABLE = ("unet", "resunet", "attention_unet", "seunet", "resunet_se", "resunet++")
+IMPORTABLE = (
+    "unet", "resunet", "attention_unet", "seunet", "resunet_se", "resunet++", "unext_v1",
+    "unext_v2",
+)  # fmt: skip
 
 
 #: the key "biapy_version" as a pickled string (protocol 2's BINUNICODE, torch.save's default,

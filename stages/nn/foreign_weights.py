@@ -49,6 +49,13 @@ def call_order(model: torch.nn.Module, example: torch.Tensor) -> list[str]:
     return [key for name in modules for key in own[name]]
 
 
+def _without_leading_ones(shape) -> tuple[int, ...]:
+    shape = tuple(shape)
+    while shape and shape[0] == 1:
+        shape = shape[1:]
+    return shape
+
+
 def pair_biapy_weights(
     foreign: Mapping[str, torch.Tensor], model: torch.nn.Module, example: torch.Tensor
 ) -> dict[str, torch.Tensor]:
@@ -68,6 +75,9 @@ def pair_biapy_weights(
         )
     paired = {}
     for (foreign_key, tensor), key in zip(theirs, ours):
+        if _without_leading_ones(tensor.shape) == _without_leading_ones(target[key].shape):
+            # a scale stored with fewer leading 1s broadcasts the same (U-NeXt V2's in 3D)
+            tensor = tensor.reshape(target[key].shape)
         if tuple(tensor.shape) != tuple(target[key].shape):
             raise WeightPairingError(
                 f"{foreign_key} {tuple(tensor.shape)} does not fit {key} "

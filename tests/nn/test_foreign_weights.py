@@ -109,6 +109,27 @@ def test_biapy_heads_join_into_one_in_head_order():
     assert joined["heads.0.weight"][:, 0, 0, 0].tolist() == [0, 0, 1, 1, 1]
 
 
+def test_a_scale_stored_with_fewer_leading_ones_is_reshaped():
+    """U-NeXt V2's 3D scale: BiaPy's (1, 1, 1, C), segpipe's (1, 1, 1, 1, C); the same
+    broadcast. Other shapes of as many values are still refused."""
+    spec = ModelSpec(ndim=3, in_channels=1, out_channels=2, architecture="unext_v2",
+                     feature_maps=(4, 8), conv_layers=(1, 1))  # fmt: skip
+    model = build_model(spec).eval()
+    example = torch.rand(1, 1, 16, 16, 16)
+    theirs = numbered(model, example)
+    scales = [k for k, v in theirs.items() if v.ndim == 5 and v.shape[:4] == (1, 1, 1, 1)]
+    assert scales
+    for key in scales:
+        theirs[key] = theirs[key].reshape(1, 1, 1, -1)
+    paired = pair_biapy_weights(theirs, model, example)
+    ours = call_order(model, example)[list(theirs).index(scales[0])]
+    assert paired[ours].shape == model.state_dict()[ours].shape
+    assert torch.equal(paired[ours].flatten(), theirs[scales[0]].flatten())
+    theirs[scales[0]] = theirs[scales[0]].reshape(-1, 1)
+    with pytest.raises(WeightPairingError, match="does not fit"):
+        pair_biapy_weights(theirs, model, example)
+
+
 def test_weights_of_another_network_are_refused_by_name():
     example = torch.rand(1, 1, 16, 16)
     theirs = numbered(network(), example)
