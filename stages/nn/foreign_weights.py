@@ -45,8 +45,10 @@ def call_order(model: torch.nn.Module, example: torch.Tensor) -> list[str]:
     own: dict[str, list[str]] = {name: [] for name in names.values()}
     for key in model.state_dict():
         owner, _, _ = key.rpartition(".")
-        own[owner].append(key)
-    return [key for name in modules for key in own[name]]
+        # a module registered under two names is named once: its other keys come last
+        own.setdefault(owner, []).append(key)
+    named = set(modules)
+    return [key for name in [*modules, *(n for n in own if n not in named)] for key in own[name]]
 
 
 def _without_leading_ones(shape) -> tuple[int, ...]:
