@@ -313,9 +313,13 @@ def augment_patches(
     targets, foreground = batch.targets, batch.foreground
     if done.relabelled:
         targets, foreground = targets.copy(), foreground.copy()
-        labels = done.labels.cpu().numpy()
-        classes = None if done.classes is None else done.classes.cpu().numpy()
-        for n in done.relabelled:
-            targets[n] = encode(labels[n]) if classes is None else encode(labels[n], classes[n])
-            foreground[n] = labels[n] > 0
+        # only the moved patches' labels come back from the device
+        moved = torch.as_tensor(done.relabelled, device=done.labels.device)
+        labels = done.labels[moved].cpu().numpy()
+        classes = None if done.classes is None else done.classes[moved].cpu().numpy()
+        for row, n in enumerate(done.relabelled):
+            targets[n] = (
+                encode(labels[row]) if classes is None else encode(labels[row], classes[row])
+            )
+            foreground[n] = labels[row] > 0
     return done.image, tensor(targets), tensor(foreground)
