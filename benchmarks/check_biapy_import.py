@@ -135,6 +135,9 @@ IMPORTS = [
     ("resunet++", 3, {"MODEL.LARGER_IO": True}, {"larger_io": True}),
     ("seunet", 3, {"MODEL.Z_DOWN": [1, 1, 2, 2]}, {"z_down": [1, 1, 2, 2]}),
     ("unext_v1", 2, {}, {}),
+    ("hrnet", 2, {"MODEL.HRNET.VARIANT": "W18", "MODEL.NORMALIZATION": "bn",
+                  "MODEL.ACTIVATION": "relu"},
+     {"variant": 18, "norm": "bn", "activation": "relu"}),
     ("unext_v2", 3, {"MODEL.CONV_LAYERS": [1, 1, 2, 2, 3]}, {"cn_layers": [1, 1, 2, 2, 3]}),
     ("resunet_se", 2, {"MODEL.DROPOUT_VALUES": [0.1, 0.1, 0.2, 0.2, 0.3]},
      {"drop_values": [0.1, 0.1, 0.2, 0.2, 0.3]}),
@@ -160,7 +163,8 @@ def biapy_checkpoint(path: Path, architecture: str, ndim: int, keys: dict, keywo
     config["MODEL"]["ARCHITECTURE"] = architecture
     for dotted, value in keys.items():
         set_key(config, dotted, value)
-    arguments = biapy_keywords(architecture, ndim, {})
+    # HRNet's keywords are its own (BiaPy's build_model expands VARIANT into a cfg)
+    arguments = biapy_keywords(architecture, ndim, keywords if architecture == "hrnet" else {})
     model = config["MODEL"]
     # BiaPy's check_configuration turns the 0 placeholders into the network's 2s
     downs = {key: [v or 2 for v in model[key]] for key in ("Z_DOWN", "YX_DOWN")}
@@ -168,7 +172,8 @@ def biapy_checkpoint(path: Path, architecture: str, ndim: int, keys: dict, keywo
         "image_shape": tuple(patch), "feature_maps": model["FEATURE_MAPS"],
         "drop_values": model["DROPOUT_VALUES"], "normalization": model["NORMALIZATION"],
         "z_down": downs["Z_DOWN"], "yx_down": downs["YX_DOWN"], "isotropy": model["ISOTROPY"],
-        "larger_io": model["LARGER_IO"], **keywords,
+        "larger_io": model["LARGER_IO"],
+        **({} if architecture == "hrnet" else keywords),
     })  # fmt: skip
     accepted = inspect.signature(biapy[architecture]).parameters
     arguments = {k: v for k, v in arguments.items() if k in accepted}

@@ -15,7 +15,7 @@ log = logging.getLogger("segpipe.import")
 #: and give the same outputs (benchmarks/check_biapy_import.py, every configuration equal)
 IMPORTABLE = (
     "unet", "resunet", "attention_unet", "seunet", "resunet_se", "resunet++", "unext_v1",
-    "unext_v2",
+    "unext_v2", "hrnet",
 )  # fmt: skip
 
 
@@ -83,6 +83,12 @@ def imported_model(checkpoint: dict, config: dict, source: Path):
             f"{source}: BiaPy's {spec.architecture} weights cannot be imported yet (its layers "
             f"pair with segpipe's only for {', '.join(IMPORTABLE)}); train it with segpipe "
             "from the same config"
+        )
+    if spec.architecture == "hrnet" and spec.hrnet_head != "FCN":
+        raise ValueError(
+            f"{source}: BiaPy's HRNet with the {spec.hrnet_head} head returns its 256 context "
+            "channels, which segpipe classifies with a layer BiaPy has not trained; only "
+            "HRNet's FCN head imports"
         )
     network = build_model(spec)
     # the forward pass that orders the layers: twice the pooling multiple is enough (a 3D

@@ -101,9 +101,7 @@ BIAPY_WOVEN = (
     ("downsample_layers", "down_path", 1, "after"),  # U-NeXt: each level's downsampling
     ("sqex_blocks", "down_path", 0, "after"),  # ResUNet++: squeeze-excitation of each level
     ("attentions.0", "up_paths.0", 0, "before"),  # ResUNet++: the gate before each up level
-    # HRNet: the new branches before each stage (pairs, but BiaPy's HRNet is another function:
-    # not importable, benchmarks/RESULTS.md)
-    ("transitions", "stages", 0, "before"),
+    ("transitions", "stages", 0, "before"),  # HRNet: the new branches before each stage
 )
 
 

@@ -65,10 +65,11 @@ class ModelSpec:
     stunet_dims: tuple[int, ...] = (32, 64, 128, 256, 512, 512)
     stunet_pools: tuple[tuple[int, ...], ...] = ()  # empty: four 2s and a 1 per axis
     stunet_kernels: tuple[tuple[int, ...], ...] = ()  # empty: 3 per axis at every stage
-    #: 3: built as BiaPy 3.7.1 builds it, its decoders concatenating the upsampled features
-    #: before the skip connection (so BiaPy's weights load: `segpipe import-biapy`); 2: the
-    #: same with the skip connection first (cards written before 2026-12-04); 1: segpipe's
-    #: first U-Net (cards written before the layout was recorded)
+    #: 3: built as BiaPy 3.7.1 builds it, the U-Net family's decoders concatenating the
+    #: upsampled features before the skip connection and HRNet's residual blocks without an
+    #: activation between their convs (so BiaPy's weights load: `segpipe import-biapy`); 2:
+    #: segpipe's earlier order and blocks (cards written before 2026-12-04); 1: segpipe's first
+    #: U-Net (cards written before the layout was recorded)
     layout: int = 3
 
     def as_dict(self) -> dict:

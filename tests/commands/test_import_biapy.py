@@ -98,7 +98,10 @@ def test_an_imported_model_fine_tunes_in_its_own_layout(run, tmp_path):
         ({"MODEL": {**BIAPY_CONFIG["MODEL"], "ARCHITECTURE": "multiresunet"}},
          "BiaPy's multiresunet weights cannot be imported yet (its layers pair with segpipe's "
          "only for unet, resunet, attention_unet, seunet, resunet_se, resunet++, unext_v1, "
-         "unext_v2)"),
+         "unext_v2, hrnet)"),
+        ({"MODEL": {**BIAPY_CONFIG["MODEL"], "ARCHITECTURE": "hrnet",
+                    "HRNET": {"HEAD_TYPE": "ASPP"}}},
+         "BiaPy's HRNet with the ASPP head returns its 256 context channels"),
     ],
 )  # fmt: skip
 def test_weights_that_do_not_fit_are_refused_with_no_output(run, tmp_path, change, message):

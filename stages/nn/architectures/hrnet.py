@@ -34,14 +34,22 @@ def conv_norm(
     return nn.Sequential(conv, norm_layer(norm, c_out, ndim))
 
 
+def inner_activation(activation: str, inside: bool) -> nn.Module:
+    """The activation between a block's convolutions: none in BiaPy's HRNet blocks (built
+    without one; models of layout 3), MODEL.ACTIVATION in segpipe's earlier ones."""
+    return activation_layer(activation) if inside else nn.Identity()
+
+
 class BasicBlock(nn.Module):
     expansion = 1
 
-    def __init__(self, ndim: int, c_in: int, width: int, norm: str, activation: str):
+    def __init__(
+        self, ndim: int, c_in: int, width: int, norm: str, activation: str, inside: bool = True
+    ):
         super().__init__()
         self.body = nn.Sequential(
             conv_norm(ndim, c_in, width, 3, norm),
-            activation_layer(activation),
+            inner_activation(activation, inside),
             conv_norm(ndim, width, width, 3, norm),
         )
         self.shortcut = conv_norm(ndim, c_in, width, 1, norm) if c_in != width else nn.Identity()
@@ -53,14 +61,16 @@ class BasicBlock(nn.Module):
 class Bottleneck(nn.Module):
     expansion = 4
 
-    def __init__(self, ndim: int, c_in: int, width: int, norm: str, activation: str):
+    def __init__(
+        self, ndim: int, c_in: int, width: int, norm: str, activation: str, inside: bool = True
+    ):
         super().__init__()
         c_out = width * self.expansion
         self.body = nn.Sequential(
             conv_norm(ndim, c_in, width, 1, norm),
-            activation_layer(activation),
+            inner_activation(activation, inside),
             conv_norm(ndim, width, width, 3, norm),
-            activation_layer(activation),
+            inner_activation(activation, inside),
             conv_norm(ndim, width, c_out, 1, norm),
         )
         self.shortcut = conv_norm(ndim, c_in, c_out, 1, norm) if c_in != c_out else nn.Identity()
@@ -92,13 +102,14 @@ class ParallelModule(nn.Module):
         strides: Sequence[tuple[int, ...]],
         norm: str,
         activation: str,
+        inside: bool = True,
     ):
         super().__init__()
         self.branches = nn.ModuleList()
         for index, (count, width) in enumerate(zip(blocks, widths)):
             layers = []
             for _ in range(count):
-                layers.append(block(ndim, channels[index], width, norm, activation))
+                layers.append(block(ndim, channels[index], width, norm, activation, inside))
                 channels[index] = width * block.expansion
             self.branches.append(nn.Sequential(*layers))
         self.channels = list(channels)
@@ -167,6 +178,7 @@ class HRNet(PaddedNetwork):
         norm: str = "bn",
         activation: str = "relu",
         head: str = "FCN",
+        block_activations: bool = True,
     ):
         super().__init__()
         stages = len(modules)
@@ -182,7 +194,7 @@ class HRNet(PaddedNetwork):
         layer = []
         c_in = STEM_CHANNELS
         for _ in range(4):
-            layer.append(Bottleneck(ndim, c_in, STEM_CHANNELS, norm, activation))
+            layer.append(Bottleneck(ndim, c_in, STEM_CHANNELS, norm, activation, block_activations))
             c_in = STEM_CHANNELS * Bottleneck.expansion
         self.layer1 = nn.Sequential(*layer)
         channels = [c_in]
@@ -222,6 +234,7 @@ class HRNet(PaddedNetwork):
                 module = ParallelModule(
                     ndim, channels, block, blocks[stage][: branches[stage]],
                     widths[stage][: branches[stage]], strides, norm, activation,
+                    block_activations,
                 )  # fmt: skip
                 stage_modules.append(module)
                 channels = module.channels
@@ -283,5 +296,7 @@ def build_hrnet(spec: ModelSpec) -> nn.Module:
         norm=spec.norm,
         activation=spec.activation,
         head=spec.hrnet_head,
+        # BiaPy's residual blocks have no activation between their convs (layout 3)
+        block_activations=spec.layout <= 2,
         **hrnet_shape(spec),
     )
