@@ -69,10 +69,9 @@ def imported_model(checkpoint: dict, config: dict, source: Path):
     """(weights, card) of segpipe's network for ``config`` holding the checkpoint's weights."""
     import torch
 
-    from ..io import provenance
     from ..nn.foreign_weights import pair_biapy_weights
-    from ..nn.layout import channel_layout
-    from ..nn.model import ModelCard, build_model
+    from ..nn.model import build_model
+    from ..nn.outputs import card_for
     from .train import settings_from_config
 
     settings = settings_from_config(config)
@@ -103,23 +102,15 @@ def imported_model(checkpoint: dict, config: dict, source: Path):
             f"{source}: its weights do not fit the network its config describes ({error})"
         ) from None
     network.load_state_dict(weights)
-    layout = channel_layout(list(loop.codes), loop.channel_options, len(loop.patch), loop.n_classes)
-    version = str(checkpoint.get("biapy_version", "unknown"))
-    card = ModelCard(
-        spec=spec,
-        channels=tuple(layout.planes),
-        codes=tuple(loop.codes),
-        channel_options=layout.options,
-        activations=tuple(layout.activations),
-        normalization=settings.normalization,
-        patch_size=(*loop.patch, spec.in_channels),
-        training={
-            "epochs": checkpoint.get("epoch"),
-            "seed": settings.seed,
-            "imported_from": {"file": str(source), "biapy_version": version},
-            "provenance": provenance(),
+    training = {
+        "epochs": checkpoint.get("epoch"),
+        "seed": settings.seed,
+        "imported_from": {
+            "file": str(source),
+            "biapy_version": str(checkpoint.get("biapy_version", "unknown")),
         },
-    )
+    }
+    card = card_for(loop, settings.normalization, training)
     return network.state_dict(), card
 
 

@@ -19,6 +19,22 @@ def model_card(
     settings: TrainSettings, outcome: TrainOutcome, normalization: dict, seed: int
 ) -> ModelCard:
     """The card saved beside the weights: how to rebuild and apply the trained network."""
+    return card_for(
+        settings,
+        normalization,
+        {
+            "epochs": outcome.epochs,
+            "best_epoch": outcome.best_epoch,
+            "best_val_loss": outcome.best_val_loss,
+            "seed": seed,
+            "processes": outcome.processes,
+        },
+    )
+
+
+def card_for(settings: TrainSettings, normalization: dict, training: dict) -> ModelCard:
+    """The card of a network of ``settings`` however its weights came (trained, imported):
+    its channels from the settings' codes, ``training`` (plus provenance) as its history."""
     layout = channel_layout(
         list(settings.codes), settings.channel_options, len(settings.patch), settings.n_classes
     )
@@ -30,14 +46,7 @@ def model_card(
         activations=tuple(layout.activations),
         normalization=normalization,
         patch_size=(*settings.patch, settings.model.in_channels),
-        training={
-            "epochs": outcome.epochs,
-            "best_epoch": outcome.best_epoch,
-            "best_val_loss": outcome.best_val_loss,
-            "seed": seed,
-            "processes": outcome.processes,
-            "provenance": provenance(),
-        },
+        training={**training, "provenance": provenance()},
     )
 
 
