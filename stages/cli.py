@@ -36,7 +36,7 @@ COMMANDS = {
     "stack": "Stack 2D channel maps or label images into one 3D stack (as_3d_stack).",
     "overlay": "Draw a test image with its instances' outlines and matching (PNG).",
     "export": "Export a trained model as a BioImage Model Zoo package (.zip or folder).",
-    "import-biapy": "Turn a BiaPy checkpoint (.pth) into a segpipe model (U-Net family).",
+    "import-biapy": "Turn a checkpoint BiaPy trained (.pth) into a segpipe model.",
     "ome-zarr": "Write an image and its instances as one OME-Zarr (labels napari opens).",
     "config": "Validate a config and print it resolved, or print the config reference.",
 }

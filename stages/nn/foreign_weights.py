@@ -40,15 +40,14 @@ def call_order(model: torch.nn.Module, example: torch.Tensor) -> list[str]:
         model.train(training)
         for hook in hooks:
             hook.remove()
-    called = list(dict.fromkeys(started))  # first calls, in order
-    modules = called + [name for name in names.values() if name not in set(called)]
-    own: dict[str, list[str]] = {name: [] for name in names.values()}
+    # first calls in order, then the modules never called; a module registered under two
+    # names is named once, and its keys under the other name come last
+    order = dict.fromkeys(started)
+    order.update(dict.fromkeys(names.values()))
+    own: dict[str, list[str]] = {name: [] for name in order}
     for key in model.state_dict():
-        owner, _, _ = key.rpartition(".")
-        # a module registered under two names is named once: its other keys come last
-        own.setdefault(owner, []).append(key)
-    named = set(modules)
-    return [key for name in [*modules, *(n for n in own if n not in named)] for key in own[name]]
+        own.setdefault(key.rpartition(".")[0], []).append(key)
+    return [key for keys in own.values() for key in keys]
 
 
 def _without_leading_ones(shape) -> tuple[int, ...]:

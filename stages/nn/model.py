@@ -86,9 +86,9 @@ def _biapy_checkpoint_message(path: Path, checkpoint: dict) -> str:
     trained = f" ({architecture})" if architecture else ""
     return (
         f"{path} is a BiaPy checkpoint (BiaPy {version}){trained}: turn it into a segpipe "
-        f"model once with `segpipe import-biapy {path} model.pt` (BiaPy's U-Net family) and "
-        "use that model.pt (PATHS.CHECKPOINT_FILE takes a segpipe model.pt or a BioImage Model "
-        "Zoo package segpipe exported)"
+        f"model once with `segpipe import-biapy {path} model.pt` (it says which architectures "
+        "it imports) and use that model.pt (PATHS.CHECKPOINT_FILE takes a segpipe model.pt or "
+        "a BioImage Model Zoo package segpipe exported)"
     )
 
 

@@ -80,7 +80,8 @@ def initial_weights_for(
     from .model import build_model, load_model
 
     network, card = load_model(path)
-    layout = ModelSpec.from_dict(card["spec"]).layout
+    found_spec = ModelSpec.from_dict(card["spec"])
+    layout = found_spec.layout
     settings = replace(settings, model=replace(settings.model, layout=layout))
     if skip_unmatched:
         target = build_model(settings.model).state_dict()
@@ -95,7 +96,7 @@ def initial_weights_for(
         )  # fmt: skip
         return {**target, **taken}, layout
     wanted = settings.model.as_dict()
-    found = ModelSpec.from_dict(card["spec"]).as_dict()
+    found = found_spec.as_dict()
     differences = []
     try:
         # the config's network takes these weights: keys the architecture ignores may differ
