@@ -420,6 +420,30 @@ def test_machine_failures_are_one_line_and_debug_keeps_the_traceback(
         run("--debug", "measure", label, tmp_path / "m.csv")
 
 
+def test_a_fine_tuned_model_keeps_the_layout_of_the_model_it_started_from(
+    run, dataset, tiny_config, trained, tmp_path
+):
+    """A model segpipe trained before 2026-12-04 (layout 2: decoders concatenating the skip
+    connection first) fine-tunes as the network it is, and the result says so: built in
+    today's layout, the same tensors would be another function."""
+    import json
+
+    import torch
+
+    stored = torch.load(trained, weights_only=True)
+    meta = json.loads(stored["meta"])
+    assert meta["spec"]["layout"] == 3  # what segpipe trains now
+    meta["spec"]["layout"] = 2
+    earlier = tmp_path / "earlier.pt"
+    torch.save({"model": stored["model"], "meta": json.dumps(meta)}, earlier)
+    result = run("train", "--raw", dataset / "train/raw", "--label", dataset / "train/label",
+                 "--out", tmp_path / "tuned", "--init-model", earlier, "--no-progress",
+                 "--threads", "1", "--config", tiny_config)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    tuned = json.loads(torch.load(tmp_path / "tuned" / "model.pt", weights_only=True)["meta"])
+    assert tuned["spec"]["layout"] == 2
+
+
 def test_train_fine_tunes_a_model_from_any_path(run, dataset, tiny_config, trained, tmp_path):
     """MODEL.LOAD_CHECKPOINT + PATHS.CHECKPOINT_FILE (or --init-model) start from a model."""
     import shutil

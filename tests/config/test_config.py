@@ -328,3 +328,14 @@ _REMOVE = {"ENABLE": True, "PROPS": [["npixels"]], "SIGNS": [["lt"]], "VALUES": 
 def test_post_processing_keys_are_checked(ndim, post, message):
     with pytest.raises(ConfigError, match=message):
         resolve_config({"PROBLEM": {"NDIM": ndim}, "TEST": {"POST_PROCESSING": post}})
+
+
+def test_the_reference_writer_takes_no_option_for_a_page(tmp_path):
+    """`python -m stages.readme_reference --help` once wrote the page to a file named --help."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "stages.readme_reference", "--help"],
+                          cwd=tmp_path, capture_output=True, text=True)  # fmt: skip
+    assert done.returncode != 0 and "usage:" in done.stderr
+    assert not (tmp_path / "--help").exists() and not list(tmp_path.iterdir())
