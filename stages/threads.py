@@ -30,3 +30,19 @@ def kernel_threads() -> int:
     import numba
 
     return numba.get_num_threads()
+
+
+def prefer_fork_safe_kernels() -> None:
+    """Run numba's parallel kernels on a threading layer that a forked process may use.
+
+    Training batches are made in forked workers after the targets were encoded in the
+    training process; numba's usual layer from pip, GNU OpenMP, ends a forked child that runs
+    a parallel kernel then. "forksafe" takes TBB or a fork-safe OpenMP when installed, else
+    numba's own workqueue (as fast on segpipe's kernels: benchmarks/RESULTS.md, 2026-12-04 night).
+    A NUMBA_THREADING_LAYER the user set wins.
+    """
+    if "NUMBA_THREADING_LAYER" in os.environ:
+        return
+    os.environ["NUMBA_THREADING_LAYER"] = "forksafe"
+    if "numba" in sys.modules:  # its config was read at import
+        sys.modules["numba"].config.THREADING_LAYER = "forksafe"

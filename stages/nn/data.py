@@ -338,6 +338,30 @@ class PatchSampler:
         free = sum(self._is_free(index, start) for start in draws.tolist())
         return int(round(np.prod(shape, dtype=np.float64) * free / tries))
 
+    def plan(self, size: int, augment: AugmentSettings | None, rotatable: bool) -> list[PatchPlan]:
+        """Where ``size`` random patches lie and how each is flipped and turned: every draw of
+        a batch from the random state, so that :func:`cut_patches` may run anywhere.
+
+        ``rotatable``: quarter turns are allowed (:meth:`rotatable`)."""
+        plans = []
+        for _ in range(size):
+            index, box = self.draw()
+            flips, k = (
+                random_transform(self.rng, augment, len(self.patch), rotatable)
+                if augment
+                else ((), 0)
+            )
+            plans.append(PatchPlan(index, box, flips, k))
+        return plans
+
+    def rotatable(self, codes: Sequence[str], reencoded: bool) -> bool:
+        """Whether patches may be turned by quarter turns: square in Y-X, and a lone H or V
+        (which cannot be rotated into the other) only when the targets are encoded again from
+        the turned labels."""
+        return self.patch[-1] == self.patch[-2] and (
+            reencoded or not (("H" in codes) ^ ("V" in codes))
+        )
+
     def batch(
         self,
         size: int,
@@ -345,54 +369,68 @@ class PatchSampler:
         codes: Sequence[str],
         reencode: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> PatchBatch:
-        """``size`` random patches (image, targets, foreground, and the labels and classes when
-        the samples keep them), flipped and turned as ``augment`` says; with ``reencode``,
-        augmented patches get their targets encoded from their flipped/rotated labels."""
-        images, targets, foregrounds, labels, classes = [], [], [], [], []
-        for _ in range(size):
-            index, box = self.draw()
-            sample = self.samples[index]
-            image = sample.image[(slice(None),) + box]
-            target = sample.targets[(slice(None),) + box]
-            foreground = sample.foreground[box][np.newaxis]
-            patch_labels = None if sample.labels is None else sample.labels[box][np.newaxis]
-            patch_classes = None if sample.classes is None else sample.classes[box][np.newaxis]
-            if augment:
-                # a lone H or V cannot be rotated into the other: rotate only with both or
-                # neither, unless the targets are encoded again from the turned labels
-                rotatable = self.patch[-1] == self.patch[-2] and (
-                    reencode is not None or not (("H" in codes) ^ ("V" in codes))
-                )
-                flips, k = random_transform(self.rng, augment, len(self.patch), rotatable)
-                if flips or k:
-                    image = flip_and_rotate(image, flips, k)
-                    foreground = flip_and_rotate(foreground, flips, k)
-                    if patch_labels is not None:
-                        patch_labels = flip_and_rotate(patch_labels, flips, k)
-                    if patch_classes is not None:
-                        patch_classes = flip_and_rotate(patch_classes, flips, k)
-                    if reencode is None:
-                        target = flip_and_rotate(target, flips, k, codes)
-                # codes encoded again are encoded from every augmented patch, turned or not, so
-                # that all of them see objects cut at the patch border alike
-                if reencode is not None:
-                    target = (
-                        reencode(patch_labels[0])
-                        if patch_classes is None
-                        else reencode(patch_labels[0], patch_classes[0])
-                    )
-            images.append(image)
-            targets.append(target)
-            foregrounds.append(foreground[0])
-            labels.append(patch_labels)
-            classes.append(patch_classes)
-        return PatchBatch(
-            np.stack(images),
-            np.stack(targets),
-            np.stack(foregrounds),
-            None if labels[0] is None else np.concatenate(labels),
-            None if classes[0] is None else np.concatenate(classes),
-        )
+        """``size`` random patches (:meth:`plan`, then :func:`cut_patches`)."""
+        plans = self.plan(size, augment, self.rotatable(codes, reencode is not None))
+        return cut_patches(self.samples, plans, bool(augment), codes, reencode)
+
+
+@dataclass(frozen=True)
+class PatchPlan:
+    """One training patch: its image, its box there, and its flips (axes) and quarter turns."""
+
+    index: int
+    box: tuple[slice, ...]
+    flips: tuple[int, ...] = ()
+    k: int = 0
+
+
+def cut_patches(
+    samples: Sequence[Sample],
+    plans: Sequence[PatchPlan],
+    augmented: bool,
+    codes: Sequence[str],
+    reencode: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> PatchBatch:
+    """The planned patches (image, targets, foreground, and the labels and classes when the
+    samples keep them), flipped and turned; with ``reencode`` and ``augmented``, the targets
+    are encoded from the flipped/turned labels."""
+    images, targets, foregrounds, labels, classes = [], [], [], [], []
+    for plan in plans:
+        sample, box, flips, k = samples[plan.index], plan.box, plan.flips, plan.k
+        image = sample.image[(slice(None),) + box]
+        target = sample.targets[(slice(None),) + box]
+        foreground = sample.foreground[box][np.newaxis]
+        patch_labels = None if sample.labels is None else sample.labels[box][np.newaxis]
+        patch_classes = None if sample.classes is None else sample.classes[box][np.newaxis]
+        if flips or k:
+            image = flip_and_rotate(image, flips, k)
+            foreground = flip_and_rotate(foreground, flips, k)
+            if patch_labels is not None:
+                patch_labels = flip_and_rotate(patch_labels, flips, k)
+            if patch_classes is not None:
+                patch_classes = flip_and_rotate(patch_classes, flips, k)
+            if reencode is None:
+                target = flip_and_rotate(target, flips, k, codes)
+        # codes encoded again are encoded from every augmented patch, turned or not, so that
+        # all of them see objects cut at the patch border alike
+        if augmented and reencode is not None:
+            target = (
+                reencode(patch_labels[0])
+                if patch_classes is None
+                else reencode(patch_labels[0], patch_classes[0])
+            )
+        images.append(image)
+        targets.append(target)
+        foregrounds.append(foreground[0])
+        labels.append(patch_labels)
+        classes.append(patch_classes)
+    return PatchBatch(
+        np.stack(images),
+        np.stack(targets),
+        np.stack(foregrounds),
+        None if labels[0] is None else np.concatenate(labels),
+        None if classes[0] is None else np.concatenate(classes),
+    )
 
 
 @dataclass
