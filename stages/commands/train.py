@@ -266,6 +266,7 @@ def settings_from_config(config) -> TrainCommandSettings:
         train_filter=None if by_image else train_filter,
         # cells held out of the training images are tested one by one, even by image
         val_filter=val_filter if not by_image or data["VAL"]["FROM_TRAIN"] else None,
+        workers=config["SYSTEM"]["NUM_WORKERS"],
     )
     val = data["VAL"]
     return TrainCommandSettings(

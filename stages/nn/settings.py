@@ -125,3 +125,6 @@ class TrainSettings:
     # FILTER_SAMPLES: training patches (and validation cells) left out by their properties
     train_filter: SampleFilter | None = None
     val_filter: SampleFilter | None = None
+    # processes that make the training batches (SYSTEM.NUM_WORKERS); -1: as many as spare
+    # CPUs on a GPU (at most 8), none on the CPU (stages.nn.batch_workers.worker_count)
+    workers: int = -1

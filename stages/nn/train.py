@@ -20,7 +20,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .augment.batch import augment_patches
+from .batch_workers import (
+    BatchMaker,
+    BatchWorkers,
+    recipe_drawer,
+    recipe_stream,
+    worker_count,
+)
 from .data import (
     PatchSampler,
     Sample,
@@ -444,138 +450,174 @@ def train_network(
     patience = settings.patience
     from tqdm import tqdm
 
+    maker = BatchMaker(
+        samples,
+        augment,
+        layout.planes,
+        layout.training_targets if layout.reencode else None,
+        layout.training_targets,
+    )
+    epochs = range(start_epoch, settings.epochs)
+    rng_after_epoch: dict[int, dict] = {}
+
+    def reseed(epoch: int) -> None:
+        # other processes draw their own patches, reproducibly per epoch (resume included)
+        sampler.rng = np.random.default_rng([seed, where.rank, epoch])
+
+    recipes = recipe_stream(
+        sampler,
+        recipe_drawer(sampler, batch_size, augment, layout.planes, layout.reencode),
+        steps_per_epoch,
+        epochs,
+        rng_after_epoch,
+        reseed=None if where.main else reseed,
+    )
+
     def draw_batch() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The next training batch on the device: sampled, flipped, augmented."""
-        batch = sampler.batch(
-            batch_size,
-            augment,
-            layout.planes,
-            layout.training_targets if layout.reencode else None,
-        )
-        if augment is not None and augment.on_batches:
-            return augment_patches(
-                batch, augment, layout.training_targets, int(sampler.rng.integers(2**62)), device
-            )
-        return tuple(_to_tensor(a, device) for a in (batch.images, batch.targets, batch.foreground))
+        return maker.make(next(recipes), device)
 
     ahead = draws_ahead(device, len(augment.batch_augmentations) if augment else 0)
+    workers = worker_count(settings.workers, device, torch.get_num_threads())
+    made_elsewhere = (
+        BatchWorkers(
+            maker,
+            recipes,
+            steps_per_epoch * len(epochs),
+            workers,
+            device,
+            maker.batch_values(batch_size, patch),
+        )
+        if workers
+        else None
+    )
+    if workers:
+        log.info("training batches made in %d worker process(es)", workers)
     epoch = start_epoch - 1
     epoch_seconds: list[float] = []
-    for epoch in range(start_epoch, settings.epochs):
-        epoch_started = time.time()
-        if not where.main:
-            # other processes draw their own patches, reproducibly per epoch (resume included)
-            sampler.rng = np.random.default_rng([seed, where.rank, epoch])
-        model.train()
-        totals = np.zeros(len(parts))
-        bar = tqdm(
-            range(steps_per_epoch),
-            desc=f"epoch {epoch + 1}/{settings.epochs}",
-            disable=not (progress and where.main),
-            file=sys.stderr,
-            mininterval=2.0,
-            leave=False,
-        )
-        batches = prefetched(draw_batch, steps_per_epoch, device, background=ahead)
-        for step, (images, targets, foreground) in zip(bar, batches):
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=settings.bf16):
-                logits = model(images)
-            per_channel = code_losses(
-                logits.float(),
-                targets,
-                foreground,
-                layout,
-                rebalance=settings.rebalance,
+    try:
+        for epoch in epochs:
+            epoch_started = time.time()
+            model.train()
+            totals = np.zeros(len(parts))
+            bar = tqdm(
+                range(steps_per_epoch),
+                desc=f"epoch {epoch + 1}/{settings.epochs}",
+                disable=not (progress and where.main),
+                file=sys.stderr,
+                mininterval=2.0,
+                leave=False,
+            )
+            batches = (
+                made_elsewhere.take(steps_per_epoch)
+                if made_elsewhere is not None
+                else prefetched(draw_batch, steps_per_epoch, device, background=ahead)
+            )
+            for step, (images, targets, foreground) in zip(bar, batches):
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=settings.bf16):
+                    logits = model(images)
+                per_channel = code_losses(
+                    logits.float(),
+                    targets,
+                    foreground,
+                    layout,
+                    rebalance=settings.rebalance,
+                    class_weights=class_weights,
+                )
+                loss = (weights * per_channel).sum()
+                if not torch.isfinite(loss):
+                    raise ValueError(
+                        f"training diverged: the loss is {loss.item()} at epoch {epoch + 1}; lower "
+                        "TRAIN.LR or check the training images"
+                    )
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                apply_gradients(network, optimizer, settings.gradient_clip)
+                if schedule_unit == "step":
+                    scheduler.step()
+                totals += per_channel.detach().cpu().numpy()
+                bar.set_postfix(loss=f"{loss.item():.4f}")
+                if where.main and not epoch_seconds and step + 1 == ESTIMATE_AFTER_STEPS:
+                    _estimate_epoch(
+                        time.time() - epoch_started, step + 1, steps_per_epoch, batch_size
+                    )
+            batches.close()  # its thread, if any, ends with the epoch
+            if where.world > 1:
+                shared = torch.tensor(totals, dtype=torch.float64)
+                torch.distributed.all_reduce(shared)
+                totals = shared.numpy() / where.world
+            train_loss = float((weights.cpu().numpy() * totals).sum() / steps_per_epoch)
+
+            train_seconds = time.time() - epoch_started
+            val_per_channel = _validation_losses(
+                network,
+                (val_images, val_targets, val_foreground),
+                batch_size,
+                device,
+                layout=layout,
                 class_weights=class_weights,
             )
-            loss = (weights * per_channel).sum()
-            if not torch.isfinite(loss):
-                raise ValueError(
-                    f"training diverged: the loss is {loss.item()} at epoch {epoch + 1}; lower "
-                    "TRAIN.LR or check the training images"
+            val_loss = float((weights.cpu().numpy() * val_per_channel).sum())
+            if schedule_unit == "epoch":
+                scheduler.step(val_loss)
+
+            row = {
+                "epoch": epoch + 1,
+                "train_loss": train_loss,
+                "val_loss": val_loss,
+                "lr": optimizer.param_groups[0]["lr"],
+                **{f"train_loss_{c}": float(v) / steps_per_epoch for c, v in zip(parts, totals)},
+                **{f"val_loss_{c}": float(v) for c, v in zip(parts, val_per_channel)},
+                "seconds": time.time() - epoch_started,
+                "step_seconds": train_seconds / steps_per_epoch,
+            }
+            rows.append(row)
+            improved = val_loss < best_loss
+            if improved:
+                best_loss, best_epoch, stale = val_loss, epoch, 0
+                best_weights = _cpu_copy(network.state_dict())
+            else:
+                stale += 1
+            if where.main and on_epoch is not None:
+                on_epoch(
+                    TrainState(
+                        epoch=epoch,
+                        model=network.state_dict(),
+                        optimizer=optimizer.state_dict(),
+                        scheduler=scheduler.state_dict() if scheduler is not None else {},
+                        torch_rng=torch.get_rng_state(),
+                        numpy_rng=rng_after_epoch.pop(epoch),
+                        best_loss=best_loss,
+                        best_epoch=best_epoch,
+                        stale=stale,
+                        history=rows,
+                        best_model=best_weights,
+                    ),
+                    improved,
                 )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            apply_gradients(network, optimizer, settings.gradient_clip)
-            if schedule_unit == "step":
-                scheduler.step()
-            totals += per_channel.detach().cpu().numpy()
-            bar.set_postfix(loss=f"{loss.item():.4f}")
-            if where.main and not epoch_seconds and step + 1 == ESTIMATE_AFTER_STEPS:
-                _estimate_epoch(time.time() - epoch_started, step + 1, steps_per_epoch, batch_size)
-        batches.close()  # its thread, if any, ends with the epoch
-        if where.world > 1:
-            shared = torch.tensor(totals, dtype=torch.float64)
-            torch.distributed.all_reduce(shared)
-            totals = shared.numpy() / where.world
-        train_loss = float((weights.cpu().numpy() * totals).sum() / steps_per_epoch)
-
-        train_seconds = time.time() - epoch_started
-        val_per_channel = _validation_losses(
-            network,
-            (val_images, val_targets, val_foreground),
-            batch_size,
-            device,
-            layout=layout,
-            class_weights=class_weights,
-        )
-        val_loss = float((weights.cpu().numpy() * val_per_channel).sum())
-        if schedule_unit == "epoch":
-            scheduler.step(val_loss)
-
-        row = {
-            "epoch": epoch + 1,
-            "train_loss": train_loss,
-            "val_loss": val_loss,
-            "lr": optimizer.param_groups[0]["lr"],
-            **{f"train_loss_{c}": float(v) / steps_per_epoch for c, v in zip(parts, totals)},
-            **{f"val_loss_{c}": float(v) for c, v in zip(parts, val_per_channel)},
-            "seconds": time.time() - epoch_started,
-            "step_seconds": train_seconds / steps_per_epoch,
-        }
-        rows.append(row)
-        improved = val_loss < best_loss
-        if improved:
-            best_loss, best_epoch, stale = val_loss, epoch, 0
-            best_weights = _cpu_copy(network.state_dict())
-        else:
-            stale += 1
-        if where.main and on_epoch is not None:
-            on_epoch(
-                TrainState(
-                    epoch=epoch,
-                    model=network.state_dict(),
-                    optimizer=optimizer.state_dict(),
-                    scheduler=scheduler.state_dict() if scheduler is not None else {},
-                    torch_rng=torch.get_rng_state(),
-                    numpy_rng=rng.bit_generator.state,
-                    best_loss=best_loss,
-                    best_epoch=best_epoch,
-                    stale=stale,
-                    history=rows,
-                    best_model=best_weights,
-                ),
-                improved,
+            if where.world > 1:
+                torch.distributed.barrier()
+            epoch_seconds.append(row["seconds"])
+            (log.info if where.main else log.debug)(
+                "epoch %d/%d  train %.4f  val %.4f%s  lr %.2e  %.1fs%s",
+                epoch + 1,
+                settings.epochs,
+                train_loss,
+                val_loss,
+                " (best)" if improved else "",
+                row["lr"],
+                row["seconds"],
+                _time_left(epoch_seconds, settings.epochs - epoch - 1),
             )
-        if where.world > 1:
-            torch.distributed.barrier()
-        epoch_seconds.append(row["seconds"])
-        (log.info if where.main else log.debug)(
-            "epoch %d/%d  train %.4f  val %.4f%s  lr %.2e  %.1fs%s",
-            epoch + 1,
-            settings.epochs,
-            train_loss,
-            val_loss,
-            " (best)" if improved else "",
-            row["lr"],
-            row["seconds"],
-            _time_left(epoch_seconds, settings.epochs - epoch - 1),
-        )
-        if patience is not None and stale >= patience:
-            log.info(
-                "no better validation loss for %d epoch(s): stopping early (TRAIN.PATIENCE)", stale
-            )
-            break
+            if patience is not None and stale >= patience:
+                log.info(
+                    "no better validation loss for %d epoch(s): stopping early (TRAIN.PATIENCE)",
+                    stale,
+                )
+                break
+    finally:
+        if made_elsewhere is not None:
+            made_elsewhere.close()
 
     if best_epoch < 0:
         raise RuntimeError(
