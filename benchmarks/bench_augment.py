@@ -15,9 +15,15 @@ next batch is drawn and augmented while the step runs, stages/nn/prefetch.py).
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_augment.py [--steps 20] [--device cuda]
         [--variants]
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_augment.py --simulate-step 12 [--workers 1]
 
-``--variants``: segpipe's step drawn in turn, and in a thread with Python's default thread
-switch interval (5 ms) and shorter ones, besides segpipe's default.
+``--variants``: segpipe's step with batches drawn in turn, in a thread (segpipe's 0.1 ms thread
+switch interval) and made by 2 or 8 worker processes, besides segpipe's default
+(SYSTEM.NUM_WORKERS -1: on a GPU one worker per core beyond the first, at most 8).
+
+``--simulate-step MS``: without a GPU, what making the batches adds to a step that holds the
+training process's core and interpreter for MS milliseconds, as the H200's launch-bound demo
+step does (12 ms): made in turn, and by worker processes on the other cores.
 
 Prints one Markdown row per (demo, set).
 """
@@ -39,6 +45,7 @@ from stages.config import load_config
 from stages.demo import read_stardist_sample
 from stages.nn.augment.batch import augment_patches
 from stages.nn.augment.settings import FLIPS_AND_TURNS, NAMES, AugmentSettings
+from stages.nn.batch_workers import BatchMaker, BatchWorkers, recipe_drawer, recipe_stream
 from stages.nn.data import PatchSampler, Sample, pad_to_patch
 from stages.nn.layout import channel_layout
 from stages.nn.losses import code_losses
@@ -122,26 +129,99 @@ def _augment_seconds(loop, layout, sampler, names, steps: int, device) -> float:
     return float(np.median(times[2:]))
 
 
-#: how the next batch is drawn: segpipe's default, and the alternatives ``--variants`` adds
+#: how the next batch is drawn: segpipe's default (SYSTEM.NUM_WORKERS -1), and the
+#: alternatives ``--variants`` adds: (thread or not, None: segpipe's rule; its options;
+#: worker processes)
 VARIANTS = {
-    "default": (None, {}),
-    "in turn": (False, {}),
-    "thread, 5 ms switch": (True, {"switch_interval": 5e-3}),
-    "thread, 1 ms switch": (True, {"switch_interval": 1e-3}),
-    "thread, 0.02 ms switch": (True, {"switch_interval": 2e-5}),
+    "default": (None, {}, -1),
+    "in turn": (False, {}, 0),
+    "thread, 0.1 ms switch": (True, {}, 0),
+    "2 workers": (False, {}, 2),
+    "8 workers": (False, {}, 8),
 }
 
 
 def _loop_step_seconds(loop, samples, augment, steps: int, variant) -> float:
     """segpipe's training step with ``augment``, over its second epoch (the first warms up)."""
-    ahead, options = variant
+    ahead, options, workers = variant
     stages.nn.train.draws_ahead = draws_ahead if ahead is None else (lambda *_: ahead)
     stages.nn.train.prefetched = functools.partial(prefetched, **options)
     loop = dataclasses.replace(
-        loop, augment=augment, epochs=2, steps_per_epoch=steps, scheduler="", patience=None
+        loop,
+        augment=augment,
+        epochs=2,
+        steps_per_epoch=steps,
+        scheduler="",
+        patience=None,
+        workers=workers,
     )
     # validated on the training sample itself: the 3D sample holds too few patches to split
     return train_network(samples, samples, loop, progress=False).history[1]["step_seconds"]
+
+
+def _busy(seconds: float) -> None:
+    """Hold this process's core and interpreter, as a GPU step's kernel launches do."""
+    until = time.perf_counter() + seconds
+    while time.perf_counter() < until:
+        pass
+
+
+def _simulated_added_seconds(loop, layout, samples, augment, steps: int, workers: int, busy):
+    """What making batches adds to a step that keeps the training process busy for ``busy``
+    seconds (a launch-bound GPU step), in turn or by ``workers`` processes (the second
+    epoch's steps, whose first batches are made while the first epoch ends)."""
+    maker = BatchMaker(
+        samples,
+        augment,
+        layout.planes,
+        layout.training_targets if layout.reencode else None,
+        layout.training_targets,
+    )
+    sampler = PatchSampler(samples, loop.patch, [[]], np.random.default_rng(0))
+    draw = recipe_drawer(sampler, loop.batch_size, augment, layout.planes, layout.reencode)
+    recipes = recipe_stream(sampler, draw, steps, range(2), {})
+    cpu = torch.device("cpu")
+    values = maker.batch_values(loop.batch_size, loop.patch)
+    made = BatchWorkers(maker, recipes, 2 * steps, workers, cpu, values) if workers else None
+    try:
+        for _ in range(2):
+            started = time.perf_counter()
+            for _ in made.take(steps) if made else range(steps):
+                if made is None:
+                    maker.make(next(recipes), cpu)
+                _busy(busy)
+        return (time.perf_counter() - started) / steps - busy
+    finally:
+        if made is not None:
+            made.close()
+
+
+def simulated_table(steps: int, busy_ms: float, workers: int) -> None:
+    """The table of ``--simulate-step``."""
+    torch.set_num_threads(1)
+    print(
+        f"| demo | set | made in turn: added to a {busy_ms:g} ms busy step | made by {workers} "
+        "worker(s): added |"
+    )
+    print("|---|---|---|---|")
+    for demo, (config_path, sample) in DEMOS.items():
+        loop, layout, samples = _setup(config_path, sample)
+        for name, names in SETS.items():
+            augment = dataclasses.replace(
+                loop.augment,
+                probabilities={**loop.augment.probabilities, **{n: 0.5 for n in names}},
+            )
+            added = [
+                _simulated_added_seconds(
+                    loop, layout, samples, augment, steps, n, busy_ms / 1e3
+                ) * 1e3
+                for n in (0, workers)
+            ]  # fmt: skip
+            print(
+                f"| {demo} | {name} | {added[0]:.2f} ms ({added[0] / busy_ms:+.1%}) | "
+                f"{added[1]:.2f} ms ({added[1] / busy_ms:+.1%}) |",
+                flush=True,
+            )
 
 
 def main() -> None:
@@ -149,7 +229,18 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--device", default="cpu", help="where the step and augmentation run")
     parser.add_argument("--variants", action="store_true", help="other ways to draw batches")
+    parser.add_argument(
+        "--simulate-step",
+        type=float,
+        metavar="MS",
+        help="instead: what making batches adds to a step that keeps the training process busy "
+        "MS milliseconds (a GPU step, without a GPU), in turn and by --workers processes",
+    )
+    parser.add_argument("--workers", type=int, default=1, help="with --simulate-step")
     args = parser.parse_args()
+    if args.simulate_step:
+        simulated_table(args.steps, args.simulate_step, args.workers)
+        return
     variants = list(VARIANTS) if args.variants else ["default"]
     device = torch.device(args.device)
     torch.manual_seed(0)

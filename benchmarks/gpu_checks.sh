@@ -66,7 +66,7 @@ if [[ $parts == *" training "* ]]; then
 fi
 if [[ $parts == *" augment "* ]]; then
     part 20 label_warp.md $python benchmarks/bench_label_warp.py --device cuda
-    part 150 augment.md $python benchmarks/bench_augment.py --steps 20 --device cuda --variants
+    part 200 augment.md $python benchmarks/bench_augment.py --steps 20 --device cuda --variants
 fi
 if [[ $parts == *" inference "* ]]; then
     part 90 inference.md $python benchmarks/bench_architectures.py gpu-inference $only
