@@ -170,13 +170,7 @@ def _simulated_added_seconds(loop, layout, samples, augment, steps: int, workers
     """What making batches adds to a step that keeps the training process busy for ``busy``
     seconds (a launch-bound GPU step), in turn or by ``workers`` processes (the second
     epoch's steps, whose first batches are made while the first epoch ends)."""
-    maker = BatchMaker(
-        samples,
-        augment,
-        layout.planes,
-        layout.training_targets if layout.reencode else None,
-        layout.training_targets,
-    )
+    maker = BatchMaker.for_layout(samples, augment, layout)
     sampler = PatchSampler(samples, loop.patch, [[]], np.random.default_rng(0))
     draw = recipe_drawer(sampler, loop.batch_size, augment, layout.planes, layout.reencode)
     recipes = recipe_stream(sampler, draw, steps, range(2), {})

@@ -57,6 +57,13 @@ class BatchMaker:
     reencode: Callable | None
     encode: Callable
 
+    @classmethod
+    def for_layout(cls, samples: Sequence[Sample], augment: AugmentSettings | None, layout):
+        """The maker of batches of ``samples`` with the targets of a
+        :class:`~stages.nn.layout.ChannelLayout`."""
+        reencode = layout.training_targets if layout.reencode else None
+        return cls(samples, augment, layout.planes, reencode, layout.training_targets)
+
     def batch_values(self, size: int, patch: Sequence[int]) -> int:
         """The float32 values of a batch of ``size`` patches: images, targets, foreground."""
         sample = self.samples[0]

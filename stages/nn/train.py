@@ -450,13 +450,7 @@ def train_network(
     patience = settings.patience
     from tqdm import tqdm
 
-    maker = BatchMaker(
-        samples,
-        augment,
-        layout.planes,
-        layout.training_targets if layout.reencode else None,
-        layout.training_targets,
-    )
+    maker = BatchMaker.for_layout(samples, augment, layout)
     epochs = range(start_epoch, settings.epochs)
     rng_after_epoch: dict[int, dict] = {}
 

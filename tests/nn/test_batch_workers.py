@@ -23,7 +23,7 @@ from stages.nn.data import PatchSampler, Sample
 from stages.nn.layout import channel_layout
 from stages.nn.train import train_network
 
-from .test_train import _config, _samples, _train
+from .test_train import _config, _samples, _train, augmented_training
 
 CPU = torch.device("cpu")
 CUDA = torch.device("cuda", 0)
@@ -50,6 +50,14 @@ def _real_2d(mask2d, img2d, codes):
 
 def _recipes(sampler, augment, layout, size):
     return recipe_drawer(sampler, size, augment, layout.planes, layout.reencode)
+
+
+def _one_worker(samples, layout, augment, encode, size, count, seed=0):
+    """A worker making ``count`` batches of ``size`` 64x64 patches, encoded by ``encode``."""
+    maker = BatchMaker(samples, augment, layout.planes, None, encode)
+    sampler = PatchSampler(samples, (64, 64), [[], []], np.random.default_rng(seed))
+    stream = recipe_stream(sampler, _recipes(sampler, augment, layout, size), count, range(1), {})
+    return maker, BatchWorkers(maker, stream, count, 1, CPU, maker.batch_values(size, (64, 64)))
 
 
 @pytest.mark.parametrize("codes", [("B", "C"), ("R", "P")])
@@ -120,10 +128,7 @@ def test_a_failure_in_a_worker_is_raised_in_the_training_process(mask2d, img2d):
         raise ValueError("the labels could not be encoded")
 
     augment = AugmentSettings(probabilities={"random_rot": 1.0})
-    maker = BatchMaker(samples, augment, layout.planes, None, broken_encoder)
-    sampler = PatchSampler(samples, (64, 64), [[], []], np.random.default_rng(0))
-    stream = recipe_stream(sampler, _recipes(sampler, augment, layout, 2), 3, range(1), {})
-    workers = BatchWorkers(maker, stream, 3, 1, CPU, maker.batch_values(2, (64, 64)))
+    _, workers = _one_worker(samples, layout, augment, broken_encoder, 2, 3)
     try:
         with pytest.raises(ValueError, match="the labels could not be encoded"):
             list(workers.take(3))
@@ -139,10 +144,7 @@ def _dies(labels):
 def test_a_worker_that_dies_is_named_instead_of_waited_for(mask2d, img2d):
     samples, layout = _real_2d(mask2d, img2d, ("B", "C"))
     augment = AugmentSettings(probabilities={"random_rot": 1.0})
-    maker = BatchMaker(samples, augment, layout.planes, None, _dies)
-    sampler = PatchSampler(samples, (64, 64), [[], []], np.random.default_rng(0))
-    stream = recipe_stream(sampler, _recipes(sampler, augment, layout, 2), 3, range(1), {})
-    workers = BatchWorkers(maker, stream, 3, 1, CPU, maker.batch_values(2, (64, 64)))
+    _, workers = _one_worker(samples, layout, augment, _dies, 2, 3)
     try:
         with pytest.raises(RuntimeError, match=r"worker ended unexpectedly \(exit code 3\)"):
             list(workers.take(3))
@@ -152,13 +154,7 @@ def test_a_worker_that_dies_is_named_instead_of_waited_for(mask2d, img2d):
 
 
 def test_training_with_batches_made_by_workers_equals_training_in_turn(mask2d, img2d):
-    torch.set_num_threads(1)
-    config, _ = resolve_config(
-        {**_config(2), "AUGMENTOR": {"ENABLE": True, "RANDOM_ROT": True, "G_BLUR": True}}
-    )
-    settings = settings_from_config(config).loop
-    samples = _samples(mask2d, img2d)
-    samples[0].labels = mask2d[:96, :96].astype(np.int64)
+    settings, samples = augmented_training(mask2d, img2d)
     assert settings.workers == -1  # BiaPy's default: none on the CPU
     in_turn = train_network(samples, None, settings, progress=False)
     by_workers = train_network(
@@ -249,12 +245,9 @@ def test_spawned_workers_make_the_same_batches(mask2d, img2d, monkeypatch):
     monkeypatch.setattr(stages.nn.batch_workers, "_start_method", lambda: "spawn")
     samples, layout = _real_2d(mask2d, img2d, ("B", "C"))
     augment = AugmentSettings(probabilities={"random_rot": 0.5, "cutmix": 0.5})
-    maker = BatchMaker(samples, augment, layout.planes, None, layout.training_targets)
-    sampler = PatchSampler(samples, (64, 64), [[], []], np.random.default_rng(5))
+    maker, workers = _one_worker(samples, layout, augment, layout.training_targets, 3, 4, seed=5)
     in_turn = PatchSampler(samples, (64, 64), [[], []], np.random.default_rng(5))
     draw_in_turn = _recipes(in_turn, augment, layout, 3)
-    stream = recipe_stream(sampler, _recipes(sampler, augment, layout, 3), 4, range(1), {})
-    workers = BatchWorkers(maker, stream, 4, 1, CPU, maker.batch_values(3, (64, 64)))
     try:
         for batch in workers.take(4):
             for tensor, wanted in zip(batch, maker.make(draw_in_turn(), CPU)):

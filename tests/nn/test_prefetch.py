@@ -5,12 +5,10 @@ import pytest
 import torch
 
 import stages.nn.train
-from stages.commands.train import settings_from_config
-from stages.config import resolve_config
 from stages.nn.prefetch import SWITCH_INTERVAL, draws_ahead, prefetched
 from stages.nn.train import train_network
 
-from .test_train import _config, _samples
+from .test_train import augmented_training
 
 CPU = torch.device("cpu")
 
@@ -63,13 +61,7 @@ def test_training_with_batches_drawn_in_a_thread_equals_training_in_turn(
 ):
     """What runs on a GPU (the next batch drawn and augmented in a thread) trains the same
     network as the plain loop: same batches, same augmentations, same weights."""
-    torch.set_num_threads(1)
-    config, _ = resolve_config(
-        {**_config(2), "AUGMENTOR": {"ENABLE": True, "RANDOM_ROT": True, "G_BLUR": True}}
-    )
-    settings = settings_from_config(config).loop
-    samples = _samples(mask2d, img2d)
-    samples[0].labels = mask2d[:96, :96].astype(np.int64)
+    settings, samples = augmented_training(mask2d, img2d)
     in_turn = train_network(samples, None, settings, progress=False)
     monkeypatch.setattr(stages.nn.train, "draws_ahead", lambda device, augmentations: True)
     in_thread = train_network(samples, None, settings, progress=False)

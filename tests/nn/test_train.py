@@ -43,6 +43,18 @@ def _samples(mask2d, img2d):
     ]
 
 
+def augmented_training(mask2d, img2d):
+    """Two epochs' settings with rotation and blur on a crop of the real sample, whose labels
+    are kept (rotated patches are encoded again); one torch thread."""
+    torch.set_num_threads(1)
+    config, _ = resolve_config(
+        {**_config(2), "AUGMENTOR": {"ENABLE": True, "RANDOM_ROT": True, "G_BLUR": True}}
+    )
+    samples = _samples(mask2d, img2d)
+    samples[0].labels = mask2d[:96, :96].astype(np.int64)
+    return settings_from_config(config).loop, samples
+
+
 def _train(tmp_path, config, samples, seed=0, inputs_digest="a"):
     settings = settings_from_config(config)
     return train_in_folder(
