@@ -187,7 +187,8 @@ def _work(maker: BatchMaker, slots: Sequence[torch.Tensor], tasks, done, parent:
             try:
                 task = tasks.get(timeout=LIVENESS_SECONDS)
             except queue.Empty:
-                if os.getppid() != parent:  # the training process is gone
+                if os.getppid() != parent:  # the training process is gone: so is its reader
+                    done.cancel_join_thread()
                     return
                 continue
             if task is None:

@@ -1,6 +1,7 @@
 import dataclasses
 import multiprocessing
 import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -254,3 +255,44 @@ def test_spawned_workers_make_the_same_batches(mask2d, img2d, monkeypatch):
                 torch.testing.assert_close(tensor, wanted, rtol=0, atol=0)
     finally:
         workers.close()
+
+
+ORPHAN_SCRIPT = """
+import os, sys
+import numpy as np, torch
+from stages.nn.batch_workers import BatchMaker, BatchRecipe, BatchWorkers
+from stages.nn.data import PatchPlan, Sample
+
+planes = np.zeros((1, 8, 8), np.float32)
+sample = Sample(planes, planes, np.zeros((8, 8), bool))
+maker = BatchMaker([sample], None, ["F"], None, None)
+recipes = iter([BatchRecipe((PatchPlan(0, (slice(0, 8), slice(0, 8))),))] * 100)
+workers = BatchWorkers(maker, recipes, 100, 1, torch.device("cpu"), maker.batch_values(1, (8, 8)))
+next(workers.batches)
+print(workers.processes[0].pid, flush=True)
+os._exit(0)  # killed: no close, no exit handlers
+"""
+
+
+def test_workers_leave_when_the_training_process_is_killed(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "killed.py"
+    script.write_text(ORPHAN_SCRIPT)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
+    )
+    worker = int(done.stdout.split()[-1])
+
+    def running() -> bool:
+        try:  # a process that ended but was not reaped yet (a zombie) counts as ended
+            return Path(f"/proc/{worker}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 4 * stages.nn.batch_workers.LIVENESS_SECONDS
+    while time.monotonic() < deadline and running():
+        time.sleep(0.1)
+    assert not running(), "the worker outlived the training process"
