@@ -32,6 +32,11 @@ Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 #: worker processes that SYSTEM.NUM_WORKERS -1 starts at most (BiaPy's cap too): each holds
 #: a few batches and, with the CPU augmentation, one core
 AUTOMATIC_WORKERS_CAP = 8
+#: batches made ahead per worker (each in a slot of shared memory of its own)
+SLOTS_PER_WORKER = 2
+#: shared memory (bytes) the slots of automatically counted workers may take: large 3D
+#: patches get fewer workers (a batch of 4 patches of 64x256x256 with 5 channels is 470 MB)
+AUTOMATIC_SLOTS_BYTES = 4 << 30
 
 
 @dataclass(frozen=True)
@@ -99,18 +104,24 @@ def recipe_drawer(
     return draw
 
 
-def worker_count(setting: int, device: torch.device, cpus: int | None = None) -> int:
+def worker_count(
+    setting: int, device: torch.device, cpus: int | None = None, batch_bytes: int = 0
+) -> int:
     """Worker processes for SYSTEM.NUM_WORKERS ``setting``: itself when 0 or more; -1: on a
     CUDA device one per CPU the training process may use beyond its own (``cpus``: those
-    given to it; None: its CPU affinity), at most :data:`AUTOMATIC_WORKERS_CAP`; on the CPU
-    none, as torch's threads already use the cores for the step."""
+    given to it; None: its CPU affinity), at most :data:`AUTOMATIC_WORKERS_CAP` and as many
+    as the slots of ``batch_bytes`` each fit in :data:`AUTOMATIC_SLOTS_BYTES` (at least
+    one); on the CPU none, as torch's threads already use the cores for the step."""
     if setting >= 0:
         return setting
     if device.type != "cuda":
         return 0
     if cpus is None:
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(0, min(AUTOMATIC_WORKERS_CAP, (cpus or 1) - 1))
+    count = min(AUTOMATIC_WORKERS_CAP, (cpus or 1) - 1)
+    if batch_bytes and count > 0:
+        count = min(count, max(1, AUTOMATIC_SLOTS_BYTES // (SLOTS_PER_WORKER * batch_bytes)))
+    return max(0, count)
 
 
 def recipe_stream(
@@ -140,8 +151,6 @@ def recipe_stream(
             yield recipe
 
 
-#: batches made ahead per worker (each in a slot of shared memory of its own)
-SLOTS_PER_WORKER = 2
 #: seconds between checks that the workers (in the training process) or the training process
 #: (in a worker) are still alive, while waiting
 LIVENESS_SECONDS = 2.0
@@ -282,8 +291,9 @@ class BatchWorkers:
                 if ended:
                     raise RuntimeError(
                         f"a training batch worker ended unexpectedly (exit code "
-                        f"{ended[0].exitcode}); out of memory? Set SYSTEM.NUM_WORKERS lower, "
-                        "or 0 to make batches in the training process"
+                        f"{ended[0].exitcode}); out of memory, or of shared memory (/dev/shm)? "
+                        "Set SYSTEM.NUM_WORKERS lower, or 0 to make batches in the training "
+                        "process"
                     ) from None
 
     def take(self, count: int) -> Iterator[Batch]:

@@ -472,7 +472,8 @@ def train_network(
         return maker.make(next(recipes), device)
 
     ahead = draws_ahead(device, len(augment.batch_augmentations) if augment else 0)
-    workers = worker_count(settings.workers, device, torch.get_num_threads())
+    batch_values = maker.batch_values(batch_size, patch)
+    workers = worker_count(settings.workers, device, torch.get_num_threads(), 4 * batch_values)
     made_elsewhere = (
         BatchWorkers(
             maker,
@@ -480,7 +481,7 @@ def train_network(
             steps_per_epoch * len(epochs),
             workers,
             device,
-            maker.batch_values(batch_size, patch),
+            batch_values,
         )
         if workers
         else None

@@ -191,6 +191,14 @@ def test_how_many_workers():
     assert worker_count(-1, CUDA, cpus=4) == 3
     assert worker_count(-1, CUDA, cpus=1) == 0
     assert worker_count(-1, CUDA, cpus=64) == AUTOMATIC_WORKERS_CAP
+    # large batches: as many workers as their slots fit in the budget, at least one
+    slots = (
+        stages.nn.batch_workers.AUTOMATIC_SLOTS_BYTES // stages.nn.batch_workers.SLOTS_PER_WORKER
+    )
+    assert worker_count(-1, CUDA, cpus=64, batch_bytes=slots // 3) == 3
+    assert worker_count(-1, CUDA, cpus=64, batch_bytes=slots * 2) == 1
+    assert worker_count(-1, CUDA, cpus=1, batch_bytes=slots * 2) == 0
+    assert worker_count(5, CUDA, cpus=64, batch_bytes=slots * 2) == 5  # asked for: as asked
     if hasattr(os, "sched_getaffinity"):
         cpus = len(os.sched_getaffinity(0))
         assert worker_count(-1, CUDA) == max(0, min(AUTOMATIC_WORKERS_CAP, cpus - 1))
