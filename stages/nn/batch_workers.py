@@ -179,9 +179,13 @@ def _pack(made: Batch, slot: torch.Tensor) -> list[tuple[int, ...]]:
     return [tuple(t.shape) for t in made]
 
 
-def _unpack(slot: torch.Tensor, shapes: Sequence[tuple[int, ...]]) -> list[torch.Tensor]:
-    parts = slot[: sum(math.prod(s) for s in shapes)].split([math.prod(s) for s in shapes])
-    return [part.view(*shape) for part, shape in zip(parts, shapes)]
+def _unpack(slot: torch.Tensor, shapes: Sequence[tuple[int, ...]], device: torch.device) -> Batch:
+    """The batch written into ``slot``, copied out in one piece: uploaded to a GPU (from
+    pageable memory: the slot is free when the call returns), cloned on the CPU."""
+    sizes = [math.prod(shape) for shape in shapes]
+    packed = slot[: sum(sizes)]
+    packed = packed.clone() if device.type == "cpu" else packed.to(device)
+    return tuple(part.view(*shape) for part, shape in zip(packed.split(sizes), shapes))
 
 
 def _work(maker: BatchMaker, slots: Sequence[torch.Tensor], tasks, done, parent: int) -> None:
@@ -270,12 +274,7 @@ class BatchWorkers:
             slot, shapes, error = ready.pop(index)
             if error is not None:
                 raise error
-            # a copy: on a GPU the upload (from pageable memory: done with the slot when the
-            # call returns), on the CPU a clone; the slot then takes the next recipe at once
-            batch = tuple(
-                part.to(self.device) if self.device.type != "cpu" else part.clone()
-                for part in _unpack(self.slots[slot], shapes)
-            )
+            batch = _unpack(self.slots[slot], shapes, self.device)
             free.append(slot)
             if sent < self.count:
                 self.tasks.put((sent, free.pop(), next(self.recipes)))
