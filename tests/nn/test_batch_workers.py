@@ -304,3 +304,23 @@ def test_workers_leave_when_the_training_process_is_killed(tmp_path):
     while time.monotonic() < deadline and running():
         time.sleep(0.1)
     assert not running(), "the worker outlived the training process"
+
+
+def test_batches_for_another_device_are_uploaded_in_one_piece(mask2d, img2d):
+    """The GPU's path (an upload from the slot, not a clone), on torch's meta device: the
+    batch's three tensors have their shapes there, each a view of one upload."""
+    samples, layout = _real_2d(mask2d, img2d, ("B", "C"))
+    augment = AugmentSettings(probabilities={"random_rot": 0.5})
+    maker = BatchMaker(samples, augment, layout.planes, None, layout.training_targets)
+    sampler = PatchSampler(samples, (64, 64), [[], []], np.random.default_rng(1))
+    stream = recipe_stream(sampler, _recipes(sampler, augment, layout, 3), 2, range(1), {})
+    meta = torch.device("meta")
+    workers = BatchWorkers(maker, stream, 2, 1, meta, maker.batch_values(3, (64, 64)))
+    try:
+        for images, targets, foreground in workers.take(2):
+            assert images.device.type == "meta" and images.shape == (3, 1, 64, 64)
+            assert targets.shape == (3, len(layout.planes), 64, 64)
+            assert foreground.shape == (3, 64, 64) and foreground.dtype == torch.float32
+            assert images.untyped_storage().nbytes() == maker.batch_values(3, (64, 64)) * 4
+    finally:
+        workers.close()
