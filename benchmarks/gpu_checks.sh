@@ -6,7 +6,8 @@
 #      labels as float64 ids against the former torch.unique ranks;
 #   3. every architecture's prediction, and channel-last weights / bf16 at inference;
 #   4. the 2D demo pipeline (`segpipe run`, Snakemake) trained and predicted on the GPU;
-#   5. the training and augmentation tests with CUDA visible;
+#   5. the training, batch-worker and augmentation tests with CUDA visible (workers forked
+#      after CUDA started in the training process);
 #   6. (PARTS=accuracy, alone: about 10 minutes) each architecture's demo F1@0.5 after the same
 #      training time on the GPU.
 #
@@ -83,5 +84,5 @@ if [[ $parts == *" accuracy "* ]]; then  # not in the default: about 10 minutes 
 fi
 if [[ $parts == *" tests "* ]]; then
     part 90 tests.log $python -m pytest -q -p no:cacheprovider -x tests/nn/test_train.py \
-        tests/nn/test_prefetch.py tests/nn/augment
+        tests/nn/test_prefetch.py tests/nn/test_batch_workers.py tests/nn/augment
 fi

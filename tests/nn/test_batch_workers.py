@@ -156,7 +156,9 @@ def test_a_worker_that_dies_is_named_instead_of_waited_for(mask2d, img2d):
 
 def test_training_with_batches_made_by_workers_equals_training_in_turn(mask2d, img2d):
     settings, samples = augmented_training(mask2d, img2d)
-    assert settings.workers == -1  # BiaPy's default: none on the CPU
+    # BiaPy's default: in turn on the CPU; with CUDA (gpu_checks.sh) automatic workers, as the
+    # GPU's own augmentation would not equal the CPU's to the bit
+    assert settings.workers == -1
     in_turn = train_network(samples, None, settings, progress=False)
     by_workers = train_network(
         samples, None, dataclasses.replace(settings, workers=2), progress=False
