@@ -1,3 +1,4 @@
+import dataclasses
 import sys
 
 import numpy as np
@@ -62,6 +63,7 @@ def test_training_with_batches_drawn_in_a_thread_equals_training_in_turn(
     """What runs on a GPU (the next batch drawn and augmented in a thread) trains the same
     network as the plain loop: same batches, same augmentations, same weights."""
     settings, samples = augmented_training(mask2d, img2d)
+    settings = dataclasses.replace(settings, workers=0)  # in the training process, also on CUDA
     in_turn = train_network(samples, None, settings, progress=False)
     monkeypatch.setattr(stages.nn.train, "draws_ahead", lambda device, augmentations: True)
     in_thread = train_network(samples, None, settings, progress=False)
