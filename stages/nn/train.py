@@ -474,6 +474,7 @@ def train_network(
     ahead = draws_ahead(device, len(augment.batch_augmentations) if augment else 0)
     batch_values = maker.batch_values(batch_size, patch)
     workers = worker_count(settings.workers, device, torch.get_num_threads(), 4 * batch_values)
+    workers = workers if len(epochs) else 0  # a finished run resumed: nothing to make
     made_elsewhere = (
         BatchWorkers(
             maker,
