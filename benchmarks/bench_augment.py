@@ -159,6 +159,13 @@ def _loop_step_seconds(loop, samples, augment, steps: int, variant) -> float:
     return train_network(samples, samples, loop, progress=False).history[1]["step_seconds"]
 
 
+def _with_set(loop, names) -> AugmentSettings:
+    """The demo's augmentation with ``names`` switched on too, at BiaPy's probability 0.5."""
+    return dataclasses.replace(
+        loop.augment, probabilities={**loop.augment.probabilities, **{n: 0.5 for n in names}}
+    )
+
+
 def _busy(seconds: float) -> None:
     """Hold this process's core and interpreter, as a GPU step's kernel launches do."""
     until = time.perf_counter() + seconds
@@ -201,10 +208,7 @@ def simulated_table(steps: int, busy_ms: float, workers: int) -> None:
     for demo, (config_path, sample) in DEMOS.items():
         loop, layout, samples = _setup(config_path, sample)
         for name, names in SETS.items():
-            augment = dataclasses.replace(
-                loop.augment,
-                probabilities={**loop.augment.probabilities, **{n: 0.5 for n in names}},
-            )
+            augment = _with_set(loop, names)
             added = [
                 _simulated_added_seconds(
                     loop, layout, samples, augment, steps, n, busy_ms / 1e3
@@ -255,10 +259,7 @@ def main() -> None:
         }
         for name, names in SETS.items():
             augment = _augment_seconds(loop, layout, sampler, names, args.steps, device)
-            chosen = dataclasses.replace(
-                loop.augment,
-                probabilities={**loop.augment.probabilities, **{n: 0.5 for n in names}},
-            )
+            chosen = _with_set(loop, names)
             for variant in variants:
                 with_set = _loop_step_seconds(loop, samples, chosen, args.steps, VARIANTS[variant])
                 base = without[variant]

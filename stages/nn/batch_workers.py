@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..threads import limit_threads
 from .augment.batch import augment_patches
 from .augment.settings import AugmentSettings
 from .data import PatchPlan, PatchSampler, Sample, cut_patches
@@ -37,6 +38,11 @@ SLOTS_PER_WORKER = 2
 #: shared memory (bytes) the slots of automatically counted workers may take: large 3D
 #: patches get fewer workers (a batch of 4 patches of 64x256x256 with 5 channels is 470 MB)
 AUTOMATIC_SLOTS_BYTES = 4 << 30
+
+
+def float_tensor(array: np.ndarray, device: torch.device) -> torch.Tensor:
+    """``array`` as a float32 tensor on ``device``."""
+    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).to(device)
 
 
 @dataclass(frozen=True)
@@ -83,8 +89,7 @@ class BatchMaker:
         if recipe.augment_seed is not None:
             return augment_patches(batch, self.augment, self.encode, recipe.augment_seed, device)
         return tuple(
-            torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).to(device)
-            for a in (batch.images, batch.targets, batch.foreground)
+            float_tensor(a, device) for a in (batch.images, batch.targets, batch.foreground)
         )
 
 
@@ -190,8 +195,6 @@ def _unpack(slot: torch.Tensor, shapes: Sequence[tuple[int, ...]], device: torch
 
 def _work(maker: BatchMaker, slots: Sequence[torch.Tensor], tasks, done, parent: int) -> None:
     """A worker's loop: make the batch of each (index, slot, recipe) task into its slot."""
-    from ..threads import limit_threads
-
     torch.set_num_threads(1)  # one core each: the others are the other workers'
     limit_threads(1)
     cpu = torch.device("cpu")
@@ -264,10 +267,16 @@ class BatchWorkers:
 
     def _batches(self) -> Iterator[Batch]:
         free, sent, ready = list(range(len(self.slots))), 0, {}
-        for index in range(self.count):
+
+        def send() -> None:
+            # every free slot gets the next recipe at once
+            nonlocal sent
             while free and sent < self.count:
                 self.tasks.put((sent, free.pop(), next(self.recipes)))
                 sent += 1
+
+        send()
+        for index in range(self.count):
             while index not in ready:
                 number, slot, shapes, error = self._next_done()
                 ready[number] = slot, shapes, error
@@ -276,9 +285,7 @@ class BatchWorkers:
                 raise error
             batch = _unpack(self.slots[slot], shapes, self.device)
             free.append(slot)
-            if sent < self.count:
-                self.tasks.put((sent, free.pop(), next(self.recipes)))
-                sent += 1
+            send()
             yield batch
 
     def _next_done(self):

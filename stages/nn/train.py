@@ -23,6 +23,7 @@ import torch
 from .batch_workers import (
     BatchMaker,
     BatchWorkers,
+    float_tensor,
     recipe_drawer,
     recipe_stream,
     worker_count,
@@ -246,10 +247,6 @@ def _scheduler(optimizer: torch.optim.Optimizer, settings: TrainSettings, steps_
     return None, ""
 
 
-def _to_tensor(array: np.ndarray, device: torch.device) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).to(device)
-
-
 def _validation_losses(
     network: torch.nn.Module,
     patches: tuple[np.ndarray, np.ndarray, np.ndarray],
@@ -269,9 +266,9 @@ def _validation_losses(
         for first in range(0, len(images), batch_size):
             chunk = slice(first, first + batch_size)
             per_channel = code_losses(
-                network(_to_tensor(images[chunk], device)),
-                _to_tensor(targets[chunk], device),
-                _to_tensor(foreground[chunk], device),
+                network(float_tensor(images[chunk], device)),
+                float_tensor(targets[chunk], device),
+                float_tensor(foreground[chunk], device),
                 **loss_options,
             )
             totals += per_channel.cpu().numpy() * len(images[chunk])
