@@ -163,10 +163,23 @@ LIVENESS_SECONDS = 2.0
 
 def _start_method() -> str:
     # fork shares the training images with the workers without a copy; elsewhere (macOS,
-    # Windows) the workers are spawned and get the images pickled
-    if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods():
+    # Windows), or when numba may run its kernels on OpenMP (a user's NUMBA_THREADING_LAYER:
+    # a forked worker hangs in them), the workers are spawned and get the images pickled
+    forkable = "fork" in multiprocessing.get_all_start_methods()
+    if sys.platform.startswith("linux") and forkable and _fork_safe_kernels():
         return "fork"
     return "spawn"
+
+
+#: numba threading layers a forked process may run kernels on
+FORK_SAFE_LAYERS = ("forksafe", "safe", "workqueue", "tbb")
+
+
+def _fork_safe_kernels() -> bool:
+    numba = sys.modules.get("numba")
+    if numba is not None:
+        return numba.config.THREADING_LAYER in FORK_SAFE_LAYERS
+    return os.environ.get("NUMBA_THREADING_LAYER", "default") in FORK_SAFE_LAYERS
 
 
 def _pack(made: Batch, slot: torch.Tensor) -> list[tuple[int, ...]]:

@@ -214,9 +214,14 @@ def test_the_config_key_sets_the_workers():
         resolve_config({"SYSTEM": {"NUM_WORKERS": -2}})
 
 
-def test_workers_fork_on_linux():
+def test_workers_fork_on_linux_unless_numba_ran_on_openmp(monkeypatch):
+    import numba
+
     if os.uname().sysname == "Linux":
         assert stages.nn.batch_workers._start_method() == "fork"
+    # a user's NUMBA_THREADING_LAYER=omp: a forked worker would hang in the encoders' kernels
+    monkeypatch.setattr(numba.config, "THREADING_LAYER", "omp")
+    assert stages.nn.batch_workers._start_method() == "spawn"
 
 
 def test_a_killed_run_with_workers_resumes_as_an_uninterrupted_one(
