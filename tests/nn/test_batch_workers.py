@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import stages.nn.batch_workers
+import stages.nn.train
 from stages.commands.train import settings_from_config
 from stages.config import resolve_config
 from stages.nn.augment.settings import AugmentSettings
@@ -332,3 +333,23 @@ def test_batches_for_another_device_are_uploaded_in_one_piece(mask2d, img2d):
             assert images.untyped_storage().nbytes() == maker.batch_values(3, (64, 64)) * 4
     finally:
         workers.close()
+
+
+def test_a_run_resumed_after_its_last_epoch_starts_no_workers(mask2d, img2d, monkeypatch):
+    settings, samples = augmented_training(mask2d, img2d)
+    settings = dataclasses.replace(settings, epochs=1, workers=0)
+    states = []
+    train_network(samples, None, settings, progress=False, on_epoch=lambda s, _: states.append(s))
+
+    def started(*args, **kwargs):
+        raise AssertionError("workers started with no batch to make")
+
+    monkeypatch.setattr(stages.nn.train, "BatchWorkers", started)
+    again = train_network(
+        samples,
+        None,
+        dataclasses.replace(settings, workers=2),
+        progress=False,
+        resume=states[-1],
+    )
+    assert again.epochs == 1 and again.resumed_from == 1
