@@ -72,14 +72,16 @@ def _check_channels(cfg: dict) -> None:
         )
 
 
-@check(f"{SEG}.DATA_CHANNEL_WEIGHTS", context=(f"{SEG}.DATA_CHANNELS",))
+@check(f"{SEG}.DATA_CHANNEL_WEIGHTS", context=(f"{SEG}.DATA_CHANNELS", "DATA.N_CLASSES"))
 def _check_weights(cfg: dict) -> None:
     seg = cfg["PROBLEM"]["INSTANCE_SEG"]
     weights, codes = seg["DATA_CHANNEL_WEIGHTS"], seg["DATA_CHANNELS"]
-    if weights and len(weights) != len(codes):
+    with_classes = cfg["DATA"]["N_CLASSES"] > 2
+    if weights and len(weights) not in (len(codes), len(codes) + with_classes):
+        head = " (and one more for the class head of DATA.N_CLASSES)" if with_classes else ""
         raise ConfigError(
             f"{SEG}.DATA_CHANNEL_WEIGHTS: {len(weights)} weight(s) for {len(codes)} channel(s) "
-            f"{codes}"
+            f"{codes}: give one per channel{head}"
         )
 
 

@@ -202,6 +202,32 @@ def _channels(config: dict, ndim: int, migration: Migration) -> None:
     migration.note(text)
 
 
+def _channel_weights(config: dict, migration: Migration) -> None:
+    """BiaPy's default weights (1, 1) or (1,) given for another number of channels: one 1 per
+    channel (and the class head's, with DATA.N_CLASSES above 2), as BiaPy 3.7.1's configuration
+    check reads them; with EmbedSeg's E, whose loss weighs its parts itself, any count (BiaPy
+    replaces them by EmbedSeg's)."""
+    from .load import literal
+
+    codes = get(config, f"{SEG}.DATA_CHANNELS")
+    weights = get(config, f"{SEG}.DATA_CHANNEL_WEIGHTS")
+    codes, weights = (literal(v) if isinstance(v, str) else v for v in (codes, weights))
+    if not isinstance(codes, list | tuple) or not isinstance(weights, list | tuple):
+        return
+    classes = get(config, "DATA.N_CLASSES", 2)
+    with_classes = isinstance(classes, int) and classes > 2
+    if not weights or len(weights) in (len(codes), len(codes) + with_classes):
+        return
+    if "E" in codes or list(weights) in ([1], [1, 1]):
+        ones = [1] * (len(codes) + with_classes)
+        set_key(config, f"{SEG}.DATA_CHANNEL_WEIGHTS", ones)
+        why = "EmbedSeg's loss weighs its parts" if "E" in codes else "as BiaPy does"
+        migration.note(
+            f"read {SEG}.DATA_CHANNEL_WEIGHTS {list(weights)} as {ones} "
+            f"(one per channel of {list(codes)}; {why})"
+        )
+
+
 def _thresholds(config: dict, migration: Migration) -> None:
     seg = get(config, SEG)
     if not isinstance(seg, dict):
@@ -439,5 +465,7 @@ def migrate(raw: dict) -> tuple[dict, list[str]]:
     if isinstance(get(config, "TEST"), dict):
         _post_processing(config, migration)
     _model_and_data(config, migration)
+    if isinstance(get(config, SEG), dict):
+        _channel_weights(config, migration)  # after _model_and_data: it reads DATA.N_CLASSES
     _single_values(config, migration)
     return config, migration.notes

@@ -314,6 +314,14 @@ def _cpu_copy(weights: dict) -> dict:
     return {name: tensor.detach().to("cpu", copy=True) for name, tensor in weights.items()}
 
 
+def part_weights(channel_weights: Sequence[float], codes: int, parts: int) -> list[float]:
+    """The loss weight of each part of the output: the codes' from ``channel_weights`` (empty:
+    1 each), then the class head's — the weight after the codes' when given (as BiaPy's
+    DATA_CHANNEL_WEIGHTS with classes), else 1."""
+    given = list(channel_weights) or [1.0] * codes
+    return [float(w) for w in given[:parts]] + [1.0] * (parts - len(given))
+
+
 def train_network(
     samples: Sequence[Sample],
     val_samples: Sequence[Sample] | None,
@@ -343,11 +351,9 @@ def train_network(
     codes = list(settings.codes)
     patch = tuple(settings.patch)
     layout = channel_layout(codes, settings.channel_options, len(patch), settings.n_classes)
-    # the class head, when there is one, is a loss of its own beside the codes' (weight 1)
     parts = [part.code for part in layout.parts]
     weights = torch.tensor(
-        [*(settings.channel_weights or [1.0] * len(codes)), *[1.0] * (len(parts) - len(codes))],
-        dtype=torch.float32,
+        part_weights(settings.channel_weights, len(codes), len(parts)), dtype=torch.float32
     )
     class_weights = (
         torch.tensor(settings.class_weights, dtype=torch.float32)

@@ -93,7 +93,7 @@ def test_unimplemented_biapy_key_is_named_in_a_warning():
         (
             {
                 "PROBLEM": {
-                    "INSTANCE_SEG": {"DATA_CHANNELS": ["F", "C"], "DATA_CHANNEL_WEIGHTS": [1]}
+                    "INSTANCE_SEG": {"DATA_CHANNELS": ["F", "C"], "DATA_CHANNEL_WEIGHTS": [0.5]}
                 }
             },
             r"DATA_CHANNEL_WEIGHTS: 1 weight\(s\) for 2",

@@ -166,3 +166,42 @@ def test_class_counts_old_and_new():
         ConfigError, match="LOSS.CLASS_WEIGHTS weighs the classes of the class head"
     ):
         resolve_config({"LOSS": {"CLASS_WEIGHTS": [1, 2]}})
+
+
+@pytest.mark.parametrize(
+    "seg, classes, weights",
+    [
+        ({"DATA_CHANNELS": "BCD", "DATA_CHANNEL_WEIGHTS": "(1,1)"}, 2, [1, 1, 1]),
+        ({"DATA_CHANNELS": ["F", "C", "Db"], "DATA_CHANNEL_WEIGHTS": [1]}, 2, [1, 1, 1]),
+        ({"DATA_CHANNELS": ["F", "C"], "DATA_CHANNEL_WEIGHTS": [1, 1]}, 3, [1, 1]),
+        ({"DATA_CHANNELS": ["F", "C", "Db"], "DATA_CHANNEL_WEIGHTS": [1, 1]}, 3, [1, 1, 1, 1]),
+        # E weighs its own parts; BiaPy replaces any weights by EmbedSeg's
+        ({"DATA_CHANNELS": ["E_offset", "E_sigma", "E_seediness"]}, 2, [1]),
+        ({"DATA_CHANNELS": ["E"], "DATA_CHANNEL_WEIGHTS": [10, 1, 10, 1]}, 2, [1]),
+    ],
+)
+def test_default_channel_weights_for_another_channel_count_read_as_biapy_reads_them(
+    seg, classes, weights
+):
+    """BiaPy 3.7.1 replaces its default (1, 1) by one 1 per channel (the 2D template's value
+    kept in a 3D BCD config, as the ovarian reserve tutorial's inference config has it)."""
+    raw = {"PROBLEM": {"NDIM": "3D", "INSTANCE_SEG": dict(seg)}, "DATA": {"N_CLASSES": classes}}
+    raw["PROBLEM"]["INSTANCE_SEG"].setdefault("DATA_CHANNEL_WEIGHTS", [1, 1])
+    config, notes = resolve_config(raw)
+    assert config["PROBLEM"]["INSTANCE_SEG"]["DATA_CHANNEL_WEIGHTS"] == weights
+    changed = [n for n in notes if "DATA_CHANNEL_WEIGHTS" in n]
+    assert len(changed) == (weights != [1, 1])
+
+
+@pytest.mark.parametrize(
+    "seg, classes, said",
+    [
+        ({"DATA_CHANNELS": ["F", "C", "Db"], "DATA_CHANNEL_WEIGHTS": [0.5, 1]}, 2, "2 weight"),
+        ({"DATA_CHANNELS": ["F", "C"], "DATA_CHANNEL_WEIGHTS": [1, 1, 1]}, 2, "3 weight"),
+        ({"DATA_CHANNELS": ["F", "C"], "DATA_CHANNEL_WEIGHTS": [1, 2, 1, 1]}, 3, "class head"),
+    ],
+)
+def test_other_channel_weight_counts_are_refused_naming_the_key(seg, classes, said):
+    raw = {"PROBLEM": {"INSTANCE_SEG": seg}, "DATA": {"N_CLASSES": classes}}
+    with pytest.raises(ConfigError, match=rf"DATA_CHANNEL_WEIGHTS: .*{said}"):
+        resolve_config(raw)

@@ -305,3 +305,11 @@ def test_training_on_cuda_fixes_the_cublas_workspace_for_deterministic_kernels(m
     monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":16:8")
     pick_device()
     assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":16:8"
+
+
+def test_part_weights_give_the_class_head_the_weight_after_the_codes():
+    from stages.nn.train import part_weights
+
+    assert part_weights([], 2, 2) == [1.0, 1.0]
+    assert part_weights([0.5, 2], 2, 3) == [0.5, 2.0, 1.0]  # class head: 1
+    assert part_weights([0.5, 2, 3], 2, 3) == [0.5, 2.0, 3.0]  # BiaPy's weight of the head
