@@ -30,14 +30,24 @@ def settings_digest(settings: dict) -> str:
 
 
 def files_digest(files: Iterable[tuple[str, Path]]) -> str:
-    """A digest of the named roles and the byte contents of ``(role, path)`` pairs, in order."""
+    """A digest of the named roles and the byte contents of ``(role, path)`` pairs, in order.
+
+    A folder (a Zarr image) counts by the names, sizes and modification times of the files
+    under it: hashing the bytes of a volume larger than memory would read all of it before
+    training starts, while training itself reads only its patches."""
     total = hashlib.sha256()
     for role, path in files:
         total.update(f"{role}\0{Path(path).name}\0".encode())
         one = hashlib.sha256()
-        with open(path, "rb") as handle:
-            while chunk := handle.read(1 << 20):
-                one.update(chunk)
+        if Path(path).is_dir():
+            for inner in sorted(p for p in Path(path).rglob("*") if p.is_file()):
+                stat = inner.stat()
+                name = inner.relative_to(path).as_posix()
+                one.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+        else:
+            with open(path, "rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    one.update(chunk)
         total.update(one.digest())
     return total.hexdigest()
 
