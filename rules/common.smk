@@ -7,10 +7,15 @@ import sys
 from pathlib import Path
 
 from stages.commands import STAGES, post_processing_steps, stage_slice
-from stages.commands.common import experiment_model_name, starting_model
+from stages.commands.common import (
+    experiment_model_name,
+    label_folder,
+    split_images,
+    starting_model,
+)
 from stages.commands.import_biapy import looks_like_biapy_checkpoint
 from stages.config import ConfigError, dump_yaml, resolve_config
-from stages.io import InputError, list_images
+from stages.io import InputError, image_name, list_images, listing_folder
 from stages.workflow import ImageFolders, RunPaths
 
 try:
@@ -205,6 +210,15 @@ def _folder_files(folder, what):
         sys.exit(f"segpipe: {error}")
 
 
+def _split_files(split, labels=False):
+    """A split's raw (or label) images; with INPUT_ZARR_MULTIPLE_DATA the arrays inside the
+    containers of its PATH."""
+    try:
+        return [str(p) for p in split_images(CFG, split, labels)]
+    except InputError as error:
+        sys.exit(f"segpipe: {error}")
+
+
 def _demo_files(folder, names):
     return [str(Path(folder) / f"{n}.tif") for n in names]
 
@@ -215,24 +229,12 @@ if DEMO:
     TEST_RAW = _demo_files(TEST_DATA["PATH"], DEMO_TEST)
     TEST_LABEL = _demo_files(TEST_DATA["GT_PATH"], DEMO_TEST)
 else:
-    TRAIN_RAW = (
-        _folder_files(TRAIN_DATA["PATH"], "DATA.TRAIN.PATH") if CFG["TRAIN"]["ENABLE"] else []
-    )
-    TRAIN_LABEL = (
-        _folder_files(TRAIN_DATA["GT_PATH"], "DATA.TRAIN.GT_PATH") if CFG["TRAIN"]["ENABLE"] else []
-    )
-    TEST_RAW = _folder_files(TEST_DATA["PATH"], "DATA.TEST.PATH") if CFG["TEST"]["ENABLE"] else []
-    TEST_LABEL = _folder_files(TEST_DATA["GT_PATH"], "DATA.TEST.GT_PATH") if EVALUATE else []
-VAL_RAW = (
-    _folder_files(VAL_DATA["PATH"], "DATA.VAL.PATH")
-    if USE_VAL_FOLDER and CFG["TRAIN"]["ENABLE"]
-    else []
-)
-VAL_LABEL = (
-    _folder_files(VAL_DATA["GT_PATH"], "DATA.VAL.GT_PATH")
-    if USE_VAL_FOLDER and CFG["TRAIN"]["ENABLE"]
-    else []
-)
+    TRAIN_RAW = _split_files("TRAIN") if CFG["TRAIN"]["ENABLE"] else []
+    TRAIN_LABEL = _split_files("TRAIN", labels=True) if CFG["TRAIN"]["ENABLE"] else []
+    TEST_RAW = _split_files("TEST") if CFG["TEST"]["ENABLE"] else []
+    TEST_LABEL = _split_files("TEST", labels=True) if EVALUATE else []
+VAL_RAW = _split_files("VAL") if USE_VAL_FOLDER and CFG["TRAIN"]["ENABLE"] else []
+VAL_LABEL = _split_files("VAL", labels=True) if USE_VAL_FOLDER and CFG["TRAIN"]["ENABLE"] else []
 
 for _raws, _labels, _key in (
     (TRAIN_RAW, TRAIN_LABEL, "DATA.TRAIN"),
@@ -246,7 +248,7 @@ for _raws, _labels, _key in (
         )
 
 #: the test images as given (overlays, measurements and the report read these)
-IMAGES = {Path(p).stem: p for p in TEST_RAW}
+IMAGES = {image_name(p): p for p in TEST_RAW}
 if len(IMAGES) != len(TEST_RAW):
     sys.exit(f"segpipe: two test images in {TEST_DATA['PATH']} share a name apart from the suffix")
 
@@ -259,7 +261,7 @@ RESIZE_ON = PREPROCESS_CFG["RESIZE"]["ENABLE"]
 #: subset -> image name -> (raw file, its label file when resized with it, else None)
 PREPROCESS_SOURCES = {}
 RAW_DIRS = {"train": TRAIN_DATA["PATH"], "val": VAL_DATA["PATH"]}
-LABEL_DIRS = {"train": TRAIN_DATA["GT_PATH"], "val": VAL_DATA["GT_PATH"]}
+LABEL_DIRS = {"train": label_folder(TRAIN_DATA), "val": label_folder(VAL_DATA)}
 
 
 def _preprocessed(subset, raws, labels):
@@ -267,14 +269,14 @@ def _preprocessed(subset, raws, labels):
     folder = RESULTS / "preprocessed" / subset
     with_labels = RESIZE_ON and subset != "test"
     PREPROCESS_SOURCES[subset] = {
-        Path(raw).stem: (raw, label if with_labels else None)
+        image_name(raw): (raw, label if with_labels else None)
         for raw, label in zip(raws, labels if with_labels else [None] * len(raws))
     }
     if with_labels:
         # named by the raw image's stem: the pairs keep their order in both folders
-        labels = [str(folder / "label" / f"{Path(raw).stem}.tif") for raw in raws]
+        labels = [str(folder / "label" / f"{image_name(raw)}.tif") for raw in raws]
         LABEL_DIRS[subset] = str(folder / "label")
-    raws = [str(folder / "raw" / f"{Path(raw).stem}.tif") for raw in raws]
+    raws = [str(folder / "raw" / f"{image_name(raw)}.tif") for raw in raws]
     if subset in RAW_DIRS:
         RAW_DIRS[subset] = str(folder / "raw")
     return raws, labels
@@ -308,8 +310,8 @@ if PREPROCESS_SOURCES and PREPROCESS_CFG["MATCH_HISTOGRAM"]["ENABLE"]:
     REFERENCE_HISTOGRAM = [str(RESULTS / "preprocessed" / "reference_histogram.npz")]
 
 LABEL_FILES = {
-    "train": {Path(p).stem: p for p in TRAIN_LABEL},
-    "val": {Path(p).stem: p for p in VAL_LABEL},
+    "train": {image_name(p): p for p in TRAIN_LABEL},
+    "val": {image_name(p): p for p in VAL_LABEL},
 }
 
 
@@ -359,7 +361,7 @@ def channel_files(split, labels):
     patch by patch from disk."""
     if not IN_MEMORY[split]:
         return []
-    return [str(RESULTS / "channels" / split / f"{Path(p).stem}.tif") for p in labels]
+    return [str(RESULTS / "channels" / split / f"{image_name(p)}.tif") for p in labels]
 
 
 def folder_of(files):
@@ -368,7 +370,7 @@ def folder_of(files):
 
     def folder(wildcards, input, output):
         found = files(input, output)
-        return str(Path(found if isinstance(found, str) else found[0]).parent)
+        return str(listing_folder(found if isinstance(found, str) else found[0]))
 
     return folder
 
@@ -458,7 +460,7 @@ def final_labels(image):
 
 
 #: ground truth of each test image (paired in order, as evaluate pairs them)
-TRUTH = {Path(raw).stem: label for raw, label in zip(TEST_RAW, TEST_LABEL)} if EVALUATE else {}
+TRUTH = {image_name(raw): label for raw, label in zip(TEST_RAW, TEST_LABEL)} if EVALUATE else {}
 #: the matching threshold whose association image the overlays show (None: no image)
 ASSOCIATION_THRESHOLD = (
     CFG["TEST"]["MATCHING_STATS_THS_COLORED_IMG"][0]

@@ -89,8 +89,13 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
             shutil.rmtree(temporary)
 
 
-def list_images(folder: str | Path, what: str = "image folder") -> list[Path]:
-    """Sorted TIFF files of ``folder``; an error names the folder when it is missing or empty."""
+def list_images(folder: str | Path, what: str = "image folder", inside: str = "") -> list[Path]:
+    """Sorted images of ``folder`` (TIFF files, Zarr and HDF5 containers); an error names the
+    folder when it is missing or empty.
+
+    ``inside``: BiaPy's INPUT_ZARR_MULTIPLE_DATA path of an array inside each Zarr container
+    of the folder ('volumes.raw'); the arrays at that path are listed instead, named by their
+    container (:func:`image_name`)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"{what} {folder} does not exist")
@@ -103,16 +108,72 @@ def list_images(folder: str | Path, what: str = "image folder") -> list[Path]:
         raise InputError(
             f"{what} {folder} holds no images (.tif/.tiff, OME-Zarr or Zarr .zarr, HDF5 .h5)"
         )
+    if inside:
+        files = [array_inside(container, inside, what) for container in files]
     seen: dict[str, Path] = {}
     for path in files:
-        if path.stem in seen:
+        name = image_name(path)
+        if name in seen:
             # every output (channels, predictions, labels) is named by the stem
             raise InputError(
-                f"{what} {folder}: {seen[path.stem].name} and {path.name} share the name "
-                f"{path.stem!r}; rename one"
+                f"{what} {folder}: {seen[name].name} and {path.name} share the name "
+                f"{name!r}; rename one"
             )
-        seen[path.stem] = path
+        seen[name] = path
     return files
+
+
+def array_inside(container: Path, inside: str, what: str = "image folder") -> Path:
+    """The folder of the Zarr array at ``inside`` (groups separated by dots, as BiaPy writes
+    them, or slashes) of ``container``; an error names both when it holds none there."""
+    from .containers import ZARR_SUFFIXES, is_container
+
+    if container.suffix.lower() not in ZARR_SUFFIXES:
+        raise InputError(
+            f"{what}: {container} is not a Zarr container (.zarr); with "
+            "INPUT_ZARR_MULTIPLE_DATA every image is one"
+        )
+    parts = [part for part in inside.replace("/", ".").split(".") if part]
+    array = container.joinpath(*parts)
+    if not (parts and array.is_dir() and is_container(array) and _one_image(array)):
+        raise InputError(f"{what}: {container} holds no array at {inside!r}")
+    return array
+
+
+def _one_image(path: Path) -> bool:
+    """Whether a Zarr node is one image: an array, or an OME-Zarr image group."""
+    import zarr
+
+    try:
+        node = zarr.open(str(path), mode="r")
+    except Exception:  # zarr raises many types for what is not a Zarr node
+        return False
+    attributes = dict(node.attrs)
+    return hasattr(node, "shape") or "multiscales" in attributes.get("ome", attributes)
+
+
+def _zarr_holding(path: Path) -> Path | None:
+    """The Zarr container an array folder lies inside (INPUT_ZARR_MULTIPLE_DATA), else None."""
+    from .containers import ZARR_SUFFIXES
+
+    for parent in path.parents:
+        if parent.suffix.lower() in ZARR_SUFFIXES and parent.is_dir():
+            return parent
+    return None
+
+
+def image_name(path: str | Path) -> str:
+    """The name an input image's outputs take: its file's stem, or for an array inside a Zarr
+    container (BiaPy's INPUT_ZARR_MULTIPLE_DATA) the container's stem."""
+    container = _zarr_holding(Path(path))
+    return (container or Path(path)).stem
+
+
+def listing_folder(path: str | Path) -> Path:
+    """The folder an input image is listed from: its parent, or for an array inside a Zarr
+    container the container's."""
+    container = _zarr_holding(Path(path))
+    return (container or Path(path)).parent
 
 
 #: OME length units, in micrometres
@@ -506,10 +567,13 @@ def write_csv(path: str | Path, frame: pandas.DataFrame) -> None:  # noqa: F821
         frame.to_csv(temporary, index=False)
 
 
-def pair_images(raw_folder: str | Path, label_folder: str | Path) -> list[tuple[Path, Path]]:
-    """Raw and label files paired in sorted order; counts must agree."""
-    raws = list_images(raw_folder, "raw image folder")
-    labels = list_images(label_folder, "label folder")
+def pair_images(
+    raw_folder: str | Path, label_folder: str | Path, raw_inside: str = "", label_inside: str = ""
+) -> list[tuple[Path, Path]]:
+    """Raw and label files paired in sorted order; counts must agree. ``raw_inside`` and
+    ``label_inside``: the arrays inside each container (see :func:`list_images`)."""
+    raws = list_images(raw_folder, "raw image folder", raw_inside)
+    labels = list_images(label_folder, "label folder", label_inside)
     if len(raws) != len(labels):
         raise InputError(
             f"{len(raws)} raw image(s) in {raw_folder} but {len(labels)} label image(s) in "

@@ -175,3 +175,33 @@ def test_labels_with_classes_round_trip_channel_last(tmp_path, shape):
     assert read_labels(tmp_path / "l.tif", len(shape))[0].shape == shape  # ids only
     write_labels(tmp_path / "plain.tif", labels)
     assert read_labels_and_classes(tmp_path / "plain.tif", len(shape))[1] is None
+
+
+def test_arrays_inside_zarr_containers_are_listed_and_named_by_their_container(tmp_path):
+    """BiaPy's INPUT_ZARR_MULTIPLE_DATA: the arrays at a dotted path inside each container."""
+    import zarr
+
+    from stages.io import image_name, list_images, listing_folder, read_image
+
+    for name, value in (("b", 2), ("a", 1)):
+        volumes = zarr.open_group(tmp_path / f"{name}.zarr", mode="w").create_group("volumes")
+        volumes.create_array("raw", data=np.full((3, 4, 4), value, np.uint8))
+        volumes.create_group("labels").create_array("ids", data=np.zeros((3, 4, 4), np.uint16))
+    raws = list_images(tmp_path, "DATA.TRAIN.PATH", "volumes.raw")
+    labels = list_images(tmp_path, "DATA.TRAIN.PATH", "volumes/labels/ids")  # slashes too
+    assert raws == [tmp_path / "a.zarr/volumes/raw", tmp_path / "b.zarr/volumes/raw"]
+    assert labels == [
+        tmp_path / "a.zarr/volumes/labels/ids",
+        tmp_path / "b.zarr/volumes/labels/ids",
+    ]
+    assert [image_name(p) for p in raws + labels] == ["a", "b", "a", "b"]
+    assert {listing_folder(p) for p in raws + labels} == {tmp_path}
+    assert read_image(raws[1])[0].max() == 2
+    assert (image_name(tmp_path / "x.tif"), listing_folder(tmp_path / "x.tif")) == ("x", tmp_path)
+    with pytest.raises(InputError, match=r"a\.zarr holds no array at 'volumes\.gt'"):
+        list_images(tmp_path, "DATA.TRAIN.PATH", "volumes.gt")
+    with pytest.raises(InputError, match=r"a\.zarr holds no array at 'volumes'"):
+        list_images(tmp_path, "DATA.TRAIN.PATH", "volumes")  # a group, not an array
+    write_tiff(tmp_path / "c.tif", np.zeros((4, 4), np.uint8))
+    with pytest.raises(InputError, match=r"c\.tif is not a Zarr container"):
+        list_images(tmp_path, "DATA.TRAIN.PATH", "volumes.raw")

@@ -7,7 +7,15 @@ from dataclasses import dataclass
 
 import click
 
-from .common import axes_for, axes_orders, clear_errors, config_option, ndim_of
+from .common import (
+    axes_for,
+    axes_orders,
+    clear_errors,
+    config_option,
+    inside_for,
+    inside_paths,
+    ndim_of,
+)
 
 
 @dataclass(frozen=True)
@@ -16,6 +24,7 @@ class CheckSettings:
     patch: tuple[int, ...]  # spatial patch size: no larger than the largest labelled image
     n_classes: int = 2  # more: label images must carry a class channel with ids below it
     axes: tuple = ()  # the splits' axes orders for Zarr/HDF5 images (common.axes_orders)
+    inside: tuple = ()  # arrays inside INPUT_ZARR_MULTIPLE_DATA containers (common.inside_paths)
 
 
 def settings_from_config(config) -> CheckSettings:
@@ -24,6 +33,7 @@ def settings_from_config(config) -> CheckSettings:
         tuple(config["DATA"]["PATCH_SIZE"][:-1]),
         int(config["DATA"]["N_CLASSES"]),
         axes_orders(config),
+        inside_paths(config),
     )
 
 
@@ -130,10 +140,11 @@ def command(
     report = []
     for index, raw_dir in enumerate(raw_dirs):
         label_dir = label_dirs[index] if label_dirs else "none"
+        raw_inside, label_inside = inside_for(settings.inside, raw_dir)
         if label_dir == "none":
-            pairs = [(raw, None) for raw in list_images(raw_dir, "raw image folder")]
+            pairs = [(raw, None) for raw in list_images(raw_dir, "raw image folder", raw_inside)]
         else:
-            pairs = pair_images(raw_dir, label_dir)
+            pairs = pair_images(raw_dir, label_dir, raw_inside, label_inside)
         channels = None
         for raw_path, label_path in pairs:
             if is_container(raw_path) or (label_path is not None and is_container(label_path)):

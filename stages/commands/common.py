@@ -122,9 +122,20 @@ def data_rank(ndim_flag: str | None, config_ndim: int, config_path: str | None) 
     return config_ndim if config_path else None
 
 
-#: (folder, axes order) of each split's raw and label folders: BiaPy's INPUT_IMG_AXES_ORDER
-#: and INPUT_MASK_AXES_ORDER, for Zarr/HDF5 arrays that do not name their axes
-AxesOrders = tuple[tuple[str, str], ...]
+#: (folder, axes order, whether of labels) of each split's raw and label folders: BiaPy's
+#: INPUT_IMG_AXES_ORDER and INPUT_MASK_AXES_ORDER, for Zarr/HDF5 arrays that do not name their
+#: axes (test last)
+AxesOrders = tuple[tuple[str, str, bool], ...]
+#: (folder, raw array, label array) of each split read with INPUT_ZARR_MULTIPLE_DATA
+InsidePaths = tuple[tuple[str, str, str], ...]
+
+_MULTIPLE = "INPUT_ZARR_MULTIPLE_DATA"
+
+
+def label_folder(data: Any) -> str:
+    """A split's label folder: GT_PATH, or with INPUT_ZARR_MULTIPLE_DATA its PATH, whose
+    containers hold the labels too."""
+    return data["PATH"] if data[_MULTIPLE] else data["GT_PATH"]
 
 
 def axes_orders(config: Any) -> AxesOrders:
@@ -132,19 +143,51 @@ def axes_orders(config: Any) -> AxesOrders:
     orders = []
     for split in ("TRAIN", "VAL", "TEST"):
         data = config["DATA"][split]
-        orders.append((data["PATH"], data["INPUT_IMG_AXES_ORDER"]))
-        orders.append((data["GT_PATH"], data["INPUT_MASK_AXES_ORDER"]))
+        orders.append((data["PATH"], data["INPUT_IMG_AXES_ORDER"], False))
+        orders.append((label_folder(data), data["INPUT_MASK_AXES_ORDER"], True))
     return tuple(orders)
 
 
 def axes_for(orders: AxesOrders, path: str | Path, label: bool = False) -> str:
     """The axes order for an image at ``path``: that of the split folder holding it, else the
     test split's (its raw images', or with ``label`` its labels')."""
-    folder = Path(path).resolve().parent
-    for configured, order in orders:
-        if configured and Path(configured).resolve() == folder:
+    from ..io import listing_folder
+
+    folder = listing_folder(path).resolve()
+    for configured, order, of_labels in orders:
+        if configured and of_labels == label and Path(configured).resolve() == folder:
             return order
     return orders[-1][1] if label else orders[-2][1]
+
+
+def inside_paths(config: Any) -> InsidePaths:
+    """The folders of the splits read with INPUT_ZARR_MULTIPLE_DATA and their arrays."""
+    return tuple(
+        (data["PATH"], data[f"{_MULTIPLE}_RAW_PATH"], data[f"{_MULTIPLE}_GT_PATH"])
+        for data in (config["DATA"][split] for split in ("TRAIN", "VAL", "TEST"))
+        if data[_MULTIPLE] and data["PATH"]
+    )
+
+
+def inside_for(table: InsidePaths, folder: str | Path) -> tuple[str, str]:
+    """(raw array, label array) inside the containers of ``folder``; ("", "") for a folder
+    of images."""
+    for configured, raw, label in table:
+        if Path(configured).resolve() == Path(folder).resolve():
+            return raw, label
+    return "", ""
+
+
+def split_images(config: Any, split: str, labels: bool = False) -> list[Path]:
+    """The raw (or label) images of DATA.<split>, as listed from its folder."""
+    from ..io import list_images
+
+    data = config["DATA"][split]
+    if data[_MULTIPLE]:
+        inside = data[f"{_MULTIPLE}_GT_PATH" if labels else f"{_MULTIPLE}_RAW_PATH"]
+        return list_images(data["PATH"], f"DATA.{split}.PATH", inside)
+    key = "GT_PATH" if labels else "PATH"
+    return list_images(data[key], f"DATA.{split}.{key}")
 
 
 def starting_model(config: Any) -> str:

@@ -63,20 +63,21 @@ def _files(values: tuple[str, ...], what: str) -> list[Path]:
 
 
 def pair_by_name(gts: list[Path], preds: list[Path], what: str) -> list[tuple[str, Path, Path]]:
-    """(name, ground truth, prediction) for files of the same name (stem); unpaired names are
-    refused, naming the first."""
-    from ..io import InputError
+    """(name, ground truth, prediction) for files of the same name (stem; a ground truth
+    inside a Zarr container by the container's); unpaired names are refused, naming the
+    first."""
+    from ..io import InputError, image_name
 
     by_name = {p.stem: p for p in preds}
     if len(by_name) != len(preds):
         raise InputError(f"two {what} files share a name apart from the suffix")
-    missing = [g for g in gts if g.stem not in by_name]
+    missing = [g for g in gts if image_name(g) not in by_name]
     if missing:
-        raise InputError(f"{missing[0]}: no {what} named {missing[0].stem!r}")
-    extra = sorted(set(by_name) - {g.stem for g in gts})
+        raise InputError(f"{missing[0]}: no {what} named {image_name(missing[0])!r}")
+    extra = sorted(set(by_name) - {image_name(g) for g in gts})
     if extra:
         raise InputError(f"{by_name[extra[0]]}: no ground truth named {extra[0]!r}")
-    return [(g.stem, g, by_name[g.stem]) for g in gts]
+    return [(image_name(g), g, by_name[image_name(g)]) for g in gts]
 
 
 def pair_in_order(gts: list[Path], preds: list[Path], what: str) -> list[tuple[str, Path, Path]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import click
 
@@ -40,7 +39,13 @@ def command(
     (and the class ids as `classes`) into OUT_PATH, an OME-Zarr (NGFF 0.4) with
     `image-label` metadata: `napari OUT_PATH` shows the image with its labels."""
     from ..containers import write_ome_zarr
-    from ..io import InputError, atomic_directory, read_labels_and_classes, read_raw
+    from ..io import (
+        InputError,
+        atomic_directory,
+        image_name,
+        read_labels_and_classes,
+        read_raw,
+    )
     from .common import data_rank
 
     settings = settings_for("ome_zarr", config_path)
@@ -60,6 +65,6 @@ def command(
             raw,
             layers,
             spacing=raw_info.spacing or info.spacing,
-            name=Path(raw_path).stem,
+            name=image_name(raw_path),
         )
     click.echo(f"{out_path}: {raw.shape[:-1]} image with {', '.join(layers)} labels")

@@ -92,9 +92,9 @@ def command(
 
 
 def _stem(path: str) -> str:
-    from pathlib import Path
+    from ..io import image_name
 
-    return Path(path).stem
+    return image_name(path)
 
 
 def _threshold_of(path: str | None) -> str | None:

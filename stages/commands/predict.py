@@ -78,9 +78,11 @@ def _outputs(paths: tuple[str, ...], out_dir: str | None) -> list[tuple[str, Pat
                 "give IMAGE OUT (one image), or IMAGE... --out-dir DIR (one .npz per image)"
             )
         return [(paths[0], Path(paths[1]))]
+    from ..io import image_name
+
     stems: dict[str, str] = {}
     for path in paths:
-        stem = Path(path).stem
+        stem = image_name(path)
         if stem in stems:
             raise click.UsageError(f"{stems[stem]} and {path} would both write {stem}.npz")
         stems[stem] = path

@@ -114,16 +114,17 @@ def command(
 
 def _overview(config, paths, post_processed: bool) -> Path | None:
     """The first test image, its predicted instances and ground truth side by side, as a PNG."""
-    from ..io import list_images, read_labels, read_raw
+    from ..io import image_name, read_labels, read_raw
     from ..run_report import overview_figure
     from ..workflow import ImageFolders
+    from .common import split_images
 
     test = config["DATA"]["TEST"]
     if not config["TEST"]["ENABLE"]:
         return None
-    raw_path = list_images(test["PATH"], "DATA.TEST.PATH")[0]
+    raw_path = split_images(config, "TEST")[0]
     folder = ImageFolders.of(config["TEST"]["FULL_IMG"]).final_labels(post_processed)
-    predicted_path = paths.results / folder / f"{raw_path.stem}.tif"
+    predicted_path = paths.results / folder / f"{image_name(raw_path)}.tif"
     if not predicted_path.exists():
         return None
     rank = 2 if config["PROBLEM"]["NDIM"] == "2D" else 3
@@ -131,7 +132,7 @@ def _overview(config, paths, post_processed: bool) -> Path | None:
     predicted, _ = read_labels(predicted_path, rank)
     truth = None
     if test["LOAD_GT"]:
-        truth, _ = read_labels(list_images(test["GT_PATH"], "DATA.TEST.GT_PATH")[0], rank)
+        truth, _ = read_labels(split_images(config, "TEST", labels=True)[0], rank)
     picture = paths.results / "charts" / f"{paths.name}_overview.png"
     overview_figure(raw, predicted, truth, picture, f"{paths.name}: {raw_path.name}")
     return picture

@@ -8,7 +8,17 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .common import axes_for, axes_orders, clear_errors, config_option, ndim_of, starting_model
+from .common import (
+    axes_for,
+    axes_orders,
+    clear_errors,
+    config_option,
+    inside_for,
+    inside_paths,
+    label_folder,
+    ndim_of,
+    starting_model,
+)
 
 if TYPE_CHECKING:  # numpy-only, but `segpipe train --help` imports nothing it does not need
     from ..nn.settings import TrainSettings
@@ -30,6 +40,9 @@ class TrainCommandSettings:
     skip_unmatched_layers: bool = False
     #: the splits' axes orders for Zarr/HDF5 images (common.axes_orders)
     axes: tuple = ()
+    #: the arrays inside the containers of folders read with INPUT_ZARR_MULTIPLE_DATA
+    #: (common.inside_paths)
+    inside: tuple = ()
     #: DATA.TRAIN / DATA.VAL IN_MEMORY: false reads patches from disk
     in_memory: tuple[bool, bool] = (True, True)
     #: with patches read from disk, the labels read around each to encode it
@@ -274,10 +287,11 @@ def settings_from_config(config) -> TrainCommandSettings:
         normalization=normalization_from_config(data["NORMALIZATION"]),
         seed=config["SYSTEM"]["SEED"],
         reflect_to_complete_shape=data["REFLECT_TO_COMPLETE_SHAPE"],
-        val_folders=None if val["FROM_TRAIN"] else (val["PATH"], val["GT_PATH"]),
+        val_folders=None if val["FROM_TRAIN"] else (val["PATH"], label_folder(val)),
         init_model=starting_model(config) or None,
         skip_unmatched_layers=bool(model["SKIP_UNMATCHED_LAYERS"]),
         axes=axes_orders(config),
+        inside=inside_paths(config),
         in_memory=(data["TRAIN"]["IN_MEMORY"], val["IN_MEMORY"]),
         encoding_halo=tuple(data["TRAIN"]["ENCODING_HALO"]) or tuple(loop.patch),
         image_filters=(
@@ -313,7 +327,14 @@ def _load_set(
     """
     import numpy as np
 
-    from ..io import InputError, pair_images, read_channels, read_labels_and_classes, read_raw
+    from ..io import (
+        InputError,
+        image_name,
+        pair_images,
+        read_channels,
+        read_labels_and_classes,
+        read_raw,
+    )
     from ..nn.data import Sample, pad_to_patch
     from ..nn.layout import channel_layout, class_targets
     from ..nn.normalization import normalize_image
@@ -332,7 +353,8 @@ def _load_set(
     keep_ids = any(f.needs_labels for f in patch_filters)
     if not settings.in_memory[what == "val"]:
         return _lazy_set(raw_dir, label_dir, settings, what, layout)
-    for raw_path, label_path in pair_images(raw_dir, label_dir):
+    inside = inside_for(settings.inside, raw_dir)
+    for raw_path, label_path in pair_images(raw_dir, label_dir, *inside):
         image, _ = read_raw(
             raw_path, rank, axes_for(settings.axes, raw_path) if settings.axes else None
         )
@@ -367,7 +389,7 @@ def _load_set(
         files += [(f"{what} raw", raw_path), (f"{what} labels", label_path)]
         keep_labels = layout.reencode or (loop.augment is not None and loop.augment.changes_labels)
         if channels_dir and not layout.reencode:
-            channels_path = Path(channels_dir) / f"{label_path.stem}.tif"
+            channels_path = Path(channels_dir) / f"{image_name(label_path)}.tif"
             files.append((f"{what} channels", channels_path))
             targets, found, _ = read_channels(channels_path)
             if found != encoded_planes:
@@ -449,7 +471,8 @@ def _lazy_set(raw_dir: str, label_dir: str, settings, what: str, layout):
     patch_filters = settings.patch_filters(what)
     keep_raw = any(f.needs_raw for f in patch_filters)
     keep_ids = any(f.needs_labels for f in patch_filters)
-    for raw_path, label_path in pair_images(raw_dir, label_dir):
+    inside = inside_for(settings.inside, raw_dir)
+    for raw_path, label_path in pair_images(raw_dir, label_dir, *inside):
         axes = axes_for(settings.axes, raw_path) if settings.axes else None
         label_axes = axes_for(settings.axes, label_path, label=True) if settings.axes else None
         raw, _ = open_raw_regions(raw_path, rank, axes)

@@ -586,13 +586,41 @@ def _check_removal_conditions(cfg: dict) -> None:
         raise ConfigError(f"{_REMOVE}.PROPS: elongation is measured in 2D only; use sphericity")
 
 
-@check("DATA.VAL.FROM_TRAIN", "DATA.VAL.PATH", "DATA.VAL.GT_PATH")
+@check(
+    "DATA.VAL.FROM_TRAIN",
+    "DATA.VAL.PATH",
+    "DATA.VAL.GT_PATH",
+    context=("DATA.VAL.INPUT_ZARR_MULTIPLE_DATA",),
+)
 def _check_validation_folder(cfg: dict) -> None:
     val = cfg["DATA"]["VAL"]
-    if not val["FROM_TRAIN"] and not (val["PATH"] and val["GT_PATH"]):
+    labels_given = val["GT_PATH"] or val["INPUT_ZARR_MULTIPLE_DATA"]
+    if not val["FROM_TRAIN"] and not (val["PATH"] and labels_given):
         raise ConfigError(
             "DATA.VAL.PATH: with DATA.VAL.FROM_TRAIN false, set DATA.VAL.PATH and DATA.VAL.GT_PATH"
         )
+
+
+_MULTIPLE = "INPUT_ZARR_MULTIPLE_DATA"
+
+
+@check(
+    *(f"DATA.{split}.{_MULTIPLE}{part}" for split in ("TRAIN", "VAL", "TEST")
+      for part in ("", "_RAW_PATH", "_GT_PATH")),
+    context=("DATA.TEST.LOAD_GT",),
+)  # fmt: skip
+def _check_zarr_multiple_data(cfg: dict) -> None:
+    for split in ("TRAIN", "VAL", "TEST"):
+        data = cfg["DATA"][split]
+        if not data[_MULTIPLE]:
+            continue
+        needed = ["_RAW_PATH"] + (["_GT_PATH"] if split != "TEST" or data["LOAD_GT"] else [])
+        for part in needed:
+            if not data[f"{_MULTIPLE}{part}"].strip(" ./"):
+                raise ConfigError(
+                    f"DATA.{split}.{_MULTIPLE}{part}: set the array inside each container "
+                    f"(such as volumes.raw) with DATA.{split}.{_MULTIPLE} true"
+                )
 
 
 def warnings_for(cfg: dict) -> list[str]:

@@ -354,6 +354,12 @@ def _model_and_data(config: dict, migration: Migration) -> None:
         migration.note(
             f"read MODEL.ARCHITECTURE {architecture} as hrnet, MODEL.HRNET.VARIANT W{width}"
         )
+    z_down = get(config, "MODEL.HRNET.Z_DOWN")
+    if isinstance(z_down, bool):  # older BiaPy: whether HRNet pools Z at all
+        stages = get(config, "MODEL.HRNET.NUM_STAGES", 3)
+        factors = [2 if z_down else 1] * (stages if isinstance(stages, int) else 3)
+        set_key(config, "MODEL.HRNET.Z_DOWN", factors)
+        migration.note(f"read MODEL.HRNET.Z_DOWN {z_down} as {factors} (one factor per stage)")
     for dotted in _AUTO_FACTORS:
         factors = get(config, dotted)
         if isinstance(factors, (list, tuple)) and factors and all(f == 0 for f in factors):

@@ -171,3 +171,67 @@ def test_check_by_regions_refuses_class_ids_beyond_n_classes(run, tmp_path, img3
                      "--config", config)  # fmt: skip
         assert message in result.output, result.output
         assert (result.exit_code == 0) == (n_classes == 4)
+
+
+def _as_zarr_multiple_data(dataset, split, folder) -> None:
+    """BiaPy's INPUT_ZARR_MULTIPLE_DATA layout: one Zarr container per image, the raw image
+    and its labels inside (as BiaPy's CI holds SNEMI)."""
+    import zarr
+
+    folder.mkdir(parents=True)
+    for tiff in sorted((dataset / split / "raw").iterdir()):
+        volumes = zarr.open_group(folder / f"{tiff.stem}.zarr", mode="w").create_group("volumes")
+        volumes.create_array("raw", data=tifffile.imread(tiff))
+        labels = tifffile.imread(dataset / split / "label" / tiff.name)
+        volumes.create_group("labels").create_array("ids", data=labels)
+
+
+def test_training_from_zarr_containers_of_raw_and_labels_equals_training_from_tiffs(
+    run, dataset, tiny_config, tmp_path
+):
+    """DATA.TRAIN.INPUT_ZARR_MULTIPLE_DATA (BiaPy's CI SNEMI config): the raw image and the
+    labels are read from inside each container, at the dotted paths given; training on them
+    is training on the same images as TIFFs, to the bit; held in memory or read from disk."""
+    import pandas as pd
+    import yaml
+
+    _as_zarr_multiple_data(dataset, "train", tmp_path / "containers")
+    config = yaml.safe_load(tiny_config.read_text())
+    config["DATA"]["TRAIN"].update(
+        PATH=str(tmp_path / "containers"),
+        GT_PATH="",
+        INPUT_ZARR_MULTIPLE_DATA=True,
+        INPUT_ZARR_MULTIPLE_DATA_RAW_PATH="volumes.raw",
+        INPUT_ZARR_MULTIPLE_DATA_GT_PATH="volumes.labels.ids",
+    )
+    zarr_config = tmp_path / "zarr.yaml"
+    zarr_config.write_text(yaml.safe_dump(config))
+    folder = str(tmp_path / "containers")
+    result = run("check", "--raw", folder, "--label", folder, "--out", tmp_path / "check.json",
+                 "--config", zarr_config)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    histories = []
+    for name, raw, label, used in (
+        ("tiff", dataset / "train/raw", dataset / "train/label", tiny_config),
+        ("zarr", folder, folder, zarr_config),
+    ):
+        result = run("train", "--raw", raw, "--label", label, "--out", tmp_path / name,
+                     "--log-csv", tmp_path / f"{name}.csv", "--threads", "1", "--no-progress",
+                     "--config", used)  # fmt: skip
+        assert result.exit_code == 0, result.output
+        histories.append(pd.read_csv(tmp_path / f"{name}.csv"))
+    losses = [h.filter(like="loss").to_numpy() for h in histories]
+    assert losses[0].size and np.isfinite(losses[0]).all()
+    np.testing.assert_array_equal(losses[0], losses[1])
+    config["DATA"]["TRAIN"]["IN_MEMORY"] = False
+    zarr_config.write_text(yaml.safe_dump(config))
+    result = run("train", "--raw", folder, "--label", folder, "--out", tmp_path / "lazy",
+                 "--threads", "1", "--no-progress", "--config", zarr_config)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "lazy" / "model.pt").is_file()
+    # a container without the label array: one error naming it and the path
+    (tmp_path / "containers" / "img-1.zarr" / "volumes" / "labels" / "ids" / "zarr.json").unlink()
+    result = run("train", "--raw", folder, "--label", folder, "--out", tmp_path / "bad",
+                 "--no-progress", "--config", zarr_config)  # fmt: skip
+    assert result.exit_code != 0 and not (tmp_path / "bad").exists()
+    assert "img-1.zarr holds no array at 'volumes.labels.ids'" in result.output

@@ -374,3 +374,47 @@ def test_a_zoo_model_by_nickname_is_refused_saying_why():
                            "BMZ": {"SOURCE_MODEL_ID": "proactive-snail"}}}  # fmt: skip
     with pytest.raises(ConfigError, match="segpipe downloads nothing"):
         resolve_config(inference)
+
+
+# BiaPy's CI check of a 3D SNEMI Zarr (run_checks.py, test 24): its modifications of the 3D
+# template, written here with our own paths
+SNEMI_CI = {
+    **TEMPLATE_3D,
+    "PROBLEM": {**SEG, "NDIM": "3D", "INSTANCE_SEG": {
+        "DATA_CHANNELS": "BC", "DATA_MW_TH_TYPE": "manual", "DATA_MW_TH_BINARY_MASK": 0.9,
+        "DATA_MW_TH_CONTOUR": 0.1, "DATA_REMOVE_SMALL_OBJ_BEFORE": 20,
+        "DATA_REMOVE_BEFORE_MW": True, "DATA_CHANNEL_WEIGHTS": "(0.3, 1)"}},
+    "DATA": {"PATCH_SIZE": "(20, 256, 256, 1)",
+             "TRAIN": {"PATH": "snemi/train", "IN_MEMORY": False, "INPUT_IMG_AXES_ORDER": "ZYX",
+                       "INPUT_MASK_AXES_ORDER": "ZYX", "INPUT_ZARR_MULTIPLE_DATA": True,
+                       "INPUT_ZARR_MULTIPLE_DATA_RAW_PATH": "volumes.raw",
+                       "INPUT_ZARR_MULTIPLE_DATA_GT_PATH": "volumes.labels.neuron_ids"},
+             "VAL": {"FROM_TRAIN": True, "IN_MEMORY": False, "SPLIT_TRAIN": 0.1},
+             "TEST": {"PATH": "snemi/train", "IN_MEMORY": False, "LOAD_GT": True}},
+    "MODEL": {"ARCHITECTURE": "hrnet32", "HRNET": {"Z_DOWN": False}},
+    "AUGMENTOR": {"BRIGHTNESS": True, "CONTRAST": True, "MISALIGNMENT": True,
+                  "MISSING_SECTIONS": True, "ELASTIC": True},
+    "TEST": {"ENABLE": True, "BY_CHUNKS": {
+        "ENABLE": True, "FORMAT": "Zarr", "SAVE_OUT_TIF": False, "INPUT_IMG_AXES_ORDER": "ZYX",
+        "INPUT_ZARR_MULTIPLE_DATA": True, "INPUT_ZARR_MULTIPLE_DATA_RAW_PATH": "volumes.raw",
+        "INPUT_ZARR_MULTIPLE_DATA_GT_PATH": "volumes.labels.neuron_ids",
+        "WORKFLOW_PROCESS": {"ENABLE": True, "TYPE": "entire_pred"}}},
+}  # fmt: skip
+
+
+def test_biapys_snemi_ci_config_reads_raw_and_labels_from_inside_its_zarr_containers():
+    resolved, notes = _read(SNEMI_CI)
+    for split in ("TRAIN", "TEST"):
+        data = resolved["DATA"][split]
+        assert data["INPUT_ZARR_MULTIPLE_DATA"] is True
+        assert data["INPUT_ZARR_MULTIPLE_DATA_RAW_PATH"] == "volumes.raw"
+        assert data["INPUT_ZARR_MULTIPLE_DATA_GT_PATH"] == "volumes.labels.neuron_ids"
+    assert "read TEST.BY_CHUNKS.INPUT_ZARR_MULTIPLE_DATA as DATA.TEST." in notes
+    # older BiaPy's HRNet Z_DOWN: whether to pool Z at all
+    assert resolved["MODEL"]["HRNET"]["Z_DOWN"] == [1, 1, 1]
+    assert "read MODEL.HRNET.Z_DOWN False as [1, 1, 1]" in notes
+    assert resolved["PROBLEM"]["INSTANCE_SEG"]["DATA_CHANNEL_WEIGHTS"] == [0.3, 1]
+    missing = {**SNEMI_CI, "DATA": {**SNEMI_CI["DATA"], "TRAIN": {
+        **SNEMI_CI["DATA"]["TRAIN"], "INPUT_ZARR_MULTIPLE_DATA_GT_PATH": ""}}}  # fmt: skip
+    with pytest.raises(ConfigError, match=r"DATA\.TRAIN\.INPUT_ZARR_MULTIPLE_DATA_GT_PATH: set"):
+        resolve_config(missing)

@@ -898,3 +898,49 @@ def test_training_read_from_disk_plans_no_encoding(run2d, tmp_path):
     assert "train" in planned_jobs(dry) and "encode" not in planned_jobs(dry)
     train = next(line for line in dry.stdout.splitlines() if " train --raw " in line)
     assert "--channels" not in train
+
+
+def test_raw_and_labels_inside_zarr_containers_run_end_to_end(tmp_path):
+    """BiaPy's INPUT_ZARR_MULTIPLE_DATA (its CI's SNEMI config): the real 3D nuclei, raw image
+    and labels inside one Zarr container per volume, train read from disk, test predicted by
+    blocks and scored against the labels inside its container; outputs named by container,
+    nothing written into the data."""
+    import zarr
+
+    from stages.demo import stardist_data_folder
+    from stages.io import read_labels
+
+    image = tifffile.imread(stardist_data_folder() / "img3d.tif")
+    mask = tifffile.imread(stardist_data_folder() / "mask3d.tif")
+    parts = {"train/a": np.s_[:, :, :40], "train/b": np.s_[:, :, 17:], "test/vol": np.s_[...]}
+    for name, part in parts.items():
+        volumes = zarr.open_group(tmp_path / "data" / f"{name}.zarr", mode="w")
+        volumes = volumes.create_group("volumes")
+        volumes.create_array("raw", data=image[part], chunks=(16, 32, 32))
+        volumes.create_group("labels").create_array("neuron_ids", data=mask[part])
+    before = sorted(p.relative_to(tmp_path) for p in (tmp_path / "data").rglob("*"))
+    inside = {
+        "INPUT_ZARR_MULTIPLE_DATA": True,
+        "INPUT_ZARR_MULTIPLE_DATA_RAW_PATH": "volumes.raw",
+        "INPUT_ZARR_MULTIPLE_DATA_GT_PATH": "volumes.labels.neuron_ids",
+    }
+    config = {
+        "RUN": {"NAME": "snemi", "REPORT_IMAGES": 0},
+        "PROBLEM": {"NDIM": "3D", "INSTANCE_SEG": {"DATA_CHANNELS": "BC"}},
+        "DATA": {"PATCH_SIZE": "(16, 32, 32, 1)",
+                 "TRAIN": {"PATH": "data/train", "IN_MEMORY": False, **inside},
+                 "VAL": {"IN_MEMORY": False},
+                 "TEST": {"PATH": "data/test", "PADDING": "(2, 4, 4)", **inside}},
+        "MODEL": {"FEATURE_MAPS": [4, 8], "Z_DOWN": [1]},
+        "TRAIN": {"EPOCHS": 1, "BATCH_SIZE": 2},
+        "TEST": {"BY_CHUNKS": {"ENABLE": True}},
+    }  # fmt: skip
+    result = snakemake(tmp_path, "--configfile", str(_write(tmp_path / "s.yaml", config)))
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = tmp_path / "results" / "snemi" / "results" / "snemi_1"
+    metrics = pd.read_csv(results / "test_results_metrics.csv")
+    assert metrics["file"].tolist()[0] == "vol"
+    assert metrics["0.5 TH n_true"].tolist()[0] == len(np.unique(mask)) - 1  # labels inside
+    predicted, _ = read_labels(results / "per_image_instances" / "vol.zarr")
+    assert predicted.shape == mask.shape
+    assert sorted(p.relative_to(tmp_path) for p in (tmp_path / "data").rglob("*")) == before
