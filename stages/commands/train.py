@@ -280,6 +280,11 @@ def settings_from_config(config) -> TrainCommandSettings:
         # cells held out of the training images are tested one by one, even by image
         val_filter=val_filter if not by_image or data["VAL"]["FROM_TRAIN"] else None,
         workers=config["SYSTEM"]["NUM_WORKERS"],
+        center_weights=(
+            (float(data["TRAIN"]["W_FOREGROUND"]), float(data["TRAIN"]["W_BACKGROUND"]))
+            if data["TRAIN"]["PROBABILITY_MAP"]
+            else None
+        ),
     )
     val = data["VAL"]
     return TrainCommandSettings(

@@ -601,6 +601,27 @@ def _check_validation_folder(cfg: dict) -> None:
         )
 
 
+@check(
+    "DATA.TRAIN.PROBABILITY_MAP",
+    "DATA.TRAIN.W_FOREGROUND",
+    "DATA.TRAIN.W_BACKGROUND",
+    context=("DATA.TRAIN.IN_MEMORY",),
+)
+def _check_probability_map(cfg: dict) -> None:
+    train = cfg["DATA"]["TRAIN"]
+    if not train["PROBABILITY_MAP"]:
+        return
+    if not train["IN_MEMORY"]:
+        raise ConfigError(
+            "DATA.TRAIN.PROBABILITY_MAP: the map is made from the whole label images; set "
+            "DATA.TRAIN.IN_MEMORY true (images read from disk are not held whole)"
+        )
+    if train["W_FOREGROUND"] + train["W_BACKGROUND"] <= 0:
+        raise ConfigError(
+            "DATA.TRAIN.W_FOREGROUND: with W_BACKGROUND, at least one share must be above 0"
+        )
+
+
 _MULTIPLE = "INPUT_ZARR_MULTIPLE_DATA"
 
 

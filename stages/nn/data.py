@@ -243,6 +243,38 @@ def cross_validation_fold(
     return _held_per_image(cells, parts[fold - 1], len(shapes))
 
 
+def center_probabilities(foreground: np.ndarray, weights: tuple[float, float]) -> np.ndarray:
+    """BiaPy's probability map (DATA.TRAIN.PROBABILITY_MAP): the chance of each pixel to be
+    drawn as a training patch's centre.
+
+    Objects touching the border (of each Z plane in 3D, as BiaPy clears them) count as
+    background; the foreground shares ``weights[0]``, the background ``weights[1]``, evenly
+    among their pixels, and the map sums to 1 (uniform when both shares are empty)."""
+    from skimage.segmentation import clear_border
+
+    planes = foreground.reshape(-1, *foreground.shape[-2:]).astype(bool)
+    inner = np.stack([clear_border(plane) for plane in planes]).reshape(foreground.shape)
+    counts = (int(inner.sum()), int(inner.size - inner.sum()))
+    shares = [w / c if c else 0.0 for w, c in zip(weights, counts)]
+    probabilities = np.where(inner, shares[0], shares[1])
+    total = probabilities.sum()
+    if total <= 0:
+        return np.full(foreground.shape, 1.0 / foreground.size)
+    return probabilities / total
+
+
+def start_probabilities(centers: np.ndarray, patch: Sequence[int]) -> np.ndarray:
+    """The chance of each patch start (over the valid starts, shape ``shape - patch + 1``)
+    when the centre is drawn from ``centers`` and the patch kept inside the image as BiaPy
+    keeps it: start = centre - patch // 2, clamped to the image."""
+    valid = tuple(s - p + 1 for s, p in zip(centers.shape, patch))
+    axes = [
+        np.clip(np.arange(s) - p // 2, 0, v - 1) for s, p, v in zip(centers.shape, patch, valid)
+    ]
+    flat = np.ravel_multi_index(np.meshgrid(*axes, indexing="ij"), valid)
+    return np.bincount(flat.ravel(), weights=centers.ravel(), minlength=int(np.prod(valid)))
+
+
 class PatchSampler:
     """Random training patches that never overlap the held-out validation cells."""
 
@@ -253,11 +285,16 @@ class PatchSampler:
         excluded: Sequence[Sequence[tuple[int, ...]]],
         rng: np.random.Generator,
         sample_filter=None,
+        center_weights: tuple[float, float] | None = None,
     ):
         """``sample_filter``: a :class:`stages.nn.sample_filter.SampleFilter`; patches it
-        leaves out are drawn again."""
+        leaves out are drawn again. ``center_weights``: (foreground, background) shares of
+        BiaPy's probability map (:func:`center_probabilities`), which then places the
+        patches of images held in memory; None: every free start alike."""
         self.samples, self.patch, self.rng = samples, tuple(patch), rng
         self.sample_filter = sample_filter
+        #: per image, the cumulative chance of its free starts (None: uniform)
+        self.cumulative: list[np.ndarray | None] = []
         self.valid_shapes = [
             tuple(s - p + 1 for s, p in zip(x.foreground.shape, self.patch)) for x in samples
         ]
@@ -274,6 +311,17 @@ class PatchSampler:
                 blocked[tuple(slice(s, s + p) for s, p in zip(start, self.patch))] = True
             valid = _box_sums(blocked, self.patch) == 0
             self.positions.append(np.flatnonzero(valid))
+            if center_weights is not None:
+                chances = start_probabilities(
+                    center_probabilities(sample.foreground, center_weights), self.patch
+                )[self.positions[-1]]
+                total = chances.sum()
+                self.cumulative.append(np.cumsum(chances / total) if total > 0 else None)
+        if center_weights is not None and any(is_lazy(x.foreground) for x in samples):
+            raise ValueError(
+                "DATA.TRAIN.PROBABILITY_MAP needs the training images in memory "
+                "(DATA.TRAIN.IN_MEMORY true)"
+            )
         counts = np.array(
             [
                 len(p) if p is not None else self._free_starts(i)
@@ -310,8 +358,14 @@ class PatchSampler:
         if self.positions[index] is None:
             start = self._free_start(index)
         else:
-            flat = int(self.positions[index][self.rng.integers(len(self.positions[index]))])
-            start = np.unravel_index(flat, self.valid_shapes[index])
+            positions = self.positions[index]
+            cumulative = self.cumulative[index] if self.cumulative else None
+            if cumulative is None:
+                chosen = self.rng.integers(len(positions))
+            else:
+                chosen = min(int(np.searchsorted(cumulative, self.rng.random(), "right")),
+                             len(positions) - 1)  # fmt: skip
+            start = np.unravel_index(int(positions[chosen]), self.valid_shapes[index])
         return index, tuple(slice(int(s), int(s) + p) for s, p in zip(start, self.patch))
 
     def _free_start(self, index: int) -> tuple[int, ...]:

@@ -124,6 +124,8 @@ class TrainSettings:
     frozen_layers: tuple[str, ...] = ()  # regexes of parameter names not trained
     # FILTER_SAMPLES: training patches (and validation cells) left out by their properties
     train_filter: SampleFilter | None = None
+    #: DATA.TRAIN.PROBABILITY_MAP: (foreground, background) shares of the patch centres
+    center_weights: tuple[float, float] | None = None
     val_filter: SampleFilter | None = None
     # processes that make the training batches (SYSTEM.NUM_WORKERS); -1: as many as spare
     # CPUs on a GPU (at most 8), none on the CPU (stages.nn.batch_workers.worker_count)

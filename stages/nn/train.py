@@ -386,7 +386,9 @@ def train_network(
         if any(is_lazy(s.foreground) for s in val_samples):
             cells = at_most(cells, LAZY_VALIDATION_PATCHES, rng)
         val_images, val_targets, val_foreground = fixed_patches(val_samples, patch, cells)
-    sampler = PatchSampler(samples, patch, held, rng, settings.train_filter)
+    sampler = PatchSampler(
+        samples, patch, held, rng, settings.train_filter, settings.center_weights
+    )
     replicate = max(1, settings.replicate)
     # an epoch draws the same number of patches however many processes share it
     steps_per_epoch = settings.steps_per_epoch or max(

@@ -89,3 +89,27 @@ def test_cross_validation_holds_out_the_chosen_fold(run, dataset, tiny_config, t
     assert result.exit_code != 0 and "DATA.VAL.CROSS_VAL_FOLD 4 is past the 3 folds" in (
         result.output
     )
+
+
+def test_patches_centred_by_the_probability_map_train_and_change_what_is_learnt(
+    run, dataset, tiny_config, tmp_path
+):
+    """DATA.TRAIN.PROBABILITY_MAP reaches the sampler: the same seed gives other patches, so
+    other losses, than uniform draws; without the map, training is as before."""
+    import pandas as pd
+
+    losses = {}
+    for name, train in (
+        ("uniform", {}),
+        ("map", {"PROBABILITY_MAP": True, "W_FOREGROUND": 1.0, "W_BACKGROUND": 0.0}),
+    ):
+        config = yaml.safe_load(tiny_config.read_text())
+        config["DATA"]["TRAIN"].update(train)
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(config))
+        result = run("train", "--raw", dataset / "train/raw", "--label", dataset / "train/label",
+                     "--out", tmp_path / name, "--log-csv", tmp_path / f"{name}.csv",
+                     "--threads", "1", "--no-progress", "--config", path)  # fmt: skip
+        assert result.exit_code == 0, result.output
+        losses[name] = pd.read_csv(tmp_path / f"{name}.csv")["train_loss"].tolist()
+    assert losses["map"] != losses["uniform"]

@@ -418,3 +418,22 @@ def test_biapys_snemi_ci_config_reads_raw_and_labels_from_inside_its_zarr_contai
         **SNEMI_CI["DATA"]["TRAIN"], "INPUT_ZARR_MULTIPLE_DATA_GT_PATH": ""}}}  # fmt: skip
     with pytest.raises(ConfigError, match=r"DATA\.TRAIN\.INPUT_ZARR_MULTIPLE_DATA_GT_PATH: set"):
         resolve_config(missing)
+
+
+def test_the_probability_map_of_a_gui_config_is_read_and_needs_images_in_memory():
+    """BiaPy's GUI writes the older DATA.PROBABILITY_MAP with W_FOREGROUND/W_BACKGROUND when
+    random patches are asked for: read into DATA.TRAIN and applied (tests/nn/test_data.py)."""
+    gui = {**TEMPLATE_2D, "DATA": {**TEMPLATE_2D["DATA"], "EXTRACT_RANDOM_PATCH": True,
+                                   "PROBABILITY_MAP": True, "W_FOREGROUND": 0.8,
+                                   "W_BACKGROUND": 0.2}}  # fmt: skip
+    resolved, notes = _read(gui)
+    train = resolved["DATA"]["TRAIN"]
+    assert (train["PROBABILITY_MAP"], train["W_FOREGROUND"], train["W_BACKGROUND"]) == (
+        True, 0.8, 0.2)  # fmt: skip
+    assert "read DATA.PROBABILITY_MAP as DATA.TRAIN.PROBABILITY_MAP" in notes
+    from stages.commands.train import settings_from_config
+
+    assert settings_from_config(resolved).loop.center_weights == (0.8, 0.2)
+    lazy = {**gui, "DATA": {**gui["DATA"], "TRAIN": {**gui["DATA"]["TRAIN"], "IN_MEMORY": False}}}
+    with pytest.raises(ConfigError, match=r"DATA\.TRAIN\.PROBABILITY_MAP: .*IN_MEMORY true"):
+        resolve_config(lazy)

@@ -108,3 +108,59 @@ def test_codes_encoded_again_are_encoded_from_every_augmented_patch_turned_or_no
         np.testing.assert_allclose(batch.targets[n], layout.training_targets(batch.labels[n]))
     # the whole image's rays differ from a patch's for objects cut by its border
     assert not np.allclose(sample.targets[:, :48, :48], layout.training_targets(labels[:48, :48]))
+
+
+def test_the_probability_map_shares_centres_between_inner_foreground_and_background():
+    """BiaPy's map: objects touching the border (of each Z plane) count as background; the
+    foreground shares W_FOREGROUND and the background W_BACKGROUND, each evenly."""
+    from stages.nn.data import center_probabilities
+
+    labels = np.zeros((8, 8), np.uint16)
+    labels[0:2, 0:2] = 1  # touches the border: background for the map
+    labels[3:5, 3:6] = 2  # 6 inner pixels
+    chances = center_probabilities(labels > 0, (0.9, 0.1))
+    assert chances.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(chances[3:5, 3:6], 0.9 / 6)
+    np.testing.assert_allclose(chances[0, 0], 0.1 / 58)
+    volume = np.stack([labels, np.roll(labels, 2, axis=0)])  # plane 1: object 1 inside now
+    per_plane = center_probabilities(volume > 0, (1.0, 0.0))
+    assert per_plane[1, 2:4, 0:2].sum() == 0  # touches the plane's border
+    assert per_plane[1, 5:7, 3:6].sum() == pytest.approx(0.5)
+    # no foreground, and no share for the background: every pixel alike
+    assert center_probabilities(np.zeros((4, 4), bool), (1.0, 0.0))[0, 0] == 1 / 16
+
+
+def test_a_centre_near_the_border_moves_its_patch_inside_the_image():
+    from stages.nn.data import start_probabilities
+
+    centers = np.zeros((10, 12))
+    centers[5, 6], centers[0, 11] = 0.75, 0.25
+    starts = start_probabilities(centers, (4, 4)).reshape(7, 9)
+    assert starts[3, 4] == 0.75  # centre - patch // 2
+    assert starts[0, 8] == 0.25  # clamped to the last start
+    assert starts.sum() == pytest.approx(1.0)
+
+
+def test_patches_are_centred_on_objects_as_the_probability_map_weighs_them(mask2d, rng):
+    """On the real nuclei: all centres on inner foreground with (1, 0), on background with
+    (0, 1), and about the image's foreground share without a map."""
+    shape = mask2d.shape
+    sample = Sample(
+        image=np.zeros((1,) + shape, np.float32),
+        targets=np.zeros((1,) + shape, np.float32),
+        foreground=mask2d > 0,
+    )
+    patch = (32, 32)
+
+    def centred_on_foreground(weights) -> float:
+        sampler = PatchSampler([sample], patch, [[]], np.random.default_rng(1), None, weights)
+        hits = []
+        for _ in range(400):
+            _, box = sampler.draw()
+            hits.append(sample.foreground[tuple(b.start + p // 2 for b, p in zip(box, patch))])
+        return float(np.mean(hits))
+
+    assert centred_on_foreground((1.0, 0.0)) > 0.97  # a few clamped at the border
+    assert centred_on_foreground((0.0, 1.0)) < 0.03
+    uniform = centred_on_foreground(None)
+    assert abs(uniform - sample.foreground.mean()) < 0.08
