@@ -1,4 +1,5 @@
-"""A config BiaPy 3.7.1 writes out, every key at its default, loaded by segpipe.
+"""A config BiaPy 3.7.1 writes out, every key at its default, loaded by segpipe; and the
+config a BiaPy run writes into its job folder, with its derived paths, in 2D and 3D.
 
     PYTHONPATH=. benchmarks/.venv-biapy/bin/python benchmarks/check_biapy_config.py
 
@@ -19,8 +20,8 @@ from stages.config import ConfigError, resolve_config
 from stages.config.keys import get, set_key
 
 
-def biapy_defaults() -> dict[str, object]:
-    """Every dotted key of BiaPy's configuration with its default."""
+def biapy_config_module():
+    """BiaPy's config.py, read from its source file (none of BiaPy's heavy imports run)."""
     spec = importlib.util.find_spec("biapy")
     if spec is None or spec.origin is None:
         sys.exit("BiaPy is not installed here: run in benchmarks/.venv-biapy")
@@ -28,7 +29,31 @@ def biapy_defaults() -> dict[str, object]:
     module_spec = importlib.util.spec_from_file_location("biapy_config", source)
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
-    root = module.Config("/job", "name")._C
+    return module
+
+
+def written_by_a_run(ndim: str, channels: list[str]) -> dict:
+    """The config file a BiaPy 3.7.1 run writes into its job folder (config_files/): the
+    defaults merged with the user's keys and BiaPy's derived paths (update_dependencies),
+    dumped before its configuration check."""
+    import yaml
+
+    module = biapy_config_module()
+    config = module.Config("/home/user/jobs/nuclei", "nuclei_1")
+    root = config._C
+    root.PROBLEM.TYPE, root.PROBLEM.NDIM = "INSTANCE_SEG", ndim
+    root.PROBLEM.INSTANCE_SEG.DATA_CHANNELS = channels
+    root.DATA.PATCH_SIZE = (256, 256, 1) if ndim == "2D" else (20, 128, 128, 1)
+    for split in ("TRAIN", "TEST"):
+        getattr(root.DATA, split).PATH = f"/data/{split.lower()}/raw/"
+        getattr(root.DATA, split).GT_PATH = f"/data/{split.lower()}/label/"
+    module.update_dependencies(config)
+    return yaml.safe_load(config.get_cfg_defaults().dump())
+
+
+def biapy_defaults() -> dict[str, object]:
+    """Every dotted key of BiaPy's configuration with its default."""
+    root = biapy_config_module().Config("/job", "name")._C
 
     def walk(node, prefix=""):
         for key, value in node.items():
@@ -58,6 +83,13 @@ def main() -> None:
         print(f"- {warning}")
     # segpipe's defaults against BiaPy's as segpipe reads them (the -1 placeholders and
     # one-item lists read), for the keys segpipe reads: the README's "Defaults" table
+    for ndim, channels in (("2D", ["F", "C"]), ("3D", ["F", "C", "Db"]), ("2D", ["F", "P"])):
+        try:
+            resolve_config(written_by_a_run(ndim, channels))
+        except ConfigError as error:
+            print(f"a config written by a {ndim} {channels} run does not load: {error}")
+            sys.exit(1)
+        print(f"a config written by a {ndim} {channels} run (derived paths included) loads")
     ours, _ = resolve_config({})
     print("segpipe's defaults that differ from BiaPy's:")
     for path, theirs in defaults.items():

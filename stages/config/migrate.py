@@ -385,6 +385,21 @@ def _model_and_data(config: dict, migration: Migration) -> None:
         migration.note(f"read {normalization}.TYPE 'custom' as 'zero_mean_unit_variance'")
 
 
+def _two_zeros_in_3d(config: dict, migration: Migration) -> None:
+    """BiaPy's 2D default (0, 0) of the test OVERLAP and PADDING, left in a 3D config (every
+    config BiaPy writes out has it), read as (0, 0, 0), as BiaPy 3.7.1's check reads it (the
+    training and validation ones, which segpipe does not read, stay BiaPy's default)."""
+    from .load import literal
+
+    for name in ("OVERLAP", "PADDING"):
+        dotted = f"DATA.TEST.{name}"
+        value = get(config, dotted)
+        read = literal(value) if isinstance(value, str) else value
+        if isinstance(read, list | tuple) and list(read) == [0, 0]:
+            set_key(config, dotted, [0, 0, 0])
+            migration.note(f"read {dotted} {value} as [0, 0, 0] (3D, as BiaPy reads it)")
+
+
 def _single_values(config: dict, migration: Migration) -> None:
     """A list of equal values (BiaPy's per-parameter-group form) read as that one value."""
     from .load import literal
@@ -471,6 +486,8 @@ def migrate(raw: dict) -> tuple[dict, list[str]]:
     if isinstance(get(config, "TEST"), dict):
         _post_processing(config, migration)
     _model_and_data(config, migration)
+    if ndim == 3:
+        _two_zeros_in_3d(config, migration)
     if isinstance(get(config, SEG), dict):
         _channel_weights(config, migration)  # after _model_and_data: it reads DATA.N_CLASSES
     _single_values(config, migration)

@@ -205,3 +205,25 @@ def test_other_channel_weight_counts_are_refused_naming_the_key(seg, classes, sa
     raw = {"PROBLEM": {"INSTANCE_SEG": seg}, "DATA": {"N_CLASSES": classes}}
     with pytest.raises(ConfigError, match=rf"DATA_CHANNEL_WEIGHTS: .*{said}"):
         resolve_config(raw)
+
+
+def test_what_a_biapy_run_writes_into_its_job_folder_loads():
+    """A BiaPy 3.7.1 run writes its config with every key, BiaPy's 2D default (0, 0) test
+    padding and overlap even in 3D (its check reads them as (0, 0, 0)) and the path it derives
+    from DATA.TEST.GT_PATH, PATHS.TEST_FULL_GT_H5, which is not one of its keys
+    (benchmarks/check_biapy_config.py writes such configs with BiaPy's own code)."""
+    written = {
+        "PROBLEM": {"NDIM": "3D", "INSTANCE_SEG": {"DATA_CHANNELS": ["F", "C", "Db"]}},
+        "DATA": {"PATCH_SIZE": "(20, 128, 128, 1)",
+                 "TEST": {"PADDING": "(0, 0)", "OVERLAP": [0, 0], "GT_PATH": "/data/test/label"},
+                 "TRAIN": {"PADDING": "(0, 0)", "OVERLAP": "(0, 0)"}},
+        "PATHS": {"TEST_FULL_GT_H5": "/data/test/label/h5"},
+    }  # fmt: skip
+    config, notes = resolve_config(written)
+    assert config["DATA"]["TEST"]["PADDING"] == [0, 0, 0]
+    assert config["DATA"]["TEST"]["OVERLAP"] == [0, 0, 0]
+    assert "read DATA.TEST.PADDING (0, 0) as [0, 0, 0] (3D, as BiaPy reads it)" in notes
+    assert not any("TEST_FULL_GT_H5" in n or "DATA.TRAIN" in n for n in notes)  # silent
+    flat, _ = resolve_config({**written, "PROBLEM": {"NDIM": "2D"},
+                              "DATA": {"TEST": {"PADDING": "(0, 0)"}}})  # fmt: skip
+    assert flat["DATA"]["TEST"]["PADDING"] == [0, 0]
