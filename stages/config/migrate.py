@@ -20,6 +20,9 @@ _INTO_WATERSHED = {
     "SEED_MORPH_SEQUENCE": "SEED_MORPH_SEQUENCE",
     "SEED_MORPH_RADIUS": "SEED_MORPH_RADIUS",
     "ERODE_AND_DILATE_GROWTH_MASK": "ERODE_AND_DILATE_GROWTH_MASK",
+    # BiaPy 3.0-3.4's name (its GUI wrote it), which 3.7.1's update no longer knows: the same
+    # erosion and dilation of the foreground the watershed grows in
+    "ERODE_AND_DILATE_FOREGROUND": "ERODE_AND_DILATE_GROWTH_MASK",
     "FORE_EROSION_RADIUS": "FORE_EROSION_RADIUS",
     "FORE_DILATION_RADIUS": "FORE_DILATION_RADIUS",
     "DATA_CHECK_MW": "DATA_CHECK_MW",
@@ -115,6 +118,10 @@ MIGRATED_KEYS = {
     f"{SEG}.DATA_CHANNELS (a string)": "codes: B->F, D->Db, Dv2->D, F->H,V[,Z], M dropped (F)",
     f"{SEG}.DATA_CHANNELS E_offset, E_sigma, E_seediness": "E (the three EmbedSeg parts)",
     f"{SEG}.DISTANCE_CHANNEL_MASK": "false: DATA_CHANNELS_EXTRA_OPTS D mask_values false",
+    f"{SEG}.DATA_CONTOUR_MODE": "DATA_CHANNELS_EXTRA_OPTS C mode (BiaPy 3.0-3.4's GUI)",
+    f"{SEG}.DATA_CHANNEL_WEIGHTS (1, 1) or (1,) for another channel count": "one 1 per channel",
+    "MODEL.HRNET.Z_DOWN (a boolean)": "one factor per stage: 2 (true) or 1 (false)",
+    "DATA.TEST.OVERLAP, DATA.TEST.PADDING (0, 0) in 3D": "(0, 0, 0)",
     "MODEL.BATCH_NORMALIZATION": "true: MODEL.NORMALIZATION 'bn'",
     "MODEL.LAST_ACTIVATION": "nothing (each channel has its own activation)",
     "MODEL.N_CLASSES": "DATA.N_CLASSES (at least 2: the background counts)",
@@ -269,15 +276,31 @@ def _into_watershed(config: dict, migration: Migration) -> None:
             value = _pop(config, f"{SEG}.{old}")
             set_key(config, f"{SEG}.WATERSHED.{new}", value)
             migration.note(f"read {SEG}.{old} as {SEG}.WATERSHED.{new}")
+    codes = get(config, f"{SEG}.DATA_CHANNELS", [])
     if _has(config, f"{SEG}.DISTANCE_CHANNEL_MASK"):
         masked = _pop(config, f"{SEG}.DISTANCE_CHANNEL_MASK")
-        codes = get(config, f"{SEG}.DATA_CHANNELS", [])
         if masked is False and "D" in codes:
-            set_key(config, f"{SEG}.DATA_CHANNELS_EXTRA_OPTS", [{"D": {"mask_values": False}}])
+            _channel_option(config, "D", "mask_values", False)
             migration.note(
                 f"read {SEG}.DISTANCE_CHANNEL_MASK false as DATA_CHANNELS_EXTRA_OPTS "
                 "D mask_values false"
             )
+    if _has(config, f"{SEG}.DATA_CONTOUR_MODE"):
+        # BiaPy 3.0-3.4's contour mode (its GUI wrote it when not thick): 3.7's C option
+        mode = _pop(config, f"{SEG}.DATA_CONTOUR_MODE")
+        if "C" in codes:
+            _channel_option(config, "C", "mode", mode)
+        migration.note(f"read {SEG}.DATA_CONTOUR_MODE {mode!r} as DATA_CHANNELS_EXTRA_OPTS C mode")
+
+
+def _channel_option(config: dict, code: str, name: str, value: Any) -> None:
+    """Set one encoder option of ``code`` in DATA_CHANNELS_EXTRA_OPTS, keeping the others."""
+    options = get(config, f"{SEG}.DATA_CHANNELS_EXTRA_OPTS", None)
+    if isinstance(options, list):
+        options = options[0] if options and isinstance(options[0], dict) else {}
+    options = dict(options) if isinstance(options, dict) else {}
+    options[code] = {**options.get(code, {}), name: value}
+    set_key(config, f"{SEG}.DATA_CHANNELS_EXTRA_OPTS", [options])
 
 
 def _post_processing(config: dict, migration: Migration) -> None:

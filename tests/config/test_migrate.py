@@ -227,3 +227,19 @@ def test_what_a_biapy_run_writes_into_its_job_folder_loads():
     flat, _ = resolve_config({**written, "PROBLEM": {"NDIM": "2D"},
                               "DATA": {"TEST": {"PADDING": "(0, 0)"}}})  # fmt: skip
     assert flat["DATA"]["TEST"]["PADDING"] == [0, 0]
+
+
+def test_keys_of_biapy_3_0_to_3_4_guis_read_with_their_meaning():
+    """BiaPy's 3.x GUI wrote DATA_CONTOUR_MODE (when not thick) and ERODE_AND_DILATE_FOREGROUND;
+    3.7.1's update no longer knows them (it stops at them): read as the C encoder's mode and
+    the watershed's growth-mask erosion and dilation they became."""
+    raw = {"PROBLEM": {"INSTANCE_SEG": {
+        "DATA_CHANNELS": "BCD", "DATA_CONTOUR_MODE": "inner", "DISTANCE_CHANNEL_MASK": False,
+        "ERODE_AND_DILATE_FOREGROUND": True, "FORE_EROSION_RADIUS": 3}}}  # fmt: skip
+    config, notes = resolve_config(raw)
+    seg = config["PROBLEM"]["INSTANCE_SEG"]
+    assert seg["DATA_CHANNELS"] == ["F", "C", "Db"]
+    assert seg["DATA_CHANNELS_EXTRA_OPTS"]["C"]["mode"] == "inner"
+    assert seg["WATERSHED"]["ERODE_AND_DILATE_GROWTH_MASK"] is True
+    assert seg["WATERSHED"]["FORE_EROSION_RADIUS"] == 3
+    assert f"read {SEG}.DATA_CONTOUR_MODE 'inner' as DATA_CHANNELS_EXTRA_OPTS C mode" in notes
