@@ -1,5 +1,7 @@
 """A config BiaPy 3.7.1 writes out, every key at its default, loaded by segpipe; and the
-config a BiaPy run writes into its job folder, with its derived paths, in 2D and 3D.
+config a BiaPy run writes into its job folder, with its derived paths, in 2D and 3D; and the
+config a BiaPy checkpoint stores, which its configuration check completed (its check runs here
+with stand-ins for the few modules it imports but the environment lacks).
 
     PYTHONPATH=. benchmarks/.venv-biapy/bin/python benchmarks/check_biapy_config.py
 
@@ -12,14 +14,19 @@ and the notes and warnings segpipe gives; exits 1 if it does not load or any key
 
 from __future__ import annotations
 
+import functools
+import importlib.abc
+import importlib.machinery
 import importlib.util
 import sys
+import types
 from pathlib import Path
 
 from stages.config import ConfigError, resolve_config
 from stages.config.keys import get, set_key
 
 
+@functools.cache
 def biapy_config_module():
     """BiaPy's config.py, read from its source file (none of BiaPy's heavy imports run)."""
     spec = importlib.util.find_spec("biapy")
@@ -49,6 +56,83 @@ def written_by_a_run(ndim: str, channels: list[str]) -> dict:
         getattr(root.DATA, split).GT_PATH = f"/data/{split.lower()}/label/"
     module.update_dependencies(config)
     return yaml.safe_load(config.get_cfg_defaults().dump())
+
+
+#: modules BiaPy's configuration check imports that the benchmark environment (BiaPy installed
+#: without its dependencies) lacks; stand-ins are enough, none of their code runs in the check
+_ABSENT = ("torchinfo", "torchmetrics", "pytorch_msssim", "torchvision")
+
+
+class _StandIns(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Empty modules for :data:`_ABSENT` and its submodules; any attribute is a stand-in."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in _ABSENT:
+            return importlib.machinery.ModuleSpec(name, self, is_package=True)
+        return None
+
+    def create_module(self, spec):
+        module = types.ModuleType(spec.name)
+        module.__path__ = []
+        module.__getattr__ = lambda attribute: _StandIn()
+        return module
+
+    def exec_module(self, module):
+        pass
+
+
+class _StandIn:
+    def __getattr__(self, attribute):
+        return _StandIn()
+
+    def __call__(self, *args, **kwargs):
+        return _StandIn()
+
+    def __mro_entries__(self, bases):
+        return (object,)
+
+
+def checked_by_biapy(ndim: str, channels: list[str], classes: int) -> dict:
+    """The config a BiaPy 3.7.1 checkpoint stores: the one its configuration check completed
+    (every channel's loss and encoder option, auxiliary channels), as BiaPy saves it."""
+    import contextlib
+    import io
+
+    module = biapy_config_module()  # before BiaPy's package is stood in for below
+    if not any(isinstance(finder, _StandIns) for finder in sys.meta_path):
+        sys.meta_path.append(_StandIns())
+        root = str(Path(importlib.util.find_spec("biapy").origin).parent)
+        for package in (
+            "biapy",
+            "biapy.engine",
+            "biapy.utils",
+            "biapy.data",
+            "biapy.config",
+            "biapy.data.post_processing",
+            "biapy.models",
+            "biapy.data.generators",
+        ):
+            stand_in = types.ModuleType(package)  # BiaPy's package __init__ imports everything
+            stand_in.__path__ = [root + package[len("biapy") :].replace(".", "/")]
+            sys.modules[package] = stand_in
+        sys.modules["biapy.config"].Config = module.Config
+    from biapy.engine.check_configuration import check_configuration
+    from biapy.utils.misc import cfg_to_plain_dict
+
+    config = module.Config("/tmp/job", "job")
+    root = config._C
+    root.PROBLEM.TYPE, root.PROBLEM.NDIM = "INSTANCE_SEG", ndim
+    root.PROBLEM.INSTANCE_SEG.DATA_CHANNELS = channels
+    root.DATA.N_CLASSES = classes
+    root.TRAIN.ENABLE = root.TEST.ENABLE = True
+    root.DATA.PATCH_SIZE = (256, 256, 1) if ndim == "2D" else (32, 128, 128, 1)
+    for split in ("TRAIN", "TEST"):
+        getattr(root.DATA, split).PATH = getattr(root.DATA, split).GT_PATH = "/tmp"
+    module.update_dependencies(config)
+    cfg = config.get_cfg_defaults()
+    with contextlib.redirect_stdout(io.StringIO()):
+        check_configuration(cfg, "job", check_data_paths=False)
+    return cfg_to_plain_dict(cfg)
 
 
 def biapy_defaults() -> dict[str, object]:
@@ -90,6 +174,17 @@ def main() -> None:
             print(f"a config written by a {ndim} {channels} run does not load: {error}")
             sys.exit(1)
         print(f"a config written by a {ndim} {channels} run (derived paths included) loads")
+    embedseg = ["E_offset", "E_sigma", "E_seediness"]
+    checked = [(["F", "C"], "2D", 2), (["F", "C", "Db"], "3D", 2), (["F", "P"], "2D", 2),
+               (["F", "C"], "2D", 3), (["F", "Dc"], "2D", 2), (embedseg, "2D", 2),
+               (["F", "H", "V"], "2D", 2)]  # fmt: skip
+    for channels, ndim, classes in checked:
+        try:
+            resolve_config(checked_by_biapy(ndim, channels, classes))
+        except ConfigError as error:
+            print(f"the config a {ndim} {channels} checkpoint stores does not load: {error}")
+            sys.exit(1)
+        print(f"the config a {ndim} {channels} (N_CLASSES {classes}) checkpoint stores loads")
     ours, _ = resolve_config({})
     print("segpipe's defaults that differ from BiaPy's:")
     for path, theirs in defaults.items():

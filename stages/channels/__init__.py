@@ -124,6 +124,16 @@ class Encoder:
         return self.function(labels, **resolved).reshape((-1,) + labels.shape)
 
 
+#: H, V and Z's output activation: "" is tanh for normalised offsets, else linear (BiaPy
+#: 3.7.1's check writes "linear" for its own default)
+OFFSET_ACTIVATIONS = ("", "tanh", "linear")
+
+
+def offset_activation(options: dict[str, Any], ndim: int) -> list[str]:
+    """The activation of an H, V or Z plane from its options."""
+    return [options["act"] or ("tanh" if options["norm"] else "linear")]
+
+
 ENCODERS: dict[str, Encoder] = {
     "F": Encoder(
         "F", binary.encode_foreground, "binary", {"erosion": 0, "dilation": 0}, foreground_rank=0
@@ -190,18 +200,20 @@ ENCODERS: dict[str, Encoder] = {
         "H",
         distance.encode_offset_x,
         "regression",
-        {"norm": True, "mask_values": True},
+        {"norm": True, "mask_values": True, "act": ""},
+        {"act": OFFSET_ACTIVATIONS},
         polarity="gradient",
-        activations=lambda o, ndim: ["tanh" if o["norm"] else "linear"],
+        activations=offset_activation,
         vector_axes={"H": -1},
     ),
     "V": Encoder(
         "V",
         distance.encode_offset_y,
         "regression",
-        {"norm": True, "mask_values": True},
+        {"norm": True, "mask_values": True, "act": ""},
+        {"act": OFFSET_ACTIVATIONS},
         polarity="gradient",
-        activations=lambda o, ndim: ["tanh" if o["norm"] else "linear"],
+        activations=offset_activation,
         vector_axes={"V": -2},
         rotation_partners={"V": ("H", True)},
     ),
@@ -209,9 +221,10 @@ ENCODERS: dict[str, Encoder] = {
         "Z",
         distance.encode_offset_z,
         "regression",
-        {"norm": True, "mask_values": True},
+        {"norm": True, "mask_values": True, "act": ""},
+        {"act": OFFSET_ACTIVATIONS},
         polarity="gradient",
-        activations=lambda o, ndim: ["tanh" if o["norm"] else "linear"],
+        activations=offset_activation,
         vector_axes={"Z": -3},
         needs_3d=True,
     ),

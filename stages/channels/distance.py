@@ -139,21 +139,22 @@ def _offset_to_centroid(labels: np.ndarray, axis: int, norm: bool) -> np.ndarray
 
 
 def encode_offset_x(
-    labels: np.ndarray, *, norm: bool = True, mask_values: bool = True
+    labels: np.ndarray, *, norm: bool = True, mask_values: bool = True, act: str = ""
 ) -> np.ndarray:
-    """H: signed offset from each instance pixel to its centroid along X, in [-1, 1] if ``norm``."""
+    """H: signed offset from each instance pixel to its centroid along X, in [-1, 1] if ``norm``
+    (``act``, the output activation, does not change the target)."""
     return _offset_to_centroid(labels, -1, norm)
 
 
 def encode_offset_y(
-    labels: np.ndarray, *, norm: bool = True, mask_values: bool = True
+    labels: np.ndarray, *, norm: bool = True, mask_values: bool = True, act: str = ""
 ) -> np.ndarray:
     """V: the same along Y."""
     return _offset_to_centroid(labels, -2, norm)
 
 
 def encode_offset_z(
-    labels: np.ndarray, *, norm: bool = True, mask_values: bool = True
+    labels: np.ndarray, *, norm: bool = True, mask_values: bool = True, act: str = ""
 ) -> np.ndarray:
     """Z: the same along Z (3D only)."""
     return _offset_to_centroid(labels, -3, norm)

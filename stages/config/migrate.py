@@ -188,6 +188,61 @@ def old_channel_string(text: str, ndim: int) -> list[str] | None:
 _EMBEDSEG_PARTS = ("E_offset", "E_sigma", "E_seediness")
 
 
+#: the loss BiaPy 3.7.1's check gives each channel when DATA_CHANNELS_LOSSES is empty
+_BIAPY_LOSSES = {
+    **dict.fromkeys(("F", "B", "C", "P", "T", "A", "M"), "bce"),
+    **dict.fromkeys(("Gv", "Gh", "Gz", "D"), "mse"),
+    **dict.fromkeys(("Z", "V", "H", "Db", "Dc", "Dn", "R"), "l1"),
+    **dict.fromkeys(_EMBEDSEG_PARTS, "embedseg"),
+}
+#: channels BiaPy's check appends for its own use: the raw labels (I), border weights (We)
+_AUXILIARY_CHANNELS = ("I", "We")
+#: encoder options BiaPy's check writes out at values segpipe's encoders always have
+_FILLED_OPTIONS = {"P": {"skeleton_mode": "full"}, "Db": {"val_type": "norm", "act": "sigmoid"}}
+
+
+def _checked_config(config: dict, migration: Migration) -> None:
+    """The config BiaPy 3.7.1 stores in its checkpoints is the one its check completed: the
+    auxiliary channels it appends, the loss of every channel and every encoder option filled
+    in. Read back as segpipe's own where they are what segpipe does (anything else stays, and
+    validation names it)."""
+    seg = get(config, SEG)
+    codes = seg.get("DATA_CHANNELS")
+    if isinstance(codes, list) and any(c in _AUXILIARY_CHANNELS for c in codes):
+        seg["DATA_CHANNELS"] = [c for c in codes if c not in _AUXILIARY_CHANNELS]
+        migration.note(
+            f"read {SEG}.DATA_CHANNELS {codes} as {seg['DATA_CHANNELS']} (I and We are "
+            "BiaPy's own auxiliary channels)"
+        )
+        codes = seg["DATA_CHANNELS"]
+    losses = seg.get("DATA_CHANNELS_LOSSES")
+    if isinstance(codes, list) and losses and list(losses) == [_BIAPY_LOSSES.get(c) for c in codes]:
+        seg.pop("DATA_CHANNELS_LOSSES")
+        migration.note(
+            f"read {SEG}.DATA_CHANNELS_LOSSES {list(losses)} as segpipe's per-channel losses "
+            "(BiaPy's own for these channels)"
+        )
+    options = seg.get("DATA_CHANNELS_EXTRA_OPTS")
+    listed = isinstance(options, list) and len(options) == 1 and isinstance(options[0], dict)
+    options = options[0] if listed else options
+    if not isinstance(options, dict):
+        return
+    read = dict(options)
+    for code, filled in _FILLED_OPTIONS.items():
+        given = read.get(code)
+        if isinstance(given, dict) and any(given.get(k) == v for k, v in filled.items()):
+            read[code] = {k: v for k, v in given.items() if filled.get(k, object()) != v}
+    if any(part in read for part in _EMBEDSEG_PARTS):
+        parts = [read.pop(part, None) or {} for part in _EMBEDSEG_PARTS]
+        read["E"] = {**read.get("E", {}), **parts[0]}  # the centre options are E_offset's
+    if read != options:
+        seg["DATA_CHANNELS_EXTRA_OPTS"] = [read] if listed else read
+        migration.note(
+            f"read {SEG}.DATA_CHANNELS_EXTRA_OPTS as segpipe's encoder options (those BiaPy's "
+            "check filled in at what segpipe's encoders do, and E_offset's as E's)"
+        )
+
+
 def _channels(config: dict, ndim: int, migration: Migration) -> None:
     value = get(config, f"{SEG}.DATA_CHANNELS")
     if isinstance(value, list) and set(_EMBEDSEG_PARTS) <= set(value):
@@ -503,6 +558,7 @@ def migrate(raw: dict) -> tuple[dict, list[str]]:
     _renamed_and_dropped(config, migration)  # first: the steps below read the new places
     _augmentation_probability(config, migration)
     if isinstance(get(config, SEG), dict):
+        _checked_config(config, migration)
         _channels(config, ndim, migration)
         _into_watershed(config, migration)
         _thresholds(config, migration)

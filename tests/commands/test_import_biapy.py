@@ -136,3 +136,33 @@ def test_the_workflow_tells_a_biapy_checkpoint_without_torch(run, tmp_path, trai
     assert not looks_like_biapy_checkpoint(tmp_path / "missing.pth")
     assert not looks_like_biapy_checkpoint(tmp_path)  # a package folder
     assert not looks_like_biapy_checkpoint("")
+
+
+def test_the_config_biapys_check_completed_is_the_one_a_real_checkpoint_holds(run, tmp_path):
+    """BiaPy 3.7.1 stores the config its configuration check completed (benchmarks/
+    check_biapy_config.py runs that check): every channel's loss, every encoder option,
+    'auto' watershed thresholds, the 3D-ready lists. Read back as segpipe's own."""
+    checked = yaml.safe_load(yaml.safe_dump(BIAPY_CONFIG))
+    checked["PROBLEM"]["INSTANCE_SEG"] = {
+        "DATA_CHANNELS": ["F", "C"], "DATA_CHANNELS_LOSSES": ["bce", "bce"],
+        "DATA_CHANNEL_WEIGHTS": [1, 1], "INSTANCE_CREATION_PROCESS": "watershed",
+        "DATA_CHANNELS_EXTRA_OPTS": [{"C": {"mode": "thick"}, "F": {"dilation": 0, "erosion": 0}}],
+        "WATERSHED": {"SEED_CHANNELS": ["F", "C"], "SEED_CHANNELS_THRESH": ["auto", "auto"],
+                      "GROWTH_MASK_CHANNELS": ["F"], "GROWTH_MASK_CHANNELS_THRESH": ["auto"],
+                      "TOPOGRAPHIC_SURFACE_CHANNEL": "F"},
+    }  # fmt: skip
+    checked["MODEL"]["Z_DOWN"] = [2, 2]
+    source = biapy_checkpoint(tmp_path / "checked.pth", config=checked)
+    result = run("import-biapy", tmp_path / "checked.pth", tmp_path / "m.pt")
+    assert result.exit_code == 0, result.output
+    model, card = load_model(tmp_path / "m.pt")
+    x = torch.rand(1, 1, 48, 48)
+    with torch.no_grad():
+        assert torch.equal(model(x), source(x))
+    assert card["codes"] == ["F", "C"]
+    # a loss BiaPy would not have chosen itself is still refused, naming the key
+    checked["PROBLEM"]["INSTANCE_SEG"]["DATA_CHANNELS_LOSSES"] = ["bce", "mse"]
+    biapy_checkpoint(tmp_path / "other.pth", config=checked)
+    result = run("import-biapy", tmp_path / "other.pth", tmp_path / "other.pt")
+    assert result.exit_code != 0 and "DATA_CHANNELS_LOSSES" in result.output
+    assert not (tmp_path / "other.pt").exists()

@@ -243,3 +243,42 @@ def test_keys_of_biapy_3_0_to_3_4_guis_read_with_their_meaning():
     assert seg["WATERSHED"]["ERODE_AND_DILATE_GROWTH_MASK"] is True
     assert seg["WATERSHED"]["FORE_EROSION_RADIUS"] == 3
     assert f"read {SEG}.DATA_CONTOUR_MODE 'inner' as DATA_CHANNELS_EXTRA_OPTS C mode" in notes
+
+
+def test_encoder_options_biapys_check_fills_in_read_as_segpipes():
+    """BiaPy's check writes every option of every channel; those at what segpipe's encoders
+    do are read as segpipe's, H/V/Z's 'linear' activation is kept (segpipe's default for
+    normalised offsets is tanh), the EmbedSeg parts' options become E's, and the appended
+    raw-label channel I is dropped."""
+    from stages.channels import ENCODERS
+
+    raw = {"PROBLEM": {"INSTANCE_SEG": {
+        "DATA_CHANNELS": ["F", "P", "Db", "H", "V", "I"],
+        "DATA_CHANNELS_LOSSES": ["bce", "bce", "l1", "l1", "l1"],
+        "DATA_CHANNELS_EXTRA_OPTS": [{
+            "P": {"type": "centroid", "skeleton_mode": "full", "dilation": 1, "erosion": 0},
+            "Db": {"val_type": "norm", "act": "sigmoid", "mask_values": True},
+            "H": {"norm": True, "act": "linear"},
+            "V": {"norm": True, "act": "linear"}}]}}}  # fmt: skip
+    config, notes = resolve_config(raw)
+    seg = config["PROBLEM"]["INSTANCE_SEG"]
+    assert seg["DATA_CHANNELS"] == ["F", "P", "Db", "H", "V"]
+    options = seg["DATA_CHANNELS_EXTRA_OPTS"]
+    assert options["P"] == {"type": "centroid", "dilation": 1, "erosion": 0}
+    assert options["Db"] == {"mask_values": True}
+    h = ENCODERS["H"].resolve_options(options["H"], 2)
+    assert ENCODERS["H"].plane_activations(h, 2) == ["linear"]
+    assert ENCODERS["H"].plane_activations(ENCODERS["H"].resolve_options({}, 2), 2) == ["tanh"]
+    assert any("I and We are BiaPy's own auxiliary channels" in n for n in notes)
+    embedseg, _ = resolve_config({"PROBLEM": {"INSTANCE_SEG": {
+        "DATA_CHANNELS": ["E_offset", "E_sigma", "E_seediness"],
+        "DATA_CHANNELS_LOSSES": ["embedseg"] * 3,
+        "DATA_CHANNELS_EXTRA_OPTS": [{"E_offset": {"center_mode": "medoid",
+                                                   "medoid_max_points": 10000},
+                                      "E_sigma": {}, "E_seediness": {}}]}}})  # fmt: skip
+    assert embedseg["PROBLEM"]["INSTANCE_SEG"]["DATA_CHANNELS_EXTRA_OPTS"]["E"] == {
+        "center_mode": "medoid", "medoid_max_points": 10000}  # fmt: skip
+    discretized = [{"Db": {"val_type": "discretize"}}]
+    with pytest.raises(ConfigError, match="Db"):  # a value segpipe does not have stays
+        resolve_config({"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["F", "Db"],
+                        "DATA_CHANNELS_EXTRA_OPTS": discretized}}})  # fmt: skip
