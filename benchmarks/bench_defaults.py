@@ -6,7 +6,10 @@ figures do not depend on the machine's load), and its F1@0.5 on the held-out til
 
 - segpipe:          the demo as it is (DATA_CHANNELS [F, C], no class rebalancing);
 - rebalance:        PROBLEM.INSTANCE_SEG.CLASS_REBALANCE_WITHIN_CHANNELS true (BiaPy's default);
-- B+C:              DATA_CHANNELS [B, C] (BiaPy 3.7.1's default).
+- B+C:              DATA_CHANNELS [B, C] (BiaPy 3.7.1's default);
+- F+H+V tanh/linear: the H and V offsets' output activation, segpipe's default (tanh for
+                    normalised offsets) and BiaPy 3.7.1's (linear);
+- E centroid/medoid: EmbedSeg's instance centre, segpipe's default and BiaPy 3.7.1's.
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_defaults.py [--seeds 0,1,2] [--epochs 30]
 """
@@ -22,7 +25,20 @@ VARIANTS = {
     "segpipe": {},
     "rebalance": {"PROBLEM": {"INSTANCE_SEG": {"CLASS_REBALANCE_WITHIN_CHANNELS": True}}},
     "B+C": {"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["B", "C"]}}},
-}
+    # encoder options: H/V's output activation (segpipe's tanh for normalised offsets, BiaPy
+    # 3.7.1's linear) and EmbedSeg's centre (segpipe's centroid, BiaPy's medoid)
+    "F+H+V tanh": {"PROBLEM": {"INSTANCE_SEG": {
+        "DATA_CHANNELS": ["F", "H", "V"], "DATA_CHANNEL_WEIGHTS": [],
+        "DATA_CHANNELS_EXTRA_OPTS": [{}]}}},
+    "F+H+V linear": {"PROBLEM": {"INSTANCE_SEG": {
+        "DATA_CHANNELS": ["F", "H", "V"], "DATA_CHANNEL_WEIGHTS": [],
+        "DATA_CHANNELS_EXTRA_OPTS": [{"H": {"act": "linear"}, "V": {"act": "linear"}}]}}},
+    "E centroid": {"PROBLEM": {"INSTANCE_SEG": {
+        "DATA_CHANNELS": ["E"], "DATA_CHANNEL_WEIGHTS": [], "DATA_CHANNELS_EXTRA_OPTS": [{}]}}},
+    "E medoid": {"PROBLEM": {"INSTANCE_SEG": {
+        "DATA_CHANNELS": ["E"], "DATA_CHANNEL_WEIGHTS": [],
+        "DATA_CHANNELS_EXTRA_OPTS": [{"E": {"center_mode": "medoid"}}]}}},
+}  # fmt: skip
 
 
 def main() -> None:
