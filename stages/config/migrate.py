@@ -414,7 +414,9 @@ def _model_and_data(config: dict, migration: Migration) -> None:
     if _has(config, "MODEL.BATCH_NORMALIZATION"):
         if _pop(config, "MODEL.BATCH_NORMALIZATION"):
             set_key(config, "MODEL.NORMALIZATION", "bn")
-        migration.note("read MODEL.BATCH_NORMALIZATION as MODEL.NORMALIZATION 'bn'")
+            migration.note("read MODEL.BATCH_NORMALIZATION as MODEL.NORMALIZATION 'bn'")
+        else:  # as BiaPy 3.7.1 reads it: MODEL.NORMALIZATION keeps its own value
+            migration.note("read MODEL.BATCH_NORMALIZATION false as nothing")
     if _has(config, "MODEL.N_CLASSES"):
         classes = _pop(config, "MODEL.N_CLASSES")
         if isinstance(classes, int) and not _has(config, "DATA.N_CLASSES"):

@@ -282,3 +282,11 @@ def test_encoder_options_biapys_check_fills_in_read_as_segpipes():
     with pytest.raises(ConfigError, match="Db"):  # a value segpipe does not have stays
         resolve_config({"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["F", "Db"],
                         "DATA_CHANNELS_EXTRA_OPTS": discretized}}})  # fmt: skip
+
+
+def test_batch_normalization_false_leaves_the_normalization_as_biapy_does():
+    """BiaPy's GUI writes MODEL.BATCH_NORMALIZATION false when asked for none; BiaPy 3.7.1's
+    update drops it, so MODEL.NORMALIZATION keeps its value (the note says so, not 'bn')."""
+    config, notes = resolve_config({"MODEL": {"BATCH_NORMALIZATION": False}})
+    assert config["MODEL"]["NORMALIZATION"] == "in"
+    assert "read MODEL.BATCH_NORMALIZATION false as nothing" in notes
