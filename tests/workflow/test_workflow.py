@@ -944,3 +944,61 @@ def test_raw_and_labels_inside_zarr_containers_run_end_to_end(tmp_path):
     predicted, _ = read_labels(results / "per_image_instances" / "vol.zarr")
     assert predicted.shape == mask.shape
     assert sorted(p.relative_to(tmp_path) for p in (tmp_path / "data").rglob("*")) == before
+
+
+def test_a_config_as_biapys_3x_gui_writes_it_runs_end_to_end(run2d, tmp_path):
+    """The keys BiaPy's 3.x GUI writes (its create_yaml_file; our own values): the old
+    channel string with the GUI's unchanged (1, 1) weights for three channels, DA_PROB,
+    PROBABILITY_MAP, MINIMUM_FOREGROUND_PER, the old removal trio, DATA_CONTOUR_MODE,
+    ERODE_AND_DILATE_FOREGROUND, BATCH_NORMALIZATION false, TEST.STATS: loads and runs."""
+    workdir, _ = run2d
+    data = workdir / "data" / "d2"
+    gui = {
+        "SYSTEM": {"NUM_CPUS": -1, "SEED": 0},
+        "RUN": {"NAME": "gui"},
+        "PROBLEM": {"TYPE": "INSTANCE_SEG", "NDIM": "2D", "INSTANCE_SEG": {
+            "DATA_CHANNELS": "BCD", "DATA_CHANNEL_WEIGHTS": "(1, 1)", "DATA_CONTOUR_MODE": "inner",
+            "DATA_MW_TH_TYPE": "auto", "DATA_MW_TH_BINARY_MASK": 0.5,
+            "DATA_MW_TH_FOREGROUND": 0.4, "DATA_MW_TH_CONTOUR": 0.1, "DATA_MW_TH_DISTANCE": 1.0,
+            "DISTANCE_CHANNEL_MASK": True, "ERODE_AND_DILATE_FOREGROUND": True,
+            "FORE_EROSION_RADIUS": 2, "FORE_DILATION_RADIUS": 2}},
+        "DATA": {"PATCH_SIZE": "(64, 64, 1)", "EXTRACT_RANDOM_PATCH": True,
+                 "PROBABILITY_MAP": True, "W_FOREGROUND": 0.94, "W_BACKGROUND": 0.06,
+                 "TRAIN": {"IN_MEMORY": True, "PATH": str(data / "train" / "raw"),
+                           "GT_PATH": str(data / "train" / "label"), "REPLICATE": 1,
+                           "OVERLAP": "(0,0)", "PADDING": "(0,0)", "MINIMUM_FOREGROUND_PER": 0},
+                 "VAL": {"FROM_TRAIN": True, "SPLIT_TRAIN": 0.1, "RANDOM": True},
+                 "TEST": {"IN_MEMORY": False, "LOAD_GT": True, "PATH": str(data / "test" / "raw"),
+                          "GT_PATH": str(data / "test" / "label"), "OVERLAP": "(0,0)",
+                          "PADDING": "(8,8)"}},
+        "AUGMENTOR": {"ENABLE": True, "DA_PROB": 0.5, "AUG_SAMPLES": True, "AUG_NUM_SAMPLES": 2,
+                      "VFLIP": True, "HFLIP": True, "ROT90": True, "RANDOM_ROT": True,
+                      "RANDOM_ROT_RANGE": "(-180, 180)", "AFFINE_MODE": "reflect",
+                      "ELASTIC": True, "G_BLUR": True, "G_SIGMA": "(1.0, 2.0)",
+                      "BRIGHTNESS": True, "BRIGHTNESS_FACTOR": "(-0.1, 0.1)",
+                      "BRIGHTNESS_MODE": "3D", "CUTOUT": True, "GRIDMASK": True},
+        "MODEL": {"ARCHITECTURE": "unet", "FEATURE_MAPS": [8, 16], "DROPOUT_VALUES": [0, 0],
+                  "BATCH_NORMALIZATION": False, "LAST_ACTIVATION": "sigmoid",
+                  "Z_DOWN": [0], "LOAD_CHECKPOINT": False},
+        "TRAIN": {"ENABLE": True, "OPTIMIZER": "ADAMW", "LR": 2e-3, "BATCH_SIZE": 8,
+                  "EPOCHS": 1, "PATIENCE": -1},
+        "TEST": {"ENABLE": True, "VERBOSE": True, "AUGMENTATION": False, "EVALUATE": True,
+                 "STATS": {"PER_PATCH": True, "MERGE_PATCHES": True, "FULL_IMG": False},
+                 "MATCHING_STATS": True, "MATCHING_STATS_THS": [0.3, 0.5, 0.75],
+                 "POST_PROCESSING": {"REMOVE_BY_PROPERTIES": ["circularity"],
+                                     "REMOVE_BY_PROPERTIES_VALUES": [0.2],
+                                     "REMOVE_BY_PROPERTIES_SIGN": ["lt"],
+                                     "CLEAR_BORDER": True}},
+    }  # fmt: skip
+    result = snakemake(tmp_path, "--configfile", str(_write(tmp_path / "gui.yaml", gui)))
+    assert result.returncode == 0, result.stderr[-3000:]
+    said = result.stderr
+    assert "DATA_CHANNEL_WEIGHTS [1, 1] as [1, 1, 1]" in said
+    assert "DATA_CONTOUR_MODE 'inner' as DATA_CHANNELS_EXTRA_OPTS C mode" in said
+    results = tmp_path / "results/gui/results/gui_1"
+    metrics = pd.read_csv(results / "test_results_metrics.csv")
+    assert list(metrics["file"]) == ["tile-3", "average"]
+    train = yaml.safe_load((tmp_path / "results/gui/config_files/gui_1/train.yaml").read_text())
+    assert train["DATA"]["TRAIN"]["PROBABILITY_MAP"] is True
+    assert train["PROBLEM"]["INSTANCE_SEG"]["DATA_CHANNELS_EXTRA_OPTS"]["C"] == {"mode": "inner"}
+    assert len(list((results / "aug").glob("*"))) >= 2  # AUG_SAMPLES
