@@ -57,6 +57,17 @@ def _ngff_axes(attributes: dict) -> tuple[str, str, list[float] | None] | None:
     return dataset["path"], axes, scale
 
 
+def holds_one_image(path: str | Path) -> bool:
+    """Whether the Zarr node at ``path`` is one image: an array, or an OME-Zarr image group."""
+    import zarr
+
+    try:
+        node = zarr.open(str(path), mode="r")
+    except Exception:  # zarr raises many types for what is not a Zarr node
+        return False
+    return hasattr(node, "shape") or _ngff_axes(dict(node.attrs)) is not None
+
+
 def _only_dataset(handle, path: Path) -> tuple[str, object]:
     """The one array of an HDF5 file or Zarr group (refused when there are several)."""
     found: list[tuple[str, object]] = []

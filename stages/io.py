@@ -126,7 +126,7 @@ def list_images(folder: str | Path, what: str = "image folder", inside: str = ""
 def array_inside(container: Path, inside: str, what: str = "image folder") -> Path:
     """The folder of the Zarr array at ``inside`` (groups separated by dots, as BiaPy writes
     them, or slashes) of ``container``; an error names both when it holds none there."""
-    from .containers import ZARR_SUFFIXES, is_container
+    from .containers import ZARR_SUFFIXES, holds_one_image
 
     if container.suffix.lower() not in ZARR_SUFFIXES:
         raise InputError(
@@ -135,21 +135,9 @@ def array_inside(container: Path, inside: str, what: str = "image folder") -> Pa
         )
     parts = [part for part in inside.replace("/", ".").split(".") if part]
     array = container.joinpath(*parts)
-    if not (parts and array.is_dir() and is_container(array) and _one_image(array)):
+    if not (parts and array.is_dir() and holds_one_image(array)):
         raise InputError(f"{what}: {container} holds no array at {inside!r}")
     return array
-
-
-def _one_image(path: Path) -> bool:
-    """Whether a Zarr node is one image: an array, or an OME-Zarr image group."""
-    import zarr
-
-    try:
-        node = zarr.open(str(path), mode="r")
-    except Exception:  # zarr raises many types for what is not a Zarr node
-        return False
-    attributes = dict(node.attrs)
-    return hasattr(node, "shape") or "multiscales" in attributes.get("ome", attributes)
 
 
 def _zarr_holding(path: Path) -> Path | None:

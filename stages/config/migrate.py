@@ -222,10 +222,8 @@ def _checked_config(config: dict, migration: Migration) -> None:
             f"read {SEG}.DATA_CHANNELS_LOSSES {list(losses)} as segpipe's per-channel losses "
             "(BiaPy's own for these channels)"
         )
-    options = seg.get("DATA_CHANNELS_EXTRA_OPTS")
-    listed = isinstance(options, list) and len(options) == 1 and isinstance(options[0], dict)
-    options = options[0] if listed else options
-    if not isinstance(options, dict):
+    options = _channel_options(config)
+    if options is None:
         return
     read = dict(options)
     for code, filled in _FILLED_OPTIONS.items():
@@ -236,7 +234,7 @@ def _checked_config(config: dict, migration: Migration) -> None:
         parts = [read.pop(part, None) or {} for part in _EMBEDSEG_PARTS]
         read["E"] = {**read.get("E", {}), **parts[0]}  # the centre options are E_offset's
     if read != options:
-        seg["DATA_CHANNELS_EXTRA_OPTS"] = [read] if listed else read
+        seg["DATA_CHANNELS_EXTRA_OPTS"] = [read]
         migration.note(
             f"read {SEG}.DATA_CHANNELS_EXTRA_OPTS as segpipe's encoder options (those BiaPy's "
             "check filled in at what segpipe's encoders do, and E_offset's as E's)"
@@ -348,12 +346,18 @@ def _into_watershed(config: dict, migration: Migration) -> None:
         migration.note(f"read {SEG}.DATA_CONTOUR_MODE {mode!r} as DATA_CHANNELS_EXTRA_OPTS C mode")
 
 
+def _channel_options(config: dict) -> dict | None:
+    """DATA_CHANNELS_EXTRA_OPTS as one mapping of code to options (BiaPy writes a list holding
+    it); None when absent or of another shape (validation names it)."""
+    options = get(config, f"{SEG}.DATA_CHANNELS_EXTRA_OPTS", None)
+    if isinstance(options, list) and len(options) == 1:
+        options = options[0]
+    return dict(options) if isinstance(options, dict) else None
+
+
 def _channel_option(config: dict, code: str, name: str, value: Any) -> None:
     """Set one encoder option of ``code`` in DATA_CHANNELS_EXTRA_OPTS, keeping the others."""
-    options = get(config, f"{SEG}.DATA_CHANNELS_EXTRA_OPTS", None)
-    if isinstance(options, list):
-        options = options[0] if options and isinstance(options[0], dict) else {}
-    options = dict(options) if isinstance(options, dict) else {}
+    options = _channel_options(config) or {}
     options[code] = {**options.get(code, {}), name: value}
     set_key(config, f"{SEG}.DATA_CHANNELS_EXTRA_OPTS", [options])
 

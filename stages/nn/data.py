@@ -291,17 +291,22 @@ class PatchSampler:
         leaves out are drawn again. ``center_weights``: (foreground, background) shares of
         BiaPy's probability map (:func:`center_probabilities`), which then places the
         patches of images held in memory; None: every free start alike."""
+        if center_weights is not None and any(is_lazy(x.foreground) for x in samples):
+            raise ValueError(
+                "DATA.TRAIN.PROBABILITY_MAP needs the training images in memory "
+                "(DATA.TRAIN.IN_MEMORY true)"
+            )
         self.samples, self.patch, self.rng = samples, tuple(patch), rng
         self.sample_filter = sample_filter
         #: per image, the cumulative chance of its free starts (None: uniform)
-        self.cumulative: list[np.ndarray | None] = []
+        self.cumulative: list[np.ndarray | None] = [None] * len(samples)
         self.valid_shapes = [
             tuple(s - p + 1 for s, p in zip(x.foreground.shape, self.patch)) for x in samples
         ]
         # in memory: every free start position listed; read from disk (the image may not
         # fit, nor a map of its positions): starts drawn and those on a held cell redrawn
         self.positions, self.held = [], []
-        for sample, cells in zip(samples, excluded):
+        for index, (sample, cells) in enumerate(zip(samples, excluded)):
             self.held.append({tuple(s // p for s, p in zip(start, self.patch)) for start in cells})
             if is_lazy(sample.foreground):
                 self.positions.append(None)
@@ -316,12 +321,8 @@ class PatchSampler:
                     center_probabilities(sample.foreground, center_weights), self.patch
                 )[self.positions[-1]]
                 total = chances.sum()
-                self.cumulative.append(np.cumsum(chances / total) if total > 0 else None)
-        if center_weights is not None and any(is_lazy(x.foreground) for x in samples):
-            raise ValueError(
-                "DATA.TRAIN.PROBABILITY_MAP needs the training images in memory "
-                "(DATA.TRAIN.IN_MEMORY true)"
-            )
+                if total > 0:
+                    self.cumulative[index] = np.cumsum(chances / total)
         counts = np.array(
             [
                 len(p) if p is not None else self._free_starts(i)
@@ -358,8 +359,7 @@ class PatchSampler:
         if self.positions[index] is None:
             start = self._free_start(index)
         else:
-            positions = self.positions[index]
-            cumulative = self.cumulative[index] if self.cumulative else None
+            positions, cumulative = self.positions[index], self.cumulative[index]
             if cumulative is None:
                 chosen = self.rng.integers(len(positions))
             else:
