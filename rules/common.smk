@@ -300,7 +300,8 @@ if PREPROCESS_SOURCES and PREPROCESS_CFG["MATCH_HISTOGRAM"]["ENABLE"]:
     _reference = Path(PREPROCESS_CFG["MATCH_HISTOGRAM"]["REFERENCE_PATH"])
     if not _reference.exists():
         sys.exit(
-            f"segpipe: DATA.PREPROCESS.MATCH_HISTOGRAM.REFERENCE_PATH {_reference} does not exist"
+            f"segpipe: DATA.PREPROCESS.MATCH_HISTOGRAM.REFERENCE_PATH {_reference} does not exist: "
+            "set it to the image, or folder of images, whose histogram the others are matched to"
         )
     HISTOGRAM_REFERENCE_FILES = (
         _folder_files(_reference, "histogram reference folder")

@@ -97,7 +97,8 @@ def command(
             ) from None
     if code != 0:
         raise click.ClickException(
-            f"the workflow stopped (Snakemake exit {code}); the failed job's log is named above"
+            f"the workflow stopped (Snakemake exit {code}); the reason is above: a config or data "
+            "error before any job, or the log of the job that failed"
         )
     if dry_run or any(arg.startswith("--report") for arg in snakemake_args):
         return  # nothing ran
