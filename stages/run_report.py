@@ -21,7 +21,8 @@ TRAIN_NEWS = ("epoch ", "an epoch", "resuming", "not resuming", "no better", "tr
 
 
 class LogFollower:
-    """Echo new epoch lines of the train log and each finished prediction, every ``interval``."""
+    """Echo the data check's warnings, new epoch lines of the train log and each finished
+    prediction, every ``interval``."""
 
     def __init__(self, paths: RunPaths, echo: Callable[[str], None], interval: float = 2.0):
         self.paths, self.echo, self.interval = paths, echo, interval
@@ -60,7 +61,20 @@ class LogFollower:
         self.offsets[path] = self.offsets.get(path, 0) + len(complete.encode())
         return complete.splitlines()
 
+    def _lines_of_this_run(self, path: Path) -> list[str]:
+        """The new lines of a log that each run of its job writes anew (none of an earlier run)."""
+        try:
+            if path.stat().st_mtime < self.started:
+                return []
+        except OSError:
+            return []
+        return self._new_lines(path)
+
     def poll(self) -> None:
+        for line in self._lines_of_this_run(self.paths.logs / "check.log"):
+            parts = line.split(" ", 3)  # as in train.log
+            if len(parts) == 4 and parts[1:3] == ["segpipe.check", "WARNING"]:
+                self.echo(f"check: {parts[3]}")
         for line in self._new_lines(self.paths.logs / "train.log"):
             # "<time> <logger> <level> <message>", as `segpipe` logs
             parts = line.split(" ", 3)
@@ -74,13 +88,8 @@ class LogFollower:
             ):
                 self.echo(f"train: {message}")
         for log in sorted((self.paths.logs / "predict").glob("*.log")):
-            try:
-                if log.stat().st_mtime < self.started:
-                    continue  # an earlier run's
-            except OSError:
-                continue
             # one line per image as a predict job of several images finishes each
-            for line in self._new_lines(log):
+            for line in self._lines_of_this_run(log):
                 if "patch(es) of" in line:
                     self.echo(f"predict: {line.split(': ', 1)[-1]}")
 

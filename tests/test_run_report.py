@@ -1,3 +1,4 @@
+import os
 import time
 
 import pandas as pd
@@ -10,13 +11,21 @@ def _paths(tmp_path) -> RunPaths:
     return RunPaths.of(tmp_path, "x", 1)
 
 
-def test_the_follower_echoes_new_epoch_lines_and_finished_predictions(tmp_path):
+def test_the_follower_echoes_check_warnings_new_epoch_lines_and_finished_predictions(tmp_path):
     paths = _paths(tmp_path)
     (paths.logs / "predict").mkdir(parents=True)
     train_log = paths.logs / "train.log"
     train_log.write_text("10:00:00 segpipe.train INFO epoch 1/9  train 1.0  (an older run)\n")
+    check_log = paths.logs / "check.log"
+    check_log.write_text("09:59:59 segpipe.check WARNING an older run's\n")
+    os.utime(check_log, (time.time() - 60, time.time() - 60))
     seen: list[str] = []
     with LogFollower(paths, seen.append, interval=0.05):
+        check_log.write_text(  # the check runs again: its log is written anew
+            "10:00:00 segpipe WARNING DATA.TEST.IN_MEMORY: no effect (said by the run itself)\n"
+            "10:00:00 segpipe.check WARNING raw: DATA.PATCH_SIZE (20, 128, 128) pads every image\n"
+            "raw: 1 image(s) OK, paired with label\n"
+        )
         with open(train_log, "a") as log:
             log.write("10:00:01 segpipe.train INFO epoch 1/2  train 0.9000  val 0.8000\n")
             log.write("10:00:01 segpipe.train INFO saving\n")  # not news
@@ -27,6 +36,7 @@ def test_the_follower_echoes_new_epoch_lines_and_finished_predictions(tmp_path):
             "a.npz: 4 of 4 patch(es) of a.tif\nb.npz: 2 of 2 patch(es) of b.tif\n"
         )
     assert seen == [
+        "check: raw: DATA.PATCH_SIZE (20, 128, 128) pads every image",
         "train: epoch 1/2  train 0.9000  val 0.8000",
         "train: an epoch will take about 20 min",
         "predict: 4 of 4 patch(es) of a.tif",

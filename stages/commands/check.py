@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 
@@ -56,22 +57,28 @@ def class_channel_problem(classes, n_classes: int, rank: int) -> str:
     return ""
 
 
-#: how many times its own size an image may grow when padded up to the patch
-MAX_PADDING_GROWTH = 4.0
+#: how many times its own size an image may grow when padded up to the patch before segpipe
+#: says so, and before it refuses: BiaPy's 3D template patch (20x128x128) pads the stardist 3D
+#: volume (31x61x57) 4.7 times and its quarters (31x30x28) about 19 times, which costs little
+#: at that size and BiaPy does too; a 2048x2048 patch on 256x256 tiles (64 times) fills memory
+#: with reflections and is a mistake
+PADDING_GROWTH_NOTED = 4.0
+PADDING_GROWTH_REFUSED = 32.0
+
+
+def padding_growth(patch: tuple[int, ...], shapes: list[tuple[int, ...]]) -> float:
+    """How many times its own size the least-padded of images of ``shapes`` grows when padded
+    up to ``patch`` (DATA.REFLECT_TO_COMPLETE_SHAPE); 1 when the patch fits in each."""
+    return min(
+        math.prod(max(p, s) for p, s in zip(patch, shape)) / math.prod(shape) for shape in shapes
+    )
 
 
 def patch_too_large(patch: tuple[int, ...], shapes: list[tuple[int, ...]]) -> str:
-    """Why ``patch`` is too large for images of ``shapes`` ('' when it is not).
-
-    Images smaller than the patch are padded up to it (DATA.REFLECT_TO_COMPLETE_SHAPE): a
-    little is fine, but a patch that makes even the least-padded image grow more than
-    :data:`MAX_PADDING_GROWTH` times only wastes memory (a 2048x2048 patch on 256x256 images
-    asks for 64 times their size).
-    """
-    growth = min(
-        math.prod(max(p, s) for p, s in zip(patch, shape)) / math.prod(shape) for shape in shapes
-    )
-    if growth <= MAX_PADDING_GROWTH:
+    """Why ``patch`` is too large for images of ``shapes`` ('' when it is not): padding even
+    the least-padded image grows it more than :data:`PADDING_GROWTH_REFUSED` times."""
+    growth = padding_growth(patch, shapes)
+    if growth <= PADDING_GROWTH_REFUSED:
         return ""
     largest = tuple(max(sizes) for sizes in zip(*shapes))
     return (
@@ -161,11 +168,19 @@ def command(
                 )
             report.append(entry)
         if config_path and label_dir != "none" and len(settings.patch) == rank:
-            problem = patch_too_large(
-                settings.patch, [tuple(e["shape"]) for e in report[-len(pairs) :]]
-            )
+            shapes = [tuple(e["shape"]) for e in report[-len(pairs) :]]
+            problem = patch_too_large(settings.patch, shapes)
             if problem:
                 raise click.ClickException(f"{raw_dir}: {problem}")
+            growth = padding_growth(settings.patch, shapes)
+            if growth > PADDING_GROWTH_NOTED:
+                logging.getLogger("segpipe.check").warning(
+                    "%s: DATA.PATCH_SIZE %s pads every image to at least %.1f times its size "
+                    "(by reflection): a patch nearer their size trains on more of them a step",
+                    raw_dir,
+                    settings.patch,
+                    growth,
+                )
         click.echo(
             f"{raw_dir}: {len(pairs)} image(s) OK"
             + (f", paired with {label_dir}" if label_dir != "none" else "")

@@ -122,16 +122,25 @@ def test_encode_bad_arguments(run, dataset, tmp_path):
     assert result.exit_code == 1 and "missing.tif does not exist" in result.output
 
 
-def test_check_refuses_a_patch_larger_than_every_image(run, dataset, tmp_path):
+def test_check_refuses_a_patch_far_larger_than_every_image(run, dataset, tmp_path, caplog):
     config = tmp_path / "big.yaml"
-    config.write_text("DATA:\n  PATCH_SIZE: (512, 64, 1)\n")
+    config.write_text("DATA:\n  PATCH_SIZE: (2048, 128, 1)\n")
     args = ["check", "--raw", dataset / "train/raw", "--label", dataset / "train/label"]
     result = run(*args, "--config", config, "--out", tmp_path / "c.json")
-    assert result.exit_code == 1 and "DATA.PATCH_SIZE (512, 64) is far larger than the images" in (
-        result.output
-    )
-    assert "(64, 64)" in result.output and "8 times its size" in result.output
+    assert result.exit_code == 1
+    assert "DATA.PATCH_SIZE (2048, 128) is far larger than the images" in result.output
+    assert "(64, 64)" in result.output and "64 times its size" in result.output
     assert not (tmp_path / "c.json").exists()
-    # a patch a little larger than the images is padded, as the 3D demo's is
+    # BiaPy's 3D template patch pads the stardist 3D volume 4.7 times: padded, and said
+    config.write_text("DATA:\n  PATCH_SIZE: (512, 64, 1)\n")
+    with caplog.at_level("WARNING", logger="segpipe.check"):
+        assert run(*args, "--config", config).exit_code == 0
+    assert [r.getMessage() for r in caplog.records if r.name == "segpipe.check"] == [
+        f"{dataset / 'train/raw'}: DATA.PATCH_SIZE (512, 64) pads every image to at least 8.0 "
+        "times its size (by reflection): a patch nearer their size trains on more of them a step"
+    ]
+    # a patch a little larger than the images is padded without a word, as the 3D demo's is
+    caplog.clear()
     config.write_text("DATA:\n  PATCH_SIZE: (96, 64, 1)\n")
     assert run(*args, "--config", config).exit_code == 0
+    assert not [r for r in caplog.records if r.name == "segpipe.check"]
