@@ -7,6 +7,7 @@ vectors: a flip or rotation of the patch also flips or rotates them.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -179,6 +180,11 @@ def filter_cells(
             "DATA.VAL.FILTER_SAMPLES leaves out every validation patch: loosen its conditions"
         )
     return kept
+
+
+def patch_cell_count(shapes: Sequence[Sequence[int]], patch: Sequence[int]) -> int:
+    """How many non-overlapping patch cells images of ``shapes`` hold (one at least each)."""
+    return sum(math.prod(max(1, s // p) for s, p in zip(shape, patch)) for shape in shapes)
 
 
 def _patch_cells(

@@ -36,6 +36,7 @@ from .data import (
     cross_validation_fold,
     filter_cells,
     fixed_patches,
+    patch_cell_count,
     split_validation,
 )
 from .layout import channel_layout
@@ -366,8 +367,18 @@ def train_network(
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
     rng = np.random.default_rng(seed)  # the validation split must be the same in every process
-    if val_samples is None:
-        shapes = [s.foreground.shape for s in samples]
+    shapes = [s.foreground.shape for s in samples]
+    if val_samples is None and settings.cross_val is None and patch_cell_count(shapes, patch) < 2:
+        log.warning(
+            "the training images hold one patch of DATA.PATCH_SIZE %s: none can be held out, "
+            "so the validation loss is that of the training patch itself (BiaPy's overlapping "
+            "crops share it too); a validation folder or smaller patches give an honest one",
+            patch,
+        )
+        validated = all_cells(samples, patch)
+        held = [[] for _ in samples]
+        val_images, val_targets, val_foreground = fixed_patches(samples, patch, validated)
+    elif val_samples is None:
         if settings.cross_val is not None:
             held = cross_validation_fold(shapes, patch, *settings.cross_val, rng)
         else:
@@ -378,8 +389,9 @@ def train_network(
             samples, patch, held, settings.val_filter
         )  # fmt: skip
         val_images, val_targets, val_foreground = fixed_patches(samples, patch, kept)
+        validated = held
     else:
-        held = [[] for _ in samples]
+        held = validated = [[] for _ in samples]
         cells = all_cells(val_samples, patch)
         if settings.val_filter is not None:
             cells = filter_cells(val_samples, patch, cells, settings.val_filter)
@@ -638,5 +650,5 @@ def train_network(
         resumed_from=start_epoch,
         processes=where.world,
         main=where.main,
-        validation_cells=[[tuple(int(v) for v in start) for start in cells] for cells in held],
+        validation_cells=[[tuple(int(v) for v in start) for start in cells] for cells in validated],
     )

@@ -1,4 +1,5 @@
 import os
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -229,6 +230,26 @@ def test_steps_per_epoch_fixes_the_epoch_whatever_the_data(mask2d, img2d, caplog
     with caplog.at_level("INFO", logger="segpipe.train"):
         train_network(_samples(mask2d, img2d), None, settings, progress=False)
     assert "12 training patch(es) of (32, 32) per epoch in 3 step(s) of 4" in caplog.text
+
+
+def test_images_of_one_patch_validate_on_it_and_say_so(mask2d, img2d, caplog):
+    """One image holding one patch (BiaPy's 3D template on one small volume): nothing can be
+    held out, so the loss of that patch is the validation loss, as BiaPy's overlapping crops
+    make it; not an error."""
+    torch.set_num_threads(1)
+    sample = _samples(mask2d, img2d)[0]
+    sample = Sample(
+        sample.image[:, :40, :48], sample.targets[:, :40, :48], sample.foreground[:40, :48]
+    )
+    settings = settings_from_config(_config(1)).loop
+    with caplog.at_level("WARNING", logger="segpipe.train"):
+        outcome = train_network([sample], None, settings, progress=False)
+    assert "hold one patch of DATA.PATCH_SIZE (32, 32): none can be held out" in caplog.text
+    assert outcome.validation_cells == [[(0, 0)]]
+    assert np.isfinite(outcome.history[0]["val_loss"])
+    # cross-validation folds still need a cell each
+    with pytest.raises(ValueError, match="too few to hold out validation"):
+        train_network([sample], None, replace(settings, cross_val=(2, 1)), progress=False)
 
 
 def test_bf16_autocast_trains_and_the_speed_keys_reach_the_loop(mask2d, img2d):
