@@ -118,16 +118,22 @@ def metrics_summary(csv_path: Path) -> str:
 
 
 def outputs_summary(paths: RunPaths, labels_folder: str) -> str:
-    """Where a finished run's outputs are (``labels_folder``: that of the final instances)."""
-    labels = paths.results / labels_folder
-    lines = [
-        f"  model        {paths.model_dir / 'model.pt'}",
-        f"  instances    {labels}/",
-        f"  metrics      {paths.metrics}",
-        f"  loss chart   {paths.results / 'charts' / f'{paths.name}_loss.png'}",
-        f"  logs         {paths.logs}/",
+    """Where a finished run's outputs are (``labels_folder``: that of the final instances);
+    those a run does not make (metrics without ground truth, no model after a zoo package)
+    are left out."""
+    outputs = [
+        ("model", paths.model_dir / "model.pt"),
+        ("instances", paths.results / labels_folder),
+        ("metrics", paths.metrics),
+        ("loss chart", paths.results / "charts" / f"{paths.name}_loss.png"),
+        ("logs", paths.logs),
     ]
-    return "outputs:\n" + "\n".join(line for line in lines)
+    lines = [
+        f"  {label:<12} {path}{'/' if path.is_dir() else ''}"
+        for label, path in outputs
+        if path.exists()
+    ]
+    return "outputs:\n" + "\n".join(lines)
 
 
 def overview_figure(

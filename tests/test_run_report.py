@@ -3,7 +3,7 @@ import time
 
 import pandas as pd
 
-from stages.run_report import LogFollower, metrics_summary
+from stages.run_report import LogFollower, metrics_summary, outputs_summary
 from stages.workflow import RunPaths
 
 
@@ -56,3 +56,21 @@ def test_the_summary_shows_every_threshold_and_the_post_processed_rows(tmp_path)
     assert text.splitlines()[0] == "metrics, mean of 1 test image(s):"
     assert "     instances   0.30   0.900      0.800   1.000   0.700" in text
     assert "post-processed   0.50   0.900      0.800   1.000   0.700" in text
+
+
+def test_the_outputs_named_are_those_the_run_made(tmp_path):
+    """Without test ground truth there is no metrics file: it is not named."""
+    paths = _paths(tmp_path)
+    (paths.results / "per_image_instances").mkdir(parents=True)
+    paths.logs.mkdir(parents=True)
+    paths.model_dir.mkdir(parents=True)
+    (paths.model_dir / "model.pt").write_bytes(b"")
+    summary = outputs_summary(paths, "per_image_instances")
+    assert summary.splitlines() == [
+        "outputs:",
+        f"  model        {paths.model_dir / 'model.pt'}",
+        f"  instances    {paths.results / 'per_image_instances'}/",
+        f"  logs         {paths.logs}/",
+    ]
+    paths.metrics.write_text("file\n")
+    assert f"  metrics      {paths.metrics}" in outputs_summary(paths, "per_image_instances")
