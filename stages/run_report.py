@@ -117,12 +117,12 @@ def metrics_summary(csv_path: Path) -> str:
     return f"metrics, mean of {images} test image(s):\n{header}\n" + "\n".join(rows)
 
 
-def outputs_summary(paths: RunPaths, labels_folder: str) -> str:
-    """Where a finished run's outputs are (``labels_folder``: that of the final instances);
-    those a run does not make (metrics without ground truth, no model after a zoo package)
-    are left out."""
+def outputs_summary(paths: RunPaths, labels_folder: str, model: Path) -> str:
+    """Where a finished run's outputs are (``labels_folder``: that of the final instances;
+    ``model``: the one trained, or the one a run without training predicted with); those a
+    run does not make (metrics without ground truth) are left out."""
     outputs = [
-        ("model", paths.model_dir / "model.pt"),
+        ("model", model),
         ("instances", paths.results / labels_folder),
         ("metrics", paths.metrics),
         ("loss chart", paths.results / "charts" / f"{paths.name}_loss.png"),

@@ -65,7 +65,7 @@ def test_the_outputs_named_are_those_the_run_made(tmp_path):
     paths.logs.mkdir(parents=True)
     paths.model_dir.mkdir(parents=True)
     (paths.model_dir / "model.pt").write_bytes(b"")
-    summary = outputs_summary(paths, "per_image_instances")
+    summary = outputs_summary(paths, "per_image_instances", paths.model_dir / "model.pt")
     assert summary.splitlines() == [
         "outputs:",
         f"  model        {paths.model_dir / 'model.pt'}",
@@ -73,4 +73,7 @@ def test_the_outputs_named_are_those_the_run_made(tmp_path):
         f"  logs         {paths.logs}/",
     ]
     paths.metrics.write_text("file\n")
-    assert f"  metrics      {paths.metrics}" in outputs_summary(paths, "per_image_instances")
+    other = tmp_path / "elsewhere.pt"  # PATHS.CHECKPOINT_FILE of a run that did not train
+    other.write_bytes(b"")
+    summary = outputs_summary(paths, "per_image_instances", other)
+    assert f"  metrics      {paths.metrics}" in summary and f"  model        {other}" in summary

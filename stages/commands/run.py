@@ -108,9 +108,19 @@ def command(
     picture = _overview(config, paths, post_processed)
     folders = ImageFolders.of(config["TEST"]["FULL_IMG"])
     click.echo(
-        outputs_summary(paths, folders.final_labels(post_processed))
+        outputs_summary(paths, folders.final_labels(post_processed), _model_used(config, paths))
         + (f"\n  overview     {picture}" if picture else "")
     )
+
+
+def _model_used(config, paths) -> Path:
+    """The model a run trained, or the one it predicted with (another path, a zoo package or
+    the experiment's own)."""
+    from .common import experiment_model_name, starting_model
+
+    if config["TRAIN"]["ENABLE"]:
+        return paths.model_dir / "model.pt"
+    return Path(starting_model(config) or paths.model_dir / experiment_model_name(config))
 
 
 def _overview(config, paths, post_processed: bool) -> Path | None:
