@@ -176,7 +176,7 @@ def command(
             if growth > PADDING_GROWTH_NOTED:
                 logging.getLogger("segpipe.check").warning(
                     "%s: DATA.PATCH_SIZE %s pads every image to at least %.1f times its size "
-                    "(by reflection): a patch nearer their size trains on more of them a step",
+                    "(by reflection): a patch nearer their size holds more of them",
                     raw_dir,
                     settings.patch,
                     growth,

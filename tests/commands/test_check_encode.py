@@ -137,7 +137,7 @@ def test_check_refuses_a_patch_far_larger_than_every_image(run, dataset, tmp_pat
         assert run(*args, "--config", config).exit_code == 0
     assert [r.getMessage() for r in caplog.records if r.name == "segpipe.check"] == [
         f"{dataset / 'train/raw'}: DATA.PATCH_SIZE (512, 64) pads every image to at least 8.0 "
-        "times its size (by reflection): a patch nearer their size trains on more of them a step"
+        "times its size (by reflection): a patch nearer their size holds more of them"
     ]
     # a patch a little larger than the images is padded without a word, as the 3D demo's is
     caplog.clear()
