@@ -51,6 +51,9 @@ def _describe(error: jsonschema.ValidationError) -> str:
     if kind == "anyOf":
         reasons = [_describe(sub) for sub in error.context] or [error.message]
         return f"{value!r} is not valid ({'; or '.join(dict.fromkeys(reasons))})"
+    refused = error.schema.get("x-not-supported", {})
+    if kind == "enum" and isinstance(value, str) and value in refused:
+        return f"{value!r} not supported in segpipe: {refused[value]}"
     words: dict[str, Any] = {
         "enum": lambda: f"{value!r} is not one of {limit}",
         "minimum": lambda: f"{value} is below the minimum {limit}",

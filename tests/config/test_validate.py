@@ -42,6 +42,38 @@ def test_schema_errors_name_the_key(raw, message):
         resolve_config(raw)
 
 
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        # BiaPy 3.7.1's Cellpose flows and synapse channels: its codes, refused with the reason
+        (
+            {"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["F", "Gh", "Gv"]}}},
+            r"^PROBLEM\.INSTANCE_SEG\.DATA_CHANNELS\[1\]: 'Gh' not supported in segpipe: "
+            r"Cellpose/Omnipose flow fields .* \['F', 'H', 'V'\]",
+        ),
+        (
+            {"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["F_pre", "F_post"]}}},
+            r"DATA_CHANNELS\[0\]: 'F_pre' not supported in segpipe: synapse channels",
+        ),
+        (
+            {"PROBLEM": {"INSTANCE_SEG": {"WATERSHED": {"SEED_CHANNELS": ["Gz"]}}}},
+            r"SEED_CHANNELS\[0\]: 'Gz' not supported in segpipe: Cellpose",
+        ),
+        (
+            {"PROBLEM": {"INSTANCE_SEG": {"INSTANCE_CREATION_PROCESS": "gradient-flow"}}},
+            r"INSTANCE_CREATION_PROCESS: 'gradient-flow' not supported in segpipe: .*HoVer-Net",
+        ),
+        (
+            {"PROBLEM": {"INSTANCE_SEG": {"INSTANCE_CREATION_PROCESS": "agglomeration"}}},
+            r"INSTANCE_CREATION_PROCESS: 'agglomeration' not supported in segpipe: .*waterz",
+        ),
+    ],
+)
+def test_biapy_values_segpipe_lacks_are_refused_saying_why(raw, message):
+    with pytest.raises(ConfigError, match=message):
+        resolve_config(raw)
+
+
 def test_an_unknown_key_is_reported_before_a_wrong_value():
     with pytest.raises(ConfigError, match=r"^unknown key TRAIN\.EPOCH; did you mean TRAIN\.EPOCHS"):
         resolve_config({"PROBLEM": {"NDIM": "4D"}, "TRAIN": {"EPOCH": 3}})
