@@ -15,14 +15,14 @@ from typing import Any
 import numpy as np
 
 from ..labels import check_labels, compact_ids
-from . import affinity, binary, distance, embedding, rays
+from . import affinity, binary, distance, embedding, flows, rays
 
 
 @dataclass(frozen=True)
 class Encoder:
     code: str
     function: Callable[..., np.ndarray]
-    kind: str  # "binary" (BCE on logits) or "regression" (L1)
+    kind: str  # "binary" (BCE on logits) or "regression" (L1; squared error with ``squared``)
     defaults: dict[str, Any] = field(default_factory=dict)
     choices: dict[str, tuple] = field(default_factory=dict)
     #: how seeds/surfaces use the channel in the watershed: above, below or gradient
@@ -52,6 +52,10 @@ class Encoder:
     alone: bool = False
     needs_3d: bool = False
     needs_one_of: tuple[str, ...] = ()
+    #: codes that must all be beside it (a flow's other in-plane component)
+    needs_all: tuple[str, ...] = ()
+    #: a regression learnt with the squared error instead of L1 (BiaPy's MSE for flows)
+    squared: bool = False
     #: whether a plane name belongs to this code (default: the name is the code)
     owns_plane: Callable[[str], bool] | None = None
 
@@ -228,6 +232,28 @@ ENCODERS: dict[str, Encoder] = {
         vector_axes={"Z": -3},
         needs_3d=True,
     ),
+    **{
+        code: Encoder(
+            code,
+            function,
+            "regression",
+            {"gradient_type": "cellpose"},
+            {"gradient_type": flows.GRADIENT_TYPES},
+            polarity="gradient",
+            activations=lambda o, ndim: ["linear"],
+            vector_axes={code: axis},
+            rotation_partners={"Gv": ("Gh", True)} if code == "Gv" else {},
+            needs_3d=code == "Gz",
+            needs_one_of=("F", "B", "Db"),
+            needs_all=("Gh", "Gv"),
+            squared=True,
+        )
+        for code, function, axis in (
+            ("Gh", flows.encode_flow_x, -1),
+            ("Gv", flows.encode_flow_y, -2),
+            ("Gz", flows.encode_flow_z, -3),
+        )
+    },
     "R": Encoder(
         "R",
         rays.encode_radial_distances,
@@ -326,6 +352,9 @@ def check_combination(codes: list[str], ndim: int | None = None) -> None:
                 f"channel {code} needs an object probability channel beside it, one of "
                 f"{', '.join(encoder.needs_one_of)}, among {codes}"
             )
+        missing = [c for c in encoder.needs_all if c not in codes]
+        if missing:
+            raise ValueError(f"channel {code} needs {', '.join(missing)} beside it, in {codes}")
         if encoder.needs_3d and ndim == 2:
             raise ValueError(f"channel {code} needs 3D data (PROBLEM.NDIM 3D)")
 

@@ -1,5 +1,5 @@
-"""segpipe decode: predicted channels -> instance labels (watershed, StarDist NMS or EmbedSeg
-clustering)."""
+"""segpipe decode: predicted channels -> instance labels (watershed, StarDist NMS, EmbedSeg
+clustering or gradient-flow following)."""
 
 from __future__ import annotations
 
@@ -68,9 +68,13 @@ def settings_from_config(config) -> DecodeSettings:
         min_unclustered_sum=embed["MIN_UNCLUSTERED_SUM"],
         min_object_size=embed["MIN_OBJECT_SIZE"],
     )
+    decoders = {"watershed": watershed, "stardist": stardist, "embeddings": embedseg}
+    if "Gv" in seg["DATA_CHANNELS"]:
+        # read only for flows: the flow sections of another channel set are not its inputs
+        decoders["gradient-flow"] = _gradient_flow_settings(seg)
     return DecodeSettings(
         requested=seg["INSTANCE_CREATION_PROCESS"],
-        decoders={"watershed": watershed, "stardist": stardist, "embeddings": embedseg},
+        decoders=decoders,
         save_watershed_maps=shed["DATA_CHECK_MW"],
         channel_options=whole(seg["DATA_CHANNELS_EXTRA_OPTS"]),
         ndim=ndim_of(config),
@@ -78,6 +82,21 @@ def settings_from_config(config) -> DecodeSettings:
         blocks=(block, chunk_halo(config)) if block else None,
         roi=(roi["PATH"], roi["AXES_ORDER"]) if roi["ENABLE"] else None,
         blocks_per_job=config["TEST"]["BY_CHUNKS"]["DECODE_BLOCKS_PER_JOB"] if block else 32,
+    )
+
+
+def _gradient_flow_settings(seg):
+    from ..decode import GradientFlowSettings
+
+    cellpose = seg["CELLPOSE"]
+    if (seg["DATA_CHANNELS_EXTRA_OPTS"].get("Gv") or {}).get("gradient_type") == "omnipose":
+        # BiaPy reads the Omnipose section for Omnipose's flows (NITER 0: its own count)
+        omnipose = seg["OMNIPOSE"]
+        flow_threshold, steps = omnipose["FLOW_THRESHOLD"], omnipose["NITER"] or 200
+    else:
+        flow_threshold, steps = cellpose["FLOW_THRESHOLD"], cellpose["N_STEPS"]
+    return GradientFlowSettings(
+        fg_thresh=cellpose["FG_THRESH"], flow_threshold=flow_threshold, n_steps=steps
     )
 
 

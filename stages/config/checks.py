@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .defaults import FLOW_CODES
 from .errors import ConfigError
 from .keys import SEG, SHED
 
@@ -101,6 +102,16 @@ def _check_channel_options(cfg: dict) -> None:
             ENCODERS[code].resolve_options(options, cfg["PROBLEM"]["NDIM"])
         except ValueError as error:
             raise ConfigError(f"{SEG}.DATA_CHANNELS_EXTRA_OPTS.{code}: {error}") from None
+    flows = {
+        code: options.get("gradient_type", "cellpose")
+        for code, options in seg["DATA_CHANNELS_EXTRA_OPTS"].items()
+        if code in FLOW_CODES
+    }
+    if len(set(flows.values())) > 1:
+        raise ConfigError(
+            f"{SEG}.DATA_CHANNELS_EXTRA_OPTS: the flow channels are one vector field and need one "
+            f"gradient_type, got {flows}"
+        )
 
 
 @check(

@@ -28,11 +28,28 @@ def complete(cfg: dict) -> None:
         **{code: {} for code in seg["DATA_CHANNELS"]},
         **{code: dict(options or {}) for code, options in extra.items()},
     }
+    _one_gradient_type(seg["DATA_CHANNELS_EXTRA_OPTS"])
     cfg["MODEL"]["ACTIVATION"] = cfg["MODEL"]["ACTIVATION"].lower()
     resize = cfg["DATA"]["PREPROCESS"]["RESIZE"]
     if ndim == 3 and list(resize["OUTPUT_SHAPE"]) == [512, 512]:
         resize["OUTPUT_SHAPE"] = [512, 512, 512]  # BiaPy's 2D default, read as it reads it
     _watershed_lists(seg)
+
+
+#: the flow channels, one vector field: their components share one gradient_type
+FLOW_CODES = ("Gh", "Gv", "Gz")
+
+
+def _one_gradient_type(options: dict) -> None:
+    """A gradient_type given to one flow component holds for the others (BiaPy's Omnipose
+    template sets it on Gh alone); different ones are left for the checks to name."""
+    given = {
+        options[c]["gradient_type"] for c in FLOW_CODES if "gradient_type" in options.get(c, {})
+    }
+    if len(given) == 1:
+        for code in FLOW_CODES:
+            if code in options:
+                options[code].setdefault("gradient_type", next(iter(given)))
 
 
 def _watershed_lists(seg: dict) -> None:

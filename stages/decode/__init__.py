@@ -16,7 +16,12 @@ from typing import Any
 import numpy as np
 
 from ..channels import ENCODERS, plane_code
-from .settings import EmbedSegSettings, StarDistSettings, WatershedSettings
+from .settings import (
+    EmbedSegSettings,
+    GradientFlowSettings,
+    StarDistSettings,
+    WatershedSettings,
+)
 
 
 @dataclass
@@ -162,6 +167,44 @@ def _run_embedseg(
     return Decoded(result.labels, "embeddings", result.settings)
 
 
+def _run_gradient_flow(
+    channels: np.ndarray, planes: list[str], settings: GradientFlowSettings, channel_options: dict
+) -> Decoded:
+    from .flows import flows_to_instances
+    from .watershed import ChannelFigures, auto_threshold
+
+    ndim = channels.ndim - 1
+    # the flow's components in axis order; a 3D set without Gz flows within its sections
+    flows = np.stack(
+        [
+            channels[planes.index(code)] if code in planes else np.zeros(channels.shape[1:])
+            for code in ("Gz", "Gv", "Gh")[3 - ndim :]
+        ]
+    )
+    if "F" in planes:
+        foreground = channels[planes.index("F")] > settings.fg_thresh
+        source = f"F > {settings.fg_thresh}"
+    elif "B" in planes:
+        foreground = channels[planes.index("B")] < settings.fg_thresh
+        source = f"B < {settings.fg_thresh}"
+    else:
+        distance = channels[planes.index("Db")]
+        cut = auto_threshold("Db", ChannelFigures(distance), growth=True)
+        foreground, source = distance > cut, f"Db > {cut:.4g} (Otsu / 2)"
+    gradient_type = ENCODERS["Gv"].resolve_options(channel_options.get("Gv", {}), ndim)[
+        "gradient_type"
+    ]
+    result = flows_to_instances(
+        flows,
+        foreground,
+        n_steps=settings.n_steps,
+        flow_threshold=settings.flow_threshold,
+        gradient_type=gradient_type,
+    )
+    used = {"decoder": "gradient-flow", "foreground": source, **result.settings}
+    return Decoded(result.labels, "gradient-flow", used)
+
+
 def _run_watershed(
     channels: np.ndarray, planes: list[str], settings: WatershedSettings, channel_options: dict
 ) -> Decoded:
@@ -184,6 +227,15 @@ register_decoder(
 )
 register_decoder(
     Decoder("embeddings", ("E",), "PROBLEM.INSTANCE_SEG.EMBEDSEG", EmbedSegSettings, _run_embedseg)
+)
+register_decoder(
+    Decoder(
+        "gradient-flow",
+        ("Gh", "Gv", "Gz"),
+        "PROBLEM.INSTANCE_SEG.CELLPOSE",
+        GradientFlowSettings,
+        _run_gradient_flow,
+    )
 )
 register_decoder(
     Decoder(

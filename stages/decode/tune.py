@@ -23,6 +23,9 @@ WATERSHED_STEPS = (-3, -2, -1, 0, 1, 2, 3)
 STARDIST_PROBABILITIES = tuple(np.round(np.arange(0.1, 0.91, 0.1), 2))
 STARDIST_OVERLAPS = (0.3, 0.4, 0.5)
 EMBEDSEG_SEEDS = tuple(np.round(np.arange(0.5, 0.96, 0.05), 2))
+#: gradient flow: the foreground cut, and the flow error that drops an instance (0: none)
+FLOW_FOREGROUNDS = (0.3, 0.4, 0.5, 0.6, 0.7)
+FLOW_ERRORS = (0.0, 0.4, 0.8)
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,13 @@ def candidates_for(
             for p in STARDIST_PROBABILITIES
         ]
         own = {"prob_thresh": settings.prob_thresh, "nms_thresh": settings.nms_thresh}
+    elif decoder == "gradient-flow":
+        grid = [
+            {"fg_thresh": float(f), "flow_threshold": float(t)}
+            for t in FLOW_ERRORS
+            for f in FLOW_FOREGROUNDS
+        ]
+        own = {"fg_thresh": settings.fg_thresh, "flow_threshold": settings.flow_threshold}
     else:
         grid = [{"seed_thresh": float(s)} for s in EMBEDSEG_SEEDS]
         own = {"seed_thresh": settings.seed_thresh}

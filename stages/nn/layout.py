@@ -24,6 +24,7 @@ class CodeLayout:
     outputs: slice
     targets: slice
     masked: bool
+    squared: bool = False  # regression learnt with the squared error (flows), else L1
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ def channel_layout(
                 slice(len(planes), len(planes) + len(names)),
                 slice(target_start, target_start + width),
                 encoder.masked(options[code]),
+                encoder.squared,
             )
         )
         planes += names

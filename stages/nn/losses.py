@@ -1,5 +1,5 @@
-"""Losses: BCE for binary channels, masked L1 for regression channels, the EmbedSeg loss for E,
-cross-entropy for the class head."""
+"""Losses: BCE for binary channels, masked L1 for regression channels (the squared error for
+flows, as BiaPy), the EmbedSeg loss for E, cross-entropy for the class head."""
 
 from __future__ import annotations
 
@@ -23,12 +23,14 @@ def channel_losses(
     activations: Sequence[str],
     masked: Sequence[bool],
     rebalance: bool = False,
+    squared: Sequence[bool] | None = None,
 ) -> torch.Tensor:
     """One loss value per channel.
 
     Binary channels: BCE on logits (numerically stable), optionally with the positive
     class weighted by its rarity in the batch. Regression channels: L1 between the
-    activated output and the target, over instance pixels only where ``masked``.
+    activated output and the target (the squared error where ``squared``), over instance
+    pixels only where ``masked``.
     """
     activated = apply_activations(logits, activations)
     losses = []
@@ -43,7 +45,8 @@ def channel_losses(
                 functional.binary_cross_entropy_with_logits(logits[:, index], target, weight=weight)
             )
         else:
-            error = (activated[:, index] - target).abs()
+            difference = activated[:, index] - target
+            error = difference.square() if squared and squared[index] else difference.abs()
             if masked[index]:
                 mask = foreground.to(error.dtype)
                 losses.append((error * mask).sum() / mask.sum().clamp_min(1.0))
@@ -86,6 +89,7 @@ def code_losses(
             activations=activations,
             masked=[part.masked] * width,
             rebalance=rebalance,
+            squared=[part.squared] * width,
         )
         losses.append(per_plane.mean())
     return torch.stack(losses)

@@ -297,6 +297,22 @@ EMBEDSEG = {  # Representation_matters_paper/sanity_experiments/sanity_embedseg.
     "AUGMENTOR": {"RANDOM_ROT_PROB": 0.8, "RANDOM_ROT": True},
     "TEST": {"AUGMENTATION": True},
 }  # fmt: skip
+CELLPOSE = {  # Representation_matters_paper/sanity_cellpose.yaml (its keys of BiaPy 3.7.1)
+    "PROBLEM": {**SEG, "NDIM": "2D", "INSTANCE_SEG": {
+        "DATA_CHANNELS": ["F", "Gh", "Gv"], "CHANNELS_PER_HEAD_INFO": [1, 1, 1],
+        "DATA_CHANNEL_WEIGHTS": [1, 0.25, 0.25], "CLASS_REBALANCE_WITHIN_CHANNELS": False,
+        "CELLPOSE": {"DIAMETER": 30.0, "DIAM_MEAN": 30.0, "FLOW_THRESHOLD": 0.4}}},
+    "DATA": {"PATCH_SIZE": "(224, 224, 1)", "REFLECT_TO_COMPLETE_SHAPE": False,
+             "TRAIN": {"PATH": "a", "GT_PATH": "b", "EXTRACT_RANDOM_PATCH": True},
+             "TEST": {"PATH": "c", "GT_PATH": "d", "PADDING": "(32, 32)"}},
+    "AUGMENTOR": {"ENABLE": True, "ZOOM": True, "ZOOM_RANGE": "(0.75, 1.25)", "ELASTIC": True,
+                  "AFFINE_MODE": "constant"},
+    "TRAIN": {"LR_SCHEDULER": {"NAME": "warmupcosine", "MIN_LR": 1.0e-5,
+                               "WARMUP_COSINE_DECAY_EPOCHS": 10}},
+    "TEST": {"POST_PROCESSING": {"INSTANCE_REFINEMENT": {
+        "ENABLE": True, "OPERATIONS": ["fill_holes", "remove_small_objects"],
+        "VALUES": ["none", 15]}}},
+}  # fmt: skip
 
 
 def _read(config: dict) -> tuple[dict, str]:
@@ -336,6 +352,8 @@ def test_the_templates_read_their_channels_and_thresholds_as_biapy_3_7_1():
                    "TRAIN.LR_SCHEDULER.REDUCEONPLATEAU_PATIENCE": 20}),
         (STARDIST, {"DATA.NORMALIZATION.TYPE": "scale_range"}),
         (EMBEDSEG, {"TEST.AUGMENTATION": True}),
+        (CELLPOSE, {"PROBLEM.INSTANCE_SEG.CELLPOSE.FLOW_THRESHOLD": 0.4,
+                    "PROBLEM.INSTANCE_SEG.DATA_CHANNELS": ["F", "Gh", "Gv"]}),
     ],
 )  # fmt: skip
 def test_each_template_loads(config, checks):

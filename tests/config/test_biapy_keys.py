@@ -70,16 +70,16 @@ def test_a_value_segpipe_cannot_honour_is_refused_with_the_reason(key, value, re
 def test_keys_without_effect_warn_once_per_reason_when_set_away_from_biapys_default():
     _, warnings = resolve_config(
         _config({
-            "PROBLEM.INSTANCE_SEG.CELLPOSE.FLOW_THRESHOLD": 0.8,
-            "PROBLEM.INSTANCE_SEG.CELLPOSE.N_STEPS": 100,
+            "PROBLEM.INSTANCE_SEG.CELLPOSE.DIAMETER": 17.0,
+            "PROBLEM.INSTANCE_SEG.CELLPOSE.DIAM_MEAN": 17.0,
             "DATA.PREPROCESS.GAUSSIAN_BLUR.CHANNEL_AXIS": 2,
             "MODEL.SAVE_CKPT_FREQ": -1,  # BiaPy's default: silent
         })
     )  # fmt: skip
     assert warnings == [
-        "PROBLEM.INSTANCE_SEG.CELLPOSE.FLOW_THRESHOLD, PROBLEM.INSTANCE_SEG.CELLPOSE.N_STEPS: no "
-        "effect in segpipe: read only by BiaPy's gradient-flow (Cellpose) decoder, which segpipe "
-        "does not have",
+        "PROBLEM.INSTANCE_SEG.CELLPOSE.DIAMETER, PROBLEM.INSTANCE_SEG.CELLPOSE.DIAM_MEAN: no "
+        "effect in segpipe: segpipe's flow following runs at the images' own scale: no resizing "
+        "to a cell diameter (resize the images with DATA.PREPROCESS.RESIZE)",
         "DATA.PREPROCESS.GAUSSIAN_BLUR.CHANNEL_AXIS: no effect in segpipe: the blur runs along "
         "the spatial axes of each channel: channels are never blurred together",
     ]

@@ -138,6 +138,34 @@ def test_unimplemented_biapy_key_is_named_in_a_warning():
             r"DATA_CHANNELS: channel E must be the only channel",
         ),
         (
+            {"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["F", "Gv"]}}},
+            r"DATA_CHANNELS: channel Gv needs Gh beside it",
+        ),
+        (
+            {"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["C", "Gh", "Gv"]}}},
+            r"DATA_CHANNELS: channel Gh needs an object probability channel beside it, one of F, B",
+        ),
+        (
+            {"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["F", "Gh", "Gv", "Gz"]}}},
+            r"channel Gz needs 3D data",
+        ),
+        (
+            {
+                "PROBLEM": {
+                    "INSTANCE_SEG": {
+                        "DATA_CHANNELS": ["F", "Gh", "Gv"],
+                        "DATA_CHANNELS_EXTRA_OPTS": [
+                            {
+                                "Gh": {"gradient_type": "omnipose"},
+                                "Gv": {"gradient_type": "cellpose"},
+                            }
+                        ],
+                    }
+                }
+            },
+            r"the flow channels are one vector field and need one gradient_type",
+        ),
+        (
             {"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["A", "C"]}}},
             r"DATA_CHANNELS: channel A must be the only channel",
         ),
@@ -340,3 +368,42 @@ def test_the_reference_writer_takes_no_option_for_a_page(tmp_path):
                           cwd=tmp_path, capture_output=True, text=True)  # fmt: skip
     assert done.returncode != 0 and "usage:" in done.stderr
     assert not (tmp_path / "--help").exists() and not list(tmp_path.iterdir())
+
+
+def test_a_gradient_type_given_to_one_flow_component_holds_for_the_others():
+    # as BiaPy's Omnipose template writes it: on Gh alone
+    config, _ = resolve_config(
+        {
+            "PROBLEM": {
+                "INSTANCE_SEG": {
+                    "DATA_CHANNELS": ["Db", "Gh", "Gv"],
+                    "DATA_CHANNELS_EXTRA_OPTS": [{"Gh": {"gradient_type": "omnipose"}}],
+                }
+            }
+        }
+    )
+    options = config["PROBLEM"]["INSTANCE_SEG"]["DATA_CHANNELS_EXTRA_OPTS"]
+    assert options["Gv"] == options["Gh"] == {"gradient_type": "omnipose"}
+
+
+def test_the_decoder_takes_the_flow_section_of_the_gradient_type():
+    from stages.commands.decode import settings_from_config
+
+    def flow_settings(gradient_type):
+        config, _ = resolve_config(
+            {
+                "PROBLEM": {
+                    "INSTANCE_SEG": {
+                        "DATA_CHANNELS": ["F", "Gh", "Gv"],
+                        "DATA_CHANNELS_EXTRA_OPTS": [{"Gv": {"gradient_type": gradient_type}}],
+                        "CELLPOSE": {"FG_THRESH": 0.3, "FLOW_THRESHOLD": 0.2, "N_STEPS": 50},
+                        "OMNIPOSE": {"FLOW_THRESHOLD": 0.7, "NITER": 0},
+                    }
+                }
+            }
+        )
+        return settings_from_config(config).decoders["gradient-flow"]
+
+    cellpose, omnipose = flow_settings("cellpose"), flow_settings("omnipose")
+    assert (cellpose.fg_thresh, cellpose.flow_threshold, cellpose.n_steps) == (0.3, 0.2, 50)
+    assert (omnipose.fg_thresh, omnipose.flow_threshold, omnipose.n_steps) == (0.3, 0.7, 200)

@@ -45,23 +45,14 @@ def test_schema_errors_name_the_key(raw, message):
 @pytest.mark.parametrize(
     "raw, message",
     [
-        # BiaPy 3.7.1's Cellpose flows and synapse channels: its codes, refused with the reason
-        (
-            {"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["F", "Gh", "Gv"]}}},
-            r"^PROBLEM\.INSTANCE_SEG\.DATA_CHANNELS\[1\]: 'Gh' not supported in segpipe: "
-            r"Cellpose/Omnipose flow fields .* \['F', 'H', 'V'\]",
-        ),
+        # BiaPy 3.7.1's synapse channels: its codes, refused with the reason
         (
             {"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["F_pre", "F_post"]}}},
             r"DATA_CHANNELS\[0\]: 'F_pre' not supported in segpipe: synapse channels",
         ),
         (
-            {"PROBLEM": {"INSTANCE_SEG": {"WATERSHED": {"SEED_CHANNELS": ["Gz"]}}}},
-            r"SEED_CHANNELS\[0\]: 'Gz' not supported in segpipe: Cellpose",
-        ),
-        (
-            {"PROBLEM": {"INSTANCE_SEG": {"INSTANCE_CREATION_PROCESS": "gradient-flow"}}},
-            r"INSTANCE_CREATION_PROCESS: 'gradient-flow' not supported in segpipe: .*HoVer-Net",
+            {"PROBLEM": {"INSTANCE_SEG": {"WATERSHED": {"SEED_CHANNELS": ["F_cleft"]}}}},
+            r"SEED_CHANNELS\[0\]: 'F_cleft' not supported in segpipe: synapse",
         ),
         (
             {"PROBLEM": {"INSTANCE_SEG": {"INSTANCE_CREATION_PROCESS": "agglomeration"}}},

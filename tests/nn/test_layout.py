@@ -84,3 +84,15 @@ def test_a_class_head_is_softmax_planes_and_one_cross_entropy_target(mask2d):
     assert torch.isclose(weighted[2], expected) and torch.equal(weighted[:2], losses[:2])
     # two classes: no head
     assert channel_layout(["F", "C"], {}, 2, n_classes=2).planes == ("F", "C")
+
+
+def test_flows_are_linear_and_learnt_with_the_squared_error_on_every_pixel(mask2d):
+    labels = mask2d[256:288, 256:288]
+    layout = channel_layout(["F", "Gh", "Gv"], {}, 2)
+    assert layout.activations == ("sigmoid", "linear", "linear")
+    assert [(p.squared, p.masked) for p in layout.parts] == [(False, False)] + [(True, False)] * 2
+    targets = torch.from_numpy(layout.training_targets(labels))[None]
+    logits = targets.clone()
+    logits[:, 1:] += 0.5  # off by 0.5 everywhere: squared error 0.25, L1 would give 0.5
+    losses = code_losses(logits, targets, torch.from_numpy(labels > 0)[None], layout)
+    assert losses[1:].tolist() == pytest.approx([0.25, 0.25])

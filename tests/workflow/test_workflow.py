@@ -747,6 +747,42 @@ def test_a_config_with_the_keys_of_biapys_stardist_experiment_runs_end_to_end(ru
     assert channels.shape == (33, 256, 256)
 
 
+def test_a_config_with_the_keys_of_biapys_cellpose_experiment_runs_end_to_end(run2d, tmp_path):
+    """The Cellpose sanity config of BiaPy's templates: F + Cellpose flows Gh, Gv, decoded by
+    following the flows, zoom and elastic warps (the flows encoded again from the moved
+    labels); only its paths and sizes changed."""
+    from tests.config.test_biapy_configs import CELLPOSE
+
+    workdir, _ = run2d
+    data = workdir / "data" / "d2"
+    config = {
+        **CELLPOSE,
+        "RUN": {"NAME": "cellposelike"},
+        "DATA": {
+            **CELLPOSE["DATA"],
+            "PATCH_SIZE": "(64, 64, 1)",
+            "TRAIN": {**CELLPOSE["DATA"]["TRAIN"], "PATH": str(data / "train" / "raw"),
+                      "GT_PATH": str(data / "train" / "label"), "REPLICATE": 1},
+            "TEST": {**CELLPOSE["DATA"]["TEST"], "PATH": str(data / "test" / "raw"),
+                     "GT_PATH": str(data / "test" / "label"), "PADDING": "(8, 8)"},
+        },
+        "MODEL": {"ARCHITECTURE": "unet", "FEATURE_MAPS": [8, 16]},
+        "TRAIN": {**CELLPOSE["TRAIN"], "EPOCHS": 1, "BATCH_SIZE": 8},
+    }  # fmt: skip
+    result = snakemake(tmp_path, "--configfile", str(_write(tmp_path / "cp.yaml", config)))
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = tmp_path / "results/cellposelike/results/cellposelike_1"
+    decode = yaml.safe_load(
+        (tmp_path / "results/cellposelike/config_files/cellposelike_1/decode.yaml").read_text()
+    )
+    assert decode["PROBLEM"]["INSTANCE_SEG"]["CELLPOSE"]["FLOW_THRESHOLD"] == 0.4
+    metrics = pd.read_csv(results / "test_results_metrics.csv")
+    assert list(metrics["file"]) == ["tile-3", "average"]
+    assert 0 <= metrics.loc[0, "0.5 TH f1"] <= 1
+    channels = tifffile.imread(results / "per_image" / "tile-3.tif")
+    assert channels.shape == (3, 256, 256)
+
+
 def _predict_with_run2d_model(workdir: Path, raw: Path, **run) -> dict:
     """TINY_2D segmenting the unlabelled test images in ``raw`` with run2d's model (no
     training), with ``run`` as its RUN section."""
