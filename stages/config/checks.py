@@ -86,6 +86,14 @@ def _check_weights(cfg: dict) -> None:
         )
 
 
+#: BiaPy 3.7.1's Db value types segpipe lacks (norm is Db's norm true, raw its norm false)
+DISTANCE_VALUE_TYPES = {
+    "discretize": "Db is regressed; BiaPy's 10 distance bins learnt as classes are not offered",
+    "omnipose": "Omnipose's smoothed (eikonal) distance with a negative background is not "
+    "offered; segpipe's Omnipose flows take their foreground from F, B or the plain Db",
+}
+
+
 @check(f"{SEG}.DATA_CHANNELS_EXTRA_OPTS", context=(f"{SEG}.DATA_CHANNELS", "PROBLEM.NDIM"))
 def _check_channel_options(cfg: dict) -> None:
     from ..channels import ENCODERS
@@ -97,6 +105,15 @@ def _check_channel_options(cfg: dict) -> None:
             raise ConfigError(
                 f"{SEG}.DATA_CHANNELS_EXTRA_OPTS: options for {code!r}, which is not in "
                 f"DATA_CHANNELS {codes}"
+            )
+        if code == "Db" and "val_type" in options:
+            value = options["val_type"]
+            why = DISTANCE_VALUE_TYPES.get(
+                value, "BiaPy 3.7.1's are norm, raw, discretize, omnipose"
+            )
+            raise ConfigError(
+                f"{SEG}.DATA_CHANNELS_EXTRA_OPTS.Db: val_type {value!r} not supported in "
+                f"segpipe: {why}"
             )
         try:
             ENCODERS[code].resolve_options(options, cfg["PROBLEM"]["NDIM"])

@@ -226,6 +226,11 @@ def _checked_config(config: dict, migration: Migration) -> None:
     if options is None:
         return
     read = dict(options)
+    distance = read.get("Db")
+    if isinstance(distance, dict) and distance.get("val_type") == "raw":
+        read["Db"] = {**{k: v for k, v in distance.items() if k != "val_type"}, "norm": False}
+        migration.note(f"read {SEG}.DATA_CHANNELS_EXTRA_OPTS Db val_type raw as Db norm false")
+    named = dict(read)
     for code, filled in _FILLED_OPTIONS.items():
         given = read.get(code)
         if isinstance(given, dict) and any(given.get(k) == v for k, v in filled.items()):
@@ -235,6 +240,7 @@ def _checked_config(config: dict, migration: Migration) -> None:
         read["E"] = {**read.get("E", {}), **parts[0]}  # the centre options are E_offset's
     if read != options:
         seg["DATA_CHANNELS_EXTRA_OPTS"] = [read]
+    if read != named:
         migration.note(
             f"read {SEG}.DATA_CHANNELS_EXTRA_OPTS as segpipe's encoder options (those BiaPy's "
             "check filled in at what segpipe's encoders do, and E_offset's as E's)"

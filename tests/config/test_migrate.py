@@ -278,10 +278,18 @@ def test_encoder_options_biapys_check_fills_in_read_as_segpipes():
                                       "E_sigma": {}, "E_seediness": {}}]}}})  # fmt: skip
     assert embedseg["PROBLEM"]["INSTANCE_SEG"]["DATA_CHANNELS_EXTRA_OPTS"]["E"] == {
         "center_mode": "medoid", "medoid_max_points": 10000}  # fmt: skip
-    discretized = [{"Db": {"val_type": "discretize"}}]
-    with pytest.raises(ConfigError, match="Db"):  # a value segpipe does not have stays
-        resolve_config({"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["F", "Db"],
-                        "DATA_CHANNELS_EXTRA_OPTS": discretized}}})  # fmt: skip
+    for value, why in (("discretize", "10 distance bins"), ("omnipose", "eikonal")):
+        # a value segpipe does not have is refused saying so
+        with pytest.raises(ConfigError, match=rf"Db: val_type '{value}' not supported.*{why}"):
+            extra = [{"Db": {"val_type": value}}]
+            resolve_config({"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["F", "Db"],
+                            "DATA_CHANNELS_EXTRA_OPTS": extra}}})  # fmt: skip
+    extra = [{"Db": {"val_type": "raw", "mask_values": True}}]
+    raw_distances, notes = resolve_config({"PROBLEM": {"INSTANCE_SEG": {
+        "DATA_CHANNELS": ["F", "Db"], "DATA_CHANNELS_EXTRA_OPTS": extra}}})  # fmt: skip
+    assert raw_distances["PROBLEM"]["INSTANCE_SEG"]["DATA_CHANNELS_EXTRA_OPTS"]["Db"] == {
+        "norm": False, "mask_values": True}  # fmt: skip
+    assert notes == [f"read {SEG}.DATA_CHANNELS_EXTRA_OPTS Db val_type raw as Db norm false"]
 
 
 def test_batch_normalization_false_leaves_the_normalization_as_biapy_does():
