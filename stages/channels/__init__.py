@@ -171,8 +171,11 @@ ENCODERS: dict[str, Encoder] = {
         "Db",
         distance.encode_distance_to_boundary,
         "regression",
-        {"norm": True, "mask_values": True},
+        {"norm": True, "mask_values": True, "act": ""},
+        {"act": ("", "sigmoid", "linear")},
         foreground_rank=2,
+        # "": sigmoid for normalised distances, else softplus (BiaPy 3.7.1: sigmoid, linear)
+        activations=lambda o, ndim: [o["act"] or ("sigmoid" if o["norm"] else "softplus")],
     ),
     "Dc": Encoder(
         "Dc",

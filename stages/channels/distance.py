@@ -57,10 +57,10 @@ def _normalise_per_instance(
 
 
 def encode_distance_to_boundary(
-    labels: np.ndarray, *, norm: bool = True, mask_values: bool = True
+    labels: np.ndarray, *, norm: bool = True, mask_values: bool = True, act: str = ""
 ) -> np.ndarray:
     """Db: distance to the instance boundary inside instances, 0 outside; per instance in [0, 1] if
-    ``norm``."""
+    ``norm`` (``act``, the output activation, does not change the target)."""
     distance = _multi_label_distance(labels)
     return _normalise_per_instance(distance, labels) if norm else distance
 

@@ -198,7 +198,7 @@ _BIAPY_LOSSES = {
 #: channels BiaPy's check appends for its own use: the raw labels (I), border weights (We)
 _AUXILIARY_CHANNELS = ("I", "We")
 #: encoder options BiaPy's check writes out at values segpipe's encoders always have
-_FILLED_OPTIONS = {"P": {"skeleton_mode": "full"}, "Db": {"val_type": "norm", "act": "sigmoid"}}
+_FILLED_OPTIONS = {"P": {"skeleton_mode": "full"}, "Db": {"val_type": "norm"}}
 
 
 def _checked_config(config: dict, migration: Migration) -> None:
@@ -231,6 +231,14 @@ def _checked_config(config: dict, migration: Migration) -> None:
         read["Db"] = {**{k: v for k, v in distance.items() if k != "val_type"}, "norm": False}
         migration.note(f"read {SEG}.DATA_CHANNELS_EXTRA_OPTS Db val_type raw as Db norm false")
     named = dict(read)
+    distance = read.get("Db")
+    if (
+        isinstance(distance, dict)
+        and distance.get("act") == "sigmoid"
+        and distance.get("norm", True)
+    ):
+        # what BiaPy's check writes for normalised distances: segpipe's own choice for them
+        read["Db"] = {k: v for k, v in distance.items() if k != "act"}
     for code, filled in _FILLED_OPTIONS.items():
         given = read.get(code)
         if isinstance(given, dict) and any(given.get(k) == v for k, v in filled.items()):

@@ -195,3 +195,18 @@ def test_inner_points_fall_back_to_the_voxel_nearest_the_centroid(mask2d, mask3d
                     coords[np.argmin(((coords - centroid) ** 2).sum(axis=1))]
                 )
     assert fallbacks > 0  # the real nuclei include some whose centroid lies outside them
+
+
+def test_db_output_activation_follows_its_act_option_as_biapy_3_7_1():
+    from stages.channels import ENCODERS
+
+    def activation(**options):
+        encoder = ENCODERS["Db"]
+        return encoder.plane_activations(encoder.resolve_options(options, 2), 2)
+
+    assert activation() == ["sigmoid"] and activation(norm=False) == ["softplus"]
+    assert activation(act="linear") == ["linear"] and activation(norm=False, act="sigmoid") == [
+        "sigmoid"
+    ]
+    with pytest.raises(ValueError, match="act"):
+        activation(act="tanh")
