@@ -56,6 +56,8 @@ class Encoder:
     needs_all: tuple[str, ...] = ()
     #: a regression learnt with the squared error instead of L1 (BiaPy's MSE for flows)
     squared: bool = False
+    #: integer options that may also be one per axis (BiaPy's erosion and dilation lists)
+    per_axis: tuple[str, ...] = ()
     #: whether a plane name belongs to this code (default: the name is the code)
     owns_plane: Callable[[str], bool] | None = None
 
@@ -94,6 +96,20 @@ class Encoder:
                 )
         for name, default in self.defaults.items():
             value = resolved[name]
+            if name in self.per_axis and isinstance(value, list | tuple):
+                if (
+                    dims in (2, 3)
+                    and len(value) != dims
+                    or not all(
+                        isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value
+                    )
+                ):
+                    raise ValueError(
+                        f"option {name!r} of channel {self.code} must be a non-negative integer "
+                        f"or one per axis ({dims}), got {value!r}"
+                    )
+                resolved[name] = list(value)
+                continue
             if isinstance(default, bool) and not isinstance(value, bool):
                 raise ValueError(
                     f"option {name!r} of channel {self.code} must be true or false, got {value!r}"
@@ -140,7 +156,12 @@ def offset_activation(options: dict[str, Any], ndim: int) -> list[str]:
 
 ENCODERS: dict[str, Encoder] = {
     "F": Encoder(
-        "F", binary.encode_foreground, "binary", {"erosion": 0, "dilation": 0}, foreground_rank=0
+        "F",
+        binary.encode_foreground,
+        "binary",
+        {"erosion": 0, "dilation": 0},
+        foreground_rank=0,
+        per_axis=("erosion", "dilation"),
     ),
     "B": Encoder(
         "B",
@@ -149,6 +170,7 @@ ENCODERS: dict[str, Encoder] = {
         {"erosion": 0, "dilation": 0},
         polarity="below",
         foreground_rank=3,
+        per_axis=("erosion", "dilation"),
     ),
     "P": Encoder(
         "P",
@@ -157,6 +179,7 @@ ENCODERS: dict[str, Encoder] = {
         {"type": "centroid", "dilation": 1, "erosion": 0},
         {"type": ("centroid", "skeleton")},
         foreground_rank=6,
+        per_axis=("erosion", "dilation"),
     ),
     "C": Encoder(
         "C",

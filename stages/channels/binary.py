@@ -12,8 +12,13 @@ from ..labels.morphology import (
     erode_labels,
     erode_mask,
     face_boundaries,
+    has_extent,
     inner_points,
+    radii,
 )
+
+#: a radius, or one per axis
+Radius = int | tuple[int, ...] | list[int]
 
 # scipy and scikit-image load at first use: `segpipe predict` reads this module only for
 # its metadata (see stages._lazy)
@@ -22,13 +27,18 @@ morphology = lazy_import("skimage.morphology")
 segmentation = lazy_import("skimage.segmentation")
 
 
-def encode_foreground(labels: np.ndarray, *, erosion: int = 0, dilation: int = 0) -> np.ndarray:
-    """F: 1 inside any instance; erosion is per instance, so touching instances separate."""
-    foreground = (erode_labels(labels, erosion) if erosion > 0 else labels) > 0
-    return dilate_mask(foreground, dilation) if dilation > 0 else foreground
+def encode_foreground(
+    labels: np.ndarray, *, erosion: Radius = 0, dilation: Radius = 0
+) -> np.ndarray:
+    """F: 1 inside any instance; erosion is per instance, so touching instances separate.
+    Radii are one number or one per axis (an ellipsoid)."""
+    foreground = (erode_labels(labels, erosion) if has_extent(erosion) else labels) > 0
+    return dilate_mask(foreground, dilation) if has_extent(dilation) else foreground
 
 
-def encode_background(labels: np.ndarray, *, erosion: int = 0, dilation: int = 0) -> np.ndarray:
+def encode_background(
+    labels: np.ndarray, *, erosion: Radius = 0, dilation: Radius = 0
+) -> np.ndarray:
     """B: 1 outside every instance; dilating B cuts thin bridges between instances."""
     background = labels == 0
     background = erode_mask(background, erosion)
@@ -37,11 +47,11 @@ def encode_background(labels: np.ndarray, *, erosion: int = 0, dilation: int = 0
 
 
 def encode_center_points(
-    labels: np.ndarray, *, type: str = "centroid", dilation: int = 1, erosion: int = 0
+    labels: np.ndarray, *, type: str = "centroid", dilation: Radius = 1, erosion: Radius = 0
 ) -> np.ndarray:
     """P: one seed region per instance (its centre pixel or its skeleton), kept inside its
     instance."""
-    if type == "centroid" and erosion == 0:
+    if type == "centroid" and not has_extent(erosion):
         return _dilated_points(labels, inner_points(labels), dilation)
     centers = np.zeros(labels.shape, dtype=labels.dtype)
     if type == "centroid":
@@ -52,14 +62,14 @@ def encode_center_points(
             mask = labels[box] == label_id
             centers[box][morphology.skeletonize(mask) & mask] = label_id
     centers = erode_labels(centers, erosion)
-    if dilation > 0:
+    if has_extent(dilation):
         grown = ndi.grey_dilation(centers, footprint=ball(dilation, labels.ndim))
         centers = np.where((grown == labels) & (labels > 0), grown, centers)
     return centers > 0
 
 
 def _dilated_points(
-    labels: np.ndarray, points: dict[int, tuple[int, ...]], radius: int
+    labels: np.ndarray, points: dict[int, tuple[int, ...]], radius: Radius
 ) -> np.ndarray:
     """Each instance's point grown by a ball of ``radius``, kept inside its own instance.
 
@@ -70,7 +80,8 @@ def _dilated_points(
         return out
     ids = np.fromiter(points.keys(), dtype=np.int64, count=len(points))
     coordinates = np.array(list(points.values()), dtype=np.int64).reshape(len(points), labels.ndim)
-    offsets = np.argwhere(ball(max(radius, 0), labels.ndim)) - max(radius, 0)
+    per_axis = np.maximum(radii(radius, labels.ndim), 0)
+    offsets = np.argwhere(ball(tuple(per_axis), labels.ndim)) - per_axis
     reached = (coordinates[:, None, :] + offsets[None, :, :]).reshape(-1, labels.ndim)
     owner = np.repeat(ids, len(offsets))
     inside = np.all((reached >= 0) & (reached < np.array(labels.shape)), axis=1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from .._lazy import lazy_import
@@ -11,19 +13,42 @@ from .._lazy import lazy_import
 ndi = lazy_import("scipy.ndimage")
 
 
-def ball(radius: int, ndim: int) -> np.ndarray:
-    """Boolean Euclidean ball footprint of ``radius`` in ``ndim`` dimensions (a point for 0)."""
-    axes = np.ogrid[tuple(slice(-radius, radius + 1) for _ in range(ndim))]
-    return sum(a.astype(np.int64) ** 2 for a in axes) <= radius * radius
+def radii(radius: int | Sequence[int], ndim: int) -> tuple[int, ...]:
+    """One radius per axis: ``radius`` itself when it is one per axis, else repeated."""
+    if isinstance(radius, int | np.integer):
+        return (int(radius),) * ndim
+    if len(radius) != ndim:
+        raise ValueError(f"{len(radius)} radii for {ndim} axes: {list(radius)}")
+    return tuple(int(r) for r in radius)
 
 
-def erode_labels(labels: np.ndarray, radius: int) -> np.ndarray:
+def has_extent(radius: int | Sequence[int]) -> bool:
+    """Whether a radius (or any of its per-axis radii) is above 0."""
+    return max(np.atleast_1d(radius), default=0) > 0
+
+
+def ball(radius: int | Sequence[int], ndim: int) -> np.ndarray:
+    """Boolean Euclidean ball footprint of ``radius`` in ``ndim`` dimensions (a point for 0);
+    with one radius per axis, the ellipsoid of those half-axes (an axis of 0 stays flat)."""
+    per_axis = radii(radius, ndim)
+    axes = np.ogrid[tuple(slice(-r, r + 1) for r in per_axis)]
+    if len(set(per_axis)) == 1:
+        r = per_axis[0]
+        return sum(a.astype(np.int64) ** 2 for a in axes) <= r * r
+    inside = np.zeros(tuple(2 * r + 1 for r in per_axis), dtype=np.float64)
+    for a, r in zip(axes, per_axis, strict=True):
+        if r > 0:
+            inside = inside + (a / r) ** 2
+    return inside <= 1 + 1e-9
+
+
+def erode_labels(labels: np.ndarray, radius: int | Sequence[int]) -> np.ndarray:
     """Erode every instance by ``radius`` without any instance growing.
 
     A pixel keeps its label only if every pixel within ``radius`` carries the same
     label, so touching instances separate and ids are never truncated.
     """
-    if radius <= 0:
+    if not has_extent(radius):
         return labels.copy()
     footprint = ball(radius, labels.ndim)
     low = ndi.minimum_filter(labels, footprint=footprint, mode="nearest")
@@ -31,14 +56,16 @@ def erode_labels(labels: np.ndarray, radius: int) -> np.ndarray:
     return np.where((low == labels) & (high == labels), labels, 0).astype(labels.dtype, copy=False)
 
 
-def dilate_mask(mask: np.ndarray, radius: int) -> np.ndarray:
-    if radius <= 0:
+def dilate_mask(mask: np.ndarray, radius: int | Sequence[int]) -> np.ndarray:
+    if not has_extent(radius):
         return mask.copy()
     return ndi.binary_dilation(mask, structure=ball(radius, mask.ndim))
 
 
-def erode_mask(mask: np.ndarray, radius: int, *, border_value: int = 1) -> np.ndarray:
-    if radius <= 0:
+def erode_mask(
+    mask: np.ndarray, radius: int | Sequence[int], *, border_value: int = 1
+) -> np.ndarray:
+    if not has_extent(radius):
         return mask.copy()
     return ndi.binary_erosion(mask, structure=ball(radius, mask.ndim), border_value=border_value)
 

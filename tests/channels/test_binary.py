@@ -183,3 +183,33 @@ def test_huge_ids_encode_as_their_small_ids(mask2d):
     np.testing.assert_array_equal(
         encode_channels(huge, codes), encode_channels(mask2d[:128, :128], codes)
     )
+
+
+def test_erosion_and_dilation_take_one_radius_per_axis_as_biapy(mask3d):
+    # a flat footprint in Z is the 2D operation on every section
+    flat = encode_channels(
+        mask3d, ["F", "B"], {"F": {"erosion": [0, 2, 2]}, "B": {"dilation": [0, 1, 1]}}
+    )
+    sections = np.stack(
+        [
+            encode_channels(s, ["F", "B"], {"F": {"erosion": 2}, "B": {"dilation": 1}})
+            for s in mask3d
+        ],
+        axis=1,
+    )
+    np.testing.assert_array_equal(flat, sections)
+    # the same radius on every axis is the ball
+    np.testing.assert_array_equal(
+        encode_channels(
+            mask3d, ["F", "P"], {"F": {"erosion": [1, 1, 1]}, "P": {"dilation": [2, 2, 2]}}
+        ),
+        encode_channels(mask3d, ["F", "P"], {"F": {"erosion": 1}, "P": {"dilation": 2}}),
+    )
+
+
+def test_an_ellipsoid_footprint_has_the_given_half_axes():
+    from stages.labels.morphology import ball
+
+    footprint = ball((1, 3), 2)
+    assert footprint.shape == (3, 7) and footprint[1].all() and footprint[:, 3].all()
+    assert not footprint[0, 2] and footprint.sum() == 7 + 2  # the rows of Y = ±1 hold X = 0 only
