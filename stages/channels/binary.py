@@ -46,11 +46,56 @@ def encode_background(
     return background
 
 
+def main_branch(skeleton: np.ndarray) -> np.ndarray:
+    """The longest path of a skeleton: in its largest connected piece, the pixels on a shortest
+    path (through neighbouring skeleton pixels, Euclidean steps) between its two farthest-apart
+    ends, found as the points farthest from any pixel and then from that one."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components, dijkstra
+
+    points = np.argwhere(skeleton)
+    if len(points) < 3:
+        return skeleton.copy()
+    index = np.full(skeleton.shape, -1, dtype=np.int64)
+    index[tuple(points.T)] = np.arange(len(points))
+    padded = np.pad(index, 1, constant_values=-1)
+    sources, targets, lengths = [], [], []
+    for offset in np.argwhere(np.ones((3,) * skeleton.ndim)) - 1:
+        if tuple(offset) <= (0,) * skeleton.ndim:
+            continue  # each pair once: the offsets after the centre in raster order
+        other = padded[tuple(points.T + 1 + offset[:, None])]
+        linked = other >= 0
+        sources.append(np.flatnonzero(linked))
+        targets.append(other[linked])
+        lengths.append(np.full(linked.sum(), np.sqrt((offset**2).sum())))
+    count = len(points)
+    graph = coo_matrix(
+        (np.concatenate(lengths), (np.concatenate(sources), np.concatenate(targets))),
+        shape=(count, count),
+    ).tocsr()
+    _, piece = connected_components(graph, directed=False)
+    largest = np.flatnonzero(piece == np.bincount(piece).argmax())
+    reach = dijkstra(graph, directed=False, indices=largest[0])
+    first = largest[np.argmax(reach[largest])]
+    from_first = dijkstra(graph, directed=False, indices=first)
+    last = largest[np.argmax(from_first[largest])]
+    from_last = dijkstra(graph, directed=False, indices=last)
+    on_path = from_first + from_last <= from_first[last] + 1e-6
+    out = np.zeros(skeleton.shape, dtype=bool)
+    out[tuple(points[on_path].T)] = True
+    return out
+
+
 def encode_center_points(
-    labels: np.ndarray, *, type: str = "centroid", dilation: Radius = 1, erosion: Radius = 0
+    labels: np.ndarray,
+    *,
+    type: str = "centroid",
+    skeleton_mode: str = "full",
+    dilation: Radius = 1,
+    erosion: Radius = 0,
 ) -> np.ndarray:
-    """P: one seed region per instance (its centre pixel or its skeleton), kept inside its
-    instance."""
+    """P: one seed region per instance (its centre pixel or its skeleton, ``skeleton_mode``
+    'full' with every branch, 'main' its longest path only), kept inside its instance."""
     if type == "centroid" and not has_extent(erosion):
         return _dilated_points(labels, inner_points(labels), dilation)
     centers = np.zeros(labels.shape, dtype=labels.dtype)
@@ -60,7 +105,10 @@ def encode_center_points(
     else:
         for label_id, box in instance_boxes(labels):
             mask = labels[box] == label_id
-            centers[box][morphology.skeletonize(mask) & mask] = label_id
+            skeleton = morphology.skeletonize(mask) & mask
+            if skeleton_mode == "main":
+                skeleton = main_branch(skeleton)
+            centers[box][skeleton] = label_id
     centers = erode_labels(centers, erosion)
     if has_extent(dilation):
         grown = ndi.grey_dilation(centers, footprint=ball(dilation, labels.ndim))

@@ -213,3 +213,21 @@ def test_an_ellipsoid_footprint_has_the_given_half_axes():
     footprint = ball((1, 3), 2)
     assert footprint.shape == (3, 7) and footprint[1].all() and footprint[:, 3].all()
     assert not footprint[0, 2] and footprint.sum() == 7 + 2  # the rows of Y = ±1 hold X = 0 only
+
+
+def test_the_main_skeleton_drops_the_side_branches():
+    # a bar with a short spine on top, as a dendrite with a spine
+    labels = np.zeros((20, 40), np.uint8)
+    labels[9:12, 2:38] = 1
+    labels[3:10, 19:22] = 1
+    options = {"type": "skeleton", "dilation": 0}
+    full = encode_channels(labels, ["P"], {"P": options})[0] > 0
+    main = encode_channels(labels, ["P"], {"P": {**options, "skeleton_mode": "main"}})[0] > 0
+    assert full[3:8].any() and not main[:9].any()  # the spine's branch is gone
+    assert (main & ~full).sum() == 0 and np.ptp(np.argwhere(main)[:, 1]) >= 30  # the bar stays
+    # 3D: a rod with a side arm keeps the rod
+    rod = np.zeros((9, 9, 30), np.uint8)
+    rod[3:6, 3:6, 1:29] = 1
+    rod[3:6, 6:9, 14:17] = 1
+    main3d = encode_channels(rod, ["P"], {"P": {**options, "skeleton_mode": "main"}})[0] > 0
+    assert np.ptp(np.argwhere(main3d)[:, 2]) >= 20 and np.argwhere(main3d)[:, 1].max() <= 5
