@@ -177,7 +177,8 @@ def main() -> None:
     embedseg = ["E_offset", "E_sigma", "E_seediness"]
     checked = [(["F", "C"], "2D", 2), (["F", "C", "Db"], "3D", 2), (["F", "P"], "2D", 2),
                (["F", "C"], "2D", 3), (["F", "Dc"], "2D", 2), (embedseg, "2D", 2),
-               (["F", "H", "V"], "2D", 2)]  # fmt: skip
+               (["F", "H", "V"], "2D", 2), (["F", "Gh", "Gv"], "2D", 2),
+               (["F", "Gv", "Gh", "Gz"], "3D", 2), (["F", "Db"], "2D", 2)]  # fmt: skip
     for channels, ndim, classes in checked:
         try:
             resolve_config(checked_by_biapy(ndim, channels, classes))

@@ -105,57 +105,27 @@ def affinity_planes(labels, offsets, out):
 
 
 @numba.njit(cache=True, nogil=True)
-def diffuse_heat(labels, sources, rounds, planar):
-    """Cellpose's heat: each id's source voxel gains 1, then each voxel of the id takes the
-    mean of its 3x3(x3) window, voxels of other ids and the background counting 0; for
-    ``rounds[id]`` rounds. ``sources`` (count, 3): each id's source (z, y, x); ``planar``: a
-    (1, Y, X) view of a 2D image (a 3x3 window). Returns float64 heat, 0 on background."""
-    depth, height, width = labels.shape
-    flat = labels.ravel()
-    position = np.full(flat.size, -1, np.int64)
-    voxels = np.flatnonzero(flat)
-    for i in range(voxels.size):
-        position[voxels[i]] = i
+def diffuse_heat(inside, source, rounds, planar):
+    """Cellpose's heat in one instance's box: ``rounds`` times, the source voxel (z, y, x)
+    gains 1, then each voxel of ``inside`` (a (Z, Y, X) bool box with a margin of one voxel of
+    False around the instance; a (1, Y, X) one, ``planar``, for 2D) takes the mean of its
+    3x3(x3) window, voxels outside counting 0. Returns the float64 heat, 0 outside."""
+    depth, height, width = inside.shape
+    voxels = np.flatnonzero(inside.ravel())
+    heat = np.zeros(inside.size, np.float64)
+    spread = np.zeros(inside.size, np.float64)
     reach = 0 if planar else 1
-    window = 9 if planar else 27
-    neighbours = np.full((voxels.size, window), -1, np.int64)
-    for i in range(voxels.size):
-        index = voxels[i]
-        z, rest = divmod(index, height * width)
-        y, x = divmod(rest, width)
-        found = 0
-        for dz in range(-reach, reach + 1):
-            for dy in range(-1, 2):
-                for dx in range(-1, 2):
-                    zz, yy, xx = z + dz, y + dy, x + dx
-                    if 0 <= zz < depth and 0 <= yy < height and 0 <= xx < width:
-                        other = (zz * height + yy) * width + xx
-                        if flat[other] == flat[index]:
-                            neighbours[i, found] = position[other]
-                            found += 1
-    heat = np.zeros(voxels.size, np.float64)
-    spread = np.zeros(voxels.size, np.float64)
-    most = rounds.max() if rounds.size else 0
-    for done in range(most):
-        for label in range(1, rounds.size):
-            if rounds[label] > done and sources[label, 0] >= 0:
-                source = (sources[label, 0] * height + sources[label, 1]) * width + sources[
-                    label, 2
-                ]
-                heat[position[source]] += 1.0
-        for i in range(voxels.size):
-            if rounds[flat[voxels[i]]] > done:
-                total = 0.0
-                for k in range(window):
-                    j = neighbours[i, k]
-                    if j < 0:
-                        break
-                    total += heat[j]
-                spread[i] = total / window
-            else:
-                spread[i] = heat[i]
+    window = 9.0 if planar else 27.0
+    plane = height * width
+    start = (source[0] * height + source[1]) * width + source[2]
+    for _ in range(rounds):
+        heat[start] += 1.0
+        for index in voxels:
+            total = 0.0
+            for dz in range(-reach, reach + 1):
+                for dy in range(-1, 2):
+                    row = index + dz * plane + dy * width
+                    total += heat[row - 1] + heat[row] + heat[row + 1]
+            spread[index] = total / window
         heat, spread = spread, heat
-    out = np.zeros(flat.size, np.float64)
-    for i in range(voxels.size):
-        out[voxels[i]] = heat[i]
-    return out.reshape(labels.shape)
+    return heat.reshape(inside.shape)

@@ -44,23 +44,20 @@ def follow_flows(
     ``suppressed``: the t-th step is 1/t of the flow (Omnipose's suppressed Euler), so that
     pixels settle on their instance's ridge instead of running along it to its maxima.
     """
+    from ..threads import kernel_threads
+    from ._flow_kernels import follow_in_volume
+
     positions = np.stack(np.nonzero(foreground), axis=1).astype(np.float32)
     if not len(positions):
         return positions
     flows = np.where(foreground, flows, 0).astype(np.float32)
-    upper = np.array(foreground.shape, dtype=np.float32) - 1
-    for done in range(n_steps):
-        step = np.stack(
-            [
-                ndi.map_coordinates(component, positions.T, order=1, mode="nearest")
-                for component in flows
-            ],
-            axis=1,
-        )
-        if suppressed:
-            step /= 1 + done
-        positions += step
-        np.clip(positions, 0, upper, out=positions)
+    if foreground.ndim == 2:
+        # one section: a Z axis of length 1 with no flow along it
+        flows = np.concatenate([np.zeros_like(flows[:1]), flows])[:, np.newaxis]
+        positions = np.concatenate([np.zeros_like(positions[:, :1]), positions], axis=1)
+    follow_in_volume(np.ascontiguousarray(flows), positions, n_steps, suppressed, kernel_threads())
+    if foreground.ndim == 2:
+        positions = np.ascontiguousarray(positions[:, 1:])
     return positions
 
 

@@ -75,3 +75,30 @@ def test_a_3d_set_without_gz_flows_within_its_sections(mask3d):
     codes = ["F", "Gh", "Gv"]
     decoded = decode_channels(encode_channels(mask3d, codes), codes)
     assert decoded.labels.shape == mask3d.shape and decoded.labels.max() > 0
+
+
+def _follow_with_scipy(flows, foreground, steps, suppressed):
+    from scipy import ndimage
+
+    positions = np.argwhere(foreground).astype(np.float64)
+    flows = np.where(foreground, flows, 0).astype(np.float64)
+    upper = np.array(foreground.shape, dtype=np.float64) - 1
+    for done in range(steps):
+        step = np.stack(
+            [ndimage.map_coordinates(c, positions.T, order=1, mode="nearest") for c in flows], 1
+        )
+        positions = np.clip(positions + step / (1 + done if suppressed else 1), 0, upper)
+    return positions
+
+
+@pytest.mark.parametrize("suppressed", [False, True])
+@pytest.mark.parametrize("name", ["mask2d", "mask3d"])
+def test_the_compiled_steps_are_scipys_linear_interpolation(request, name, suppressed):
+    labels = request.getfixturevalue(name)
+    labels = labels[:128, :128] if labels.ndim == 2 else labels
+    flows = instance_flows(labels)
+    np.testing.assert_allclose(
+        follow_flows(flows, labels > 0, 30, suppressed=suppressed),
+        _follow_with_scipy(flows, labels > 0, 30, suppressed),
+        atol=1e-3,
+    )
