@@ -7,6 +7,7 @@ the first candidate, so it stays unless another does strictly better.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -26,6 +27,12 @@ EMBEDSEG_SEEDS = tuple(np.round(np.arange(0.5, 0.96, 0.05), 2))
 #: gradient flow: the foreground cut, and the flow error that drops an instance (0: none)
 FLOW_FOREGROUNDS = (0.3, 0.4, 0.5, 0.6, 0.7)
 FLOW_ERRORS = (0.0, 0.4, 0.8)
+#: the fields each decoder but the watershed searches, and their values
+_GRIDS = {
+    "stardist": (("prob_thresh", STARDIST_PROBABILITIES), ("nms_thresh", STARDIST_OVERLAPS)),
+    "gradient-flow": (("fg_thresh", FLOW_FOREGROUNDS), ("flow_threshold", FLOW_ERRORS)),
+    "embeddings": (("seed_thresh", EMBEDSEG_SEEDS),),
+}
 
 
 @dataclass(frozen=True)
@@ -123,23 +130,13 @@ def candidates_for(
     """The threshold fields to try, the config's own first."""
     if decoder == "watershed":
         return _watershed_candidates(images, settings, channel_options)
-    if decoder == "stardist":
-        grid = [
-            {"prob_thresh": float(p), "nms_thresh": float(n)}
-            for n in STARDIST_OVERLAPS
-            for p in STARDIST_PROBABILITIES
-        ]
-        own = {"prob_thresh": settings.prob_thresh, "nms_thresh": settings.nms_thresh}
-    elif decoder == "gradient-flow":
-        grid = [
-            {"fg_thresh": float(f), "flow_threshold": float(t)}
-            for t in FLOW_ERRORS
-            for f in FLOW_FOREGROUNDS
-        ]
-        own = {"fg_thresh": settings.fg_thresh, "flow_threshold": settings.flow_threshold}
-    else:
-        grid = [{"seed_thresh": float(s)} for s in EMBEDSEG_SEEDS]
-        own = {"seed_thresh": settings.seed_thresh}
+    fields = _GRIDS[decoder]
+    # the last field varies slowest: a tie goes to the first tried
+    grid = [
+        {name: float(value) for (name, _), value in zip(fields, reversed(combination), strict=True)}
+        for combination in itertools.product(*(values for _, values in reversed(fields)))
+    ]
+    own = {name: getattr(settings, name) for name, _ in fields}
     return [own] + [c for c in grid if c != own]
 
 

@@ -56,3 +56,16 @@ def test_stardist_searches_probability_and_overlap(mask2d):
 def test_no_images_is_an_error():
     with pytest.raises(ValueError, match="at least one validation image"):
         tune_thresholds([])
+
+
+def test_the_gradient_flow_searches_its_foreground_cut_and_flow_error(mask2d):
+    from stages.decode.settings import GradientFlowSettings
+
+    truth = mask2d[:128, :128]
+    channels = encode_channels(truth, ["F", "Gh", "Gv"])
+    channels[0] *= 0.45  # a dim foreground: the default cut 0.5 finds nothing
+    images = [ValidationImage(channels, ["F", "Gh", "Gv"], truth)]
+    tuned = tune_thresholds(images, {"gradient-flow": GradientFlowSettings()})
+    assert tuned.decoder == "gradient-flow" and len(tuned.tried) == 15
+    assert tuned.f1_before == 0 and tuned.f1_after > 0.95
+    assert tuned.thresholds["fg_thresh"] < 0.45

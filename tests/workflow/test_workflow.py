@@ -710,41 +710,52 @@ def test_a_zoo_package_of_the_run_predicts_as_its_model(run2d, tmp_path):
     )
 
 
+def _run_biapy_like(workdir: Path, tmp_path: Path, template: dict, name: str, **sections):
+    """``template`` (a config of tests/config/test_biapy_configs.py) run on run2d's data with
+    only its paths and sizes changed (and ``sections`` replaced); checks the test tile's
+    metrics and returns the decode slice and the tile's predicted channels."""
+    data = workdir / "data" / "d2"
+    config = {
+        **template,
+        "RUN": {"NAME": name},
+        "DATA": {
+            **template["DATA"],
+            "PATCH_SIZE": "(64, 64, 1)",
+            "TRAIN": {**template["DATA"]["TRAIN"], "PATH": str(data / "train" / "raw"),
+                      "GT_PATH": str(data / "train" / "label"), "REPLICATE": 1},
+            "TEST": {**template["DATA"]["TEST"], "PATH": str(data / "test" / "raw"),
+                     "GT_PATH": str(data / "test" / "label"), "PADDING": "(8, 8)"},
+        },
+        **sections,
+    }  # fmt: skip
+    result = snakemake(tmp_path, "--configfile", str(_write(tmp_path / f"{name}.yaml", config)))
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = tmp_path / f"results/{name}/results/{name}_1"
+    decode = yaml.safe_load(
+        (tmp_path / f"results/{name}/config_files/{name}_1/decode.yaml").read_text()
+    )
+    metrics = pd.read_csv(results / "test_results_metrics.csv")
+    assert list(metrics["file"]) == ["tile-3", "average"]
+    assert 0 <= metrics.loc[0, "0.5 TH f1"] <= 1
+    return decode, tifffile.imread(results / "per_image" / "tile-3.tif")
+
+
 def test_a_config_with_the_keys_of_biapys_stardist_experiment_runs_end_to_end(run2d, tmp_path):
     """The StarDist sanity config of BiaPy's templates (tests/config/test_biapy_configs.py):
     Db + R channels, the stardist decoder, scale_range with percentile clipping; only its
     paths and sizes changed (issue 14, item 6)."""
     from tests.config.test_biapy_configs import STARDIST
 
-    workdir, _ = run2d
-    data = workdir / "data" / "d2"
-    config = {
-        **STARDIST,
-        "RUN": {"NAME": "stardistlike"},
-        "DATA": {
-            **STARDIST["DATA"],
-            "PATCH_SIZE": "(64, 64, 1)",
-            "TRAIN": {**STARDIST["DATA"]["TRAIN"], "PATH": str(data / "train" / "raw"),
-                      "GT_PATH": str(data / "train" / "label"), "REPLICATE": 1},
-            "TEST": {**STARDIST["DATA"]["TEST"], "PATH": str(data / "test" / "raw"),
-                     "GT_PATH": str(data / "test" / "label"), "PADDING": "(8, 8)"},
-        },
-        "MODEL": {**STARDIST["MODEL"], "FEATURE_MAPS": [8, 16], "NORMALIZATION": "bn"},
-        "TRAIN": {"EPOCHS": 1, "BATCH_SIZE": 8},
-    }  # fmt: skip
-    result = snakemake(tmp_path, "--configfile", str(_write(tmp_path / "sd.yaml", config)))
-    assert result.returncode == 0, result.stderr[-3000:]
-    results = tmp_path / "results/stardistlike/results/stardistlike_1"
-    decode = yaml.safe_load(
-        (tmp_path / "results/stardistlike/config_files/stardistlike_1/decode.yaml").read_text()
+    decode, channels = _run_biapy_like(
+        run2d[0],
+        tmp_path,
+        STARDIST,
+        "stardistlike",
+        MODEL={**STARDIST["MODEL"], "FEATURE_MAPS": [8, 16], "NORMALIZATION": "bn"},
+        TRAIN={"EPOCHS": 1, "BATCH_SIZE": 8},
     )
     assert decode["PROBLEM"]["INSTANCE_SEG"]["INSTANCE_CREATION_PROCESS"] == "stardist"
-    metrics = pd.read_csv(results / "test_results_metrics.csv")
-    assert list(metrics["file"]) == ["tile-3", "average"]
-    assert 0 <= metrics.loc[0, "0.5 TH f1"] <= 1
-    # the predicted maps hold the 32 ray planes after Db
-    channels = tifffile.imread(results / "per_image" / "tile-3.tif")
-    assert channels.shape == (33, 256, 256)
+    assert channels.shape == (33, 256, 256)  # the 32 ray planes after Db
 
 
 def test_a_config_with_the_keys_of_biapys_cellpose_experiment_runs_end_to_end(run2d, tmp_path):
@@ -753,33 +764,15 @@ def test_a_config_with_the_keys_of_biapys_cellpose_experiment_runs_end_to_end(ru
     labels); only its paths and sizes changed."""
     from tests.config.test_biapy_configs import CELLPOSE
 
-    workdir, _ = run2d
-    data = workdir / "data" / "d2"
-    config = {
-        **CELLPOSE,
-        "RUN": {"NAME": "cellposelike"},
-        "DATA": {
-            **CELLPOSE["DATA"],
-            "PATCH_SIZE": "(64, 64, 1)",
-            "TRAIN": {**CELLPOSE["DATA"]["TRAIN"], "PATH": str(data / "train" / "raw"),
-                      "GT_PATH": str(data / "train" / "label"), "REPLICATE": 1},
-            "TEST": {**CELLPOSE["DATA"]["TEST"], "PATH": str(data / "test" / "raw"),
-                     "GT_PATH": str(data / "test" / "label"), "PADDING": "(8, 8)"},
-        },
-        "MODEL": {"ARCHITECTURE": "unet", "FEATURE_MAPS": [8, 16]},
-        "TRAIN": {**CELLPOSE["TRAIN"], "EPOCHS": 1, "BATCH_SIZE": 8},
-    }  # fmt: skip
-    result = snakemake(tmp_path, "--configfile", str(_write(tmp_path / "cp.yaml", config)))
-    assert result.returncode == 0, result.stderr[-3000:]
-    results = tmp_path / "results/cellposelike/results/cellposelike_1"
-    decode = yaml.safe_load(
-        (tmp_path / "results/cellposelike/config_files/cellposelike_1/decode.yaml").read_text()
+    decode, channels = _run_biapy_like(
+        run2d[0],
+        tmp_path,
+        CELLPOSE,
+        "cellposelike",
+        MODEL={"ARCHITECTURE": "unet", "FEATURE_MAPS": [8, 16]},
+        TRAIN={**CELLPOSE["TRAIN"], "EPOCHS": 1, "BATCH_SIZE": 8},
     )
     assert decode["PROBLEM"]["INSTANCE_SEG"]["CELLPOSE"]["FLOW_THRESHOLD"] == 0.4
-    metrics = pd.read_csv(results / "test_results_metrics.csv")
-    assert list(metrics["file"]) == ["tile-3", "average"]
-    assert 0 <= metrics.loc[0, "0.5 TH f1"] <= 1
-    channels = tifffile.imread(results / "per_image" / "tile-3.tif")
     assert channels.shape == (3, 256, 256)
 
 
