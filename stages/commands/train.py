@@ -217,6 +217,7 @@ def settings_from_config(config) -> TrainCommandSettings:
     loop = TrainSettings(
         codes=codes,
         channel_options=options,
+        losses=tuple(seg["DATA_CHANNELS_LOSSES"]),
         model=ModelSpec(
             ndim=ndim,
             in_channels=int(patch[-1]),

@@ -86,6 +86,36 @@ def _check_weights(cfg: dict) -> None:
         )
 
 
+#: the losses each kind of channel may take (BiaPy's names; ce is bce, mae is l1)
+LOSSES_BY_KIND = {
+    "binary": ("bce", "ce"),
+    "regression": ("l1", "mae", "mse"),
+    "embedding": ("embedseg",),
+}
+
+
+@check(f"{SEG}.DATA_CHANNELS_LOSSES", context=(f"{SEG}.DATA_CHANNELS",))
+def _check_losses(cfg: dict) -> None:
+    from ..channels import ENCODERS
+
+    seg = cfg["PROBLEM"]["INSTANCE_SEG"]
+    losses, codes = seg["DATA_CHANNELS_LOSSES"], seg["DATA_CHANNELS"]
+    if not losses:
+        return
+    if len(losses) != len(codes):
+        raise ConfigError(
+            f"{SEG}.DATA_CHANNELS_LOSSES: {len(losses)} loss(es) for {len(codes)} channel(s) "
+            f"{codes}: give one per channel, or none for each channel's own"
+        )
+    for code, loss in zip(codes, losses, strict=True):
+        kind = ENCODERS[code].kind
+        if loss not in LOSSES_BY_KIND[kind]:
+            raise ConfigError(
+                f"{SEG}.DATA_CHANNELS_LOSSES: {loss!r} for channel {code} not supported in "
+                f"segpipe: a {kind} channel takes {' or '.join(LOSSES_BY_KIND[kind])}"
+            )
+
+
 #: BiaPy 3.7.1's Db value types segpipe lacks (norm is Db's norm true, raw its norm false)
 DISTANCE_VALUE_TYPES = {
     "discretize": "Db is regressed; BiaPy's 10 distance bins learnt as classes are not offered",

@@ -188,13 +188,6 @@ def old_channel_string(text: str, ndim: int) -> list[str] | None:
 _EMBEDSEG_PARTS = ("E_offset", "E_sigma", "E_seediness")
 
 
-#: the loss BiaPy 3.7.1's check gives each channel when DATA_CHANNELS_LOSSES is empty
-_BIAPY_LOSSES = {
-    **dict.fromkeys(("F", "B", "C", "P", "T", "A", "M"), "bce"),
-    **dict.fromkeys(("Gv", "Gh", "Gz", "D"), "mse"),
-    **dict.fromkeys(("Z", "V", "H", "Db", "Dc", "Dn", "R"), "l1"),
-    **dict.fromkeys(_EMBEDSEG_PARTS, "embedseg"),
-}
 #: channels BiaPy's check appends for its own use: the raw labels (I), border weights (We)
 _AUXILIARY_CHANNELS = ("I", "We")
 #: encoder options BiaPy's check writes out at values segpipe's encoders always have
@@ -216,12 +209,12 @@ def _checked_config(config: dict, migration: Migration) -> None:
         )
         codes = seg["DATA_CHANNELS"]
     losses = seg.get("DATA_CHANNELS_LOSSES")
-    if isinstance(codes, list) and losses and list(losses) == [_BIAPY_LOSSES.get(c) for c in codes]:
-        seg.pop("DATA_CHANNELS_LOSSES")
-        migration.note(
-            f"read {SEG}.DATA_CHANNELS_LOSSES {list(losses)} as segpipe's per-channel losses "
-            "(BiaPy's own for these channels)"
-        )
+    parts = [c for c in codes if c in _EMBEDSEG_PARTS] if isinstance(codes, list) else []
+    if isinstance(losses, list) and len(parts) == 3 and len(losses) == len(codes):
+        # the three EmbedSeg parts become one code E: one loss, the first part's
+        kept = [loss for c, loss in zip(codes, losses) if c not in parts[1:]]
+        seg["DATA_CHANNELS_LOSSES"] = kept
+        migration.note(f"read {SEG}.DATA_CHANNELS_LOSSES {losses} as {kept} (E holds the three)")
     options = _channel_options(config)
     if options is None:
         return

@@ -1,8 +1,8 @@
 """Decoders: predicted channels -> instance labels, one registry entry per decoder.
 
-A decoder claims the channel codes that need it (stardist: R, embeddings: E); the
-watershed claims none and decodes every other set (A is aggregated first). Each
-decoder has a frozen settings dataclass that the decode command builds from its config
+A decoder claims the channel codes that need it (stardist: R, embeddings: E, gradient-flow:
+Gh, Gv, Gz); the watershed claims none and decodes every other set (A is aggregated first).
+Each decoder has a frozen settings dataclass that the decode command builds from its config
 section; this package never reads a config. Adding a decoder is a module with its
 function and settings, and one :func:`register_decoder` call.
 """

@@ -86,8 +86,15 @@ def class_plane_names(n_classes: int) -> list[str]:
 
 
 def channel_layout(
-    codes: list[str], extra_options: dict, ndim: int, n_classes: int = 2
+    codes: list[str],
+    extra_options: dict,
+    ndim: int,
+    n_classes: int = 2,
+    losses: dict[str, str] | None = None,
 ) -> ChannelLayout:
+    """Where each code's planes sit; ``losses``: a regression code's loss by name where it is
+    not its own ('mse' squared, 'l1'/'mae' absolute; DATA_CHANNELS_LOSSES)."""
+    losses = losses or {}
     options = {c: ENCODERS[c].resolve_options(extra_options.get(c, {}) or {}, ndim) for c in codes}
     planes, activations, parts = [], [], []
     target_start = 0
@@ -102,7 +109,7 @@ def channel_layout(
                 slice(len(planes), len(planes) + len(names)),
                 slice(target_start, target_start + width),
                 encoder.masked(options[code]),
-                encoder.squared,
+                losses[code] == "mse" if code in losses else encoder.squared,
             )
         )
         planes += names

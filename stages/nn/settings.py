@@ -98,6 +98,7 @@ class TrainSettings:
     model: ModelSpec
     patch: tuple[int, ...]  # spatial patch size
     channel_weights: tuple[float, ...] = ()  # empty: 1 per code
+    losses: tuple[str, ...] = ()  # per code (DATA_CHANNELS_LOSSES); empty: each code's own
     rebalance: bool = False
     n_classes: int = 2  # more: a class head (DATA.N_CLASSES, the background counted)
     class_weights: tuple[float, ...] = ()  # per class in the class head's loss; empty: equal

@@ -351,7 +351,13 @@ def train_network(
     started = time.time()
     codes = list(settings.codes)
     patch = tuple(settings.patch)
-    layout = channel_layout(codes, settings.channel_options, len(patch), settings.n_classes)
+    layout = channel_layout(
+        codes,
+        settings.channel_options,
+        len(patch),
+        settings.n_classes,
+        dict(zip(codes, settings.losses, strict=True)) if settings.losses else None,
+    )
     parts = [part.code for part in layout.parts]
     weights = torch.tensor(
         part_weights(settings.channel_weights, len(codes), len(parts)), dtype=torch.float32

@@ -138,6 +138,25 @@ def test_unimplemented_biapy_key_is_named_in_a_warning():
             r"DATA_CHANNELS: channel E must be the only channel",
         ),
         (
+            {"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS_LOSSES": ["bce"]}}},
+            r"DATA_CHANNELS_LOSSES: 1 loss\(es\) for 2 channel\(s\) \['F', 'C'\]",
+        ),
+        (
+            {"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS_LOSSES": ["bce", "mse"]}}},
+            r"'mse' for channel C not supported in segpipe: a binary channel takes bce or ce",
+        ),
+        (
+            {
+                "PROBLEM": {
+                    "INSTANCE_SEG": {
+                        "DATA_CHANNELS": ["F", "Db"],
+                        "DATA_CHANNELS_LOSSES": ["bce", "bce"],
+                    }
+                }
+            },
+            r"'bce' for channel Db not supported in segpipe: a regression channel takes l1",
+        ),  # fmt: skip
+        (
             {"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["F", "Gv"]}}},
             r"DATA_CHANNELS: channel Gv needs Gh beside it",
         ),

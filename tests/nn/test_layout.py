@@ -96,3 +96,19 @@ def test_flows_are_linear_and_learnt_with_the_squared_error_on_every_pixel(mask2
     logits[:, 1:] += 0.5  # off by 0.5 everywhere: squared error 0.25, L1 would give 0.5
     losses = code_losses(logits, targets, torch.from_numpy(labels > 0)[None], layout)
     assert losses[1:].tolist() == pytest.approx([0.25, 0.25])
+
+
+def test_data_channels_losses_choose_a_regression_codes_error(mask2d):
+    labels = mask2d[256:288, 256:288]
+    own = channel_layout(["D", "C", "Gh", "Gv"], {}, 2)
+    chosen = channel_layout(
+        ["D", "C", "Gh", "Gv"], {}, 2, losses={"D": "mse", "C": "bce", "Gh": "l1", "Gv": "mae"}
+    )
+    assert [p.squared for p in own.parts] == [False, False, True, True]
+    assert [p.squared for p in chosen.parts] == [True, False, False, False]
+    targets = torch.from_numpy(chosen.training_targets(labels))[None]
+    logits = targets.clone()
+    logits[:, 0] = torch.atanh(targets[:, 0].clamp(-0.99, 0.99)) + 0.0  # D is tanh: exact
+    logits[:, 2:] += 0.5
+    losses = code_losses(logits, targets, torch.from_numpy(labels > 0)[None], chosen)
+    assert losses[2:].tolist() == pytest.approx([0.5, 0.5])  # L1 now, not 0.25
