@@ -194,11 +194,15 @@ ENCODERS: dict[str, Encoder] = {
         "Db",
         distance.encode_distance_to_boundary,
         "regression",
-        {"norm": True, "mask_values": True, "act": ""},
+        {"norm": True, "mask_values": True, "act": "", "background": 0.0},
         {"act": ("", "sigmoid", "linear")},
         foreground_rank=2,
-        # "": sigmoid for normalised distances, else softplus (BiaPy 3.7.1: sigmoid, linear)
-        activations=lambda o, ndim: [o["act"] or ("sigmoid" if o["norm"] else "softplus")],
+        # "": sigmoid for normalised distances, softplus for others, linear below 0 (BiaPy
+        # 3.7.1: sigmoid, linear)
+        activations=lambda o, ndim: [
+            o["act"]
+            or ("sigmoid" if o["norm"] else "linear" if o["background"] < 0 else "softplus")
+        ],
     ),
     "Dc": Encoder(
         "Dc",

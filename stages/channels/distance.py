@@ -57,12 +57,21 @@ def _normalise_per_instance(
 
 
 def encode_distance_to_boundary(
-    labels: np.ndarray, *, norm: bool = True, mask_values: bool = True, act: str = ""
+    labels: np.ndarray,
+    *,
+    norm: bool = True,
+    mask_values: bool = True,
+    act: str = "",
+    background: float = 0.0,
 ) -> np.ndarray:
-    """Db: distance to the instance boundary inside instances, 0 outside; per instance in [0, 1] if
-    ``norm`` (``act``, the output activation, does not change the target)."""
+    """Db: distance to the instance boundary inside instances, ``background`` outside (0; BiaPy's
+    Omnipose distance puts -5 there); per instance in [0, 1] if ``norm`` (``act``, the output
+    activation, does not change the target)."""
     distance = _multi_label_distance(labels)
-    return _normalise_per_instance(distance, labels) if norm else distance
+    distance = _normalise_per_instance(distance, labels) if norm else distance
+    if background:
+        distance[labels == 0] = background
+    return distance
 
 
 def encode_distance_to_center(

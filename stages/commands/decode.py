@@ -88,15 +88,19 @@ def settings_from_config(config) -> DecodeSettings:
 def _gradient_flow_settings(seg):
     from ..decode import GradientFlowSettings
 
-    cellpose = seg["CELLPOSE"]
+    cellpose, mask_threshold = seg["CELLPOSE"], 0.0
     if (seg["DATA_CHANNELS_EXTRA_OPTS"].get("Gv") or {}).get("gradient_type") == "omnipose":
         # BiaPy reads the Omnipose section for Omnipose's flows (NITER 0: its own count)
         omnipose = seg["OMNIPOSE"]
         flow_threshold, steps = omnipose["FLOW_THRESHOLD"], omnipose["NITER"] or 200
+        mask_threshold = omnipose["MASK_THRESHOLD"]
     else:
         flow_threshold, steps = cellpose["FLOW_THRESHOLD"], cellpose["N_STEPS"]
     return GradientFlowSettings(
-        fg_thresh=cellpose["FG_THRESH"], flow_threshold=flow_threshold, n_steps=steps
+        fg_thresh=cellpose["FG_THRESH"],
+        flow_threshold=flow_threshold,
+        n_steps=steps,
+        mask_threshold=mask_threshold,
     )
 
 

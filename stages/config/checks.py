@@ -116,11 +116,10 @@ def _check_losses(cfg: dict) -> None:
             )
 
 
-#: BiaPy 3.7.1's Db value types segpipe lacks (norm is Db's norm true, raw its norm false)
+#: BiaPy 3.7.1's Db value types segpipe lacks (norm is Db's norm true, raw its norm false,
+#: omnipose its norm false with a background of -5)
 DISTANCE_VALUE_TYPES = {
     "discretize": "Db is regressed; BiaPy's 10 distance bins learnt as classes are not offered",
-    "omnipose": "Omnipose's smoothed (eikonal) distance with a negative background is not "
-    "offered; segpipe's Omnipose flows take their foreground from F, B or the plain Db",
 }
 
 

@@ -189,8 +189,13 @@ def _run_gradient_flow(
         source = f"B < {settings.fg_thresh}"
     else:
         distance = channels[planes.index("Db")]
-        cut = auto_threshold("Db", ChannelFigures(distance), growth=True)
-        foreground, source = distance > cut, f"Db > {cut:.4g} (Otsu / 2)"
+        options = ENCODERS["Db"].resolve_options(channel_options.get("Db", {}), ndim)
+        if options["background"] < 0:
+            # Omnipose's distance: below 0 outside the instances
+            cut, how = settings.mask_threshold, "mask threshold"
+        else:
+            cut, how = auto_threshold("Db", ChannelFigures(distance), growth=True), "Otsu / 2"
+        foreground, source = distance > cut, f"Db > {cut:.4g} ({how})"
     gradient_type = ENCODERS["Gv"].resolve_options(channel_options.get("Gv", {}), ndim)[
         "gradient_type"
     ]

@@ -33,12 +33,14 @@ class EmbedSegSettings:
 @dataclass(frozen=True)
 class GradientFlowSettings:
     """Flow following (see :func:`.flows.flows_to_instances`): the foreground cut of F or B
-    (Db, without either: Otsu / 2), the flow error above which an instance is dropped (0: no
-    check), and the steps each pixel takes."""
+    (Db, without either: ``mask_threshold`` for a Db with a negative background, BiaPy's
+    Omnipose distance, else Otsu / 2), the flow error above which an instance is dropped (0:
+    no check), and the steps each pixel takes."""
 
     fg_thresh: float = 0.5
     flow_threshold: float = 0.4
     n_steps: int = 200
+    mask_threshold: float = 0.0
 
 
 @dataclass(frozen=True)

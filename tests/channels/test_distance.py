@@ -210,3 +210,14 @@ def test_db_output_activation_follows_its_act_option_as_biapy_3_7_1():
     ]
     with pytest.raises(ValueError, match="act"):
         activation(act="tanh")
+
+
+def test_db_background_is_set_outside_the_instances_and_makes_the_output_linear(mask2d):
+    from stages.channels import ENCODERS, encode_channels
+
+    plain = encode_channels(mask2d, ["Db"], {"Db": {"norm": False}})[0]
+    below = encode_channels(mask2d, ["Db"], {"Db": {"norm": False, "background": -5.0}})[0]
+    np.testing.assert_array_equal(below[mask2d > 0], plain[mask2d > 0])
+    assert (below[mask2d == 0] == -5).all()
+    options = ENCODERS["Db"].resolve_options({"norm": False, "background": -5.0}, 2)
+    assert ENCODERS["Db"].plane_activations(options, 2) == ["linear"]

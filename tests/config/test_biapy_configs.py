@@ -313,6 +313,15 @@ CELLPOSE = {  # Representation_matters_paper/sanity_cellpose.yaml (its keys of B
         "ENABLE": True, "OPERATIONS": ["fill_holes", "remove_small_objects"],
         "VALUES": ["none", 15]}}},
 }  # fmt: skip
+OMNIPOSE = {  # Representation_matters_paper/sanity_omnipose.yaml
+    **CELLPOSE,
+    "PROBLEM": {**SEG, "NDIM": "2D", "INSTANCE_SEG": {
+        "DATA_CHANNELS": ["Db", "Gh", "Gv"], "CHANNELS_PER_HEAD_INFO": [1, 1, 1],
+        "DATA_CHANNELS_LOSSES": ["mse", "mse", "mse"], "DATA_CHANNEL_WEIGHTS": [1, 1, 1],
+        "DATA_CHANNELS_EXTRA_OPTS": [{"Db": {"val_type": "omnipose"},
+                                      "Gh": {"gradient_type": "omnipose"}}],
+        "OMNIPOSE": {"MASK_THRESHOLD": 0.0, "FLOW_THRESHOLD": 0.4, "NITER": 0}}},
+}  # fmt: skip
 
 
 def _read(config: dict) -> tuple[dict, str]:
@@ -354,6 +363,9 @@ def test_the_templates_read_their_channels_and_thresholds_as_biapy_3_7_1():
         (EMBEDSEG, {"TEST.AUGMENTATION": True}),
         (CELLPOSE, {"PROBLEM.INSTANCE_SEG.CELLPOSE.FLOW_THRESHOLD": 0.4,
                     "PROBLEM.INSTANCE_SEG.DATA_CHANNELS": ["F", "Gh", "Gv"]}),
+        (OMNIPOSE, {"PROBLEM.INSTANCE_SEG.DATA_CHANNELS_EXTRA_OPTS.Gv.gradient_type": "omnipose",
+                    "PROBLEM.INSTANCE_SEG.DATA_CHANNELS_EXTRA_OPTS.Db.background": -5.0,
+                    "PROBLEM.INSTANCE_SEG.DATA_CHANNELS_LOSSES": ["mse", "mse", "mse"]}),
     ],
 )  # fmt: skip
 def test_each_template_loads(config, checks):

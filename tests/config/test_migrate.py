@@ -278,12 +278,16 @@ def test_encoder_options_biapys_check_fills_in_read_as_segpipes():
                                       "E_sigma": {}, "E_seediness": {}}]}}})  # fmt: skip
     assert embedseg["PROBLEM"]["INSTANCE_SEG"]["DATA_CHANNELS_EXTRA_OPTS"]["E"] == {
         "center_mode": "medoid", "medoid_max_points": 10000}  # fmt: skip
-    for value, why in (("discretize", "10 distance bins"), ("omnipose", "eikonal")):
-        # a value segpipe does not have is refused saying so
-        with pytest.raises(ConfigError, match=rf"Db: val_type '{value}' not supported.*{why}"):
-            extra = [{"Db": {"val_type": value}}]
-            resolve_config({"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["F", "Db"],
-                            "DATA_CHANNELS_EXTRA_OPTS": extra}}})  # fmt: skip
+    with pytest.raises(ConfigError, match=r"Db: val_type 'discretize' not supported.*10 distance"):
+        extra = [{"Db": {"val_type": "discretize"}}]
+        resolve_config({"PROBLEM": {"INSTANCE_SEG": {"DATA_CHANNELS": ["F", "Db"],
+                        "DATA_CHANNELS_EXTRA_OPTS": extra}}})  # fmt: skip
+    extra = [{"Db": {"val_type": "omnipose", "act": "", "mask_values": False}}]
+    omnipose, notes = resolve_config({"PROBLEM": {"INSTANCE_SEG": {
+        "DATA_CHANNELS": ["Db", "Gh", "Gv"], "DATA_CHANNELS_EXTRA_OPTS": extra}}})  # fmt: skip
+    assert omnipose["PROBLEM"]["INSTANCE_SEG"]["DATA_CHANNELS_EXTRA_OPTS"]["Db"] == {
+        "norm": False, "background": -5.0, "mask_values": False, "act": ""}  # fmt: skip
+    assert "Db val_type omnipose as Db norm false, background -5" in notes[0]
     extra = [{"Db": {"val_type": "raw", "mask_values": True}}]
     raw_distances, notes = resolve_config({"PROBLEM": {"INSTANCE_SEG": {
         "DATA_CHANNELS": ["F", "Db"], "DATA_CHANNELS_EXTRA_OPTS": extra}}})  # fmt: skip

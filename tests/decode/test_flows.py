@@ -102,3 +102,18 @@ def test_the_compiled_steps_are_scipys_linear_interpolation(request, name, suppr
         _follow_with_scipy(flows, labels > 0, 30, suppressed),
         atol=1e-3,
     )
+
+
+def test_omnipose_flows_with_a_negative_background_distance_as_foreground(mask2d):
+    from stages.decode.settings import GradientFlowSettings
+
+    codes = ["Db", "Gh", "Gv"]
+    flows = {"gradient_type": "omnipose"}
+    options = {"Db": {"norm": False, "background": -5.0, "mask_values": False},
+               "Gh": flows, "Gv": flows}  # fmt: skip
+    channels = encode_channels(mask2d, codes, options)
+    decoded = decode_channels(
+        channels, codes, {"gradient-flow": GradientFlowSettings(mask_threshold=0.0)}, options
+    )
+    assert decoded.settings["foreground"] == "Db > 0 (mask threshold)"
+    assert _f1(mask2d, decoded.labels, 0.5) >= 0.97
