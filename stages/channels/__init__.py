@@ -97,13 +97,11 @@ class Encoder:
         for name, default in self.defaults.items():
             value = resolved[name]
             if name in self.per_axis and isinstance(value, list | tuple):
-                if (
-                    dims in (2, 3)
-                    and len(value) != dims
-                    or not all(
-                        isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value
-                    )
-                ):
+                counts = dims not in (2, 3) or len(value) == dims
+                radii = all(
+                    isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value
+                )
+                if not (counts and radii):
                     raise ValueError(
                         f"option {name!r} of channel {self.code} must be a non-negative integer "
                         f"or one per axis ({dims}), got {value!r}"

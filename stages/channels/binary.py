@@ -7,6 +7,7 @@ import numpy as np
 from .._lazy import lazy_import
 from ..labels import instance_boxes
 from ..labels.morphology import (
+    Radius,
     ball,
     dilate_mask,
     erode_labels,
@@ -16,9 +17,6 @@ from ..labels.morphology import (
     inner_points,
     radii,
 )
-
-#: a radius, or one per axis
-Radius = int | tuple[int, ...] | list[int]
 
 # scipy and scikit-image load at first use: `segpipe predict` reads this module only for
 # its metadata (see stages._lazy)

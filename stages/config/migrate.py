@@ -223,7 +223,7 @@ def _checked_config(config: dict, migration: Migration) -> None:
     if isinstance(distance, dict) and distance.get("val_type") == "raw":
         read["Db"] = {**{k: v for k, v in distance.items() if k != "val_type"}, "norm": False}
         migration.note(f"read {SEG}.DATA_CHANNELS_EXTRA_OPTS Db val_type raw as Db norm false")
-    if isinstance(distance, dict) and distance.get("val_type") == "omnipose":
+    elif isinstance(distance, dict) and distance.get("val_type") == "omnipose":
         # Omnipose's distance: raw, the background at -dist_bg, learnt on every pixel, linear
         rest = {k: v for k, v in distance.items() if k not in ("val_type", "dist_bg")}
         below = -float(distance.get("dist_bg", 5.0))

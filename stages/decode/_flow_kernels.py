@@ -1,7 +1,17 @@
 """Compiled flow following of the gradient-flow decoder (imported lazily)."""
 
 import numba
-import numpy as np
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _trilinear(plane, z0, y0, x0, z1, y1, x1, fz, fy, fx):
+    near = (plane[z0, y0, x0] * (1 - fx) + plane[z0, y0, x1] * fx) * (1 - fy) + (
+        plane[z0, y1, x0] * (1 - fx) + plane[z0, y1, x1] * fx
+    ) * fy
+    far = (plane[z1, y0, x0] * (1 - fx) + plane[z1, y0, x1] * fx) * (1 - fy) + (
+        plane[z1, y1, x0] * (1 - fx) + plane[z1, y1, x1] * fx
+    ) * fy
+    return near * (1 - fz) + far * fz
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
@@ -11,7 +21,6 @@ def follow_in_volume(flows, positions, steps, suppressed, threads):
     ``scipy.ndimage.map_coordinates`` with order 1 and mode 'nearest'), staying inside; with
     ``suppressed``, the t-th step is 1/t of the flow. Points are cut into ``threads`` blocks."""
     depth, height, width = flows.shape[1:]
-    upper = np.array([depth - 1, height - 1, width - 1], np.float32)
     count = positions.shape[0]
     chunk = (count + threads - 1) // threads
     for block in numba.prange(threads):
@@ -21,18 +30,11 @@ def follow_in_volume(flows, positions, steps, suppressed, threads):
                 z0, y0, x0 = int(z), int(y), int(x)
                 z1, y1, x1 = min(z0 + 1, depth - 1), min(y0 + 1, height - 1), min(x0 + 1, width - 1)
                 fz, fy, fx = z - z0, y - y0, x - x0
-                moved = np.zeros(3, np.float32)
-                for axis in range(3):
-                    plane = flows[axis]
-                    near = (plane[z0, y0, x0] * (1 - fx) + plane[z0, y0, x1] * fx) * (1 - fy) + (
-                        plane[z0, y1, x0] * (1 - fx) + plane[z0, y1, x1] * fx
-                    ) * fy
-                    far = (plane[z1, y0, x0] * (1 - fx) + plane[z1, y0, x1] * fx) * (1 - fy) + (
-                        plane[z1, y1, x0] * (1 - fx) + plane[z1, y1, x1] * fx
-                    ) * fy
-                    moved[axis] = near * (1 - fz) + far * fz
                 scale = 1.0 / (1 + done) if suppressed else 1.0
-                z = min(max(z + moved[0] * scale, 0.0), upper[0])
-                y = min(max(y + moved[1] * scale, 0.0), upper[1])
-                x = min(max(x + moved[2] * scale, 0.0), upper[2])
+                moved_z = _trilinear(flows[0], z0, y0, x0, z1, y1, x1, fz, fy, fx) * scale
+                moved_y = _trilinear(flows[1], z0, y0, x0, z1, y1, x1, fz, fy, fx) * scale
+                moved_x = _trilinear(flows[2], z0, y0, x0, z1, y1, x1, fz, fy, fx) * scale
+                z = min(max(z + moved_z, 0.0), depth - 1.0)
+                y = min(max(y + moved_y, 0.0), height - 1.0)
+                x = min(max(x + moved_x, 0.0), width - 1.0)
             positions[i, 0], positions[i, 1], positions[i, 2] = z, y, x

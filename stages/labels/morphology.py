@@ -12,8 +12,11 @@ from .._lazy import lazy_import
 # its metadata (see stages._lazy)
 ndi = lazy_import("scipy.ndimage")
 
+#: a radius, or one per axis (an ellipsoid)
+Radius = int | Sequence[int]
 
-def radii(radius: int | Sequence[int], ndim: int) -> tuple[int, ...]:
+
+def radii(radius: Radius, ndim: int) -> tuple[int, ...]:
     """One radius per axis: ``radius`` itself when it is one per axis, else repeated."""
     if isinstance(radius, int | np.integer):
         return (int(radius),) * ndim
@@ -22,12 +25,12 @@ def radii(radius: int | Sequence[int], ndim: int) -> tuple[int, ...]:
     return tuple(int(r) for r in radius)
 
 
-def has_extent(radius: int | Sequence[int]) -> bool:
+def has_extent(radius: Radius) -> bool:
     """Whether a radius (or any of its per-axis radii) is above 0."""
     return max(np.atleast_1d(radius), default=0) > 0
 
 
-def ball(radius: int | Sequence[int], ndim: int) -> np.ndarray:
+def ball(radius: Radius, ndim: int) -> np.ndarray:
     """Boolean Euclidean ball footprint of ``radius`` in ``ndim`` dimensions (a point for 0);
     with one radius per axis, the ellipsoid of those half-axes (an axis of 0 stays flat)."""
     per_axis = radii(radius, ndim)
@@ -42,7 +45,7 @@ def ball(radius: int | Sequence[int], ndim: int) -> np.ndarray:
     return inside <= 1 + 1e-9
 
 
-def erode_labels(labels: np.ndarray, radius: int | Sequence[int]) -> np.ndarray:
+def erode_labels(labels: np.ndarray, radius: Radius) -> np.ndarray:
     """Erode every instance by ``radius`` without any instance growing.
 
     A pixel keeps its label only if every pixel within ``radius`` carries the same
@@ -56,15 +59,13 @@ def erode_labels(labels: np.ndarray, radius: int | Sequence[int]) -> np.ndarray:
     return np.where((low == labels) & (high == labels), labels, 0).astype(labels.dtype, copy=False)
 
 
-def dilate_mask(mask: np.ndarray, radius: int | Sequence[int]) -> np.ndarray:
+def dilate_mask(mask: np.ndarray, radius: Radius) -> np.ndarray:
     if not has_extent(radius):
         return mask.copy()
     return ndi.binary_dilation(mask, structure=ball(radius, mask.ndim))
 
 
-def erode_mask(
-    mask: np.ndarray, radius: int | Sequence[int], *, border_value: int = 1
-) -> np.ndarray:
+def erode_mask(mask: np.ndarray, radius: Radius, *, border_value: int = 1) -> np.ndarray:
     if not has_extent(radius):
         return mask.copy()
     return ndi.binary_erosion(mask, structure=ball(radius, mask.ndim), border_value=border_value)
